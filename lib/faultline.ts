@@ -1,0 +1,284 @@
+import { EventEmitter } from 'node:events'
+import { hostname } from 'node:os'
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
+import type { Logger } from 'winston'
+import { classifyOutcome } from './classify.js'
+import { isClientAbort } from './client-abort.js'
+import { createErrorHandler } from './error-handler.js'
+import { getErrorStatus } from './error-status.js'
+import { formatLine } from './format-line.js'
+import { createIncidentId } from './incident-id.js'
+import { createReportLogger } from './logger.js'
+import type { FaultlineOptions, ResolvedOptions } from './options.js'
+import { buildReport, describeRequest, getRoute, isXhrRequest, type Report, type ReportContext } from './report.js'
+import { createRequestHandler } from './request-handler.js'
+import { createRequestLogger } from './request-log.js'
+import { getLocus, getState, peekState, type RecordedException, type RecordedMessage, type RequestState } from './request-state.js'
+import { resolveOptions } from './resolve-options.js'
+import { compileScrubber } from './scrub.js'
+import { detectProbe, getSuspicion, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
+import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
+
+const OWNER = Symbol('faultline.owner')
+type Watched = Response & { [OWNER]?: Faultline }
+
+/** What one outcome is made of, once the request's facts are gathered. */
+interface OutcomeParts {
+  exception?: RecordedException
+  messages: RecordedMessage[]
+  suspicion?: SuspicionFound
+  id?: string
+}
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** How long to wait for transports to flush, in milliseconds. Default 5000. */
+  timeout?: number
+}
+
+function onResponseClose(this: Watched): void {
+  this[OWNER]?.finalize(this.req as Request, this)
+}
+
+function readLocalsError(res: Response): unknown {
+  const locals = res.locals as Record<string, unknown> | undefined
+  return locals ? locals.error : undefined
+}
+
+/**
+ * One faultline instance: the middleware, the logger every report goes
+ * through, and the `report` event. Made by `createFaultline`.
+ */
+export class Faultline extends EventEmitter<{ report: [Report] }> {
+  /** The winston logger every report goes through; add transports to it as to any winston logger. */
+  readonly logger: Logger
+  readonly #options: ResolvedOptions
+  readonly #context: ReportContext
+  readonly #limiter: WarningLimiter | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(options?: FaultlineOptions) {
+    super()
+    this.#options = resolveOptions(options, process.env)
+    this.#context = {
+      app: this.#options.appName,
+      host: hostname(),
+      pid: process.pid,
+      appRoot: this.#options.appRoot,
+      scrubber: compileScrubber(this.#options.scrub),
+    }
+    const limit = this.#options.warningLimit
+    this.#limiter = limit ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) => this.#reportDropped(dropped)) : undefined
+    this.logger = createReportLogger(this.#options)
+  }
+
+  /** Whether debug mode is on. */
+  get debug(): boolean {
+    return this.#options.debug
+  }
+
+  /** Whether errors are handed on with `next(err)` instead of answered with a page. */
+  get throwErrors(): boolean {
+    return this.#options.throwErrors
+  }
+
+  /** The first middleware: watches every response and binds `req.log`. */
+  requestHandler(): RequestHandler {
+    return createRequestHandler(this, this.#options.allowedHosts)
+  }
+
+  /** The last middleware: reports the error and answers with a safe error page. */
+  errorHandler(): ErrorRequestHandler {
+    return createErrorHandler(this)
+  }
+
+  /** Middleware for XHR-only resources: any other request gets a 400 and a warning. */
+  xhrOnly(): RequestHandler {
+    return function faultlineXhrOnly(req, _res, next) {
+      if (isXhrRequest(req.headers)) return next()
+      next(new SuspiciousRequest('non-XHR request to an XHR-only resource', { category: 'xhr-only' }))
+    }
+  }
+
+  /**
+   * Reports an error the app handled itself (its own error middleware, a
+   * background job). With a request, the error joins that request's report;
+   * returns the incident id to show the user.
+   */
+  capture(err: unknown, req?: Request): string {
+    if (!req) {
+      const id = createIncidentId()
+      this.#report({ id, kind: (getErrorStatus(err) ?? 500) >= 500 ? 'traceback' : 'warning', error: err, hasError: true })
+      return id
+    }
+    return this.record(req, req.res as Response, err).id
+  }
+
+  /** Starts watching a response, once: its end is where the request's outcome is classified. */
+  watch(req: Request, res: Response): void {
+    const watched = res as Watched
+    if (watched[OWNER] !== undefined) return
+    watched[OWNER] = this
+    res.on('close', onResponseClose)
+  }
+
+  /** Records an exception on its request; reports it at once if the request's outcome was already reported. */
+  record(req: Request, res: Response, err: unknown): { id: string; clientAbort: boolean } {
+    this.watch(req, res)
+    const state = getState(req)
+    const exception: RecordedException = { error: err, locus: getLocus(res, state), clientAbort: isClientAbort(err, req), route: getRoute(req) }
+    state.route ??= exception.route
+    if (state.finalized) {
+      const id = createIncidentId()
+      this.#reportOutcome(req, res, { exception, messages: [], id })
+      return { id, clientAbort: exception.clientAbort }
+    }
+    if (!state.exceptions.some((known) => known.error === err)) state.exceptions.push(exception)
+    if (!exception.clientAbort) state.id ??= createIncidentId()
+    return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
+  }
+
+  /** Marks a request suspicious before any error is raised, so the warning carries the reason whoever renders the 400. */
+  markSuspicious(req: Request, suspicion: SuspicionFound): void {
+    getState(req).suspicion ??= suspicion
+  }
+
+  /** `req.log` for a request: created on first use, and only then. */
+  requestLogger(req: Request): Logger {
+    const state = getState(req)
+    state.log ??= createRequestLogger(this.logger, { method: req.method, url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()) }, (message) => {
+      message.locus = getLocus(req.res as Response, state)
+      if (!state.finalized) {
+        state.route ??= getRoute(req)
+        if (state.messages.length < 50) state.messages.push(message)
+        return
+      }
+      this.#reportOutcome(req, req.res as Response, { messages: [message], id: createIncidentId() })
+    })
+    return state.log
+  }
+
+  /** Classifies and reports a request's outcome when its response closes. */
+  finalize(req: Request, res: Response): void {
+    try {
+      let state: RequestState | undefined = peekState(req)
+      if (state?.finalized) return
+      const localError = readLocalsError(res)
+      if (!state && localError === undefined && res.statusCode < 400 && res.writableFinished) {
+        // the happy path: only the probe detector runs
+        const probe = detectProbe(req.originalUrl ?? req.url)
+        if (probe === undefined) return
+        this.markSuspicious(req, { reason: probe, category: 'probe-path' })
+      }
+      state = getState(req)
+      state.finalized = true
+      if (localError !== undefined && !state.exceptions.some((known) => known.error === localError)) {
+        state.exceptions.push({ error: localError, locus: 'before-headers', clientAbort: false })
+      }
+      if (!state.suspicion) {
+        const probe = detectProbe(req.originalUrl ?? req.url)
+        if (probe) state.suspicion = { reason: probe, category: 'probe-path' }
+      }
+      const [first, ...others] = state.exceptions
+      this.#reportOutcome(req, res, { exception: first, messages: state.messages, suspicion: state.suspicion, id: state.id })
+      for (const exception of others) this.#reportOutcome(req, res, { exception, messages: [] })
+    } catch (err) {
+      process.stderr.write(`faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`)
+    }
+  }
+
+  #reportOutcome(req: Request, res: Response, parts: OutcomeParts): void {
+    const { exception, messages } = parts
+    const suspicion = (exception && getSuspicion(exception.error)) ?? parts.suspicion
+    const kind = classifyOutcome({
+      status: res.statusCode,
+      finished: res.writableFinished,
+      exception: exception && { status: getErrorStatus(exception.error), clientAbort: exception.clientAbort },
+      loggedError: messages.some((m) => m.level === 'error'),
+      loggedWarning: messages.some((m) => m.level === 'warn'),
+      suspicious: suspicion !== undefined,
+    })
+    if (kind === undefined) return
+    if (kind === 'aborted') return this.#logAborted(req, res, exception)
+    if (kind === 'warning' && this.#limiter) {
+      const family = suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
+      if (!this.#limiter.allow(family, req.ip ?? req.socket?.remoteAddress ?? '?')) return
+    }
+    const route = exception?.route ?? peekState(req)?.route
+    this.#report({
+      id: parts.id ?? createIncidentId(),
+      kind,
+      status: res.statusCode,
+      error: exception?.error,
+      hasError: exception !== undefined,
+      locus: exception?.locus ?? messages.find((m) => m.level === 'error')?.locus,
+      suspicious: suspicion?.reason,
+      family: suspicion?.category,
+      logs: messages,
+      route,
+      req,
+    })
+  }
+
+  #report(input: Parameters<typeof buildReport>[1]): void {
+    this.#emitReport(buildReport(this.#context, input))
+  }
+
+  #emitReport(report: Report): void {
+    try {
+      this.emit('report', report)
+    } catch (err) {
+      process.stderr.write(`faultline: a 'report' listener threw: ${err instanceof Error ? err.message : String(err)}\n`)
+    }
+    if (this.#closing) {
+      // the transports are gone; stderr is the last place a late report can go
+      process.stderr.write(formatLine(report as unknown as Record<string, unknown>))
+      return
+    }
+    this.logger.log({ ...report })
+  }
+
+  #logAborted(req: Request, res: Response, exception: RecordedException | undefined): void {
+    if (this.#closing) return
+    const request = describeRequest(req, this.#context.scrubber, new Set(), peekState(req)?.route)
+    this.logger.log({
+      level: 'info',
+      message: `request aborted by the client: ${request.method} ${request.url}`,
+      event: 'aborted',
+      status: res.statusCode,
+      headersSent: res.headersSent,
+      request,
+      ...(exception ? { cause: { name: String((exception.error as Error)?.name), code: String((exception.error as { code?: string })?.code) } } : {}),
+    })
+  }
+
+  #reportDropped(dropped: DroppedWarnings): void {
+    const listed = dropped.clients.slice(0, 5).map((c) => `${c.family} from ${c.client}: ${c.count}`).join('; ')
+    const report = buildReport(this.#context, { id: createIncidentId(), kind: 'warning', hasError: false, family: 'rate-limit' })
+    report.message = `${dropped.total} warnings held back by the rate limit (${listed})`
+    report.dropped = dropped
+    this.#emitReport(report)
+  }
+
+  /** Flushes every transport and releases every socket and timer; resolves within `timeout`. */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (!this.#closing) {
+      // held-back warnings are summarised while the transports still listen
+      this.#limiter?.flush()
+      this.#closing = this.#shutdown(options.timeout ?? 5000)
+    }
+    return this.#closing
+  }
+
+  async #shutdown(timeout: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const finished = new Promise<void>((resolve) => this.logger.once('finish', resolve))
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout)
+    })
+    this.logger.end()
+    await Promise.race([finished, expired])
+    clearTimeout(timer)
+    this.logger.close()
+  }
+}

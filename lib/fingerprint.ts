@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { relative, sep, isAbsolute } from 'node:path'
+
+const MESSAGE_RULES: Array<[RegExp, string]> = [
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
+  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\b/g, '<time>'],
+  [/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, '<email>'],
+  [/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, '<ip>'],
+  [/\b(?:0x)?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>'],
+  [/\d+(\.\d+)?/g, '<n>'],
+]
+
+/**
+ * Takes the ids, numbers, times and addresses out of a message, so that
+ * "order 1234 not found" and "order 98 not found" are one error.
+ */
+export function normalizeMessage(message: string): string {
+  let text = message.length > 2000 ? message.slice(0, 2000) : message
+  for (const [pattern, replacement] of MESSAGE_RULES) {
+    text = text.replace(pattern, replacement)
+  }
+  return text
+}
+
+/** Normalises the variable parts out of a URL path, for grouping requests that matched no route. */
+export function normalizePath(url: string): string {
+  const q = url.indexOf('?')
+  const path = (q === -1 ? url : url.slice(0, q)).slice(0, 500)
+  return path
+    .split('/')
+    .map((segment) => (/\d/.test(segment) || segment.length > 40 ? ':x' : segment))
+    .join('/')
+}
+
+const FRAME = /^\s*at (?:(.*?) \()?(.*?):\d+:\d+\)?$/
+
+function toAppPath(file: string, appRoot: string): string | undefined {
+  let path = file
+  if (path.startsWith('file://')) {
+    try {
+      path = fileURLToPath(path)
+    } catch {
+      return undefined
+    }
+  }
+  if (path.startsWith('node:') || !isAbsolute(path) || path.includes(`${sep}node_modules${sep}`)) return undefined
+  const rel = relative(appRoot, path)
+  // a file outside the app root keeps only its last two segments, so deploy directories do not matter
+  return rel.startsWith('..') ? path.split(sep).slice(-2).join('/') : rel.split(sep).join('/')
+}
+
+/** The app's own frames of a stack, as `function@file` without line numbers, so a deploy that moves lines keeps the fingerprint. */
+export function getAppFrames(stack: string | undefined, appRoot: string, max = 5): string[] {
+  if (!stack) return []
+  const frames: string[] = []
+  for (const line of stack.split('\n')) {
+    const match = FRAME.exec(line)
+    if (!match) continue
+    const file = toAppPath(match[2] ?? '', appRoot)
+    if (file === undefined) continue
+    frames.push(`${(match[1] ?? '').replace(/^async /, '')}@${file}`)
+    if (frames.length >= max) break
+  }
+  return frames
+}
+
+/**
+ * A stable 16-hex-digit fingerprint of the given parts: the same error from
+ * two processes or two deploys gets the same fingerprint.
+ *
+ * @example
+ * ```ts
+ * computeFingerprint(['traceback', 'TypeError', normalizeMessage(err.message)])
+ * ```
+ */
+export function computeFingerprint(parts: readonly string[]): string {
+  return createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 16)
+}

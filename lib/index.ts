@@ -1,0 +1,45 @@
+/**
+ * faultline: error handling for production Express apps.
+ * @module
+ */
+import { Faultline } from './faultline.js'
+import type { FaultlineOptions } from './options.js'
+
+/**
+ * Creates a faultline instance: validates the options (a bad one throws a
+ * `FaultlineConfigError` naming it), builds the logger and its transports.
+ *
+ * @example
+ * ```ts
+ * const faultline = createFaultline({ appName: 'shop', file: 'var/log/shop-errors.log' })
+ * app.use(faultline.requestHandler())
+ * app.get('/orders/:id', showOrder)
+ * app.use(faultline.errorHandler())
+ * ```
+ */
+export function createFaultline(options?: FaultlineOptions): Faultline {
+  return new Faultline(options)
+}
+
+export { Faultline, type CloseOptions } from './faultline.js'
+export { classifyOutcome, type OutcomeFacts, type OutcomeClass } from './classify.js'
+export { getErrorStatus, getResponseStatus } from './error-status.js'
+export { computeFingerprint, normalizeMessage } from './fingerprint.js'
+export { createIncidentId } from './incident-id.js'
+export { FaultlineConfigError, type FaultlineOptions, type WarningLimitOptions, type TransportSetting } from './options.js'
+export type { Report, ReportKind, Locus, RequestInfo, LoggedMessage } from './report.js'
+export { compileScrubber, type ScrubOptions, type Scrubber } from './scrub.js'
+export { serializeError, type SerializedError } from './serialize-error.js'
+export { SuspiciousRequest, detectProbe, type SuspiciousRequestOptions, type SuspiciousCategory } from './suspicious.js'
+export { StderrTransport, type StderrTransportOptions } from '../transports/stderr.js'
+export { createFileTransport, type FileTransportOptions } from '../transports/file.js'
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** A winston child logger bound to the request; its errors and warnings join the request's report. */
+      log: import('winston').Logger
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import winston from 'winston'
+import type TransportStream from 'winston-transport'
+import { FaultlineConfigError, type ResolvedOptions } from './options.js'
+import { createFileTransport } from '../transports/file.js'
+import { StderrTransport } from '../transports/stderr.js'
+
+function refuseMissingTransport(field: 'mail' | 'syslog' | 'tickets', value: unknown): void {
+  if (value === undefined) return
+  throw new FaultlineConfigError(field, `faultline: option "${field}" is set, but this version of faultline has no ${field} transport yet; remove the option (or FAULTLINE_${field.toUpperCase()}) until it does`)
+}
+
+/**
+ * Builds the winston logger every report goes through, with the transports
+ * the options ask for. Transport failures are written to stderr once per
+ * transport and never crash the app.
+ */
+export function createReportLogger(options: ResolvedOptions): winston.Logger {
+  refuseMissingTransport('mail', options.mail)
+  refuseMissingTransport('syslog', options.syslog)
+  refuseMissingTransport('tickets', options.tickets)
+  const transports: TransportStream[] = []
+  if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
+  if (options.file) transports.push(createFileTransport(options.file))
+  transports.push(...options.transports)
+  const logger = winston.createLogger({
+    levels: winston.config.npm.levels,
+    level: 'debug',
+    exitOnError: false,
+    transports,
+  })
+  // without a listener, winston rethrows a transport's error and takes the app down
+  const complained = new WeakSet<object>()
+  const complain = (err: unknown, transport?: object) => {
+    const key = transport ?? logger
+    if (complained.has(key)) return
+    complained.add(key)
+    const name = (transport as { name?: string } | undefined)?.name ?? 'a transport'
+    process.stderr.write(`faultline: ${name} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  }
+  logger.on('error', complain)
+  logger.on('warn', complain)
+  return logger
+}

@@ -1,0 +1,85 @@
+import type TransportStream from 'winston-transport'
+import type { ScrubOptions } from './scrub.js'
+
+/** How warnings are rate-limited per family and client, so a scanner cannot flood the log. */
+export interface WarningLimitOptions {
+  /** Warnings of one family from one client let through per window. Default 20. */
+  perClient?: number
+  /** Window length in milliseconds. Default 60 000. */
+  windowMs?: number
+}
+
+/** A transport setting: a URL string, or an options object. */
+export type TransportSetting = string | Record<string, unknown>
+
+/**
+ * Everything `createFaultline` accepts. Each field is validated at start-up;
+ * a bad one throws a `FaultlineConfigError` that names it.
+ */
+export interface FaultlineOptions {
+  /** The app's name, on every report. Default: `name` from the working directory's package.json, else `app`. */
+  appName?: string
+  /** Who is mailed about errors. */
+  managers?: string[]
+  /** SMTP transport: `smtp://user:pass@host:587`, `smtps://…`, or an options object. */
+  mail?: TransportSetting
+  /** Syslog transport: `udp://host:514`, `tcp://…`, `tls://…`, `unix:///dev/log`, or an options object. */
+  syslog?: TransportSetting
+  /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `local:var/tickets`, or an options object. */
+  tickets?: TransportSetting
+  /** A file that receives every report as one JSON line, or `{ filename, level }`. */
+  file?: string | { filename: string; level?: 'warn' | 'error' | 'info' }
+  /** Reports to stderr: on by default (warnings and up; everything in debug mode). */
+  stderr?: boolean | { level?: 'warn' | 'error' | 'info' | 'debug' }
+  /** More winston transports to hand every report to. */
+  transports?: TransportStream[]
+  /** Debug mode; by default on only when NODE_ENV is `development` or `test`. */
+  debug?: boolean
+  /** Hand errors on with `next(err)` instead of rendering a page; by default on only when NODE_ENV is `test`. */
+  throwErrors?: boolean
+  /** What is hidden from reports on top of the defaults. */
+  scrub?: ScrubOptions
+  /** Host names the app answers to; a request with another Host gets a 400 and a warning. */
+  allowedHosts?: string[]
+  /** Rate limit of warnings per family and client, or `false` for none. */
+  warningLimit?: WarningLimitOptions | false
+  /** Root of the app's own source, for telling its stack frames apart in fingerprints. Default: the working directory. */
+  appRoot?: string
+  /** Where `FAULTLINE_*` settings are read from (default `process.env`), or `false` to ignore the environment. */
+  env?: Record<string, string | undefined> | false
+}
+
+/** The options once validated, with every default filled in. */
+export interface ResolvedOptions {
+  appName: string
+  managers: string[]
+  mail?: TransportSetting
+  syslog?: TransportSetting
+  tickets?: TransportSetting
+  file?: { filename: string; level: 'warn' | 'error' | 'info' }
+  stderr: false | { level: 'warn' | 'error' | 'info' | 'debug' }
+  transports: TransportStream[]
+  debug: boolean
+  throwErrors: boolean
+  scrub: ScrubOptions
+  allowedHosts?: string[]
+  warningLimit: false | { perClient: number; windowMs: number }
+  appRoot: string
+}
+
+/**
+ * Thrown by `createFaultline` for a bad option: the message names the field,
+ * what it expected and what it got.
+ *
+ * @example
+ * ```ts
+ * try { createFaultline({ managers: 'ops' as never }) }
+ * catch (err) { if (err instanceof FaultlineConfigError) console.error(err.field) } // 'managers'
+ * ```
+ */
+export class FaultlineConfigError extends Error {
+  override readonly name = 'FaultlineConfigError'
+  constructor(readonly field: string, message: string) {
+    super(message)
+  }
+}

@@ -1,0 +1,228 @@
+import type { Request } from 'express'
+import { STATUS_CODES } from 'node:http'
+import { readField } from './error-status.js'
+import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } from './fingerprint.js'
+import { scrubStrings, type Scrubber } from './scrub.js'
+import { serializeError, truncate, type SerializedError } from './serialize-error.js'
+
+/** The three outcomes worth reporting. */
+export type ReportKind = 'warning' | 'error' | 'traceback'
+
+/** Where in the request's life an error happened. */
+export type Locus = 'before-headers' | 'after-headers' | 'after-finish' | 'at-close'
+
+/** The request, as a report shows it: scrubbed, JSON-safe. */
+export interface RequestInfo {
+  method: string
+  url: string
+  /** The route pattern that matched (`/orders/:id`), when one did. */
+  route?: string
+  headers: Record<string, string>
+  ip?: string
+  userAgent?: string
+  referer?: string
+  /** Whether the referer is a page of this same site: a broken internal link is worth more than a scanner. */
+  internalReferer?: boolean
+  xhr: boolean
+  query?: unknown
+  body?: unknown
+}
+
+/** A hand-written message logged through `req.log` during the request. */
+export interface LoggedMessage {
+  level: 'error' | 'warn'
+  message: string
+}
+
+/**
+ * One reported outcome: a plain, JSON-safe object, scrubbed before anyone
+ * (a `report` listener, a transport) sees it.
+ */
+export interface Report {
+  /** The incident id the user can quote to support. */
+  id: string
+  kind: ReportKind
+  level: 'warn' | 'error'
+  status?: number
+  message: string
+  fingerprint: string
+  time: string
+  app: string
+  host: string
+  pid: number
+  request?: RequestInfo
+  error?: SerializedError
+  locus?: Locus
+  /** Why the request looks like an attack or a probe. */
+  suspicious?: string
+  /** Hand-written messages the request logged. */
+  logs?: LoggedMessage[]
+  /** On a rate-limit summary: how many warnings were held back. */
+  dropped?: { total: number; clients: Array<{ family: string; client: string; count: number }> }
+}
+
+/** What is known about an outcome before it becomes a report. */
+export interface ReportInput {
+  id: string
+  kind: ReportKind
+  status?: number
+  error?: unknown
+  hasError: boolean
+  locus?: Locus
+  suspicious?: string
+  family?: string
+  logs?: Array<LoggedMessage & { template: string; error?: unknown }>
+  route?: string
+  req?: Request
+}
+
+/** What stays the same for every report of one faultline instance. */
+export interface ReportContext {
+  app: string
+  host: string
+  pid: number
+  appRoot: string
+  scrubber: Scrubber
+}
+
+const MAX_LOGS = 20
+const MAX_BODY_CHARS = 10_000
+
+/** The route pattern that matched, mounted path included. */
+export function getRoute(req: Request): string | undefined {
+  const route = readField(req, 'route')
+  const path = readField(route, 'path')
+  if (path === undefined) return undefined
+  return `${req.baseUrl ?? ''}${typeof path === 'string' ? path : String(path)}`
+}
+
+/** Whether the request came from a script on a page (X-Requested-With, or fetch's Sec-Fetch-Dest: empty). */
+export function isXhrRequest(headers: Request['headers']): boolean {
+  const requestedWith = headers['x-requested-with']
+  if (typeof requestedWith === 'string' && requestedWith.toLowerCase() === 'xmlhttprequest') return true
+  return headers['sec-fetch-dest'] === 'empty' && headers['sec-fetch-mode'] !== 'navigate'
+}
+
+function isInternalReferer(referer: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(referer).host.toLowerCase() === host.toLowerCase()
+  } catch {
+    return false
+  }
+}
+
+function readBody(req: Request, scrubber: Scrubber, secrets: Set<string>): unknown {
+  const body = readField(req, 'body')
+  if (body === undefined || body === null) return undefined
+  if (typeof body === 'string') return truncate(body, MAX_BODY_CHARS)
+  if (Buffer.isBuffer(body)) return `[${body.length} bytes]`
+  if (typeof body !== 'object' || Object.keys(body).length === 0) return undefined
+  return scrubber.fields(body, secrets)
+}
+
+function readQuery(req: Request, scrubber: Scrubber, secrets: Set<string>): unknown {
+  try {
+    const query = req.query
+    return query && typeof query === 'object' && Object.keys(query).length > 0 ? scrubber.fields(query, secrets) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The request as a report shows it; secret values found on the way are added to `secrets`. */
+export function describeRequest(req: Request, scrubber: Scrubber, secrets: Set<string>, route?: string): RequestInfo {
+  const headers = scrubber.headers(req.headers, secrets)
+  const info: RequestInfo = {
+    method: req.method,
+    url: scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets),
+    headers,
+    xhr: isXhrRequest(req.headers),
+  }
+  const matched = route ?? getRoute(req)
+  if (matched) info.route = matched
+  try {
+    if (req.ip) info.ip = req.ip
+  } catch {
+    // a broken trust-proxy setting must not cost the report
+  }
+  if (headers['user-agent']) info.userAgent = headers['user-agent']
+  const referer = headers.referer ?? headers.referrer
+  if (referer) {
+    info.referer = referer
+    info.internalReferer = isInternalReferer(referer, req.headers.host)
+  }
+  const query = readQuery(req, scrubber, secrets)
+  if (query !== undefined) info.query = query
+  const body = readBody(req, scrubber, secrets)
+  if (body !== undefined) info.body = body
+  return info
+}
+
+function firstLine(text: string): string {
+  const nl = text.indexOf('\n')
+  return truncate(nl === -1 ? text : text.slice(0, nl), 500)
+}
+
+function reasonOf(status: number | undefined): string {
+  return status === undefined ? '' : `${status} ${STATUS_CODES[status] ?? ''}`.trim()
+}
+
+function summarize(input: ReportInput, error: SerializedError | undefined, request: RequestInfo | undefined): string {
+  const where = request ? ` — ${request.method} ${request.route ?? request.url}` : ''
+  if (input.kind === 'traceback' && error) return firstLine(`${error.name}: ${error.message}`)
+  const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
+  if (logged) return firstLine(logged.message)
+  if (input.suspicious) return firstLine(`${input.suspicious}${where}`)
+  if (error) return firstLine(`${error.name}: ${error.message}`)
+  if (input.kind === 'error') return `${reasonOf(input.status)} response with no exception${where}`
+  return `${reasonOf(input.status)}${where}`
+}
+
+function fingerprintParts(input: ReportInput, error: SerializedError | undefined, request: RequestInfo | undefined, appRoot: string): string[] {
+  const place = request ? `${request.method} ${request.route ?? normalizePath(request.url)}` : ''
+  if (error && (input.kind === 'traceback' || !input.logs?.length)) {
+    return [input.kind, error.name, normalizeMessage(error.message), ...getAppFrames(error.stack, appRoot)]
+  }
+  const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
+  if (logged) return [input.kind, place, normalizeMessage(logged.template)]
+  if (input.kind === 'warning') return [input.kind, place, String(input.status ?? ''), input.family ?? '']
+  return [input.kind, place, String(input.status ?? '')]
+}
+
+/**
+ * Builds the report of one outcome: serialises the error, describes the
+ * request, scrubs everything once (secret headers and fields, and any of their
+ * values wherever else they turn up), then fingerprints the scrubbed result.
+ * Only called when there is something to report.
+ */
+export function buildReport(ctx: ReportContext, input: ReportInput): Report {
+  const secrets = new Set<string>()
+  const request = input.req ? describeRequest(input.req, ctx.scrubber, secrets, input.route) : undefined
+  let error = input.hasError ? serializeError(input.error) : undefined
+  if (!error) {
+    const logged = input.logs?.find((log) => log.error !== undefined)
+    if (logged) error = serializeError(logged.error)
+  }
+  if (error?.fields) error.fields = ctx.scrubber.fields(error.fields, secrets) as SerializedError['fields']
+  const draft: Omit<Report, 'fingerprint'> = {
+    id: input.id,
+    kind: input.kind,
+    level: input.kind === 'warning' ? 'warn' : 'error',
+    message: '',
+    time: new Date().toISOString(),
+    app: ctx.app,
+    host: ctx.host,
+    pid: ctx.pid,
+  }
+  if (input.status !== undefined) draft.status = input.status
+  if (request) draft.request = request
+  if (error) draft.error = error
+  if (input.locus) draft.locus = input.locus
+  if (input.suspicious) draft.suspicious = input.suspicious
+  if (input.logs?.length) draft.logs = input.logs.slice(0, MAX_LOGS).map(({ level, message }) => ({ level, message: truncate(message, 8192) }))
+  const report = scrubStrings(draft, ctx.scrubber, secrets) as Report
+  report.message = ctx.scrubber.text(summarize(input, report.error, report.request), secrets)
+  const templates = input.logs?.map((log) => ({ ...log, template: ctx.scrubber.text(log.template, secrets) }))
+  report.fingerprint = computeFingerprint(fingerprintParts({ ...input, logs: templates }, report.error, report.request, ctx.appRoot))
+  return report
+}

@@ -1,0 +1,47 @@
+import type { Request, RequestHandler } from 'express'
+import type { Faultline } from './faultline.js'
+import { compileHostCheck, parseHost } from './hosts.js'
+import { escapeControl } from './format-line.js'
+import { SuspiciousRequest } from './suspicious.js'
+
+const LOG_INSTALLED = Symbol('faultline.log-installed')
+
+/**
+ * Puts `req.log` on the app's request prototype once, as a getter, so a
+ * request that never logs pays nothing for it. An app that assigns its own
+ * `req.log` keeps it.
+ */
+function installRequestLog(proto: object, faultline: Faultline): void {
+  if (Object.prototype.hasOwnProperty.call(proto, LOG_INSTALLED)) return
+  Object.defineProperty(proto, LOG_INSTALLED, { value: true })
+  Object.defineProperty(proto, 'log', {
+    configurable: true,
+    get(this: Request) {
+      return faultline.requestLogger(this)
+    },
+    set(this: Request, value: unknown) {
+      Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true })
+    },
+  })
+}
+
+/**
+ * The first middleware: watches the response so its outcome is classified
+ * when it ends, binds `req.log`, and turns away Host headers outside
+ * `allowedHosts`.
+ */
+export function createRequestHandler(faultline: Faultline, allowedHosts: string[] | undefined): RequestHandler {
+  const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
+  return function faultlineRequestHandler(req, res, next) {
+    faultline.watch(req, res)
+    installRequestLog(Object.getPrototypeOf(req) as object, faultline)
+    if (isAllowedHost && !isAllowedHost(req.headers.host)) {
+      const host = req.headers.host
+      const shown = parseHost(host) ?? escapeControl(String(host ?? '(none)').slice(0, 100))
+      const suspicion = new SuspiciousRequest(`Host header not allowed: ${shown}`, { category: 'disallowed-host' })
+      faultline.markSuspicious(req, { reason: suspicion.reason, category: 'disallowed-host' })
+      return next(suspicion)
+    }
+    next()
+  }
+}

@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { inspect } from 'node:util'
+import { FaultlineConfigError, type FaultlineOptions, type ResolvedOptions, type TransportSetting } from './options.js'
+
+const KNOWN_OPTIONS = [
+  'appName', 'managers', 'mail', 'syslog', 'tickets', 'file', 'stderr', 'transports', 'debug',
+  'throwErrors', 'scrub', 'allowedHosts', 'warningLimit', 'appRoot', 'env',
+] as const
+const LEVELS = ['error', 'warn', 'info', 'debug']
+const SCHEMES: Record<'mail' | 'syslog' | 'tickets', string[]> = {
+  mail: ['smtp:', 'smtps:'],
+  syslog: ['udp:', 'tcp:', 'tls:', 'unix:'],
+  tickets: ['redmine+http:', 'redmine+https:', 'local:'],
+}
+const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/
+
+/** Describes a bad value for an error message, with any credentials in it hidden. */
+function describe(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : inspect(value, { depth: 1, breakLength: Infinity })
+  const short = text.length > 80 ? `${text.slice(0, 80)}…` : text
+  const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
+  return `${short.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')} (${kind})`
+}
+
+function fail(field: string, expected: string, got: unknown): never {
+  throw new FaultlineConfigError(field, `faultline: option "${field}" must be ${expected}; got ${describe(got)}`)
+}
+
+function closest(name: string): string | undefined {
+  const lower = name.toLowerCase()
+  return KNOWN_OPTIONS.find((known) => known.toLowerCase() === lower || known.toLowerCase().startsWith(lower.slice(0, 4)))
+}
+
+function checkBoolean(field: string, value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value
+  return fail(field, 'true or false', value)
+}
+
+function checkPlainObject(field: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(field, 'an object', value)
+  return value as Record<string, unknown>
+}
+
+function checkTransport(field: 'mail' | 'syslog' | 'tickets', value: unknown): TransportSetting | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'string') {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      return fail(field, `a URL (${SCHEMES[field].map((s) => `${s}//…`).join(', ')})`, value)
+    }
+    if (!SCHEMES[field].includes(url.protocol)) fail(field, `a URL starting with ${SCHEMES[field].join(' or ')}`, value)
+    return value
+  }
+  return checkPlainObject(field, value)
+}
+
+function checkFile(value: unknown): ResolvedOptions['file'] {
+  if (value === undefined || value === false) return undefined
+  if (typeof value === 'string') {
+    if (value.trim() === '') fail('file', 'a non-empty path', value)
+    return { filename: value, level: 'warn' }
+  }
+  const file = checkPlainObject('file', value)
+  if (typeof file.filename !== 'string' || file.filename.trim() === '') fail('file.filename', 'a non-empty path', file.filename)
+  const level = file.level ?? 'warn'
+  if (!['error', 'warn', 'info'].includes(level as string)) fail('file.level', '"error", "warn" or "info"', level)
+  return { filename: file.filename, level: level as 'warn' }
+}
+
+function checkStderr(value: unknown, debug: boolean): ResolvedOptions['stderr'] {
+  if (value === false) return false
+  const fallback = debug ? 'debug' : 'warn'
+  if (value === undefined || value === true) return { level: fallback }
+  const stderr = checkPlainObject('stderr', value)
+  const level = stderr.level ?? fallback
+  if (!LEVELS.includes(level as string)) fail('stderr.level', `one of ${LEVELS.join(', ')}`, level)
+  return { level: level as 'warn' }
+}
+
+function checkStringList(field: string, value: unknown, test: (item: string) => boolean, expected: string): string[] | undefined {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value)) return fail(field, `an array of ${expected}`, value)
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' || !test(item)) fail(`${field}[${i}]`, expected, item)
+  })
+  return value as string[]
+}
+
+function checkWarningLimit(value: unknown): ResolvedOptions['warningLimit'] {
+  if (value === false) return false
+  const limit = value === undefined ? {} : checkPlainObject('warningLimit', value)
+  const perClient = limit.perClient ?? 20
+  const windowMs = limit.windowMs ?? 60_000
+  if (typeof perClient !== 'number' || !Number.isInteger(perClient) || perClient < 1) fail('warningLimit.perClient', 'a whole number of at least 1', perClient)
+  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs < 100) fail('warningLimit.windowMs', 'a number of milliseconds of at least 100', windowMs)
+  return { perClient, windowMs }
+}
+
+function checkTransports(value: unknown): ResolvedOptions['transports'] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) return fail('transports', 'an array of winston transports', value)
+  value.forEach((item, i) => {
+    if (item === null || typeof item !== 'object' || typeof (item as { log?: unknown }).log !== 'function') {
+      fail(`transports[${i}]`, 'a winston transport (an object with a log method)', item)
+    }
+  })
+  return value as ResolvedOptions['transports']
+}
+
+function checkScrub(value: unknown): ResolvedOptions['scrub'] {
+  if (value === undefined) return {}
+  const scrub = checkPlainObject('scrub', value)
+  for (const key of Object.keys(scrub)) {
+    if (!['headers', 'fields', 'values', 'replacement'].includes(key)) fail(`scrub.${key}`, 'one of headers, fields, values, replacement', key)
+  }
+  for (const key of ['headers', 'fields'] as const) {
+    const list = scrub[key]
+    if (list === undefined) continue
+    if (!Array.isArray(list)) fail(`scrub.${key}`, 'an array of names or regular expressions', list)
+    list.forEach((item, i) => {
+      if (typeof item !== 'string' && !(item instanceof RegExp)) fail(`scrub.${key}[${i}]`, 'a name or a regular expression', item)
+    })
+  }
+  if (scrub.values !== undefined && (!Array.isArray(scrub.values) || !scrub.values.every((v) => v instanceof RegExp))) {
+    fail('scrub.values', 'an array of regular expressions', scrub.values)
+  }
+  if (scrub.replacement !== undefined && typeof scrub.replacement !== 'string') fail('scrub.replacement', 'a string', scrub.replacement)
+  return scrub as ResolvedOptions['scrub']
+}
+
+function readAppName(appRoot: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { name?: unknown }
+    if (typeof pkg.name === 'string' && pkg.name) return pkg.name
+  } catch {
+    // no package.json: the generic name will do
+  }
+  return 'app'
+}
+
+function parseEnvBoolean(name: string, value: string): boolean {
+  const lower = value.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(lower)) return true
+  if (['0', 'false', 'no', 'off'].includes(lower)) return false
+  throw new FaultlineConfigError(name, `faultline: environment variable ${name} must be one of 1, 0, true, false, yes, no, on, off; got ${describe(value)}`)
+}
+
+/**
+ * Lays the `FAULTLINE_*` environment variables over the options: the
+ * deployment has the last word, so a host can change where reports go without
+ * a code change.
+ */
+function applyEnvironment(options: FaultlineOptions, env: Record<string, string | undefined>): FaultlineOptions {
+  const out: FaultlineOptions = { ...options }
+  const pick = (name: string) => {
+    const value = env[name]
+    return value === undefined || value.trim() === '' ? undefined : value.trim()
+  }
+  const mail = pick('FAULTLINE_MAIL')
+  const syslog = pick('FAULTLINE_SYSLOG')
+  const tickets = pick('FAULTLINE_TICKETS')
+  const file = pick('FAULTLINE_FILE')
+  const debug = pick('FAULTLINE_DEBUG')
+  if (mail) out.mail = mail
+  if (syslog) out.syslog = syslog
+  if (tickets) out.tickets = tickets
+  if (file) out.file = file
+  if (debug) out.debug = parseEnvBoolean('FAULTLINE_DEBUG', debug)
+  return out
+}
+
+/** Whether NODE_ENV asks for debug mode; an unset NODE_ENV means production, so a forgotten variable never publishes stacks. */
+export function isDebugEnvironment(nodeEnv: string | undefined): boolean {
+  return nodeEnv === 'development' || nodeEnv === 'test'
+}
+
+/**
+ * Validates the options and fills in the defaults, once, at start-up.
+ *
+ * @example
+ * ```ts
+ * resolveOptions({ appName: 'shop', file: 'var/log/shop.log' }, process.env)
+ * ```
+ */
+export function resolveOptions(input: FaultlineOptions | undefined, processEnv: Record<string, string | undefined>): ResolvedOptions {
+  const raw = input === undefined ? {} : checkPlainObject('options', input)
+  for (const key of Object.keys(raw)) {
+    if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) {
+      const hint = closest(key)
+      throw new FaultlineConfigError(key, `faultline: unknown option "${key}"${hint ? `; did you mean "${hint}"?` : ''} Known options: ${KNOWN_OPTIONS.join(', ')}`)
+    }
+  }
+  if (raw.env !== undefined && raw.env !== false) checkPlainObject('env', raw.env)
+  const env = raw.env === false ? {} : ((raw.env as Record<string, string | undefined> | undefined) ?? processEnv)
+  const options = applyEnvironment(raw as FaultlineOptions, env)
+  const nodeEnv = env.NODE_ENV ?? processEnv.NODE_ENV
+  const appRoot = options.appRoot === undefined ? process.cwd() : options.appRoot
+  if (typeof appRoot !== 'string' || appRoot === '') fail('appRoot', 'a directory path', appRoot)
+  if (options.appName !== undefined && (typeof options.appName !== 'string' || !/^[\w.@/-]{1,64}$/.test(options.appName))) {
+    fail('appName', 'a name of 1 to 64 letters, digits, ".", "-", "_", "@" or "/"', options.appName)
+  }
+  const debug = checkBoolean('debug', options.debug) ?? isDebugEnvironment(nodeEnv)
+  return {
+    appName: options.appName ?? readAppName(appRoot),
+    managers: checkStringList('managers', options.managers, (s) => EMAIL.test(s), 'e-mail addresses') ?? [],
+    mail: checkTransport('mail', options.mail),
+    syslog: checkTransport('syslog', options.syslog),
+    tickets: checkTransport('tickets', options.tickets),
+    file: checkFile(options.file),
+    stderr: checkStderr(options.stderr, debug),
+    transports: checkTransports(options.transports),
+    debug,
+    throwErrors: checkBoolean('throwErrors', options.throwErrors) ?? nodeEnv === 'test',
+    scrub: checkScrub(options.scrub),
+    allowedHosts: checkStringList('allowedHosts', options.allowedHosts, (s) => /^(\*|\.?[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(s), 'host names ("example.org", ".example.org" or "*")'),
+    warningLimit: checkWarningLimit(options.warningLimit),
+    appRoot: resolve(appRoot),
+  }
+}

@@ -1,0 +1,134 @@
+import { inspect } from 'node:util'
+import { getErrorStatus, readField } from './error-status.js'
+
+/** A thrown value turned into plain, JSON-safe data. */
+export interface SerializedError {
+  /** `TypeError`, `SuspiciousRequest`…; `NonError` when something that is not an error was thrown. */
+  name: string
+  message: string
+  stack?: string
+  /** For `NonError`: what was thrown (`string`, `null`, `undefined`, `number`, `object`…). */
+  thrown?: string
+  code?: string
+  status?: number
+  /** Own primitive fields of the error (`orderId`, `type`…), scrubbed like everything else. */
+  fields?: Record<string, string | number | boolean | null>
+  cause?: SerializedError
+  /** AggregateError members. */
+  errors?: SerializedError[]
+}
+
+/** Longest message kept; a megabyte message is cut, with a marker saying how much went. */
+export const MAX_MESSAGE = 8 * 1024
+const MAX_FRAMES = 100
+const MAX_CAUSE_DEPTH = 8
+const MAX_MEMBERS = 20
+const MAX_FIELDS = 20
+const MAX_FIELD_LENGTH = 500
+const SKIPPED_FIELDS = new Set(['name', 'message', 'stack', 'cause', 'errors', 'status', 'statusCode', 'code', 'headers', 'expose'])
+
+/** Cuts a string to `max` characters, saying how many were dropped. */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`
+}
+
+function safeString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  return undefined
+}
+
+function safeInspect(value: unknown): string {
+  try {
+    return inspect(value, { depth: 2, breakLength: Infinity, maxArrayLength: 20, maxStringLength: MAX_MESSAGE, getters: false })
+  } catch {
+    return '[uninspectable value]'
+  }
+}
+
+function isErrorLike(value: unknown): boolean {
+  if (value instanceof Error) return true
+  if (value === null || typeof value !== 'object') return false
+  return typeof readField(value, 'message') === 'string' && typeof readField(value, 'stack') === 'string'
+}
+
+/** Keeps the first line(s) up to the frames at `MAX_MESSAGE`, and at most `MAX_FRAMES` frames. */
+function trimStack(stack: string): string {
+  const firstFrame = stack.indexOf('\n    at ')
+  const head = firstFrame === -1 ? stack : stack.slice(0, firstFrame)
+  const frames = firstFrame === -1 ? '' : stack.slice(firstFrame)
+  const lines = frames.split('\n')
+  const kept = lines.length > MAX_FRAMES + 1 ? [...lines.slice(0, MAX_FRAMES + 1), `    … ${lines.length - MAX_FRAMES - 1} more frames`] : lines
+  return truncate(head, MAX_MESSAGE) + kept.join('\n')
+}
+
+function collectFields(err: object): SerializedError['fields'] {
+  let keys: string[]
+  try {
+    keys = Object.keys(err)
+  } catch {
+    return undefined
+  }
+  const fields: NonNullable<SerializedError['fields']> = {}
+  let count = 0
+  for (const key of keys) {
+    if (SKIPPED_FIELDS.has(key) || count >= MAX_FIELDS) continue
+    const value = readField(err, key)
+    if (typeof value === 'string') fields[key] = truncate(value, MAX_FIELD_LENGTH)
+    else if (typeof value === 'number' || typeof value === 'boolean' || value === null) fields[key] = value
+    else continue
+    count++
+  }
+  return count > 0 ? fields : undefined
+}
+
+function serializeNonError(value: unknown): SerializedError {
+  const thrown = value === null ? 'null' : typeof value
+  const message = typeof value === 'string' ? value : safeInspect(value)
+  return { name: 'NonError', thrown, message: truncate(message, MAX_MESSAGE) }
+}
+
+function serializeAt(value: unknown, seen: Set<unknown>, depth: number): SerializedError {
+  if (!isErrorLike(value)) return serializeNonError(value)
+  seen.add(value)
+  const err = value as object
+  const name = truncate(safeString(readField(err, 'name')) || 'Error', 200)
+  const out: SerializedError = { name, message: truncate(safeString(readField(err, 'message')) ?? '', MAX_MESSAGE) }
+  const stack = safeString(readField(err, 'stack'))
+  if (stack) out.stack = trimStack(stack)
+  const code = readField(err, 'code')
+  if (typeof code === 'string' || typeof code === 'number') out.code = truncate(String(code), 200)
+  const status = getErrorStatus(err)
+  if (status !== undefined) out.status = status
+  const fields = collectFields(err)
+  if (fields) out.fields = fields
+  if (depth < MAX_CAUSE_DEPTH) {
+    const cause = readField(err, 'cause')
+    if (cause !== undefined && !seen.has(cause)) out.cause = serializeAt(cause, seen, depth + 1)
+    const members = readField(err, 'errors')
+    if (Array.isArray(members)) {
+      out.errors = members.slice(0, MAX_MEMBERS).filter((m) => !seen.has(m)).map((m) => serializeAt(m, seen, depth + 1))
+    }
+  }
+  return out
+}
+
+/**
+ * Turns anything that can be thrown into a `SerializedError`: errors with
+ * their `cause` chain and AggregateError members, and strings, `null`,
+ * circular objects, Proxies and objects with throwing getters, without ever
+ * throwing itself.
+ *
+ * @example
+ * ```ts
+ * serializeError(new Error('db down', { cause: new Error('ECONNREFUSED') }))
+ * // { name: 'Error', message: 'db down', stack: '…', cause: { name: 'Error', … } }
+ * serializeError(null) // { name: 'NonError', thrown: 'null', message: 'null' }
+ * ```
+ */
+export function serializeError(value: unknown): SerializedError {
+  try {
+    return serializeAt(value, new Set(), 0)
+  } catch {
+    return { name: 'NonError', thrown: 'unknown', message: '[a value that could not be read]' }
+  }
+}

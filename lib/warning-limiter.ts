@@ -1,0 +1,59 @@
+/** How many warnings one window held back, for the summary report. */
+export interface DroppedWarnings {
+  total: number
+  clients: Array<{ family: string; client: string; count: number }>
+}
+
+const MAX_KEYS = 10_000
+const MAX_LISTED = 20
+
+/**
+ * A fixed-window limit on warnings per family (404, probe path, bad Host…)
+ * and client, so a scanner cannot flood the log. What it holds back is
+ * counted and handed to `onDropped` once the window ends, never lost silently.
+ */
+export class WarningLimiter {
+  #counts = new Map<string, number>()
+  #dropped = new Map<string, number>()
+  #windowStart = Date.now()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly perClient: number,
+    private readonly windowMs: number,
+    private readonly onDropped: (dropped: DroppedWarnings) => void,
+  ) {}
+
+  /** Whether a warning of this family from this client may be reported now. */
+  allow(family: string, client: string): boolean {
+    if (Date.now() - this.#windowStart >= this.windowMs) this.flush()
+    // past the key bound, a rotating-address scanner shares one bucket per family
+    let key = `${family}\u0000${client}`
+    if (!this.#counts.has(key) && this.#counts.size >= MAX_KEYS) key = `${family}\u0000*`
+    const count = (this.#counts.get(key) ?? 0) + 1
+    this.#counts.set(key, count)
+    if (count <= this.perClient) return true
+    this.#dropped.set(key, (this.#dropped.get(key) ?? 0) + 1)
+    // the summary goes out at the window's end even if the scanner stops
+    this.#timer ??= setTimeout(() => this.flush(), this.windowMs - (Date.now() - this.#windowStart)).unref()
+    return false
+  }
+
+  /** Ends the window: reports what was held back, and starts counting anew. */
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+    const dropped = this.#dropped
+    this.#counts = new Map()
+    this.#dropped = new Map()
+    this.#windowStart = Date.now()
+    if (dropped.size === 0) return
+    const clients = [...dropped].map(([key, count]) => {
+      const [family = '', client = ''] = key.split('\u0000')
+      return { family, client, count }
+    })
+    clients.sort((a, b) => b.count - a.count)
+    const total = clients.reduce((sum, entry) => sum + entry.count, 0)
+    this.onDropped({ total, clients: clients.slice(0, MAX_LISTED) })
+  }
+}
