@@ -13,7 +13,7 @@ import type { FaultlineOptions, ResolvedOptions } from './options.js'
 import { buildReport, describeRequest, getRoute, isXhrRequest, type Report, type ReportContext } from './report.js'
 import { createRequestHandler } from './request-handler.js'
 import { createRequestLogger } from './request-log.js'
-import { getLocus, getState, peekState, type RecordedException, type RecordedMessage, type RequestState } from './request-state.js'
+import { getLocus, getState, isClosed, peekState, type RecordedException, type RecordedMessage, type RequestState } from './request-state.js'
 import { resolveOptions } from './resolve-options.js'
 import { compileScrubber } from './scrub.js'
 import { detectProbe, getSuspicion, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
@@ -128,7 +128,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     const state = getState(req)
     const exception: RecordedException = { error: err, locus: getLocus(res, state), clientAbort: isClientAbort(err, req), route: getRoute(req) }
     state.route ??= exception.route
-    if (state.finalized) {
+    if (isClosed(res, state)) {
       const id = createIncidentId()
       this.#reportOutcome(req, res, { exception, messages: [], id })
       return { id, clientAbort: exception.clientAbort }
@@ -148,7 +148,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     const state = getState(req)
     state.log ??= createRequestLogger(this.logger, { method: req.method, url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()) }, (message) => {
       message.locus = getLocus(req.res as Response, state)
-      if (!state.finalized) {
+      if (!isClosed(req.res as Response, state)) {
         state.route ??= getRoute(req)
         if (state.messages.length < 50) state.messages.push(message)
         return

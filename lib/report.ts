@@ -90,10 +90,14 @@ const MAX_BODY_CHARS = 10_000
 
 /** The route pattern that matched, mounted path included. */
 export function getRoute(req: Request): string | undefined {
-  const route = readField(req, 'route')
-  const path = readField(route, 'path')
+  const path = readField(readField(req, 'route'), 'path')
   if (path === undefined) return undefined
-  return `${req.baseUrl ?? ''}${typeof path === 'string' ? path : String(path)}`
+  const base = req.baseUrl ?? ''
+  if (base || typeof path !== 'string' || /[*?(]/.test(path)) return `${base}${String(path)}`
+  // once a mounted router hands an error back, baseUrl is restored already: the URL still shows the mount point
+  const urlSegments = (req.originalUrl ?? req.url).split('?')[0]!.split('/').filter(Boolean)
+  const mountDepth = urlSegments.length - path.split('/').filter(Boolean).length
+  return mountDepth > 0 ? `${normalizePath(`/${urlSegments.slice(0, mountDepth).join('/')}`)}${path}` : path
 }
 
 /** Whether the request came from a script on a page (X-Requested-With, or fetch's Sec-Fetch-Dest: empty). */

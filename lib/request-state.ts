@@ -65,8 +65,16 @@ export function getState(req: Request): RequestState {
  * only before headers; after them the status can no longer change.
  */
 export function getLocus(res: Response, state: RequestState | undefined): Locus {
-  if (state?.finalized) return 'at-close'
+  if (isClosed(res, state)) return 'at-close'
   if (res.writableEnded) return 'after-finish'
   if (res.headersSent) return 'after-headers'
   return 'before-headers'
+}
+
+/**
+ * Whether the request's outcome was already reported: its response closed.
+ * A request that went well has no state, so the response itself is asked.
+ */
+export function isClosed(res: Response | undefined, state: RequestState | undefined): boolean {
+  return state?.finalized === true || (res as { closed?: boolean } | undefined)?.closed === true
 }

@@ -1,0 +1,99 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express, { type Express } from 'express'
+import TransportStream from 'winston-transport'
+import { createFaultline, type Faultline, type FaultlineOptions, type Report } from '../lib/index.js'
+
+/** A winston transport that keeps every record it is handed, for assertions. */
+export class MemoryTransport extends TransportStream {
+  readonly records: Array<Record<string, unknown>> = []
+
+  constructor(options: TransportStream.TransportStreamOptions = {}) {
+    super({ level: 'debug', ...options })
+  }
+
+  override log(info: Record<string, unknown>, callback: () => void): void {
+    this.records.push(info)
+    setImmediate(() => this.emit('logged', info))
+    callback()
+  }
+}
+
+/** A faultline instance for a test: production behaviour, nothing on stderr, every record captured. */
+export interface Harness {
+  faultline: Faultline
+  reports: Report[]
+  records: Array<Record<string, unknown>>
+  /** Waits until `count` reports arrived (reports go out when the response closes, just after the client has it). */
+  waitForReports(count: number, timeoutMs?: number): Promise<Report[]>
+  /** Waits until a logged record matches. */
+  waitForRecord(match: (record: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>
+}
+
+export function createHarness(options: FaultlineOptions = {}): Harness {
+  const memory = new MemoryTransport()
+  const faultline = createFaultline({
+    appName: 'test-app',
+    env: false,
+    debug: false,
+    throwErrors: false,
+    stderr: false,
+    warningLimit: false,
+    ...options,
+    transports: [memory, ...(options.transports ?? [])],
+  })
+  const reports: Report[] = []
+  faultline.on('report', (report) => reports.push(report))
+  return {
+    faultline,
+    reports,
+    records: memory.records,
+    waitForReports: (count, timeoutMs = 3000) => waitUntil(() => (reports.length >= count ? reports : undefined), timeoutMs, `${count} reports (have ${reports.length})`),
+    waitForRecord: (match, timeoutMs = 3000) => waitUntil(() => memory.records.find(match), timeoutMs, 'a matching log record'),
+  }
+}
+
+/** Polls until `probe` returns something, or fails with what it was waiting for. */
+export async function waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(5)
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Gives the test a window in which nothing more should arrive, to prove that something was reported only once. */
+export async function settle(): Promise<void> {
+  await sleep(60)
+}
+
+/** An Express app with faultline's request handler first; the test adds routes and then `finish(app)`. */
+export function createApp(faultline: Faultline): Express {
+  const app = express()
+  app.use(faultline.requestHandler())
+  return app
+}
+
+/** Listens on an ephemeral loopback port; returns the base URL and a close function. */
+export async function listen(app: Express): Promise<{ url: string; port: number; server: Server; close: () => Promise<void> }> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

@@ -1,0 +1,224 @@
+import { expect } from 'chai'
+import express from 'express'
+import request from 'supertest'
+import { detectProbe, SuspiciousRequest } from '../lib/index.js'
+import { createApp, createHarness, listen, settle, waitUntil, type Harness } from './helpers.js'
+
+describe('suspicious requests', () => {
+  let h: Harness
+  afterEach(() => h.faultline.close())
+
+  describe('SuspiciousRequest', () => {
+    beforeEach(() => {
+      h = createHarness()
+    })
+
+    it('should answer 400 and report a warning with the reason', async () => {
+      const app = createApp(h.faultline)
+      app.post('/transfer', () => {
+        throw new SuspiciousRequest('negative transfer amount')
+      })
+      app.use(h.faultline.errorHandler())
+      const res = await request(app).post('/transfer').set('Accept', 'application/json').expect(400)
+      // scanners learn nothing from the page
+      expect(res.text).not.to.contain('negative')
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', level: 'warn', status: 400, suspicious: 'negative transfer amount' })
+    })
+
+    it('should take a given 4xx status, and refuse to be a 5xx', async () => {
+      expect(new SuspiciousRequest('x', { status: 403 }).status).to.equal(403)
+      expect(new SuspiciousRequest('x', { status: 500 }).status).to.equal(400)
+      const app = createApp(h.faultline)
+      app.get('/forbidden', () => {
+        throw new SuspiciousRequest('token for another tenant', { status: 403 })
+      })
+      app.use(h.faultline.errorHandler())
+      await request(app).get('/forbidden').expect(403)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 403 })
+    })
+  })
+
+  describe('xhrOnly()', () => {
+    beforeEach(() => {
+      h = createHarness()
+    })
+
+    function xhrApp() {
+      const app = createApp(h.faultline)
+      app.get('/api/cart', h.faultline.xhrOnly(), (_req, res) => {
+        res.json({ items: [] })
+      })
+      app.use(h.faultline.errorHandler())
+      return app
+    }
+
+    it('should turn away a non-XHR request with 400 and a warning', async () => {
+      await request(xhrApp()).get('/api/cart').set('Accept', 'text/html').expect(400)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'non-XHR request to an XHR-only resource' })
+      expect(report!.request!.xhr).to.equal(false)
+    })
+
+    it('should let XMLHttpRequest and fetch() from a page through', async () => {
+      const app = xhrApp()
+      await request(app).get('/api/cart').set('X-Requested-With', 'XMLHttpRequest').expect(200)
+      await request(app).get('/api/cart').set('Sec-Fetch-Dest', 'empty').set('Sec-Fetch-Mode', 'cors').expect(200)
+      await settle()
+      expect(h.reports).to.have.length(0)
+    })
+  })
+
+  describe('allowedHosts', () => {
+    beforeEach(() => {
+      h = createHarness({ allowedHosts: ['shop.example', '.cdn.example'] })
+    })
+
+    function hostApp() {
+      const app = createApp(h.faultline)
+      app.get('/', (_req, res) => {
+        res.send('home')
+      })
+      app.use(h.faultline.errorHandler())
+      return app
+    }
+
+    it('should answer a listed host, with or without port, and its subdomains when listed with a dot', async () => {
+      const app = hostApp()
+      await request(app).get('/').set('Host', 'shop.example').expect(200)
+      await request(app).get('/').set('Host', 'SHOP.example:8443').expect(200)
+      await request(app).get('/').set('Host', 'img.cdn.example').expect(200)
+      await request(app).get('/').set('Host', 'cdn.example').expect(200)
+      await settle()
+      expect(h.reports).to.have.length(0)
+    })
+
+    it('should turn away another Host with 400 and a warning, not an error', async () => {
+      await request(hostApp()).get('/').set('Host', 'evil.example').expect(400)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', level: 'warn', status: 400, suspicious: 'Host header not allowed: evil.example' })
+    })
+
+    it('should turn away a malformed Host, and keep the reason even without faultline\'s error handler', async () => {
+      const app = createApp(h.faultline)
+      app.get('/', (_req, res) => {
+        res.send('home')
+      })
+      await request(app).get('/').set('Host', 'shop.example.evil.example@x').expect(400)
+      const [report] = await h.waitForReports(1)
+      expect(report!.suspicious).to.match(/^Host header not allowed: /)
+    })
+  })
+
+  describe('malformed input', () => {
+    beforeEach(() => {
+      h = createHarness()
+    })
+
+    function bodyApp() {
+      const app = createApp(h.faultline)
+      app.post('/orders', express.json({ limit: '1kb' }), (_req, res) => {
+        res.send('ok')
+      })
+      app.get('/items/:name', (req, res) => {
+        res.send(req.params.name)
+      })
+      app.use(h.faultline.errorHandler())
+      return app
+    }
+
+    it('should make a body that does not parse a 400 warning, not a traceback', async () => {
+      await request(bodyApp()).post('/orders').set('Content-Type', 'application/json').send('{"broken":').expect(400)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'malformed input: body that does not parse' })
+    })
+
+    it('should make an oversized body a 413 warning', async () => {
+      await request(bodyApp()).post('/orders').set('Content-Type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(5000) })).expect(413)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 413, suspicious: 'malformed input: oversized body' })
+    })
+
+    it('should make bad URL encoding in a parameter a 400 warning', async () => {
+      await request(bodyApp()).get('/items/%E0%A4%A').expect(400)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'malformed input: bad URL encoding' })
+    })
+  })
+
+  describe('probe paths', () => {
+    beforeEach(() => {
+      h = createHarness()
+    })
+
+    it('should flag what only scanners ask for', () => {
+      for (const url of ['/.env', '/.git/config', '/wp-login.php', '/admin/config.php', '/static/..%2f..%2fetc/passwd', '/a/%2e%2e/b', '/file%00.png', '/x/../y', '/cgi-bin/test']) {
+        expect(detectProbe(url), url).to.be.a('string')
+      }
+    })
+
+    it('should leave ordinary paths alone', () => {
+      for (const url of ['/', '/orders/42', '/environment', '/static/app.js', '/gitlab', '/search?q=a..b', '/files/v1.2.3.tar.gz', '/php-tutorial']) {
+        expect(detectProbe(url), url).to.equal(undefined)
+      }
+    })
+
+    it('should flag a probe on its 404 warning', async () => {
+      const app = createApp(h.faultline)
+      await request(app).get('/.env').expect(404)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 404 })
+      expect(report!.suspicious).to.match(/^probe path/)
+    })
+
+    it('should warn about a probe that the app answered with 200', async () => {
+      const app = createApp(h.faultline)
+      app.use((_req, res) => {
+        res.send('catch-all')
+      })
+      await request(app).get('/wp-login.php').expect(200)
+      const [report] = await h.waitForReports(1)
+      expect(report).to.include({ kind: 'warning', status: 200 })
+    })
+  })
+
+  describe('rate limit', () => {
+    it('should hold back a scanner\'s flood and report how many were dropped', async () => {
+      h = createHarness({ warningLimit: { perClient: 5, windowMs: 300 } })
+      const app = createApp(h.faultline)
+      const server = await listen(app)
+      try {
+        for (let i = 0; i < 30; i++) await fetch(`${server.url}/.env?i=${i}`).then((r) => r.text())
+        const summary = await waitUntil(() => h.reports.find((r) => r.dropped), 3000, 'the rate-limit summary')
+        expect(h.reports.filter((r) => !r.dropped)).to.have.length(5)
+        expect(summary).to.include({ kind: 'warning', level: 'warn' })
+        expect(summary.dropped!.total).to.equal(25)
+        expect(summary.dropped!.clients[0]).to.deep.include({ family: 'probe-path', count: 25 })
+        expect(summary.message).to.match(/^25 warnings held back by the rate limit/)
+      } finally {
+        await server.close()
+      }
+    })
+
+    it('should count warnings of each family apart, and never hold back errors', async () => {
+      h = createHarness({ warningLimit: { perClient: 2, windowMs: 60_000 } })
+      const app = createApp(h.faultline)
+      app.get('/fail', () => {
+        throw new Error('real bug')
+      })
+      app.use(h.faultline.errorHandler())
+      const agent = request(app)
+      for (let i = 0; i < 4; i++) await agent.get('/missing')
+      for (let i = 0; i < 4; i++) await agent.get('/.git/config')
+      for (let i = 0; i < 4; i++) await agent.get('/fail')
+      await h.waitForReports(8)
+      await settle()
+      expect(h.reports.filter((r) => r.kind === 'traceback')).to.have.length(4)
+      expect(h.reports.filter((r) => r.kind === 'warning')).to.have.length(4)
+      await h.faultline.close()
+      const summary = h.reports.find((r) => r.dropped)
+      expect(summary!.dropped!.total).to.equal(4)
+    })
+  })
+})
