@@ -32,7 +32,7 @@ export { compileScrubber, type ScrubOptions, type Scrubber } from './scrub.js'
 export { serializeError, type SerializedError } from './serialize-error.js'
 export { SuspiciousRequest, detectProbe, type SuspiciousRequestOptions, type SuspiciousCategory } from './suspicious.js'
 export { StderrTransport, type StderrTransportOptions } from '../transports/stderr.js'
-export { createFileTransport, type FileTransportOptions } from '../transports/file.js'
+export { FileTransport, createFileTransport, type FileTransportOptions } from '../transports/file.js'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

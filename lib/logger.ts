@@ -9,6 +9,14 @@ function refuseMissingTransport(field: 'mail' | 'syslog' | 'tickets', value: unk
   throw new FaultlineConfigError(field, `faultline: option "${field}" is set, but this version of faultline has no ${field} transport yet; remove the option (or FAULTLINE_${field.toUpperCase()}) until it does`)
 }
 
+function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
+  try {
+    return createFileTransport(file)
+  } catch (err) {
+    throw new FaultlineConfigError('file', `faultline: option "file" names ${JSON.stringify(file.filename)}, which cannot be opened for appending: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}
+
 /**
  * Builds the winston logger every report goes through, with the transports
  * the options ask for. Transport failures are written to stderr once per
@@ -20,7 +28,7 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   refuseMissingTransport('tickets', options.tickets)
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
-  if (options.file) transports.push(createFileTransport(options.file))
+  if (options.file) transports.push(openFile(options.file))
   transports.push(...options.transports)
   const logger = winston.createLogger({
     levels: winston.config.npm.levels,

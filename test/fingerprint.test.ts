@@ -1,0 +1,101 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import request from 'supertest'
+import { computeFingerprint, normalizeMessage } from '../lib/index.js'
+import { createApp, createHarness, type Harness } from './helpers.js'
+
+const run = promisify(execFile)
+const CHILD = join(import.meta.dirname, 'fixtures', 'fingerprint-child.ts')
+
+/** Writes an app whose `loadOrder` throws, with `padding` blank lines first: a later deploy that moved the code. */
+function writeApp(root: string, padding: number, message = 'order ${id} not found in shard 7'): void {
+  mkdirSync(join(root, 'src'), { recursive: true })
+  writeFileSync(join(root, 'src', 'orders.mjs'), `${'\n'.repeat(padding)}export function loadOrder(id) {\n  throw new Error(\`${message}\`)\n}\n`)
+}
+
+async function fingerprintFromChild(root: string, orderId: string): Promise<{ fingerprint: string; pid: number }> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD, root, orderId], { cwd: join(import.meta.dirname, '..') })
+  return JSON.parse(stdout.trim()) as { fingerprint: string; pid: number }
+}
+
+describe('fingerprints', () => {
+  let dir: string
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'faultline-fp-'))
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('should be the same for the same error from two processes and two deploys, and differ for another error', async function () {
+    this.timeout(30_000)
+    writeApp(join(dir, 'release-1'), 0)
+    writeApp(join(dir, 'release-2'), 12)
+    writeApp(join(dir, 'release-3'), 0, 'payment for order ${id} declined')
+    const [a, b, c] = await Promise.all([
+      fingerprintFromChild(join(dir, 'release-1'), '1001'),
+      fingerprintFromChild(join(dir, 'release-2'), '77'),
+      fingerprintFromChild(join(dir, 'release-3'), '1001'),
+    ])
+    expect(a.pid).not.to.equal(b.pid)
+    expect(a.fingerprint).to.match(/^[0-9a-f]{16}$/)
+    expect(a.fingerprint).to.equal(b.fingerprint)
+    expect(c.fingerprint).not.to.equal(a.fingerprint)
+  })
+
+  it('should normalise ids, numbers, times and addresses out of messages', () => {
+    expect(normalizeMessage('order 1234 not found')).to.equal(normalizeMessage('order 98 not found'))
+    expect(normalizeMessage('user 3f2b9c1e-8d4a-4e2b-9c1d-2a3b4c5d6e7f locked at 2026-11-21T10:00:00Z')).to.equal('user <uuid> locked at <time>')
+    expect(normalizeMessage('connect ECONNREFUSED 10.0.0.12:5432')).to.equal('connect ECONNREFUSED <ip>')
+    expect(normalizeMessage('mail to ada@example.org bounced')).to.equal('mail to <email> bounced')
+    expect(normalizeMessage('object deadbeef42 missing')).to.equal('object <hex> missing')
+    expect(normalizeMessage('cannot read properties of undefined (reading \'total\')')).not.to.equal(normalizeMessage('cannot read properties of undefined (reading \'items\')'))
+  })
+
+  it('should be a stable hash of its parts', () => {
+    expect(computeFingerprint(['a', 'b'])).to.equal(computeFingerprint(['a', 'b']))
+    expect(computeFingerprint(['a', 'b'])).not.to.equal(computeFingerprint(['ab']))
+  })
+
+  describe('of requests', () => {
+    let h: Harness
+    beforeEach(() => {
+      h = createHarness()
+    })
+    afterEach(() => h.faultline.close())
+
+    it('should group hand-written errors by route and message template, not by their values', async () => {
+      const app = createApp(h.faultline)
+      app.get('/orders/:id', (req, res) => {
+        req.log.error('stock mismatch for order %s', req.params.id)
+        res.status(500).end()
+      })
+      app.get('/carts/:id', (req, res) => {
+        req.log.error('stock mismatch for order %s', req.params.id)
+        res.status(500).end()
+      })
+      await request(app).get('/orders/1')
+      await request(app).get('/orders/2')
+      await request(app).get('/carts/1')
+      const [one, two, cart] = await h.waitForReports(3)
+      expect(one!.message).to.equal('stock mismatch for order 1')
+      expect(one!.fingerprint).to.equal(two!.fingerprint)
+      expect(cart!.fingerprint).not.to.equal(one!.fingerprint)
+    })
+
+    it('should group 404s by normalised path, and tell statuses apart', async () => {
+      const app = createApp(h.faultline)
+      app.get('/forbidden', (_req, res) => {
+        res.sendStatus(403)
+      })
+      await request(app).get('/products/123/reviews')
+      await request(app).get('/products/456/reviews')
+      await request(app).get('/forbidden')
+      const [a, b, c] = await h.waitForReports(3)
+      expect(a!.fingerprint).to.equal(b!.fingerprint)
+      expect(c!.fingerprint).not.to.equal(a!.fingerprint)
+    })
+  })
+})

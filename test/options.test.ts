@@ -1,0 +1,111 @@
+import { expect } from 'chai'
+import { createFaultline, FaultlineConfigError, type FaultlineOptions } from '../lib/index.js'
+
+function configError(options: unknown, env: Record<string, string> | false = false): FaultlineConfigError {
+  try {
+    const faultline = createFaultline({ stderr: false, ...(options as FaultlineOptions), env: env as never })
+    void faultline.close()
+  } catch (err) {
+    expect(err).to.be.instanceOf(FaultlineConfigError)
+    return err as FaultlineConfigError
+  }
+  throw new Error(`no error for ${JSON.stringify(options)}`)
+}
+
+describe('options', () => {
+  const cases: Array<[string, unknown, string, RegExp]> = [
+    ['managers as a string', { managers: 'ops@example.org' }, 'managers', /must be an array of e-mail addresses; got "ops@example.org" \(string\)/],
+    ['a manager that is no address', { managers: ['ops'] }, 'managers[0]', /must be e-mail addresses; got "ops"/],
+    ['a mail URL with another scheme', { mail: 'http://mail.example.org' }, 'mail', /must be a URL starting with smtp: or smtps:/],
+    ['a syslog value that is no URL', { syslog: 'logs.example.org' }, 'syslog', /must be a URL/],
+    ['a tickets value of the wrong type', { tickets: 42 }, 'tickets', /must be an object; got 42 \(number\)/],
+    ['an empty file path', { file: '' }, 'file', /must be a non-empty path/],
+    ['a file level that does not exist', { file: { filename: 'x.log', level: 'loud' } }, 'file.level', /"error", "warn" or "info"/],
+    ['debug as a string', { debug: 'yes' }, 'debug', /must be true or false; got "yes" \(string\)/],
+    ['a bad allowed host', { allowedHosts: ['exa mple.org'] }, 'allowedHosts[0]', /host names/],
+    ['a rate limit of zero', { warningLimit: { perClient: 0 } }, 'warningLimit.perClient', /at least 1/],
+    ['a transport without log()', { transports: [{}] }, 'transports[0]', /winston transport/],
+    ['an unknown scrub key', { scrub: { header: ['x'] } }, 'scrub.header', /one of headers, fields, values, replacement/],
+    ['an app name with spaces', { appName: 'my shop' }, 'appName', /must be a name/],
+  ]
+
+  for (const [what, options, field, message] of cases) {
+    it(`should fail at start-up on ${what}, naming the field`, () => {
+      const err = configError(options)
+      expect(err.field).to.equal(field)
+      expect(err.message).to.match(new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`))
+      expect(err.message).to.match(message)
+    })
+  }
+
+  it('should fail at start-up on a file that cannot be opened, naming the field', () => {
+    const err = configError({ file: '/proc/version/errors.log' })
+    expect(err.field).to.equal('file')
+    expect(err.message).to.match(/^faultline: option "file" names "\/proc\/version\/errors.log", which cannot be opened for appending: /)
+  })
+
+  it('should name an unknown option and suggest the one meant', () => {
+    const err = configError({ manager: ['ops@example.org'] })
+    expect(err.field).to.equal('manager')
+    expect(err.message).to.contain('unknown option "manager"; did you mean "managers"?')
+  })
+
+  it('should never print a password from a transport URL in an error', () => {
+    const err = configError({ mail: 'http://user:hunter2@mail.example.org' })
+    expect(err.message).not.to.contain('hunter2')
+    expect(err.message).to.contain('//user:***@mail.example.org')
+  })
+
+  it('should refuse a transport this version does not ship, rather than drop its reports', () => {
+    const err = configError({ mail: 'smtp://mail.example.org:587' })
+    expect(err.field).to.equal('mail')
+    expect(err.message).to.contain('no mail transport yet')
+  })
+
+  describe('environment', () => {
+    it('should read FAULTLINE_* settings, which have the last word', () => {
+      const err = configError({ syslog: 'udp://127.0.0.1:514' }, { FAULTLINE_SYSLOG: 'ftp://logs.example.org' })
+      expect(err.field).to.equal('syslog')
+      expect(err.message).to.contain('ftp://logs.example.org')
+    })
+
+    it('should fail on a FAULTLINE_DEBUG that is not a boolean, naming the variable', () => {
+      const err = configError({}, { FAULTLINE_DEBUG: 'maybe' })
+      expect(err.field).to.equal('FAULTLINE_DEBUG')
+      expect(err.message).to.contain('environment variable FAULTLINE_DEBUG must be one of')
+    })
+
+    it('should turn debug on and off from FAULTLINE_DEBUG', async () => {
+      const on = createFaultline({ stderr: false, env: { FAULTLINE_DEBUG: 'on', NODE_ENV: 'production' } })
+      const off = createFaultline({ stderr: false, env: { FAULTLINE_DEBUG: '0', NODE_ENV: 'development' } })
+      expect(on.debug).to.equal(true)
+      expect(off.debug).to.equal(false)
+      await Promise.all([on.close(), off.close()])
+    })
+
+    it('should default debug on only for NODE_ENV development or test, and off when NODE_ENV is unset', async () => {
+      const cases: Array<[string | undefined, boolean]> = [['development', true], ['test', true], ['production', false], [undefined, false], ['staging', false]]
+      for (const [nodeEnv, debug] of cases) {
+        const faultline = createFaultline({ stderr: false, env: nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv } })
+        expect(faultline.debug, String(nodeEnv)).to.equal(debug)
+        expect(faultline.throwErrors, String(nodeEnv)).to.equal(nodeEnv === 'test')
+        await faultline.close()
+      }
+    })
+
+    it('should write reports to the file FAULTLINE_FILE names', async () => {
+      const { mkdtempSync, readFileSync, rmSync } = await import('node:fs')
+      const { tmpdir } = await import('node:os')
+      const { join } = await import('node:path')
+      const dir = mkdtempSync(join(tmpdir(), 'faultline-env-'))
+      try {
+        const faultline = createFaultline({ stderr: false, env: { FAULTLINE_FILE: join(dir, 'nested', 'from-env.log') } })
+        const id = faultline.capture(new Error('from a job'))
+        await faultline.close()
+        expect(JSON.parse(readFileSync(join(dir, 'nested', 'from-env.log'), 'utf8'))).to.include({ id, kind: 'traceback' })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  })
+})

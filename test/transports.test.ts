@@ -1,0 +1,142 @@
+import { expect } from 'chai'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import request from 'supertest'
+import TransportStream from 'winston-transport'
+import { createFaultline, StderrTransport } from '../lib/index.js'
+import { createApp, createHarness, type Harness } from './helpers.js'
+
+describe('transports', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'faultline-tr-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  describe('file', () => {
+    it('should append every report as one JSON line, and have all of them on disk once close() resolves', async () => {
+      const file = join(dir, 'deep', 'dir', 'errors.log')
+      const faultline = createFaultline({ env: false, stderr: false, file })
+      const ids = Array.from({ length: 1000 }, (_, i) => faultline.capture(new Error(`job ${i} failed`)))
+      await faultline.close()
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { id: string; level: string; kind: string })
+      expect(lines.map((l) => l.id)).to.deep.equal(ids)
+      expect(lines[0]).to.include({ level: 'error', kind: 'traceback', message: 'Error: job 0 failed' })
+    })
+
+    it('should leave info records out by default and take them in when asked', async () => {
+      const quiet = join(dir, 'quiet.log')
+      const verbose = join(dir, 'verbose.log')
+      const a = createFaultline({ env: false, stderr: false, file: quiet })
+      const b = createFaultline({ env: false, stderr: false, file: { filename: verbose, level: 'info' } })
+      for (const f of [a, b]) {
+        f.logger.info('an info line')
+        f.capture(new Error('x'))
+        await f.close()
+      }
+      expect(readFileSync(quiet, 'utf8').trim().split('\n')).to.have.length(1)
+      expect(readFileSync(verbose, 'utf8').trim().split('\n')).to.have.length(2)
+    })
+  })
+
+  describe('stderr', () => {
+    let h: Harness
+    let out: string
+    beforeEach(() => {
+      const stream = new PassThrough()
+      out = ''
+      stream.on('data', (chunk) => (out += chunk))
+      h = createHarness({ transports: [new StderrTransport({ stream, level: 'info' })] })
+    })
+    afterEach(() => h.faultline.close())
+
+    it('should print kind, status, method, path, incident id, message and stack, one escaped line per field', async () => {
+      const app = createApp(h.faultline)
+      app.get('/boom', () => {
+        throw new Error('first line\r\nINJECTED 500 GET /fake [AAAA-BBBB-CCCC]', { cause: new Error('root cause') })
+      })
+      app.use(h.faultline.errorHandler())
+      await request(app).get('/boom?a=%0d%0a')
+      const [report] = await h.waitForReports(1)
+      await h.waitForRecord((r) => r.id === report!.id)
+      const [header, ...rest] = out.split('\n')
+      expect(header).to.match(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z TRACEBACK 500 GET /boom\\?a=%0d%0a \\[${report!.id}\\] Error: first line\\\\r$`))
+      expect(out).not.to.match(/^INJECTED/m)
+      expect(rest.join('\n')).to.contain('transports.test.ts')
+      expect(rest.join('\n')).to.contain('Caused by: Error: root cause')
+    })
+
+    it('should print warnings as a single line', async () => {
+      const app = createApp(h.faultline)
+      await request(app).get('/missing')
+      const [report] = await h.waitForReports(1)
+      await h.waitForRecord((r) => r.id === report!.id)
+      expect(out).to.match(new RegExp(`^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found — GET /missing\\n$`))
+    })
+  })
+
+  describe('failures', () => {
+    class BrokenTransport extends TransportStream {
+      override log(_info: unknown, callback: () => void): void {
+        callback()
+        this.emit('error', new Error('disk on fire'))
+      }
+    }
+
+    class StuckTransport extends TransportStream {
+      override log(_info: unknown, callback: () => void): void {
+        callback()
+      }
+      override _final(): void {
+        // never finishes: close() must not wait for it forever
+      }
+    }
+
+    it('should survive a transport that emits errors, and say so on stderr once', async () => {
+      const h = createHarness({ transports: [new BrokenTransport()] })
+      const written: string[] = []
+      const original = process.stderr.write.bind(process.stderr)
+      process.stderr.write = ((chunk: string) => {
+        written.push(String(chunk))
+        return true
+      }) as typeof process.stderr.write
+      try {
+        h.faultline.capture(new Error('one'))
+        h.faultline.capture(new Error('two'))
+        await h.waitForReports(2)
+        await new Promise((resolve) => setImmediate(resolve))
+      } finally {
+        process.stderr.write = original
+      }
+      expect(written.filter((line) => line.includes('disk on fire'))).to.have.length(1)
+      await h.faultline.close()
+    })
+
+    it('should survive a report listener that throws', async () => {
+      const h = createHarness()
+      h.faultline.prependListener('report', () => {
+        throw new Error('listener bug')
+      })
+      const original = process.stderr.write.bind(process.stderr)
+      process.stderr.write = (() => true) as typeof process.stderr.write
+      try {
+        h.faultline.capture(new Error('x'))
+      } finally {
+        process.stderr.write = original
+      }
+      const record = await h.waitForRecord((r) => r.kind === 'traceback')
+      expect(record.message).to.equal('Error: x')
+      await h.faultline.close()
+    })
+
+    it('should resolve close() within its timeout even when a transport never finishes', async () => {
+      const h = createHarness({ transports: [new StuckTransport()] })
+      h.faultline.capture(new Error('x'))
+      const started = Date.now()
+      await h.faultline.close({ timeout: 200 })
+      expect(Date.now() - started).to.be.below(2000)
+    })
+  })
+})
