@@ -1,36 +1,106 @@
-import type { ErrorRequestHandler } from 'express'
+import type { ErrorRequestHandler, Request, Response } from 'express'
+import { renderDebugHtml, renderDebugJson, renderDebugText } from './debug-page.js'
 import { getErrorHeaders, getResponseStatus, isExposable, readField } from './error-status.js'
-import { negotiateType, sendErrorPage } from './error-page.js'
+import { CUSTOM_CSP, DEBUG_CSP, negotiateType, reasonPhrase, renderProductionPage, sendErrorPage, type PageType, type PreparedPage } from './error-page.js'
 import type { Faultline } from './faultline.js'
-import { isXhrRequest } from './report.js'
+import { isXhrRequest, type Report } from './report.js'
+import { enteredThrowing } from './throw-errors.js'
+
+/** What an app's own error page is rendered from. */
+export interface ErrorPageContext {
+  status: number
+  /** The status's reason phrase ("Not Found"). */
+  reason: string
+  /** The incident id to show the user. */
+  incidentId: string
+  /** The negotiated form: return HTML, JSON or text accordingly. */
+  type: PageType
+  debug: boolean
+  /** A message the error marked safe to show (an exposed 4xx). */
+  exposedMessage?: string
+  /** The error itself, to pick a page by; never print its message or stack in production. */
+  error: unknown
+  req: Request
+  /** In debug mode, the scrubbed report. */
+  report?: Report
+}
+
+/** Options of `errorHandler()`. */
+export interface ErrorHandlerOptions {
+  /**
+   * Renders the app's own error page. Return the body for `ctx.type`, or
+   * `undefined` for faultline's page. If it throws or rejects, faultline
+   * sends its own page and reports both errors.
+   */
+  render?: (ctx: ErrorPageContext) => string | undefined | Promise<string | undefined>
+}
+
+function pauseForDebugger(err: unknown): unknown {
+  // with a debugger attached (node --inspect), execution stops here with `err` in scope
+  // eslint-disable-next-line no-debugger
+  debugger
+  return err
+}
+
+function renderOwnPage(type: PageType, ctx: ErrorPageContext): PreparedPage {
+  if (!ctx.report) {
+    const page = { status: ctx.status, incidentId: ctx.incidentId, ...(ctx.exposedMessage ? { exposedMessage: ctx.exposedMessage } : {}) }
+    return renderProductionPage(type, page)
+  }
+  const content = { status: ctx.status, incidentId: ctx.incidentId, report: ctx.report }
+  if (type === 'html') return { type, body: renderDebugHtml(content), csp: DEBUG_CSP }
+  return { type, body: type === 'json' ? renderDebugJson(content) : renderDebugText(content), csp: DEBUG_CSP }
+}
 
 /**
  * The last middleware, in place of Express's final handler: records the error
- * for the request's report, then answers with the production error page. It
- * keeps the final handler's conventions, and never writes a page once headers
- * are out: the connection is cut, so the client sees a truncated response.
+ * for the request's report, then answers with the error page (the debug page
+ * in debug mode). It never writes a page once headers are out: the connection
+ * is cut, so the client sees a truncated response. Under throw-errors it hands
+ * the error on untouched.
  */
-export function createErrorHandler(faultline: Faultline): ErrorRequestHandler {
-  return function faultlineErrorHandler(err, req, res, next) {
+export function createErrorHandler(faultline: Faultline, options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+  const { render } = options
+  if (render !== undefined && typeof render !== 'function') throw new TypeError('faultline: errorHandler option "render" must be a function')
+  return function faultlineErrorHandler(err: unknown, req: Request, res: Response, next: (err?: unknown) => void) {
+    const sawEntry = faultline.isWatched(res)
     const { id, clientAbort } = faultline.record(req, res, err)
     if (clientAbort) {
       // the client is gone: there is nobody to send a page to
       if (!req.socket.destroyed) req.socket.destroy()
       return
     }
-    if (faultline.throwErrors) return next(err)
+    if (faultline.debug) pauseForDebugger(err)
+    if (faultline.throwErrors || enteredThrowing(req, sawEntry)) return next(err)
     if (res.headersSent) {
       if (!res.writableEnded) req.socket.destroy()
       return
     }
     const status = getResponseStatus(err, res.statusCode)
     const message = isExposable(err) ? readField(err, 'message') : undefined
-    sendErrorPage(
-      req,
-      res,
-      { status, incidentId: id, ...(typeof message === 'string' && message ? { exposedMessage: message.slice(0, 1000) } : {}) },
-      negotiateType(req, isXhrRequest(req.headers)),
-      getErrorHeaders(err),
+    const type = negotiateType(req, isXhrRequest(req.headers))
+    const ctx: ErrorPageContext = { status, reason: reasonPhrase(status), incidentId: id, type, debug: faultline.debug, error: err, req }
+    if (typeof message === 'string' && message) ctx.exposedMessage = message.slice(0, 1000)
+    if (faultline.debug) {
+      res.statusCode = status
+      ctx.report = faultline.previewReport(req, res, err, id)
+    }
+    const send = (page: PreparedPage) => sendErrorPage(req, res, status, id, page, getErrorHeaders(err))
+    const fallBack = (renderError: unknown) => {
+      // the app's renderer failed: its error is reported too, and the user still gets a page
+      faultline.capture(renderError, req)
+      send(renderOwnPage(type, ctx))
+    }
+    if (!render) return send(renderOwnPage(type, ctx))
+    let custom: ReturnType<typeof render>
+    try {
+      custom = render(ctx)
+    } catch (renderError) {
+      return fallBack(renderError)
+    }
+    Promise.resolve(custom).then(
+      (body) => send(typeof body === 'string' ? { type, body, csp: CUSTOM_CSP } : renderOwnPage(type, ctx)),
+      fallBack,
     )
-  }
+  } as ErrorRequestHandler
 }

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto'
 import type { Request, Response } from 'express'
 import onFinished from 'on-finished'
 import statuses from 'statuses'
+import { DEBUG_STYLE } from './debug-page.js'
+import { escapeHtml } from './html.js'
 
 /** What a production error page may show: never anything from the exception but an exposable 4xx message. */
 export interface ErrorPageContent {
@@ -12,21 +14,39 @@ export interface ErrorPageContent {
   exposedMessage?: string
 }
 
+/** The negotiated form of an error response. */
+export type PageType = 'html' | 'json' | 'text'
+
+/** A body ready to send, and the CSP it needs when it is HTML. */
+export interface PreparedPage {
+  type: PageType
+  body: string
+  csp: string
+}
+
 /** Response header that carries the incident id, so an API client can quote it too. */
 export const INCIDENT_HEADER = 'X-Incident-Id'
 
 const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;color:#1d2330;background:#f6f7f9;margin:0}main{max-width:36rem;margin:12vh auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}h1{font-size:1.5rem;margin:0 0 1rem}code{font-size:1.1rem;background:#eef0f4;padding:.15rem .4rem;border-radius:4px}.muted{color:#5b6472}'
-// the page's only style is pinned by hash, so the CSP can forbid every other source
-const CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
-// headers that described the body the app meant to send, not the error page
-const STALE_HEADERS = ['Content-Encoding', 'Content-Language', 'Content-Range', 'Content-Disposition', 'Content-Location', 'ETag', 'Last-Modified', 'Expires']
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+// each page's only style is pinned by hash, so the CSP can forbid every other source
+function strictCsp(style: string): string {
+  return `default-src 'none'; style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`
 }
 
-function reasonPhrase(status: number): string {
+/** The CSP of faultline's production page. */
+export const PRODUCTION_CSP = strictCsp(STYLE)
+/** The CSP of faultline's debug page. */
+export const DEBUG_CSP = strictCsp(DEBUG_STYLE)
+/** The CSP of an app's own error page, unless the app sets one: its own styles and images, never a script. */
+export const CUSTOM_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// headers that described the body the app meant to send, not the error page
+const STALE_HEADERS = ['Content-Encoding', 'Content-Language', 'Content-Range', 'Content-Disposition', 'Content-Location', 'ETag', 'Last-Modified', 'Expires']
+const CONTENT_TYPES = { html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', text: 'text/plain; charset=utf-8' }
+
+/** The reason phrase of a status. */
+export function reasonPhrase(status: number): string {
   return statuses.message[status] ?? 'Error'
 }
 
@@ -40,45 +60,43 @@ function renderHtml(page: ErrorPageContent): string {
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body><main><h1>${escapeHtml(title)}</h1>${detail}<p class="muted">If you contact support, quote incident <code>${escapeHtml(page.incidentId)}</code>.</p></main></body></html>\n`
 }
 
-function renderBody(type: string, page: ErrorPageContent): string {
+/** The production page in the negotiated form: status, reason phrase, incident id. */
+export function renderProductionPage(type: PageType, page: ErrorPageContent): PreparedPage {
   const reason = reasonPhrase(page.status)
-  if (type === 'html') return renderHtml(page)
+  if (type === 'html') return { type, body: renderHtml(page), csp: PRODUCTION_CSP }
   if (type === 'json') {
-    return `${JSON.stringify({ error: { status: page.status, message: page.exposedMessage ?? reason, incident: page.incidentId } })}\n`
+    return { type, csp: PRODUCTION_CSP, body: `${JSON.stringify({ error: { status: page.status, message: page.exposedMessage ?? reason, incident: page.incidentId } })}\n` }
   }
-  return `${page.status} ${reason}\n${page.exposedMessage ? `${page.exposedMessage}\n` : ''}Incident: ${page.incidentId}\n`
+  return { type, csp: PRODUCTION_CSP, body: `${page.status} ${reason}\n${page.exposedMessage ? `${page.exposedMessage}\n` : ''}Incident: ${page.incidentId}\n` }
 }
 
 /** Picks HTML for browsers, JSON for API clients and XHR, plain text otherwise. */
-export function negotiateType(req: Request, xhr: boolean): 'html' | 'json' | 'text' {
+export function negotiateType(req: Request, xhr: boolean): PageType {
   if (xhr) return 'json'
   const type = accepts(req).type(['html', 'json', 'text'])
   return type === 'html' || type === 'json' ? type : 'text'
 }
 
-const CONTENT_TYPES = { html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', text: 'text/plain; charset=utf-8' }
-
 /**
- * Sends the production error page the way Express's final handler would,
- * keeping its conventions: the error's own headers, the reason phrase, the
- * app's headers that still apply, no body for HEAD, and an unread request
- * body drained first so the client is not cut off mid-upload.
+ * Sends an error page the way Express's final handler would, keeping its
+ * conventions: the error's own headers, the reason phrase, the app's headers
+ * that still apply, no body for HEAD, and an unread request body drained
+ * first so the client is not cut off mid-upload.
  */
-export function sendErrorPage(req: Request, res: Response, page: ErrorPageContent, type: 'html' | 'json' | 'text', extraHeaders: Array<[string, string]>): void {
+export function sendErrorPage(req: Request, res: Response, status: number, incidentId: string, page: PreparedPage, extraHeaders: Array<[string, string]>): void {
   const write = () => {
     if (res.headersSent) return
-    const body = renderBody(type, page)
-    res.statusCode = page.status
-    if (req.httpVersionMajor < 2) res.statusMessage = reasonPhrase(page.status)
+    res.statusCode = status
+    if (req.httpVersionMajor < 2) res.statusMessage = reasonPhrase(status)
     for (const name of STALE_HEADERS) res.removeHeader(name)
     for (const [name, value] of extraHeaders) res.setHeader(name, value)
-    if (type === 'html') res.setHeader('Content-Security-Policy', CSP)
+    if (page.type === 'html' && !(page.csp === CUSTOM_CSP && res.hasHeader('Content-Security-Policy'))) res.setHeader('Content-Security-Policy', page.csp)
     res.setHeader('X-Content-Type-Options', 'nosniff')
     res.setHeader('Cache-Control', 'no-store')
-    res.setHeader(INCIDENT_HEADER, page.incidentId)
-    res.setHeader('Content-Type', CONTENT_TYPES[type])
-    res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'))
-    res.end(req.method === 'HEAD' ? undefined : body, 'utf8')
+    res.setHeader(INCIDENT_HEADER, incidentId)
+    res.setHeader('Content-Type', CONTENT_TYPES[page.type])
+    res.setHeader('Content-Length', Buffer.byteLength(page.body, 'utf8'))
+    res.end(req.method === 'HEAD' ? undefined : page.body, 'utf8')
   }
   if (onFinished.isFinished(req)) {
     write()

@@ -4,7 +4,8 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import type { Logger } from 'winston'
 import { classifyOutcome } from './classify.js'
 import { isClientAbort } from './client-abort.js'
-import { createErrorHandler } from './error-handler.js'
+import { createErrorHandler, type ErrorHandlerOptions } from './error-handler.js'
+import { INCIDENT_HEADER } from './error-page.js'
 import { getErrorStatus } from './error-status.js'
 import { formatLine } from './format-line.js'
 import { createIncidentId } from './incident-id.js'
@@ -34,6 +35,16 @@ interface OutcomeParts {
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
   timeout?: number
+}
+
+function warnDebugInProduction(): void {
+  const bar = '!'.repeat(78)
+  process.stderr.write(
+    `${bar}\nfaultline: DEBUG MODE IS ON WHILE NODE_ENV=production.\n` +
+      'Error pages will show stack traces, source code and request data to anyone who triggers an error.\n' +
+      'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.\n' +
+      `${bar}\n`,
+  )
 }
 
 function onResponseClose(this: Watched): void {
@@ -70,6 +81,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     const limit = this.#options.warningLimit
     this.#limiter = limit ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) => this.#reportDropped(dropped)) : undefined
     this.logger = createReportLogger(this.#options)
+    if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
   }
 
   /** Whether debug mode is on. */
@@ -87,9 +99,9 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     return createRequestHandler(this, this.#options.allowedHosts)
   }
 
-  /** The last middleware: reports the error and answers with a safe error page. */
-  errorHandler(): ErrorRequestHandler {
-    return createErrorHandler(this)
+  /** The last middleware: reports the error and answers with a safe error page (or the app's own, through `render`). */
+  errorHandler(options?: ErrorHandlerOptions): ErrorRequestHandler {
+    return createErrorHandler(this, options)
   }
 
   /** Middleware for XHR-only resources: any other request gets a 400 and a warning. */
@@ -122,6 +134,28 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     res.on('close', onResponseClose)
   }
 
+  /** Whether faultline already watches this response (its request went through `requestHandler()`). */
+  isWatched(res: Response): boolean {
+    return (res as Watched)[OWNER] !== undefined
+  }
+
+  /** The report an error would make now, for the debug page; the report that goes out is built when the response closes. */
+  previewReport(req: Request, res: Response, err: unknown, id: string): Report {
+    const state = peekState(req)
+    const status = getErrorStatus(err)
+    return buildReport(this.#context, {
+      id,
+      kind: status !== undefined && status < 500 ? 'warning' : 'traceback',
+      status: res.statusCode,
+      error: err,
+      hasError: true,
+      locus: getLocus(res, state),
+      logs: state?.messages ?? [],
+      route: state?.route,
+      req,
+    })
+  }
+
   /** Records an exception on its request; reports it at once if the request's outcome was already reported. */
   record(req: Request, res: Response, err: unknown): { id: string; clientAbort: boolean } {
     this.watch(req, res)
@@ -138,6 +172,24 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
   }
 
+  /**
+   * The incident id the request's report has, or will have: for an app's own
+   * error page. Fixed on first call; also sent in the `X-Incident-Id` header
+   * while headers can still change.
+   */
+  incidentId(req: Request): string {
+    return this.#fixIncidentId(req, req.res as Response, getState(req))
+  }
+
+  #fixIncidentId(req: Request, res: Response, state: RequestState): string {
+    if (!state.id) {
+      state.id = createIncidentId()
+      this.watch(req, res)
+      if (!res.headersSent) res.setHeader(INCIDENT_HEADER, state.id)
+    }
+    return state.id
+  }
+
   /** Marks a request suspicious before any error is raised, so the warning carries the reason whoever renders the 400. */
   markSuspicious(req: Request, suspicion: SuspicionFound): void {
     getState(req).suspicion ??= suspicion
@@ -147,9 +199,12 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   requestLogger(req: Request): Logger {
     const state = getState(req)
     state.log ??= createRequestLogger(this.logger, { method: req.method, url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()) }, (message) => {
-      message.locus = getLocus(req.res as Response, state)
-      if (!isClosed(req.res as Response, state)) {
+      const res = req.res as Response
+      message.locus = getLocus(res, state)
+      if (!isClosed(res, state)) {
         state.route ??= getRoute(req)
+        // a hand-written error gets its incident id now, so the app's own page can show it
+        if (message.level === 'error') this.#fixIncidentId(req, res, state)
         if (state.messages.length < 50) state.messages.push(message)
         return
       }

@@ -1,6 +1,23 @@
 import type { Report } from './report.js'
 
 const KIND_LABELS: Record<string, string> = { warning: 'WARNING', error: 'ERROR', traceback: 'TRACEBACK' }
+const KIND_COLORS: Record<string, string> = { warning: '\u001b[33m', error: '\u001b[31m', traceback: '\u001b[1;31m' }
+const DIM = '\u001b[2m'
+const RESET = '\u001b[0m'
+
+/** How `formatLine` writes. */
+export interface FormatLineOptions {
+  /** ANSI colours, for a terminal: the kind stands out, frames outside the app are dimmed. */
+  colors?: boolean
+}
+
+function paint(text: string, color: string | undefined, on: boolean | undefined): string {
+  return on && color ? `${color}${text}${RESET}` : text
+}
+
+function isForeignFrame(line: string): boolean {
+  return /\(node:|\bnode:|[\\/]node_modules[\\/]/.test(line)
+}
 
 /** Makes text safe for one terminal or log line: control characters (CR, LF, ESC…) become visible escapes. */
 export function escapeControl(text: string): string {
@@ -22,7 +39,7 @@ function isReport(info: Record<string, unknown>): info is Record<string, unknown
  * path, incident id, message), then, for a traceback, the stack with its
  * causes, each line escaped so nothing in a message can forge a log line.
  */
-export function formatLine(info: Record<string, unknown>): string {
+export function formatLine(info: Record<string, unknown>, options: FormatLineOptions = {}): string {
   const time = typeof info.time === 'string' ? info.time : new Date().toISOString()
   if (!isReport(info)) {
     const level = String(info.level ?? 'info').toUpperCase()
@@ -32,14 +49,22 @@ export function formatLine(info: Record<string, unknown>): string {
   const status = info.status === undefined ? '' : ` ${info.status}`
   const locus = info.locus && info.locus !== 'before-headers' ? ` (${info.locus})` : ''
   const suspicious = info.suspicious && !info.message.startsWith(info.suspicious) ? ` — ${escapeControl(info.suspicious)}` : ''
-  let text = `${time} ${KIND_LABELS[info.kind] ?? info.kind}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}\n`
+  let text = `${time} ${paint(KIND_LABELS[info.kind] ?? info.kind, KIND_COLORS[info.kind], options.colors)}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}\n`
   if (info.kind === 'traceback' || info.kind === 'error') {
     let error = info.error
     let depth = 0
     while (error && depth < 8) {
-      const lines = (error.stack ?? `${error.name}: ${error.message}`).split('\n')
+      let lines = (error.stack ?? `${error.name}: ${error.message}`).split('\n')
+      // the header line already says "Name: message"
+      if (depth === 0 && lines.length > 1 && lines[0] === `${error.name}: ${error.message}`) lines = lines.slice(1)
       const prefix = depth === 0 ? '' : 'Caused by: '
-      text += lines.map((line, i) => `    ${i === 0 ? prefix : ''}${escapeControl(line.trim() === '' ? line : i === 0 ? line : line.trimStart())}`).join('\n') + '\n'
+      text += lines
+        .map((line, i) => {
+          const first = i === 0 && depth > 0
+          const shown = `    ${first ? prefix : ''}${escapeControl(first ? line : line.trimStart())}`
+          return !first && isForeignFrame(line) ? paint(shown, DIM, options.colors) : shown
+        })
+        .join('\n') + '\n'
       error = error.cause
       depth++
     }

@@ -1,5 +1,5 @@
 import winston from 'winston'
-import type TransportStream from 'winston-transport'
+import TransportStream from 'winston-transport'
 import { FaultlineConfigError, type ResolvedOptions } from './options.js'
 import { createFileTransport } from '../transports/file.js'
 import { StderrTransport } from '../transports/stderr.js'
@@ -30,6 +30,8 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
   transports.push(...options.transports)
+  // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
+  if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))
   const logger = winston.createLogger({
     levels: winston.config.npm.levels,
     level: 'debug',

@@ -65,6 +65,8 @@ export interface ResolvedOptions {
   allowedHosts?: string[]
   warningLimit: false | { perClient: number; windowMs: number }
   appRoot: string
+  /** NODE_ENV as faultline saw it at start-up. */
+  nodeEnv: string | undefined
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Faultline } from './faultline.js'
 import { compileHostCheck, parseHost } from './hosts.js'
 import { escapeControl } from './format-line.js'
 import { SuspiciousRequest } from './suspicious.js'
+import { enterCatcher } from './throw-errors.js'
 
 const LOG_INSTALLED = Symbol('faultline.log-installed')
 
@@ -34,6 +35,7 @@ export function createRequestHandler(faultline: Faultline, allowedHosts: string[
   const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
   return function faultlineRequestHandler(req, res, next) {
     faultline.watch(req, res)
+    enterCatcher(req)
     installRequestLog(Object.getPrototypeOf(req) as object, faultline)
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {
       const host = req.headers.host

@@ -218,5 +218,6 @@ export function resolveOptions(input: FaultlineOptions | undefined, processEnv: 
     allowedHosts: checkStringList('allowedHosts', options.allowedHosts, (s) => /^(\*|\.?[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(s), 'host names ("example.org", ".example.org" or "*")'),
     warningLimit: checkWarningLimit(options.warningLimit),
     appRoot: resolve(appRoot),
+    nodeEnv,
   }
 }

@@ -88,6 +88,18 @@ describe('request outcomes over HTTP', () => {
       expect(h.records.filter((r) => r.level === 'error')).to.have.length(1)
     })
 
+    it('should give a hand-written error its incident id at once, for the app\'s own page and header', async () => {
+      const app = createApp(h.faultline)
+      app.get('/checkout', (req, res) => {
+        req.log.error('card processor refused the batch')
+        res.status(500).send(`sorry, quote ${h.faultline.incidentId(req)}`)
+      })
+      const res = await request(app).get('/checkout').expect(500)
+      const [report] = await h.waitForReports(1)
+      expect(res.text).to.equal(`sorry, quote ${report!.id}`)
+      expect(res.headers['x-incident-id']).to.equal(report!.id)
+    })
+
     it('should report a logged error even when the response succeeds', async () => {
       const app = createApp(h.faultline)
       app.get('/save', (req, res) => {

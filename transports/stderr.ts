@@ -5,6 +5,8 @@ import { formatLine } from '../lib/format-line.js'
 export interface StderrTransportOptions extends TransportStream.TransportStreamOptions {
   /** Where the lines go; `process.stderr` by default. */
   stream?: NodeJS.WritableStream
+  /** ANSI colours; by default on when the stream is a terminal. */
+  colors?: boolean
 }
 
 /**
@@ -18,15 +20,17 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
  */
 export class StderrTransport extends TransportStream {
   readonly #stream: NodeJS.WritableStream
+  readonly #colors: boolean
 
   constructor(options: StderrTransportOptions = {}) {
     super(options)
     this.#stream = options.stream ?? process.stderr
+    this.#colors = options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#stream.write(formatLine(info))
+      this.#stream.write(formatLine(info, { colors: this.#colors }))
       setImmediate(() => this.emit('logged', info))
     } catch (err) {
       this.emit('warn', err)

@@ -1,0 +1,29 @@
+/**
+ * Where a faultline instance sends its reports, read off its winston logger
+ * rather than off the options: `FAULTLINE_FILE` in the environment may have
+ * moved the file, and the demo should name the place reports really go.
+ */
+import { isAbsolute, join, relative } from 'node:path'
+import { StderrTransport, type Faultline } from '../../lib/index.js'
+
+/**
+ * The report file: its absolute path, and the path to show (relative to the
+ * working directory when it lies inside it). Read by shape, a transport with a
+ * `filename`, so it finds faultline's own FileTransport (an absolute
+ * `filename`) as well as winston's File transport (`dirname` + `filename`).
+ */
+export function reportFile(faultline: Faultline): { path: string; shown: string } | undefined {
+  for (const transport of faultline.logger.transports) {
+    const { filename, dirname } = transport as { filename?: unknown; dirname?: unknown }
+    if (typeof filename !== 'string' || filename === '') continue
+    const path = isAbsolute(filename) ? filename : join(typeof dirname === 'string' ? dirname : process.cwd(), filename)
+    const rel = relative(process.cwd(), path)
+    return { path, shown: rel && !rel.startsWith('..') ? rel : path }
+  }
+  return undefined
+}
+
+/** The stderr transport, when reports go to stderr. */
+export function stderrTransport(faultline: Faultline): StderrTransport | undefined {
+  return faultline.logger.transports.find((t): t is StderrTransport => t instanceof StderrTransport)
+}

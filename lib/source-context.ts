@@ -1,0 +1,349 @@
+// Stack frames with source context for the debug error page. Nothing is read until a
+// stack is asked for, and file and source-map work is cached so a page that renders
+// the same error twice does not parse the same files twice.
+import { readFileSync, statSync } from 'node:fs'
+import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module'
+import { isAbsolute } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+/**
+ * Where a frame's code comes from; the page uses it to fold away frames the user did not write.
+ *
+ * @example
+ * ```ts
+ * const mine = getStackFrames(err.stack).filter((f) => f.origin === ('app' satisfies FrameOrigin))
+ * ```
+ */
+export type FrameOrigin = 'app' | 'dependency' | 'node'
+
+/**
+ * One line of source shown around a frame; `current` marks the frame's own line.
+ *
+ * @example
+ * ```ts
+ * const html = frame.context?.map((l: SourceLine) => `${l.current ? '>' : ' '} ${l.line} | ${l.text}`).join('\n')
+ * ```
+ */
+export interface SourceLine {
+  line: number
+  text: string
+  current: boolean
+}
+
+/**
+ * One parsed, and when possible source-mapped, V8 stack frame.
+ *
+ * @example
+ * ```ts
+ * const [top]: StackFrame[] = getStackFrames(err.stack)
+ * if (top?.mapped) console.log(`thrown at ${top.file}:${top.line} (original source)`)
+ * ```
+ */
+export interface StackFrame {
+  /** '' when anonymous; an `async ` prefix is moved into {@link StackFrame.async}. */
+  functionName: string
+  async: boolean
+  /** Absolute path (file:// URLs converted), `node:…` as given, or markers such as `<anonymous>`. */
+  file: string
+  /** 1-based; the original source's line when a source map applied. */
+  line?: number
+  /** 1-based; the original source's column when a source map applied. */
+  column?: number
+  origin: FrameOrigin
+  /** True when a source map moved the location from generated JS to the original source. */
+  mapped: boolean
+  /** Up to `radius` lines either side of `line`; undefined when the source is unreadable. */
+  context?: SourceLine[]
+}
+
+/**
+ * Options for {@link getStackFrames}.
+ *
+ * @example
+ * ```ts
+ * const options: SourceContextOptions = { radius: 5, maxFrames: 20 }
+ * getStackFrames(err.stack, options)
+ * ```
+ */
+export interface SourceContextOptions {
+  /** Lines shown before and after the frame's line (default 3). */
+  radius?: number
+  /** Frames returned at most (default 50). */
+  maxFrames?: number
+}
+
+const MAX_FILE_BYTES = 2 * 1024 * 1024
+const MAX_LINE_CHARS = 500
+// Both caches hold at most this many entries; the file cache is also capped in
+// characters, since 200 files of 2 MB each would be far too much for a debug aid.
+const CACHE_ENTRIES = 200
+const FILE_CACHE_CHARS = 32 * 1024 * 1024
+// Real frame lines are short; refusing long ones keeps the regexes linear on hostile input.
+const MAX_FRAME_LINE_CHARS = 8192
+const MAPPING_URL = /^\s*\/\/[#@]\s*sourceMappingURL=(\S+)\s*$/
+const DATA_URL = /^data:application\/json(?:;charset=[^;,]*)?(;base64)?,(.*)$/s
+
+interface LoadedMap {
+  map: SourceMap
+  sources: string[]
+  contents: unknown[]
+  split: (string[] | undefined)[]
+  sourceRoot: string
+  base: URL
+  weight: number
+}
+
+/** A small LRU: Map keeps insertion order, so re-inserting on use keeps the oldest first. */
+class Lru<V> {
+  readonly #entries = new Map<string, { value: V; weight: number }>()
+  #weight = 0
+  constructor(readonly maxWeight: number) {}
+
+  get(key: string): V | undefined {
+    const entry = this.#entries.get(key)
+    if (entry) this.set(key, entry.value, entry.weight)
+    return entry?.value
+  }
+
+  set(key: string, value: V, weight = 0): void {
+    const old = this.#entries.get(key)
+    if (old) this.#weight -= old.weight
+    this.#entries.delete(key)
+    this.#entries.set(key, { value, weight })
+    this.#weight += weight
+    for (const [oldest, entry] of this.#entries) {
+      if (oldest === key || (this.#entries.size <= CACHE_ENTRIES && this.#weight <= this.maxWeight)) break
+      this.#entries.delete(oldest)
+      this.#weight -= entry.weight
+    }
+  }
+}
+
+const fileCache = new Lru<{ mtimeMs: number; size: number; lines: string[] | undefined }>(FILE_CACHE_CHARS)
+// Keyed by the generated file; `generated` is its lines array, which a re-read (the file changed) replaces.
+const mapCache = new Lru<{ generated: string[]; loaded: LoadedMap | undefined }>(FILE_CACHE_CHARS)
+
+/**
+ * Parses a V8 stack string into frames and attaches source context.
+ * Never throws; skips lines that are not frames (the first "Name: message"
+ * lines, "... N more frames").
+ *
+ * @example
+ * ```ts
+ * try { await handler() } catch (err) {
+ *   for (const frame of getStackFrames((err as Error).stack, { radius: 2 })) {
+ *     if (frame.origin === 'app') console.log(frame.file, frame.line, frame.context)
+ *   }
+ * }
+ * ```
+ */
+export function getStackFrames(stack: string | undefined, options?: SourceContextOptions): StackFrame[] {
+  const frames: StackFrame[] = []
+  if (typeof stack !== 'string') return frames
+  const radius = clampInt(options?.radius, 3, 0, 100)
+  const maxFrames = clampInt(options?.maxFrames, 50, 0, 10_000)
+  try {
+    let start = 0
+    while (start < stack.length && frames.length < maxFrames) {
+      let end = stack.indexOf('\n', start)
+      if (end === -1) end = stack.length
+      const text = stack.slice(start, end)
+      start = end + 1
+      const frame = text.length <= MAX_FRAME_LINE_CHARS ? parseFrame(text) : undefined
+      if (frame) frames.push(withContext(frame, radius))
+    }
+  } catch {
+    // A debug page must render even if something unforeseen breaks; partial frames beat none.
+  }
+  return frames
+}
+
+function clampInt(value: number | undefined, fallback: number, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return fallback
+  return Math.min(max, Math.max(min, Math.floor(value)))
+}
+
+function parseFrame(text: string): StackFrame | undefined {
+  const trimmed = text.trim()
+  if (!/^at\s/.test(trimmed)) return undefined
+  let rest = trimmed.slice(3).trim()
+  if (!rest) return undefined
+  let isAsync = false
+  if (rest.startsWith('async ') && rest.length > 6) {
+    isAsync = true
+    rest = rest.slice(6)
+  }
+  let functionName = ''
+  let location = rest
+  if (rest.endsWith(')')) {
+    // Scan back for the matching paren: eval locations nest "(...)" inside the outer one.
+    let depth = 0
+    for (let i = rest.length - 1; i >= 0; i--) {
+      const ch = rest[i]
+      if (ch === ')') depth++
+      else if (ch === '(' && --depth === 0) {
+        functionName = rest.slice(0, i).trim()
+        location = rest.slice(i + 1, -1)
+        break
+      }
+    }
+  }
+  if (functionName === '<anonymous>') functionName = ''
+  const frame: StackFrame = { functionName, async: isAsync, file: location, origin: 'app', mapped: false }
+  // Eval frames stay as given: their line numbers refer to code that exists in no file.
+  const position = location.startsWith('eval at ') ? null : /^(.*):(\d+):(\d+)$/.exec(location) ?? /^(.*):(\d+)$/.exec(location)
+  if (position?.[1]) {
+    frame.file = toPath(position[1])
+    frame.line = Number(position[2])
+    if (position[3] !== undefined) frame.column = Number(position[3])
+  }
+  frame.origin = originOf(frame.file)
+  return frame
+}
+
+function toPath(file: string): string {
+  if (!file.startsWith('file://')) return file
+  try {
+    const url = new URL(file)
+    // Hot-reload setups import "x.js?t=123"; the query is not part of the file name.
+    url.search = ''
+    url.hash = ''
+    return fileURLToPath(url)
+  } catch {
+    return file
+  }
+}
+
+function originOf(file: string): FrameOrigin {
+  if (file.startsWith('node:') || file.startsWith('internal/')) return 'node'
+  return /[\\/]node_modules[\\/]/.test(file) ? 'dependency' : 'app'
+}
+
+function withContext(frame: StackFrame, radius: number): StackFrame {
+  const { file, line } = frame
+  if (frame.origin === 'node' || line === undefined || !isAbsolute(file)) return frame
+  try {
+    const lines = readLines(file)
+    const mapped = lines && /\.[cm]?js$/.test(file) ? mapFrame(frame, line, lines, radius) : undefined
+    return mapped ?? { ...frame, context: contextOf(lines, line, radius) }
+  } catch {
+    return frame
+  }
+}
+
+function mapFrame(frame: StackFrame, line: number, generated: string[], radius: number): StackFrame | undefined {
+  const loaded = loadMap(frame.file, generated)
+  if (!loaded) return undefined
+  const entry: Partial<SourceMapping> = loaded.map.findEntry(line - 1, (frame.column ?? 1) - 1)
+  // findEntry falls back to the nearest earlier mapping, even on another line;
+  // such a guess would point the page at unrelated original code.
+  if (typeof entry.originalSource !== 'string' || entry.generatedLine !== line - 1) return undefined
+  if (typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number') return undefined
+  const index = loaded.sources.indexOf(entry.originalSource)
+  const file = resolveSource(entry.originalSource, loaded)
+  const content = index >= 0 ? loaded.contents[index] : undefined
+  let lines: string[] | undefined
+  if (typeof content === 'string') lines = loaded.split[index] ??= splitLines(content)
+  else if (isAbsolute(file)) lines = readLines(file)
+  const original = entry.originalLine + 1
+  const column = entry.originalColumn + 1
+  return { ...frame, file, line: original, column, origin: originOf(file), mapped: true, context: contextOf(lines, original, radius) }
+}
+
+function resolveSource(source: string, loaded: LoadedMap): string {
+  try {
+    const root = loaded.sourceRoot
+    const absolute = source.startsWith('/') || /^[a-z][a-z0-9+.-]*:/i.test(source)
+    const joined = root && !absolute ? (root.endsWith('/') ? root : `${root}/`) + source : source
+    const url = new URL(joined, loaded.base)
+    return url.protocol === 'file:' ? fileURLToPath(url) : url.href
+  } catch {
+    return source
+  }
+}
+
+function loadMap(file: string, generated: string[]): LoadedMap | undefined {
+  const hit = mapCache.get(file)
+  if (hit?.generated === generated) return hit.loaded
+  let loaded: LoadedMap | undefined
+  try {
+    loaded = parseMap(file, generated)
+  } catch {
+    loaded = undefined
+  }
+  // Misses are cached too: most plain .js files have no map, and we ask per frame.
+  mapCache.set(file, { generated, loaded }, loaded?.weight ?? 0)
+  return loaded
+}
+
+function parseMap(file: string, generated: string[]): LoadedMap | undefined {
+  let url: string | undefined
+  // The comment must be at the end; looking only there avoids matching a string literal mid-file.
+  for (let i = generated.length - 1; i >= 0 && i >= generated.length - 5 && !url; i--) {
+    url = MAPPING_URL.exec(generated[i] ?? '')?.[1]
+  }
+  if (!url) return undefined
+  const fileUrl = pathToFileURL(file)
+  let json: string | undefined
+  let base = fileUrl
+  const data = DATA_URL.exec(url)
+  if (data) {
+    const body = data[2] ?? ''
+    json = data[1] ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body)
+  } else if (!url.startsWith('data:')) {
+    base = new URL(url, fileUrl)
+    if (base.protocol !== 'file:') return undefined
+    const mapPath = fileURLToPath(base)
+    if (statSync(mapPath).size > MAX_FILE_BYTES) return undefined
+    json = readFileSync(mapPath, 'utf8')
+  }
+  if (!json) return undefined
+  const payload: unknown = JSON.parse(json)
+  if (!payload || typeof payload !== 'object') return undefined
+  const raw = payload as Partial<Record<keyof SourceMapPayload, unknown>>
+  const sources = Array.isArray(raw.sources) ? raw.sources.map(String) : []
+  return {
+    map: new SourceMap(payload as SourceMapPayload),
+    sources,
+    contents: Array.isArray(raw.sourcesContent) ? raw.sourcesContent : [],
+    split: [],
+    sourceRoot: typeof raw.sourceRoot === 'string' ? raw.sourceRoot : '',
+    base,
+    weight: json.length,
+  }
+}
+
+function readLines(file: string): string[] | undefined {
+  try {
+    const stats = statSync(file)
+    if (!stats.isFile()) return undefined
+    const hit = fileCache.get(file)
+    // Compare mtime and size so a dev server shows edited source, not a stale copy.
+    if (hit && hit.mtimeMs === stats.mtimeMs && hit.size === stats.size) return hit.lines
+    const text = stats.size <= MAX_FILE_BYTES ? readFileSync(file, 'utf8') : '\0'
+    // A NUL byte means binary; showing it would only garble the page.
+    const lines = text.includes('\0') ? undefined : splitLines(text)
+    fileCache.set(file, { mtimeMs: stats.mtimeMs, size: stats.size, lines }, lines ? stats.size : 0)
+    return lines
+  } catch {
+    return undefined
+  }
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split(/\r\n|\r|\n/)
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop()
+  return lines
+}
+
+function contextOf(lines: string[] | undefined, line: number, radius: number): SourceLine[] | undefined {
+  // A line past the end means the file changed since the error; its context would be a lie.
+  if (!lines || line < 1 || line > lines.length) return undefined
+  const context: SourceLine[] = []
+  const last = Math.min(lines.length, line + radius)
+  for (let n = Math.max(1, line - radius); n <= last; n++) {
+    const text = lines[n - 1] ?? ''
+    context.push({ line: n, text: text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}…` : text, current: n === line })
+  }
+  return context
+}
