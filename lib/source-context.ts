@@ -167,12 +167,8 @@ function parseFrame(text: string): StackFrame | undefined {
   const trimmed = text.trim()
   if (!/^at\s/.test(trimmed)) return undefined
   let rest = trimmed.slice(3).trim()
-  if (!rest) return undefined
-  let isAsync = false
-  if (rest.startsWith('async ') && rest.length > 6) {
-    isAsync = true
-    rest = rest.slice(6)
-  }
+  const isAsync = /^async\s+\S/.test(rest)
+  if (isAsync) rest = rest.slice(6).trim()
   let functionName = ''
   let location = rest
   if (rest.endsWith(')')) {
@@ -215,7 +211,8 @@ function toPath(file: string): string {
 }
 
 function originOf(file: string): FrameOrigin {
-  if (file.startsWith('node:') || file.startsWith('internal/')) return 'node'
+  // built-ins such as Array.map and Promise.all print as <anonymous> or native
+  if (file.startsWith('node:') || file.startsWith('internal/') || file === '<anonymous>' || file === 'native') return 'node'
   return /[\\/]node_modules[\\/]/.test(file) ? 'dependency' : 'app'
 }
 
@@ -239,8 +236,10 @@ function mapFrame(frame: StackFrame, line: number, generated: string[], radius: 
   // such a guess would point the page at unrelated original code.
   if (typeof entry.originalSource !== 'string' || entry.generatedLine !== line - 1) return undefined
   if (typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number') return undefined
-  const index = loaded.sources.indexOf(entry.originalSource)
   const file = resolveSource(entry.originalSource, loaded)
+  // Node 20 reports sources[i] verbatim; compare resolved paths too in case a later Node resolves them.
+  let index = loaded.sources.indexOf(entry.originalSource)
+  if (index < 0) index = loaded.sources.findIndex((source) => resolveSource(source, loaded) === file)
   const content = index >= 0 ? loaded.contents[index] : undefined
   let lines: string[] | undefined
   if (typeof content === 'string') lines = loaded.split[index] ??= splitLines(content)

@@ -201,9 +201,9 @@ describe('getStackFrames', () => {
       expect(currentLine(frame)).to.equal('  throw new Error("no")')
     })
 
-    it('should give <anonymous> frames no line and no context', () => {
+    it('should count <anonymous> built-in frames as Node\'s, with no line and no context', () => {
       const [frame] = getStackFrames('Error: x\n    at Array.map (<anonymous>)')
-      expect(frame).to.deep.equal({ functionName: 'Array.map', async: false, file: '<anonymous>', origin: 'app', mapped: false })
+      expect(frame).to.deep.equal({ functionName: 'Array.map', async: false, file: '<anonymous>', origin: 'node', mapped: false })
     })
 
     it('should keep a frame whose file is missing or unreadable, without context', () => {
