@@ -4,8 +4,14 @@ import { FaultlineConfigError, type ResolvedOptions } from './options.js'
 import { createFileTransport } from '../transports/file.js'
 import { StderrTransport } from '../transports/stderr.js'
 
-function refuseMissingTransport(field: 'mail' | 'syslog' | 'tickets', value: unknown): void {
+function isForced(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true
+}
+
+function refuseMissingTransport(field: 'mail' | 'syslog' | 'tickets', value: unknown, debug: boolean): void {
   if (value === undefined) return
+  // debug mode mails nothing, files no ticket and keeps syslog quiet unless the setting insists
+  if (debug && !isForced(value)) return
   throw new FaultlineConfigError(field, `faultline: option "${field}" is set, but this version of faultline has no ${field} transport yet; remove the option (or FAULTLINE_${field.toUpperCase()}) until it does`)
 }
 
@@ -23,9 +29,9 @@ function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
  * transport and never crash the app.
  */
 export function createReportLogger(options: ResolvedOptions): winston.Logger {
-  refuseMissingTransport('mail', options.mail)
-  refuseMissingTransport('syslog', options.syslog)
-  refuseMissingTransport('tickets', options.tickets)
+  refuseMissingTransport('mail', options.mail, options.debug)
+  refuseMissingTransport('syslog', options.syslog, options.debug)
+  refuseMissingTransport('tickets', options.tickets, options.debug)
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))

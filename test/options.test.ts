@@ -62,6 +62,11 @@ describe('options', () => {
     expect(err.message).to.contain('no mail transport yet')
   })
 
+  it('should still refuse a missing transport in debug mode when the setting forces it', () => {
+    const err = configError({ debug: true, syslog: { url: 'udp://127.0.0.1:514', force: true } })
+    expect(err.field).to.equal('syslog')
+  })
+
   describe('environment', () => {
     it('should read FAULTLINE_* settings, which have the last word', () => {
       const err = configError({ syslog: 'udp://127.0.0.1:514' }, { FAULTLINE_SYSLOG: 'ftp://logs.example.org' })

@@ -1,0 +1,152 @@
+/**
+ * Headless Chromium for the browser tests: Debian's `chromium` package,
+ * driven by playwright-core (which never downloads a browser of its own).
+ *
+ * A machine without Chromium gets it from apt when the tests run as root, as
+ * CI does on a fresh Debian machine; anywhere else the tests fail with the
+ * command to run. They never skip: a missing browser is a failure.
+ */
+import { execFile } from 'node:child_process'
+import { constants } from 'node:fs'
+import { access, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext } from 'playwright-core'
+
+/** The Debian package the browser tests need. */
+export const CHROMIUM_PACKAGE = 'chromium'
+/** Where Debian's package puts its launcher. */
+export const CHROMIUM_PATH = '/usr/bin/chromium'
+
+const INSTALL_HINT = `install Debian's package as root: apt-get update && apt-get install -y --no-install-recommends ${CHROMIUM_PACKAGE}`
+
+/** Flags that keep Chromium quiet, offline and runnable as root in a container. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+interface RunResult {
+  ok: boolean
+  detail: string
+}
+
+/** Runs a command with a deadline, keeping the tail of its output for the error message. */
+function run(command: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      {
+        timeout: timeoutMs,
+        killSignal: 'SIGTERM',
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      },
+      (error, stdout, stderr) => {
+        if (!error) return resolve({ ok: true, detail: '' })
+        const output = `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n')
+        const why = error.killed ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `failed (${error.code ?? error.message})`
+        resolve({ ok: false, detail: `\`${command} ${args.join(' ')}\` ${why}${output ? `:\n${output}` : ''}` })
+      },
+    )
+  })
+}
+
+function missing(reason: string): Error {
+  return new Error(`headless Chromium is needed by the browser tests and ${CHROMIUM_PATH} is missing; ${reason}. To fix it, ${INSTALL_HINT}`)
+}
+
+async function install(budgetMs: number): Promise<string> {
+  if (process.platform !== 'linux') throw missing(`this is ${process.platform}, not Debian, so it cannot be installed with apt-get`)
+  if (!(await isExecutable('/usr/bin/apt-get'))) throw missing('there is no apt-get on this machine to install it with')
+  if (process.getuid?.() !== 0) throw missing('the tests are not running as root, so they cannot install it themselves')
+  const deadline = Date.now() + budgetMs
+  const update = await run('apt-get', ['update'], Math.max(deadline - Date.now(), 1000))
+  if (!update.ok) throw missing(`installing it failed: ${update.detail}`)
+  const installed = await run('apt-get', ['install', '-y', '--no-install-recommends', CHROMIUM_PACKAGE], Math.max(deadline - Date.now(), 1000))
+  if (!installed.ok) throw missing(`installing it failed: ${installed.detail}`)
+  if (!(await isExecutable(CHROMIUM_PATH))) throw missing(`apt-get installed ${CHROMIUM_PACKAGE} but ${CHROMIUM_PATH} is still not there`)
+  return CHROMIUM_PATH
+}
+
+let pending: Promise<string> | undefined
+
+/**
+ * Returns the path of Debian's Chromium, installing the package first when it
+ * is missing (`apt-get update`, then `apt-get install -y
+ * --no-install-recommends chromium`, within `budgetMs` together). Throws an
+ * Error naming the package and the reason when it cannot be had.
+ */
+export function ensureChromium(budgetMs = 105_000): Promise<string> {
+  if (!pending) {
+    const attempt = (async () => ((await isExecutable(CHROMIUM_PATH)) ? CHROMIUM_PATH : install(budgetMs)))()
+    pending = attempt
+    // a failed attempt is not remembered, so a later call may try again
+    attempt.catch(() => {
+      if (pending === attempt) pending = undefined
+    })
+  }
+  return pending
+}
+
+/** A running headless Chromium with a profile of its own. */
+export interface LaunchedBrowser {
+  /** The browser's one context: pages, cookies and the viewport live here. */
+  context: BrowserContext
+  /** The fresh temporary profile directory; removed by `close()`. */
+  userDataDir: string
+  /** Closes the browser and removes its profile directory. */
+  close(): Promise<void>
+}
+
+/**
+ * Launches headless Chromium with a fresh temporary `--user-data-dir` (passed
+ * the way Playwright requires, as the persistent context's directory), a
+ * 1100×900 viewport and no network but what the test asks for.
+ */
+export async function launchBrowser(executablePath?: string): Promise<LaunchedBrowser> {
+  const path = executablePath ?? (await ensureChromium())
+  const userDataDir = await mkdtemp(join(tmpdir(), 'faultline-chromium-'))
+  let context: BrowserContext
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: path,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1100, height: 900 },
+      timeout: 30_000,
+    })
+  } catch (error) {
+    await rm(userDataDir, { recursive: true, force: true })
+    throw new Error(`${path} did not start as headless Chromium: ${(error as Error).message}. If the browser is broken, reinstall it: apt-get install --reinstall -y --no-install-recommends ${CHROMIUM_PACKAGE}`, { cause: error })
+  }
+  let closing: Promise<void> | undefined
+  return {
+    context,
+    userDataDir,
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await context.close()
+        } finally {
+          await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 })
+        }
+      })()),
+  }
+}
