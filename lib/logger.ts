@@ -2,6 +2,7 @@ import winston from 'winston'
 import TransportStream from 'winston-transport'
 import { FaultlineConfigError, type ResolvedOptions } from './options.js'
 import { createFileTransport } from '../transports/file.js'
+import { MailTransport } from '../transports/mail.js'
 import { StderrTransport } from '../transports/stderr.js'
 
 function isForced(value: unknown): boolean {
@@ -23,18 +24,23 @@ function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
   }
 }
 
+function openMail(options: ResolvedOptions): MailTransport {
+  const setting = typeof options.mail === 'string' ? { url: options.mail } : (options.mail as Record<string, unknown>)
+  return new MailTransport({ ...setting, managers: options.managers, appName: options.appName })
+}
+
 /**
  * Builds the winston logger every report goes through, with the transports
  * the options ask for. Transport failures are written to stderr once per
  * transport and never crash the app.
  */
 export function createReportLogger(options: ResolvedOptions): winston.Logger {
-  refuseMissingTransport('mail', options.mail, options.debug)
   refuseMissingTransport('syslog', options.syslog, options.debug)
   refuseMissingTransport('tickets', options.tickets, options.debug)
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
+  if (options.mail && (!options.debug || isForced(options.mail))) transports.push(openMail(options))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))
@@ -45,15 +51,17 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
     transports,
   })
   // without a listener, winston rethrows a transport's error and takes the app down
-  const complained = new WeakSet<object>()
-  const complain = (err: unknown, transport?: object) => {
+  const broken = new WeakSet<object>()
+  const nameOf = (transport?: object) => (transport as { name?: string } | undefined)?.name ?? transport?.constructor.name ?? 'a transport'
+  logger.on('error', (err: unknown, transport?: object) => {
     const key = transport ?? logger
-    if (complained.has(key)) return
-    complained.add(key)
-    const name = (transport as { name?: string } | undefined)?.name ?? 'a transport'
-    process.stderr.write(`faultline: ${name} failed: ${err instanceof Error ? err.message : String(err)}\n`)
-  }
-  logger.on('error', complain)
-  logger.on('warn', complain)
+    if (broken.has(key)) return
+    broken.add(key)
+    process.stderr.write(`faultline: ${nameOf(transport)} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  })
+  // a transport's warnings are its own to ration (once per outage), and never go back through the transports
+  logger.on('warn', (err: unknown, transport?: object) => {
+    process.stderr.write(`faultline: ${nameOf(transport)}: ${err instanceof Error ? err.message : String(err)}\n`)
+  })
   return logger
 }

@@ -44,6 +44,19 @@ describe('options', () => {
     expect(err.message).to.match(/^faultline: option "file" names "\/proc\/version\/errors.log", which cannot be opened for appending: /)
   })
 
+  it('should ask for recipients when mail is on', () => {
+    const err = configError({ mail: 'smtp://mail.example.org:587' })
+    expect(err.field).to.equal('managers')
+    expect(err.message).to.contain('must list at least one address when mail is on')
+  })
+
+  it('should name a bad mail field', () => {
+    expect(configError({ managers: ['ops@example.org'], mail: { host: 'mail.example.org', digestWindowMs: -1 } }).field).to.equal('mail.digestWindowMs')
+    expect(configError({ managers: ['ops@example.org'], mail: { hostname: 'mail.example.org' } }).field).to.equal('mail.hostname')
+    expect(configError({ managers: ['ops@example.org'], mail: { port: 25 } }).field).to.equal('mail.host')
+    expect(configError({ managers: ['ops@example.org'], mail: { host: 'x', tls: { ca: '/no/such/ca.pem' } } }).field).to.equal('mail.tls.ca')
+  })
+
   it('should name an unknown option and suggest the one meant', () => {
     const err = configError({ manager: ['ops@example.org'] })
     expect(err.field).to.equal('manager')
@@ -57,9 +70,9 @@ describe('options', () => {
   })
 
   it('should refuse a transport this version does not ship, rather than drop its reports', () => {
-    const err = configError({ mail: 'smtp://mail.example.org:587' })
-    expect(err.field).to.equal('mail')
-    expect(err.message).to.contain('no mail transport yet')
+    const err = configError({ syslog: 'udp://127.0.0.1:514' })
+    expect(err.field).to.equal('syslog')
+    expect(err.message).to.contain('no syslog transport yet')
   })
 
   it('should still refuse a missing transport in debug mode when the setting forces it', () => {

@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
+import { FaultlineConfigError } from './options.js'
+
+/** The `mail` option as an object. */
+export interface MailOptions {
+  /** `smtp://user:pass@host:587` (STARTTLS required) or `smtps://…` (TLS from the start). Query: `from`, `ca` (a PEM file), `servername`, `requireTLS=false`. */
+  url?: string
+  host?: string
+  port?: number
+  /** TLS from the first byte (port 465); otherwise STARTTLS. */
+  secure?: boolean
+  auth?: { user: string; pass: string }
+  /** The sender. Default: `"<app> errors" <faultline@<host name>>`. */
+  from?: string
+  /** Recipients; by default the top-level `managers`. */
+  to?: string[]
+  /** Write each mail as an `.eml` file in this directory instead of sending it: the embedded default. */
+  outbox?: string
+  /** Refuse to send without STARTTLS. Default true. */
+  requireTLS?: boolean
+  /** TLS settings: a CA (PEM text, or a path to a PEM file) to trust, the name to check, certificate checks (on). */
+  tls?: { ca?: string | string[]; servername?: string; rejectUnauthorized?: boolean }
+  /** Mail warnings too, not only errors and tracebacks. */
+  warnings?: boolean
+  /** How long later occurrences of one fingerprint gather into a digest. Default 5 minutes. */
+  digestWindowMs?: number
+  /** The most mails per ceiling period; past it, one summary says what was held back. Default 30. */
+  maxPerHour?: number
+  /** The ceiling's period. Default an hour. */
+  ceilingPeriodMs?: number
+  /** Connection, greeting and socket timeouts, in milliseconds (10 s, 10 s, 30 s). */
+  timeouts?: { connection?: number; greeting?: number; socket?: number }
+  /** Tries per mail before it is kept as undeliverable. Default 6. */
+  attempts?: number
+  /** Send even in debug mode. */
+  force?: boolean
+}
+
+/** SMTP settings in nodemailer's terms. */
+export interface SmtpSettings {
+  host: string
+  port: number
+  secure: boolean
+  requireTLS: boolean
+  auth?: { user: string; pass: string }
+  tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean }
+  connectionTimeout: number
+  greetingTimeout: number
+  socketTimeout: number
+}
+
+/** The mail settings once validated. */
+export interface ResolvedMailOptions {
+  smtp?: SmtpSettings
+  outbox?: string
+  from: string
+  to: string[]
+  warnings: boolean
+  digestWindowMs: number
+  maxPerHour: number
+  ceilingPeriodMs: number
+  attempts: number
+  /** Where mail goes, for messages: `smtp://host:port` or the outbox path, never a password. */
+  target: string
+}
+
+const KNOWN = ['url', 'host', 'port', 'secure', 'auth', 'from', 'to', 'outbox', 'requireTLS', 'tls', 'warnings', 'digestWindowMs', 'maxPerHour', 'ceilingPeriodMs', 'timeouts', 'attempts', 'force']
+
+function fail(field: string, message: string): never {
+  throw new FaultlineConfigError(field, `faultline: option "${field}" ${message}`)
+}
+
+function positive(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(field, `must be a positive number; got ${JSON.stringify(value)}`)
+  return value
+}
+
+function readCa(ca: string | string[] | undefined, field: string): string[] | undefined {
+  if (ca === undefined) return undefined
+  return (Array.isArray(ca) ? ca : [ca]).map((item) => {
+    if (item.includes('-----BEGIN')) return item
+    try {
+      return readFileSync(resolve(item), 'utf8')
+    } catch (err) {
+      return fail(field, `names a CA file that cannot be read: ${(err as Error).message}`)
+    }
+  })
+}
+
+function fromUrl(url: string): MailOptions {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return fail('mail', 'must be a URL such as smtp://user:pass@mail.example.org:587')
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') fail('mail', 'must start with smtp:// or smtps://')
+  const q = parsed.searchParams
+  const options: MailOptions = { host: parsed.hostname.replace(/^\[|\]$/g, ''), secure: parsed.protocol === 'smtps:' }
+  if (parsed.port) options.port = Number(parsed.port)
+  if (parsed.username) options.auth = { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) }
+  if (q.get('from')) options.from = q.get('from')!
+  if (q.get('requireTLS') === 'false') options.requireTLS = false
+  const ca = q.get('ca')
+  const servername = q.get('servername')
+  if (ca || servername) options.tls = { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) }
+  return options
+}
+
+/**
+ * Validates the `mail` setting (URL or object) once, at start-up, naming the
+ * field at fault.
+ *
+ * @example
+ * ```ts
+ * resolveMailOptions('smtp://u:p@mail.example.org:587', { managers: ['ops@example.org'], appName: 'shop' })
+ * ```
+ */
+export function resolveMailOptions(setting: string | Record<string, unknown>, context: { managers: string[]; appName: string }): ResolvedMailOptions {
+  const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as MailOptions)
+  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) fail(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
+  const merged: MailOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
+  const to = merged.to ?? context.managers
+  if (!Array.isArray(to) || to.length === 0) fail('managers', 'must list at least one address when mail is on (or set mail.to)')
+  const resolved: ResolvedMailOptions = {
+    from: merged.from ?? `"${context.appName} errors" <faultline@${hostname().replace(/[^a-zA-Z0-9.-]/g, '') || 'localhost'}>`,
+    to,
+    warnings: merged.warnings === true,
+    digestWindowMs: positive('mail.digestWindowMs', merged.digestWindowMs, 5 * 60_000),
+    maxPerHour: positive('mail.maxPerHour', merged.maxPerHour, 30),
+    ceilingPeriodMs: positive('mail.ceilingPeriodMs', merged.ceilingPeriodMs, 60 * 60_000),
+    attempts: positive('mail.attempts', merged.attempts, 6),
+    target: '',
+  }
+  if (merged.outbox !== undefined) {
+    if (typeof merged.outbox !== 'string' || !merged.outbox) fail('mail.outbox', 'must be a directory path')
+    resolved.outbox = resolve(merged.outbox)
+    resolved.target = `outbox ${resolved.outbox}`
+    return resolved
+  }
+  if (!merged.host) fail('mail.host', 'is needed to send mail (or set mail.outbox to write .eml files)')
+  const secure = merged.secure === true
+  const port = merged.port ?? (secure ? 465 : 587)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail('mail.port', `must be a port number; got ${JSON.stringify(merged.port)}`)
+  const timeouts = merged.timeouts ?? {}
+  resolved.smtp = {
+    host: merged.host,
+    port,
+    secure,
+    requireTLS: merged.requireTLS !== false,
+    ...(merged.auth ? { auth: merged.auth } : {}),
+    tls: {
+      ...(merged.tls?.ca ? { ca: readCa(merged.tls.ca, 'mail.tls.ca') } : {}),
+      ...(merged.tls?.servername ? { servername: merged.tls.servername } : {}),
+      rejectUnauthorized: merged.tls?.rejectUnauthorized !== false,
+    },
+    connectionTimeout: positive('mail.timeouts.connection', timeouts.connection, 10_000),
+    greetingTimeout: positive('mail.timeouts.greeting', timeouts.greeting, 10_000),
+    socketTimeout: positive('mail.timeouts.socket', timeouts.socket, 30_000),
+  }
+  resolved.target = `${secure ? 'smtps' : 'smtp'}://${merged.host}:${port}`
+  return resolved
+}

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { simpleParser, type ParsedMail } from 'mailparser'
+import { SMTPServer } from 'smtp-server'
+
+/** A self-signed certificate for localhost and 127.0.0.1, made once per machine with openssl. */
+export function getTestCertificate(): { key: string; cert: string; certFile: string } {
+  const dir = join(tmpdir(), 'faultline-test-cert')
+  const keyFile = join(dir, 'key.pem')
+  const certFile = join(dir, 'cert.pem')
+  if (!existsSync(certFile)) {
+    mkdirSync(dir, { recursive: true })
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'pipe' })
+    } catch (err) {
+      throw new Error(`the tests make a self-signed certificate with openssl, which failed (install it with: apt-get install openssl): ${(err as Error).message}`)
+    }
+  }
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile }
+}
+
+/** A message the server accepted: its envelope and the parsed mail. */
+export interface Received {
+  envelope: { from: string; to: string[] }
+  user: string | undefined
+  secure: boolean
+  mail: ParsedMail
+  raw: string
+}
+
+/** A real SMTP server on loopback: AUTH PLAIN/LOGIN over STARTTLS only, with a certificate the test trusts. */
+export interface TestSmtpServer {
+  port: number
+  url: string
+  received: Received[]
+  close(): Promise<void>
+}
+
+export async function startSmtpServer(options: { user?: string; pass?: string; port?: number } = {}): Promise<TestSmtpServer> {
+  const { key, cert } = getTestCertificate()
+  const user = options.user ?? 'faultline'
+  const pass = options.pass ?? 'right-password'
+  const received: Received[] = []
+  const server = new SMTPServer({
+    secure: false,
+    key,
+    cert,
+    authMethods: ['PLAIN', 'LOGIN'],
+    allowInsecureAuth: false,
+    closeTimeout: 200,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.username === user && auth.password === pass) return callback(null, { user })
+      callback(new Error('Authentication failed'))
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8')
+        simpleParser(raw).then((mail) => {
+          received.push({
+            envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) },
+            user: session.user as string | undefined,
+            secure: session.secure,
+            mail,
+            raw,
+          })
+          callback()
+        }, callback)
+      })
+    },
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    server.on('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.server.address() as { port: number }).port))
+  })
+  return {
+    port,
+    url: `smtp://${user}:${pass}@127.0.0.1:${port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+/** A server that accepts connections and never says a word: the worst kind of SMTP outage. */
+export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => undefined)
+  })
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** A loopback port with nothing listening on it. */
+export async function getDeadPort(): Promise<number> {
+  const server = createServer()
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
