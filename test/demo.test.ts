@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -88,7 +88,15 @@ describe('shop demo', function () {
         'traceback 200 GET /stream',
       ])
       expect(run.stdout).to.match(/client abort\s+aborted\s+200\s+GET \/slow\s+-\s+logger \(info\)/)
-      for (const row of rows) expect(row.where, row.name).to.equal('event + file + stderr')
+      // managers are mailed errors and tracebacks; warnings stay in the log
+      for (const row of rows) expect(row.where, row.name).to.equal(row.kind === 'warning' ? 'event + file + stderr' : 'event + file + stderr + mail')
+    })
+
+    it('writes one .eml mail per error and traceback to the outbox', async function () {
+      const names = (await readdir(join(varDir, 'outbox'))).filter((n) => n.endsWith('.eml'))
+      const incidents = await Promise.all(names.map(async (n) => /^X-Faultline-Incident: (\S+)/im.exec(await readFile(join(varDir, 'outbox', n), 'utf8'))?.[1]))
+      const expected = rows.filter((r) => r.kind !== 'warning').map((r) => r.id)
+      expect(incidents.sort()).to.deep.equal(expected.sort())
     })
 
     it('writes one JSON line per reported outcome to the log file, with the printed incident ids', async function () {

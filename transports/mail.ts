@@ -26,6 +26,8 @@ export interface MailStats {
 
 interface Queued {
   mail: ComposedMail
+  incident?: string
+  fingerprint?: string
   report?: Report
   attempts: number
 }
@@ -71,8 +73,8 @@ export class MailTransport extends TransportStream {
     this.#throttle = new MailThrottle(
       { windowMs: settings.digestWindowMs, maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       {
-        sendReport: (report) => this.#enqueue({ mail: composeReportMail(report), report, attempts: 0 }),
-        sendDigest: (digest) => this.#enqueue({ mail: composeDigestMail(digest), attempts: 0 }),
+        sendReport: (report) => this.#enqueue({ mail: composeReportMail(report), report, incident: report.id, fingerprint: report.fingerprint, attempts: 0 }),
+        sendDigest: (digest) => this.#enqueue({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint, attempts: 0 }),
         sendHeldBack: (held) => this.#enqueue({ mail: composeHeldBackMail(held, appName, 'localhost'), attempts: 0 }),
       },
     )
@@ -106,13 +108,14 @@ export class MailTransport extends TransportStream {
       return
     }
     this.#busy = true
-    this.#deliver(item.mail).then(
+    this.#deliver(item).then(
       () => this.#onSent(item),
       (err: unknown) => this.#onFailed(item, err),
     )
   }
 
-  async #deliver(mail: ComposedMail): Promise<void> {
+  async #deliver(item: Queued): Promise<void> {
+    const { mail } = item
     const message = {
       from: this.settings.from,
       to: this.settings.to,
@@ -122,7 +125,13 @@ export class MailTransport extends TransportStream {
       messageId: mail.messageId,
       ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo, references: mail.references } : {}),
       // tells vacation responders and ticket systems not to answer
-      headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+      headers: {
+        'Auto-Submitted': 'auto-generated',
+        'X-Auto-Response-Suppress': 'All',
+        // for mail filters and scripts: which incident and which error this mail is about
+        ...(item.incident ? { 'X-Faultline-Incident': item.incident } : {}),
+        ...(item.fingerprint ? { 'X-Faultline-Fingerprint': item.fingerprint } : {}),
+      },
     }
     const info = await this.#transporter.sendMail(message)
     if (this.settings.outbox) this.#writeEml(mail, (info as unknown as { message: Buffer }).message)

@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join, relative } from 'node:path'
 import { StderrTransport, type Faultline } from '../../lib/index.js'
+import { MailTransport } from '../../transports/mail.js'
 
 /**
  * The report file: its absolute path, and the path to show (relative to the
@@ -26,4 +27,13 @@ export function reportFile(faultline: Faultline): { path: string; shown: string 
 /** The stderr transport, when reports go to stderr. */
 export function stderrTransport(faultline: Faultline): StderrTransport | undefined {
   return faultline.logger.transports.find((t): t is StderrTransport => t instanceof StderrTransport)
+}
+
+/** The directory mails are written to as .eml files, when mail goes to an outbox. */
+export function mailOutbox(faultline: Faultline): { path: string; shown: string } | undefined {
+  const mail = faultline.logger.transports.find((t): t is MailTransport => t instanceof MailTransport)
+  const path = mail?.settings.outbox
+  if (!path) return undefined
+  const rel = relative(process.cwd(), path)
+  return { path, shown: rel && !rel.startsWith('..') ? rel : path }
 }

@@ -24,6 +24,9 @@ function createShopFaultline(): Faultline {
   return createFaultline({
     appName: 'shop',
     file: join(process.env.SHOP_VAR_DIR ?? 'var', 'log', 'shop-errors.log'),
+    // no SMTP server needed: each mail to the managers is written as an .eml file
+    managers: ['ops@shop.example'],
+    mail: { outbox: join(process.env.SHOP_VAR_DIR ?? 'var', 'outbox') },
     debug: false,
     throwErrors: false,
     stderr: true,

@@ -7,10 +7,11 @@
  * guessing from URLs.
  */
 import { request as httpRequest } from 'node:http'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import TransportStream from 'winston-transport'
 import type { Faultline, Report, ReportKind } from '../../lib/index.js'
-import { reportFile, stderrTransport } from './destinations.js'
+import { mailOutbox, reportFile, stderrTransport } from './destinations.js'
 
 type Expected = ReportKind | 'ok' | 'aborted'
 
@@ -165,6 +166,7 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
     if (info.event === 'aborted' && index !== undefined) abortsOnStderr.add(index)
   })
   const file = reportFile(faultline)
+  const outbox = mailOutbox(faultline)
   const abortLog = (index: number) => recorder.seen.find((info) => info.event === 'aborted' && stepOf(info.request) === index)
 
   print(`Tour of the shop at ${base}: ${steps.length} requests, one per outcome.`)
@@ -218,6 +220,18 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
     if (badLines) problems.push(`${file.shown} holds ${badLines} line(s) that are not JSON`)
   }
 
+  // close() flushed the mail queue: every mail is an .eml file by now, named by its incident in a header
+  const mailed = new Map<string, number>()
+  if (!outbox) problems.push('no mail outbox on the logger, though the shop configures one')
+  else {
+    for (const name of await readdir(outbox.path).catch(() => [] as string[])) {
+      if (!name.endsWith('.eml')) continue
+      const head = (await readFile(join(outbox.path, name), 'utf8')).split(/\r?\n\r?\n/)[0] ?? ''
+      const incident = /^X-Faultline-Incident: (\S+)/im.exec(head)?.[1]
+      if (incident) mailed.set(incident, (mailed.get(incident) ?? 0) + 1)
+    }
+  }
+
   const rows = [['CASE', 'KIND', 'STATUS', 'REQUEST', 'INCIDENT', 'REPORTED TO', 'MESSAGE']]
   const notes: string[][] = [[]]
   for (const [i, step] of steps.entries()) {
@@ -254,6 +268,10 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
       else if (file) problems.push(`${step.name}: ${file.shown} holds ${fileLines.get(report.id) ?? 0} lines for incident ${report.id}, expected 1`)
       if (onStderr.has(report.id)) where.push('stderr')
       else if (stderr) problems.push(`${step.name}: incident ${report.id} never reached stderr`)
+      // managers are mailed errors and tracebacks, never warnings
+      const mails = mailed.get(report.id) ?? 0
+      if (mails === 1 && report.kind !== 'warning') where.push('mail')
+      else if (outbox && (mails !== (report.kind === 'warning' ? 0 : 1))) problems.push(`${step.name}: ${mails} mails in ${outbox.shown} for incident ${report.id} (a ${report.kind})`)
       rows.push([step.name, report.kind, String(report.status ?? '-'), request, report.id, where.join(' + '), cut(report.message, 70)])
       if (report.suspicious && !report.message.startsWith(report.suspicious)) note.push(`suspicious: ${report.suspicious}`)
       if (report.request?.referer) note.push(`referer ${report.request.referer} (${report.request.internalReferer ? 'internal: a broken link of our own' : 'external'})`)
@@ -266,7 +284,7 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
   for (const stray of strays) problems.push(`a report no tour request explains: ${stray.kind} ${stray.message}`)
 
   print('')
-  print(`What was reported where (event = faultline.on('report'), file = ${file?.shown ?? 'no file configured'}, stderr = the lines above):`)
+  print(`What was reported where (event = faultline.on('report'), file = ${file?.shown ?? 'no file configured'}, stderr = the lines above, mail = an .eml file in ${outbox?.shown ?? 'no outbox'}):`)
   print('')
   for (const line of table(rows, notes)) print(line)
   print('')
