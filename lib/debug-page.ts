@@ -16,7 +16,8 @@ export const DEBUG_STYLE = [
   '.badge{display:inline-block;font-size:.7rem;border-radius:3px;padding:0 .35rem;margin-right:.4rem;color:#fff}',
   '.app{background:#1f6f43}.dependency{background:#6b5b95}.node{background:#8a8f98}',
   'pre{background:#f1f3f6;padding:.5rem;overflow-x:auto;margin:.3rem 0;font-size:.82rem}',
-  'pre .current{background:#ffe3a3;display:block}table{border-collapse:collapse;width:100%}',
+  'pre.report{white-space:pre-wrap;word-break:break-all}pre code{display:inline-block;min-width:100%}',
+  'pre code span{display:block}pre .current{background:#ffe3a3}table{border-collapse:collapse;width:100%}',
   'td,th{text-align:left;vertical-align:top;padding:.2rem .5rem;border-bottom:1px solid #eee;font-family:ui-monospace,monospace;font-size:.82rem;word-break:break-all}',
   'th{width:14rem;font-weight:600}details>summary{cursor:pointer;color:#4a5261}',
 ].join('')
@@ -28,23 +29,28 @@ export interface DebugPageContent {
   report: Report
 }
 
-function renderFrame(frame: StackFrame): string {
+const OPEN_APP_FRAMES = 4
+
+function renderFrame(frame: StackFrame, appIndex: number): string {
   const where = `${escapeHtml(frame.file)}${frame.line ? `:${frame.line}${frame.column ? `:${frame.column}` : ''}` : ''}`
   const head = `<span class="badge ${frame.origin}">${frame.origin}</span><span class="where"><span class="fn">${escapeHtml(`${frame.async ? 'async ' : ''}${frame.functionName || '(anonymous)'}`)}</span> ${where}${frame.mapped ? ' (source map)' : ''}</span>`
   if (!frame.context) return `<li>${head}</li>`
   const width = String(frame.context[frame.context.length - 1]?.line ?? 0).length
   const code = frame.context
     .map((l) => `<span${l.current ? ' class="current"' : ''}>${String(l.line).padStart(width)}  ${escapeHtml(l.text)}</span>`)
-    .join('\n')
-  // the app's own frames are open; dependencies' and Node's are a click away
-  return frame.origin === 'app' ? `<li>${head}<pre>${code}</pre></li>` : `<li><details><summary>${head}</summary><pre>${code}</pre></details></li>`
+    .join('')
+  // the app's own innermost frames are open; the rest, dependencies' and Node's are a click away
+  const pre = `<pre><code>${code}</code></pre>`
+  return frame.origin === 'app' && appIndex < OPEN_APP_FRAMES ? `<li>${head}${pre}</li>` : `<li><details><summary>${head}</summary>${pre}</details></li>`
 }
 
 function renderError(error: SerializedError, title: string, depth: number): string {
   const frames = getStackFrames(error.stack)
   let html = `<h3>${escapeHtml(title)}${escapeHtml(error.name)}: ${escapeHtml(error.message)}</h3>`
   if (error.code) html += `<p>code <code>${escapeHtml(error.code)}</code></p>`
-  html += frames.length ? `<ol class="frames">${frames.map(renderFrame).join('')}</ol>` : '<p>(no stack)</p>'
+  let appIndex = 0
+  const items = frames.map((frame) => renderFrame(frame, frame.origin === 'app' ? appIndex++ : 0))
+  html += items.length ? `<ol class="frames">${items.join('')}</ol>` : '<p>(no stack)</p>'
   if (depth < 8) {
     error.errors?.forEach((member, i) => {
       html += renderError(member, `Member ${i + 1} of the AggregateError: `, depth + 1)
@@ -71,7 +77,7 @@ export function renderDebugHtml(page: DebugPageContent): string {
     request
       ? `<section><h2>Request</h2>${renderTable({ method: request.method, url: request.url, route: request.route ?? '(none matched)', ip: request.ip ?? '', xhr: request.xhr, ...(request.query ? { query: request.query } : {}), ...(request.body ? { body: request.body } : {}) })}<h3>Headers (scrubbed)</h3>${renderTable(request.headers)}</section>`
       : '',
-    `<section><h2>Report</h2><pre>${escapeHtml(JSON.stringify(report, null, 2))}</pre></section>`,
+    `<section><h2>Report</h2><pre class="report">${escapeHtml(JSON.stringify(report, null, 2))}</pre></section>`,
   ]
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(`${title}: ${report.message}`)}</title><style>${DEBUG_STYLE}</style></head><body><header><h1>${escapeHtml(report.message)}</h1><p>${escapeHtml(title)} · ${escapeHtml(report.kind)} · incident <code>${escapeHtml(page.incidentId)}</code>${request ? ` · ${escapeHtml(request.method)} ${escapeHtml(request.url)}` : ''} · debug mode: never on in production</p></header><main>${sections.join('')}</main></body></html>\n`
 }
