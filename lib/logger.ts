@@ -4,6 +4,7 @@ import { FaultlineConfigError, type ResolvedOptions } from './options.js'
 import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
 import { StderrTransport } from '../transports/stderr.js'
+import { SyslogTransport } from '../transports/syslog.js'
 
 function isForced(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true
@@ -24,6 +25,11 @@ function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
   }
 }
 
+function openSyslog(options: ResolvedOptions): SyslogTransport {
+  const setting = typeof options.syslog === 'string' ? { url: options.syslog } : (options.syslog as Record<string, unknown>)
+  return new SyslogTransport({ ...setting, defaultAppName: options.appName })
+}
+
 function openMail(options: ResolvedOptions): MailTransport {
   const setting = typeof options.mail === 'string' ? { url: options.mail } : (options.mail as Record<string, unknown>)
   return new MailTransport({ ...setting, managers: options.managers, appName: options.appName })
@@ -35,12 +41,12 @@ function openMail(options: ResolvedOptions): MailTransport {
  * transport and never crash the app.
  */
 export function createReportLogger(options: ResolvedOptions): winston.Logger {
-  refuseMissingTransport('syslog', options.syslog, options.debug)
   refuseMissingTransport('tickets', options.tickets, options.debug)
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
   if (options.mail && (!options.debug || isForced(options.mail))) transports.push(openMail(options))
+  if (options.syslog && (!options.debug || isForced(options.syslog))) transports.push(openSyslog(options))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))

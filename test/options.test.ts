@@ -70,14 +70,14 @@ describe('options', () => {
   })
 
   it('should refuse a transport this version does not ship, rather than drop its reports', () => {
-    const err = configError({ syslog: 'udp://127.0.0.1:514' })
-    expect(err.field).to.equal('syslog')
-    expect(err.message).to.contain('no syslog transport yet')
+    const err = configError({ tickets: 'local:var/tickets' })
+    expect(err.field).to.equal('tickets')
+    expect(err.message).to.contain('no tickets transport yet')
   })
 
   it('should still refuse a missing transport in debug mode when the setting forces it', () => {
-    const err = configError({ debug: true, syslog: { url: 'udp://127.0.0.1:514', force: true } })
-    expect(err.field).to.equal('syslog')
+    const err = configError({ debug: true, tickets: { url: 'local:var/tickets', force: true } })
+    expect(err.field).to.equal('tickets')
   })
 
   describe('environment', () => {

@@ -1,0 +1,150 @@
+import type { Report } from './report.js'
+
+/** Syslog facilities by name (RFC 5424 table 1). */
+export const FACILITIES: Record<string, number> = {
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
+  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+}
+
+const SEVERITIES: Record<string, number> = { error: 3, warn: 4, info: 6, http: 6, verbose: 7, debug: 7, silly: 7 }
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/** What stays the same for every line one transport writes. */
+export interface SyslogHeader {
+  format: 'rfc5424' | 'rfc3164'
+  facility: number
+  hostname: string
+  appName: string
+  procid: string
+  sdId: string
+}
+
+/** Keeps printable US-ASCII only, as header fields require, and a length bound; `-` when empty. */
+export function toHeaderField(value: string, max: number): string {
+  const clean = value.replace(/[^\x21-\x7e]/g, '').slice(0, max)
+  return clean || '-'
+}
+
+/** Escapes a structured-data parameter value: `"`, `\` and `]` take a backslash (RFC 5424 6.3.3). */
+export function escapeSdValue(value: string): string {
+  return value.replace(/["\\\]]/g, (c) => `\\${c}`)
+}
+
+/**
+ * Puts text on one line with nothing lost: a backslash becomes `\\`, CR, LF
+ * and tab become `\r`, `\n`, `\t`, other control characters `\uXXXX`. A
+ * stack read back through `unescapeLine` is exactly the stack written.
+ */
+export function escapeLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\\\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    if (c === '\\') return '\\\\'
+    if (c === '\n') return '\\n'
+    if (c === '\r') return '\\r'
+    if (c === '\t') return '\\t'
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  })
+}
+
+/** The inverse of `escapeLine`. */
+export function unescapeLine(text: string): string {
+  return text.replace(/\\(u[0-9a-f]{4}|[\\nrt])/g, (_m, c: string) => {
+    if (c === 'n') return '\n'
+    if (c === 'r') return '\r'
+    if (c === 't') return '\t'
+    if (c === '\\') return '\\'
+    return String.fromCharCode(parseInt(c.slice(1), 16))
+  })
+}
+
+function isReport(info: Record<string, unknown>): info is Record<string, unknown> & Report {
+  return typeof info.kind === 'string' && typeof info.fingerprint === 'string' && typeof info.id === 'string'
+}
+
+/** The full traceback of a report: the stack, its causes and AggregateError members. */
+function fullStack(report: Report): string | undefined {
+  const parts: string[] = []
+  let error = report.error
+  for (let depth = 0; error && depth < 8; depth++) {
+    parts.push(`${depth ? 'Caused by: ' : ''}${error.stack ?? `${error.name}: ${error.message}`}`)
+    error.errors?.forEach((member, i) => parts.push(`AggregateError member ${i + 1}: ${member.stack ?? `${member.name}: ${member.message}`}`))
+    error = error.cause
+  }
+  return parts.length ? parts.join('\n') : undefined
+}
+
+function structuredData(sdId: string, params: Array<[string, string | number | undefined]>): string {
+  const body = params
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => ` ${k}="${escapeSdValue(String(v))}"`)
+    .join('')
+  return body ? `[${sdId}${body}]` : '-'
+}
+
+/** MSGID, structured data and message of one winston record. */
+export function describeRecord(info: Record<string, unknown>, sdId: string): { msgid: string; sd: string; msg: string } {
+  if (isReport(info)) {
+    const r = info.request
+    const path = r ? r.url.split('?')[0] : undefined
+    const sd = structuredData(sdId, [
+      ['id', info.id],
+      ['fingerprint', info.fingerprint],
+      ['status', info.status],
+      ['method', r?.method],
+      ['route', r?.route],
+      ['path', path],
+      ['locus', info.locus],
+      ['suspicious', info.suspicious],
+    ])
+    const stack = info.kind === 'warning' ? undefined : fullStack(info)
+    const where = r ? ` — ${r.method} ${r.url}` : ''
+    const msg = `${escapeLine(info.message)}${where && !info.message.includes(r!.url) ? escapeLine(where) : ''}${stack ? ` stack=${escapeLine(stack)}` : ''}`
+    return { msgid: info.kind.toUpperCase(), sd, msg }
+  }
+  const request = info.request as { method?: string; url?: string } | undefined
+  const sd = structuredData(sdId, [
+    ['event', typeof info.event === 'string' ? info.event : undefined],
+    ['method', request?.method],
+    ['path', request?.url?.split('?')[0]],
+  ])
+  return { msgid: typeof info.event === 'string' ? info.event.toUpperCase() : '-', sd, msg: escapeLine(String(info.message ?? '')) }
+}
+
+function rfc3164Time(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${MONTHS[date.getMonth()]} ${String(date.getDate()).padStart(2, ' ')} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`
+}
+
+/**
+ * Formats one winston record as a syslog line, RFC 5424 by default: MSGID is
+ * the report's kind, structured data carries its incident id, fingerprint,
+ * status, method, route and path, and the message is one line with the stack
+ * escaped in it, whole.
+ *
+ * @example
+ * ```ts
+ * formatSyslogLine({ level: 'error', ...report }, header)
+ * // '<11>1 2026-11-21T10:00:00.000Z web-1 shop 4242 TRACEBACK [faultline@32473 id="7KQ2-M9XD-4TRA" …] TypeError: … stack=…'
+ * ```
+ */
+export function formatSyslogLine(info: Record<string, unknown>, header: SyslogHeader): string {
+  const severity = SEVERITIES[String(info.level)] ?? 6
+  const pri = header.facility * 8 + severity
+  const { msgid, sd, msg } = describeRecord(info, header.sdId)
+  const time = typeof info.time === 'string' ? info.time : new Date().toISOString()
+  if (header.format === 'rfc3164') {
+    return `<${pri}>${rfc3164Time(new Date(time))} ${header.hostname} ${header.appName.slice(0, 32)}[${header.procid}]: ${msgid === '-' ? '' : `${msgid} `}${sd === '-' ? '' : `${sd} `}${msg}`
+  }
+  return `<${pri}>1 ${time} ${header.hostname} ${header.appName} ${header.procid} ${msgid} ${sd} ${msg}`
+}
+
+/** Cuts a line to `maxBytes` of UTF-8, on a character boundary, ending with a marker that says how much went. */
+export function truncateBytes(line: string, maxBytes: number): string {
+  const bytes = Buffer.from(line, 'utf8')
+  if (bytes.length <= maxBytes) return line
+  const marker = ` … [truncated ${bytes.length} bytes to ${maxBytes}]`
+  let end = maxBytes - Buffer.byteLength(marker)
+  // step back off a UTF-8 continuation byte, so no character is cut in half
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--
+  return `${bytes.subarray(0, end).toString('utf8')}${marker}`
+}

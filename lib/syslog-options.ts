@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
+import { FaultlineConfigError } from './options.js'
+import { FACILITIES, toHeaderField } from './syslog-format.js'
+
+/** The `syslog` option as an object. */
+export interface SyslogOptions {
+  /** `udp://host:514`, `tcp://host:601`, `tls://host:6514` or `unix:///path/to/stream.sock`. */
+  url?: string
+  protocol?: 'udp' | 'tcp' | 'tls' | 'unix'
+  host?: string
+  port?: number
+  path?: string
+  /** RFC 5424 (default) or the older BSD format, RFC 3164. */
+  format?: 'rfc5424' | 'rfc3164'
+  /** Facility name: `user` (default), `daemon`, `local0`…`local7`… */
+  facility?: string
+  /** APP-NAME; by default the app's name. */
+  appName?: string
+  /** HOSTNAME; by default this machine's. */
+  hostname?: string
+  /** The structured data's SD-ID. Default `faultline@32473` (32473 is the enterprise number set aside for examples). */
+  sdId?: string
+  /** TLS: a CA (PEM text or a PEM file path) to trust instead of the system's, and the name to check. */
+  tls?: { ca?: string | string[]; servername?: string; rejectUnauthorized?: boolean }
+  /** Messages kept while the receiver is away. Default 10 000. */
+  queueSize?: number
+  /** The largest UDP datagram; longer messages are cut with a marker. Default 8192 (rsyslog's default limit). */
+  udpMaxBytes?: number
+  /** The least severe level sent. Default `warn`: every report. */
+  level?: 'error' | 'warn' | 'info'
+  /** Send even in debug mode. */
+  force?: boolean
+}
+
+/** The syslog settings once validated. */
+export interface ResolvedSyslogOptions {
+  protocol: 'udp' | 'tcp' | 'tls' | 'unix'
+  host: string
+  port: number
+  path?: string
+  format: 'rfc5424' | 'rfc3164'
+  facility: number
+  appName: string
+  hostname: string
+  sdId: string
+  tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean }
+  queueSize: number
+  udpMaxBytes: number
+  level: 'error' | 'warn' | 'info'
+  /** Where messages go, for messages about it. */
+  target: string
+}
+
+const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'level', 'force']
+const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, unix: 0 }
+
+function fail(field: string, message: string): never {
+  throw new FaultlineConfigError(field, `faultline: option "${field}" ${message}`)
+}
+
+function fromUrl(url: string): SyslogOptions {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return fail('syslog', 'must be a URL such as udp://127.0.0.1:514 or tls://logs.example.org:6514')
+  }
+  const protocol = parsed.protocol.slice(0, -1)
+  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) fail('syslog', 'must start with udp://, tcp://, tls:// or unix://')
+  if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
+  const options: SyslogOptions = { protocol: protocol as 'udp', host: parsed.hostname.replace(/^\[|\]$/g, '') }
+  if (parsed.port) options.port = Number(parsed.port)
+  return options
+}
+
+function readCa(ca: string | string[]): string[] {
+  return (Array.isArray(ca) ? ca : [ca]).map((item) => {
+    if (item.includes('-----BEGIN')) return item
+    try {
+      return readFileSync(resolve(item), 'utf8')
+    } catch (err) {
+      return fail('syslog.tls.ca', `names a CA file that cannot be read: ${(err as Error).message}`)
+    }
+  })
+}
+
+function wholeNumber(field: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`)
+  return value
+}
+
+/**
+ * Validates the `syslog` setting (URL or object) once, at start-up, naming
+ * the field at fault.
+ *
+ * @example
+ * ```ts
+ * resolveSyslogOptions('tls://logs.example.org:6514', { appName: 'shop' })
+ * ```
+ */
+export function resolveSyslogOptions(setting: string | Record<string, unknown>, context: { appName: string }): ResolvedSyslogOptions {
+  const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as SyslogOptions)
+  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) fail(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
+  const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
+  const protocol = o.protocol ?? 'udp'
+  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) fail('syslog.protocol', 'must be udp, tcp, tls or unix')
+  if (protocol === 'unix' && !o.path) fail('syslog.path', 'is needed for a unix socket')
+  const facility = o.facility ?? 'user'
+  if (!(facility in FACILITIES)) fail('syslog.facility', `must be one of ${Object.keys(FACILITIES).join(', ')}; got ${JSON.stringify(facility)}`)
+  const format = o.format ?? 'rfc5424'
+  if (format !== 'rfc5424' && format !== 'rfc3164') fail('syslog.format', 'must be "rfc5424" or "rfc3164"')
+  const level = o.level ?? 'warn'
+  if (!['error', 'warn', 'info'].includes(level)) fail('syslog.level', 'must be "error", "warn" or "info"')
+  const sdId = o.sdId ?? 'faultline@32473'
+  if (!/^[\x21-\x7e]{1,32}$/.test(sdId) || /[= \]"]/.test(sdId)) fail('syslog.sdId', 'must be 1 to 32 printable characters without =, space, ] or "')
+  const host = o.host ?? '127.0.0.1'
+  const port = wholeNumber('syslog.port', o.port, DEFAULT_PORTS[protocol], protocol === 'unix' ? 0 : 1, 65535)
+  return {
+    protocol,
+    host,
+    port,
+    ...(o.path ? { path: o.path } : {}),
+    format,
+    facility: FACILITIES[facility]!,
+    appName: toHeaderField(o.appName ?? context.appName, 48),
+    hostname: toHeaderField(o.hostname ?? hostname(), 255),
+    sdId,
+    tls: {
+      ...(o.tls?.ca ? { ca: readCa(o.tls.ca) } : {}),
+      ...(o.tls?.servername ? { servername: o.tls.servername } : {}),
+      rejectUnauthorized: o.tls?.rejectUnauthorized !== false,
+    },
+    queueSize: wholeNumber('syslog.queueSize', o.queueSize, 10_000, 1, 10_000_000),
+    udpMaxBytes: wholeNumber('syslog.udpMaxBytes', o.udpMaxBytes, 8192, 480, 65507),
+    level,
+    target: protocol === 'unix' ? `unix://${o.path}` : `${protocol}://${host}:${port}`,
+  }
+}
