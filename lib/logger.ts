@@ -5,16 +5,11 @@ import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
 import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
+import { TicketTransport } from '../transports/ticket.js'
+import { resolveTicketOptions } from './ticket-options.js'
 
 function isForced(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true
-}
-
-function refuseMissingTransport(field: 'mail' | 'syslog' | 'tickets', value: unknown, debug: boolean): void {
-  if (value === undefined) return
-  // debug mode mails nothing, files no ticket and keeps syslog quiet unless the setting insists
-  if (debug && !isForced(value)) return
-  throw new FaultlineConfigError(field, `faultline: option "${field}" is set, but this version of faultline has no ${field} transport yet; remove the option (or FAULTLINE_${field.toUpperCase()}) until it does`)
 }
 
 function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
@@ -41,12 +36,12 @@ function openMail(options: ResolvedOptions): MailTransport {
  * transport and never crash the app.
  */
 export function createReportLogger(options: ResolvedOptions): winston.Logger {
-  refuseMissingTransport('tickets', options.tickets, options.debug)
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
   if (options.mail && (!options.debug || isForced(options.mail))) transports.push(openMail(options))
   if (options.syslog && (!options.debug || isForced(options.syslog))) transports.push(openSyslog(options))
+  if (options.tickets && (!options.debug || isForced(options.tickets))) transports.push(new TicketTransport(resolveTicketOptions(options.tickets)))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))

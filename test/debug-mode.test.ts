@@ -82,6 +82,21 @@ describe('debug mode', () => {
     expect(outbox.tickets).to.have.length(1)
   })
 
+  it('should file tickets in debug mode only when the setting forces it', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-forced-'))
+    try {
+      const quiet = createHarness({ debug: true, tickets: `local:${dir}/a` })
+      const forced = createHarness({ debug: true, tickets: { url: `local:${dir}/b`, force: true } })
+      expect(quiet.faultline.logger.transports.map((t) => t.constructor.name)).not.to.include('TicketTransport')
+      expect(forced.faultline.logger.transports.map((t) => t.constructor.name)).to.include('TicketTransport')
+      await Promise.all([quiet.faultline.close(), forced.faultline.close()])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('should print a loud warning at start-up when debug is asked for with NODE_ENV=production', async () => {
     const out = await captureStderr(async () => {
       const quiet = createFaultline({ stderr: false, env: { NODE_ENV: 'production' } })

@@ -69,15 +69,13 @@ describe('options', () => {
     expect(err.message).to.contain('//user:***@mail.example.org')
   })
 
-  it('should refuse a transport this version does not ship, rather than drop its reports', () => {
-    const err = configError({ tickets: 'local:var/tickets' })
+  it('should name what is missing from a tickets URL', () => {
+    const err = configError({ tickets: 'redmine+https://tracker.example.org/projects/shop' })
     expect(err.field).to.equal('tickets')
-    expect(err.message).to.contain('no tickets transport yet')
-  })
-
-  it('should still refuse a missing transport in debug mode when the setting forces it', () => {
-    const err = configError({ debug: true, tickets: { url: 'local:var/tickets', force: true } })
-    expect(err.field).to.equal('tickets')
+    expect(err.message).to.contain('must carry the API key')
+    expect(configError({ tickets: 'redmine+https://KEY@tracker.example.org/issues' }).message).to.contain('must name the project')
+    expect(configError({ tickets: { url: 'local:x', windowMs: 0 } }).field).to.equal('tickets.windowMs')
+    expect(configError({ tickets: { adapter: { name: 'half' } } }).field).to.equal('tickets.adapter')
   })
 
   describe('environment', () => {

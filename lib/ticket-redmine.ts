@@ -1,0 +1,131 @@
+import type { NewTicket, TicketAdapter, TicketRef } from './ticket-adapter.js'
+import { TicketError } from './ticket-adapter.js'
+
+/** Settings of the Redmine adapter. */
+export interface RedmineOptions {
+  /** The Redmine base URL, `https://tracker.example.org`. */
+  baseUrl: string
+  apiKey: string
+  /** The project's identifier (or numeric id). */
+  project: string
+  /** The id of an issue custom field that holds the fingerprint; without it, the fingerprint goes in the subject. */
+  fingerprintField?: number
+  trackerId?: number
+  /** The status a reopened issue gets; by default the first status that is not closed. */
+  reopenStatusId?: number
+  /** Per-call timeout. Default 10 s. */
+  timeoutMs?: number
+}
+
+interface RedmineIssue {
+  id: number
+  subject: string
+  status: { id: number; name: string; is_closed?: boolean }
+}
+
+const MARKER = (fingerprint: string) => `[fp:${fingerprint}]`
+
+/**
+ * Files tickets in Redmine through its REST API: the fingerprint in a custom
+ * field when one is configured, otherwise as a `[fp:…]` marker in the
+ * subject, so every app instance finds the same issue. Answers that retrying
+ * will not change (401, 403, 404, 422) become errors that say what to fix.
+ *
+ * @example
+ * ```ts
+ * new RedmineAdapter({ baseUrl: 'https://tracker.example.org', apiKey: process.env.REDMINE_KEY!, project: 'shop', fingerprintField: 3 })
+ * ```
+ */
+export class RedmineAdapter implements TicketAdapter {
+  readonly name = 'redmine'
+  #closedStatuses: Promise<Set<number>> | undefined
+  #reopenStatus: number | undefined
+
+  constructor(private readonly options: RedmineOptions) {}
+
+  async #call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const { baseUrl, apiKey, timeoutMs = 10_000 } = this.options
+    let response: Response
+    try {
+      response = await fetch(`${baseUrl.replace(/\/$/, '')}${path}`, {
+        method,
+        headers: { 'X-Redmine-API-Key': apiKey, 'Content-Type': 'application/json', Accept: 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      })
+    } catch (err) {
+      throw new TicketError(`Redmine at ${baseUrl} cannot be reached (${(err as Error).cause ? String((err as Error & { cause: Error }).cause.message ?? (err as Error).cause) : (err as Error).message})`, { cause: err })
+    }
+    if (response.ok) return response.status === 204 ? undefined : response.json().catch(() => undefined)
+    throw await this.#explain(response, method, path)
+  }
+
+  async #explain(response: Response, method: string, path: string): Promise<TicketError> {
+    const text = await response.text().catch(() => '')
+    const status = response.status
+    const { project } = this.options
+    if (status === 401) return new TicketError(`Redmine refused the API key (401 Unauthorized): check the key in the tickets setting (redmine+https://KEY@host/projects/${project}); it is on the user's "My account" page, and the REST API must be on (Administration → Settings → API)`, { permanent: true, status })
+    if (status === 403) return new TicketError(`Redmine forbids this (403 Forbidden on ${method} ${path}): give the API key's user a role in project "${project}" that may add, edit and view issues`, { permanent: true, status })
+    if (status === 404) return new TicketError(`Redmine has no ${path.startsWith('/projects') || path.includes('project_id') ? `project "${project}"` : `resource ${path}`} (404): check the project identifier in the tickets setting`, { permanent: true, status })
+    if (status === 422) {
+      let errors = text
+      try {
+        errors = ((JSON.parse(text) as { errors?: string[] }).errors ?? []).join('; ')
+      } catch {
+        // not JSON: keep the text
+      }
+      return new TicketError(`Redmine rejected the issue (422: ${errors}): check that the tracker and the fingerprint custom field are enabled for project "${project}"`, { permanent: true, status })
+    }
+    return new TicketError(`Redmine answered ${status} to ${method} ${path}${text ? `: ${text.slice(0, 200)}` : ''}`, { status })
+  }
+
+  #closedStatusIds(): Promise<Set<number>> {
+    this.#closedStatuses ??= (async () => {
+      const body = (await this.#call('GET', '/issue_statuses.json')) as { issue_statuses: Array<{ id: number; is_closed: boolean }> }
+      this.#reopenStatus = this.options.reopenStatusId ?? body.issue_statuses.find((s) => !s.is_closed)?.id
+      return new Set(body.issue_statuses.filter((s) => s.is_closed).map((s) => s.id))
+    })().catch((err: unknown) => {
+      this.#closedStatuses = undefined
+      throw err
+    })
+    return this.#closedStatuses
+  }
+
+  async #ref(issue: RedmineIssue): Promise<TicketRef> {
+    const closed = issue.status.is_closed ?? (await this.#closedStatusIds()).has(issue.status.id)
+    return { id: String(issue.id), closed, url: `${this.options.baseUrl.replace(/\/$/, '')}/issues/${issue.id}` }
+  }
+
+  async find(fingerprint: string): Promise<TicketRef | undefined> {
+    const query = new URLSearchParams({ project_id: this.options.project, status_id: '*', sort: 'id', limit: '5' })
+    if (this.options.fingerprintField) query.set(`cf_${this.options.fingerprintField}`, fingerprint)
+    else query.set('subject', `~${MARKER(fingerprint)}`)
+    const body = (await this.#call('GET', `/issues.json?${query}`)) as { issues: RedmineIssue[] }
+    const oldest = body.issues.sort((a, b) => a.id - b.id)[0]
+    return oldest && this.#ref(oldest)
+  }
+
+  async create(ticket: NewTicket): Promise<TicketRef> {
+    const { fingerprintField, trackerId, project } = this.options
+    const subject = fingerprintField ? ticket.title : `${MARKER(ticket.fingerprint)} ${ticket.title}`.slice(0, 255)
+    const issue: Record<string, unknown> = { project_id: project, subject, description: ticket.body }
+    if (trackerId) issue.tracker_id = trackerId
+    if (fingerprintField) issue.custom_fields = [{ id: fingerprintField, value: ticket.fingerprint }]
+    const body = (await this.#call('POST', '/issues.json', { issue })) as { issue: RedmineIssue }
+    return this.#ref(body.issue)
+  }
+
+  async comment(ref: TicketRef, text: string): Promise<void> {
+    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { notes: text } })
+  }
+
+  async reopen(ref: TicketRef, text: string): Promise<void> {
+    await this.#closedStatusIds()
+    if (this.#reopenStatus === undefined) throw new TicketError('Redmine has no open issue status to reopen with: set reopenStatusId', { permanent: true })
+    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { status_id: this.#reopenStatus, notes: text } })
+  }
+
+  async remove(ref: TicketRef): Promise<void> {
+    await this.#call('DELETE', `/issues/${ref.id}.json`)
+  }
+}

@@ -1,0 +1,298 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createConnection, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+
+/** One message as rsyslog parsed it, read back from the instance's JSON-lines output file. */
+export interface SyslogRecord {
+  /** Which listener received it (the rsyslog inputs are named after these). */
+  input: 'udp' | 'tcp' | 'tls'
+  pri: number
+  facility: string
+  severity: string
+  protocolVersion: string
+  /** `timereported` in RFC 3339 form. */
+  timestamp: string
+  hostname: string
+  appName: string
+  procid: string
+  msgid: string
+  /** As rsyslog gives it, e.g. `[faultline@32473 id="…" status="500"]`, or `-` when there is none. */
+  structuredData: string
+  /** The MSG part as received: control characters are not escaped (escapeControlCharactersOnReceive is off). */
+  msg: string
+  rawmsg: string
+}
+
+/**
+ * A private rsyslogd listening on 127.0.0.1 with UDP, plain TCP and TLS (gtls, anonymous client auth) inputs.
+ * Always call `close()` (e.g. in an `after` hook): the child process keeps mocha alive until then.
+ */
+export interface Rsyslog {
+  udpPort: number
+  tcpPort: number
+  tlsPort: number
+  /**
+   * The PEM file a TLS client should trust. Normally the server's own self-signed certificate
+   * (CN=localhost, SAN DNS:localhost, IP:127.0.0.1); with `untrustedCert` an unrelated self-signed
+   * certificate, so that a verifying client must refuse the server.
+   */
+  caFile: string
+  /** The certificate the server really presents, whatever `untrustedCert` says. */
+  serverCertFile: string
+  /** Everything received so far; the output file is parsed fresh on each call (an unfinished last line is skipped). */
+  records(): SyslogRecord[]
+  /** Polls until at least `count` records exist (default timeout 5000 ms), then returns all of them. */
+  waitFor(count: number, timeoutMs?: number): Promise<SyslogRecord[]>
+  /** SIGTERM the rsyslogd child by PID and wait until it has exited (SIGKILL after 5 s). */
+  stop(): Promise<void>
+  /** Starts rsyslogd again on the same ports and output file, so records keep accumulating. */
+  start(): Promise<void>
+  /** Stops the daemon and removes its state directory. */
+  close(): Promise<void>
+}
+
+const PACKAGES = 'apt-get install rsyslog rsyslog-gnutls'
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ ok: !err, output: `${stdout}${stderr}${err && !stderr ? err.message : ''}` })
+    })
+  })
+}
+
+// rsyslogd lives in /usr/sbin, which a non-login PATH may lack.
+function findRsyslogd(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin']
+  return dirs.map((d) => join(d, 'rsyslogd')).find((p) => p.startsWith('/') && existsSync(p))
+}
+
+// The gtls netstream driver is a separate package (rsyslog-gnutls); without it the TLS input fails only at runtime.
+function hasGtlsDriver(): boolean {
+  const dirs = ['/usr/lib/rsyslog', '/usr/lib64/rsyslog']
+  try {
+    for (const e of readdirSync('/usr/lib')) dirs.push(join('/usr/lib', e, 'rsyslog'))
+  } catch {
+    // no /usr/lib: nothing more to look at
+  }
+  return dirs.some((d) => existsSync(join(d, 'lmnsd_gtls.so')))
+}
+
+const LOCKED = /Could not get lock|Unable to lock|Unable to acquire the dpkg/i
+const NEEDS_UPDATE = /Unable to locate package|has no installation candidate|Failed to fetch/i
+
+// apt-get with retries while another process holds the dpkg/apt lock, bounded by `deadline`.
+async function aptGet(args: string[], deadline: number): Promise<{ ok: boolean; output: string }> {
+  for (;;) {
+    const res = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=10', ...args], Math.max(1000, deadline - Date.now()))
+    if (res.ok || !LOCKED.test(res.output) || Date.now() + 2000 > deadline) return res
+    await sleep(2000)
+  }
+}
+
+let installing: Promise<void> | undefined
+
+/**
+ * Makes sure `rsyslogd` and the gtls driver exist, installing rsyslog + rsyslog-gnutls with apt-get
+ * (retrying for up to 3 minutes while the apt/dpkg lock is held; one `apt-get update` if the package is unknown).
+ * Throws an Error naming `apt-get install rsyslog rsyslog-gnutls` and the reason when that fails.
+ */
+export function ensureRsyslog(): Promise<void> {
+  if (findRsyslogd() && hasGtlsDriver()) return Promise.resolve()
+  // Concurrent callers share one apt-get run; a failure is not cached so a later call can retry.
+  installing ??= (async () => {
+    const deadline = Date.now() + 180_000
+    const install = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-gnutls']
+    let res = await aptGet(install, deadline)
+    if (!res.ok && NEEDS_UPDATE.test(res.output)) {
+      await aptGet(['update'], deadline)
+      res = await aptGet(install, deadline)
+    }
+    if (!findRsyslogd() || !hasGtlsDriver()) {
+      const reason = res.ok ? 'apt-get succeeded but rsyslogd or lmnsd_gtls.so is still missing' : res.output.trim().split('\n').slice(-3).join(' | ')
+      throw new Error(`rsyslog tests need rsyslogd with TLS support (${PACKAGES}): ${reason}`)
+    }
+  })().finally(() => {
+    installing = undefined
+  })
+  return installing
+}
+
+async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
+  if (kind === 'udp') {
+    const sock = createSocket('udp4')
+    await new Promise<void>((resolve, reject) => sock.once('error', reject).bind(0, '127.0.0.1', resolve))
+    const { port } = sock.address()
+    await new Promise<void>((resolve) => sock.close(() => resolve()))
+    return port
+  }
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function makeCert(dir: string, name: string): Promise<string> {
+  const cert = join(dir, `${name}-cert.pem`)
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}-key.pem`), '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']
+  return run('openssl', args, 30_000).then(({ ok, output }) => {
+    if (!ok) throw new Error(`making a test certificate with openssl failed (apt-get install openssl): ${output.trim()}`)
+    return cert
+  })
+}
+
+// Order and names of the JSON fields the template writes; the record mapping below relies on them.
+const FIELDS: Array<[string, string, string?]> = [
+  ['input', 'inputname'], ['pri', 'pri'], ['facility', 'syslogfacility-text'], ['severity', 'syslogseverity-text'],
+  ['protocolVersion', 'protocol-version'], ['timestamp', 'timereported', ' dateFormat="rfc3339"'], ['hostname', 'hostname'],
+  ['appName', 'app-name'], ['procid', 'procid'], ['msgid', 'msgid'], ['structuredData', 'structured-data'], ['msg', 'msg'], ['rawmsg', 'rawmsg'],
+]
+
+// maxMessageSize: the 8k default truncates. escapeControlCharactersOnReceive / dropTrailingLFOnReception off:
+// the defaults turn "\n" into "#012" and drop one trailing LF, hiding what the client really sent.
+// inputs.timeout.shutdown: an idle input thread otherwise holds up every SIGTERM for the 1 s default.
+function config(dir: string, ports: { udp: number; tcp: number; tls: number }, out: string): string {
+  const props = FIELDS.map(([key, name, extra = '']) => `  property(outname="${key}" name="${name}"${extra} format="jsonf")`).join('\n  constant(value=",")\n')
+  return `global(workDirectory="${dir}/work"
+  maxMessageSize="256k"
+  parser.escapeControlCharactersOnReceive="off"
+  parser.dropTrailingLFOnReception="off"
+  inputs.timeout.shutdown="250"
+  defaultNetstreamDriverCAFile="${dir}/server-cert.pem"
+  defaultNetstreamDriverCertFile="${dir}/server-cert.pem"
+  defaultNetstreamDriverKeyFile="${dir}/server-key.pem")
+module(load="imudp")
+module(load="imtcp")
+input(type="imudp" name="udp" address="127.0.0.1" port="${ports.udp}" ruleset="capture")
+input(type="imtcp" name="tcp" address="127.0.0.1" port="${ports.tcp}" ruleset="capture")
+input(type="imtcp" name="tls" address="127.0.0.1" port="${ports.tls}" ruleset="capture"
+  streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+template(name="jsonl" type="list") {
+  constant(value="{")
+${props}
+  constant(value="}\\n")
+}
+ruleset(name="capture") {
+  action(type="omfile" file="${out}" template="jsonl" flushOnTXEnd="on" asyncWriting="off")
+}
+`
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port })
+    sock.once('connect', () => (sock.destroy(), resolve(true)))
+    sock.once('error', () => resolve(false))
+  })
+}
+
+function toRecord(line: string): SyslogRecord {
+  const r = JSON.parse(line) as Record<string, string>
+  const input = r.input
+  if (input !== 'udp' && input !== 'tcp' && input !== 'tls') throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
+  const s = (k: string) => r[k] ?? ''
+  return {
+    input, pri: Number(r.pri), facility: s('facility'), severity: s('severity'), protocolVersion: s('protocolVersion'),
+    timestamp: s('timestamp'), hostname: s('hostname'), appName: s('appName'), procid: s('procid'), msgid: s('msgid'),
+    structuredData: s('structuredData'), msg: s('msg'), rawmsg: s('rawmsg'),
+  }
+}
+
+/**
+ * Starts a private rsyslogd (own config and work dir under a mkdtemp state dir; no /dev/log, no klog).
+ * Resolves once the TCP and TLS ports accept connections: the UDP socket is bound before the TCP
+ * listeners come up, so no UDP probe is sent (it would show up as a record).
+ * `untrustedCert: true` makes `caFile` an unrelated self-signed certificate (see {@link Rsyslog.caFile}).
+ */
+export async function startRsyslog(options: { untrustedCert?: boolean } = {}): Promise<Rsyslog> {
+  await ensureRsyslog()
+  const rsyslogd = findRsyslogd() as string
+  const dir = await mkdtemp(join(tmpdir(), 'faultline-rsyslog-'))
+  if (/["\\]/.test(dir)) throw new Error(`state dir ${dir} cannot be quoted in rsyslog's config`)
+  await mkdir(join(dir, 'work'))
+  const serverCertFile = await makeCert(dir, 'server')
+  const caFile = options.untrustedCert ? await makeCert(dir, 'other') : serverCertFile
+  const ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: await freePort('tcp') }
+  const out = join(dir, 'received.jsonl')
+  const conf = join(dir, 'rsyslog.conf')
+  const logFile = join(dir, 'rsyslogd.log')
+  await writeFile(conf, config(dir, ports, out))
+
+  let child: ChildProcess | undefined
+  let exited: Promise<void> = Promise.resolve()
+
+  const logTail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '')
+
+  async function start(): Promise<void> {
+    if (child) return
+    const fd = openSync(logFile, 'a')
+    const proc = spawn(rsyslogd, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { cwd: dir, stdio: ['ignore', fd, fd] })
+    closeSync(fd)
+    child = proc
+    let gone = false
+    exited = new Promise<void>((resolve) => {
+      proc.once('exit', () => ((gone = true), resolve()))
+      proc.once('error', () => ((gone = true), resolve()))
+    })
+    const deadline = Date.now() + 10_000
+    while (!gone && Date.now() < deadline) {
+      if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls))) return
+      await sleep(25)
+    }
+    const why = gone ? 'rsyslogd exited' : 'ports not accepting after 10 s'
+    await stop()
+    throw new Error(`rsyslogd did not come up (${why}): ${logTail()}`)
+  }
+
+  async function stop(): Promise<void> {
+    const proc = child
+    if (!proc) return
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(r, 5000, true)))])
+    clearTimeout(timer)
+    if (timedOut) {
+      proc.kill('SIGKILL')
+      await exited
+    }
+    child = undefined
+  }
+
+  function records(): SyslogRecord[] {
+    if (!existsSync(out)) return []
+    const text = readFileSync(out, 'utf8')
+    // omfile may be mid-write on a large record: only newline-terminated lines are complete.
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map(toRecord)
+  }
+
+  async function waitFor(count: number, timeoutMs = 5000): Promise<SyslogRecord[]> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const got = records()
+      if (got.length >= count) return got
+      if (Date.now() >= deadline) throw new Error(`rsyslog: waited ${timeoutMs} ms for ${count} records, got ${got.length}; log: ${logTail()}`)
+      await sleep(20)
+    }
+  }
+
+  try {
+    await start()
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true })
+    throw err
+  }
+  return {
+    udpPort: ports.udp, tcpPort: ports.tcp, tlsPort: ports.tls, caFile, serverCertFile,
+    records, waitFor, stop, start,
+    async close() {
+      await stop()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
