@@ -7,6 +7,8 @@ export interface TicketRef {
   closed: boolean
   /** A link for people, when the tracker has one. */
   url?: string
+  /** Set by `create` when another process filed the ticket first and this one is it. */
+  existed?: boolean
 }
 
 /** What a new ticket says. */
@@ -23,7 +25,8 @@ export interface NewTicket {
  *
  * - `find` returns the oldest ticket carrying the fingerprint, open or closed
  *   (several app instances may have raced to create one: the oldest wins).
- * - `create` files a ticket that `find` will then return.
+ * - `create` files a ticket that `find` will then return; a tracker that can
+ *   refuse a duplicate itself returns the existing ticket with `existed: true`.
  * - `comment` adds a note; `reopen` reopens a closed ticket with a note.
  * - `remove`, optional, withdraws a duplicate this process just created and
  *   lost a race with; without it, the duplicate is closed with a note.

@@ -96,7 +96,7 @@ export class LocalTicketAdapter implements TicketAdapter {
       return this.#ref(stored)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      return this.#ref(this.read(ticket.fingerprint)!)
+      return { ...this.#ref(this.read(ticket.fingerprint)!), existed: true }
     } finally {
       unlinkSync(tmp)
     }

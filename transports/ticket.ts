@@ -116,24 +116,26 @@ export class TicketTransport extends TransportStream {
     const found = await this.adapter.find(report.fingerprint)
     if (!found) {
       const created = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body: ticketBody(report), report })
+      if (created.existed) return this.#joinExisting(track, report, created)
       this.#stats.created++
       track.ref = await this.#settleRace(created, report.fingerprint)
       return
     }
-    if (found.closed) {
-      if (this.#onRegression === 'new') {
-        const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
-        track.ref = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
-        this.#stats.created++
-      } else {
-        await this.adapter.reopen(found, regressionComment(report))
-        this.#stats.reopened++
-        track.ref = { ...found, closed: false }
-      }
+    if (!found.closed) return this.#joinExisting(track, report, found)
+    if (this.#onRegression === 'new') {
+      const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
+      track.ref = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
+      this.#stats.created++
       return
     }
-    // the ticket was there already (another process, an earlier run): this occurrence goes into the next comment
-    track.ref = found
+    await this.adapter.reopen(found, regressionComment(report))
+    this.#stats.reopened++
+    track.ref = { ...found, closed: false }
+  }
+
+  /** The ticket was there already (another process, an earlier run): this occurrence goes into the next comment. */
+  #joinExisting(track: Track, report: Report, ref: TicketRef): void {
+    track.ref = ref
     track.count++
     if (track.occurrences.length < MAX_LISTED) track.occurrences.unshift(occurrenceOf(report))
   }

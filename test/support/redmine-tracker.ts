@@ -1,0 +1,32 @@
+import { startRedmine, type Redmine } from './redmine.js'
+import type { TrackerUnderTest } from './trackers.js'
+
+/** A real Redmine, started for the test file, with the fingerprint in its custom field. */
+export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Redmine }> {
+  const redmine = await startRedmine()
+  const { url, apiKey, projectIdentifier, fingerprintFieldId } = redmine
+  const setting = { url: `redmine+${url.replace('://', `://${apiKey}@`)}/projects/${projectIdentifier}`, fingerprintField: fingerprintFieldId }
+  return {
+    name: 'redmine',
+    redmine,
+    setting: () => setting,
+    tickets: async () => {
+      const issues = await redmine.listIssues()
+      return Promise.all(
+        issues.map(async (issue) => {
+          const full = await redmine.getIssue(issue.id)
+          return {
+            id: String(issue.id),
+            title: full.subject,
+            body: full.description,
+            closed: issue.status.id === redmine.closedStatusId,
+            comments: full.journals.map((j) => j.notes).filter((n) => n),
+          }
+        }),
+      )
+    },
+    closeTicket: (id) => redmine.closeIssue(Number(id)),
+    reset: () => redmine.deleteAllIssues(),
+    dispose: () => redmine.close(),
+  }
+}

@@ -1,0 +1,155 @@
+import { expect } from 'chai'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import request from 'supertest'
+import { TicketTransport, type TicketStats } from '../transports/ticket.js'
+import { createApp, createHarness, type Harness } from './helpers.js'
+import { localTracker, type SeenTicket, type TrackerUnderTest } from './support/trackers.js'
+import { redmineTracker } from './support/redmine-tracker.js'
+
+const run = promisify(execFile)
+const CHILD = join(import.meta.dirname, 'fixtures', 'ticket-child.ts')
+
+function transportOf(h: Harness): TicketTransport {
+  return h.faultline.logger.transports.find((t) => t instanceof TicketTransport) as TicketTransport
+}
+
+/** How many occurrences the comments account for ("12 more occurrences since …"). */
+function countedIn(ticket: SeenTicket): number {
+  return ticket.comments.reduce((sum, c) => sum + Number(/^(\d+) more occurrences? since/m.exec(c)?.[1] ?? 0), 0)
+}
+
+function raise(h: Harness, kind: string, message = 'stock count went negative'): string {
+  return h.faultline.capture(Object.assign(new Error(message), { name: `${kind}Error` }))
+}
+
+export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): void {
+  let tracker: TrackerUnderTest
+  let h: Harness | undefined
+  before(async function () {
+    this.timeout(240_000)
+    tracker = await makeTracker()
+  })
+  after(() => tracker?.dispose())
+  beforeEach(() => tracker.reset())
+  afterEach(async () => {
+    await h?.faultline.close({ timeout: 10_000 })
+    h = undefined
+  })
+
+  function harness(options: Record<string, unknown> = {}): Harness {
+    const setting = tracker.setting()
+    h = createHarness({ tickets: { ...(typeof setting === 'string' ? { url: setting } : setting), windowMs: 300, ...options } })
+    return h
+  }
+
+  it('should file one ticket for a new error, with what a developer needs', async () => {
+    const t = harness()
+    const app = createApp(t.faultline)
+    app.get('/orders/:id', () => {
+      throw new Error('cannot reserve stock', { cause: new Error('warehouse API answered 503') })
+    })
+    app.use(t.faultline.errorHandler())
+    await request(app).get('/orders/42?token=ticket-secret-123').set('Cookie', 'sid=ticket-cookie-secret').expect(500)
+    const [report] = await t.waitForReports(1)
+    const [ticket] = await pollTickets(1)
+    expect(ticket!.title).to.contain('Error: cannot reserve stock — GET /orders/:id')
+    expect(ticket!.body).to.contain(`First incident: ${report!.id}`)
+    expect(ticket!.body).to.contain(`Fingerprint: ${report!.fingerprint}`)
+    expect(ticket!.body).to.contain('Caused by: Error: warehouse API answered 503')
+    expect(ticket!.body).to.contain(`host ${report!.host}`)
+    expect(ticket!.body).to.contain('First seen: ')
+    expect(ticket!.body).to.contain('cookie: [scrubbed]')
+    for (const secret of ['ticket-secret-123', 'ticket-cookie-secret']) expect(JSON.stringify(ticket)).not.to.contain(secret)
+    expect(ticket!.closed).to.equal(false)
+  })
+
+  async function pollTickets(count: number, timeoutMs = 15_000): Promise<SeenTicket[]> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const tickets = await tracker.tickets()
+      if (tickets.length >= count) return tickets
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} tickets (have ${tickets.length})`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  async function pollComments(count: number, timeoutMs = 15_000): Promise<SeenTicket> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const [ticket] = await tracker.tickets()
+      if (ticket && ticket.comments.length >= count) return ticket
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} comments (have ${ticket?.comments.length ?? 'no ticket'})`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  it('should batch later occurrences into one comment per window', async () => {
+    const t = harness()
+    const first = raise(t, 'Batch')
+    await pollTickets(1)
+    const later: string[] = []
+    for (let i = 0; i < 12; i++) later.push(raise(t, 'Batch'))
+    const ticket = await pollComments(1)
+    await new Promise((resolve) => setTimeout(resolve, 700))
+    const settled = (await tracker.tickets())[0]!
+    expect(await tracker.tickets()).to.have.length(1)
+    expect(settled.comments).to.have.length(1)
+    expect(ticket.comments[0]).to.match(/^12 more occurrences since \S+; last seen \S+\./)
+    for (const id of later) expect(ticket.comments[0]).to.contain(id)
+    expect(ticket.comments[0]).not.to.contain(first)
+  })
+
+  it('should reopen a closed ticket when the error comes back', async () => {
+    const t = harness()
+    raise(t, 'Regressed')
+    const [ticket] = await pollTickets(1)
+    await t.faultline.close()
+    await tracker.closeTicket(ticket!.id)
+    expect((await tracker.tickets())[0]!.closed).to.equal(true)
+    const again = harness()
+    const id = raise(again, 'Regressed')
+    const reopened = await pollComments(1)
+    expect(reopened.closed).to.equal(false)
+    expect(reopened.comments.at(-1)).to.match(new RegExp(`^Regression: seen again at \\S+ \\(incident ${id}\\)`))
+    expect(await tracker.tickets()).to.have.length(1)
+  })
+
+  it('should make one ticket of 200 occurrences from two processes at once, and count every one', async function () {
+    this.timeout(120_000)
+    const startAt = String(Date.now() + 2500)
+    const setting = tracker.setting()
+    const tickets = JSON.stringify({ ...(typeof setting === 'string' ? { url: setting } : setting), windowMs: 300 })
+    const cwd = join(import.meta.dirname, '..')
+    const outputs = await Promise.all([1, 2].map(() => run(process.execPath, ['--import', 'tsx', CHILD, tickets, '100', startAt], { cwd })))
+    const stats = outputs.map((o) => JSON.parse(o.stdout) as TicketStats)
+    const filed = await tracker.tickets()
+    expect(filed).to.have.length(1)
+    expect(stats.reduce((sum, s) => sum + s.created, 0)).to.equal(1)
+    expect(1 + countedIn(filed[0]!)).to.equal(200)
+  })
+
+  it('should hold a storm of 5,000 occurrences of 3 errors to 3 tickets and a few comments', async function () {
+    this.timeout(60_000)
+    const t = harness()
+    const started = Date.now()
+    for (let i = 0; i < 5000; i++) {
+      raise(t, ['Alpha', 'Beta', 'Gamma'][i % 3]!)
+      if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await transportOf(t).flush(30_000)
+    const elapsed = Date.now() - started
+    const tickets = await tracker.tickets()
+    expect(tickets).to.have.length(3)
+    const comments = tickets.reduce((sum, ticket) => sum + ticket.comments.length, 0)
+    // at most one comment per ticket per 300 ms window, plus the final flush
+    expect(comments).to.be.at.most(3 * (Math.ceil(elapsed / 300) + 1))
+    expect(tickets.reduce((sum, ticket) => sum + 1 + countedIn(ticket), 0)).to.equal(5000)
+  })
+}
+
+describe('tickets', () => {
+  describe('on the local tracker', () => ticketBehaviours(async () => localTracker()))
+  describe('on a real Redmine', () => ticketBehaviours(redmineTracker))
+})
