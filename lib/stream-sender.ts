@@ -49,14 +49,15 @@ export class StreamSender {
     this.#backoff = options.minBackoffMs ?? 250
   }
 
-  /** Queues one frame and sends it as soon as the connection allows. */
-  send(frame: Buffer): void {
+  /** Queues one frame and sends it as soon as the connection allows; an `exempt` frame (a notice about the queue itself) never counts against the bound. */
+  send(frame: Buffer, exempt = false): void {
     if (this.#closed) {
       this.#stats.dropped++
       return
     }
-    this.#queue.push(frame)
-    if (this.#queue.length > this.options.queueSize) {
+    if (exempt) this.#queue.unshift(frame)
+    else this.#queue.push(frame)
+    if (!exempt && this.#queue.length > this.options.queueSize) {
       this.#queue.shift()
       this.#stats.dropped++
       this.#droppedSinceUp++

@@ -27,7 +27,8 @@ export function toHeaderField(value: string, max: number): string {
 
 /** Escapes a structured-data parameter value: `"`, `\` and `]` take a backslash (RFC 5424 6.3.3). */
 export function escapeSdValue(value: string): string {
-  return value.replace(/["\\\]]/g, (c) => `\\${c}`)
+  // control characters (a NUL above all: rsyslog mangles the whole message after one) are escaped like the message's
+  return escapeLine(value).replace(/["\]]/g, (c) => `\\${c}`)
 }
 
 /**

@@ -28,6 +28,8 @@ export interface SyslogOptions {
   queueSize?: number
   /** The largest UDP datagram; longer messages are cut with a marker. Default 8192 (rsyslog's default limit). */
   udpMaxBytes?: number
+  /** The largest TCP/TLS message; longer ones are cut with a marker. Default 190 000, under rsyslog's 200 000-byte frame limit, past which it garbles the rest of the connection. */
+  streamMaxBytes?: number
   /** The least severe level sent. Default `warn`: every report. */
   level?: 'error' | 'warn' | 'info'
   /** Send even in debug mode. */
@@ -48,12 +50,13 @@ export interface ResolvedSyslogOptions {
   tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean }
   queueSize: number
   udpMaxBytes: number
+  streamMaxBytes: number
   level: 'error' | 'warn' | 'info'
   /** Where messages go, for messages about it. */
   target: string
 }
 
-const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'level', 'force']
+const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'streamMaxBytes', 'level', 'force']
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, unix: 0 }
 
 function fail(field: string, message: string): never {
@@ -135,6 +138,7 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
     },
     queueSize: wholeNumber('syslog.queueSize', o.queueSize, 10_000, 1, 10_000_000),
     udpMaxBytes: wholeNumber('syslog.udpMaxBytes', o.udpMaxBytes, 8192, 480, 65507),
+    streamMaxBytes: wholeNumber('syslog.streamMaxBytes', o.streamMaxBytes, 190_000, 480, 16 * 1024 * 1024),
     level,
     target: protocol === 'unix' ? `unix://${o.path}` : `${protocol}://${host}:${port}`,
   }

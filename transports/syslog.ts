@@ -74,11 +74,11 @@ export class SyslogTransport extends TransportStream {
     callback()
   }
 
-  #send(line: string): void {
+  #send(line: string, exempt = false): void {
     if (this.#stream) {
       // octet counting (RFC 6587): the receiver knows where each message ends, newlines and all
-      const body = Buffer.from(line, 'utf8')
-      this.#stream.send(Buffer.concat([Buffer.from(`${body.length} `), body]))
+      const body = Buffer.from(truncateBytes(line, this.settings.streamMaxBytes), 'utf8')
+      this.#stream.send(Buffer.concat([Buffer.from(`${body.length} `), body]), exempt)
       return
     }
     this.#sendDatagram(Buffer.from(truncateBytes(line, this.settings.udpMaxBytes), 'utf8'))
@@ -106,7 +106,7 @@ export class SyslogTransport extends TransportStream {
 
   #announceDropped(count: number): void {
     this.emit('warn', new Error(`${count} messages to ${this.settings.target} were dropped while it was unreachable (queue bound ${this.settings.queueSize})`))
-    this.#send(formatSyslogLine({ level: 'warn', event: 'dropped', message: `faultline: ${count} messages were dropped while this receiver was unreachable (queue bound ${this.settings.queueSize})` }, this.#header))
+    this.#send(formatSyslogLine({ level: 'warn', event: 'dropped', message: `faultline: ${count} messages were dropped while this receiver was unreachable (queue bound ${this.settings.queueSize})` }, this.#header), true)
   }
 
   /** Sent, queued, dropped and reconnect counts. */

@@ -49,7 +49,7 @@ export interface Redmine {
   /** The server's PID (changes with every `start()`). */
   pid: number
   stateDir: string
-  /** Seconds per step as measured by the script (INSTALL, CONFIGURE, START) and by Node (startRedmine, stop, start). */
+  /** Seconds per step as measured by the script (INSTALL, CONFIGURE, START) and by Node (startRedmine, the last stop that killed a server, restart). */
   timings: Record<string, number>
 
   /** Any REST call against this server; `apiKey: null` sends no key. Never throws on HTTP status. */
@@ -156,7 +156,7 @@ async function runScript(stateDir: string, port: number, args: string[], timeout
     const server = tail(join(stateDir, 'server.log'), 15)
     return new Error(
       `Redmine did not start (${why}). It needs root and the Debian packages (${PACKAGES}); ` +
-        `the script installs them itself if apt works.\n--- ${log} (tail):\n${tail(log)}\n--- server.log (tail):\n${server}`,
+        `the script installs them itself if apt works.\n--- start-redmine.sh output (tail):\n${tail(log)}\n--- server.log (tail):\n${server}`,
     )
   }
   let timer: NodeJS.Timeout | undefined
@@ -308,8 +308,8 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
         process.kill(pid, 'SIGKILL')
         while (alive(pid)) await sleep(50)
       }
+      timings.stop = seconds(t)
     }
-    timings.stop = seconds(t)
   }
 
   async function start(): Promise<void> {
@@ -317,7 +317,7 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
     if (alive(pid)) throw new Error(`Redmine is still running (PID ${pid}); stop() it first`)
     const again = await runScript(stateDir, port, ['--start-only'], 60_000, projectIdentifier)
     pid = num(again, 'REDMINE_PID')
-    timings.start = seconds(t)
+    timings.restart = seconds(t)
   }
 
   async function close(): Promise<void> {

@@ -74,22 +74,19 @@ function findRsyslogd(): string | undefined {
 
 // The gtls netstream driver is a separate package (rsyslog-gnutls); without it the TLS input fails only at runtime.
 function hasGtlsDriver(): boolean {
-  const dirs = ['/usr/lib/rsyslog', '/usr/lib64/rsyslog']
-  try {
-    for (const e of readdirSync('/usr/lib')) dirs.push(join('/usr/lib', e, 'rsyslog'))
-  } catch {
-    // no /usr/lib: nothing more to look at
-  }
-  return dirs.some((d) => existsSync(join(d, 'lmnsd_gtls.so')))
+  const multiarch = existsSync('/usr/lib') ? readdirSync('/usr/lib').map((e) => join('/usr/lib', e, 'rsyslog')) : []
+  return ['/usr/lib/rsyslog', '/usr/lib64/rsyslog', ...multiarch].some((d) => existsSync(join(d, 'lmnsd_gtls.so')))
 }
 
 const LOCKED = /Could not get lock|Unable to lock|Unable to acquire the dpkg/i
 const NEEDS_UPDATE = /Unable to locate package|has no installation candidate|Failed to fetch/i
 
-// apt-get with retries while another process holds the dpkg/apt lock, bounded by `deadline`.
+// apt-get with retries while another process holds the dpkg/apt lock; waiting for the lock stops at `deadline`.
+// The kill timeout is generous on purpose: killing apt-get mid-install could leave dpkg half-configured.
 async function aptGet(args: string[], deadline: number): Promise<{ ok: boolean; output: string }> {
   for (;;) {
-    const res = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=10', ...args], Math.max(1000, deadline - Date.now()))
+    const lockWait = Math.max(1, Math.min(10, Math.floor((deadline - Date.now()) / 1000)))
+    const res = await run('apt-get', ['-o', `DPkg::Lock::Timeout=${lockWait}`, ...args], (lockWait + 120) * 1000)
     if (res.ok || !LOCKED.test(res.output) || Date.now() + 2000 > deadline) return res
     await sleep(2000)
   }
@@ -99,7 +96,7 @@ let installing: Promise<void> | undefined
 
 /**
  * Makes sure `rsyslogd` and the gtls driver exist, installing rsyslog + rsyslog-gnutls with apt-get
- * (retrying for up to 3 minutes while the apt/dpkg lock is held; one `apt-get update` if the package is unknown).
+ * (retrying for up to 3 minutes while another process holds the apt/dpkg lock; one `apt-get update` if the package is unknown).
  * Throws an Error naming `apt-get install rsyslog rsyslog-gnutls` and the reason when that fails.
  */
 export function ensureRsyslog(): Promise<void> {
@@ -218,7 +215,9 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
   await mkdir(join(dir, 'work'))
   const serverCertFile = await makeCert(dir, 'server')
   const caFile = options.untrustedCert ? await makeCert(dir, 'other') : serverCertFile
-  const ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: await freePort('tcp') }
+  const ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: 0 }
+  do ports.tls = await freePort('tcp') // the kernel may hand out a just-closed port again
+  while (ports.tls === ports.tcp)
   const out = join(dir, 'received.jsonl')
   const conf = join(dir, 'rsyslog.conf')
   const logFile = join(dir, 'rsyslogd.log')
@@ -228,18 +227,17 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
   let exited: Promise<void> = Promise.resolve()
 
   const logTail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '')
-
   async function start(): Promise<void> {
     if (child) return
     const fd = openSync(logFile, 'a')
-    const proc = spawn(rsyslogd, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { cwd: dir, stdio: ['ignore', fd, fd] })
+    // setpriv execs rsyslogd (same PID) with a parent-death signal, so even a crashed test run leaves no daemon behind.
+    const argv = [rsyslogd, '-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')]
+    const cmd = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', ...argv] : argv
+    const proc = spawn(cmd[0] as string, cmd.slice(1), { cwd: dir, stdio: ['ignore', fd, fd] })
     closeSync(fd)
     child = proc
     let gone = false
-    exited = new Promise<void>((resolve) => {
-      proc.once('exit', () => ((gone = true), resolve()))
-      proc.once('error', () => ((gone = true), resolve()))
-    })
+    exited = new Promise<void>((resolve) => proc.once('exit', resolve).once('error', resolve)).then(() => void (gone = true))
     const deadline = Date.now() + 10_000
     while (!gone && Date.now() < deadline) {
       if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls))) return

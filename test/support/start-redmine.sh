@@ -40,11 +40,43 @@ lap() { # lap NAME: record seconds since the previous lap
 as_www() { setpriv --reuid=www-data --regid=www-data --init-groups env HOME="$STATE_DIR" REDMINE_INSTANCE=default RAILS_ENV=production "$@"; }
 http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$PORT/" || true; }
 
+PID=""; STARTED=""
+# Reuses the server an earlier run of this state dir left on this port, else launches one (without waiting).
+launch_server() {
+  if [ -s "$STATE_DIR/redmine.pid" ]; then
+    local old; old=$(cat "$STATE_DIR/redmine.pid")
+    if kill -0 "$old" 2>/dev/null && tr '\0' ' ' < "/proc/$old/cmdline" | grep -q -- "rackup .*-p $PORT\b" \
+       && [ "$(http_code)" = 200 ]; then
+      PID=$old; echo "reusing server $PID on port $PORT"; return
+    fi
+  fi
+  [ "$(http_code)" = 000 ] || { echo "something else already answers on 127.0.0.1:$PORT" >&2; exit 1; }
+  # setpriv execs straight into rackup, so $! is the server's own PID (runuser would leave a wrapper in between).
+  (cd "$RM" && exec setpriv --reuid=www-data --regid=www-data --init-groups \
+    env HOME="$STATE_DIR" REDMINE_INSTANCE=default RAILS_ENV=production \
+    rackup -E production -o 127.0.0.1 -p "$PORT" >> "$STATE_DIR/server.log" 2>&1 < /dev/null) &
+  PID=$!; STARTED=$PID
+  echo "$PID" > "$STATE_DIR/redmine.pid"
+}
+wait_server() {
+  for _ in $(seq 1 480); do
+    [ "$(http_code)" = 200 ] && break
+    kill -0 "$PID" 2>/dev/null || { echo "server exited:"; tail -n 40 "$STATE_DIR/server.log"; exit 1; }
+    sleep 0.25
+  done
+  [ "$(http_code)" = 200 ] || { echo "no HTTP 200 after 120 s:"; tail -n 40 "$STATE_DIR/server.log"; exit 1; }
+  kill -0 "$PID" 2>/dev/null || { echo "server $PID died after answering"; exit 1; }
+}
+# A server this run launched must not outlive a failed run.
+trap '[ -n "$STARTED" ] && [ "$(cat "$STATE_DIR/phase" 2>/dev/null)" != ready ] && kill "$STARTED" 2>/dev/null; true' EXIT
+
 if [ "$MODE" = full ]; then
   # ---- install (skipped when present) -------------------------------------------------------------
   phase install
-  if ! dpkg-query -W -f='${Status}' redmine redmine-sqlite 2>/dev/null | grep -c 'ok installed' | grep -qx 2; then
-    debconf-set-selections <<'EOF'
+  if ! dpkg-query -W -f='${Status}\n' redmine redmine-sqlite 2>/dev/null | grep -c 'ok installed' | grep -qx 2; then
+    # The preseed only makes the noninteractive defaults explicit. After an earlier purge debconf rejects some lines
+    # ("Cannot find a question for ..."); the defaults (sqlite3, create the DB, English data) then apply anyway.
+    debconf-set-selections <<'EOF' || echo "warning: debconf preseed partly rejected; relying on the defaults"
 redmine redmine/current-instances string default
 redmine redmine/instances/default/dbconfig-install boolean true
 redmine redmine/instances/default/database-type select sqlite3
@@ -109,6 +141,9 @@ puts "REDMINE_OPEN_STATUS_ID=#{open_status.id}"
 puts "REDMINE_CLOSED_STATUS_ID=#{closed_status.id}"
 EOF
   chmod 644 "$STATE_DIR/setup.rb"
+  # The server boots (~4 s) while rails runner configures (~5 s): both are mostly Rails start-up. The server
+  # re-reads changed settings (REST API on) per request, and nothing is asked of it before both are done.
+  launch_server
   (cd "$RM" && as_www env REDMINE_PROJECT_IDENTIFIER="$PROJECT" bin/rails runner -e production "$STATE_DIR/setup.rb") > "$STATE_DIR/setup.out"
   grep -E '^REDMINE_[A-Z_]+=[A-Za-z0-9_.-]*$' "$STATE_DIR/setup.out" > "$STATE_DIR/env.static"
   for k in API_KEY CF_FINGERPRINT_ID PROJECT_ID TRACKER_ID OPEN_STATUS_ID CLOSED_STATUS_ID; do
@@ -121,31 +156,8 @@ fi
 
 # ---- start ------------------------------------------------------------------------------------------
 phase start
-PID=""
-if [ -s "$STATE_DIR/redmine.pid" ]; then # ours from an earlier run of this state dir: reuse if it still serves
-  OLD=$(cat "$STATE_DIR/redmine.pid")
-  if kill -0 "$OLD" 2>/dev/null && tr '\0' ' ' < "/proc/$OLD/cmdline" | grep -q -- "rackup .*-p $PORT\b" \
-     && [ "$(http_code)" = 200 ]; then
-    PID=$OLD; echo "reusing server $PID on port $PORT"
-  fi
-fi
-if [ -z "$PID" ]; then
-  [ "$(http_code)" = 000 ] || { echo "something else already answers on 127.0.0.1:$PORT" >&2; exit 1; }
-  # setpriv execs straight into rackup, so $! is the server's own PID (runuser would leave a wrapper in between).
-  cd "$RM"
-  setpriv --reuid=www-data --regid=www-data --init-groups \
-    env HOME="$STATE_DIR" REDMINE_INSTANCE=default RAILS_ENV=production \
-    rackup -E production -o 127.0.0.1 -p "$PORT" >> "$STATE_DIR/server.log" 2>&1 < /dev/null &
-  PID=$!
-  echo "$PID" > "$STATE_DIR/redmine.pid"
-  for _ in $(seq 1 480); do
-    [ "$(http_code)" = 200 ] && break
-    kill -0 "$PID" 2>/dev/null || { echo "server exited:"; tail -n 40 "$STATE_DIR/server.log"; exit 1; }
-    sleep 0.25
-  done
-  [ "$(http_code)" = 200 ] || { echo "no HTTP 200 after 120 s:"; tail -n 40 "$STATE_DIR/server.log"; kill "$PID"; exit 1; }
-  kill -0 "$PID" 2>/dev/null || { echo "server $PID died after answering"; exit 1; }
-fi
+[ -n "$PID" ] || launch_server
+wait_server
 lap START
 
 {
