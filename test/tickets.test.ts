@@ -7,6 +7,7 @@ import { TicketTransport, type TicketStats } from '../transports/ticket.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
 import { localTracker, type SeenTicket, type TrackerUnderTest } from './support/trackers.js'
 import { redmineTracker } from './support/redmine-tracker.js'
+import { startSilentServer } from './support/smtp.js'
 
 const run = promisify(execFile)
 const CHILD = join(import.meta.dirname, 'fixtures', 'ticket-child.ts')
@@ -151,5 +152,63 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
 
 describe('tickets', () => {
   describe('on the local tracker', () => ticketBehaviours(async () => localTracker()))
-  describe('on a real Redmine', () => ticketBehaviours(redmineTracker))
+  describe('on a real Redmine', () => {
+    ticketBehaviours(redmineTracker)
+
+    describe('with a wrong API key', () => {
+      let tracker: Awaited<ReturnType<typeof redmineTracker>>
+      before(async function () {
+        this.timeout(240_000)
+        tracker = await redmineTracker()
+      })
+      after(() => tracker?.dispose())
+
+      it('should say what to fix, file nothing, and keep the work', async () => {
+        const setting = tracker.setting() as { url: string; fingerprintField: number }
+        const wrong = { ...setting, url: setting.url.replace(tracker.redmine.apiKey, '0'.repeat(40)) }
+        let stderr = ''
+        const original = process.stderr.write.bind(process.stderr)
+        process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write
+        const t = createHarness({ tickets: { ...wrong, windowMs: 300 }, file: undefined })
+        try {
+          const id = raise(t, 'WrongKey')
+          const deadline = Date.now() + 10_000
+          while (!stderr.includes('Redmine refused the API key') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+          expect(stderr).to.contain('Redmine refused the API key (401 Unauthorized): check the key in the tickets setting')
+          expect(await tracker.tickets()).to.have.length(0)
+          expect(transportOf(t).stats().pending).to.be.at.least(1)
+          expect(t.reports.map((r) => r.id)).to.deep.equal([id])
+        } finally {
+          await t.faultline.close({ timeout: 300 })
+          process.stderr.write = original
+        }
+        expect(stderr).to.match(/ticket operation\(s\) for the redmine tracker were still pending at shutdown/)
+      })
+    })
+  })
+
+  it('should not slow requests down when the tracker accepts connections and never answers', async function () {
+    this.timeout(60_000)
+    const silent = await startSilentServer()
+    const off = createHarness()
+    const stuck = createHarness({ tickets: `redmine+http://KEY@127.0.0.1:${silent.port}/projects/shop` })
+    const elapsed: number[] = []
+    try {
+      for (const t of [off, stuck, off, stuck]) {
+        const app = createApp(t.faultline)
+        app.get('/boom', () => {
+          throw new Error('tracker test')
+        })
+        app.use(t.faultline.errorHandler())
+        const agent = request(app)
+        const started = process.hrtime.bigint()
+        for (let i = 0; i < 30; i++) await agent.get('/boom').expect(500)
+        elapsed.push(Number(process.hrtime.bigint() - started) / 1e6)
+      }
+    } finally {
+      await Promise.all([off.faultline.close({ timeout: 300 }), stuck.faultline.close({ timeout: 300 })])
+      await silent.close()
+    }
+    expect((elapsed[1]! + elapsed[3]!) / (elapsed[0]! + elapsed[2]!)).to.be.below(2)
+  })
 })

@@ -117,8 +117,10 @@ export class TicketTransport extends TransportStream {
     if (!found) {
       const created = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body: ticketBody(report), report })
       if (created.existed) return this.#joinExisting(track, report, created)
+      const winner = await this.#settleRace(created, report.fingerprint)
+      if (winner.id !== created.id) return this.#joinExisting(track, report, winner)
       this.#stats.created++
-      track.ref = await this.#settleRace(created, report.fingerprint)
+      track.ref = created
       return
     }
     if (!found.closed) return this.#joinExisting(track, report, found)
@@ -146,7 +148,6 @@ export class TicketTransport extends TransportStream {
     if (!oldest || oldest.id === created.id) return created
     if (this.adapter.remove) await this.adapter.remove(created)
     else if (this.adapter.close) await this.adapter.close(created, `Duplicate of ${oldest.id}, filed at the same moment by another instance.`)
-    this.#stats.created--
     return oldest
   }
 

@@ -19,7 +19,7 @@ export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Re
             id: String(issue.id),
             title: full.subject,
             body: full.description,
-            closed: issue.status.id === redmine.closedStatusId,
+            closed: full.status.id === redmine.closedStatusId,
             comments: full.journals.map((j) => j.notes).filter((n) => n),
           }
         }),
