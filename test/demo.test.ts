@@ -92,6 +92,16 @@ describe('shop demo', function () {
       for (const row of rows) expect(row.where, row.name).to.equal(row.kind === 'warning' ? 'event + file + stderr' : 'event + file + stderr + mail')
     })
 
+    it('files one local ticket per distinct traceback', async function () {
+      const names = (await readdir(join(varDir, 'tickets'))).filter((n) => n.endsWith('.json'))
+      expect(names).to.have.length(rows.filter((r) => r.kind === 'traceback').length)
+      for (const name of names) {
+        const ticket = JSON.parse(await readFile(join(varDir, 'tickets', name), 'utf8')) as { status: string; body: string }
+        expect(ticket.status).to.equal('open')
+        expect(rows.some((r) => ticket.body.includes(`First incident: ${r.id}`))).to.equal(true)
+      }
+    })
+
     it('writes one .eml mail per error and traceback to the outbox', async function () {
       const names = (await readdir(join(varDir, 'outbox'))).filter((n) => n.endsWith('.eml'))
       const incidents = await Promise.all(names.map(async (n) => /^X-Faultline-Incident: (\S+)/im.exec(await readFile(join(varDir, 'outbox', n), 'utf8'))?.[1]))

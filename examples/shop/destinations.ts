@@ -6,6 +6,8 @@
 import { isAbsolute, join, relative } from 'node:path'
 import { StderrTransport, type Faultline } from '../../lib/index.js'
 import { MailTransport } from '../../transports/mail.js'
+import { LocalTicketAdapter } from '../../lib/ticket-local.js'
+import { TicketTransport } from '../../transports/ticket.js'
 
 /**
  * The report file: its absolute path, and the path to show (relative to the
@@ -34,6 +36,15 @@ export function mailOutbox(faultline: Faultline): { path: string; shown: string 
   const mail = faultline.logger.transports.find((t): t is MailTransport => t instanceof MailTransport)
   const path = mail?.settings.outbox
   if (!path) return undefined
+  const rel = relative(process.cwd(), path)
+  return { path, shown: rel && !rel.startsWith('..') ? rel : path }
+}
+
+/** The local tracker's directory, when tickets go to the embedded tracker. */
+export function ticketDir(faultline: Faultline): { path: string; shown: string } | undefined {
+  const tickets = faultline.logger.transports.find((t): t is TicketTransport => t instanceof TicketTransport)
+  if (!(tickets?.adapter instanceof LocalTicketAdapter)) return undefined
+  const path = tickets.adapter.dir
   const rel = relative(process.cwd(), path)
   return { path, shown: rel && !rel.startsWith('..') ? rel : path }
 }

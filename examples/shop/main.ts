@@ -27,6 +27,8 @@ function createShopFaultline(): Faultline {
     // no SMTP server needed: each mail to the managers is written as an .eml file
     managers: ['ops@shop.example'],
     mail: { outbox: join(process.env.SHOP_VAR_DIR ?? 'var', 'outbox') },
+    // the embedded tracker: one JSON ticket (and a Markdown rendering) per distinct traceback
+    tickets: `local:${join(process.env.SHOP_VAR_DIR ?? 'var', 'tickets')}`,
     debug: false,
     throwErrors: false,
     stderr: true,

@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import TransportStream from 'winston-transport'
 import type { Faultline, Report, ReportKind } from '../../lib/index.js'
-import { mailOutbox, reportFile, stderrTransport } from './destinations.js'
+import { mailOutbox, reportFile, stderrTransport, ticketDir } from './destinations.js'
 
 type Expected = ReportKind | 'ok' | 'aborted'
 
@@ -167,6 +167,7 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
   })
   const file = reportFile(faultline)
   const outbox = mailOutbox(faultline)
+  const tickets = ticketDir(faultline)
   const abortLog = (index: number) => recorder.seen.find((info) => info.event === 'aborted' && stepOf(info.request) === index)
 
   print(`Tour of the shop at ${base}: ${steps.length} requests, one per outcome.`)
@@ -294,6 +295,13 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
   const pages = allReports.filter((r) => client[stepOf(r.request) ?? -1]?.incident === r.id).length
   print(`${pages} error pages carried an X-Incident-Id header, each the id of their report.`)
   if (file) print(`${file.shown} got ${allReports.filter((r) => fileLines.has(r.id)).length} JSON lines from this tour, one per report.`)
+  if (outbox) print(`${outbox.shown} got ${[...mailed.values()].reduce((a, b) => a + b, 0)} mails, one per error and traceback.`)
+  if (tickets) {
+    const filed = (await readdir(tickets.path).catch(() => [] as string[])).filter((n) => n.endsWith('.json'))
+    const expected = new Set(allReports.filter((r) => r.kind === 'traceback').map((r) => r.fingerprint)).size
+    print(`${tickets.shown} holds ${filed.length} tickets, one per distinct traceback (with a .md rendering each).`)
+    if (filed.length !== expected) problems.push(`${tickets.shown} holds ${filed.length} tickets, expected ${expected}`)
+  }
   if (problems.length === 0) {
     print('Every outcome was reported as expected.')
     return true
