@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import winston from 'winston'
 import TransportStream from 'winston-transport'
 import { FaultlineConfigError, type ResolvedOptions } from './options.js'
@@ -20,14 +21,19 @@ function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
   }
 }
 
+/** Each network transport spools into its own directory. */
+function spoolFor(options: ResolvedOptions, name: string): { spoolDir?: string } {
+  return options.spoolDir ? { spoolDir: join(options.spoolDir, name) } : {}
+}
+
 function openSyslog(options: ResolvedOptions): SyslogTransport {
   const setting = typeof options.syslog === 'string' ? { url: options.syslog } : (options.syslog as Record<string, unknown>)
-  return new SyslogTransport({ ...setting, defaultAppName: options.appName })
+  return new SyslogTransport({ ...setting, defaultAppName: options.appName, ...spoolFor(options, 'syslog') })
 }
 
 function openMail(options: ResolvedOptions): MailTransport {
   const setting = typeof options.mail === 'string' ? { url: options.mail } : (options.mail as Record<string, unknown>)
-  return new MailTransport({ ...setting, managers: options.managers, appName: options.appName })
+  return new MailTransport({ ...setting, managers: options.managers, appName: options.appName, ...spoolFor(options, 'mail') })
 }
 
 /**
@@ -41,7 +47,7 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   if (options.file) transports.push(openFile(options.file))
   if (options.mail && (!options.debug || isForced(options.mail))) transports.push(openMail(options))
   if (options.syslog && (!options.debug || isForced(options.syslog))) transports.push(openSyslog(options))
-  if (options.tickets && (!options.debug || isForced(options.tickets))) transports.push(new TicketTransport(resolveTicketOptions(options.tickets)))
+  if (options.tickets && (!options.debug || isForced(options.tickets))) transports.push(new TicketTransport({ ...resolveTicketOptions(options.tickets), ...spoolFor(options, 'tickets') }))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))

@@ -47,6 +47,12 @@ export interface FaultlineOptions {
   appRoot?: string
   /** Where `FAULTLINE_*` settings are read from (default `process.env`), or `false` to ignore the environment. */
   env?: Record<string, string | undefined> | false
+  /** Where the network transports keep what they could not deliver yet, one directory each; `false` keeps it in memory only. Default `faultline-spool` in the working directory. */
+  spoolDir?: string | false
+  /** Flush and close on SIGTERM and SIGINT, then exit. Off by default. */
+  handleSignals?: boolean
+  /** Report uncaught exceptions and unhandled rejections, spooled synchronously, then exit with code 1. Off by default. */
+  handleProcessErrors?: boolean
 }
 
 /** The options once validated, with every default filled in. */
@@ -67,6 +73,9 @@ export interface ResolvedOptions {
   appRoot: string
   /** NODE_ENV as faultline saw it at start-up. */
   nodeEnv: string | undefined
+  spoolDir: string | false
+  handleSignals: boolean
+  handleProcessErrors: boolean
 }
 
 /**

@@ -5,7 +5,7 @@ import { FaultlineConfigError, type FaultlineOptions, type ResolvedOptions, type
 
 const KNOWN_OPTIONS = [
   'appName', 'managers', 'mail', 'syslog', 'tickets', 'file', 'stderr', 'transports', 'debug',
-  'throwErrors', 'scrub', 'allowedHosts', 'warningLimit', 'appRoot', 'env',
+  'throwErrors', 'scrub', 'allowedHosts', 'warningLimit', 'appRoot', 'env', 'spoolDir', 'handleSignals', 'handleProcessErrors',
 ] as const
 const LEVELS = ['error', 'warn', 'info', 'debug']
 const SCHEMES: Record<'mail' | 'syslog' | 'tickets', string[]> = {
@@ -131,6 +131,13 @@ function checkScrub(value: unknown): ResolvedOptions['scrub'] {
   return scrub as ResolvedOptions['scrub']
 }
 
+function checkSpoolDir(value: unknown): string | false {
+  if (value === false) return false
+  if (value === undefined) return resolve('faultline-spool')
+  if (typeof value !== 'string' || value.trim() === '') return fail('spoolDir', 'a directory path, or false', value)
+  return resolve(value)
+}
+
 function readAppName(appRoot: string): string {
   try {
     const pkg = JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { name?: unknown }
@@ -219,5 +226,8 @@ export function resolveOptions(input: FaultlineOptions | undefined, processEnv: 
     warningLimit: checkWarningLimit(options.warningLimit),
     appRoot: resolve(appRoot),
     nodeEnv,
+    spoolDir: checkSpoolDir(options.spoolDir),
+    handleSignals: checkBoolean('handleSignals', options.handleSignals) ?? false,
+    handleProcessErrors: checkBoolean('handleProcessErrors', options.handleProcessErrors) ?? false,
   }
 }

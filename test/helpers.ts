@@ -39,6 +39,7 @@ export function createHarness(options: FaultlineOptions = {}): Harness {
     throwErrors: false,
     stderr: false,
     warningLimit: false,
+    spoolDir: false,
     ...options,
     transports: [memory, ...(options.transports ?? [])],
   })

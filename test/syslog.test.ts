@@ -134,7 +134,7 @@ describe('syslog to a real rsyslog', function () {
   it('should count and announce what the queue bound dropped once the receiver is back', async () => {
     h = createHarness({ syslog: { url: urlFor('tcp'), queueSize: 10 } })
     h.faultline.capture(new Error('warm up'))
-    await waitUntil(() => (transportOf(h!).stats().sent ? true : undefined), 10_000, 'a first message')
+    await waitUntil(() => (transportOf(h!).stats().delivered ? true : undefined), 10_000, 'a first message')
     const ids: string[] = []
     const { stderr } = await captureStderr(async () => {
       await rsyslog.stop()

@@ -6,34 +6,28 @@ import { describeMailError } from '../lib/mail-errors.js'
 import { composeDigestMail, composeHeldBackMail, composeReportMail, type ComposedMail } from '../lib/mail-format.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from '../lib/mail-options.js'
 import { MailThrottle } from '../lib/mail-throttle.js'
+import { Delivery, type DeliveryStats } from '../lib/delivery.js'
+import { Spool } from '../lib/spool.js'
 import type { Report } from '../lib/report.js'
 
-/** Options of the mail transport: the `mail` settings, plus who it mails for. */
+/** Options of the mail transport: the `mail` settings, plus who it mails for and where it spools. */
 export interface MailTransportOptions extends MailOptions {
   /** Default recipients when `to` is not given. */
   managers?: string[]
   /** Used in the sender's name. Default `app`. */
   appName?: string
+  /** The directory where undelivered mails wait across crashes and restarts; none keeps them in memory only. */
+  spoolDir?: string
 }
 
-/** Delivery counts, for health checks and tests. */
-export interface MailStats {
-  sent: number
-  queued: number
-  retried: number
-  failed: number
-}
-
-interface Queued {
+/** One mail waiting to go: what the spool keeps. */
+interface MailUnit {
   mail: ComposedMail
   incident?: string
   fingerprint?: string
-  report?: Report
-  attempts: number
 }
 
 const MAX_QUEUE = 1000
-const MAX_BACKOFF_MS = 60_000
 
 function isReport(info: Record<string, unknown>): boolean {
   return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
@@ -42,9 +36,10 @@ function isReport(info: Record<string, unknown>): boolean {
 /**
  * Mails errors and tracebacks to the managers through nodemailer, never on
  * the request path: reports are throttled per fingerprint (first one at once,
- * the rest in one digest per window, a ceiling per hour), queued, and sent in
- * the background with retries and capped backoff. Without an SMTP server
- * (`outbox`), each mail is written as an `.eml` file instead.
+ * the rest in one digest per window, a ceiling per hour), then handed to the
+ * shared delivery line (spooled, sent in the background, retried with capped
+ * backoff). Without an SMTP server (`outbox`), each mail is written as an
+ * `.eml` file instead.
  *
  * @example
  * ```ts
@@ -55,27 +50,32 @@ export class MailTransport extends TransportStream {
   readonly settings: ResolvedMailOptions
   readonly #throttle: MailThrottle
   readonly #transporter: Transporter
-  readonly #queue: Queued[] = []
-  #busy = false
-  #retryTimer: NodeJS.Timeout | undefined
-  #failing = 0
-  #drained: Array<() => void> = []
-  #stats: MailStats = { sent: 0, queued: 0, retried: 0, failed: 0 }
+  readonly #delivery: Delivery<MailUnit>
 
   constructor(options: MailTransportOptions) {
-    const { managers = [], appName = 'app', ...setting } = options
+    const { managers = [], appName = 'app', spoolDir, ...setting } = options
     const settings = resolveMailOptions(setting as Record<string, unknown>, { managers, appName })
     super({ level: settings.warnings ? 'warn' : 'error' })
     this.settings = settings
     this.#transporter = settings.smtp
       ? nodemailer.createTransport({ ...settings.smtp, pool: true, maxConnections: 2 })
       : nodemailer.createTransport({ streamTransport: true, buffer: true })
+    this.#delivery = new Delivery<MailUnit>({
+      send: (unit) => this.#deliver(unit),
+      ...(spoolDir ? { spool: new Spool<MailUnit>({ dir: spoolDir }) } : {}),
+      maxQueue: MAX_QUEUE,
+      maxRetryMs: settings.attempts * 60_000,
+      target: `mail to ${settings.target}`,
+      // one line per outage, never one per mail, and never through this transport itself
+      onWarn: (err) => this.emit('warn', new Error(err.message.startsWith('mail to') ? err.message : `mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`)),
+      onDropped: (count) => this.emit('warn', new Error(`${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`)),
+    })
     this.#throttle = new MailThrottle(
       { windowMs: settings.digestWindowMs, maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       {
-        sendReport: (report) => this.#enqueue({ mail: composeReportMail(report), report, incident: report.id, fingerprint: report.fingerprint, attempts: 0 }),
-        sendDigest: (digest) => this.#enqueue({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint, attempts: 0 }),
-        sendHeldBack: (held) => this.#enqueue({ mail: composeHeldBackMail(held, appName, 'localhost'), attempts: 0 }),
+        sendReport: (report) => this.#push({ mail: composeReportMail(report), incident: report.id, fingerprint: report.fingerprint }),
+        sendDigest: (digest) => this.#push({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint }),
+        sendHeldBack: (held) => this.#push({ mail: composeHeldBackMail(held, appName, 'localhost') }),
       },
     )
   }
@@ -85,37 +85,25 @@ export class MailTransport extends TransportStream {
     callback()
   }
 
-  /** What was sent, is waiting, was retried or given up on. */
-  stats(): MailStats {
-    return { ...this.#stats, queued: this.#queue.length + (this.#busy ? 1 : 0) }
+  /** For a process about to die: the report's mail goes straight to the spool, past the throttle. */
+  logSync(info: Record<string, unknown>): void {
+    if (!isReport(info) || (info.kind === 'warning' && !this.settings.warnings)) return
+    const report = info as unknown as Report
+    const mail = composeReportMail(report)
+    this.#delivery.pushSync(mail.messageId, { mail, incident: report.id, fingerprint: report.fingerprint })
   }
 
-  #enqueue(item: Queued): void {
-    if (this.#queue.length >= MAX_QUEUE) {
-      this.#stats.failed++
-      this.emit('warn', new Error(`faultline: mail queue full (${MAX_QUEUE}); a mail for ${this.settings.target} was dropped`))
-      return
-    }
-    this.#queue.push(item)
-    this.#pump()
+  #push(unit: MailUnit): void {
+    this.#delivery.push(unit.mail.messageId, unit)
   }
 
-  #pump(): void {
-    if (this.#busy || this.#retryTimer) return
-    const item = this.#queue.shift()
-    if (!item) {
-      for (const resolve of this.#drained.splice(0)) resolve()
-      return
-    }
-    this.#busy = true
-    this.#deliver(item).then(
-      () => this.#onSent(item),
-      (err: unknown) => this.#onFailed(item, err),
-    )
+  /** Delivered, queued, spooled, retried and dropped counts. */
+  stats(): DeliveryStats {
+    return this.#delivery.stats()
   }
 
-  async #deliver(item: Queued): Promise<void> {
-    const { mail } = item
+  async #deliver(unit: MailUnit): Promise<void> {
+    const { mail } = unit
     const message = {
       from: this.settings.from,
       to: this.settings.to,
@@ -124,17 +112,18 @@ export class MailTransport extends TransportStream {
       html: mail.html,
       messageId: mail.messageId,
       ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo, references: mail.references } : {}),
-      // tells vacation responders and ticket systems not to answer
       headers: {
+        // tells vacation responders and ticket systems not to answer
         'Auto-Submitted': 'auto-generated',
         'X-Auto-Response-Suppress': 'All',
         // for mail filters and scripts: which incident and which error this mail is about
-        ...(item.incident ? { 'X-Faultline-Incident': item.incident } : {}),
-        ...(item.fingerprint ? { 'X-Faultline-Fingerprint': item.fingerprint } : {}),
+        ...(unit.incident ? { 'X-Faultline-Incident': unit.incident } : {}),
+        ...(unit.fingerprint ? { 'X-Faultline-Fingerprint': unit.fingerprint } : {}),
       },
     }
     const info = await this.#transporter.sendMail(message)
     if (this.settings.outbox) this.#writeEml(mail, (info as unknown as { message: Buffer }).message)
+    if (unit.incident) setImmediate(() => this.emit('logged', unit))
   }
 
   #writeEml(mail: ComposedMail, content: Buffer): void {
@@ -147,55 +136,25 @@ export class MailTransport extends TransportStream {
     renameSync(tmp, join(dir, name))
   }
 
-  #onSent(item: Queued): void {
-    this.#busy = false
-    this.#stats.sent++
-    if (this.#failing) {
-      this.emit('warn', new Error(`mail to ${this.settings.target} works again after ${this.#failing} failed attempts`))
-      this.#failing = 0
-    }
-    if (item.report) this.emit('logged', item.report)
-    this.#pump()
-  }
-
-  #onFailed(item: Queued, err: unknown): void {
-    this.#busy = false
-    item.attempts++
-    // one line per outage, never one per mail, and never through this transport itself
-    if (this.#failing++ === 0) this.emit('warn', new Error(`mail to ${this.settings.target} failed: ${describeMailError(err, this.settings.target)}; retrying with backoff`))
-    if (item.attempts >= this.settings.attempts) {
-      this.#stats.failed++
-      this.emit('warn', new Error(`gave up on a mail to ${this.settings.target} after ${item.attempts} attempts: ${item.mail.subject}`))
-    } else {
-      this.#stats.retried++
-      this.#queue.unshift(item)
-    }
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(item.attempts, 10)) * (0.8 + Math.random() * 0.4)
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      this.#pump()
-    }, delay)
-    this.#retryTimer.unref()
-  }
-
-  /** Resolves once every queued mail was sent or given up on. */
-  drain(): Promise<void> {
-    if (!this.#busy && this.#queue.length === 0) return Promise.resolve()
-    return new Promise((resolve) => this.#drained.push(resolve))
+  /** Sends what is gathering and waiting, up to `timeoutMs`; what is left stays spooled. */
+  async flush(timeoutMs: number): Promise<void> {
+    this.#throttle.flush()
+    await this.#delivery.drain(timeoutMs)
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     // digests still gathering go out now, so a shutdown loses no count
-    this.#throttle.flush()
-    void this.drain().then(() => callback())
+    void this.flush(5000).then(() => callback())
   }
 
+  #closed = false
+
   override close(): void {
-    if (this.#retryTimer) clearTimeout(this.#retryTimer)
-    this.#retryTimer = undefined
+    if (this.#closed) return
+    this.#closed = true
     this.#throttle.flush()
-    const left = this.#queue.length + (this.#busy ? 1 : 0)
-    if (left) this.emit('warn', new Error(`${left} mail(s) to ${this.settings.target} were still undelivered at shutdown`))
-    this.#transporter.close()
+    const { queued, spooled } = this.#delivery.stats()
+    if (queued) this.emit('warn', new Error(`${queued} mail(s) to ${this.settings.target} were still undelivered at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
+    void this.#delivery.close(0).then(() => this.#transporter.close())
   }
 }

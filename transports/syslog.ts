@@ -2,15 +2,21 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { isIP, connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import TransportStream from 'winston-transport'
-import { StreamSender, type SenderStats } from '../lib/stream-sender.js'
+import { Delivery, type DeliveryStats } from '../lib/delivery.js'
+import { Spool } from '../lib/spool.js'
+import { StreamConnection } from '../lib/stream-connection.js'
 import { formatSyslogLine, truncateBytes, type SyslogHeader } from '../lib/syslog-format.js'
 import { resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogOptions } from '../lib/syslog-options.js'
 
-/** Options of the syslog transport: the `syslog` settings, plus the app's name for APP-NAME. */
+/** Options of the syslog transport: the `syslog` settings, plus the app's name for APP-NAME and where it spools. */
 export interface SyslogTransportOptions extends SyslogOptions {
   /** The default APP-NAME. */
   defaultAppName?: string
+  /** The directory where undelivered messages wait across crashes and restarts (TCP, TLS and Unix sockets); none keeps them in memory only. */
+  spoolDir?: string
 }
+
+let sequence = 0
 
 const CLOSE_TIMEOUT_MS = 2000
 
@@ -31,30 +37,36 @@ const CLOSE_TIMEOUT_MS = 2000
 export class SyslogTransport extends TransportStream {
   readonly settings: ResolvedSyslogOptions
   readonly #header: SyslogHeader
-  readonly #stream: StreamSender | undefined
+  readonly #connection: StreamConnection | undefined
+  readonly #delivery: Delivery<string> | undefined
   #udp: UdpSocket | undefined
   #udpPending = 0
   #udpWarned = false
   #udpSent = 0
 
   constructor(options: SyslogTransportOptions) {
-    const { defaultAppName = 'app', ...setting } = options
+    const { defaultAppName = 'app', spoolDir, ...setting } = options
     const settings = resolveSyslogOptions(setting as Record<string, unknown>, { appName: defaultAppName })
     super({ level: settings.level })
     this.settings = settings
     this.#header = { format: settings.format, facility: settings.facility, hostname: settings.hostname, appName: settings.appName, procid: String(process.pid), sdId: settings.sdId }
     if (settings.protocol !== 'udp') {
-      this.#stream = new StreamSender({
-        connect: () => this.#connect(),
-        queueSize: settings.queueSize,
+      const connection = new StreamConnection({ connect: () => this.#connect(), target: settings.target, onUp: () => this.#delivery?.wake() })
+      this.#connection = connection
+      this.#delivery = new Delivery<string>({
+        send: (frame) => connection.write(Buffer.from(frame, 'utf8')),
+        ...(spoolDir ? { spool: new Spool<string>({ dir: spoolDir }) } : {}),
+        maxQueue: settings.queueSize,
+        minBackoffMs: 250,
+        maxBackoffMs: 30_000,
         target: settings.target,
-        onWarn: (err) => this.emit('warn', err),
+        onWarn: (err) => this.emit('warn', new Error(err.message.endsWith('works again') ? `${settings.target} is reachable again` : `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`)),
         onDropped: (count) => this.#announceDropped(count),
       })
     }
   }
 
-  #connect(): ReturnType<ConstructorParameters<typeof StreamSender>[0]['connect']> {
+  #connect(): ReturnType<ConstructorParameters<typeof StreamConnection>[0]['connect']> {
     const s = this.settings
     if (s.protocol === 'tls') {
       const servername = s.tls.servername ?? (isIP(s.host) ? undefined : s.host)
@@ -67,20 +79,32 @@ export class SyslogTransport extends TransportStream {
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#send(formatSyslogLine(info, this.#header))
+      this.#send(this.#keyOf(info), formatSyslogLine(info, this.#header))
     } catch (err) {
       this.emit('warn', err)
     }
     callback()
   }
 
-  #send(line: string, exempt = false): void {
-    if (this.#stream) {
-      // octet counting (RFC 6587): the receiver knows where each message ends, newlines and all
-      const body = Buffer.from(truncateBytes(line, this.settings.streamMaxBytes), 'utf8')
-      this.#stream.send(Buffer.concat([Buffer.from(`${body.length} `), body]), exempt)
-      return
-    }
+  /** For a process about to die: the line goes straight to the spool. */
+  logSync(info: Record<string, unknown>): void {
+    if (!this.#delivery) return this.log(info, () => undefined)
+    this.#delivery.pushSync(this.#keyOf(info), this.#frame(formatSyslogLine(info, this.#header)))
+  }
+
+  /** An incident id is the key of its line, so a replayed spool sends it once. */
+  #keyOf(info: Record<string, unknown>): string {
+    return typeof info.id === 'string' && typeof info.fingerprint === 'string' ? info.id : `${process.pid}.${Date.now()}.${sequence++}`
+  }
+
+  /** Octet counting (RFC 6587): the receiver knows where each message ends, newlines and all. */
+  #frame(line: string): string {
+    const body = truncateBytes(line, this.settings.streamMaxBytes)
+    return `${Buffer.byteLength(body)} ${body}`
+  }
+
+  #send(key: string, line: string, first = false): void {
+    if (this.#delivery) return this.#delivery.push(key, this.#frame(line), { first })
     this.#sendDatagram(Buffer.from(truncateBytes(line, this.settings.udpMaxBytes), 'utf8'))
   }
 
@@ -106,12 +130,13 @@ export class SyslogTransport extends TransportStream {
 
   #announceDropped(count: number): void {
     this.emit('warn', new Error(`${count} messages to ${this.settings.target} were dropped while it was unreachable (queue bound ${this.settings.queueSize})`))
-    this.#send(formatSyslogLine({ level: 'warn', event: 'dropped', message: `faultline: ${count} messages were dropped while this receiver was unreachable (queue bound ${this.settings.queueSize})` }, this.#header), true)
+    // the notice goes first and counts against no bound: it is about the bound
+    this.#send(`dropped.${process.pid}.${Date.now()}.${sequence++}`, formatSyslogLine({ level: 'warn', event: 'dropped', message: `faultline: ${count} messages were dropped while this receiver was unreachable (queue bound ${this.settings.queueSize})` }, this.#header), true)
   }
 
-  /** Sent, queued, dropped and reconnect counts. */
-  stats(): SenderStats {
-    return this.#stream?.stats() ?? { sent: this.#udpSent, queued: this.#udpPending, dropped: 0, reconnects: 0 }
+  /** Delivered, queued, spooled, retried and dropped counts. */
+  stats(): DeliveryStats {
+    return this.#delivery?.stats() ?? { delivered: this.#udpSent, queued: this.#udpPending, spooled: 0, retried: 0, dropped: 0 }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -126,7 +151,11 @@ export class SyslogTransport extends TransportStream {
 
   #shutdown(): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#stream) await this.#stream.close(CLOSE_TIMEOUT_MS)
+      if (this.#delivery) {
+        const owed = await this.#delivery.close(CLOSE_TIMEOUT_MS)
+        if (owed) this.emit('warn', new Error(`${owed} message(s) to ${this.settings.target} were still undelivered at shutdown${this.#delivery.stats().spooled ? '; they wait in the spool for the next start' : ''}`))
+        await this.#connection!.close()
+      }
       const udp = this.#udp
       if (udp) {
         const deadline = Date.now() + CLOSE_TIMEOUT_MS

@@ -1,5 +1,7 @@
 import TransportStream from 'winston-transport'
+import { Delivery } from '../lib/delivery.js'
 import type { Report } from '../lib/report.js'
+import { Spool } from '../lib/spool.js'
 import type { TicketAdapter, TicketRef } from '../lib/ticket-adapter.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from '../lib/ticket-format.js'
 
@@ -12,6 +14,8 @@ export interface TicketTransportOptions {
   errors?: boolean
   /** What a new occurrence of a closed ticket does: reopen it (default), or file a new ticket that names the old. */
   onRegression?: 'reopen' | 'new'
+  /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
+  spoolDir?: string
 }
 
 /** What the transport did, for health checks and tests. */
@@ -19,25 +23,30 @@ export interface TicketStats {
   created: number
   comments: number
   reopened: number
+  /** Tracker operations waiting (in memory). */
   pending: number
+  spooled: number
+  /** Failed tracker calls, each retried. */
   failures: number
+  dropped: number
 }
 
+/** One unit of tracker work, as the spool keeps it. */
+type TicketOp =
+  | { op: 'ensure'; report: Report }
+  | { op: 'comment'; fingerprint: string; first: Report; count: number; since: string; last: string; occurrences: TicketOccurrence[] }
+
 interface Track {
-  fingerprint: string
   first: Report
-  ref?: TicketRef
   count: number
   since: string
   last: string
   occurrences: TicketOccurrence[]
   timer?: NodeJS.Timeout
-  flushQueued: boolean
-  chain: Promise<void>
 }
 
 const MAX_LISTED = 50
-const MAX_BACKOFF_MS = 60_000
+const MAX_QUEUE = 1000
 
 function isReport(info: Record<string, unknown>): boolean {
   return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
@@ -50,9 +59,9 @@ function occurrenceOf(report: Report): TicketOccurrence {
 /**
  * One ticket per distinct error. The first occurrence of a fingerprint finds
  * or files its ticket; later ones are counted into at most one comment per
- * window; an occurrence of a closed ticket reopens it. Every tracker call
- * runs in the background, one fingerprint at a time, retried with backoff,
- * so a tracker that is down or slow delays no request and loses no count.
+ * window; an occurrence of a closed ticket reopens it. The tracker work runs
+ * on the shared delivery line (spooled, in order, retried with backoff), so a
+ * tracker that is down or slow delays no request and loses no count.
  *
  * @example
  * ```ts
@@ -63,10 +72,11 @@ export class TicketTransport extends TransportStream {
   readonly adapter: TicketAdapter
   readonly #windowMs: number
   readonly #onRegression: 'reopen' | 'new'
+  readonly #kinds: Set<string>
   readonly #tracks = new Map<string, Track>()
-  #stats: TicketStats = { created: 0, comments: 0, reopened: 0, pending: 0, failures: 0 }
-  #outage = false
-  #closing = false
+  readonly #delivery: Delivery<TicketOp>
+  #counts = { created: 0, comments: 0, reopened: 0 }
+  #closed = false
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
@@ -74,72 +84,101 @@ export class TicketTransport extends TransportStream {
     this.#windowMs = options.windowMs ?? 10 * 60_000
     this.#onRegression = options.onRegression ?? 'reopen'
     this.#kinds = new Set(options.errors ? ['traceback', 'error'] : ['traceback'])
+    const name = this.adapter.name
+    this.#delivery = new Delivery<TicketOp>({
+      send: (op) => (op.op === 'ensure' ? this.#ensureTicket(op.report) : this.#comment(op)),
+      ...(options.spoolDir ? { spool: new Spool<TicketOp>({ dir: options.spoolDir }) } : {}),
+      maxQueue: MAX_QUEUE,
+      minBackoffMs: 1000,
+      target: `${name} tracker`,
+      onWarn: (err) => this.emit('warn', new Error(err.message.endsWith('works again') ? `${name} tracker answers again` : `${name} tracker: ${err.message}; ticket work is kept and retried`)),
+      onDropped: (count) => this.emit('warn', new Error(`${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`)),
+    })
   }
-
-  readonly #kinds: Set<string>
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     if (isReport(info) && this.#kinds.has(String(info.kind))) this.#occur(info as unknown as Report)
     callback()
   }
 
+  /** For a process about to die: the report's ticket work goes straight to the spool. */
+  logSync(info: Record<string, unknown>): void {
+    if (!isReport(info) || !this.#kinds.has(String(info.kind))) return
+    const report = info as unknown as Report
+    this.#delivery.pushSync(`ensure:${report.id}`, { op: 'ensure', report })
+  }
+
   stats(): TicketStats {
-    return { ...this.#stats }
+    const d = this.#delivery.stats()
+    return { ...this.#counts, pending: d.queued, spooled: d.spooled, failures: d.retried, dropped: d.dropped }
   }
 
   #occur(report: Report): void {
     const track = this.#tracks.get(report.fingerprint)
-    if (track) {
-      track.count++
-      track.last = report.time
-      if (track.occurrences.length < MAX_LISTED) track.occurrences.push(occurrenceOf(report))
-      return
-    }
-    const fresh: Track = { fingerprint: report.fingerprint, first: report, count: 0, since: report.time, last: report.time, occurrences: [], flushQueued: false, chain: Promise.resolve() }
+    if (track) return this.#count(track, report)
+    const fresh: Track = { first: report, count: 0, since: report.time, last: report.time, occurrences: [] }
     this.#tracks.set(report.fingerprint, fresh)
-    this.#armWindow(fresh)
-    this.#run(fresh, () => this.#ensureTicket(fresh, report))
+    this.#armWindow(report.fingerprint, fresh)
+    this.#delivery.push(`ensure:${report.id}`, { op: 'ensure', report })
   }
 
-  #armWindow(track: Track): void {
-    track.timer = setTimeout(() => {
-      track.timer = undefined
-      if (track.flushQueued) return
-      track.flushQueued = true
-      this.#run(track, () => this.#flush(track))
-    }, this.#windowMs)
+  #count(track: Track, report: Report): void {
+    track.count++
+    track.last = report.time
+    if (track.occurrences.length < MAX_LISTED) track.occurrences.push(occurrenceOf(report))
+  }
+
+  #armWindow(fingerprint: string, track: Track): void {
+    if (this.#closed) return
+    track.timer = setTimeout(() => this.#endWindow(fingerprint, track), this.#windowMs)
     track.timer.unref()
   }
 
-  /** Finds the fingerprint's ticket, files it, or reopens it: the first occurrence's work. */
-  async #ensureTicket(track: Track, report: Report): Promise<void> {
+  /** The window's end: what it counted becomes one comment, and a new window opens while they keep coming. */
+  #endWindow(fingerprint: string, track: Track): void {
+    track.timer = undefined
+    if (track.count === 0) {
+      this.#tracks.delete(fingerprint)
+      return
+    }
+    const { first, count, since, last, occurrences } = track
+    this.#delivery.push(`comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`, { op: 'comment', fingerprint, first, count, since, last, occurrences })
+    track.count = 0
+    track.occurrences = []
+    track.since = last
+    this.#armWindow(fingerprint, track)
+  }
+
+  /** Finds the fingerprint's ticket, files it, or reopens it: a first occurrence's work. */
+  async #ensureTicket(report: Report): Promise<void> {
     const found = await this.adapter.find(report.fingerprint)
     if (!found) {
       const created = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body: ticketBody(report), report })
-      if (created.existed) return this.#joinExisting(track, report, created)
-      const winner = await this.#settleRace(created, report.fingerprint)
-      if (winner.id !== created.id) return this.#joinExisting(track, report, winner)
-      this.#stats.created++
-      track.ref = created
-      return
+      const winner = created.existed ? created : await this.#settleRace(created, report.fingerprint)
+      if (winner.id === created.id && !created.existed) {
+        this.#counts.created++
+        return
+      }
+      return this.#joinExisting(report, winner)
     }
-    if (!found.closed) return this.#joinExisting(track, report, found)
+    if (!found.closed) return this.#joinExisting(report, found)
     if (this.#onRegression === 'new') {
       const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
-      track.ref = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
-      this.#stats.created++
+      await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
+      this.#counts.created++
       return
     }
     await this.adapter.reopen(found, regressionComment(report))
-    this.#stats.reopened++
-    track.ref = { ...found, closed: false }
+    this.#counts.reopened++
   }
 
-  /** The ticket was there already (another process, an earlier run): this occurrence goes into the next comment. */
-  #joinExisting(track: Track, report: Report, ref: TicketRef): void {
-    track.ref = ref
-    track.count++
-    if (track.occurrences.length < MAX_LISTED) track.occurrences.unshift(occurrenceOf(report))
+  /** The ticket was there already (another process, an earlier run): the occurrence goes into a comment. */
+  async #joinExisting(report: Report, ref: TicketRef): Promise<void> {
+    const track = this.#tracks.get(report.fingerprint)
+    if (track && !this.#closed) return this.#count(track, report)
+    // replayed from the spool, or shutting down: nobody gathers, so it is said now
+    await this.adapter.comment(ref, occurrencesComment(1, report.time, [occurrenceOf(report)], report.time))
+    this.#counts.comments++
   }
 
   /** Several app instances may have filed the same error at once: the oldest ticket wins, ours is withdrawn. */
@@ -151,103 +190,45 @@ export class TicketTransport extends TransportStream {
     return oldest
   }
 
-  /** The window's end: one comment for what it counted (reopening a ticket closed meanwhile), then a new window if they keep coming. */
-  async #flush(track: Track): Promise<void> {
-    track.flushQueued = false
-    if (track.count === 0) {
-      this.#tracks.delete(track.fingerprint)
-      return
-    }
-    const count = track.count
-    const listed = track.occurrences.slice()
-    const text = occurrencesComment(count, track.since, listed, track.last)
-    const current = (await this.adapter.find(track.fingerprint)) ?? track.ref
+  /** One comment for a window's count, reopening a ticket closed meanwhile, or filing one deleted meanwhile. */
+  async #comment(op: Extract<TicketOp, { op: 'comment' }>): Promise<void> {
+    const text = occurrencesComment(op.count, op.since, op.occurrences, op.last)
+    const current = await this.adapter.find(op.fingerprint)
     if (!current) {
-      // the ticket vanished (deleted by hand): file it again from the window's first report
-      await this.#ensureTicket(track, track.first)
+      const ticket = { fingerprint: op.fingerprint, title: ticketTitle(op.first), body: ticketBody(op.first), report: op.first }
+      const created = await this.adapter.create(ticket)
+      if (!created.existed) this.#counts.created++
+      await this.adapter.comment(created, text)
     } else if (current.closed) {
-      await this.adapter.reopen(current, `${regressionComment(track.first)}\n\n${text}`)
-      this.#stats.reopened++
-      track.ref = { ...current, closed: false }
+      await this.adapter.reopen(current, `${regressionComment(op.first)}\n\n${text}`)
+      this.#counts.reopened++
+      return
     } else {
       await this.adapter.comment(current, text)
-      this.#stats.comments++
-      track.ref = current
     }
-    track.count -= count
-    track.occurrences.splice(0, listed.length)
-    track.since = track.last
-    if (!this.#closing) this.#armWindow(track)
+    this.#counts.comments++
   }
-
-  #run(track: Track, op: () => Promise<void>): void {
-    this.#stats.pending++
-    track.chain = track.chain
-      .then(() => this.#withRetry(op))
-      // a failure was already announced, and what it held is counted at shutdown
-      .catch(() => undefined)
-      .finally(() => {
-        this.#stats.pending--
-      })
-  }
-
-  async #withRetry(op: () => Promise<void>): Promise<void> {
-    let backoff = 1000
-    for (;;) {
-      try {
-        await op()
-        if (this.#outage) {
-          this.#outage = false
-          this.emit('warn', new Error(`${this.adapter.name} tracker answers again`))
-        }
-        return
-      } catch (err) {
-        this.#stats.failures++
-        if (!this.#outage) {
-          this.#outage = true
-          this.emit('warn', new Error(`${this.adapter.name} tracker: ${err instanceof Error ? err.message : String(err)}; ticket work is kept and retried`))
-        }
-        if (this.#closing) throw err
-        const permanent = (err as { permanent?: boolean }).permanent === true
-        const wait = permanent ? MAX_BACKOFF_MS : backoff * (0.8 + Math.random() * 0.4)
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, wait)
-          timer.unref()
-          this.#wakeups.add(resolve)
-        })
-      }
-    }
-  }
-
-  readonly #wakeups = new Set<() => void>()
 
   /** Sends the comments still gathering and waits for the tracker work, up to `timeoutMs`. */
   async flush(timeoutMs = 5000): Promise<void> {
-    for (const track of this.#tracks.values()) {
+    for (const [fingerprint, track] of this.#tracks) {
       if (track.timer) clearTimeout(track.timer)
       track.timer = undefined
-      if (!track.flushQueued && track.count > 0) {
-        track.flushQueued = true
-        this.#run(track, () => this.#flush(track))
-      }
+      this.#endWindow(fingerprint, track)
     }
-    const all = Promise.allSettled([...this.#tracks.values()].map((t) => t.chain))
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
-    clearTimeout(timer)
+    await this.#delivery.drain(timeoutMs)
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.#closing = true
     void this.flush().then(() => callback())
   }
 
   override close(): void {
-    this.#closing = true
+    if (this.#closed) return
+    this.#closed = true
     for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
-    // retries waiting on a backoff end now; what they held is named below
-    for (const wake of this.#wakeups) wake()
-    if (this.#stats.pending > 0) this.emit('warn', new Error(`${this.#stats.pending} ticket operation(s) for the ${this.adapter.name} tracker were still pending at shutdown`))
+    const { queued, spooled } = this.#delivery.stats()
+    if (queued) this.emit('warn', new Error(`${queued} ticket operation(s) for the ${this.adapter.name} tracker were still pending at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
+    void this.#delivery.close(0)
   }
 }

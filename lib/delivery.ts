@@ -1,0 +1,189 @@
+import type { Spool, SpoolEntry } from './spool.js'
+
+/** Options of a delivery line. */
+export interface DeliveryOptions<T> {
+  /** Sends one unit; resolves once it is delivered. */
+  send: (value: T) => Promise<void>
+  /** Where owed units survive a crash or a restart. */
+  spool?: Spool<T>
+  /** Units held in memory; past it, new ones are dropped and counted. */
+  maxQueue: number
+  /** How long one unit may keep failing before it is given up (and counted). Default a day. */
+  maxRetryMs?: number
+  minBackoffMs?: number
+  maxBackoffMs?: number
+  /** Where messages go, for warnings. */
+  target: string
+  /** A problem or a recovery, once per outage: never one per unit. */
+  onWarn: (err: Error) => void
+  /** Called when delivery works again after units had to be dropped, with how many. */
+  onDropped?: (count: number) => void
+}
+
+/** Counts of one delivery line. */
+export interface DeliveryStats {
+  delivered: number
+  queued: number
+  spooled: number
+  retried: number
+  dropped: number
+}
+
+const RECENT = 10_000
+
+/**
+ * The delivery layer the network transports share: a bounded queue in
+ * memory, mirrored to a disk spool; one unit in flight at a time, in order;
+ * retries with capped exponential backoff and jitter; a unit given up after
+ * `maxRetryMs`; and every unit known by a key (an incident id, a Message-ID),
+ * so a replayed spool delivers nothing twice.
+ */
+export class Delivery<T> {
+  #queue = new Map<string, T>()
+  #recent = new Set<string>()
+  #busy = false
+  #timer: NodeJS.Timeout | undefined
+  #backoff: number
+  #failingSince: number | undefined
+  #outage = false
+  #droppedSinceWarn = 0
+  #closed = false
+  #waiters: Array<() => void> = []
+  #stats = { delivered: 0, retried: 0, dropped: 0 }
+
+  constructor(private readonly options: DeliveryOptions<T>) {
+    this.#backoff = options.minBackoffMs ?? 500
+    // what an earlier process owed goes first, in the order it was accepted
+    for (const entry of options.spool?.takeRecovered() ?? []) this.#queue.set(entry.key, entry.value)
+    if (this.#queue.size) setImmediate(() => this.#pump())
+  }
+
+  /** Accepts a unit: queued, spooled, and sent when its turn comes. A key seen before is not sent again. */
+  push(key: string, value: T, options: { first?: boolean } = {}): void {
+    if (this.#recent.has(key) || this.#queue.has(key)) return
+    if (!options.first && (this.#closed || this.#queue.size >= this.options.maxQueue || (this.options.spool && !this.options.spool.put(key, value)))) {
+      this.#stats.dropped++
+      this.#droppedSinceWarn++
+      return
+    }
+    if (options.first) {
+      this.options.spool?.put(key, value)
+      this.#queue = new Map([[key, value], ...this.#queue])
+    } else {
+      this.#queue.set(key, value)
+    }
+    this.#pump()
+  }
+
+  /** `push`, written to the spool before it returns: for a process about to exit. */
+  pushSync(key: string, value: T): void {
+    if (this.#recent.has(key)) return
+    this.#queue.set(key, value)
+    this.options.spool?.putSync(key, value)
+  }
+
+  /** Tries again now rather than at the end of the backoff: the receiver is known to be back. */
+  wake(): void {
+    if (!this.#timer) return
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#pump()
+  }
+
+  stats(): DeliveryStats {
+    return { ...this.#stats, queued: this.#queue.size, spooled: this.options.spool?.size().entries ?? 0 }
+  }
+
+  #pump(): void {
+    if (this.#busy || this.#timer || this.#closed) return
+    const next = this.#queue.entries().next()
+    if (next.done) {
+      for (const resolve of this.#waiters.splice(0)) resolve()
+      return
+    }
+    const [key, value] = next.value
+    this.#busy = true
+    this.options.send(value).then(
+      () => this.#delivered(key),
+      (err: unknown) => this.#failed(key, err),
+    )
+  }
+
+  #remember(key: string): void {
+    this.#recent.add(key)
+    if (this.#recent.size > RECENT) this.#recent.delete(this.#recent.values().next().value!)
+  }
+
+  #delivered(key: string): void {
+    this.#busy = false
+    this.#queue.delete(key)
+    this.options.spool?.ack(key)
+    this.#remember(key)
+    this.#stats.delivered++
+    this.#failingSince = undefined
+    this.#backoff = this.options.minBackoffMs ?? 500
+    if (this.#outage) {
+      this.#outage = false
+      this.options.onWarn(new Error(`${this.options.target} works again`))
+    }
+    if (this.#droppedSinceWarn) {
+      const dropped = this.#droppedSinceWarn
+      this.#droppedSinceWarn = 0
+      this.options.onDropped?.(dropped)
+    }
+    this.#pump()
+  }
+
+  #failed(key: string, err: unknown): void {
+    this.#busy = false
+    this.#stats.retried++
+    const now = Date.now()
+    this.#failingSince ??= now
+    if (!this.#outage) {
+      this.#outage = true
+      this.options.onWarn(err instanceof Error ? err : new Error(String(err)))
+    }
+    if (now - this.#failingSince > (this.options.maxRetryMs ?? 24 * 3600_000)) {
+      // past the retry bound: given up, counted, and said once delivery works again
+      this.#queue.delete(key)
+      this.options.spool?.ack(key)
+      this.#stats.dropped++
+      this.#droppedSinceWarn++
+      this.#failingSince = undefined
+    }
+    const delay = this.#backoff * (0.8 + Math.random() * 0.4)
+    this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 60_000)
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#pump()
+    }, delay)
+    this.#timer.unref()
+  }
+
+  /** Resolves once the queue is empty, or `timeoutMs` passed. */
+  drain(timeoutMs: number): Promise<void> {
+    if (!this.#queue.size && !this.#busy) return Promise.resolve()
+    this.wake()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs)
+      timer.unref()
+      this.#waiters.push(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  }
+
+  /** Drains within the timeout, then stops; what is still owed stays in the spool for the next start. */
+  async close(timeoutMs: number): Promise<number> {
+    await this.drain(timeoutMs)
+    this.#closed = true
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+    const owed = this.#queue.size
+    await this.options.spool?.close()
+    return owed
+  }
+}
+
+export type { SpoolEntry }

@@ -1,0 +1,126 @@
+import type { Socket } from 'node:net'
+
+/** How a `StreamConnection` reaches its receiver. */
+export interface StreamConnectionOptions {
+  /** Opens a new connection (net or tls); `ready` names the event that says it can take data. */
+  connect: () => { socket: Socket; ready: 'connect' | 'secureConnect' }
+  /** Where it goes, for messages. */
+  target: string
+  /** Called when a connection comes up, so waiting senders can go at once. */
+  onUp?: () => void
+  minBackoffMs?: number
+  maxBackoffMs?: number
+}
+
+function describeFailure(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code
+  return /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|certificate/i.test(`${code} ${err.message}`)
+    ? `its TLS certificate was refused (${err.message}); nothing is sent until a trusted certificate answers`
+    : err.message
+}
+
+/**
+ * One stream connection to a receiver that may come and go. `write` resolves
+ * once a frame was handed to the socket and rejects at once while there is no
+ * connection, which it then tries to open, with capped, jittered backoff, for
+ * as long as something waits to be sent. A receiver that shuts down sends
+ * FIN: writing stops at once, so nothing goes into a dying connection. The
+ * socket is unref'd, so logging never keeps a process alive.
+ */
+export class StreamConnection {
+  #socket: Socket | undefined
+  #up = false
+  #closed = false
+  #demand = false
+  #timer: NodeJS.Timeout | undefined
+  #backoff: number
+  #lastError: Error | undefined
+  #waiting: Array<{ frame: Buffer; resolve: () => void; reject: (err: Error) => void }> = []
+  reconnects = 0
+
+  constructor(private readonly options: StreamConnectionOptions) {
+    this.#backoff = options.minBackoffMs ?? 250
+  }
+
+  /** Hands one frame to the connection; while a connection is being opened, waits for its outcome. */
+  write(frame: Buffer): Promise<void> {
+    const socket = this.#socket
+    if (this.#up && socket) {
+      return new Promise((resolve, reject) => {
+        socket.write(frame, (err) => (err ? reject(err) : resolve()))
+      })
+    }
+    this.#demand = true
+    if (!this.#socket && !this.#timer) this.#connect()
+    if (this.#socket) return new Promise((resolve, reject) => this.#waiting.push({ frame, resolve, reject }))
+    return Promise.reject(this.#failure())
+  }
+
+  #failure(): Error {
+    return new Error(`${this.options.target} is unreachable: ${this.#lastError ? describeFailure(this.#lastError) : 'the connection closed'}`)
+  }
+
+  #connect(): void {
+    this.#timer = undefined
+    if (this.#closed) return
+    const { socket, ready } = this.options.connect()
+    this.#socket = socket
+    socket.unref()
+    socket.once(ready, () => {
+      if (socket !== this.#socket) return
+      this.#up = true
+      this.#demand = false
+      this.#lastError = undefined
+      this.#backoff = this.options.minBackoffMs ?? 250
+      for (const { frame, resolve, reject } of this.#waiting.splice(0)) socket.write(frame, (err) => (err ? reject(err) : resolve()))
+      this.options.onUp?.()
+    })
+    socket.on('error', (err) => {
+      this.#lastError = err
+    })
+    socket.on('end', () => {
+      this.#up = false
+      socket.end()
+    })
+    socket.on('close', () => this.#onClose(socket))
+    socket.on('data', () => undefined)
+  }
+
+  #onClose(socket: Socket): void {
+    if (socket !== this.#socket) return
+    const wasUp = this.#up
+    this.#socket = undefined
+    this.#up = false
+    const failure = this.#failure()
+    for (const { reject } of this.#waiting.splice(0)) reject(failure)
+    if (this.#closed) return
+    if (wasUp) this.#demand = true
+    if (!this.#demand) return
+    this.reconnects++
+    const delay = this.#backoff * (0.8 + Math.random() * 0.4)
+    this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 30_000)
+    this.#timer = setTimeout(() => this.#connect(), delay)
+    this.#timer.unref()
+  }
+
+  /** Ends the connection and stops reconnecting. */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+    const socket = this.#socket
+    if (!socket) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy()
+        resolve()
+      }, 500)
+      timer.unref()
+      socket.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      socket.end()
+    })
+  }
+}
