@@ -16,6 +16,7 @@ import { createRequestHandler } from './request-handler.js'
 import { createRequestLogger } from './request-log.js'
 import { getLocus, getState, isClosed, peekState, type RecordedException, type RecordedMessage, type RequestState } from './request-state.js'
 import { resolveOptions } from './resolve-options.js'
+import { installProcessGuards, type ProcessGuards } from './process-guard.js'
 import { compileScrubber } from './scrub.js'
 import { detectProbe, getSuspicion, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
 import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
@@ -66,6 +67,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   readonly #options: ResolvedOptions
   readonly #context: ReportContext
   readonly #limiter: WarningLimiter | undefined
+  readonly #guards: ProcessGuards
   #closing: Promise<void> | undefined
 
   constructor(options?: FaultlineOptions) {
@@ -82,6 +84,54 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     this.#limiter = limit ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) => this.#reportDropped(dropped)) : undefined
     this.logger = createReportLogger(this.#options)
     if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
+    // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
+    const stepAside = this.#options.debug || this.#options.throwErrors
+    this.#guards = installProcessGuards(this, { errors: this.#options.handleProcessErrors && !stepAside, signals: this.#options.handleSignals, closeTimeoutMs: 5000 })
+  }
+
+  /**
+   * Per transport: how many units were delivered, are queued in memory, wait
+   * in the spool, were retried, or were dropped (and said so).
+   */
+  stats(): Record<string, { delivered?: number; queued: number; spooled: number; retried: number; dropped: number }> {
+    const out: ReturnType<Faultline['stats']> = {}
+    for (const transport of this.logger.transports) {
+      const stats = (transport as { stats?: () => Record<string, number> }).stats?.()
+      if (!stats) continue
+      const name = transport.constructor.name.replace(/Transport$/, '').toLowerCase()
+      out[name] = {
+        delivered: stats.delivered ?? (stats.created ?? 0) + (stats.comments ?? 0) + (stats.reopened ?? 0),
+        queued: stats.queued ?? stats.pending ?? 0,
+        spooled: stats.spooled ?? 0,
+        retried: stats.retried ?? stats.failures ?? 0,
+        dropped: stats.dropped ?? 0,
+      }
+    }
+    return out
+  }
+
+  /**
+   * The crash path: a traceback report of an error that is taking the process
+   * down, written synchronously to every transport that can (file, stderr,
+   * and the spools of mail, syslog and tickets), before the process exits.
+   */
+  reportCrash(error: unknown, origin: string): string {
+    const id = createIncidentId()
+    const report = buildReport(this.#context, { id, kind: 'traceback', error, hasError: true, locus: 'process' })
+    report.message = `${report.message} (${origin})`
+    try {
+      this.emit('report', report)
+    } catch {
+      // a listener's failure must not cost the crash report
+    }
+    for (const transport of this.logger.transports) {
+      try {
+        ;(transport as { logSync?: (info: Record<string, unknown>) => void }).logSync?.({ ...report })
+      } catch (err) {
+        process.stderr.write(`faultline: could not write the crash report through ${transport.constructor.name}: ${String(err)}\n`)
+      }
+    }
+    return id
   }
 
   /** Whether debug mode is on. */
@@ -326,6 +376,12 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   }
 
   async #shutdown(timeout: number): Promise<void> {
+    this.#guards.remove()
+    const deadline = Date.now() + timeout
+    // transports drain within the caller's timeout; what they still owe stays spooled for the next start
+    const flushing = this.logger.transports.map((t) => (t as { flush?: (ms: number) => Promise<void> }).flush?.(timeout))
+    await Promise.race([Promise.allSettled(flushing), new Promise((resolve) => setTimeout(resolve, timeout).unref())])
+    timeout = Math.max(50, deadline - Date.now())
     let timer: NodeJS.Timeout | undefined
     const finished = new Promise<void>((resolve) => this.logger.once('finish', resolve))
     const expired = new Promise<void>((resolve) => {

@@ -8,8 +8,8 @@ import { serializeError, truncate, type SerializedError } from './serialize-erro
 /** The three outcomes worth reporting. */
 export type ReportKind = 'warning' | 'error' | 'traceback'
 
-/** Where in the request's life an error happened. */
-export type Locus = 'before-headers' | 'after-headers' | 'after-finish' | 'at-close'
+/** Where in the request's life an error happened; `process` for an uncaught exception or an unhandled rejection. */
+export type Locus = 'before-headers' | 'after-headers' | 'after-finish' | 'at-close' | 'process'
 
 /** The request, as a report shows it: scrubbed, JSON-safe. */
 export interface RequestInfo {

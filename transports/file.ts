@@ -88,6 +88,13 @@ export class FileTransport extends TransportStream {
     })
   }
 
+  /** For a process about to die: the line is on disk before this returns. */
+  logSync(info: Record<string | symbol, unknown>): void {
+    if (this.#fd === undefined) return
+    this.flushSync()
+    writeSync(this.#fd, `${stringify(info)}\n`)
+  }
+
   /** Writes what is still pending synchronously: for a process about to exit. */
   flushSync(): void {
     if (this.#fd === undefined || this.#writing || this.#pending.length === 0) return

@@ -28,6 +28,11 @@ export class StderrTransport extends TransportStream {
     this.#colors = options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true
   }
 
+  /** For a process about to die: written at once. */
+  logSync(info: Record<string, unknown>): void {
+    this.#stream.write(formatLine(info, { colors: this.#colors }))
+  }
+
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
       this.#stream.write(formatLine(info, { colors: this.#colors }))

@@ -139,6 +139,11 @@ export class SyslogTransport extends TransportStream {
     return this.#delivery?.stats() ?? { delivered: this.#udpSent, queued: this.#udpPending, spooled: 0, retried: 0, dropped: 0 }
   }
 
+  /** Sends what waits, up to `timeoutMs`; what is left stays spooled. */
+  async flush(timeoutMs: number): Promise<void> {
+    await this.#delivery?.drain(timeoutMs)
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     void this.#shutdown().then(() => callback())
   }

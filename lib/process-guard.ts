@@ -1,0 +1,48 @@
+import type { Faultline } from './faultline.js'
+
+/** What `installProcessGuards` set up, to take back on close. */
+export interface ProcessGuards {
+  remove(): void
+}
+
+/**
+ * Opt-in process-level handling. `handleProcessErrors`: an uncaught exception
+ * or an unhandled rejection becomes a traceback report, written synchronously
+ * to the file and to every transport's spool, and the process exits with code
+ * 1, as it would have without faultline, but with nothing lost.
+ * `handleSignals`: SIGTERM and SIGINT flush and close faultline first, then
+ * the signal takes its course (or the app's own handlers do).
+ */
+export function installProcessGuards(faultline: Faultline, options: { errors: boolean; signals: boolean; closeTimeoutMs: number }): ProcessGuards {
+  const removers: Array<() => void> = []
+  if (options.errors) {
+    const onCrash = (error: unknown, origin: string) => {
+      try {
+        faultline.reportCrash(error, origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception')
+      } finally {
+        process.exit(1)
+      }
+    }
+    const onRejection = (reason: unknown) => onCrash(reason, 'unhandledRejection')
+    process.on('uncaughtException', onCrash)
+    process.on('unhandledRejection', onRejection)
+    removers.push(() => {
+      process.off('uncaughtException', onCrash)
+      process.off('unhandledRejection', onRejection)
+    })
+  }
+  if (options.signals) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const onSignal = () => {
+        process.off(signal, onSignal)
+        void faultline.close({ timeout: options.closeTimeoutMs }).finally(() => {
+          // with nobody else listening, the signal does what it always does: end the process
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+        })
+      }
+      process.on(signal, onSignal)
+      removers.push(() => process.off(signal, onSignal))
+    }
+  }
+  return { remove: () => removers.forEach((remove) => remove()) }
+}

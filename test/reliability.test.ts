@@ -1,0 +1,130 @@
+import { expect } from 'chai'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MailTransport } from '../transports/mail.js'
+import { createHarness, waitUntil, type Harness } from './helpers.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
+import { getDeadPort, getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+
+const ROOT = join(import.meta.dirname, '..')
+
+function runChild(script: string, args: string[]): { child: ReturnType<typeof spawn>; lines: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  let buffered = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString()
+    const parts = buffered.split('\n')
+    buffered = parts.pop()!
+    lines.push(...parts)
+  })
+  child.stderr!.resume()
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, lines, exited }
+}
+
+/** Keys a spool directory still owes: put and never acknowledged, across all its segment files. */
+function owedKeys(dir: string): string[] {
+  const open = new Map<string, true>()
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort()) {
+    for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
+      try {
+        const record = JSON.parse(line) as { t: string; k: string }
+        if (record.t === 'put') open.set(record.k, true)
+        else open.delete(record.k)
+      } catch {
+        // the torn last line of a killed process
+      }
+    }
+  }
+  return [...open.keys()]
+}
+
+describe('reliability', function () {
+  this.timeout(90_000)
+  let dir: string
+  let h: Harness | undefined
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'faultline-spool-'))
+  })
+  afterEach(async () => {
+    await h?.faultline.close({ timeout: 1000 })
+    h = undefined
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  describe('a crash', () => {
+    let server: TestSmtpServer | undefined
+    afterEach(() => server?.close())
+
+    it('should spool the report of an uncaught exception before the process dies, and the next start delivers it once', async () => {
+      const dead = await getDeadPort()
+      const crashed = runChild('crash-child.ts', [dir, `smtp://u:p@127.0.0.1:${dead}`])
+      expect(await crashed.exited).to.equal(1)
+      const report = JSON.parse(crashed.lines[0]!) as { id: string; message: string; locus: string }
+      expect(report).to.include({ message: 'TypeError: inventory cache is corrupt (uncaught exception)', locus: 'process' })
+      expect(owedKeys(join(dir, 'mail'))).to.have.length(1)
+
+      server = await startSmtpServer()
+      const mail = { url: server.url, tls: { ca: getTestCertificate().certFile } }
+      h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail })
+      const [got] = await waitUntil(() => (server!.received.length ? server!.received : undefined), 10_000, 'the crash mail')
+      expect(got!.mail.headers.get('x-faultline-incident')).to.equal(report.id)
+      expect(got!.mail.subject).to.contain('TypeError: inventory cache is corrupt (uncaught exception)')
+      await h.faultline.close()
+      expect(owedKeys(join(dir, 'mail'))).to.have.length(0)
+
+      // a third start owes nothing and sends nothing again
+      h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail })
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(server.received).to.have.length(1)
+    })
+  })
+
+  describe('a SIGKILL mid-storm', () => {
+    let rsyslog: Rsyslog
+    before(async function () {
+      this.timeout(180_000)
+      await ensureRsyslog()
+      rsyslog = await startRsyslog()
+    })
+    after(() => rsyslog?.close())
+
+    it('should deliver at the next start every report acknowledged to the spool, none twice', async () => {
+      await rsyslog.stop()
+      const url = `tcp://127.0.0.1:${rsyslog.tcpPort}`
+      const storm = runChild('storm-kill-child.ts', [dir, url])
+      await waitUntil(() => (storm.lines.length >= 4 ? true : undefined), 30_000, 'the storm to be under way')
+      storm.child.kill('SIGKILL')
+      await storm.exited
+      const owed = owedKeys(join(dir, 'syslog'))
+      expect(owed.length).to.be.at.least(2000)
+
+      await rsyslog.start()
+      h = createHarness({ spoolDir: dir, syslog: { url, queueSize: 100_000 } })
+      await waitUntil(() => (rsyslog.records().length >= owed.length ? true : undefined), 60_000, `${owed.length} records`)
+      await h.faultline.close({ timeout: 5000 })
+      const seen = new Map<string, number>()
+      for (const record of rsyslog.records()) {
+        const id = /id="([^"]+)"/.exec(record.structuredData)?.[1]
+        if (id) seen.set(id, (seen.get(id) ?? 0) + 1)
+      }
+      for (const key of owed) expect(seen.get(key), key).to.equal(1)
+      expect([...seen.values()].every((n) => n === 1)).to.equal(true)
+      expect(owedKeys(join(dir, 'syslog'))).to.have.length(0)
+    })
+  })
+
+  it('should report per transport what was delivered, queued, spooled, retried and dropped', async () => {
+    const dead = await getDeadPort()
+    h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail: { url: `smtp://u:p@127.0.0.1:${dead}`, timeouts: { connection: 200, greeting: 200, socket: 200 } } })
+    for (const kind of ['A', 'B', 'C']) h.faultline.capture(Object.assign(new Error('x'), { name: `${kind}Error` }))
+    const transport = h.faultline.logger.transports.find((t) => t instanceof MailTransport) as MailTransport
+    await waitUntil(() => (transport.stats().retried > 0 ? true : undefined), 5000, 'a retry')
+    const stats = h.faultline.stats()
+    expect(stats.mail).to.include({ delivered: 0, queued: 3, spooled: 3, dropped: 0 })
+    expect(stats.mail!.retried).to.be.at.least(1)
+  })
+})
