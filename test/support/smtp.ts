@@ -39,11 +39,12 @@ export interface TestSmtpServer {
   close(): Promise<void>
 }
 
-export async function startSmtpServer(options: { user?: string; pass?: string; port?: number } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(options: { user?: string; pass?: string; port?: number; received?: Received[] } = {}): Promise<TestSmtpServer> {
   const { key, cert } = getTestCertificate()
   const user = options.user ?? 'faultline'
   const pass = options.pass ?? 'right-password'
-  const received: Received[] = []
+  // a restarted server may keep counting into the list of the one before
+  const received: Received[] = options.received ?? []
   const server = new SMTPServer({
     secure: false,
     key,
