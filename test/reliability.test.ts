@@ -117,6 +117,36 @@ describe('reliability', function () {
     })
   })
 
+  describe('process handling', () => {
+    it('should flush everything and then end the process on SIGTERM with handleSignals', async () => {
+      const file = join(dir, 'errors.log')
+      const child = runChild('signal-child.ts', [file, 'signal'])
+      await waitUntil(() => (child.lines.includes('ready') ? true : undefined), 20_000, 'the child')
+      const signalled = new Promise<NodeJS.Signals | null>((resolve) => child.child.on('exit', (_code, signal) => resolve(signal)))
+      child.child.kill('SIGTERM')
+      expect(await signalled).to.equal('SIGTERM')
+      expect(readFileSync(file, 'utf8').trim().split('\n')).to.have.length(500)
+    })
+
+    it('should report an unhandled rejection synchronously and exit with code 1', async () => {
+      const file = join(dir, 'errors.log')
+      const child = runChild('signal-child.ts', [file, 'reject'])
+      expect(await child.exited).to.equal(1)
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { message: string; locus?: string })
+      expect(lines).to.have.length(501)
+      expect(lines.at(-1)).to.include({ message: 'RangeError: nobody awaited this (unhandled rejection)', locus: 'process' })
+    })
+
+    it('should step aside in debug mode, leaving the crash to Node', async () => {
+      const file = join(dir, 'errors.log')
+      const child = runChild('signal-child.ts', [file, 'debug'])
+      expect(await child.exited).to.equal(1)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const text = readFileSync(file, 'utf8')
+      expect(text).not.to.contain('nobody awaited this')
+    })
+  })
+
   it('should report per transport what was delivered, queued, spooled, retried and dropped', async () => {
     const dead = await getDeadPort()
     h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail: { url: `smtp://u:p@127.0.0.1:${dead}`, timeouts: { connection: 200, greeting: 200, socket: 200 } } })
