@@ -29,6 +29,8 @@ function createShopFaultline(): Faultline {
     mail: { outbox: join(process.env.SHOP_VAR_DIR ?? 'var', 'outbox') },
     // the embedded tracker: one JSON ticket (and a Markdown rendering) per distinct traceback
     tickets: `local:${join(process.env.SHOP_VAR_DIR ?? 'var', 'tickets')}`,
+    // what mail and tickets could not deliver yet waits here across restarts
+    spoolDir: join(process.env.SHOP_VAR_DIR ?? 'var', 'spool'),
     debug: false,
     throwErrors: false,
     stderr: true,
