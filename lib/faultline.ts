@@ -16,6 +16,7 @@ import { createRequestHandler } from './request-handler.js'
 import { createRequestLogger } from './request-log.js'
 import { getLocus, getState, isClosed, peekState, type RecordedException, type RecordedMessage, type RequestState } from './request-state.js'
 import { resolveOptions } from './resolve-options.js'
+import { buildRepeatReport, RepeatCache, repeatKeyOf } from './repeats.js'
 import { installProcessGuards, type ProcessGuards } from './process-guard.js'
 import { compileScrubber } from './scrub.js'
 import { detectProbe, getSuspicion, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
@@ -68,6 +69,8 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   readonly #context: ReportContext
   readonly #limiter: WarningLimiter | undefined
   readonly #guards: ProcessGuards
+  // in a storm, an outcome already reported in full this minute is recorded compactly
+  readonly #repeats = new RepeatCache(60_000)
   #closing: Promise<void> | undefined
 
   constructor(options?: FaultlineOptions) {
@@ -326,7 +329,15 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   }
 
   #report(input: Parameters<typeof buildReport>[1]): void {
-    this.#emitReport(buildReport(this.#context, input))
+    const req = input.req
+    const key = req ? repeatKeyOf(input, req) : undefined
+    if (key === undefined || !req) return this.#emitReport(buildReport(this.#context, input))
+    const now = Date.now()
+    const first = this.#repeats.find(key, now)
+    if (first) return this.#emitReport(buildRepeatReport(this.#context, input, req, first))
+    const report = buildReport(this.#context, input)
+    this.#repeats.remember(key, report, now)
+    this.#emitReport(report)
   }
 
   #emitReport(report: Report): void {
