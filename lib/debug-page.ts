@@ -75,7 +75,7 @@ export function renderDebugHtml(page: DebugPageContent): string {
     report.error ? `<section><h2>Exception</h2>${renderError(report.error, '', 0)}</section>` : '',
     report.logs?.length ? `<section><h2>Logged during the request</h2>${renderTable(Object.fromEntries(report.logs.map((l, i) => [`${i + 1}. ${l.level}`, l.message])))}</section>` : '',
     request
-      ? `<section><h2>Request</h2>${renderTable({ method: request.method, url: request.url, route: request.route ?? '(none matched)', ip: request.ip ?? '', xhr: request.xhr, ...(request.query ? { query: request.query } : {}), ...(request.body ? { body: request.body } : {}) })}<h3>Headers (scrubbed)</h3>${renderTable(request.headers)}</section>`
+      ? `<section><h2>Request</h2>${renderTable({ method: request.method, url: request.url, route: request.route ?? '(none matched)', ip: request.ip ?? '', xhr: request.xhr, ...(request.query ? { query: request.query } : {}), ...(request.body ? { body: request.body } : {}) })}<h3>Headers (scrubbed)</h3>${renderTable(request.headers ?? {})}</section>`
       : '',
     `<section><h2>Report</h2><pre class="report">${escapeHtml(JSON.stringify(report, null, 2))}</pre></section>`,
   ]

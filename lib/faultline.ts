@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
 import type { Logger } from 'winston'
-import { classifyOutcome } from './classify.js'
 import { isClientAbort } from './client-abort.js'
 import { createErrorHandler, type ErrorHandlerOptions } from './error-handler.js'
 import { INCIDENT_HEADER } from './error-page.js'
@@ -11,26 +10,18 @@ import { formatLine } from './format-line.js'
 import { createIncidentId } from './incident-id.js'
 import { createReportLogger } from './logger.js'
 import type { FaultlineOptions, ResolvedOptions } from './options.js'
-import { buildReport, describeRequest, getRoute, isXhrRequest, type Report, type ReportContext } from './report.js'
+import { getRoute, isXhrRequest, type Report, type ReportContext } from './report.js'
 import { createRequestHandler } from './request-handler.js'
 import { createRequestLogger } from './request-log.js'
-import { getLocus, getState, isClosed, peekState, type RecordedException, type RecordedMessage, type RequestState } from './request-state.js'
+import { getLocus, getState, isClosed, peekState, type RecordedException, type RequestState } from './request-state.js'
 import { resolveOptions } from './resolve-options.js'
+import { OutcomeReporter } from './outcome-reporter.js'
 import { installProcessGuards, type ProcessGuards } from './process-guard.js'
 import { compileScrubber } from './scrub.js'
-import { detectProbe, getSuspicion, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
-import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
+import { detectProbe, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
 
 const OWNER = Symbol('faultline.owner')
 type Watched = Response & { [OWNER]?: Faultline }
-
-/** What one outcome is made of, once the request's facts are gathered. */
-interface OutcomeParts {
-  exception?: RecordedException
-  messages: RecordedMessage[]
-  suspicion?: SuspicionFound
-  id?: string
-}
 
 /** Options of `close()`. */
 export interface CloseOptions {
@@ -66,7 +57,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   readonly logger: Logger
   readonly #options: ResolvedOptions
   readonly #context: ReportContext
-  readonly #limiter: WarningLimiter | undefined
+  readonly #reporter: OutcomeReporter
   readonly #guards: ProcessGuards
   #closing: Promise<void> | undefined
 
@@ -80,9 +71,14 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       appRoot: this.#options.appRoot,
       scrubber: compileScrubber(this.#options.scrub),
     }
-    const limit = this.#options.warningLimit
-    this.#limiter = limit ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) => this.#reportDropped(dropped)) : undefined
     this.logger = createReportLogger(this.#options)
+    this.#reporter = new OutcomeReporter({
+      context: this.#context,
+      warningLimit: this.#options.warningLimit,
+      logger: this.logger,
+      emit: (report) => this.#emitReport(report),
+      isClosing: () => this.#closing !== undefined,
+    })
     if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
     // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
     const stepAside = this.#options.debug || this.#options.throwErrors
@@ -116,9 +112,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * and the spools of mail, syslog and tickets), before the process exits.
    */
   reportCrash(error: unknown, origin: string): string {
-    const id = createIncidentId()
-    const report = buildReport(this.#context, { id, kind: 'traceback', error, hasError: true, locus: 'process' })
-    report.message = `${report.message} (${origin})`
+    const report = this.#reporter.crashReport(error, origin)
     try {
       this.emit('report', report)
     } catch {
@@ -131,7 +125,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         process.stderr.write(`faultline: could not write the crash report through ${transport.constructor.name}: ${String(err)}\n`)
       }
     }
-    return id
+    return report.id
   }
 
   /** Whether debug mode is on. */
@@ -170,7 +164,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   capture(err: unknown, req?: Request): string {
     if (!req) {
       const id = createIncidentId()
-      this.#report({ id, kind: (getErrorStatus(err) ?? 500) >= 500 ? 'traceback' : 'warning', error: err, hasError: true })
+      this.#reporter.report({ id, kind: (getErrorStatus(err) ?? 500) >= 500 ? 'traceback' : 'warning', error: err, hasError: true })
       return id
     }
     return this.record(req, req.res as Response, err).id
@@ -191,20 +185,9 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   /** The report an error would make now, for the debug page; the report that goes out is built when the response closes. */
   previewReport(req: Request, res: Response, err: unknown, id: string): Report {
-    const state = peekState(req)
-    const status = getErrorStatus(err)
-    return buildReport(this.#context, {
-      id,
-      kind: status !== undefined && status < 500 ? 'warning' : 'traceback',
-      status: res.statusCode,
-      error: err,
-      hasError: true,
-      locus: getLocus(res, state),
-      logs: state?.messages ?? [],
-      route: state?.route,
-      req,
-    })
+    return this.#reporter.preview(req, res, err, id)
   }
+
 
   /** Records an exception on its request; reports it at once if the request's outcome was already reported. */
   record(req: Request, res: Response, err: unknown): { id: string; clientAbort: boolean } {
@@ -214,7 +197,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     state.route ??= exception.route
     if (isClosed(res, state)) {
       const id = createIncidentId()
-      this.#reportOutcome(req, res, { exception, messages: [], id })
+      this.#reporter.reportOutcome(req, res, { exception, messages: [], id })
       return { id, clientAbort: exception.clientAbort }
     }
     if (!state.exceptions.some((known) => known.error === err)) state.exceptions.push(exception)
@@ -258,7 +241,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         if (state.messages.length < 50) state.messages.push(message)
         return
       }
-      this.#reportOutcome(req, req.res as Response, { messages: [message], id: createIncidentId() })
+      this.#reporter.reportOutcome(req, req.res as Response, { messages: [message], id: createIncidentId() })
     })
     return state.log
   }
@@ -285,48 +268,11 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         if (probe) state.suspicion = { reason: probe, category: 'probe-path' }
       }
       const [first, ...others] = state.exceptions
-      this.#reportOutcome(req, res, { exception: first, messages: state.messages, suspicion: state.suspicion, id: state.id })
-      for (const exception of others) this.#reportOutcome(req, res, { exception, messages: [] })
+      this.#reporter.reportOutcome(req, res, { exception: first, messages: state.messages, suspicion: state.suspicion, id: state.id })
+      for (const exception of others) this.#reporter.reportOutcome(req, res, { exception, messages: [] })
     } catch (err) {
       process.stderr.write(`faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`)
     }
-  }
-
-  #reportOutcome(req: Request, res: Response, parts: OutcomeParts): void {
-    const { exception, messages } = parts
-    const suspicion = (exception && getSuspicion(exception.error)) ?? parts.suspicion
-    const kind = classifyOutcome({
-      status: res.statusCode,
-      finished: res.writableFinished,
-      exception: exception && { status: getErrorStatus(exception.error), clientAbort: exception.clientAbort },
-      loggedError: messages.some((m) => m.level === 'error'),
-      loggedWarning: messages.some((m) => m.level === 'warn'),
-      suspicious: suspicion !== undefined,
-    })
-    if (kind === undefined) return
-    if (kind === 'aborted') return this.#logAborted(req, res, exception)
-    if (kind === 'warning' && this.#limiter) {
-      const family = suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
-      if (!this.#limiter.allow(family, req.ip ?? req.socket?.remoteAddress ?? '?')) return
-    }
-    const route = exception?.route ?? peekState(req)?.route
-    this.#report({
-      id: parts.id ?? createIncidentId(),
-      kind,
-      status: res.statusCode,
-      error: exception?.error,
-      hasError: exception !== undefined,
-      locus: exception?.locus ?? messages.find((m) => m.level === 'error')?.locus,
-      suspicious: suspicion?.reason,
-      family: suspicion?.category,
-      logs: messages,
-      route,
-      req,
-    })
-  }
-
-  #report(input: Parameters<typeof buildReport>[1]): void {
-    this.#emitReport(buildReport(this.#context, input))
   }
 
   #emitReport(report: Report): void {
@@ -343,33 +289,11 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     this.logger.log({ ...report })
   }
 
-  #logAborted(req: Request, res: Response, exception: RecordedException | undefined): void {
-    if (this.#closing) return
-    const request = describeRequest(req, this.#context.scrubber, new Set(), peekState(req)?.route)
-    this.logger.log({
-      level: 'info',
-      message: `request aborted by the client: ${request.method} ${request.url}`,
-      event: 'aborted',
-      status: res.statusCode,
-      headersSent: res.headersSent,
-      request,
-      ...(exception ? { cause: { name: String((exception.error as Error)?.name), code: String((exception.error as { code?: string })?.code) } } : {}),
-    })
-  }
-
-  #reportDropped(dropped: DroppedWarnings): void {
-    const listed = dropped.clients.slice(0, 5).map((c) => `${c.family} from ${c.client}: ${c.count}`).join('; ')
-    const report = buildReport(this.#context, { id: createIncidentId(), kind: 'warning', hasError: false, family: 'rate-limit' })
-    report.message = `${dropped.total} warnings held back by the rate limit (${listed})`
-    report.dropped = dropped
-    this.#emitReport(report)
-  }
-
   /** Flushes every transport and releases every socket and timer; resolves within `timeout`. */
   close(options: CloseOptions = {}): Promise<void> {
     if (!this.#closing) {
       // held-back warnings are summarised while the transports still listen
-      this.#limiter?.flush()
+      this.#reporter.flushLimiter()
       this.#closing = this.#shutdown(options.timeout ?? 5000)
     }
     return this.#closing

@@ -50,14 +50,27 @@ function toAppPath(file: string, appRoot: string): string | undefined {
   return rel.startsWith('..') ? path.split(sep).slice(-2).join('/') : rel.split(sep).join('/')
 }
 
+// a storm throws from the same few files: their app-relative paths are worked out once
+const appPaths = new Map<string, string | undefined>()
+
+function cachedAppPath(file: string, appRoot: string): string | undefined {
+  const key = `${appRoot}\u0000${file}`
+  if (appPaths.has(key)) return appPaths.get(key)
+  if (appPaths.size > 5000) appPaths.clear()
+  const path = toAppPath(file, appRoot)
+  appPaths.set(key, path)
+  return path
+}
+
 /** The app's own frames of a stack, as `function@file` without line numbers, so a deploy that moves lines keeps the fingerprint. */
 export function getAppFrames(stack: string | undefined, appRoot: string, max = 5): string[] {
   if (!stack) return []
   const frames: string[] = []
   for (const line of stack.split('\n')) {
+    if (!line.startsWith('    at ')) continue
     const match = FRAME.exec(line)
     if (!match) continue
-    const file = toAppPath(match[2] ?? '', appRoot)
+    const file = cachedAppPath(match[2] ?? '', appRoot)
     if (file === undefined) continue
     frames.push(`${(match[1] ?? '').replace(/^async /, '')}@${file}`)
     if (frames.length >= max) break

@@ -102,7 +102,7 @@ export function composeReportMail(report: Report): ComposedMail {
   const rows = facts(report, 'the first of this fingerprint here; later ones come as a digest')
   const chain = errorChain(report.error)
   const source = sourceContext(report.error)
-  const headers = report.request ? Object.entries(report.request.headers) : []
+  const headers = report.request ? Object.entries(report.request.headers ?? {}) : []
   const logs = report.logs?.map((l) => `${l.level}: ${l.message}`).join('\n') ?? ''
   const sections: Array<[string, string]> = []
   if (report.suspicious) sections.push(['Suspicious', report.suspicious])

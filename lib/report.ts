@@ -17,7 +17,8 @@ export interface RequestInfo {
   url: string
   /** The route pattern that matched (`/orders/:id`), when one did. */
   route?: string
-  headers: Record<string, string>
+  /** Scrubbed; left out of a repeat's compact report. */
+  headers?: Record<string, string>
   ip?: string
   userAgent?: string
   referer?: string
@@ -57,6 +58,8 @@ export interface Report {
   suspicious?: string
   /** Hand-written messages the request logged. */
   logs?: LoggedMessage[]
+  /** On a repeat's compact report: the id of the full report, within the last minute, of the same outcome. */
+  repeatOf?: string
   /** On a rate-limit summary: how many warnings were held back. */
   dropped?: { total: number; clients: Array<{ family: string; client: string; count: number }> }
 }
@@ -182,11 +185,27 @@ function summarize(input: ReportInput, error: SerializedError | undefined, reque
   return `${reasonOf(input.status)}${where}`
 }
 
-function fingerprintParts(input: ReportInput, error: SerializedError | undefined, request: RequestInfo | undefined, appRoot: string): string[] {
-  const place = request ? `${request.method} ${request.route ?? normalizePath(request.url)}` : ''
-  if (error && (input.kind === 'traceback' || !input.logs?.length)) {
-    return [input.kind, error.name, normalizeMessage(error.message), ...getAppFrames(error.stack, appRoot)]
+// the same error thrown again and again has the same name, message and stack: its fingerprint is worked out once
+const errorFingerprints = new Map<string, string>()
+
+function fingerprintOfError(kind: string, error: SerializedError, appRoot: string): string {
+  const key = `${kind}\u0000${error.name}\u0000${error.message}\u0000${error.stack ?? ''}`
+  let fingerprint = errorFingerprints.get(key)
+  if (fingerprint === undefined) {
+    fingerprint = computeFingerprint([kind, error.name, normalizeMessage(error.message), ...getAppFrames(error.stack, appRoot)])
+    if (errorFingerprints.size >= 2000) errorFingerprints.clear()
+    errorFingerprints.set(key, fingerprint)
   }
+  return fingerprint
+}
+
+function fingerprintOf(input: ReportInput, error: SerializedError | undefined, request: RequestInfo | undefined, appRoot: string): string {
+  if (error && (input.kind === 'traceback' || !input.logs?.length)) return fingerprintOfError(input.kind, error, appRoot)
+  return computeFingerprint(fingerprintParts(input, request))
+}
+
+function fingerprintParts(input: ReportInput, request: RequestInfo | undefined): string[] {
+  const place = request ? `${request.method} ${request.route ?? normalizePath(request.url)}` : ''
   const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
   if (logged) return [input.kind, place, normalizeMessage(logged.template)]
   if (input.kind === 'warning') return [input.kind, place, String(input.status ?? ''), input.family ?? '']
@@ -227,6 +246,6 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
   const report = scrubStrings(draft, ctx.scrubber, secrets) as Report
   report.message = ctx.scrubber.text(summarize(input, report.error, report.request), secrets)
   const templates = input.logs?.map((log) => ({ ...log, template: ctx.scrubber.text(log.template, secrets) }))
-  report.fingerprint = computeFingerprint(fingerprintParts({ ...input, logs: templates }, report.error, report.request, ctx.appRoot))
+  report.fingerprint = fingerprintOf({ ...input, logs: templates }, report.error, report.request, ctx.appRoot)
   return report
 }

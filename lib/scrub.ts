@@ -15,8 +15,12 @@ export interface ScrubOptions {
 
 const DEFAULT_HEADERS = /^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|passw|session|csrf|xsrf|signature|credential/i
 const DEFAULT_FIELDS = /passw|pwd|secret|token|api[-_]?key|apikey|card|cvv|cvc|ssn|iban|credential|^auth$|authorization|session|private[-_]?key|cookie/i
-// credentials in URLs ("postgres://app:hunter2@db") and bearer tokens in messages
-const DEFAULT_VALUES = [/(?<=[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+(?=@)/gi, /(?<=\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}/gi]
+// credentials in URLs ("postgres://app:hunter2@db") and bearer tokens in messages; each behind a cheap
+// test, so the lookbehind only runs on text that could match
+const DEFAULT_VALUES: Array<{ maybe: (text: string) => boolean; pattern: RegExp }> = [
+  { maybe: (text) => text.includes('://') && text.includes('@'), pattern: /(?<=[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+(?=@)/gi },
+  { maybe: (text) => /bearer|basic/i.test(text), pattern: /(?<=\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}/gi },
+]
 const MAX_DEPTH = 6
 const MAX_KEYS = 100
 const MAX_VALUE = 2000
@@ -84,7 +88,7 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
   const replacement = options.replacement ?? '[scrubbed]'
   const isSecretHeader = compileNames(DEFAULT_HEADERS, options.headers)
   const isSecretField = compileNames(DEFAULT_FIELDS, options.fields)
-  const valuePatterns = [...DEFAULT_VALUES, ...(options.values ?? []).map((p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`))]
+  const valuePatterns = [...DEFAULT_VALUES, ...(options.values ?? []).map((p) => ({ maybe: () => true, pattern: new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`) }))]
 
   function fieldsAt(value: unknown, secrets: Set<string>, depth: number): unknown {
     if (typeof value === 'string') return truncate(value, MAX_VALUE)
@@ -157,7 +161,8 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
     },
     text(text, secrets) {
       let out = text
-      for (const pattern of valuePatterns) out = out.replace(pattern, replacement)
+      for (const { maybe, pattern } of valuePatterns) if (maybe(out)) out = out.replace(pattern, replacement)
+      if (secrets.size === 0) return out
       // longest first, so a token is not half-replaced through a shorter secret inside it
       for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
         if (out.includes(secret)) out = out.split(secret).join(replacement)

@@ -51,7 +51,7 @@ export function ticketBody(report: Report): string {
   if (report.logs?.length) lines.push('', 'Logged during the request:', ...report.logs.map((l) => `- ${l.level}: ${l.message}`))
   const trace = chain(report)
   if (trace) lines.push('', 'Traceback:', '', `<pre>${preSafe(trace)}</pre>`)
-  if (report.request) lines.push('', 'Request headers (scrubbed):', '', `<pre>${preSafe(Object.entries(report.request.headers).map(([k, v]) => `${k}: ${v}`).join('\n'))}</pre>`)
+  if (report.request) lines.push('', 'Request headers (scrubbed):', '', `<pre>${preSafe(Object.entries(report.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'))}</pre>`)
   lines.push('', `faultline:fingerprint:${report.fingerprint}`)
   return lines.join('\n')
 }

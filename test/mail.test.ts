@@ -6,7 +6,6 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { simpleParser } from 'mailparser'
 import request from 'supertest'
-import { MailTransport } from '../transports/mail.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { getDeadPort, getTestCertificate, startSilentServer, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
 
@@ -15,10 +14,6 @@ const MANAGERS = ['ops@example.org', 'lead@example.org']
 
 function mailHarness(server: TestSmtpServer, mail: Record<string, unknown> = {}): Harness {
   return createHarness({ managers: MANAGERS, mail: { url: server.url, tls: { ca: getTestCertificate().certFile }, ...mail } })
-}
-
-function mailTransportOf(h: Harness): MailTransport {
-  return h.faultline.logger.transports.find((t) => t instanceof MailTransport) as MailTransport
 }
 
 /** An error of its own kind, so each gets its own fingerprint. */

@@ -288,6 +288,40 @@ describe('request outcomes over HTTP', () => {
     })
   })
 
+  describe('storms', () => {
+    it('should record a repeat within a minute compactly, with its own incident id and a pointer to the full report', async () => {
+      const app = createApp(h.faultline)
+      app.get('/orders/:id', (req) => {
+        throw new TypeError(`no order ${req.params.id}`)
+      })
+      app.use(h.faultline.errorHandler())
+      const first = await request(app).get('/orders/1?token=repeat-secret-1').expect(500)
+      const second = await request(app).get('/orders/2?token=repeat-secret-2').set('Referer', 'http://elsewhere.example/').expect(500)
+      const [full, repeat] = await h.waitForReports(2)
+      expect(full!.error!.stack).to.be.a('string')
+      expect(full!.repeatOf).to.equal(undefined)
+      expect(repeat).to.include({ kind: 'traceback', status: 500, message: 'TypeError: no order 2', fingerprint: full!.fingerprint, repeatOf: full!.id })
+      expect(repeat!.error).to.deep.equal({ name: 'TypeError', message: 'no order 2' })
+      expect(repeat!.request).to.include({ method: 'GET', url: '/orders/2?token=%5Bscrubbed%5D', route: '/orders/:id', referer: 'http://elsewhere.example/', internalReferer: false })
+      expect(first.headers['x-incident-id']).to.equal(full!.id)
+      expect(second.headers['x-incident-id']).to.equal(repeat!.id)
+      expect(JSON.stringify(h.reports)).not.to.contain('repeat-secret')
+    })
+
+    it('should report an error with a cause in full every time: its chain may differ', async () => {
+      const app = createApp(h.faultline)
+      app.get('/pay', () => {
+        throw new Error('payment failed', { cause: new Error(`gateway said ${Math.random()}`) })
+      })
+      app.use(h.faultline.errorHandler())
+      await request(app).get('/pay').expect(500)
+      await request(app).get('/pay').expect(500)
+      const reports = await h.waitForReports(2)
+      expect(reports.map((r) => r.repeatOf)).to.deep.equal([undefined, undefined])
+      expect(reports.every((r) => r.error!.cause)).to.equal(true)
+    })
+  })
+
   describe('capture() outside a request', () => {
     it('should report a background job error at once and return its incident id', async () => {
       const id = h.faultline.capture(new Error('nightly export failed'))

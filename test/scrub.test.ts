@@ -50,7 +50,7 @@ describe('scrubbing', () => {
 
   it('should hide secret headers, fields and query values, keeping the rest', async () => {
     const { report } = await failWithSecrets()
-    const headers = report.request!.headers
+    const headers = report.request!.headers!
     expect(headers.authorization).to.equal('[scrubbed]')
     expect(headers.cookie).to.equal('[scrubbed]')
     expect(headers['x-api-key']).to.equal('[scrubbed]')

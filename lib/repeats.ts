@@ -1,0 +1,106 @@
+import type { Request } from 'express'
+import { readField } from './error-status.js'
+import { normalizeMessage, normalizePath } from './fingerprint.js'
+import { isXhrRequest, type LoggedMessage, type Report, type ReportContext, type ReportInput } from './report.js'
+import { truncate } from './serialize-error.js'
+
+interface FirstReport {
+  id: string
+  fingerprint: string
+  until: number
+}
+
+const MAX_KEYS = 1000
+
+/**
+ * What makes two outcomes the same without reading a stack: the kind, the
+ * route (or normalised path), and the error's type and message, the logged
+ * template, or the status. An error with a cause or members is never a
+ * repeat: its chain may differ.
+ */
+export function repeatKeyOf(input: ReportInput, req: Request): string | undefined {
+  const place = `${req.method} ${input.route ?? normalizePath(req.originalUrl ?? req.url ?? '')}`
+  if (input.hasError) {
+    const err = input.error
+    if (err === null || typeof err !== 'object' || readField(err, 'cause') !== undefined || readField(err, 'errors') !== undefined) return undefined
+    const name = readField(err, 'name')
+    const message = readField(err, 'message')
+    if (typeof name !== 'string' || typeof message !== 'string') return undefined
+    return `${input.kind}\u0000${place}\u0000${name}\u0000${normalizeMessage(message)}\u0000${input.suspicious ?? ''}`
+  }
+  const template = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))?.template
+  return `${input.kind}\u0000${place}\u0000${input.status ?? ''}\u0000${template === undefined ? '' : normalizeMessage(template)}\u0000${input.suspicious ?? ''}`
+}
+
+/**
+ * Remembers, for a window, which outcomes were reported in full, so that in a
+ * storm a repeat is recorded compactly: its own incident id, time, status and
+ * request line, and the id of the full report it repeats.
+ */
+export class RepeatCache {
+  #first = new Map<string, FirstReport>()
+  constructor(private readonly windowMs: number) {}
+
+  /** The full report this outcome repeats, if one went out within the window. */
+  find(key: string, now: number): FirstReport | undefined {
+    const first = this.#first.get(key)
+    if (first && first.until > now) return first
+    return undefined
+  }
+
+  remember(key: string, report: Report, now: number): void {
+    if (this.#first.size >= MAX_KEYS) this.#first.delete(this.#first.keys().next().value!)
+    this.#first.set(key, { id: report.id, fingerprint: report.fingerprint, until: now + this.windowMs })
+  }
+}
+
+/** The referer, which tells a broken link of this site from a scanner's, even on a repeat. */
+function refererOf(req: Request, text: (value: string) => string): { referer?: string; internalReferer?: boolean } {
+  const referer = req.headers.referer
+  if (!referer) return {}
+  let internal = false
+  try {
+    internal = new URL(referer).host.toLowerCase() === (req.headers.host ?? '').toLowerCase()
+  } catch {
+    // not a URL: not this site
+  }
+  return { referer: text(truncate(referer, 2000)), internalReferer: internal }
+}
+
+/** A repeat's compact report: everything that tells this occurrence apart, and a pointer to the full one. */
+export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: Request, first: FirstReport): Report {
+  const secrets = new Set<string>()
+  ctx.scrubber.headers(req.headers, secrets)
+  const text = (value: string) => ctx.scrubber.text(value, secrets)
+  const url = ctx.scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
+  let message: string
+  let error: Report['error']
+  if (input.hasError) {
+    const name = String(readField(input.error, 'name'))
+    const raw = truncate(String(readField(input.error, 'message')), 8192)
+    error = { name, message: text(raw) }
+    message = text(truncate(`${name}: ${raw}`.split('\n')[0]!, 500))
+  } else {
+    const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
+    message = text(logged ? truncate(logged.message.split('\n')[0]!, 500) : input.suspicious ?? `${input.status ?? ''} ${req.method} ${url}`.trim())
+  }
+  const report: Report = {
+    id: input.id,
+    kind: input.kind,
+    level: input.kind === 'warning' ? 'warn' : 'error',
+    message,
+    fingerprint: first.fingerprint,
+    time: new Date().toISOString(),
+    app: ctx.app,
+    host: ctx.host,
+    pid: ctx.pid,
+    request: { method: req.method, url, ...(input.route ? { route: input.route } : {}), ...refererOf(req, text), xhr: isXhrRequest(req.headers) },
+    repeatOf: first.id,
+  }
+  if (input.status !== undefined) report.status = input.status
+  if (error) report.error = error
+  if (input.locus) report.locus = input.locus
+  if (input.suspicious) report.suspicious = text(input.suspicious)
+  if (input.logs?.length) report.logs = input.logs.slice(0, 20).map(({ level, message: m }): LoggedMessage => ({ level, message: text(truncate(m, 8192)) }))
+  return report
+}
