@@ -98,8 +98,10 @@ export function sendErrorPage(req: Request, res: Response, status: number, incid
     res.setHeader('Content-Length', Buffer.byteLength(page.body, 'utf8'))
     res.end(req.method === 'HEAD' ? undefined : page.body, 'utf8')
   }
-  if (onFinished.isFinished(req)) {
+  // a request without a body has nothing to drain: answer at once
+  if (onFinished.isFinished(req) || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
     write()
+    req.resume()
     return
   }
   req.unpipe()

@@ -20,9 +20,6 @@ import { installProcessGuards, type ProcessGuards } from './process-guard.js'
 import { compileScrubber } from './scrub.js'
 import { detectProbe, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
 
-const OWNER = Symbol('faultline.owner')
-type Watched = Response & { [OWNER]?: Faultline }
-
 /** Options of `close()`. */
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
@@ -37,10 +34,6 @@ function warnDebugInProduction(): void {
       'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.\n' +
       `${bar}\n`,
   )
-}
-
-function onResponseClose(this: Watched): void {
-  this[OWNER]?.finalize(this.req as Request, this)
 }
 
 function readLocalsError(res: Response): unknown {
@@ -58,11 +51,17 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   readonly #options: ResolvedOptions
   readonly #context: ReportContext
   readonly #reporter: OutcomeReporter
+  // one listener for every response of this instance, so watching a response writes nothing onto it
+  readonly #onClose: (this: Response) => void
   readonly #guards: ProcessGuards
   #closing: Promise<void> | undefined
 
   constructor(options?: FaultlineOptions) {
     super()
+    const self = this
+    this.#onClose = function onResponseClose(this: Response) {
+      self.finalize(this.req as Request, this)
+    }
     this.#options = resolveOptions(options, process.env)
     this.#context = {
       app: this.#options.appName,
@@ -172,15 +171,17 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   /** Starts watching a response, once: its end is where the request's outcome is classified. */
   watch(req: Request, res: Response): void {
-    const watched = res as Watched
-    if (watched[OWNER] !== undefined) return
-    watched[OWNER] = this
-    res.on('close', onResponseClose)
+    if (!this.isWatched(res)) res.on('close', this.#onClose)
+  }
+
+  /** `watch` for the first middleware, which no other part of faultline can have run before: no check needed. */
+  watchFirst(res: Response): void {
+    res.on('close', this.#onClose)
   }
 
   /** Whether faultline already watches this response (its request went through `requestHandler()`). */
   isWatched(res: Response): boolean {
-    return (res as Watched)[OWNER] !== undefined
+    return res.listeners('close').includes(this.#onClose)
   }
 
   /** The report an error would make now, for the debug page; the report that goes out is built when the response closes. */

@@ -1,5 +1,7 @@
 import { join } from 'node:path'
 import winston from 'winston'
+import { MESSAGE } from 'triple-beam'
+import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
 import { FaultlineConfigError, type ResolvedOptions } from './options.js'
 import { createFileTransport } from '../transports/file.js'
@@ -20,6 +22,20 @@ function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
     throw new FaultlineConfigError('file', `faultline: option "file" names ${JSON.stringify(file.filename)}, which cannot be opened for appending: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
+
+// faultline's own transports never read the formatted line; one the app adds may, so it is made when asked for
+const lazyJson = winston.format((info) => {
+  Object.defineProperty(info, MESSAGE, {
+    configurable: true,
+    enumerable: false,
+    get(this: Record<string, unknown>) {
+      return stringify(this)
+    },
+  })
+  return info
+})
+
+const stringify = configure({ bigint: true, circularValue: '[Circular]' })
 
 /** Each network transport spools into its own directory. */
 function spoolFor(options: ResolvedOptions, name: string): { spoolDir?: string } {
@@ -55,6 +71,7 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
     levels: winston.config.npm.levels,
     level: 'debug',
     exitOnError: false,
+    format: lazyJson(),
     transports,
   })
   // without a listener, winston rethrows a transport's error and takes the app down

@@ -3,7 +3,7 @@ import type { Faultline } from './faultline.js'
 import { compileHostCheck, parseHost } from './hosts.js'
 import { escapeControl } from './format-line.js'
 import { SuspiciousRequest } from './suspicious.js'
-import { enterCatcher } from './throw-errors.js'
+import { enterCatcher, raiseFlagOnPrototype } from './throw-errors.js'
 
 const LOG_INSTALLED = Symbol('faultline.log-installed')
 
@@ -15,6 +15,7 @@ const LOG_INSTALLED = Symbol('faultline.log-installed')
 function installRequestLog(proto: object, faultline: Faultline): void {
   if (Object.prototype.hasOwnProperty.call(proto, LOG_INSTALLED)) return
   Object.defineProperty(proto, LOG_INSTALLED, { value: true })
+  raiseFlagOnPrototype(proto)
   Object.defineProperty(proto, 'log', {
     configurable: true,
     get(this: Request) {
@@ -34,7 +35,7 @@ function installRequestLog(proto: object, faultline: Faultline): void {
 export function createRequestHandler(faultline: Faultline, allowedHosts: string[] | undefined): RequestHandler {
   const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
   return function faultlineRequestHandler(req, res, next) {
-    faultline.watch(req, res)
+    faultline.watchFirst(res)
     enterCatcher(req)
     installRequestLog(Object.getPrototypeOf(req) as object, faultline)
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {

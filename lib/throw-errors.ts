@@ -41,18 +41,34 @@ export function shouldThrow(req: IncomingMessage): boolean {
 }
 
 /**
- * Called as the request enters faultline: remembers whether the server asked
- * for errors to be thrown, then raises the flag for the catchers inside.
+ * Raises the flag for every request of an app, once, on its request
+ * prototype: inside the app, `req[THROW_ERRORS]` reads true without a write
+ * per request. Setting the flag on a request still makes it the request's own.
+ */
+export function raiseFlagOnPrototype(proto: object): void {
+  if (Object.prototype.hasOwnProperty.call(proto, THROW_ERRORS)) return
+  Object.defineProperty(proto, THROW_ERRORS, {
+    configurable: true,
+    get: () => true,
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, THROW_ERRORS, { value, writable: true, configurable: true, enumerable: false })
+    },
+  })
+}
+
+/**
+ * Called as the request enters faultline: only a flag the server set on this
+ * very request (its own property) means "do not catch"; it is remembered now,
+ * because the flag is checked on entry, not later.
  */
 export function enterCatcher(req: IncomingMessage): void {
-  const flagged = req as Flagged
-  if (flagged[THROW_ERRORS] === true) flagged[ENTERED_THROWING] = true
-  else flagged[THROW_ERRORS] = true
+  if (Object.prototype.hasOwnProperty.call(req, THROW_ERRORS) && (req as Flagged)[THROW_ERRORS] === true) (req as Flagged)[ENTERED_THROWING] = true
 }
 
 /** Whether the request entered faultline already flagged to throw. */
 export function enteredThrowing(req: IncomingMessage, sawEntry: boolean): boolean {
   const flagged = req as Flagged
-  // without requestHandler() nobody raised the flag for us, so it can only be the server's
-  return sawEntry ? flagged[ENTERED_THROWING] === true : flagged[THROW_ERRORS] === true
+  if (sawEntry) return flagged[ENTERED_THROWING] === true
+  // without requestHandler() nobody raised the flag for the app, so an own flag can only be the server's
+  return Object.prototype.hasOwnProperty.call(req, THROW_ERRORS) && flagged[THROW_ERRORS] === true
 }

@@ -15,6 +15,15 @@ export interface FileTransportOptions {
 const stringify = configure({ bigint: true, circularValue: '[Circular]', deterministic: false })
 const RETRY_MS = 1000
 
+/** One JSON line: reports are JSON-safe, so the native stringify serves; an app's own odd metadata falls back to the safe one. */
+function toLine(info: Record<string | symbol, unknown>): string {
+  try {
+    return JSON.stringify(info)
+  } catch {
+    return stringify(info)
+  }
+}
+
 /**
  * Appends every report as one JSON line (the report's fields plus `level` and
  * `message`), ready for `jq` or a log shipper. Lines are batched into one
@@ -44,7 +53,7 @@ export class FileTransport extends TransportStream {
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    this.#pending.push(Buffer.from(`${stringify(info)}\n`, 'utf8'))
+    this.#pending.push(Buffer.from(`${toLine(info)}\n`, 'utf8'))
     this.#pendingInfos.push(info)
     this.#pump()
     callback()
@@ -92,7 +101,7 @@ export class FileTransport extends TransportStream {
   logSync(info: Record<string | symbol, unknown>): void {
     if (this.#fd === undefined) return
     this.flushSync()
-    writeSync(this.#fd, `${stringify(info)}\n`)
+    writeSync(this.#fd, `${toLine(info)}\n`)
   }
 
   /** Writes what is still pending synchronously: for a process about to exit. */
