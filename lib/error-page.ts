@@ -70,9 +70,11 @@ export function renderProductionPage(type: PageType, page: ErrorPageContent): Pr
   return { type, csp: PRODUCTION_CSP, body: `${page.status} ${reason}\n${page.exposedMessage ? `${page.exposedMessage}\n` : ''}Incident: ${page.incidentId}\n` }
 }
 
-/** Picks HTML for browsers, JSON for API clients and XHR, plain text otherwise. */
+/** Picks HTML for browsers, JSON for API clients and XHR, plain text otherwise (no Accept header included). */
 export function negotiateType(req: Request, xhr: boolean): PageType {
   if (xhr) return 'json'
+  // every browser sends Accept: a client that sends none is a script or a tool, and gets text
+  if (!req.headers.accept) return 'text'
   const type = accepts(req).type(['html', 'json', 'text'])
   return type === 'html' || type === 'json' ? type : 'text'
 }

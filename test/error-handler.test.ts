@@ -106,6 +106,11 @@ describe('errorHandler() in place of the final handler', () => {
       expect(text.text).to.equal(`500 Internal Server Error\nIncident: ${text.headers['x-incident-id']}\n`)
     })
 
+    it('should answer a client that sends no Accept header, a script or a tool, with plain text', async () => {
+      const res = await request(appThrowing(() => new Error('x'))).get('/x').unset('Accept').expect(500)
+      expect(res.headers['content-type']).to.equal('text/plain; charset=utf-8')
+    })
+
     it('should send headers only for HEAD', async () => {
       const res = await request(appThrowing(() => new Error('x'))).head('/x').expect(500)
       expect(res.text ?? '').to.equal('')
