@@ -13,10 +13,18 @@ export function getTestCertificate(): { key: string; cert: string; certFile: str
   const certFile = join(dir, 'cert.pem')
   if (!existsSync(certFile)) {
     mkdirSync(dir, { recursive: true })
+    const make = () => execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'pipe' })
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'pipe' })
+      make()
     } catch (err) {
-      throw new Error(`the tests make a self-signed certificate with openssl, which failed (install it with: apt-get install openssl): ${(err as Error).message}`)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`openssl could not make the test certificate: ${(err as Error).message}`)
+      // a machine without openssl gets Debian's, as the other components do
+      try {
+        execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'openssl'], { stdio: 'pipe', timeout: 300_000 })
+        make()
+      } catch (installErr) {
+        throw new Error(`the tests make a self-signed certificate with openssl, which is missing and could not be installed (apt-get install openssl): ${(installErr as Error).message}`)
+      }
     }
   }
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile }
