@@ -1,7 +1,7 @@
 import { escapeHtml } from './html.js'
 import type { Digest, HeldBack } from './mail-throttle.js'
 import type { Report } from './report.js'
-import type { SerializedError } from './serialize-error.js'
+import { formatErrorChain, type SerializedError } from './serialize-error.js'
 import { getStackFrames } from './source-context.js'
 
 /** A mail ready for nodemailer: subject, both parts and the threading headers. */
@@ -41,17 +41,6 @@ export function composeSubject(report: Report, lead = ''): string {
   const message = toHeaderLine(report.message, 120)
   const where = toHeaderLine(whereOf(report), 70)
   return toHeaderLine(`[${report.app}] ${lead}${message}${where ? ` ${where}` : ''} (${report.id})`)
-}
-
-function errorChain(error: SerializedError | undefined): string {
-  const parts: string[] = []
-  let current = error
-  for (let depth = 0; current && depth < 8; depth++) {
-    parts.push(`${depth ? 'Caused by: ' : ''}${current.stack ?? `${current.name}: ${current.message}`}`)
-    current.errors?.forEach((member, i) => parts.push(`AggregateError member ${i + 1}: ${member.stack ?? `${member.name}: ${member.message}`}`))
-    current = current.cause
-  }
-  return parts.join('\n')
 }
 
 function sourceContext(error: SerializedError | undefined): string {
@@ -100,7 +89,7 @@ function htmlDocument(title: string, body: string): string {
 export function composeReportMail(report: Report): ComposedMail {
   const subject = composeSubject(report)
   const rows = facts(report, 'the first of this fingerprint here; later ones come as a digest')
-  const chain = errorChain(report.error)
+  const chain = formatErrorChain(report.error)
   const source = sourceContext(report.error)
   const headers = report.request ? Object.entries(report.request.headers ?? {}) : []
   const logs = report.logs?.map((l) => `${l.level}: ${l.message}`).join('\n') ?? ''

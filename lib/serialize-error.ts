@@ -132,3 +132,24 @@ export function serializeError(value: unknown): SerializedError {
     return { name: 'NonError', thrown: 'unknown', message: '[a value that could not be read]' }
   }
 }
+
+/**
+ * The whole traceback of a serialised error as text: its stack, then each
+ * cause ("Caused by: …") and AggregateError member, as mails, tickets and
+ * syslog show it.
+ *
+ * @example
+ * ```ts
+ * formatErrorChain(report.error) // 'Error: cannot load cart\n    at …\nCaused by: Error: replica down\n    at …'
+ * ```
+ */
+export function formatErrorChain(error: SerializedError | undefined): string {
+  const parts: string[] = []
+  let current = error
+  for (let depth = 0; current && depth < 8; depth++) {
+    parts.push(`${depth ? 'Caused by: ' : ''}${current.stack ?? `${current.name}: ${current.message}`}`)
+    current.errors?.forEach((member, i) => parts.push(`AggregateError member ${i + 1}: ${member.stack ?? `${member.name}: ${member.message}`}`))
+    current = current.cause
+  }
+  return parts.join('\n')
+}

@@ -1,4 +1,5 @@
 import type { Report } from './report.js'
+import { formatErrorChain } from './serialize-error.js'
 
 /** Syslog facilities by name (RFC 5424 table 1). */
 export const FACILITIES: Record<string, number> = {
@@ -62,18 +63,6 @@ function isReport(info: Record<string, unknown>): info is Record<string, unknown
   return typeof info.kind === 'string' && typeof info.fingerprint === 'string' && typeof info.id === 'string'
 }
 
-/** The full traceback of a report: the stack, its causes and AggregateError members. */
-function fullStack(report: Report): string | undefined {
-  const parts: string[] = []
-  let error = report.error
-  for (let depth = 0; error && depth < 8; depth++) {
-    parts.push(`${depth ? 'Caused by: ' : ''}${error.stack ?? `${error.name}: ${error.message}`}`)
-    error.errors?.forEach((member, i) => parts.push(`AggregateError member ${i + 1}: ${member.stack ?? `${member.name}: ${member.message}`}`))
-    error = error.cause
-  }
-  return parts.length ? parts.join('\n') : undefined
-}
-
 function structuredData(sdId: string, params: Array<[string, string | number | undefined]>): string {
   const body = params
     .filter(([, v]) => v !== undefined && v !== '')
@@ -97,7 +86,7 @@ export function describeRecord(info: Record<string, unknown>, sdId: string): { m
       ['locus', info.locus],
       ['suspicious', info.suspicious],
     ])
-    const stack = info.kind === 'warning' ? undefined : fullStack(info)
+    const stack = info.kind === 'warning' ? undefined : formatErrorChain(info.error) || undefined
     const where = r ? ` — ${r.method} ${r.url}` : ''
     const msg = `${escapeLine(info.message)}${where && !info.message.includes(r!.url) ? escapeLine(where) : ''}${stack ? ` stack=${escapeLine(stack)}` : ''}`
     return { msgid: info.kind.toUpperCase(), sd, msg }

@@ -1,4 +1,5 @@
 import type { Report } from './report.js'
+import { formatErrorChain } from './serialize-error.js'
 
 /** One later occurrence, kept for the batched comment. */
 export interface TicketOccurrence {
@@ -15,17 +16,6 @@ export function ticketTitle(report: Report): string {
   // eslint-disable-next-line no-control-regex
   const line = `${report.message}${where}`.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s+/g, ' ').trim()
   return line.length > TITLE_MAX ? `${line.slice(0, TITLE_MAX - 1)}…` : line
-}
-
-function chain(report: Report): string {
-  const parts: string[] = []
-  let error = report.error
-  for (let depth = 0; error && depth < 8; depth++) {
-    parts.push(`${depth ? 'Caused by: ' : ''}${error.stack ?? `${error.name}: ${error.message}`}`)
-    error.errors?.forEach((member, i) => parts.push(`AggregateError member ${i + 1}: ${member.stack ?? `${member.name}: ${member.message}`}`))
-    error = error.cause
-  }
-  return parts.join('\n')
 }
 
 /** Keeps text inside a `<pre>` block: no closing tag can end it early. */
@@ -49,7 +39,7 @@ export function ticketBody(report: Report): string {
     if (r.userAgent) lines.push(`User agent: ${r.userAgent}`)
   }
   if (report.logs?.length) lines.push('', 'Logged during the request:', ...report.logs.map((l) => `- ${l.level}: ${l.message}`))
-  const trace = chain(report)
+  const trace = formatErrorChain(report.error)
   if (trace) lines.push('', 'Traceback:', '', `<pre>${preSafe(trace)}</pre>`)
   if (report.request) lines.push('', 'Request headers (scrubbed):', '', `<pre>${preSafe(Object.entries(report.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'))}</pre>`)
   lines.push('', `faultline:fingerprint:${report.fingerprint}`)

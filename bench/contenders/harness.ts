@@ -21,7 +21,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Res
 process.setSourceMapsEnabled(false)
 
 export { ROUTES, type Route, type Evidence } from '../lib/routes.js'
-import type { Evidence, Route } from '../lib/routes.js'
+import type { Evidence } from '../lib/routes.js'
 
 /** How one contender logs. */
 export interface Contender {
