@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { FaultlineConfigError } from './options.js'
+import { failOption, readCaOption } from './option-checks.js'
 
 /** The `mail` option as an object. */
 export interface MailOptions {
@@ -68,26 +67,10 @@ export interface ResolvedMailOptions {
 
 const KNOWN = ['url', 'host', 'port', 'secure', 'auth', 'from', 'to', 'outbox', 'requireTLS', 'tls', 'warnings', 'digestWindowMs', 'maxPerHour', 'ceilingPeriodMs', 'timeouts', 'attempts', 'force']
 
-function fail(field: string, message: string): never {
-  throw new FaultlineConfigError(field, `faultline: option "${field}" ${message}`)
-}
-
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(field, `must be a positive number; got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) failOption(field, `must be a positive number; got ${JSON.stringify(value)}`)
   return value
-}
-
-function readCa(ca: string | string[] | undefined, field: string): string[] | undefined {
-  if (ca === undefined) return undefined
-  return (Array.isArray(ca) ? ca : [ca]).map((item) => {
-    if (item.includes('-----BEGIN')) return item
-    try {
-      return readFileSync(resolve(item), 'utf8')
-    } catch (err) {
-      return fail(field, `names a CA file that cannot be read: ${(err as Error).message}`)
-    }
-  })
 }
 
 function fromUrl(url: string): MailOptions {
@@ -95,9 +78,9 @@ function fromUrl(url: string): MailOptions {
   try {
     parsed = new URL(url)
   } catch {
-    return fail('mail', 'must be a URL such as smtp://user:pass@mail.example.org:587')
+    return failOption('mail', 'must be a URL such as smtp://user:pass@mail.example.org:587')
   }
-  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') fail('mail', 'must start with smtp:// or smtps://')
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') failOption('mail', 'must start with smtp:// or smtps://')
   const q = parsed.searchParams
   const options: MailOptions = { host: parsed.hostname.replace(/^\[|\]$/g, ''), secure: parsed.protocol === 'smtps:' }
   if (parsed.port) options.port = Number(parsed.port)
@@ -121,10 +104,10 @@ function fromUrl(url: string): MailOptions {
  */
 export function resolveMailOptions(setting: string | Record<string, unknown>, context: { managers: string[]; appName: string }): ResolvedMailOptions {
   const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as MailOptions)
-  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) fail(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
+  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
   const to = merged.to ?? context.managers
-  if (!Array.isArray(to) || to.length === 0) fail('managers', 'must list at least one address when mail is on (or set mail.to)')
+  if (!Array.isArray(to) || to.length === 0) failOption('managers', 'must list at least one address when mail is on (or set mail.to)')
   const resolved: ResolvedMailOptions = {
     from: merged.from ?? `"${context.appName} errors" <faultline@${hostname().replace(/[^a-zA-Z0-9.-]/g, '') || 'localhost'}>`,
     to,
@@ -136,15 +119,15 @@ export function resolveMailOptions(setting: string | Record<string, unknown>, co
     target: '',
   }
   if (merged.outbox !== undefined) {
-    if (typeof merged.outbox !== 'string' || !merged.outbox) fail('mail.outbox', 'must be a directory path')
+    if (typeof merged.outbox !== 'string' || !merged.outbox) failOption('mail.outbox', 'must be a directory path')
     resolved.outbox = resolve(merged.outbox)
     resolved.target = `outbox ${resolved.outbox}`
     return resolved
   }
-  if (!merged.host) fail('mail.host', 'is needed to send mail (or set mail.outbox to write .eml files)')
+  if (!merged.host) failOption('mail.host', 'is needed to send mail (or set mail.outbox to write .eml files)')
   const secure = merged.secure === true
   const port = merged.port ?? (secure ? 465 : 587)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail('mail.port', `must be a port number; got ${JSON.stringify(merged.port)}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) failOption('mail.port', `must be a port number; got ${JSON.stringify(merged.port)}`)
   const timeouts = merged.timeouts ?? {}
   resolved.smtp = {
     host: merged.host,
@@ -153,7 +136,7 @@ export function resolveMailOptions(setting: string | Record<string, unknown>, co
     requireTLS: merged.requireTLS !== false,
     ...(merged.auth ? { auth: merged.auth } : {}),
     tls: {
-      ...(merged.tls?.ca ? { ca: readCa(merged.tls.ca, 'mail.tls.ca') } : {}),
+      ...(merged.tls?.ca ? { ca: readCaOption(merged.tls.ca, 'mail.tls.ca') } : {}),
       ...(merged.tls?.servername ? { servername: merged.tls.servername } : {}),
       rejectUnauthorized: merged.tls?.rejectUnauthorized !== false,
     },

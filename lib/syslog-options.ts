@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { resolve } from 'node:path'
-import { FaultlineConfigError } from './options.js'
 import { FACILITIES, toHeaderField } from './syslog-format.js'
+import { failOption, readCaOption } from './option-checks.js'
 
 /** The `syslog` option as an object. */
 export interface SyslogOptions {
@@ -59,39 +57,24 @@ export interface ResolvedSyslogOptions {
 const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'streamMaxBytes', 'level', 'force']
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, unix: 0 }
 
-function fail(field: string, message: string): never {
-  throw new FaultlineConfigError(field, `faultline: option "${field}" ${message}`)
-}
-
 function fromUrl(url: string): SyslogOptions {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    return fail('syslog', 'must be a URL such as udp://127.0.0.1:514 or tls://logs.example.org:6514')
+    return failOption('syslog', 'must be a URL such as udp://127.0.0.1:514 or tls://logs.example.org:6514')
   }
   const protocol = parsed.protocol.slice(0, -1)
-  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) fail('syslog', 'must start with udp://, tcp://, tls:// or unix://')
+  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) failOption('syslog', 'must start with udp://, tcp://, tls:// or unix://')
   if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
   const options: SyslogOptions = { protocol: protocol as 'udp', host: parsed.hostname.replace(/^\[|\]$/g, '') }
   if (parsed.port) options.port = Number(parsed.port)
   return options
 }
 
-function readCa(ca: string | string[]): string[] {
-  return (Array.isArray(ca) ? ca : [ca]).map((item) => {
-    if (item.includes('-----BEGIN')) return item
-    try {
-      return readFileSync(resolve(item), 'utf8')
-    } catch (err) {
-      return fail('syslog.tls.ca', `names a CA file that cannot be read: ${(err as Error).message}`)
-    }
-  })
-}
-
 function wholeNumber(field: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) failOption(field, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`)
   return value
 }
 
@@ -106,19 +89,19 @@ function wholeNumber(field: string, value: unknown, fallback: number, min: numbe
  */
 export function resolveSyslogOptions(setting: string | Record<string, unknown>, context: { appName: string }): ResolvedSyslogOptions {
   const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as SyslogOptions)
-  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) fail(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
+  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
   const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
   const protocol = o.protocol ?? 'udp'
-  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) fail('syslog.protocol', 'must be udp, tcp, tls or unix')
-  if (protocol === 'unix' && !o.path) fail('syslog.path', 'is needed for a unix socket')
+  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) failOption('syslog.protocol', 'must be udp, tcp, tls or unix')
+  if (protocol === 'unix' && !o.path) failOption('syslog.path', 'is needed for a unix socket')
   const facility = o.facility ?? 'user'
-  if (!(facility in FACILITIES)) fail('syslog.facility', `must be one of ${Object.keys(FACILITIES).join(', ')}; got ${JSON.stringify(facility)}`)
+  if (!(facility in FACILITIES)) failOption('syslog.facility', `must be one of ${Object.keys(FACILITIES).join(', ')}; got ${JSON.stringify(facility)}`)
   const format = o.format ?? 'rfc5424'
-  if (format !== 'rfc5424' && format !== 'rfc3164') fail('syslog.format', 'must be "rfc5424" or "rfc3164"')
+  if (format !== 'rfc5424' && format !== 'rfc3164') failOption('syslog.format', 'must be "rfc5424" or "rfc3164"')
   const level = o.level ?? 'warn'
-  if (!['error', 'warn', 'info'].includes(level)) fail('syslog.level', 'must be "error", "warn" or "info"')
+  if (!['error', 'warn', 'info'].includes(level)) failOption('syslog.level', 'must be "error", "warn" or "info"')
   const sdId = o.sdId ?? 'faultline@32473'
-  if (!/^[\x21-\x7e]{1,32}$/.test(sdId) || /[= \]"]/.test(sdId)) fail('syslog.sdId', 'must be 1 to 32 printable characters without =, space, ] or "')
+  if (!/^[\x21-\x7e]{1,32}$/.test(sdId) || /[= \]"]/.test(sdId)) failOption('syslog.sdId', 'must be 1 to 32 printable characters without =, space, ] or "')
   const host = o.host ?? '127.0.0.1'
   const port = wholeNumber('syslog.port', o.port, DEFAULT_PORTS[protocol], protocol === 'unix' ? 0 : 1, 65535)
   return {
@@ -132,7 +115,7 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
     hostname: toHeaderField(o.hostname ?? hostname(), 255),
     sdId,
     tls: {
-      ...(o.tls?.ca ? { ca: readCa(o.tls.ca) } : {}),
+      ...(o.tls?.ca ? { ca: readCaOption(o.tls.ca, 'syslog.tls.ca') } : {}),
       ...(o.tls?.servername ? { servername: o.tls.servername } : {}),
       rejectUnauthorized: o.tls?.rejectUnauthorized !== false,
     },

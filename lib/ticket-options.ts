@@ -1,7 +1,7 @@
-import { FaultlineConfigError } from './options.js'
 import type { TicketAdapter } from './ticket-adapter.js'
 import { LocalTicketAdapter } from './ticket-local.js'
 import { RedmineAdapter } from './ticket-redmine.js'
+import { failOption } from './option-checks.js'
 
 /** The `tickets` option as an object. */
 export interface TicketOptions {
@@ -26,27 +26,23 @@ export interface TicketOptions {
 
 const KNOWN = ['url', 'adapter', 'fingerprintField', 'trackerId', 'reopenStatusId', 'windowMs', 'errors', 'onRegression', 'force']
 
-function fail(field: string, message: string): never {
-  throw new FaultlineConfigError(field, `faultline: option "${field}" ${message}`)
-}
-
 function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
   if (url.startsWith('local:')) {
     const dir = url.slice('local:'.length).replace(/^\/\/(?=\/)/, '')
-    if (!dir) fail('tickets', 'needs a directory: local:var/tickets')
+    if (!dir) failOption('tickets', 'needs a directory: local:var/tickets')
     return new LocalTicketAdapter(dir)
   }
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    return fail('tickets', 'must be a URL such as redmine+https://API_KEY@tracker.example.org/projects/shop or local:var/tickets')
+    return failOption('tickets', 'must be a URL such as redmine+https://API_KEY@tracker.example.org/projects/shop or local:var/tickets')
   }
-  if (parsed.protocol !== 'redmine+https:' && parsed.protocol !== 'redmine+http:') fail('tickets', 'must start with redmine+https://, redmine+http:// or local:')
+  if (parsed.protocol !== 'redmine+https:' && parsed.protocol !== 'redmine+http:') failOption('tickets', 'must start with redmine+https://, redmine+http:// or local:')
   const match = /^(.*)\/projects\/([^/]+)\/?$/.exec(parsed.pathname)
-  if (!match) fail('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
+  if (!match) failOption('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
   const apiKey = decodeURIComponent(parsed.username || parsed.password)
-  if (!apiKey) fail('tickets', 'must carry the API key: redmine+https://API_KEY@host/projects/IDENT')
+  if (!apiKey) failOption('tickets', 'must carry the API key: redmine+https://API_KEY@host/projects/IDENT')
   const baseUrl = `${parsed.protocol.slice('redmine+'.length)}//${parsed.host}${match[1]}`
   return new RedmineAdapter({
     baseUrl,
@@ -68,19 +64,19 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
  */
 export function resolveTicketOptions(setting: string | Record<string, unknown>): { adapter: TicketAdapter; windowMs?: number; errors: boolean; onRegression: 'reopen' | 'new' } {
   const o: TicketOptions = typeof setting === 'string' ? { url: setting } : (setting as TicketOptions)
-  for (const key of Object.keys(o)) if (!KNOWN.includes(key)) fail(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
+  for (const key of Object.keys(o)) if (!KNOWN.includes(key)) failOption(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
   for (const key of ['fingerprintField', 'trackerId', 'reopenStatusId'] as const) {
     const v = o[key]
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) fail(`tickets.${key}`, `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`)
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) failOption(`tickets.${key}`, `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`)
   }
-  if (o.windowMs !== undefined && (typeof o.windowMs !== 'number' || !(o.windowMs > 0))) fail('tickets.windowMs', 'must be a positive number of milliseconds')
-  if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new') fail('tickets.onRegression', 'must be "reopen" or "new"')
+  if (o.windowMs !== undefined && (typeof o.windowMs !== 'number' || !(o.windowMs > 0))) failOption('tickets.windowMs', 'must be a positive number of milliseconds')
+  if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new') failOption('tickets.onRegression', 'must be "reopen" or "new"')
   let adapter = o.adapter
   if (adapter && (typeof adapter.find !== 'function' || typeof adapter.create !== 'function' || typeof adapter.comment !== 'function' || typeof adapter.reopen !== 'function')) {
-    fail('tickets.adapter', 'must have find, create, comment and reopen methods')
+    failOption('tickets.adapter', 'must have find, create, comment and reopen methods')
   }
   if (!adapter) {
-    if (!o.url) fail('tickets', 'needs a url (redmine+https://… or local:…) or an adapter')
+    if (!o.url) failOption('tickets', 'needs a url (redmine+https://… or local:…) or an adapter')
     adapter = adapterFromUrl(o.url, o)
   }
   return { adapter, ...(o.windowMs ? { windowMs: o.windowMs } : {}), errors: o.errors === true, onRegression: o.onRegression ?? 'reopen' }
