@@ -6,25 +6,9 @@ import { promisify } from 'node:util'
 import request from 'supertest'
 import { createFaultline, StderrTransport, type Faultline } from '../lib/index.js'
 import { Outbox } from '../lib/testing.js'
-import { createApp, createHarness, waitUntil } from './helpers.js'
+import { captureStderr, createApp, createHarness, waitUntil } from './helpers.js'
 
 const run = promisify(execFile)
-
-/** Captures what is written to process.stderr while `body` runs. */
-async function captureStderr(body: () => Promise<void> | void): Promise<string> {
-  let written = ''
-  const original = process.stderr.write.bind(process.stderr)
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    written += String(chunk)
-    return true
-  }) as typeof process.stderr.write
-  try {
-    await body()
-  } finally {
-    process.stderr.write = original
-  }
-  return written
-}
 
 describe('debug mode', () => {
   it('should print every report to stderr: kind, status, method, path, message, stack and incident id', async () => {

@@ -98,3 +98,19 @@ export async function listen(app: Express): Promise<{ url: string; port: number;
       }),
   }
 }
+
+/** Captures what is written to process.stderr while `body` runs. */
+export async function captureStderr(body: () => Promise<void> | void): Promise<string> {
+  let written = ''
+  const original = process.stderr.write.bind(process.stderr)
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    written += String(chunk)
+    return true
+  }) as typeof process.stderr.write
+  try {
+    await body()
+  } finally {
+    process.stderr.write = original
+  }
+  return written
+}

@@ -5,7 +5,7 @@ import request from 'supertest'
 import type { Report } from '../lib/index.js'
 import { formatSyslogLine, unescapeLine } from '../lib/syslog-format.js'
 import { SyslogTransport } from '../transports/syslog.js'
-import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
+import { captureStderr, createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { getDeadPort } from './support/smtp.js'
 import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from './support/rsyslog.js'
 
@@ -22,17 +22,6 @@ function expectedLine(h: Harness, report: Report): string {
 
 function byIncident(records: SyslogRecord[], id: string): SyslogRecord[] {
   return records.filter((r) => r.structuredData.includes(`id="${id}"`))
-}
-
-async function captureStderr<T>(body: () => Promise<T>): Promise<{ value: T; stderr: string }> {
-  let stderr = ''
-  const original = process.stderr.write.bind(process.stderr)
-  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write
-  try {
-    return { value: await body(), stderr }
-  } finally {
-    process.stderr.write = original
-  }
 }
 
 describe('syslog to a real rsyslog', function () {
@@ -115,7 +104,7 @@ describe('syslog to a real rsyslog', function () {
     it(`should lose nothing logged while a ${protocol.toUpperCase()} receiver was away, once it is back`, async () => {
       h = createHarness({ syslog: { url: urlFor(protocol), tls: { ca: rsyslog.caFile } } })
       const ids: string[] = []
-      const { stderr } = await captureStderr(async () => {
+      const stderr = await captureStderr(async () => {
         for (let i = 0; i < 30; i++) ids.push(h!.faultline.capture(new Error(`before ${i}`)))
         await waitUntil(() => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined), 10_000, 'the first 30')
         await rsyslog.stop()
@@ -136,7 +125,7 @@ describe('syslog to a real rsyslog', function () {
     h.faultline.capture(new Error('warm up'))
     await waitUntil(() => (transportOf(h!).stats().delivered ? true : undefined), 10_000, 'a first message')
     const ids: string[] = []
-    const { stderr } = await captureStderr(async () => {
+    const stderr = await captureStderr(async () => {
       await rsyslog.stop()
       await new Promise((resolve) => setTimeout(resolve, 200))
       for (let i = 0; i < 25; i++) ids.push(h!.faultline.capture(new Error(`overflow ${i}`)))
@@ -156,7 +145,7 @@ describe('syslog to a real rsyslog', function () {
   it('should refuse a TLS receiver whose certificate it does not trust, and say so', async () => {
     const untrusted = await startRsyslog({ untrustedCert: true })
     try {
-      const { stderr } = await captureStderr(async () => {
+      const stderr = await captureStderr(async () => {
         const t = createHarness({ syslog: { url: `tls://127.0.0.1:${untrusted.tlsPort}`, tls: { ca: untrusted.caFile } } })
         t.faultline.capture(new Error('must not leave unverified'))
         await new Promise((resolve) => setTimeout(resolve, 1000))
