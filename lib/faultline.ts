@@ -315,6 +315,9 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     this.logger.end()
     await Promise.race([finished, expired])
     clearTimeout(timer)
+    // the transports' own close settles their spools before close() resolves; winston's would not wait
+    const closing = this.logger.transports.map((t) => (t as { close?: () => unknown }).close?.())
+    await Promise.race([Promise.allSettled(closing), new Promise((resolve) => setTimeout(resolve, Math.max(50, deadline - Date.now())).unref())])
     this.logger.close()
   }
 }

@@ -147,14 +147,15 @@ export class MailTransport extends TransportStream {
     void this.flush(5000).then(() => callback())
   }
 
-  #closed = false
+  #closing: Promise<void> | undefined
 
-  override close(): void {
-    if (this.#closed) return
-    this.#closed = true
+  /** Stops sending; resolves once the spool has recorded what is still owed. Safe to call twice. */
+  override close(): Promise<void> {
+    if (this.#closing) return this.#closing
     this.#throttle.flush()
     const { queued, spooled } = this.#delivery.stats()
     if (queued) this.emit('warn', new Error(`${queued} mail(s) to ${this.settings.target} were still undelivered at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
-    void this.#delivery.close(0).then(() => this.#transporter.close())
+    this.#closing = this.#delivery.close(0).then(() => this.#transporter.close())
+    return this.#closing
   }
 }

@@ -148,8 +148,9 @@ export class SyslogTransport extends TransportStream {
     void this.#shutdown().then(() => callback())
   }
 
-  override close(): void {
-    void this.#shutdown()
+  /** Flushes within its bound, then ends the connection; resolves when done. Safe to call twice. */
+  override close(): Promise<void> {
+    return this.#shutdown()
   }
 
   #closing: Promise<void> | undefined

@@ -223,12 +223,16 @@ export class TicketTransport extends TransportStream {
     void this.flush().then(() => callback())
   }
 
-  override close(): void {
-    if (this.#closed) return
+  #closing: Promise<void> | undefined
+
+  /** Stops the tracker work; resolves once the spool has recorded what is still owed. Safe to call twice. */
+  override close(): Promise<void> {
+    if (this.#closing) return this.#closing
     this.#closed = true
     for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
     const { queued, spooled } = this.#delivery.stats()
     if (queued) this.emit('warn', new Error(`${queued} ticket operation(s) for the ${this.adapter.name} tracker were still pending at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
-    void this.#delivery.close(0)
+    this.#closing = this.#delivery.close(0).then(() => undefined)
+    return this.#closing
   }
 }
