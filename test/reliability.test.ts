@@ -96,7 +96,7 @@ describe('reliability', function () {
       await rsyslog.stop()
       const url = `tcp://127.0.0.1:${rsyslog.tcpPort}`
       const storm = runChild('storm-kill-child.ts', [dir, url])
-      await waitUntil(() => (storm.lines.length >= 4 ? true : undefined), 30_000, 'the storm to be under way')
+      await waitUntil(() => (storm.lines.length >= 6 ? true : undefined), 30_000, 'the storm to be under way')
       storm.child.kill('SIGKILL')
       await storm.exited
       const owed = owedKeys(join(dir, 'syslog'))
