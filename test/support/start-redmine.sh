@@ -70,6 +70,26 @@ wait_server() {
 # A server this run launched must not outlive a failed run.
 trap '[ -n "$STARTED" ] && [ "$(cat "$STATE_DIR/phase" 2>/dev/null)" != ready ] && kill "$STARTED" 2>/dev/null; true' EXIT
 
+# bookworm-security's ruby3.1 (3.1.7) breaks the redmine package's postinst: `bundle install --local` cannot find
+# gems that Debian ships for 3.1.2. The release's Ruby is still offered beside it, so the install asks for that one,
+# whatever its exact version; where only one Ruby is offered, the plain install is tried.
+ruby_pin() {
+  local versions oldest
+  versions=$(apt-cache madison ruby3.1 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | sort -uV)
+  [ "$(printf '%s\n' "$versions" | grep -c .)" -gt 1 ] || return 0
+  oldest=$(printf '%s\n' "$versions" | head -n 1)
+  apt-cache madison libruby3.1 2>/dev/null | grep -qF "| $oldest |" || return 0
+  echo "ruby3.1=$oldest libruby3.1=$oldest --allow-downgrades"
+}
+# Brings a half-configured redmine (left by the postinst failure above, on this or an earlier run) to a working state.
+recover_redmine() {
+  echo "redmine is not fully configured; installing the release's Ruby and configuring it again" >&2
+  DEBIAN_FRONTEND=noninteractive dpkg --configure -a || true
+  # shellcheck disable=SC2046
+  DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -q --no-install-recommends $(ruby_pin) redmine redmine-sqlite curl
+  DEBIAN_FRONTEND=noninteractive dpkg --configure -a
+}
+
 if [ "$MODE" = full ]; then
   # ---- install (skipped when present) -------------------------------------------------------------
   phase install
@@ -83,7 +103,11 @@ redmine redmine/instances/default/database-type select sqlite3
 redmine redmine/instances/default/default-language select en
 EOF
     "${APT[@]}" update -qq
-    DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -q --no-install-recommends redmine redmine-sqlite curl
+    # shellcheck disable=SC2046 # the pin is zero or three words
+    DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -q --no-install-recommends $(ruby_pin) redmine redmine-sqlite curl \
+      || recover_redmine
+    # a package a killed or failed run left unpacked but unconfigured
+    dpkg-query -W -f='${Status}\n' redmine redmine-sqlite | grep -qv 'ok installed' && recover_redmine
   fi
   command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -q --no-install-recommends curl
   lap INSTALL
