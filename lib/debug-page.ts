@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Report } from './report.js'
 import type { SerializedError } from './serialize-error.js'
 import { escapeHtml } from './html.js'
-import { getStackFrames, type StackFrame } from './source-context.js'
+import { getErrorFrames, type StackFrame } from './source-context.js'
 
 /** The page's only style; the error page's CSP pins it by hash. */
 export const DEBUG_STYLE = [
@@ -27,6 +27,8 @@ export interface DebugPageContent {
   status: number
   incidentId: string
   report: Report
+  /** The only directory whose source files the page shows. Default `process.cwd()`. */
+  appRoot?: string
 }
 
 const OPEN_APP_FRAMES = 4
@@ -44,8 +46,8 @@ function renderFrame(frame: StackFrame, appIndex: number): string {
   return frame.origin === 'app' && appIndex < OPEN_APP_FRAMES ? `<li>${head}${pre}</li>` : `<li><details><summary>${head}</summary>${pre}</details></li>`
 }
 
-function renderError(error: SerializedError, title: string, depth: number): string {
-  const frames = getStackFrames(error.stack)
+function renderError(error: SerializedError, title: string, depth: number, root: string | undefined): string {
+  const frames = getErrorFrames(error, root ? { root } : {})
   let html = `<h3>${escapeHtml(title)}${escapeHtml(error.name)}: ${escapeHtml(error.message)}</h3>`
   if (error.code) html += `<p>code <code>${escapeHtml(error.code)}</code></p>`
   let appIndex = 0
@@ -53,9 +55,9 @@ function renderError(error: SerializedError, title: string, depth: number): stri
   html += items.length ? `<ol class="frames">${items.join('')}</ol>` : '<p>(no stack)</p>'
   if (depth < 8) {
     error.errors?.forEach((member, i) => {
-      html += renderError(member, `Member ${i + 1} of the AggregateError: `, depth + 1)
+      html += renderError(member, `Member ${i + 1} of the AggregateError: `, depth + 1, root)
     })
-    if (error.cause) html += renderError(error.cause, 'Caused by: ', depth + 1)
+    if (error.cause) html += renderError(error.cause, 'Caused by: ', depth + 1, root)
   }
   return html
 }
@@ -72,7 +74,7 @@ export function renderDebugHtml(page: DebugPageContent): string {
   const title = `${page.status} ${STATUS_CODES[page.status] ?? ''}`.trim()
   const request = report.request
   const sections = [
-    report.error ? `<section><h2>Exception</h2>${renderError(report.error, '', 0)}</section>` : '',
+    report.error ? `<section><h2>Exception</h2>${renderError(report.error, '', 0, page.appRoot)}</section>` : '',
     report.logs?.length ? `<section><h2>Logged during the request</h2>${renderTable(Object.fromEntries(report.logs.map((l, i) => [`${i + 1}. ${l.level}`, l.message])))}</section>` : '',
     request
       ? `<section><h2>Request</h2>${renderTable({ method: request.method, url: request.url, route: request.route ?? '(none matched)', ip: request.ip ?? '', xhr: request.xhr, ...(request.query ? { query: request.query } : {}), ...(request.body ? { body: request.body } : {}) })}<h3>Headers (scrubbed)</h3>${renderTable(request.headers ?? {})}</section>`
@@ -101,6 +103,6 @@ export function renderDebugJson(page: DebugPageContent): string {
   const { report } = page
   return `${JSON.stringify({
     error: { status: page.status, message: report.message, incident: page.incidentId },
-    debug: { report, frames: report.error ? getStackFrames(report.error.stack) : [] },
+    debug: { report, frames: getErrorFrames(report.error, page.appRoot ? { root: page.appRoot } : {}) },
   })}\n`
 }

@@ -42,14 +42,39 @@ function pauseForDebugger(err: unknown): unknown {
   return err
 }
 
-function renderOwnPage(type: PageType, ctx: ErrorPageContext): PreparedPage {
-  if (!ctx.report) {
-    const page = { status: ctx.status, incidentId: ctx.incidentId, ...(ctx.exposedMessage ? { exposedMessage: ctx.exposedMessage } : {}) }
-    return renderProductionPage(type, page)
+function renderOwnPage(type: PageType, ctx: ErrorPageContext, appRoot: string): PreparedPage {
+  const production = () => renderProductionPage(type, { status: ctx.status, incidentId: ctx.incidentId, ...(ctx.exposedMessage ? { exposedMessage: ctx.exposedMessage } : {}) })
+  if (!ctx.report) return production()
+  const content = { status: ctx.status, incidentId: ctx.incidentId, report: ctx.report, appRoot }
+  try {
+    if (type === 'html') return { type, body: renderDebugHtml(content), csp: DEBUG_CSP }
+    return { type, body: type === 'json' ? renderDebugJson(content) : renderDebugText(content), csp: DEBUG_CSP }
+  } catch {
+    // a debug page that cannot be drawn still leaves the user an incident id
+    return production()
   }
-  const content = { status: ctx.status, incidentId: ctx.incidentId, report: ctx.report }
-  if (type === 'html') return { type, body: renderDebugHtml(content), csp: DEBUG_CSP }
-  return { type, body: type === 'json' ? renderDebugJson(content) : renderDebugText(content), csp: DEBUG_CSP }
+}
+
+/** Reports a failure of the error handling itself, without letting the report fail too. */
+function captureQuietly(faultline: Faultline, failure: unknown, req: Request): void {
+  try {
+    faultline.capture(failure, req)
+  } catch {
+    // reporting is best effort here: the page is what must not be lost
+  }
+}
+
+/** The page of last resort, when preparing the normal one failed: status and incident id, as text. */
+function sendLastResort(req: Request, res: Response, id: string): void {
+  try {
+    if (res.headersSent) {
+      if (!res.writableEnded) req.socket.destroy()
+      return
+    }
+    sendErrorPage(req, res, 500, id, renderProductionPage('text', { status: 500, incidentId: id }), [])
+  } catch {
+    req.socket?.destroy()
+  }
 }
 
 /**
@@ -57,50 +82,76 @@ function renderOwnPage(type: PageType, ctx: ErrorPageContext): PreparedPage {
  * for the request's report, then answers with the error page (the debug page
  * in debug mode). It never writes a page once headers are out: the connection
  * is cut, so the client sees a truncated response. Under throw-errors it hands
- * the error on untouched.
+ * the error on untouched. It never throws: whatever the error holds (throwing
+ * getters, headers Node refuses) and whatever `render` does, the client gets a
+ * page with the incident id, never Express's own handler.
  */
 export function createErrorHandler(faultline: Faultline, options: ErrorHandlerOptions = {}): ErrorRequestHandler {
   const { render } = options
   if (render !== undefined && typeof render !== 'function') throw new TypeError('faultline: errorHandler option "render" must be a function')
   return function faultlineErrorHandler(err: unknown, req: Request, res: Response, next: (err?: unknown) => void) {
-    const sawEntry = faultline.isWatched(res)
-    const { id, clientAbort } = faultline.record(req, res, err)
-    if (clientAbort) {
-      // the client is gone: there is nobody to send a page to
-      if (!req.socket.destroyed) req.socket.destroy()
-      return
-    }
-    if (faultline.debug) pauseForDebugger(err)
-    if (faultline.throwErrors || enteredThrowing(req, sawEntry)) return next(err)
-    if (res.headersSent) {
-      if (!res.writableEnded) req.socket.destroy()
-      return
-    }
-    const status = getResponseStatus(err, res.statusCode)
-    const message = isExposable(err) ? readField(err, 'message') : undefined
-    const type = negotiateType(req, isXhrRequest(req.headers))
-    const ctx: ErrorPageContext = { status, reason: reasonPhrase(status), incidentId: id, type, debug: faultline.debug, error: err, req }
-    if (typeof message === 'string' && message) ctx.exposedMessage = message.slice(0, 1000)
-    if (faultline.debug) {
-      res.statusCode = status
-      ctx.report = faultline.previewReport(req, res, err, id)
-    }
-    const send = (page: PreparedPage) => sendErrorPage(req, res, status, id, page, getErrorHeaders(err))
-    const fallBack = (renderError: unknown) => {
-      // the app's renderer failed: its error is reported too, and the user still gets a page
-      faultline.capture(renderError, req)
-      send(renderOwnPage(type, ctx))
-    }
-    if (!render) return send(renderOwnPage(type, ctx))
-    let custom: ReturnType<typeof render>
+    let id = ''
     try {
-      custom = render(ctx)
-    } catch (renderError) {
-      return fallBack(renderError)
+      const sawEntry = faultline.isWatched(res)
+      const recorded = faultline.record(req, res, err)
+      id = recorded.id
+      if (recorded.clientAbort) {
+        // the client is gone: there is nobody to send a page to
+        if (!req.socket.destroyed) req.socket.destroy()
+        return
+      }
+      if (faultline.debug) pauseForDebugger(err)
+      if (faultline.throwErrors || enteredThrowing(req, sawEntry)) return next(err)
+      if (res.headersSent) {
+        if (!res.writableEnded) req.socket.destroy()
+        return
+      }
+      answer(faultline, render, err, req, res, id)
+    } catch (failure) {
+      captureQuietly(faultline, failure, req)
+      sendLastResort(req, res, id || 'unavailable')
     }
-    Promise.resolve(custom).then(
-      (body) => send(typeof body === 'string' ? { type, body, csp: CUSTOM_CSP } : renderOwnPage(type, ctx)),
-      fallBack,
-    )
   } as ErrorRequestHandler
+}
+
+function prepareContext(faultline: Faultline, err: unknown, req: Request, res: Response, id: string): ErrorPageContext {
+  const status = getResponseStatus(err, res.statusCode)
+  const message = isExposable(err) ? readField(err, 'message') : undefined
+  const type = negotiateType(req, isXhrRequest(req.headers))
+  const ctx: ErrorPageContext = { status, reason: reasonPhrase(status), incidentId: id, type, debug: faultline.debug, error: err, req }
+  if (typeof message === 'string' && message) ctx.exposedMessage = message.slice(0, 1000)
+  if (faultline.debug) {
+    res.statusCode = status
+    try {
+      ctx.report = faultline.previewReport(req, res, err, id)
+    } catch (failure) {
+      captureQuietly(faultline, failure, req)
+    }
+  }
+  return ctx
+}
+
+function answer(faultline: Faultline, render: ErrorHandlerOptions['render'], err: unknown, req: Request, res: Response, id: string): void {
+  const ctx = prepareContext(faultline, err, req, res, id)
+  const { type, status } = ctx
+  const headers = getErrorHeaders(err)
+  const send = (page: PreparedPage) => sendErrorPage(req, res, status, id, page, headers)
+  const fallBack = (renderError: unknown) => {
+    // the app's renderer failed: its error is reported too, and the user still gets a page
+    captureQuietly(faultline, renderError, req)
+    send(renderOwnPage(type, ctx, faultline.appRoot))
+  }
+  if (!render) return send(renderOwnPage(type, ctx, faultline.appRoot))
+  let custom: ReturnType<typeof render>
+  try {
+    custom = render(ctx)
+  } catch (renderError) {
+    return fallBack(renderError)
+  }
+  Promise.resolve(custom)
+    .then((body) => send(typeof body === 'string' ? { type, body, csp: CUSTOM_CSP } : renderOwnPage(type, ctx, faultline.appRoot)), fallBack)
+    .catch((failure: unknown) => {
+      captureQuietly(faultline, failure, req)
+      sendLastResort(req, res, id)
+    })
 }

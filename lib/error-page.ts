@@ -79,34 +79,54 @@ export function negotiateType(req: Request, xhr: boolean): PageType {
   return type === 'html' || type === 'json' ? type : 'text'
 }
 
+/** Sets a header, or leaves it out if Node refuses it: the page matters more than any one header. */
+function trySetHeader(res: Response, name: string, value: string | number | string[]): void {
+  try {
+    res.setHeader(name, value)
+  } catch {
+    // a value Node refuses (checked before, but a Proxy can change its mind): the page goes without it
+  }
+}
+
 /**
  * Sends an error page the way Express's final handler would, keeping its
  * conventions: the error's own headers, the reason phrase, the app's headers
  * that still apply, no body for HEAD, and an unread request body drained
- * first so the client is not cut off mid-upload.
+ * first so the client is not cut off mid-upload. It never throws: a header
+ * Node refuses is left out, and a response that cannot be written at all is
+ * cut off.
  */
-export function sendErrorPage(req: Request, res: Response, status: number, incidentId: string, page: PreparedPage, extraHeaders: Array<[string, string]>): void {
+export function sendErrorPage(req: Request, res: Response, status: number, incidentId: string, page: PreparedPage, extraHeaders: Array<[string, string | string[]]>): void {
   const write = () => {
-    if (res.headersSent) return
-    res.statusCode = status
-    if (req.httpVersionMajor < 2) res.statusMessage = reasonPhrase(status)
-    for (const name of STALE_HEADERS) res.removeHeader(name)
-    for (const [name, value] of extraHeaders) res.setHeader(name, value)
-    if (page.type === 'html' && !(page.csp === CUSTOM_CSP && res.hasHeader('Content-Security-Policy'))) res.setHeader('Content-Security-Policy', page.csp)
-    res.setHeader('X-Content-Type-Options', 'nosniff')
-    res.setHeader('Cache-Control', 'no-store')
-    res.setHeader(INCIDENT_HEADER, incidentId)
-    res.setHeader('Content-Type', CONTENT_TYPES[page.type])
-    res.setHeader('Content-Length', Buffer.byteLength(page.body, 'utf8'))
-    res.end(req.method === 'HEAD' ? undefined : page.body, 'utf8')
+    try {
+      if (res.headersSent) return
+      res.statusCode = status
+      if (req.httpVersionMajor < 2) res.statusMessage = reasonPhrase(status)
+      for (const name of STALE_HEADERS) res.removeHeader(name)
+      for (const [name, value] of extraHeaders) trySetHeader(res, name, value)
+      if (page.type === 'html' && !(page.csp === CUSTOM_CSP && res.hasHeader('Content-Security-Policy'))) res.setHeader('Content-Security-Policy', page.csp)
+      res.setHeader('X-Content-Type-Options', 'nosniff')
+      res.setHeader('Cache-Control', 'no-store')
+      res.setHeader(INCIDENT_HEADER, incidentId)
+      res.setHeader('Content-Type', CONTENT_TYPES[page.type])
+      res.setHeader('Content-Length', Buffer.byteLength(page.body, 'utf8'))
+      res.end(req.method === 'HEAD' ? undefined : page.body, 'utf8')
+    } catch {
+      // nothing sane can be sent any more: a cut connection beats a hung one
+      if (!res.writableEnded) req.socket?.destroy()
+    }
   }
-  // a request without a body has nothing to drain: answer at once
-  if (onFinished.isFinished(req) || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
-    write()
+  try {
+    // a request without a body has nothing to drain: answer at once
+    if (onFinished.isFinished(req) || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
+      write()
+      req.resume()
+      return
+    }
+    req.unpipe()
+    onFinished(req, write)
     req.resume()
-    return
+  } catch {
+    write()
   }
-  req.unpipe()
-  onFinished(req, write)
-  req.resume()
 }

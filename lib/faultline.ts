@@ -132,6 +132,11 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     return this.#options.debug
   }
 
+  /** The app's directory: the only place the debug page and mails show source from. */
+  get appRoot(): string {
+    return this.#options.appRoot
+  }
+
   /** Whether errors are handed on with `next(err)` instead of answered with a page. */
   get throwErrors(): boolean {
     return this.#options.throwErrors

@@ -49,7 +49,7 @@ function openSyslog(options: ResolvedOptions): SyslogTransport {
 
 function openMail(options: ResolvedOptions): MailTransport {
   const setting = typeof options.mail === 'string' ? { url: options.mail } : (options.mail as Record<string, unknown>)
-  return new MailTransport({ ...setting, managers: options.managers, appName: options.appName, ...spoolFor(options, 'mail') })
+  return new MailTransport({ ...setting, managers: options.managers, appName: options.appName, appRoot: options.appRoot, ...spoolFor(options, 'mail') })
 }
 
 /**

@@ -2,7 +2,7 @@ import { escapeHtml } from './html.js'
 import type { Digest, HeldBack } from './mail-throttle.js'
 import type { Report } from './report.js'
 import { formatErrorChain, type SerializedError } from './serialize-error.js'
-import { getStackFrames } from './source-context.js'
+import { getErrorFrames } from './source-context.js'
 
 /** A mail ready for nodemailer: subject, both parts and the threading headers. */
 export interface ComposedMail {
@@ -43,8 +43,9 @@ export function composeSubject(report: Report, lead = ''): string {
   return toHeaderLine(`[${report.app}] ${lead}${message}${where ? ` ${where}` : ''} (${report.id})`)
 }
 
-function sourceContext(error: SerializedError | undefined): string {
-  const frames = getStackFrames(error?.stack, { radius: 2, maxFrames: 30 }).filter((f) => f.origin === 'app' && f.context)
+function sourceContext(error: SerializedError | undefined, appRoot: string | undefined): string {
+  // only the stack's own frames, and only source files inside the app: a message quoting input cannot make a mail print a file
+  const frames = getErrorFrames(error, { radius: 2, maxFrames: 30, ...(appRoot ? { root: appRoot } : {}) }).filter((f) => f.origin === 'app' && f.context)
   return frames
     .slice(0, 3)
     .map((f) => `${f.functionName || '(anonymous)'} at ${f.file}:${f.line}\n${f.context!.map((l) => `${l.current ? '>' : ' '} ${String(l.line).padStart(5)} | ${l.text}`).join('\n')}`)
@@ -85,12 +86,16 @@ function htmlDocument(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font:14px/1.45 sans-serif;color:#1d2330">${body}</body></html>`
 }
 
-/** The mail for a report's first occurrence: facts, request, traceback with causes, source around the app's frames. */
-export function composeReportMail(report: Report): ComposedMail {
+/**
+ * The mail for a report's first occurrence: facts, request, traceback with
+ * causes, and source around the app's frames, read only from files inside
+ * `appRoot` (default `process.cwd()`).
+ */
+export function composeReportMail(report: Report, appRoot?: string): ComposedMail {
   const subject = composeSubject(report)
   const rows = facts(report, 'the first of this fingerprint here; later ones come as a digest')
   const chain = formatErrorChain(report.error)
-  const source = sourceContext(report.error)
+  const source = sourceContext(report.error, appRoot)
   const headers = report.request ? Object.entries(report.request.headers ?? {}) : []
   const logs = report.logs?.map((l) => `${l.level}: ${l.message}`).join('\n') ?? ''
   const sections: Array<[string, string]> = []

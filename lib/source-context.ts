@@ -1,9 +1,9 @@
 // Stack frames with source context for the debug error page. Nothing is read until a
 // stack is asked for, and file and source-map work is cached so a page that renders
 // the same error twice does not parse the same files twice.
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
 import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module'
-import { isAbsolute } from 'node:path'
+import { isAbsolute, relative, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /**
@@ -70,6 +70,24 @@ export interface SourceContextOptions {
   radius?: number
   /** Frames returned at most (default 50). */
   maxFrames?: number
+  /**
+   * The only directory whose files may be shown (default `process.cwd()`): a
+   * frame elsewhere, or a symlink that leads out of it, gets no context.
+   */
+  root?: string
+  /**
+   * The error's `name: message` text that the stack starts with. Lines up to
+   * its end are never read as frames, so a message quoting user input cannot
+   * forge a frame that points the page or mail at a secret file.
+   */
+  header?: string
+}
+
+/** What `getErrorFrames` reads off an error: its name, message and stack, as serialised. */
+export interface ErrorText {
+  name: string
+  message: string
+  stack?: string
 }
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -142,20 +160,53 @@ export function getStackFrames(stack: string | undefined, options?: SourceContex
   if (typeof stack !== 'string') return frames
   const radius = clampInt(options?.radius, 3, 0, 100)
   const maxFrames = clampInt(options?.maxFrames, 50, 0, 10_000)
+  const root = resolveRoot(options?.root)
   try {
-    let start = 0
+    let start = skipHeader(stack, options?.header)
     while (start < stack.length && frames.length < maxFrames) {
       let end = stack.indexOf('\n', start)
       if (end === -1) end = stack.length
       const text = stack.slice(start, end)
       start = end + 1
       const frame = text.length <= MAX_FRAME_LINE_CHARS ? parseFrame(text) : undefined
-      if (frame) frames.push(withContext(frame, radius))
+      if (frame) frames.push(withContext(frame, radius, root))
     }
   } catch {
     // A debug page must render even if something unforeseen breaks; partial frames beat none.
   }
   return frames
+}
+
+/**
+ * The frames of a serialised error's own stack, never of its message: the
+ * stack's first lines repeat `name: message`, which may hold newlines and
+ * text that looks like a frame.
+ *
+ * @example
+ * ```ts
+ * const frames = getErrorFrames(report.error, { root: '/srv/shop', radius: 2 })
+ * ```
+ */
+export function getErrorFrames(error: ErrorText | undefined, options?: Omit<SourceContextOptions, 'header'>): StackFrame[] {
+  if (!error || typeof error.stack !== 'string') return []
+  return getStackFrames(error.stack, { ...options, header: error.message ? `${error.name}: ${error.message}` : error.name })
+}
+
+/**
+ * Where the frames start. A stack that begins with the header exactly skips
+ * it; otherwise (scrubbed, cut, or a message changed after the throw) as many
+ * lines as the header has are skipped, and when that is not the whole stack
+ * the frames still have to pass the file checks before any source is read.
+ */
+function skipHeader(stack: string, header: string | undefined): number {
+  if (typeof header !== 'string') return 0
+  if (stack.startsWith(header) && (stack.length === header.length || stack[header.length] === '\n')) return header.length + 1
+  let at = 0
+  for (let lines = header.split('\n').length; lines > 0 && at <= stack.length; lines--) {
+    const nl = stack.indexOf('\n', at)
+    at = nl === -1 ? stack.length + 1 : nl + 1
+  }
+  return at
 }
 
 function clampInt(value: number | undefined, fallback: number, min: number, max: number): number {
@@ -216,20 +267,52 @@ function originOf(file: string): FrameOrigin {
   return /[\\/]node_modules[\\/]/.test(file) ? 'dependency' : 'app'
 }
 
-function withContext(frame: StackFrame, radius: number): StackFrame {
+// only code is shown: never .env, .json, keys, certificates, or anything a symlink dresses up as code
+const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/i
+
+function resolveRoot(root: string | undefined): string | undefined {
+  try {
+    return realpathSync(typeof root === 'string' && root ? root : process.cwd())
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether a file may be shown: an existing source file whose real path (symlinks
+ * followed) lies inside the root, with no dot-directory or dotfile on the way
+ * except inside node_modules (pnpm keeps packages under `.pnpm`).
+ */
+function isShowable(file: string, root: string | undefined, pattern = SOURCE_FILE): boolean {
+  if (!root || !isAbsolute(file) || !pattern.test(file)) return false
+  let real: string
+  try {
+    real = realpathSync(file)
+  } catch {
+    return false
+  }
+  if (!pattern.test(real)) return false
+  const rel = relative(root, real)
+  if (!rel || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) return false
+  const segments = rel.split(sep)
+  const modules = segments.indexOf('node_modules')
+  return segments.every((segment, i) => !segment.startsWith('.') || (modules !== -1 && i > modules && i < segments.length - 1))
+}
+
+function withContext(frame: StackFrame, radius: number, root: string | undefined): StackFrame {
   const { file, line } = frame
-  if (frame.origin === 'node' || line === undefined || !isAbsolute(file)) return frame
+  if (frame.origin === 'node' || line === undefined || !isShowable(file, root)) return frame
   try {
     const lines = readLines(file)
-    const mapped = lines && /\.[cm]?js$/.test(file) ? mapFrame(frame, line, lines, radius) : undefined
+    const mapped = lines && /\.[cm]?js$/.test(file) ? mapFrame(frame, line, lines, radius, root) : undefined
     return mapped ?? { ...frame, context: contextOf(lines, line, radius) }
   } catch {
     return frame
   }
 }
 
-function mapFrame(frame: StackFrame, line: number, generated: string[], radius: number): StackFrame | undefined {
-  const loaded = loadMap(frame.file, generated)
+function mapFrame(frame: StackFrame, line: number, generated: string[], radius: number, root: string | undefined): StackFrame | undefined {
+  const loaded = loadMap(frame.file, generated, root)
   if (!loaded) return undefined
   const entry: Partial<SourceMapping> = loaded.map.findEntry(line - 1, (frame.column ?? 1) - 1)
   // findEntry falls back to the nearest earlier mapping, even on another line;
@@ -243,7 +326,7 @@ function mapFrame(frame: StackFrame, line: number, generated: string[], radius: 
   const content = index >= 0 ? loaded.contents[index] : undefined
   let lines: string[] | undefined
   if (typeof content === 'string') lines = loaded.split[index] ??= splitLines(content)
-  else if (isAbsolute(file)) lines = readLines(file)
+  else if (isShowable(file, root)) lines = readLines(file)
   const original = entry.originalLine + 1
   const column = entry.originalColumn + 1
   return { ...frame, file, line: original, column, origin: originOf(file), mapped: true, context: contextOf(lines, original, radius) }
@@ -261,21 +344,22 @@ function resolveSource(source: string, loaded: LoadedMap): string {
   }
 }
 
-function loadMap(file: string, generated: string[]): LoadedMap | undefined {
-  const hit = mapCache.get(file)
+function loadMap(file: string, generated: string[], root: string | undefined): LoadedMap | undefined {
+  const key = `${root}\0${file}`
+  const hit = mapCache.get(key)
   if (hit?.generated === generated) return hit.loaded
   let loaded: LoadedMap | undefined
   try {
-    loaded = parseMap(file, generated)
+    loaded = parseMap(file, generated, root)
   } catch {
     loaded = undefined
   }
   // Misses are cached too: most plain .js files have no map, and we ask per frame.
-  mapCache.set(file, { generated, loaded }, loaded?.weight ?? 0)
+  mapCache.set(key, { generated, loaded }, loaded?.weight ?? 0)
   return loaded
 }
 
-function parseMap(file: string, generated: string[]): LoadedMap | undefined {
+function parseMap(file: string, generated: string[], root: string | undefined): LoadedMap | undefined {
   let url: string | undefined
   // The comment must be at the end; looking only there avoids matching a string literal mid-file.
   for (let i = generated.length - 1; i >= 0 && i >= generated.length - 5 && !url; i--) {
@@ -293,6 +377,8 @@ function parseMap(file: string, generated: string[]): LoadedMap | undefined {
     base = new URL(url, fileUrl)
     if (base.protocol !== 'file:') return undefined
     const mapPath = fileURLToPath(base)
+    // a map's embedded sources are shown: it must be the app's own map file, not any file a comment names
+    if (!isShowable(mapPath, root, /\.map$/i)) return undefined
     if (statSync(mapPath).size > MAX_FILE_BYTES) return undefined
     json = readFileSync(mapPath, 'utf8')
   }

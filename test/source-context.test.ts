@@ -102,7 +102,7 @@ describe('getStackFrames', () => {
 
     async function mappedFrame(compiled: Compiled): Promise<StackFrame | undefined> {
       const stack = await stackFromChild(compiled.js)
-      const frames = getStackFrames(stack)
+      const frames = getStackFrames(stack, { root: dir })
       const unmapped = /checkout\.js:(\d+):\d+/.exec(stack)
       // The whole point: the generated line is not the original one.
       expect(Number(unmapped?.[1])).to.not.equal(THROW_LINE)
@@ -196,7 +196,7 @@ describe('getStackFrames', () => {
       const file = join(dir, 'node_modules', 'left-pad', 'index.js')
       mkdirSync(join(dir, 'node_modules', 'left-pad'), { recursive: true })
       writeFileSync(file, 'module.exports = function leftPad(s) {\n  throw new Error("no")\n}\n')
-      const [frame] = getStackFrames(`Error: no\n    at leftPad (${file}:2:9)`)
+      const [frame] = getStackFrames(`Error: no\n    at leftPad (${file}:2:9)`, { root: dir })
       expect(frame).to.include({ origin: 'dependency', file, mapped: false })
       expect(currentLine(frame)).to.equal('  throw new Error("no")')
     })
@@ -217,7 +217,7 @@ describe('getStackFrames', () => {
         `    at bin (${binary}:1:1)`,
         `    at big (${big}:1:1)`,
         '    at past (' + join(dir, 'binary.js') + ':99:1)',
-      ].join('\n'))
+      ].join('\n'), { root: dir })
       expect(frames.map((f) => f.functionName)).to.deep.equal(['gone', 'dir', 'bin', 'big', 'past'])
       expect(frames.map((f) => f.context)).to.deep.equal([undefined, undefined, undefined, undefined, undefined])
     })
@@ -225,7 +225,7 @@ describe('getStackFrames', () => {
     it('should cut very long source lines', () => {
       const file = join(dir, 'minified.js')
       writeFileSync(file, `${'a'.repeat(2000)}\n`)
-      const [frame] = getStackFrames(`    at x (${file}:1:1)`)
+      const [frame] = getStackFrames(`    at x (${file}:1:1)`, { root: dir })
       const text = currentLine(frame) ?? ''
       expect(text.endsWith('…')).to.equal(true)
       expect(text.length).to.be.at.most(501)
@@ -234,9 +234,9 @@ describe('getStackFrames', () => {
     it('should show edited source, not a stale cached copy', () => {
       const file = join(dir, 'edited.js')
       writeFileSync(file, 'first\n')
-      expect(currentLine(getStackFrames(`    at x (${file}:1:1)`)[0])).to.equal('first')
+      expect(currentLine(getStackFrames(`    at x (${file}:1:1)`, { root: dir })[0])).to.equal('first')
       writeFileSync(file, 'second version\n')
-      expect(currentLine(getStackFrames(`    at x (${file}:1:1)`)[0])).to.equal('second version')
+      expect(currentLine(getStackFrames(`    at x (${file}:1:1)`, { root: dir })[0])).to.equal('second version')
     })
 
     it('should skip message lines and "... more frames" lines', () => {

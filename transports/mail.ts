@@ -18,6 +18,8 @@ export interface MailTransportOptions extends MailOptions {
   appName?: string
   /** The directory where undelivered mails wait across crashes and restarts; none keeps them in memory only. */
   spoolDir?: string
+  /** The only directory whose source files a mail may quote. Default `process.cwd()`. */
+  appRoot?: string
 }
 
 /** One mail waiting to go: what the spool keeps. */
@@ -51,12 +53,14 @@ export class MailTransport extends TransportStream {
   readonly #throttle: MailThrottle
   readonly #transporter: Transporter
   readonly #delivery: Delivery<MailUnit>
+  readonly #appRoot: string | undefined
 
   constructor(options: MailTransportOptions) {
-    const { managers = [], appName = 'app', spoolDir, ...setting } = options
+    const { managers = [], appName = 'app', spoolDir, appRoot, ...setting } = options
     const settings = resolveMailOptions(setting as Record<string, unknown>, { managers, appName })
     super({ level: settings.warnings ? 'warn' : 'error' })
     this.settings = settings
+    this.#appRoot = appRoot
     this.#transporter = settings.smtp
       ? nodemailer.createTransport({ ...settings.smtp, pool: true, maxConnections: 2 })
       : nodemailer.createTransport({ streamTransport: true, buffer: true })
@@ -73,7 +77,7 @@ export class MailTransport extends TransportStream {
     this.#throttle = new MailThrottle(
       { windowMs: settings.digestWindowMs, maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       {
-        sendReport: (report) => this.#push({ mail: composeReportMail(report), incident: report.id, fingerprint: report.fingerprint }),
+        sendReport: (report) => this.#push({ mail: composeReportMail(report, appRoot), incident: report.id, fingerprint: report.fingerprint }),
         sendDigest: (digest) => this.#push({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint }),
         sendHeldBack: (held) => this.#push({ mail: composeHeldBackMail(held, appName, 'localhost') }),
       },
@@ -89,7 +93,7 @@ export class MailTransport extends TransportStream {
   logSync(info: Record<string, unknown>): void {
     if (!isReport(info) || (info.kind === 'warning' && !this.settings.warnings)) return
     const report = info as unknown as Report
-    const mail = composeReportMail(report)
+    const mail = composeReportMail(report, this.#appRoot)
     this.#delivery.pushSync(mail.messageId, { mail, incident: report.id, fingerprint: report.fingerprint })
   }
 

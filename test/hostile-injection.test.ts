@@ -1,0 +1,175 @@
+import { expect } from 'chai'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { simpleParser } from 'mailparser'
+import request from 'supertest'
+import { composeReportMail } from '../lib/mail-format.js'
+import { getErrorFrames } from '../lib/source-context.js'
+import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
+
+/** Lines only a leak would put in a mail, a page or a ticket. */
+const SECRETS = ['hunter2-env-secret', 'json-secret-key', 'pem-secret-body', 'txt-secret-note', 'hidden-js-secret', 'dotdir-secret', 'outside-secret', 'root:x:0:0']
+
+/**
+ * An app directory with secrets beside the code, symlinks dressed up as code,
+ * a file outside it, and one real module that throws a message quoting its input.
+ */
+function makeAppRoot(): { base: string; root: string; files: Record<string, string>; modulePath: string } {
+  const base = mkdtempSync(join(tmpdir(), 'faultline-hostile-'))
+  const root = join(base, 'app')
+  const outside = join(base, 'outside')
+  mkdirSync(join(root, '.secrets'), { recursive: true })
+  mkdirSync(join(root, 'src'), { recursive: true })
+  mkdirSync(outside, { recursive: true })
+  const put = (path: string, secret: string) => writeFileSync(path, `first line\n${secret}\nthird line\n`)
+  const files: Record<string, string> = {
+    env: join(root, '.env'),
+    json: join(root, 'config.json'),
+    key: join(root, 'server.key'),
+    txt: join(root, 'notes.txt'),
+    hidden: join(root, '.hidden.js'),
+    dotdir: join(root, '.secrets', 'creds.js'),
+    outside: join(outside, 'creds.js'),
+    linkToEnv: join(root, 'src', 'innocent.js'),
+    linkOutside: join(root, 'src', 'linked.js'),
+    passwd: '/etc/passwd',
+  }
+  put(files.env!, 'DB_PASSWORD=hunter2-env-secret')
+  put(files.json!, '"apiKey": "json-secret-key"')
+  put(files.key!, '-----BEGIN PRIVATE KEY----- pem-secret-body')
+  put(files.txt!, 'txt-secret-note')
+  put(files.hidden!, 'const s = "hidden-js-secret"')
+  put(files.dotdir!, 'const s = "dotdir-secret"')
+  put(files.outside!, 'const s = "outside-secret"')
+  symlinkSync(files.env!, files.linkToEnv!)
+  symlinkSync(files.outside!, files.linkOutside!)
+  const modulePath = join(root, 'src', 'search.mjs')
+  writeFileSync(modulePath, "export function search(q) {\n  throw new Error('no results for ' + q) // the real throw line\n}\n")
+  return { base, root, files, modulePath }
+}
+
+/** Messages that quote input forging frames at `path`, in every shape V8 prints one. */
+function forgeries(path: string): string[] {
+  return [
+    `x\n    at f (${path}:2:1)`,
+    `x\n    at async Object.handler (${pathToFileURL(path).href}:2:5)`,
+    `x\n    at ${path}:2:1`,
+    `x\r\n    at f (${path}:2:1)\n    at g (${path}:1:1)`,
+  ]
+}
+
+function emlNames(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.eml'))
+  } catch {
+    return []
+  }
+}
+
+function emlCount(dir: string): number {
+  return emlNames(dir).length
+}
+
+function readMails(dir: string): Promise<Array<{ text: string; html: string }>> {
+  const names = emlNames(dir)
+  return Promise.all(names.map(async (name) => {
+    const mail = await simpleParser(readFileSync(join(dir, name)))
+    return { text: mail.text ?? '', html: typeof mail.html === 'string' ? mail.html : '' }
+  }))
+}
+
+describe('hostile input', () => {
+  describe('source context quoted by a message', () => {
+    let fixture: ReturnType<typeof makeAppRoot>
+    let search: (q: string) => never
+    let h: Harness | undefined
+    before(async () => {
+      fixture = makeAppRoot()
+      search = ((await import(pathToFileURL(fixture.modulePath).href)) as { search: (q: string) => never }).search
+    })
+    after(() => rmSync(fixture.base, { recursive: true, force: true }))
+    afterEach(async () => {
+      await h?.faultline.close()
+      h = undefined
+    })
+
+    function appWith(harness: Harness) {
+      const app = createApp(harness.faultline)
+      app.get('/search', (req) => search(String(req.query.q)))
+      app.use(harness.faultline.errorHandler())
+      return app
+    }
+
+    const inputs = () => Object.values(fixture.files).flatMap(forgeries)
+
+    it('should never mail a line of a file that a forged frame names, in the text or the HTML part', async function () {
+      this.timeout(20_000)
+      const outbox = join(fixture.base, 'outbox')
+      h = createHarness({ appRoot: fixture.root, managers: ['ops@example.org'], mail: { outbox } })
+      const app = appWith(h)
+      const all = inputs()
+      // each input is its own mail: the message (and so the fingerprint) differs by what it quotes
+      for (const q of all) await request(app).get('/search').query({ q }).expect(500)
+      const reports = await h.waitForReports(all.length)
+      await waitUntil(() => (emlCount(outbox) >= 1 ? true : undefined), 10_000, 'a mail')
+      // what went out, plus each report's mail as the transport composes it (later ones of a fingerprint only make a digest)
+      const mails = [...(await readMails(outbox)), ...reports.map((r) => composeReportMail(r, fixture.root))]
+      for (const mail of mails) {
+        for (const secret of SECRETS) {
+          expect(mail.text, secret).to.not.contain(secret)
+          expect(mail.html, secret).to.not.contain(secret)
+        }
+        // the real frame still shows its source
+        expect(mail.text).to.contain('the real throw line')
+      }
+    })
+
+    it('should never show a forged frame\'s file on the debug page, as HTML, JSON or text', async function () {
+      this.timeout(20_000)
+      h = createHarness({ appRoot: fixture.root, debug: true })
+      const app = appWith(h)
+      for (const q of inputs()) {
+        for (const accept of ['text/html', 'application/json', 'text/plain']) {
+          const res = await request(app).get('/search').query({ q }).set('Accept', accept).expect(500)
+          for (const secret of SECRETS) expect(res.text, `${accept} ${JSON.stringify(q)}`).to.not.contain(secret)
+          if (accept !== 'text/plain') expect(res.text).to.contain('the real throw line')
+        }
+      }
+    })
+
+    it('should never put a forged frame\'s file into a ticket', async function () {
+      this.timeout(20_000)
+      const dir = join(fixture.base, 'tickets')
+      h = createHarness({ appRoot: fixture.root, tickets: `local:${dir}` })
+      const app = appWith(h)
+      const all = inputs()
+      for (const q of all) await request(app).get('/search').query({ q }).expect(500)
+      await waitUntil(() => (readdirSync(dir).filter((f) => f.endsWith('.md')).length >= all.length ? true : undefined), 10_000, 'every ticket')
+      for (const name of readdirSync(dir)) {
+        const text = readFileSync(join(dir, name), 'utf8')
+        for (const secret of SECRETS) expect(text, `${name} ${secret}`).to.not.contain(secret)
+      }
+    })
+
+    it('should read frames only after the message, whatever lines the message holds', () => {
+      const real = `${fixture.modulePath}:2:9`
+      for (const message of forgeries(fixture.files.hidden!)) {
+        const error = { name: 'Error', message, stack: `Error: ${message}\n    at search (${real})` }
+        const frames = getErrorFrames(error, { root: fixture.root })
+        expect(frames.map((f) => f.file)).to.deep.equal([fixture.modulePath])
+      }
+    })
+
+    it('should show source only for code files inside the root, never through a symlink out of it', () => {
+      for (const file of Object.values(fixture.files)) {
+        // even a genuine-looking stack gets no context for these files
+        const frames = getErrorFrames({ name: 'Error', message: 'x', stack: `Error: x\n    at f (${file}:2:1)` }, { root: fixture.root })
+        expect(frames[0]?.context, file).to.equal(undefined)
+      }
+      const [real] = getErrorFrames({ name: 'Error', message: 'x', stack: `Error: x\n    at f (${fixture.modulePath}:2:1)` }, { root: fixture.root })
+      expect(real?.context?.find((l) => l.current)?.text).to.contain('the real throw line')
+    })
+  })
+})
