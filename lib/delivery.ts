@@ -3,11 +3,13 @@ import type { Spool, SpoolEntry } from './spool.js'
 /** Options of a delivery line. */
 export interface DeliveryOptions<T> {
   /** Sends one unit; resolves once it is delivered. */
-  send: (value: T) => Promise<void>
+  send: (value: T, key?: string) => Promise<void>
   /** Where owed units survive a crash or a restart. */
   spool?: Spool<T>
   /** Units held in memory; past it, new ones are dropped and counted. */
   maxQueue: number
+  /** Units sent at once, each awaiting its own confirmation (RELP's window). Default 1. */
+  window?: number
   /** How long one unit may keep failing before it is given up (and counted). Default a day. */
   maxRetryMs?: number
   minBackoffMs?: number
@@ -27,13 +29,16 @@ export interface DeliveryStats {
   spooled: number
   retried: number
   dropped: number
+  /** Units sent again because their delivery was in doubt (a plain TCP connection that closed soon after them). */
+  resent: number
 }
 
 const RECENT = 10_000
 
 /**
  * The delivery layer the network transports share: a bounded queue in
- * memory, mirrored to a disk spool; one unit in flight at a time, in order;
+ * memory, mirrored to a disk spool; units sent in order, one at a time or
+ * up to `window` at once;
  * retries with capped exponential backoff and jitter; a unit given up after
  * `maxRetryMs`; and every unit known by a key (an incident id, a Message-ID),
  * so a replayed spool delivers nothing twice.
@@ -41,7 +46,8 @@ const RECENT = 10_000
 export class Delivery<T> {
   #queue = new Map<string, T>()
   #recent = new Set<string>()
-  #busy = false
+  #inFlight = new Set<string>()
+  #failedInFlight = false
   #timer: NodeJS.Timeout | undefined
   #backoff: number
   #failingSince: number | undefined
@@ -49,7 +55,7 @@ export class Delivery<T> {
   #droppedSinceWarn = 0
   #closed = false
   #waiters: Array<() => void> = []
-  #stats = { delivered: 0, retried: 0, dropped: 0 }
+  #stats = { delivered: 0, retried: 0, dropped: 0, resent: 0 }
 
   constructor(private readonly options: DeliveryOptions<T>) {
     this.#backoff = options.minBackoffMs ?? 500
@@ -95,18 +101,37 @@ export class Delivery<T> {
   }
 
   #pump(): void {
-    if (this.#busy || this.#timer || this.#closed) return
-    const next = this.#queue.entries().next()
-    if (next.done) {
-      for (const resolve of this.#waiters.splice(0)) resolve()
-      return
+    if (this.#timer || this.#closed || this.#failedInFlight) return
+    const window = this.options.window ?? 1
+    if (this.#inFlight.size >= window) return
+    for (const [key, value] of this.#queue) {
+      if (this.#inFlight.size >= window) break
+      if (this.#inFlight.has(key)) continue
+      this.#inFlight.add(key)
+      this.options.send(value, key).then(
+        () => this.#delivered(key),
+        (err: unknown) => this.#failed(key, err),
+      )
     }
-    const [key, value] = next.value
-    this.#busy = true
-    this.options.send(value).then(
-      () => this.#delivered(key),
-      (err: unknown) => this.#failed(key, err),
-    )
+    if (!this.#queue.size) for (const resolve of this.#waiters.splice(0)) resolve()
+  }
+
+  /**
+   * Takes back units that were counted as delivered but may not have been (the connection they went out on
+   * closed right after): they go first, in their order, and are spooled again. The receiver may see them twice.
+   */
+  resend(units: Array<{ key: string; value: T }>): void {
+    if (this.#closed || !units.length) return
+    const again = new Map<string, T>()
+    for (const { key, value } of units) {
+      if (this.#queue.has(key)) continue
+      this.#recent.delete(key)
+      this.options.spool?.put(key, value)
+      again.set(key, value)
+    }
+    this.#stats.resent += again.size
+    this.#queue = new Map([...again, ...this.#queue])
+    this.#pump()
   }
 
   #remember(key: string): void {
@@ -115,7 +140,7 @@ export class Delivery<T> {
   }
 
   #delivered(key: string): void {
-    this.#busy = false
+    this.#inFlight.delete(key)
     this.#queue.delete(key)
     this.options.spool?.ack(key)
     this.#remember(key)
@@ -131,11 +156,12 @@ export class Delivery<T> {
       this.#droppedSinceWarn = 0
       this.options.onDropped?.(dropped)
     }
-    this.#pump()
+    this.#settled()
   }
 
   #failed(key: string, err: unknown): void {
-    this.#busy = false
+    this.#inFlight.delete(key)
+    this.#failedInFlight = true
     this.#stats.retried++
     const now = Date.now()
     this.#failingSince ??= now
@@ -151,6 +177,14 @@ export class Delivery<T> {
       this.#droppedSinceWarn++
       this.#failingSince = undefined
     }
+    this.#settled()
+  }
+
+  /** After a failure, the units still out are waited for, so the retry starts again from the first one owed. */
+  #settled(): void {
+    if (!this.#failedInFlight) return this.#pump()
+    if (this.#inFlight.size || this.#timer) return
+    this.#failedInFlight = false
     const delay = this.#backoff * (0.8 + Math.random() * 0.4)
     this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 60_000)
     this.#timer = setTimeout(() => {
@@ -162,7 +196,7 @@ export class Delivery<T> {
 
   /** Resolves once the queue is empty, or `timeoutMs` passed. */
   drain(timeoutMs: number): Promise<void> {
-    if (!this.#queue.size && !this.#busy) return Promise.resolve()
+    if (!this.#queue.size && !this.#inFlight.size) return Promise.resolve()
     this.wake()
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, timeoutMs)

@@ -18,6 +18,7 @@ import { resolveOptions } from './resolve-options.js'
 import { OutcomeReporter } from './outcome-reporter.js'
 import { installProcessGuards, type ProcessGuards } from './process-guard.js'
 import { compileScrubber } from './scrub.js'
+import { createLogScrubber } from './scrub-report.js'
 import { detectProbe, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
 
 /** Options of `close()`. */
@@ -88,7 +89,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * Per transport: how many units were delivered, are queued in memory, wait
    * in the spool, were retried, or were dropped (and said so).
    */
-  stats(): Record<string, { delivered?: number; queued: number; spooled: number; retried: number; dropped: number }> {
+  stats(): Record<string, { delivered?: number; queued: number; spooled: number; retried: number; dropped: number; resent?: number }> {
     const out: ReturnType<Faultline['stats']> = {}
     for (const transport of this.logger.transports) {
       const stats = (transport as { stats?: () => Record<string, number> }).stats?.()
@@ -100,6 +101,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         spooled: stats.spooled ?? 0,
         retried: stats.retried ?? stats.failures ?? 0,
         dropped: stats.dropped ?? 0,
+        ...(stats.resent !== undefined ? { resent: stats.resent } : {}),
       }
     }
     return out
@@ -248,7 +250,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         return
       }
       this.#reporter.reportOutcome(req, req.res as Response, { messages: [message], id: createIncidentId() })
-    })
+    }, createLogScrubber(this.#context.scrubber, req))
     return state.log
   }
 
@@ -308,8 +310,10 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   async #shutdown(timeout: number): Promise<void> {
     this.#guards.remove()
     const deadline = Date.now() + timeout
+    // winston unpipes its transports once the logger has finished: take the list while it is whole
+    const transports = [...this.logger.transports]
     // transports drain within the caller's timeout; what they still owe stays spooled for the next start
-    const flushing = this.logger.transports.map((t) => (t as { flush?: (ms: number) => Promise<void> }).flush?.(timeout))
+    const flushing = transports.map((t) => (t as { flush?: (ms: number) => Promise<void> }).flush?.(timeout))
     await Promise.race([Promise.allSettled(flushing), new Promise((resolve) => setTimeout(resolve, timeout).unref())])
     timeout = Math.max(50, deadline - Date.now())
     let timer: NodeJS.Timeout | undefined
@@ -321,7 +325,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     await Promise.race([finished, expired])
     clearTimeout(timer)
     // the transports' own close settles their spools before close() resolves; winston's would not wait
-    const closing = this.logger.transports.map((t) => (t as { close?: () => unknown }).close?.())
+    const closing = transports.map((t) => (t as { close?: () => unknown }).close?.())
     await Promise.race([Promise.allSettled(closing), new Promise((resolve) => setTimeout(resolve, Math.max(50, deadline - Date.now())).unref())])
     this.logger.close()
   }

@@ -5,7 +5,8 @@ import { relative, sep, isAbsolute } from 'node:path'
 const MESSAGE_RULES: Array<[RegExp, string]> = [
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
   [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\b/g, '<time>'],
-  [/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, '<email>'],
+  // bounded parts: an unbounded local part backtracks over a long run of word characters with no @ after it
+  [/[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}/g, '<email>'],
   [/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, '<ip>'],
   [/\b(?:0x)?(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, '<hex>'],
   [/\d+(\.\d+)?/g, '<n>'],
@@ -33,7 +34,23 @@ export function normalizePath(url: string): string {
     .join('/')
 }
 
-const FRAME = /^\s*at (?:(.*?) \()?(.*?):\d+:\d+\)?$/
+const MAX_FRAME_LINE = 1000
+
+/** The function and file of a frame line (`    at fn (file:1:2)`, `    at file:1:2`), read without a backtracking regex. */
+function parseFrame(line: string): { fn: string; file: string } | undefined {
+  if (line.length > MAX_FRAME_LINE) return undefined
+  let body = line.slice(7).trimEnd()
+  let fn = ''
+  if (body.endsWith(')')) {
+    const open = body.lastIndexOf(' (')
+    if (open === -1) return undefined
+    fn = body.slice(0, open)
+    body = body.slice(open + 2, -1)
+  }
+  const location = /:\d+:\d+$/.exec(body)
+  if (!location) return undefined
+  return { fn, file: body.slice(0, location.index) }
+}
 
 function toAppPath(file: string, appRoot: string): string | undefined {
   let path = file
@@ -66,13 +83,13 @@ function cachedAppPath(file: string, appRoot: string): string | undefined {
 export function getAppFrames(stack: string | undefined, appRoot: string, max = 5): string[] {
   if (!stack) return []
   const frames: string[] = []
-  for (const line of stack.split('\n')) {
+  for (const line of stack.split('\n', 200)) {
     if (!line.startsWith('    at ')) continue
-    const match = FRAME.exec(line)
-    if (!match) continue
-    const file = cachedAppPath(match[2] ?? '', appRoot)
+    const frame = parseFrame(line)
+    if (!frame) continue
+    const file = cachedAppPath(frame.file, appRoot)
     if (file === undefined) continue
-    frames.push(`${(match[1] ?? '').replace(/^async /, '')}@${file}`)
+    frames.push(`${frame.fn.replace(/^async /, '')}@${file}`)
     if (frames.length >= max) break
   }
   return frames

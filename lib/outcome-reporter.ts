@@ -6,6 +6,7 @@ import { createIncidentId } from './incident-id.js'
 import type { ResolvedOptions } from './options.js'
 import { buildRepeatReport, RepeatCache, repeatKeyOf } from './repeats.js'
 import { buildReport, describeRequest, type Report, type ReportContext, type ReportInput } from './report.js'
+import { scrubRecord } from './scrub-report.js'
 import { getLocus, peekState, type RecordedException, type RecordedMessage } from './request-state.js'
 import { getSuspicion, type SuspicionFound } from './suspicious.js'
 import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
@@ -122,8 +123,9 @@ export class OutcomeReporter {
 
   #logAborted(req: Request, res: Response, exception: RecordedException | undefined): void {
     if (this.options.isClosing()) return
-    const request = describeRequest(req, this.#context.scrubber, new Set(), peekState(req)?.route)
-    this.options.logger.log({
+    const secrets = new Set<string>()
+    const request = describeRequest(req, this.#context.scrubber, secrets, peekState(req)?.route)
+    const record = scrubRecord({
       level: 'info',
       message: `request aborted by the client: ${request.method} ${request.url}`,
       event: 'aborted',
@@ -131,7 +133,8 @@ export class OutcomeReporter {
       headersSent: res.headersSent,
       request,
       ...(exception ? { cause: { name: String((exception.error as Error)?.name), code: String((exception.error as { code?: string })?.code) } } : {}),
-    })
+    }, this.#context.scrubber, secrets)
+    this.options.logger.log(record as { level: string; message: string })
   }
 
   #reportDropped(dropped: DroppedWarnings): void {

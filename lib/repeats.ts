@@ -1,8 +1,8 @@
 import type { Request } from 'express'
 import { readField } from './error-status.js'
 import { normalizeMessage, normalizePath } from './fingerprint.js'
-import { isXhrRequest, type LoggedMessage, type Report, type ReportContext, type ReportInput } from './report.js'
-import { truncate } from './serialize-error.js'
+import { collectRequestSecrets, isXhrRequest, type LoggedMessage, type Report, type ReportContext, type ReportInput } from './report.js'
+import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
 
 interface FirstReport {
   id: string
@@ -55,29 +55,32 @@ export class RepeatCache {
 }
 
 /** The referer, which tells a broken link of this site from a scanner's, even on a repeat. */
-function refererOf(req: Request, text: (value: string) => string): { referer?: string; internalReferer?: boolean } {
-  const referer = req.headers.referer
+function refererOf(req: Request, headers: Record<string, string>, text: (value: string) => string): { referer?: string; internalReferer?: boolean } {
+  const referer = headers.referer
   if (!referer) return {}
   let internal = false
   try {
-    internal = new URL(referer).host.toLowerCase() === (req.headers.host ?? '').toLowerCase()
+    internal = new URL(String(req.headers.referer)).host.toLowerCase() === (req.headers.host ?? '').toLowerCase()
   } catch {
     // not a URL: not this site
   }
-  return { referer: text(truncate(referer, 2000)), internalReferer: internal }
+  return { referer: text(referer), internalReferer: internal }
 }
 
 /** A repeat's compact report: everything that tells this occurrence apart, and a pointer to the full one. */
 export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: Request, first: FirstReport): Report {
+  // the secrets of the whole request and of the error's fields, as the full report gathers them: a repeat quotes them as well
   const secrets = new Set<string>()
-  ctx.scrubber.headers(req.headers, secrets)
+  const headers = collectRequestSecrets(req, ctx.scrubber, secrets)
+  const fields = input.hasError && input.error !== null && typeof input.error === 'object' ? collectFields(input.error) : undefined
+  if (fields) ctx.scrubber.fields(fields, secrets)
   const text = (value: string) => ctx.scrubber.text(value, secrets)
   const url = ctx.scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
   let message: string
   let error: Report['error']
   if (input.hasError) {
     const name = String(readField(input.error, 'name'))
-    const raw = truncate(String(readField(input.error, 'message')), 8192)
+    const raw = hideParserQuote(truncate(String(readField(input.error, 'message')), 8192))
     error = { name, message: text(raw) }
     message = text(truncate(`${name}: ${raw}`.split('\n')[0]!, 500))
   } else {
@@ -94,7 +97,7 @@ export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: R
     app: ctx.app,
     host: ctx.host,
     pid: ctx.pid,
-    request: { method: req.method, url, ...(input.route ? { route: input.route } : {}), ...refererOf(req, text), xhr: isXhrRequest(req.headers) },
+    request: { method: req.method, url, ...(input.route ? { route: input.route } : {}), ...refererOf(req, headers, text), xhr: isXhrRequest(req.headers) },
     repeatOf: first.id,
   }
   if (input.status !== undefined) report.status = input.status

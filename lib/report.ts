@@ -2,7 +2,8 @@ import type { Request } from 'express'
 import { STATUS_CODES } from 'node:http'
 import { readField } from './error-status.js'
 import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } from './fingerprint.js'
-import { scrubStrings, type Scrubber } from './scrub.js'
+import type { Scrubber } from './scrub.js'
+import { scrubErrorFields, scrubReport } from './scrub-report.js'
 import { serializeError, truncate, type SerializedError } from './serialize-error.js'
 
 /** The three outcomes worth reporting. */
@@ -136,6 +137,15 @@ function readQuery(req: Request, scrubber: Scrubber, secrets: Set<string>): unkn
   }
 }
 
+/** Remembers the secrets a request carries (headers, URL, query, body) without describing it: for compact reports and log lines. */
+export function collectRequestSecrets(req: Request, scrubber: Scrubber, secrets: Set<string>): Record<string, string> {
+  const headers = scrubber.headers(req.headers, secrets)
+  scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
+  readQuery(req, scrubber, secrets)
+  readBody(req, scrubber, secrets)
+  return headers
+}
+
 /** The request as a report shows it; secret values found on the way are added to `secrets`. */
 export function describeRequest(req: Request, scrubber: Scrubber, secrets: Set<string>, route?: string): RequestInfo {
   const headers = scrubber.headers(req.headers, secrets)
@@ -194,7 +204,8 @@ function fingerprintOfError(kind: string, error: SerializedError, appRoot: strin
   if (fingerprint === undefined) {
     fingerprint = computeFingerprint([kind, error.name, normalizeMessage(error.message), ...getAppFrames(error.stack, appRoot)])
     if (errorFingerprints.size >= 2000) errorFingerprints.clear()
-    errorFingerprints.set(key, fingerprint)
+    // a long key would hold megabytes across 2000 entries; such an error is fingerprinted each time
+    if (key.length <= 16 * 1024) errorFingerprints.set(key, fingerprint)
   }
   return fingerprint
 }
@@ -226,7 +237,7 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
     const logged = input.logs?.find((log) => log.error !== undefined)
     if (logged) error = serializeError(logged.error)
   }
-  if (error?.fields) error.fields = ctx.scrubber.fields(error.fields, secrets) as SerializedError['fields']
+  if (error) scrubErrorFields(error, ctx.scrubber, secrets)
   const draft: Omit<Report, 'fingerprint'> = {
     id: input.id,
     kind: input.kind,
@@ -243,7 +254,7 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
   if (input.locus) draft.locus = input.locus
   if (input.suspicious) draft.suspicious = input.suspicious
   if (input.logs?.length) draft.logs = input.logs.slice(0, MAX_LOGS).map(({ level, message }) => ({ level, message: truncate(message, 8192) }))
-  const report = scrubStrings(draft, ctx.scrubber, secrets) as Report
+  const report = scrubReport(draft, ctx.scrubber, secrets) as Report
   report.message = ctx.scrubber.text(summarize(input, report.error, report.request), secrets)
   const templates = input.logs?.map((log) => ({ ...log, template: ctx.scrubber.text(log.template, secrets) }))
   report.fingerprint = fingerprintOf({ ...input, logs: templates }, report.error, report.request, ctx.appRoot)

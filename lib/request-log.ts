@@ -28,9 +28,14 @@ function toRecordedMessage(level: RecordedMessage['level'], info: Record<string 
  * The winston child logger behind `req.log`. Info and debug lines go straight
  * through, bound to the request; errors and warnings are held on the request
  * instead, so a hand-written error and the 500 it caused become one report
- * when the response ends.
+ * when the response ends. `scrub` cleans the lines that go straight through.
  */
-export function createRequestLogger(logger: Logger, meta: Record<string, unknown>, hold: (message: RecordedMessage) => void): Logger {
+export function createRequestLogger(
+  logger: Logger,
+  meta: Record<string, unknown>,
+  hold: (message: RecordedMessage) => void,
+  scrub: (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown> = (info) => info,
+): Logger {
   return Object.create(logger, {
     write: {
       value(info: Record<string | symbol, unknown> & { level?: string }) {
@@ -44,7 +49,8 @@ export function createRequestLogger(logger: Logger, meta: Record<string, unknown
           merged.message = info.message
           merged.stack = info.stack
         }
-        return logger.write(merged)
+        // info and debug lines skip the report, so they are scrubbed here: URL credentials, tokens, the request's secrets
+        return logger.write(scrub(merged))
       },
     },
   }) as Logger

@@ -1,4 +1,6 @@
 import { readField } from './error-status.js'
+import { isSecretName } from './secret-names.js'
+import { scrubCardNumbers, scrubKeyValues, scrubSchemeTokens, scrubUrlCredentials } from './scrub-text.js'
 import { truncate } from './serialize-error.js'
 
 /** What to hide from reports, on top of the defaults. */
@@ -13,18 +15,20 @@ export interface ScrubOptions {
   replacement?: string
 }
 
-const DEFAULT_HEADERS = /^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|passw|session|csrf|xsrf|signature|credential/i
-const DEFAULT_FIELDS = /passw|pwd|secret|token|api[-_]?key|apikey|card|cvv|cvc|ssn|iban|credential|^auth$|authorization|session|private[-_]?key|cookie/i
-// credentials in URLs ("postgres://app:hunter2@db") and bearer tokens in messages; each behind a cheap
-// test, so the lookbehind only runs on text that could match
-const DEFAULT_VALUES: Array<{ maybe: (text: string) => boolean; pattern: RegExp }> = [
-  { maybe: (text) => text.includes('://') && text.includes('@'), pattern: /(?<=[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+(?=@)/gi },
-  { maybe: (text) => /bearer|basic/i.test(text), pattern: /(?<=\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}/gi },
-]
 const MAX_DEPTH = 6
 const MAX_KEYS = 100
+const MAX_HEADERS = 200
+// fields walked per request part: a body of 10,000 fields costs no more than one of 1,000
+const MAX_NODES = 1000
 const MAX_VALUE = 2000
-const MIN_SECRET = 4
+/** The longest text examined; report strings are cut well below it before they get here. */
+export const MAX_TEXT = 64 * 1024
+// secrets remembered per report, and how long and varied one must be to be hidden in free text:
+// `?token=undefined` must not blank every "undefined" in the message
+const MAX_SECRETS = 100
+const MIN_SECRET = 6
+const MIN_SIMPLE_SECRET = 12
+const MIN_PART = 6
 
 /** Scrubs one report's worth of data; secret values it hid are remembered so they can be hidden anywhere else they appear. */
 export interface Scrubber {
@@ -32,24 +36,45 @@ export interface Scrubber {
   headers(headers: Record<string, unknown>, secrets: Set<string>): Record<string, string>
   fields(value: unknown, secrets: Set<string>): unknown
   url(url: string, secrets: Set<string>): string
+  /** Hides secrets in free text; with a writable set, what it finds by pattern is remembered there too. */
   text(text: string, secrets: ReadonlySet<string>): string
 }
 
-function compileNames(defaults: RegExp, extra: Array<string | RegExp> | undefined): (name: string) => boolean {
+function compileNames(header: boolean, extra: Array<string | RegExp> | undefined): (name: string) => boolean {
   const exact = new Set<string>()
-  const patterns: RegExp[] = [defaults]
+  const patterns: RegExp[] = []
   for (const item of extra ?? []) {
     if (typeof item === 'string') exact.add(item.toLowerCase())
     else patterns.push(new RegExp(item.source, item.flags.replace('g', '')))
   }
-  return (name) => exact.has(name.toLowerCase()) || patterns.some((p) => p.test(name))
+  // names repeat from request to request: each is judged once
+  const known = new Map<string, boolean>()
+  return (name) => {
+    let secret = known.get(name)
+    if (secret === undefined) {
+      secret = exact.has(name.toLowerCase()) || isSecretName(name, header) || patterns.some((p) => p.test(name))
+      if (known.size >= 10_000) known.clear()
+      known.set(name, secret)
+    }
+    return secret
+  }
+}
+
+/** Whether a value is long and varied enough to be hidden wherever it appears, not just where it was found. */
+function isMemorable(value: string): boolean {
+  if (value.length < MIN_SECRET) return false
+  if (value.length >= MIN_SIMPLE_SECRET) return true
+  const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z\d]/].filter((c) => c.test(value)).length
+  return classes >= 2
 }
 
 function remember(secrets: Set<string>, value: string): void {
-  if (value.length >= MIN_SECRET) secrets.add(value)
+  if (secrets.size < MAX_SECRETS && value.length <= MAX_VALUE && isMemorable(value)) secrets.add(value)
 }
 
-const MIN_PART = 6
+function rememberer(secrets: ReadonlySet<string>): (value: string) => void {
+  return secrets instanceof Set ? (value) => remember(secrets as Set<string>, value) : () => {}
+}
 
 /**
  * Remembers a secret header's value and the parts of it that may be quoted
@@ -67,17 +92,48 @@ function rememberHeaderSecrets(secrets: Set<string>, value: string): void {
     }
     return
   }
-  for (const pair of value.split(/;\s*/)) {
+  for (const pair of value.split(/;\s*/, MAX_KEYS)) {
     const eq = pair.indexOf('=')
     const part = eq === -1 ? pair : pair.slice(eq + 1)
-    if (part.length >= MIN_PART) secrets.add(part)
+    if (part.length >= MIN_PART) remember(secrets, part)
   }
+}
+
+/** Every string and number under a secret-named field, so a nested secret (`credentials.password`) is remembered too. */
+function rememberLeaves(secrets: Set<string>, value: unknown, budget: { nodes: number }, depth = 0): void {
+  if (budget.nodes-- <= 0) return
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return remember(secrets, String(value))
+  if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return
+  try {
+    for (const key of Object.keys(value).slice(0, MAX_KEYS)) rememberLeaves(secrets, readField(value, key), budget, depth + 1)
+  } catch {
+    // an unreadable object has nothing to remember
+  }
+}
+
+// a header value that is a URL (Referer, Origin, Location, X-Original-URL…) is scrubbed as the request URL is
+function isUrlShaped(value: string): boolean {
+  return value.startsWith('/') || /^[a-z][a-z0-9+.-]{0,30}:\/\//i.test(value)
+}
+
+// one alternation of the remembered secrets, longest first so a token is not half-replaced through a shorter
+// secret inside it; built once per set of secrets, then every string of the report is one regex pass
+const matchers = new WeakMap<ReadonlySet<string>, { size: number; pattern: RegExp | undefined }>()
+
+function matcherOf(secrets: ReadonlySet<string>): RegExp | undefined {
+  const cached = matchers.get(secrets)
+  if (cached && cached.size === secrets.size) return cached.pattern
+  const literals = [...secrets].filter(isMemorable).sort((a, b) => b.length - a.length)
+  const pattern = literals.length ? new RegExp(literals.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : undefined
+  matchers.set(secrets, { size: secrets.size, pattern })
+  return pattern
 }
 
 /**
  * Compiles the scrubber once, at start-up: `Authorization`, `Cookie`,
  * `Set-Cookie`, `Proxy-Authorization` and key-like headers, and fields named
- * like password, secret, token, api_key or card, plus whatever the app adds.
+ * like password, secret, token, api_key or card (see `isSecretName`), plus
+ * whatever the app adds.
  *
  * @example
  * ```ts
@@ -86,17 +142,23 @@ function rememberHeaderSecrets(secrets: Set<string>, value: string): void {
  */
 export function compileScrubber(options: ScrubOptions = {}): Scrubber {
   const replacement = options.replacement ?? '[scrubbed]'
-  const isSecretHeader = compileNames(DEFAULT_HEADERS, options.headers)
-  const isSecretField = compileNames(DEFAULT_FIELDS, options.fields)
-  const valuePatterns = [...DEFAULT_VALUES, ...(options.values ?? []).map((p) => ({ maybe: () => true, pattern: new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`) }))]
+  const encoded = encodeURIComponent(replacement)
+  const isSecretHeader = compileNames(true, options.headers)
+  const isSecretField = compileNames(false, options.fields)
+  const isSecretKey = (name: string) => isSecretField(name) || isSecretHeader(name)
+  const valuePatterns = (options.values ?? []).map((p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`))
 
-  function fieldsAt(value: unknown, secrets: Set<string>, depth: number): unknown {
+  function fieldsAt(value: unknown, secrets: Set<string>, depth: number, budget: { nodes: number }): unknown {
     if (typeof value === 'string') return truncate(value, MAX_VALUE)
     if (value === null || typeof value !== 'object') {
       return typeof value === 'number' || typeof value === 'boolean' ? value : value === undefined ? undefined : String(value)
     }
     if (depth >= MAX_DEPTH) return '[too deep]'
-    if (Array.isArray(value)) return value.slice(0, MAX_KEYS).map((item) => fieldsAt(item, secrets, depth + 1))
+    if (budget.nodes <= 0) return '[not shown: too many fields]'
+    if (Array.isArray(value)) {
+      budget.nodes -= Math.min(value.length, MAX_KEYS)
+      return value.slice(0, MAX_KEYS).map((item) => fieldsAt(item, secrets, depth + 1, budget))
+    }
     const out: Record<string, unknown> = {}
     let keys: string[]
     try {
@@ -104,41 +166,24 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
     } catch {
       return '[unreadable]'
     }
+    budget.nodes -= keys.length
     for (const key of keys) {
       const item = readField(value, key)
       if (isSecretField(key)) {
-        if (typeof item === 'string') remember(secrets, item)
+        rememberLeaves(secrets, item, { nodes: 50 })
         out[key] = replacement
       } else {
-        out[key] = fieldsAt(item, secrets, depth + 1)
+        out[key] = fieldsAt(item, secrets, depth + 1, budget)
       }
     }
     return out
   }
 
-  return {
-    replacement,
-    headers(headers, secrets) {
-      const out: Record<string, string> = {}
-      for (const name of Object.keys(headers)) {
-        const raw = headers[name]
-        const value = Array.isArray(raw) ? raw.join(', ') : String(raw ?? '')
-        if (isSecretHeader(name)) {
-          rememberHeaderSecrets(secrets, value)
-          out[name] = replacement
-        } else {
-          out[name] = truncate(value, MAX_VALUE)
-        }
-      }
-      return out
-    },
-    fields(value, secrets) {
-      return fieldsAt(value, secrets, 0)
-    },
-    url(url, secrets) {
-      const q = url.indexOf('?')
-      if (q === -1) return url
-      const params = url.slice(q + 1).split('&').map((pair) => {
+  function scrubParams(part: string, secrets: Set<string>): string {
+    if (!part.includes('=')) return part
+    return part
+      .split('&', MAX_KEYS)
+      .map((pair) => {
         const eq = pair.indexOf('=')
         if (eq === -1) return pair
         let name = pair.slice(0, eq)
@@ -149,32 +194,70 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
         }
         if (!isSecretField(name)) return pair
         const value = pair.slice(eq + 1)
+        if (value === encoded) return pair
         remember(secrets, value)
         try {
           remember(secrets, decodeURIComponent(value.replace(/\+/g, ' ')))
         } catch {
           // the raw value is remembered already
         }
-        return `${pair.slice(0, eq)}=${encodeURIComponent(replacement)}`
+        return `${pair.slice(0, eq)}=${encoded}`
       })
-      return `${url.slice(0, q)}?${params.join('&')}`
-    },
-    text(text, secrets) {
-      let out = text
-      for (const { maybe, pattern } of valuePatterns) if (maybe(out)) out = out.replace(pattern, replacement)
-      if (secrets.size === 0) return out
-      // longest first, so a token is not half-replaced through a shorter secret inside it
-      for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-        if (out.includes(secret)) out = out.split(secret).join(replacement)
+      .join('&')
+  }
+
+  function scrubUrl(url: string, secrets: Set<string>): string {
+    const clean = scrubUrlCredentials(url, replacement, (value) => remember(secrets, value))
+    const hash = clean.indexOf('#')
+    const beforeHash = hash === -1 ? clean : clean.slice(0, hash)
+    // OAuth's implicit flow puts the access token in the fragment
+    const fragment = hash === -1 ? '' : `#${scrubParams(clean.slice(hash + 1), secrets)}`
+    const q = beforeHash.indexOf('?')
+    if (q === -1) return beforeHash + fragment
+    return `${beforeHash.slice(0, q)}?${scrubParams(beforeHash.slice(q + 1), secrets)}${fragment}`
+  }
+
+  return {
+    replacement,
+    headers(headers, secrets) {
+      const out: Record<string, string> = {}
+      for (const name of Object.keys(headers).slice(0, MAX_HEADERS)) {
+        const raw = headers[name]
+        const value = Array.isArray(raw) ? raw.join(', ') : String(raw ?? '')
+        if (isSecretHeader(name)) {
+          rememberHeaderSecrets(secrets, truncate(value, MAX_TEXT))
+          out[name] = replacement
+        } else {
+          const shown = truncate(value, MAX_VALUE)
+          out[name] = isUrlShaped(shown) ? scrubUrl(shown, secrets) : shown
+        }
       }
       return out
+    },
+    fields(value, secrets) {
+      return fieldsAt(value, secrets, 0, { nodes: MAX_NODES })
+    },
+    url(url, secrets) {
+      return scrubUrl(url, secrets)
+    },
+    text(text, secrets) {
+      const found = rememberer(secrets)
+      let out = text.length > MAX_TEXT ? truncate(text, MAX_TEXT) : text
+      out = scrubUrlCredentials(out, replacement, found)
+      out = scrubSchemeTokens(out, replacement, found)
+      out = scrubKeyValues(out, isSecretKey, replacement, found)
+      out = scrubCardNumbers(out, replacement)
+      for (const pattern of valuePatterns) out = out.replace(pattern, replacement)
+      const matcher = secrets.size === 0 ? undefined : matcherOf(secrets)
+      return matcher ? out.replace(matcher, replacement) : out
     },
   }
 }
 
-/** Applies `scrubber.text` to every string inside a JSON-safe value, in place of a copy. */
+/** Applies `scrubber.text` to every string inside a JSON-safe value, in place of a copy; a card number sent as a number too. */
 export function scrubStrings<T>(value: T, scrubber: Scrubber, secrets: ReadonlySet<string>): T {
   if (typeof value === 'string') return scrubber.text(value, secrets) as T
+  if (typeof value === 'number') return (Number.isInteger(value) && value > 1e12 && scrubber.text(String(value), secrets) !== String(value) ? scrubber.replacement : value) as T
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.map((item) => scrubStrings(item, scrubber, secrets)) as T
   const out: Record<string, unknown> = {}

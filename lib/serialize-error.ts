@@ -25,7 +25,15 @@ const MAX_CAUSE_DEPTH = 8
 const MAX_MEMBERS = 20
 const MAX_FIELDS = 20
 const MAX_FIELD_LENGTH = 500
+const MAX_FRAME_LINE = 500
+// errors serialised per thrown value, causes and members together: an AggregateError of AggregateErrors stays small
+const MAX_ERRORS = 32
 const SKIPPED_FIELDS = new Set(['name', 'message', 'stack', 'cause', 'errors', 'status', 'statusCode', 'code', 'headers', 'expose'])
+// body-parser puts the raw request body on its errors: a body that did not parse is never copied into a report
+const RAW_BODY_FIELDS = new Set(['body', 'rawBody', 'raw_body', 'requestBody'])
+// V8 quotes the input a JSON.parse failed on: `Unexpected token 'h', "{"password": hunter2}" is not valid JSON`
+const JSON_QUOTE_END = ' is not valid JSON'
+const JSON_QUOTE_START = /^(?:[\w$.]{1,100}: )?Unexpected token '[\s\S]', /
 
 /** Cuts a string to `max` characters, saying how many were dropped. */
 export function truncate(text: string, max: number): string {
@@ -56,12 +64,23 @@ function trimStack(stack: string): string {
   const firstFrame = stack.indexOf('\n    at ')
   const head = firstFrame === -1 ? stack : stack.slice(0, firstFrame)
   const frames = firstFrame === -1 ? '' : stack.slice(firstFrame)
-  const lines = frames.split('\n')
-  const kept = lines.length > MAX_FRAMES + 1 ? [...lines.slice(0, MAX_FRAMES + 1), `    … ${lines.length - MAX_FRAMES - 1} more frames`] : lines
-  return truncate(head, MAX_MESSAGE) + kept.join('\n')
+  const lines = frames.split('\n', MAX_FRAMES + 2).map((line) => truncate(line, MAX_FRAME_LINE))
+  if (lines.length > MAX_FRAMES + 1) lines[MAX_FRAMES + 1] = '    … more frames'
+  return truncate(hideParserQuote(head), MAX_MESSAGE) + lines.join('\n')
 }
 
-function collectFields(err: object): SerializedError['fields'] {
+/** A JSON parser's message without the input it quotes: a body that did not parse may hold a password. */
+export function hideParserQuote(message: string): string {
+  const end = message.indexOf(JSON_QUOTE_END)
+  if (end === -1) return message
+  const lineStart = message.lastIndexOf('\n', end) + 1
+  const start = JSON_QUOTE_START.exec(message.slice(lineStart, lineStart + 40))
+  if (!start) return message
+  return `${message.slice(0, lineStart + start[0].length)}[input not shown]${message.slice(end)}`
+}
+
+/** The own primitive fields of an error (or a thrown object), a raw request body left out. */
+export function collectFields(err: object): SerializedError['fields'] {
   let keys: string[]
   try {
     keys = Object.keys(err)
@@ -73,7 +92,8 @@ function collectFields(err: object): SerializedError['fields'] {
   for (const key of keys) {
     if (SKIPPED_FIELDS.has(key) || count >= MAX_FIELDS) continue
     const value = readField(err, key)
-    if (typeof value === 'string') fields[key] = truncate(value, MAX_FIELD_LENGTH)
+    if (RAW_BODY_FIELDS.has(key) && typeof value === 'string') fields[key] = `[request body, ${value.length} characters, not shown]`
+    else if (typeof value === 'string') fields[key] = truncate(value, MAX_FIELD_LENGTH)
     else if (typeof value === 'number' || typeof value === 'boolean' || value === null) fields[key] = value
     else continue
     count++
@@ -84,7 +104,11 @@ function collectFields(err: object): SerializedError['fields'] {
 function serializeNonError(value: unknown): SerializedError {
   const thrown = value === null ? 'null' : typeof value
   const message = typeof value === 'string' ? value : safeInspect(value)
-  return { name: 'NonError', thrown, message: truncate(message, MAX_MESSAGE) }
+  const out: SerializedError = { name: 'NonError', thrown, message: truncate(message, MAX_MESSAGE) }
+  // a thrown plain object's own fields are scrubbed by name like an error's: `throw { password, apiKey }`
+  const fields = value !== null && typeof value === 'object' ? collectFields(value) : undefined
+  if (fields) out.fields = fields
+  return out
 }
 
 function serializeAt(value: unknown, seen: Set<unknown>, depth: number): SerializedError {
@@ -92,7 +116,7 @@ function serializeAt(value: unknown, seen: Set<unknown>, depth: number): Seriali
   seen.add(value)
   const err = value as object
   const name = truncate(safeString(readField(err, 'name')) || 'Error', 200)
-  const out: SerializedError = { name, message: truncate(safeString(readField(err, 'message')) ?? '', MAX_MESSAGE) }
+  const out: SerializedError = { name, message: hideParserQuote(truncate(safeString(readField(err, 'message')) ?? '', MAX_MESSAGE)) }
   const stack = safeString(readField(err, 'stack'))
   if (stack) out.stack = trimStack(stack)
   const code = readField(err, 'code')
@@ -101,12 +125,18 @@ function serializeAt(value: unknown, seen: Set<unknown>, depth: number): Seriali
   if (status !== undefined) out.status = status
   const fields = collectFields(err)
   if (fields) out.fields = fields
-  if (depth < MAX_CAUSE_DEPTH) {
+  if (depth < MAX_CAUSE_DEPTH && seen.size < MAX_ERRORS) {
     const cause = readField(err, 'cause')
     if (cause !== undefined && !seen.has(cause)) out.cause = serializeAt(cause, seen, depth + 1)
     const members = readField(err, 'errors')
     if (Array.isArray(members)) {
-      out.errors = members.slice(0, MAX_MEMBERS).filter((m) => !seen.has(m)).map((m) => serializeAt(m, seen, depth + 1))
+      out.errors = members
+        .slice(0, MAX_MEMBERS)
+        .filter((m) => !seen.has(m) && seen.size < MAX_ERRORS)
+        .map((m) => {
+          seen.add(m)
+          return serializeAt(m, seen, depth + 1)
+        })
     }
   }
   return out

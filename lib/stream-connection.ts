@@ -8,6 +8,8 @@ export interface StreamConnectionOptions {
   target: string
   /** Called when a connection comes up, so waiting senders can go at once. */
   onUp?: () => void
+  /** Called when a connection that was up closes without our asking. */
+  onDown?: () => void
   minBackoffMs?: number
   maxBackoffMs?: number
 }
@@ -30,6 +32,7 @@ function describeFailure(err: Error): string {
 export class StreamConnection {
   #socket: Socket | undefined
   #up = false
+  #everUp = false
   #closed = false
   #demand = false
   #timer: NodeJS.Timeout | undefined
@@ -69,6 +72,7 @@ export class StreamConnection {
     socket.once(ready, () => {
       if (socket !== this.#socket) return
       this.#up = true
+      this.#everUp = true
       this.#demand = false
       this.#lastError = undefined
       this.#backoff = this.options.minBackoffMs ?? 250
@@ -88,12 +92,15 @@ export class StreamConnection {
 
   #onClose(socket: Socket): void {
     if (socket !== this.#socket) return
-    const wasUp = this.#up
+    // 'end' (the receiver's FIN) already set #up to false; what matters is whether this connection ever was up
+    const wasUp = this.#everUp
+    this.#everUp = false
     this.#socket = undefined
     this.#up = false
     const failure = this.#failure()
     for (const { reject } of this.#waiting.splice(0)) reject(failure)
     if (this.#closed) return
+    if (wasUp) this.options.onDown?.()
     if (wasUp) this.#demand = true
     if (!this.#demand) return
     this.reconnects++

@@ -4,9 +4,9 @@ import { failOption, readCaOption } from './option-checks.js'
 
 /** The `syslog` option as an object. */
 export interface SyslogOptions {
-  /** `udp://host:514`, `tcp://host:601`, `tls://host:6514` or `unix:///path/to/stream.sock`. */
+  /** `udp://host:514`, `tcp://host:601`, `tls://host:6514`, `relp://host:2514` or `unix:///path/to/stream.sock`. */
   url?: string
-  protocol?: 'udp' | 'tcp' | 'tls' | 'unix'
+  protocol?: 'udp' | 'tcp' | 'tls' | 'relp' | 'unix'
   host?: string
   port?: number
   path?: string
@@ -28,6 +28,10 @@ export interface SyslogOptions {
   udpMaxBytes?: number
   /** The largest TCP/TLS message; longer ones are cut with a marker. Default 190 000, under rsyslog's 200 000-byte frame limit, past which it garbles the rest of the connection. */
   streamMaxBytes?: number
+  /** RELP: messages sent before their acknowledgements come back (default 128), and how long a session may stay silent while it owes acknowledgements before it is given up and its messages resent (default 10 000 ms). */
+  relp?: { window?: number; ackTimeoutMs?: number }
+  /** TCP and TLS: messages written this long before a connection closed are sent again on the next one, since plain syslog never says what the receiver kept. Default 2000 ms; 0 turns it off. */
+  inDoubtMs?: number
   /** The least severe level sent. Default `warn`: every report. */
   level?: 'error' | 'warn' | 'info'
   /** Send even in debug mode. */
@@ -36,7 +40,7 @@ export interface SyslogOptions {
 
 /** The syslog settings once validated. */
 export interface ResolvedSyslogOptions {
-  protocol: 'udp' | 'tcp' | 'tls' | 'unix'
+  protocol: 'udp' | 'tcp' | 'tls' | 'relp' | 'unix'
   host: string
   port: number
   path?: string
@@ -49,13 +53,16 @@ export interface ResolvedSyslogOptions {
   queueSize: number
   udpMaxBytes: number
   streamMaxBytes: number
+  relp: { window: number; ackTimeoutMs: number }
+  inDoubtMs: number
   level: 'error' | 'warn' | 'info'
   /** Where messages go, for messages about it. */
   target: string
 }
 
-const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'streamMaxBytes', 'level', 'force']
-const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, unix: 0 }
+const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'streamMaxBytes', 'relp', 'inDoubtMs', 'level', 'force']
+const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, unix: 0 }
+const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'unix']
 
 function fromUrl(url: string): SyslogOptions {
   let parsed: URL
@@ -65,7 +72,7 @@ function fromUrl(url: string): SyslogOptions {
     return failOption('syslog', 'must be a URL such as udp://127.0.0.1:514 or tls://logs.example.org:6514')
   }
   const protocol = parsed.protocol.slice(0, -1)
-  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) failOption('syslog', 'must start with udp://, tcp://, tls:// or unix://')
+  if (!PROTOCOLS.includes(protocol)) failOption('syslog', 'must start with udp://, tcp://, tls://, relp:// or unix://')
   if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
   const options: SyslogOptions = { protocol: protocol as 'udp', host: parsed.hostname.replace(/^\[|\]$/g, '') }
   if (parsed.port) options.port = Number(parsed.port)
@@ -92,7 +99,9 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
   for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
   const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
   const protocol = o.protocol ?? 'udp'
-  if (!['udp', 'tcp', 'tls', 'unix'].includes(protocol)) failOption('syslog.protocol', 'must be udp, tcp, tls or unix')
+  if (!PROTOCOLS.includes(protocol)) failOption('syslog.protocol', 'must be udp, tcp, tls, relp or unix')
+  if (o.relp !== undefined && (o.relp === null || typeof o.relp !== 'object')) failOption('syslog.relp', 'must be an object such as { window: 128, ackTimeoutMs: 10000 }')
+  for (const key of Object.keys(o.relp ?? {})) if (key !== 'window' && key !== 'ackTimeoutMs') failOption(`syslog.relp.${key}`, 'is not a RELP option; known: window, ackTimeoutMs')
   if (protocol === 'unix' && !o.path) failOption('syslog.path', 'is needed for a unix socket')
   const facility = o.facility ?? 'user'
   if (!(facility in FACILITIES)) failOption('syslog.facility', `must be one of ${Object.keys(FACILITIES).join(', ')}; got ${JSON.stringify(facility)}`)
@@ -122,6 +131,11 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
     queueSize: wholeNumber('syslog.queueSize', o.queueSize, 10_000, 1, 10_000_000),
     udpMaxBytes: wholeNumber('syslog.udpMaxBytes', o.udpMaxBytes, 8192, 480, 65507),
     streamMaxBytes: wholeNumber('syslog.streamMaxBytes', o.streamMaxBytes, 190_000, 480, 16 * 1024 * 1024),
+    relp: {
+      window: wholeNumber('syslog.relp.window', o.relp?.window, 128, 1, 10_000),
+      ackTimeoutMs: wholeNumber('syslog.relp.ackTimeoutMs', o.relp?.ackTimeoutMs, 10_000, 100, 3_600_000),
+    },
+    inDoubtMs: wholeNumber('syslog.inDoubtMs', o.inDoubtMs, 2000, 0, 60_000),
     level,
     target: protocol === 'unix' ? `unix://${o.path}` : `${protocol}://${host}:${port}`,
   }

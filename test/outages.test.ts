@@ -74,8 +74,9 @@ describe('outages of real receivers during a run of errors', function () {
     })
     after(() => rsyslog?.close())
 
-    it('should deliver every message once after a TCP receiver comes back', async () => {
-      h = createHarness({ spoolDir: dir, syslog: `tcp://127.0.0.1:${rsyslog.tcpPort}` })
+    // over plain tcp:// what was in doubt at the stop may arrive twice: test/syslog-restart.test.ts counts that
+    it('should deliver every message once after a RELP receiver comes back', async () => {
+      h = createHarness({ spoolDir: dir, syslog: `relp://127.0.0.1:${rsyslog.relpPort}` })
       await runErrors(failingApp(h), 60, async (i) => {
         if (i === 20) await rsyslog.stop()
         if (i === 40) await rsyslog.start()

@@ -4,6 +4,7 @@ import { connect as tlsConnect } from 'node:tls'
 import TransportStream from 'winston-transport'
 import { Delivery, type DeliveryStats } from '../lib/delivery.js'
 import { Spool } from '../lib/spool.js'
+import { RelpConnection } from '../lib/relp-connection.js'
 import { StreamConnection } from '../lib/stream-connection.js'
 import { formatSyslogLine, truncateBytes, type SyslogHeader } from '../lib/syslog-format.js'
 import { resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogOptions } from '../lib/syslog-options.js'
@@ -12,22 +13,29 @@ import { resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogOptions } 
 export interface SyslogTransportOptions extends SyslogOptions {
   /** The default APP-NAME. */
   defaultAppName?: string
-  /** The directory where undelivered messages wait across crashes and restarts (TCP, TLS and Unix sockets); none keeps them in memory only. */
+  /** The directory where undelivered messages wait across crashes and restarts (TCP, TLS, RELP and Unix sockets); none keeps them in memory only. */
   spoolDir?: string
 }
 
 let sequence = 0
 
 const CLOSE_TIMEOUT_MS = 2000
+// what is kept for resending after a plain TCP connection drops, whatever `inDoubtMs` says
+const IN_DOUBT_MAX_UNITS = 10_000
+const IN_DOUBT_MAX_BYTES = 16 * 1024 * 1024
+
+type Connector = ReturnType<ConstructorParameters<typeof StreamConnection>[0]['connect']>
 
 /**
  * Sends every report to a syslog receiver: RFC 5424 (or 3164) lines with the
  * kind as MSGID and the incident id, fingerprint, status, method, route and
  * path as structured data; octet-counted frames over TCP and TLS (RFC 6587),
  * so multi-line and large messages stay one record; TLS that checks the
- * receiver's certificate; datagrams cut with a marker rather than split. A
- * receiver that goes away costs nothing but a bounded queue, and its errors
- * never reach the app.
+ * receiver's certificate; datagrams cut with a marker rather than split.
+ * Over RELP a message counts as delivered only once the receiver
+ * acknowledged it; over plain TCP and TLS, what was written just before a
+ * connection dropped is sent again (at least once). A receiver that goes
+ * away costs nothing but a bounded queue, and its errors never reach the app.
  *
  * @example
  * ```ts
@@ -37,8 +45,10 @@ const CLOSE_TIMEOUT_MS = 2000
 export class SyslogTransport extends TransportStream {
   readonly settings: ResolvedSyslogOptions
   readonly #header: SyslogHeader
-  readonly #connection: StreamConnection | undefined
+  readonly #connection: StreamConnection | RelpConnection | undefined
   readonly #delivery: Delivery<string> | undefined
+  #inDoubt: Array<{ key: string; value: string; at: number }> = []
+  #inDoubtBytes = 0
   #udp: UdpSocket | undefined
   #udpPending = 0
   #udpWarned = false
@@ -50,23 +60,55 @@ export class SyslogTransport extends TransportStream {
     super({ level: settings.level })
     this.settings = settings
     this.#header = { format: settings.format, facility: settings.facility, hostname: settings.hostname, appName: settings.appName, procid: String(process.pid), sdId: settings.sdId }
-    if (settings.protocol !== 'udp') {
-      const connection = new StreamConnection({ connect: () => this.#connect(), target: settings.target, onUp: () => this.#delivery?.wake() })
-      this.#connection = connection
-      this.#delivery = new Delivery<string>({
-        send: (frame) => connection.write(Buffer.from(frame, 'utf8')),
-        ...(spoolDir ? { spool: new Spool<string>({ dir: spoolDir }) } : {}),
-        maxQueue: settings.queueSize,
-        minBackoffMs: 250,
-        maxBackoffMs: 30_000,
-        target: settings.target,
-        onWarn: (err) => this.emit('warn', new Error(err.message.endsWith('works again') ? `${settings.target} is reachable again` : `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`)),
-        onDropped: (count) => this.#announceDropped(count),
-      })
-    }
+    if (settings.protocol === 'udp') return
+    const connection = this.#openConnection()
+    this.#connection = connection
+    this.#delivery = new Delivery<string>({
+      send: connection instanceof RelpConnection ? (message) => connection.send(Buffer.from(message, 'utf8')) : (frame, key) => this.#write(connection, key!, frame),
+      ...(spoolDir ? { spool: new Spool<string>({ dir: spoolDir }) } : {}),
+      maxQueue: settings.queueSize,
+      window: settings.protocol === 'relp' ? settings.relp.window : 1,
+      minBackoffMs: 250,
+      maxBackoffMs: 30_000,
+      target: settings.target,
+      onWarn: (err) => this.emit('warn', new Error(err.message.endsWith('works again') ? `${settings.target} is reachable again` : `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`)),
+      onDropped: (count) => this.#announceDropped(count),
+    })
   }
 
-  #connect(): ReturnType<ConstructorParameters<typeof StreamConnection>[0]['connect']> {
+  #openConnection(): StreamConnection | RelpConnection {
+    const s = this.settings
+    const onUp = () => this.#delivery?.wake()
+    if (s.protocol === 'relp') return new RelpConnection({ connect: () => this.#connect(), target: s.target, window: s.relp.window, ackTimeoutMs: s.relp.ackTimeoutMs, onUp })
+    return new StreamConnection({ connect: () => this.#connect(), target: s.target, onUp, onDown: () => this.#resendInDoubt() })
+  }
+
+  /** Writes one frame; once written, it stays in doubt for `inDoubtMs`, bounded in count and bytes. */
+  async #write(connection: StreamConnection, key: string, frame: string): Promise<void> {
+    await connection.write(Buffer.from(frame, 'utf8'))
+    if (!this.settings.inDoubtMs) return
+    const now = Date.now()
+    this.#inDoubt.push({ key, value: frame, at: now })
+    this.#inDoubtBytes += frame.length
+    const horizon = now - this.settings.inDoubtMs
+    let drop = 0
+    while (drop < this.#inDoubt.length && (this.#inDoubt[drop]!.at < horizon || this.#inDoubt.length - drop > IN_DOUBT_MAX_UNITS || this.#inDoubtBytes > IN_DOUBT_MAX_BYTES)) {
+      this.#inDoubtBytes -= this.#inDoubt[drop]!.value.length
+      drop++
+    }
+    if (drop) this.#inDoubt.splice(0, drop)
+  }
+
+  /** Plain TCP has no acknowledgement: what went out in the last moments of a dropped connection is sent again. */
+  #resendInDoubt(): void {
+    const horizon = Date.now() - this.settings.inDoubtMs
+    const again = this.#inDoubt.filter((unit) => unit.at >= horizon)
+    this.#inDoubt = []
+    this.#inDoubtBytes = 0
+    this.#delivery?.resend(again)
+  }
+
+  #connect(): Connector {
     const s = this.settings
     if (s.protocol === 'tls') {
       const servername = s.tls.servername ?? (isIP(s.host) ? undefined : s.host)
@@ -97,10 +139,10 @@ export class SyslogTransport extends TransportStream {
     return typeof info.id === 'string' && typeof info.fingerprint === 'string' ? info.id : `${process.pid}.${Date.now()}.${sequence++}`
   }
 
-  /** Octet counting (RFC 6587): the receiver knows where each message ends, newlines and all. */
+  /** Octet counting (RFC 6587): the receiver knows where each message ends, newlines and all. RELP frames its own. */
   #frame(line: string): string {
     const body = truncateBytes(line, this.settings.streamMaxBytes)
-    return `${Buffer.byteLength(body)} ${body}`
+    return this.settings.protocol === 'relp' ? body : `${Buffer.byteLength(body)} ${body}`
   }
 
   #send(key: string, line: string, first = false): void {
@@ -136,7 +178,7 @@ export class SyslogTransport extends TransportStream {
 
   /** Delivered, queued, spooled, retried and dropped counts. */
   stats(): DeliveryStats {
-    return this.#delivery?.stats() ?? { delivered: this.#udpSent, queued: this.#udpPending, spooled: 0, retried: 0, dropped: 0 }
+    return this.#delivery?.stats() ?? { delivered: this.#udpSent, queued: this.#udpPending, spooled: 0, retried: 0, dropped: 0, resent: 0 }
   }
 
   /** Sends what waits, up to `timeoutMs`; what is left stays spooled. */

@@ -9,7 +9,7 @@ import { delimiter, join } from 'node:path'
 /** One message as rsyslog parsed it, read back from the instance's JSON-lines output file. */
 export interface SyslogRecord {
   /** Which listener received it (the rsyslog inputs are named after these). */
-  input: 'udp' | 'tcp' | 'tls'
+  input: 'udp' | 'tcp' | 'tls' | 'relp'
   pri: number
   facility: string
   severity: string
@@ -35,6 +35,8 @@ export interface Rsyslog {
   udpPort: number
   tcpPort: number
   tlsPort: number
+  /** imrelp (RELP, rsyslog-relp): a message is acknowledged only once rsyslog has taken it. */
+  relpPort: number
   /**
    * The PEM file a TLS client should trust. Normally the server's own self-signed certificate
    * (CN=localhost, SAN DNS:localhost, IP:127.0.0.1); with `untrustedCert` an unrelated self-signed
@@ -55,7 +57,7 @@ export interface Rsyslog {
   close(): Promise<void>
 }
 
-const PACKAGES = 'apt-get install rsyslog rsyslog-gnutls'
+const PACKAGES = 'apt-get install rsyslog rsyslog-gnutls rsyslog-relp'
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
@@ -72,10 +74,12 @@ function findRsyslogd(): string | undefined {
   return dirs.map((d) => join(d, 'rsyslogd')).find((p) => p.startsWith('/') && existsSync(p))
 }
 
-// The gtls netstream driver is a separate package (rsyslog-gnutls); without it the TLS input fails only at runtime.
-function hasGtlsDriver(): boolean {
+// The gtls netstream driver (rsyslog-gnutls) and the RELP input (rsyslog-relp) are separate packages; without them
+// rsyslogd starts and fails only when the input is used.
+function hasModules(): boolean {
   const multiarch = existsSync('/usr/lib') ? readdirSync('/usr/lib').map((e) => join('/usr/lib', e, 'rsyslog')) : []
-  return ['/usr/lib/rsyslog', '/usr/lib64/rsyslog', ...multiarch].some((d) => existsSync(join(d, 'lmnsd_gtls.so')))
+  const dirs = ['/usr/lib/rsyslog', '/usr/lib64/rsyslog', ...multiarch]
+  return ['lmnsd_gtls.so', 'imrelp.so'].every((m) => dirs.some((d) => existsSync(join(d, m))))
 }
 
 const LOCKED = /Could not get lock|Unable to lock|Unable to acquire the dpkg/i
@@ -100,19 +104,19 @@ let installing: Promise<void> | undefined
  * Throws an Error naming `apt-get install rsyslog rsyslog-gnutls` and the reason when that fails.
  */
 export function ensureRsyslog(): Promise<void> {
-  if (findRsyslogd() && hasGtlsDriver()) return Promise.resolve()
+  if (findRsyslogd() && hasModules()) return Promise.resolve()
   // Concurrent callers share one apt-get run; a failure is not cached so a later call can retry.
   installing ??= (async () => {
     const deadline = Date.now() + 180_000
-    const install = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-gnutls']
+    const install = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-gnutls', 'rsyslog-relp']
     let res = await aptGet(install, deadline)
     if (!res.ok && NEEDS_UPDATE.test(res.output)) {
       await aptGet(['update'], deadline)
       res = await aptGet(install, deadline)
     }
-    if (!findRsyslogd() || !hasGtlsDriver()) {
-      const reason = res.ok ? 'apt-get succeeded but rsyslogd or lmnsd_gtls.so is still missing' : res.output.trim().split('\n').slice(-3).join(' | ')
-      throw new Error(`rsyslog tests need rsyslogd with TLS support (${PACKAGES}): ${reason}`)
+    if (!findRsyslogd() || !hasModules()) {
+      const reason = res.ok ? 'apt-get succeeded but rsyslogd, lmnsd_gtls.so or imrelp.so is still missing' : res.output.trim().split('\n').slice(-3).join(' | ')
+      throw new Error(`rsyslog tests need rsyslogd with TLS and RELP support (${PACKAGES}): ${reason}`)
     }
   })().finally(() => {
     installing = undefined
@@ -151,10 +155,17 @@ const FIELDS: Array<[string, string, string?]> = [
   ['appName', 'app-name'], ['procid', 'procid'], ['msgid', 'msgid'], ['structuredData', 'structured-data'], ['msg', 'msg'], ['rawmsg', 'rawmsg'],
 ]
 
+interface Ports {
+  udp: number
+  tcp: number
+  tls: number
+  relp: number
+}
+
 // maxMessageSize: the 8k default truncates. escapeControlCharactersOnReceive / dropTrailingLFOnReception off:
 // the defaults turn "\n" into "#012" and drop one trailing LF, hiding what the client really sent.
 // inputs.timeout.shutdown: an idle input thread otherwise holds up every SIGTERM for the 1 s default.
-function config(dir: string, ports: { udp: number; tcp: number; tls: number }, out: string): string {
+function config(dir: string, ports: Ports, out: string): string {
   const props = FIELDS.map(([key, name, extra = '']) => `  property(outname="${key}" name="${name}"${extra} format="jsonf")`).join('\n  constant(value=",")\n')
   return `global(workDirectory="${dir}/work"
   maxMessageSize="256k"
@@ -166,10 +177,12 @@ function config(dir: string, ports: { udp: number; tcp: number; tls: number }, o
   defaultNetstreamDriverKeyFile="${dir}/server-key.pem")
 module(load="imudp")
 module(load="imtcp")
+module(load="imrelp")
 input(type="imudp" name="udp" address="127.0.0.1" port="${ports.udp}" ruleset="capture")
 input(type="imtcp" name="tcp" address="127.0.0.1" port="${ports.tcp}" ruleset="capture")
 input(type="imtcp" name="tls" address="127.0.0.1" port="${ports.tls}" ruleset="capture"
   streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+input(type="imrelp" name="relp" address="127.0.0.1" port="${ports.relp}" ruleset="capture" maxDataSize="256k")
 template(name="jsonl" type="list") {
   constant(value="{")
 ${props}
@@ -192,7 +205,7 @@ function canConnect(port: number): Promise<boolean> {
 function toRecord(line: string): SyslogRecord {
   const r = JSON.parse(line) as Record<string, string>
   const input = r.input
-  if (input !== 'udp' && input !== 'tcp' && input !== 'tls') throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
+  if (input !== 'udp' && input !== 'tcp' && input !== 'tls' && input !== 'relp') throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
   const s = (k: string) => r[k] ?? ''
   return {
     input, pri: Number(r.pri), facility: s('facility'), severity: s('severity'), protocolVersion: s('protocolVersion'),
@@ -215,9 +228,11 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
   await mkdir(join(dir, 'work'))
   const serverCertFile = await makeCert(dir, 'server')
   const caFile = options.untrustedCert ? await makeCert(dir, 'other') : serverCertFile
-  const ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: 0 }
+  const ports: Ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: 0, relp: 0 }
   do ports.tls = await freePort('tcp') // the kernel may hand out a just-closed port again
   while (ports.tls === ports.tcp)
+  do ports.relp = await freePort('tcp')
+  while (ports.relp === ports.tcp || ports.relp === ports.tls)
   const out = join(dir, 'received.jsonl')
   const conf = join(dir, 'rsyslog.conf')
   const logFile = join(dir, 'rsyslogd.log')
@@ -240,7 +255,7 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     exited = new Promise<void>((resolve) => proc.once('exit', resolve).once('error', resolve)).then(() => void (gone = true))
     const deadline = Date.now() + 10_000
     while (!gone && Date.now() < deadline) {
-      if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls))) return
+      if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls)) && (await canConnect(ports.relp))) return
       await sleep(25)
     }
     const why = gone ? 'rsyslogd exited' : 'ports not accepting after 10 s'
@@ -286,7 +301,7 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     throw err
   }
   return {
-    udpPort: ports.udp, tcpPort: ports.tcp, tlsPort: ports.tls, caFile, serverCertFile,
+    udpPort: ports.udp, tcpPort: ports.tcp, tlsPort: ports.tls, relpPort: ports.relp, caFile, serverCertFile,
     records, waitFor, stop, start,
     async close() {
       await stop()
