@@ -18,6 +18,7 @@ import { resolveOptions } from './resolve-options.js'
 import { OutcomeReporter } from './outcome-reporter.js'
 import { installProcessGuards, type ProcessGuards } from './process-guard.js'
 import { compileScrubber } from './scrub.js'
+import { closeTransports } from './shutdown.js'
 import { createLogScrubber } from './scrub-report.js'
 import { detectProbe, SuspiciousRequest, type SuspicionFound } from './suspicious.js'
 
@@ -309,24 +310,6 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   async #shutdown(timeout: number): Promise<void> {
     this.#guards.remove()
-    const deadline = Date.now() + timeout
-    // winston unpipes its transports once the logger has finished: take the list while it is whole
-    const transports = [...this.logger.transports]
-    // transports drain within the caller's timeout; what they still owe stays spooled for the next start
-    const flushing = transports.map((t) => (t as { flush?: (ms: number) => Promise<void> }).flush?.(timeout))
-    await Promise.race([Promise.allSettled(flushing), new Promise((resolve) => setTimeout(resolve, timeout).unref())])
-    timeout = Math.max(50, deadline - Date.now())
-    let timer: NodeJS.Timeout | undefined
-    const finished = new Promise<void>((resolve) => this.logger.once('finish', resolve))
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeout)
-    })
-    this.logger.end()
-    await Promise.race([finished, expired])
-    clearTimeout(timer)
-    // the transports' own close settles their spools before close() resolves; winston's would not wait
-    const closing = transports.map((t) => (t as { close?: () => unknown }).close?.())
-    await Promise.race([Promise.allSettled(closing), new Promise((resolve) => setTimeout(resolve, Math.max(50, deadline - Date.now())).unref())])
-    this.logger.close()
+    await closeTransports(this.logger, timeout)
   }
 }
