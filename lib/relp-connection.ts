@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import { describeFailure } from './stream-connection.js'
 
 /** How a `RelpConnection` reaches its receiver. */
 export interface RelpConnectionOptions {
@@ -110,7 +111,7 @@ export class RelpConnection {
   }
 
   #failure(): Error {
-    const why = this.#lastError?.message ?? 'the session closed'
+    const why = this.#lastError ? describeFailure(this.#lastError) : 'the session closed'
     return new Error(`${this.options.target} is unreachable: ${why}`)
   }
 

@@ -10,7 +10,7 @@ const KNOWN_OPTIONS = [
 const LEVELS = ['error', 'warn', 'info', 'debug']
 const SCHEMES: Record<'mail' | 'syslog' | 'tickets', string[]> = {
   mail: ['smtp:', 'smtps:'],
-  syslog: ['udp:', 'tcp:', 'tls:', 'relp:', 'unix:'],
+  syslog: ['udp:', 'tcp:', 'tls:', 'relp:', 'relp+tls:', 'unix:'],
   tickets: ['redmine+http:', 'redmine+https:', 'local:'],
 }
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/

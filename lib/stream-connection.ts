@@ -14,7 +14,8 @@ export interface StreamConnectionOptions {
   maxBackoffMs?: number
 }
 
-function describeFailure(err: Error): string {
+/** Says why a connection failed, in words an operator can act on (a refused certificate above all). */
+export function describeFailure(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code
   return /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|certificate/i.test(`${code} ${err.message}`)
     ? `its TLS certificate was refused (${err.message}); nothing is sent until a trusted certificate answers`

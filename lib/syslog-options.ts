@@ -4,9 +4,9 @@ import { failOption, readCaOption } from './option-checks.js'
 
 /** The `syslog` option as an object. */
 export interface SyslogOptions {
-  /** `udp://host:514`, `tcp://host:601`, `tls://host:6514`, `relp://host:2514` or `unix:///path/to/stream.sock`. */
+  /** `udp://host:514`, `tcp://host:601`, `tls://host:6514`, `relp://host:2514`, `relp+tls://host:2514` or `unix:///path/to/stream.sock`. */
   url?: string
-  protocol?: 'udp' | 'tcp' | 'tls' | 'relp' | 'unix'
+  protocol?: 'udp' | 'tcp' | 'tls' | 'relp' | 'relp+tls' | 'unix'
   host?: string
   port?: number
   path?: string
@@ -20,8 +20,11 @@ export interface SyslogOptions {
   hostname?: string
   /** The structured data's SD-ID. Default `faultline@32473` (32473 is the enterprise number set aside for examples). */
   sdId?: string
-  /** TLS: a CA (PEM text or a PEM file path) to trust instead of the system's, and the name to check. */
-  tls?: { ca?: string | string[]; servername?: string; rejectUnauthorized?: boolean }
+  /**
+   * TLS: a CA (PEM text or a PEM file path) to trust instead of the system's, and the name to check. `cert` and `key`
+   * (PEM text or file paths) are this client's own certificate, which rsyslog's imrelp asks for over `relp+tls://`.
+   */
+  tls?: { ca?: string | string[]; servername?: string; rejectUnauthorized?: boolean; cert?: string; key?: string }
   /** Messages kept while the receiver is away. Default 10 000. */
   queueSize?: number
   /** The largest UDP datagram; longer messages are cut with a marker. Default 8192 (rsyslog's default limit). */
@@ -40,7 +43,7 @@ export interface SyslogOptions {
 
 /** The syslog settings once validated. */
 export interface ResolvedSyslogOptions {
-  protocol: 'udp' | 'tcp' | 'tls' | 'relp' | 'unix'
+  protocol: 'udp' | 'tcp' | 'tls' | 'relp' | 'relp+tls' | 'unix'
   host: string
   port: number
   path?: string
@@ -49,7 +52,7 @@ export interface ResolvedSyslogOptions {
   appName: string
   hostname: string
   sdId: string
-  tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean }
+  tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean; cert?: string; key?: string }
   queueSize: number
   udpMaxBytes: number
   streamMaxBytes: number
@@ -61,8 +64,8 @@ export interface ResolvedSyslogOptions {
 }
 
 const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'streamMaxBytes', 'relp', 'inDoubtMs', 'level', 'force']
-const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, unix: 0 }
-const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'unix']
+const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, 'relp+tls': 2514, unix: 0 }
+const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'relp+tls', 'unix']
 
 function fromUrl(url: string): SyslogOptions {
   let parsed: URL
@@ -72,7 +75,7 @@ function fromUrl(url: string): SyslogOptions {
     return failOption('syslog', 'must be a URL such as udp://127.0.0.1:514 or tls://logs.example.org:6514')
   }
   const protocol = parsed.protocol.slice(0, -1)
-  if (!PROTOCOLS.includes(protocol)) failOption('syslog', 'must start with udp://, tcp://, tls://, relp:// or unix://')
+  if (!PROTOCOLS.includes(protocol)) failOption('syslog', 'must start with udp://, tcp://, tls://, relp://, relp+tls:// or unix://')
   if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
   const options: SyslogOptions = { protocol: protocol as 'udp', host: parsed.hostname.replace(/^\[|\]$/g, '') }
   if (parsed.port) options.port = Number(parsed.port)
@@ -99,7 +102,8 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
   for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
   const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
   const protocol = o.protocol ?? 'udp'
-  if (!PROTOCOLS.includes(protocol)) failOption('syslog.protocol', 'must be udp, tcp, tls, relp or unix')
+  if (!PROTOCOLS.includes(protocol)) failOption('syslog.protocol', 'must be udp, tcp, tls, relp, relp+tls or unix')
+  if (Boolean(o.tls?.cert) !== Boolean(o.tls?.key)) failOption(o.tls?.cert ? 'syslog.tls.key' : 'syslog.tls.cert', 'is needed too: a client certificate comes with its private key')
   if (o.relp !== undefined && (o.relp === null || typeof o.relp !== 'object')) failOption('syslog.relp', 'must be an object such as { window: 128, ackTimeoutMs: 10000 }')
   for (const key of Object.keys(o.relp ?? {})) if (key !== 'window' && key !== 'ackTimeoutMs') failOption(`syslog.relp.${key}`, 'is not a RELP option; known: window, ackTimeoutMs')
   if (protocol === 'unix' && !o.path) failOption('syslog.path', 'is needed for a unix socket')
@@ -127,6 +131,7 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
       ...(o.tls?.ca ? { ca: readCaOption(o.tls.ca, 'syslog.tls.ca') } : {}),
       ...(o.tls?.servername ? { servername: o.tls.servername } : {}),
       rejectUnauthorized: o.tls?.rejectUnauthorized !== false,
+      ...(o.tls?.cert && o.tls.key ? { cert: readCaOption(o.tls.cert, 'syslog.tls.cert').join('\n'), key: readCaOption(o.tls.key, 'syslog.tls.key').join('\n') } : {}),
     },
     queueSize: wholeNumber('syslog.queueSize', o.queueSize, 10_000, 1, 10_000_000),
     udpMaxBytes: wholeNumber('syslog.udpMaxBytes', o.udpMaxBytes, 8192, 480, 65507),

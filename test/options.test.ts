@@ -27,6 +27,10 @@ describe('options', () => {
     ['a transport without log()', { transports: [{}] }, 'transports[0]', /winston transport/],
     ['an unknown scrub key', { scrub: { header: ['x'] } }, 'scrub.header', /one of headers, fields, values, replacement/],
     ['an app name with spaces', { appName: 'my shop' }, 'appName', /must be a name/],
+    ['a RELP window of zero', { syslog: { url: 'relp://127.0.0.1', relp: { window: 0 } } }, 'syslog.relp.window', /whole number from 1 to 10000/],
+    ['an unknown RELP option', { syslog: { url: 'relp://127.0.0.1', relp: { windowSize: 8 } } }, 'syslog.relp.windowSize', /known: window, ackTimeoutMs/],
+    ['a client certificate without its key', { syslog: { url: 'relp+tls://127.0.0.1', tls: { cert: '-----BEGIN CERTIFICATE-----' } } }, 'syslog.tls.key', /comes with its private key/],
+    ['a negative in-doubt time', { syslog: { url: 'tcp://127.0.0.1', inDoubtMs: -1 } }, 'syslog.inDoubtMs', /whole number from 0 to 60000/],
   ]
 
   for (const [what, options, field, message] of cases) {

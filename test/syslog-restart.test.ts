@@ -82,4 +82,15 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
     expect(counts.filter((n) => n < 1)).to.deep.equal([])
     expect(h.faultline.stats().syslog!.dropped).to.equal(0)
   })
+
+  it('should deliver over relp+tls:// with a client certificate, each report once', async () => {
+    const harness = createHarness({ spoolDir: dir, syslog: { url: `relp+tls://localhost:${rsyslog.relpTlsPort}`, tls: { ca: rsyslog.caFile, cert: rsyslog.serverCertFile, key: rsyslog.serverKeyFile } } })
+    h = harness
+    const agent = failingApp(harness)
+    for (let i = 0; i < 20; i++) expect((await agent.get(`/fail/tls${i}`)).status).to.equal(500)
+    const ids = (await harness.waitForReports(20)).map((r) => r.id)
+    await waitUntil(() => (harness.faultline.stats().syslog!.delivered! >= 20 ? true : undefined), 20_000, '20 acknowledgements')
+    const stored = rsyslog.records().filter((r) => r.input === 'relptls')
+    expect(ids.map((id) => stored.filter((r) => r.structuredData.includes(`id="${id}"`)).length)).to.deep.equal(ids.map(() => 1))
+  })
 })

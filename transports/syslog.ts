@@ -67,7 +67,7 @@ export class SyslogTransport extends TransportStream {
       send: connection instanceof RelpConnection ? (message) => connection.send(Buffer.from(message, 'utf8')) : (frame, key) => this.#write(connection, key!, frame),
       ...(spoolDir ? { spool: new Spool<string>({ dir: spoolDir }) } : {}),
       maxQueue: settings.queueSize,
-      window: settings.protocol === 'relp' ? settings.relp.window : 1,
+      window: connection instanceof RelpConnection ? settings.relp.window : 1,
       minBackoffMs: 250,
       maxBackoffMs: 30_000,
       target: settings.target,
@@ -79,7 +79,7 @@ export class SyslogTransport extends TransportStream {
   #openConnection(): StreamConnection | RelpConnection {
     const s = this.settings
     const onUp = () => this.#delivery?.wake()
-    if (s.protocol === 'relp') return new RelpConnection({ connect: () => this.#connect(), target: s.target, window: s.relp.window, ackTimeoutMs: s.relp.ackTimeoutMs, onUp })
+    if (s.protocol === 'relp' || s.protocol === 'relp+tls') return new RelpConnection({ connect: () => this.#connect(), target: s.target, window: s.relp.window, ackTimeoutMs: s.relp.ackTimeoutMs, onUp })
     return new StreamConnection({ connect: () => this.#connect(), target: s.target, onUp, onDown: () => this.#resendInDoubt() })
   }
 
@@ -110,9 +110,10 @@ export class SyslogTransport extends TransportStream {
 
   #connect(): Connector {
     const s = this.settings
-    if (s.protocol === 'tls') {
+    if (s.protocol === 'tls' || s.protocol === 'relp+tls') {
       const servername = s.tls.servername ?? (isIP(s.host) ? undefined : s.host)
-      const socket = tlsConnect({ host: s.host, port: s.port, ...(s.tls.ca ? { ca: s.tls.ca } : {}), ...(servername ? { servername } : {}), rejectUnauthorized: s.tls.rejectUnauthorized })
+      const { ca, cert, key, rejectUnauthorized } = s.tls
+      const socket = tlsConnect({ host: s.host, port: s.port, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...(servername ? { servername } : {}), rejectUnauthorized })
       return { socket, ready: 'secureConnect' }
     }
     const socket = s.protocol === 'unix' ? netConnect(s.path!) : netConnect(s.port, s.host)
@@ -142,7 +143,7 @@ export class SyslogTransport extends TransportStream {
   /** Octet counting (RFC 6587): the receiver knows where each message ends, newlines and all. RELP frames its own. */
   #frame(line: string): string {
     const body = truncateBytes(line, this.settings.streamMaxBytes)
-    return this.settings.protocol === 'relp' ? body : `${Buffer.byteLength(body)} ${body}`
+    return this.#connection instanceof RelpConnection ? body : `${Buffer.byteLength(body)} ${body}`
   }
 
   #send(key: string, line: string, first = false): void {

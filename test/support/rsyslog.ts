@@ -9,7 +9,7 @@ import { delimiter, join } from 'node:path'
 /** One message as rsyslog parsed it, read back from the instance's JSON-lines output file. */
 export interface SyslogRecord {
   /** Which listener received it (the rsyslog inputs are named after these). */
-  input: 'udp' | 'tcp' | 'tls' | 'relp'
+  input: 'udp' | 'tcp' | 'tls' | 'relp' | 'relptls'
   pri: number
   facility: string
   severity: string
@@ -37,6 +37,8 @@ export interface Rsyslog {
   tlsPort: number
   /** imrelp (RELP, rsyslog-relp): a message is acknowledged only once rsyslog has taken it. */
   relpPort: number
+  /** imrelp with TLS: the client must present a certificate signed by `caFile`'s issuer (`serverCertFile` + `serverKeyFile` will do). */
+  relpTlsPort: number
   /**
    * The PEM file a TLS client should trust. Normally the server's own self-signed certificate
    * (CN=localhost, SAN DNS:localhost, IP:127.0.0.1); with `untrustedCert` an unrelated self-signed
@@ -45,6 +47,8 @@ export interface Rsyslog {
   caFile: string
   /** The certificate the server really presents, whatever `untrustedCert` says. */
   serverCertFile: string
+  /** Its private key (usable as a RELP client's certificate too). */
+  serverKeyFile: string
   /** Everything received so far; the output file is parsed fresh on each call (an unfinished last line is skipped). */
   records(): SyslogRecord[]
   /** Polls until at least `count` records exist (default timeout 5000 ms), then returns all of them. */
@@ -160,6 +164,7 @@ interface Ports {
   tcp: number
   tls: number
   relp: number
+  relpTls: number
 }
 
 // maxMessageSize: the 8k default truncates. escapeControlCharactersOnReceive / dropTrailingLFOnReception off:
@@ -183,6 +188,9 @@ input(type="imtcp" name="tcp" address="127.0.0.1" port="${ports.tcp}" ruleset="c
 input(type="imtcp" name="tls" address="127.0.0.1" port="${ports.tls}" ruleset="capture"
   streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
 input(type="imrelp" name="relp" address="127.0.0.1" port="${ports.relp}" ruleset="capture" maxDataSize="256k")
+input(type="imrelp" name="relptls" address="127.0.0.1" port="${ports.relpTls}" ruleset="capture" maxDataSize="256k"
+  tls="on" tls.authMode="certvalid" tls.caCert="${dir}/server-cert.pem" tls.myCert="${dir}/server-cert.pem"
+  tls.myPrivKey="${dir}/server-key.pem")
 template(name="jsonl" type="list") {
   constant(value="{")
 ${props}
@@ -205,7 +213,7 @@ function canConnect(port: number): Promise<boolean> {
 function toRecord(line: string): SyslogRecord {
   const r = JSON.parse(line) as Record<string, string>
   const input = r.input
-  if (input !== 'udp' && input !== 'tcp' && input !== 'tls' && input !== 'relp') throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
+  if (input !== 'udp' && input !== 'tcp' && input !== 'tls' && input !== 'relp' && input !== 'relptls') throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
   const s = (k: string) => r[k] ?? ''
   return {
     input, pri: Number(r.pri), facility: s('facility'), severity: s('severity'), protocolVersion: s('protocolVersion'),
@@ -228,11 +236,13 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
   await mkdir(join(dir, 'work'))
   const serverCertFile = await makeCert(dir, 'server')
   const caFile = options.untrustedCert ? await makeCert(dir, 'other') : serverCertFile
-  const ports: Ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: 0, relp: 0 }
+  const ports: Ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: 0, relp: 0, relpTls: 0 }
   do ports.tls = await freePort('tcp') // the kernel may hand out a just-closed port again
   while (ports.tls === ports.tcp)
   do ports.relp = await freePort('tcp')
   while (ports.relp === ports.tcp || ports.relp === ports.tls)
+  do ports.relpTls = await freePort('tcp')
+  while ([ports.tcp, ports.tls, ports.relp].includes(ports.relpTls))
   const out = join(dir, 'received.jsonl')
   const conf = join(dir, 'rsyslog.conf')
   const logFile = join(dir, 'rsyslogd.log')
@@ -255,7 +265,7 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     exited = new Promise<void>((resolve) => proc.once('exit', resolve).once('error', resolve)).then(() => void (gone = true))
     const deadline = Date.now() + 10_000
     while (!gone && Date.now() < deadline) {
-      if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls)) && (await canConnect(ports.relp))) return
+      if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls)) && (await canConnect(ports.relp)) && (await canConnect(ports.relpTls))) return
       await sleep(25)
     }
     const why = gone ? 'rsyslogd exited' : 'ports not accepting after 10 s'
@@ -301,7 +311,7 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     throw err
   }
   return {
-    udpPort: ports.udp, tcpPort: ports.tcp, tlsPort: ports.tls, relpPort: ports.relp, caFile, serverCertFile,
+    udpPort: ports.udp, tcpPort: ports.tcp, tlsPort: ports.tls, relpPort: ports.relp, relpTlsPort: ports.relpTls, caFile, serverCertFile, serverKeyFile: join(dir, 'server-key.pem'),
     records, waitFor, stop, start,
     async close() {
       await stop()
