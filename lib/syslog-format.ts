@@ -20,16 +20,31 @@ export interface SyslogHeader {
   sdId: string
 }
 
-/** Keeps printable US-ASCII only, as header fields require, and a length bound; `-` when empty. */
-export function toHeaderField(value: string, max: number): string {
-  const clean = value.replace(/[^\x21-\x7e]/g, '').slice(0, max)
+/** Keeps printable US-ASCII only (33–126, no space), as header fields require, and a length bound; `-` when empty. */
+export function toHeaderField(value: unknown, max: number): string {
+  const clean = (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '').replace(/[^\x21-\x7e]/g, '').slice(0, max)
   return clean || '-'
 }
+
+/** An SD-ID or SD parameter name: a header field that also may not hold `=`, `]` or `"` (RFC 5424 6.3.2). */
+export function toSdName(value: unknown): string {
+  return toHeaderField(typeof value === 'string' ? value.replace(/[=\]"]/g, '') : value, 32)
+}
+
+// RFC 5424 field lengths
+const MAX_HOSTNAME = 255
+const MAX_APP_NAME = 48
+const MAX_PROCID = 128
+const MAX_MSGID = 32
+// RFC 3164 TAG: up to 32 alphanumeric characters
+const TAG = /[^A-Za-z0-9_.-]/g
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})$/
 
 /** Escapes a structured-data parameter value: `"`, `\` and `]` take a backslash (RFC 5424 6.3.3). */
 export function escapeSdValue(value: string): string {
   // control characters (a NUL above all: rsyslog mangles the whole message after one) are escaped like the message's
-  return escapeLine(value).replace(/["\]]/g, (c) => `\\${c}`)
+  // then the RFC's own escapes, backslash included, so a reader that undoes them gets escapeLine's text back whole
+  return escapeLine(value).replace(/["\\\]]/g, (c) => `\\${c}`)
 }
 
 /**
@@ -39,7 +54,7 @@ export function escapeSdValue(value: string): string {
  */
 export function escapeLine(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\\\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+  return text.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     if (c === '\\') return '\\\\'
     if (c === '\n') return '\\n'
     if (c === '\r') return '\\r'
@@ -63,41 +78,60 @@ function isReport(info: Record<string, unknown>): info is Record<string, unknown
   return typeof info.kind === 'string' && typeof info.fingerprint === 'string' && typeof info.id === 'string'
 }
 
-function structuredData(sdId: string, params: Array<[string, string | number | undefined]>): string {
-  const body = params
-    .filter(([, v]) => v !== undefined && v !== '')
-    .map(([k, v]) => ` ${k}="${escapeSdValue(String(v))}"`)
-    .join('')
-  return body ? `[${sdId}${body}]` : '-'
+/** Reads a record's field as text only when it is text: a record's fields come from whatever the app (or a request) logged. */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
-/** MSGID, structured data and message of one winston record. */
+function structuredData(sdId: string, params: Array<[string, unknown]>): string {
+  const body = params
+    .filter(([, v]) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v)))
+    .map(([k, v]) => ` ${toSdName(k)}="${escapeSdValue(String(v))}"`)
+    .join('')
+  return body ? `[${toSdName(sdId)}${body}]` : '-'
+}
+
+/** MSGID, structured data and message of one winston record; every header part is made safe here, whatever the record holds. */
 export function describeRecord(info: Record<string, unknown>, sdId: string): { msgid: string; sd: string; msg: string } {
-  if (isReport(info)) {
-    const r = info.request
-    const path = r ? r.url.split('?')[0] : undefined
-    const sd = structuredData(sdId, [
-      ['id', info.id],
-      ['fingerprint', info.fingerprint],
-      ['status', info.status],
-      ['method', r?.method],
-      ['route', r?.route],
-      ['path', path],
-      ['locus', info.locus],
-      ['suspicious', info.suspicious],
-    ])
-    const stack = info.kind === 'warning' ? undefined : formatErrorChain(info.error) || undefined
-    const where = r ? ` — ${r.method} ${r.url}` : ''
-    const msg = `${escapeLine(info.message)}${where && !info.message.includes(r!.url) ? escapeLine(where) : ''}${stack ? ` stack=${escapeLine(stack)}` : ''}`
-    return { msgid: info.kind.toUpperCase(), sd, msg }
-  }
-  const request = info.request as { method?: string; url?: string } | undefined
+  const { msgid, sd, msg } = isReport(info) ? describeReport(info, sdId) : describeLine(info, sdId)
+  return { msgid: toHeaderField(msgid, MAX_MSGID), sd, msg: escapeLine(msg) }
+}
+
+function describeReport(info: Record<string, unknown> & Report, sdId: string): { msgid: string; sd: string; msg: string } {
+  const r = info.request !== null && typeof info.request === 'object' ? info.request : undefined
+  const url = text(r?.url)
+  const method = text(r?.method)
   const sd = structuredData(sdId, [
-    ['event', typeof info.event === 'string' ? info.event : undefined],
-    ['method', request?.method],
-    ['path', request?.url?.split('?')[0]],
+    ['id', info.id],
+    ['fingerprint', info.fingerprint],
+    ['status', info.status],
+    ['method', method],
+    ['route', r?.route],
+    ['path', url?.split('?')[0]],
+    ['locus', info.locus],
+    ['suspicious', info.suspicious],
   ])
-  return { msgid: typeof info.event === 'string' ? info.event.toUpperCase() : '-', sd, msg: escapeLine(String(info.message ?? '')) }
+  const message = text(info.message) ?? ''
+  const stack = info.kind === 'warning' ? undefined : formatErrorChain(info.error) || undefined
+  const where = url !== undefined && !message.includes(url) ? ` — ${method ?? ''} ${url}` : ''
+  return { msgid: info.kind.toUpperCase(), sd, msg: `${message}${where}${stack ? ` stack=${stack}` : ''}` }
+}
+
+function describeLine(info: Record<string, unknown>, sdId: string): { msgid: string; sd: string; msg: string } {
+  const request = info.request !== null && typeof info.request === 'object' ? (info.request as Record<string, unknown>) : undefined
+  const event = text(info.event)
+  const sd = structuredData(sdId, [
+    ['event', event],
+    ['method', text(request?.method)],
+    ['path', text(request?.url)?.split('?')[0]],
+  ])
+  let msg = ''
+  try {
+    msg = String(info.message ?? '')
+  } catch {
+    msg = '[a message that could not be read]'
+  }
+  return { msgid: event ? event.toUpperCase() : '-', sd, msg }
 }
 
 function rfc3164Time(date: Date): string {
@@ -121,11 +155,15 @@ export function formatSyslogLine(info: Record<string, unknown>, header: SyslogHe
   const severity = SEVERITIES[String(info.level)] ?? 6
   const pri = header.facility * 8 + severity
   const { msgid, sd, msg } = describeRecord(info, header.sdId)
-  const time = typeof info.time === 'string' ? info.time : new Date().toISOString()
+  // a record's own time is used only when it is a real timestamp: `time` may be anything a caller logged
+  const time = typeof info.time === 'string' && RFC3339.test(info.time) ? info.time : new Date().toISOString()
+  const hostname = toHeaderField(header.hostname, MAX_HOSTNAME)
+  const procid = toHeaderField(header.procid, MAX_PROCID)
   if (header.format === 'rfc3164') {
-    return `<${pri}>${rfc3164Time(new Date(time))} ${header.hostname} ${header.appName.slice(0, 32)}[${header.procid}]: ${msgid === '-' ? '' : `${msgid} `}${sd === '-' ? '' : `${sd} `}${msg}`
+    const tag = (typeof header.appName === 'string' ? header.appName : '').replace(TAG, '').slice(0, 32) || 'app'
+    return `<${pri}>${rfc3164Time(new Date(time))} ${hostname} ${tag}[${procid}]: ${msgid === '-' ? '' : `${msgid} `}${sd === '-' ? '' : `${sd} `}${msg}`
   }
-  return `<${pri}>1 ${time} ${header.hostname} ${header.appName} ${header.procid} ${msgid} ${sd} ${msg}`
+  return `<${pri}>1 ${time} ${hostname} ${toHeaderField(header.appName, MAX_APP_NAME)} ${procid} ${msgid} ${sd} ${msg}`
 }
 
 /** Cuts a line to `maxBytes` of UTF-8, on a character boundary, ending with a marker that says how much went. */
