@@ -56,7 +56,11 @@ const MALFORMED_TYPES: Record<string, string> = {
   'charset.unsupported': 'unsupported charset',
   'request.size.invalid': 'body shorter or longer than its Content-Length',
   'parameters.too.many': 'too many parameters',
+  'querystring.parse.rangeError': 'parameters nested too deep',
 }
+
+// what zlib, brotli and zstd call a body that is not what its Content-Encoding says (body-parser passes their errors on as 400s)
+const DECOMPRESSION_CODE = /^(?:Z_(?:DATA|BUF|NEED_DICT|STREAM)_ERROR|ERR__ERROR_[A-Z0-9_]+|ERR_BROTLI_[A-Z_]+|ZSTD_error_\w+|ERR_ZSTD_[A-Z_]+)$/
 
 /** Reads whether a thrown value marks a suspicious request: a `SuspiciousRequest`, or malformed input from body parsers and URL decoding. */
 export function getSuspicion(err: unknown): SuspicionFound | undefined {
@@ -74,19 +78,57 @@ export function getSuspicion(err: unknown): SuspicionFound | undefined {
   if (typeof type === 'string' && type in MALFORMED_TYPES) {
     return { reason: `malformed input: ${MALFORMED_TYPES[type]}`, category: 'malformed-input' }
   }
+  const code = readField(err, 'code')
+  if (typeof code === 'string' && DECOMPRESSION_CODE.test(code)) {
+    return { reason: 'malformed input: body that does not match its Content-Encoding', category: 'malformed-input' }
+  }
   if (readField(err, 'name') === 'URIError') return { reason: 'malformed input: bad URL encoding', category: 'malformed-input' }
   return undefined
 }
 
 // what scanners ask a Node app for: other stacks' files, VCS and secret dotfiles, traversal, NUL bytes
 const PROBE_PATH = /(?:^|\/)(?:\.env|\.git|\.svn|\.hg|\.ds_store|\.aws|\.ssh|\.htaccess|\.htpasswd|wp-(?:login|admin|content|includes)|xmlrpc\.php|phpmyadmin|cgi-bin|etc\/passwd|server-status|actuator)(?:[/.?#]|$)|\.(?:php\d?|asp|aspx|jsp|cgi)(?:[/?#]|$)/i
-const TRAVERSAL = /(?:^|[/\\])(?:\.|%2e){2}(?:[/\\?#]|%2f|%5c|$)|%252e%252e|%c0%ae/i
-const NUL = /%00|\0/
+// checked on the decoded URL: a ".." segment between any separators (Tomcat's "..;" included)
+const TRAVERSAL = /(?:^|[/\\])\.\.;?(?:[/\\?#]|$)/
+const ENCODED = /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i
+const DECODE_ROUNDS = 3
+const MAX_URL_CHARS = 8192
 
-/** Flags a URL that only a scanner would ask for; the reason goes on the request's warning. */
-export function detectProbe(url: string): string | undefined {
-  if (NUL.test(url)) return 'probe path: NUL byte in the URL'
+/**
+ * One round of percent-decoding as a lenient server would do it, never
+ * throwing: `%XX` bytes, IIS's `%uXXXX`, and overlong UTF-8 forms of ASCII
+ * (`%c0%af` is a "/" to some decoders), so `%252e%252e%252f` is `../` after
+ * three rounds.
+ */
+function decodeRound(text: string): string {
+  const bytes = text.replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))).replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+  // 2- and 3-byte overlong encodings of ASCII, which strict decoders refuse and lenient ones honour
+  const ascii = bytes
+    .replace(/[\xc0\xc1][\x80-\xbf]/g, (c) => String.fromCharCode(((c.charCodeAt(0) & 0x1f) << 6) | (c.charCodeAt(1) & 0x3f)))
+    .replace(/\xe0[\x80-\x81][\x80-\xbf]/g, (c) => String.fromCharCode(((c.charCodeAt(1) & 0x3f) << 6) | (c.charCodeAt(2) & 0x3f)))
+  // the rest as UTF-8, when it is bytes at all, then fullwidth and division-slash lookalikes of ".", "/" and "\\"
+  const decoded = /[\x80-\xff]/.test(ascii) && !/[^\x00-\xff]/.test(ascii) ? Buffer.from(ascii, 'latin1').toString('utf8') : ascii
+  return decoded.replace(/[\uff0e\u2215\uff0f\u2216\uff3c]/g, (c) => (c === '\uff0e' ? '.' : c === '\u2215' || c === '\uff0f' ? '/' : '\\'))
+}
+
+function probeIn(url: string): string | undefined {
+  if (url.includes('\0')) return 'probe path: NUL byte in the URL'
   if (TRAVERSAL.test(url)) return 'probe path: directory traversal'
   if (PROBE_PATH.test(url)) return 'probe path: a file only scanners ask for'
   return undefined
+}
+
+/**
+ * Flags a URL that only a scanner would ask for; the reason goes on the
+ * request's warning. The URL is looked at as sent and after each of up to
+ * three rounds of decoding, since a catch-all route answers a
+ * double-encoded traversal with 200 as readily as a plain one.
+ */
+export function detectProbe(url: string): string | undefined {
+  let current = url.length > MAX_URL_CHARS ? url.slice(0, MAX_URL_CHARS) : url
+  for (let round = 0; ; round++) {
+    const found = probeIn(current)
+    if (found || round === DECODE_ROUNDS || !ENCODED.test(current)) return found
+    current = decodeRound(current)
+  }
 }

@@ -1,5 +1,7 @@
 import { expect } from 'chai'
 import express from 'express'
+import { get } from 'node:http'
+import { gzipSync } from 'node:zlib'
 import request from 'supertest'
 import { detectProbe, SuspiciousRequest } from '../lib/index.js'
 import { createApp, createHarness, listen, settle, waitUntil, type Harness } from './helpers.js'
@@ -142,6 +144,27 @@ describe('suspicious requests', () => {
       expect(report).to.include({ kind: 'warning', status: 413, suspicious: 'malformed input: oversized body' })
     })
 
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      it(`should make a body that is not the ${encoding} its Content-Encoding says a 400 malformed-input warning`, async () => {
+        for (const body of ['{"a":1}', 'x'.repeat(300), '\u0000\u0001garbage']) {
+          await request(bodyApp()).post('/orders').set('Content-Type', 'application/json').set('Content-Encoding', encoding).send(body).expect(400)
+        }
+        const reports = await h.waitForReports(3)
+        for (const report of reports) expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'malformed input: body that does not match its Content-Encoding' })
+      })
+    }
+
+    it('should still read a body that really is gzipped', async () => {
+      const server = await listen(bodyApp())
+      try {
+        // fetch sends the bytes as they are; supertest would re-serialise a Buffer as JSON
+        const res = await fetch(`${server.url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync('{"a":1}') })
+        expect(res.status).to.equal(200)
+      } finally {
+        await server.close()
+      }
+    })
+
     it('should make bad URL encoding in a parameter a 400 warning', async () => {
       await request(bodyApp()).get('/items/%E0%A4%A').expect(400)
       const [report] = await h.waitForReports(1)
@@ -160,8 +183,39 @@ describe('suspicious requests', () => {
       }
     })
 
+    it('should flag traversal however it is encoded: twice or thrice, overlong UTF-8, backslashes, %u, fullwidth, any case', () => {
+      for (const url of [
+        '/..%252f..%252fetc/passwd', '/%252e%252e/%252e%252e/boot.ini', '/%25252e%25252e%25252fwin.ini', '/%25%32%65%25%32%65/x',
+        '/..%c0%af..%c0%afetc/passwd', '/..%C0%AFboot.ini', '/%c0%ae%c0%ae/x', '/..%e0%80%afx', '/%2e%2e%5cwindows%5cwin.ini', '/..%5c..%5cx',
+        '/%2E%2e%2F%2e%2E%2f', '/..\\..\\x', '/a/..;/b', '/%u002e%u002e/x', '/%uff0e%uff0e/x', '/..%ef%bc%8fx', '/%252e%252e%255c',
+      ]) {
+        expect(detectProbe(url), url).to.equal('probe path: directory traversal')
+      }
+      expect(detectProbe('/%252eenv'), 'a double-encoded dotfile').to.equal('probe path: a file only scanners ask for')
+      expect(detectProbe('/file%2500.png'), 'a double-encoded NUL').to.equal('probe path: NUL byte in the URL')
+    })
+
+    it('should warn about a double-encoded traversal that an SPA catch-all answered with 200', async () => {
+      const app = createApp(h.faultline)
+      app.use((_req, res) => {
+        res.send('<!doctype html><div id=app></div>')
+      })
+      const server = await listen(app)
+      try {
+        // sent raw: a client library would resolve the dots before they leave
+        for (const path of ['/..%252f..%252fetc/passwd', '/static/%252e%252e/%252e%252e/app.env', '/..%c0%af..%c0%afetc/passwd', '/%2e%2e%5c..%5cwin.ini']) {
+          const status = await new Promise<number>((resolve, reject) => get({ host: '127.0.0.1', port: server.port, path }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', reject))
+          expect(status, path).to.equal(200)
+        }
+        const reports = await h.waitForReports(4)
+        for (const report of reports) expect(report).to.include({ kind: 'warning', status: 200, suspicious: 'probe path: directory traversal' })
+      } finally {
+        await server.close()
+      }
+    })
+
     it('should leave ordinary paths alone', () => {
-      for (const url of ['/', '/orders/42', '/environment', '/static/app.js', '/gitlab', '/search?q=a..b', '/files/v1.2.3.tar.gz', '/php-tutorial']) {
+      for (const url of ['/', '/orders/42', '/environment', '/static/app.js', '/gitlab', '/search?q=a..b', '/files/v1.2.3.tar.gz', '/php-tutorial', '/caf%C3%A9', '/100%25', '/a%2Fb', '/q?x=%2525', '/orders/%E2%82%AC', '/%E0%A4%A', '/notes/...%2fx', '/v1..2']) {
         expect(detectProbe(url), url).to.equal(undefined)
       }
     })
