@@ -5,15 +5,36 @@ import TransportStream from 'winston-transport'
 
 /** Options of the file transport. */
 export interface FileTransportOptions {
-  /** The file; its directory is created if missing. */
+  /** The file; its directory is created if missing (mode 0700), the file itself with mode 0640. */
   filename: string
   /** The least severe level written. Default `warn`. */
   level?: string
+  /**
+   * The most bytes of lines kept in memory while the file cannot be written
+   * (a full disk, a lost mount). Past it, new lines are dropped and counted,
+   * and the count is written to the file once it works again. Default 8 MiB.
+   */
+  maxBufferBytes?: number
+}
+
+/** What the file transport did, for health checks and tests. */
+export interface FileStats {
+  /** Lines written. */
+  delivered: number
+  /** Lines waiting in memory, and their bytes. */
+  queued: number
+  queuedBytes: number
+  spooled: number
+  /** Failed writes, each retried. */
+  retried: number
+  /** Lines dropped: past `maxBufferBytes` during an outage, or still unwritable at shutdown. */
+  dropped: number
 }
 
 // circular or BigInt metadata from an app's own req.log call must not cost the line
 const stringify = configure({ bigint: true, circularValue: '[Circular]', deterministic: false })
 const RETRY_MS = 1000
+const DEFAULT_BUFFER_BYTES = 8 * 1024 * 1024
 
 /** One JSON line: reports are JSON-safe, so the native stringify serves; an app's own odd metadata falls back to the safe one. */
 function toLine(info: Record<string | symbol, unknown>): string {
@@ -24,11 +45,25 @@ function toLine(info: Record<string | symbol, unknown>): string {
   }
 }
 
+function describeFailure(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | undefined
+  return typeof e?.code === 'string' ? e.code : String(e?.message ?? err)
+}
+
+/** One line waiting: its bytes, and the record to announce as logged once it is written (none for faultline's own notices). */
+interface Pending {
+  bytes: Buffer
+  info?: unknown
+}
+
 /**
  * Appends every report as one JSON line (the report's fields plus `level` and
  * `message`), ready for `jq` or a log shipper. Lines are batched into one
  * write while a write is in flight, so an error storm costs few syscalls, and
- * `close()` of the logger resolves only once every line is on disk.
+ * `close()` of the logger resolves only once every line is on disk. While the
+ * file cannot be written (a full disk), lines wait in memory up to
+ * `maxBufferBytes`; what is beyond is dropped, said once per outage, and
+ * counted in a line of its own when writing works again.
  *
  * @example
  * ```ts
@@ -37,102 +72,190 @@ function toLine(info: Record<string | symbol, unknown>): string {
  */
 export class FileTransport extends TransportStream {
   readonly filename: string
+  readonly #maxBufferBytes: number
   #fd: number | undefined
-  #pending: Buffer[] = []
-  #pendingInfos: unknown[] = []
+  #pending: Pending[] = []
+  #pendingBytes = 0
   #writing = false
+  #inFlightLines = 0
   #drained: Array<() => void> = []
   #retry: NodeJS.Timeout | undefined
+  #outage = false
+  /** Lines dropped that the file does not yet say were dropped, since when. */
+  #unsaid = { lines: 0, since: '' }
+  #closed = false
+  #stats = { delivered: 0, retried: 0, dropped: 0 }
 
   constructor(options: FileTransportOptions) {
     super({ level: options.level ?? 'warn' })
     this.filename = resolve(options.filename)
+    this.#maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES
     // opened at once, so a path that cannot be written fails at start-up, not at the first error
-    mkdirSync(dirname(this.filename), { recursive: true })
+    mkdirSync(dirname(this.filename), { recursive: true, mode: 0o700 })
     this.#fd = openSync(this.filename, 'a', 0o640)
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    this.#pending.push(Buffer.from(`${toLine(info)}\n`, 'utf8'))
-    this.#pendingInfos.push(info)
+    this.#enqueue(Buffer.from(`${toLine(info)}\n`, 'utf8'), info)
     this.#pump()
     callback()
   }
 
+  stats(): FileStats {
+    return { ...this.#stats, queued: this.#pending.length, queuedBytes: this.#pendingBytes, spooled: 0 }
+  }
+
+  #enqueue(bytes: Buffer, info?: unknown): void {
+    if (this.#closed || this.#pendingBytes + bytes.length > this.#maxBufferBytes) return this.#drop(1)
+    this.#pending.push({ bytes, info })
+    this.#pendingBytes += bytes.length
+  }
+
+  #drop(lines: number): void {
+    this.#stats.dropped += lines
+    if (this.#unsaid.lines === 0) {
+      this.#unsaid.since = new Date().toISOString()
+      // a disk too slow for a storm, not refusing: said once per streak of drops
+      if (!this.#outage && !this.#closed) this.emit('warn', new Error(`more than ${this.#maxBufferBytes} bytes of lines wait for ${this.filename}; later ones are dropped and counted until it catches up`))
+    }
+    this.#unsaid.lines += lines
+  }
+
   #pump(): void {
     if (this.#writing || this.#retry) return
-    if (this.#pending.length === 0 || this.#fd === undefined) {
-      for (const resolve of this.#drained.splice(0)) resolve()
-      return
-    }
-    const chunk = Buffer.concat(this.#pending)
-    const infos = this.#pendingInfos
-    this.#pending = []
-    this.#pendingInfos = []
+    if (this.#pending.length === 0 || this.#fd === undefined) return this.#settleWaiters()
+    // the lines stay queued while they are written, so the bound counts them and a failure keeps them in order
+    const lines = this.#pending.length
+    const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
     this.#writing = true
+    this.#inFlightLines = lines
     write(this.#fd, chunk, 0, chunk.length, null, (err, written) => {
       this.#writing = false
-      if (err) {
-        // a full disk or a lost mount: keep the lines and try again, never drop them silently
-        this.#pending.unshift(chunk)
-        this.#pendingInfos.unshift(...infos)
-        this.emit('warn', err)
-        this.#retry = setTimeout(() => {
-          this.#retry = undefined
-          this.#pump()
-        }, RETRY_MS).unref()
-        return
+      if (this.#closed) return this.#closeFile()
+      if (err) return this.#failed(err)
+      this.#wrote(lines, written)
+      this.#recovered()
+      this.#pump()
+    })
+  }
+
+  /** Takes the written bytes off the front of the queue: whole lines are done, a partly written one keeps its rest. */
+  #wrote(lines: number, written: number): void {
+    let left = written
+    for (let i = 0; i < lines && left > 0; i++) {
+      const head = this.#pending[0]!
+      const n = Math.min(left, head.bytes.length)
+      left -= n
+      this.#pendingBytes -= n
+      if (n < head.bytes.length) {
+        head.bytes = head.bytes.subarray(n)
+        break
       }
-      if (written < chunk.length) this.#pending.unshift(chunk.subarray(written))
-      else for (const info of infos) this.emit('logged', info)
-      this.#pump()
-    })
+      this.#pending.shift()
+      this.#stats.delivered++
+      if (head.info !== undefined) this.emit('logged', head.info)
+    }
   }
 
-  /** Resolves once every line handed to the transport is written. */
-  flush(): Promise<void> {
+  /** A full disk or a lost mount: the lines stay (within the bound), one warning per outage, a retry every second. */
+  #failed(err: unknown): void {
+    this.#stats.retried++
+    if (!this.#outage) {
+      this.#outage = true
+      this.emit('warn', new Error(`cannot write to ${this.filename} (${describeFailure(err)}); up to ${this.#maxBufferBytes} bytes of lines wait in memory, later ones are dropped and counted until it works again`))
+    }
+    // nothing more can be done right now: whoever waits for the lines is let go
+    this.#settleWaiters()
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      this.#pump()
+    }, RETRY_MS).unref()
+  }
+
+  /** A write went through: an outage ends, and what was dropped is said in the file itself, once. */
+  #recovered(): void {
+    const { lines: dropped, since } = this.#unsaid
+    if (this.#outage) this.emit('warn', new Error(`${this.filename} can be written again${dropped ? `; ${dropped} line(s) were dropped` : ''}`))
+    this.#outage = false
+    if (!dropped) return
+    this.#unsaid = { lines: 0, since: '' }
+    const notice = { level: 'warn', message: `faultline: ${dropped} line(s) were dropped because ${this.filename} could not take them`, event: 'dropped', dropped, since, time: new Date().toISOString() }
+    const bytes = Buffer.from(`${JSON.stringify(notice)}\n`, 'utf8')
+    // the notice is owed whatever the bound: it is about the bound
+    this.#pending.unshift({ bytes })
+    this.#pendingBytes += bytes.length
+  }
+
+  #settleWaiters(): void {
+    for (const resolve of this.#drained.splice(0)) resolve()
+  }
+
+  /** Resolves once every line handed to the transport is written, or the file cannot be written now, or `timeoutMs` passed. */
+  flush(timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
-      this.#drained.push(resolve)
+      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs).unref()
+      this.#drained.push(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+      if (this.#outage) return this.#settleWaiters()
       this.#pump()
     })
   }
 
-  /** For a process about to die: the line is on disk before this returns. */
+  /** For a process about to die: the line is on disk before this returns, if the disk takes it. */
   logSync(info: Record<string | symbol, unknown>): void {
     if (this.#fd === undefined) return
+    this.#enqueue(Buffer.from(`${toLine(info)}\n`, 'utf8'), info)
     this.flushSync()
-    writeSync(this.#fd, `${toLine(info)}\n`)
   }
 
-  /** Writes what is still pending synchronously: for a process about to exit. */
+  /** Writes what is still pending synchronously: for a process about to exit. Never throws; what the disk refuses stays pending. */
   flushSync(): void {
     if (this.#fd === undefined || this.#writing || this.#pending.length === 0) return
-    const chunk = Buffer.concat(this.#pending)
-    this.#pending = []
-    this.#pendingInfos = []
-    writeSync(this.#fd, chunk)
+    const lines = this.#pending.length
+    try {
+      const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
+      this.#wrote(lines, writeSync(this.#fd, chunk))
+    } catch (err) {
+      if (!this.#outage) this.#failed(err)
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     void this.flush().then(() => {
-      if (this.#fd === undefined) return callback()
-      fsync(this.#fd, () => {
-        this.#closeFile()
-        callback()
-      })
+      if (this.#fd === undefined || this.#outage) return callback()
+      fsync(this.#fd, () => callback())
     })
   }
 
+  /** Writes what it can, counts what the disk still refuses as dropped, and releases the file. Never throws. */
   override close(): void {
+    if (this.#closed) return
     if (this.#retry) clearTimeout(this.#retry)
     this.#retry = undefined
     this.flushSync()
+    this.#closed = true
+    // lines of a write still in flight are the disk's now; the rest are lost
+    const lost = this.#pending.length - (this.#writing ? this.#inFlightLines : 0)
+    if (lost) {
+      this.#drop(lost)
+      this.emit('warn', new Error(`${lost} line(s) could not be written to ${this.filename} at shutdown (${this.#unsaid.lines} dropped in all since ${this.#unsaid.since})`))
+    }
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#settleWaiters()
     this.#closeFile()
   }
 
   #closeFile(): void {
+    // a write still in flight closes the file from its callback
     if (this.#fd === undefined || this.#writing) return
-    closeSync(this.#fd)
+    try {
+      closeSync(this.#fd)
+    } catch {
+      // already gone: nothing is left to release
+    }
     this.#fd = undefined
   }
 }
