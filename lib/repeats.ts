@@ -75,7 +75,7 @@ export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: R
   const fields = input.hasError && input.error !== null && typeof input.error === 'object' ? collectFields(input.error) : undefined
   if (fields) ctx.scrubber.fields(fields, secrets)
   const text = (value: string) => ctx.scrubber.text(value, secrets)
-  const url = ctx.scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
+  const url = text(ctx.scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets))
   let message: string
   let error: Report['error']
   if (input.hasError) {

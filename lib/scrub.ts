@@ -27,7 +27,7 @@ export const MAX_TEXT = 64 * 1024
 // `?token=undefined` must not blank every "undefined" in the message
 const MAX_SECRETS = 100
 const MIN_SECRET = 6
-const MIN_SIMPLE_SECRET = 12
+const MIN_LETTERS_SECRET = 16
 const MIN_PART = 6
 
 /** Scrubs one report's worth of data; secret values it hid are remembered so they can be hidden anywhere else they appear. */
@@ -60,12 +60,15 @@ function compileNames(header: boolean, extra: Array<string | RegExp> | undefined
   }
 }
 
-/** Whether a value is long and varied enough to be hidden wherever it appears, not just where it was found. */
+/**
+ * Whether a value is distinctive enough to be hidden wherever it appears, not
+ * just where it was found: six characters with a digit or a symbol, or
+ * sixteen letters. `?token=undefined` or `?api_key=TypeError` must not blank
+ * those words out of the message.
+ */
 function isMemorable(value: string): boolean {
   if (value.length < MIN_SECRET) return false
-  if (value.length >= MIN_SIMPLE_SECRET) return true
-  const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z\d]/].filter((c) => c.test(value)).length
-  return classes >= 2
+  return value.length >= MIN_LETTERS_SECRET || /[^A-Za-z]/.test(value)
 }
 
 function remember(secrets: Set<string>, value: string): void {
