@@ -45,7 +45,8 @@ export class LocalTicketAdapter implements TicketAdapter {
 
   constructor(dir: string) {
     this.dir = resolve(dir)
-    mkdirSync(this.dir, { recursive: true })
+    // tickets hold request data: readable by the app's user only, whatever the umask
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 })
   }
 
   #path(fingerprint: string, ext: string): string {
@@ -69,7 +70,7 @@ export class LocalTicketAdapter implements TicketAdapter {
 
   #writeAtomically(path: string, content: string): void {
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-    writeFileSync(tmp, content)
+    writeFileSync(tmp, content, { mode: 0o600 })
     renameSync(tmp, path)
   }
 
@@ -88,7 +89,7 @@ export class LocalTicketAdapter implements TicketAdapter {
     const stored: LocalTicket = { id: ticket.fingerprint, fingerprint: ticket.fingerprint, title: ticket.title, status: 'open', created: now, updated: now, body: ticket.body, comments: [] }
     const path = this.#path(ticket.fingerprint, 'json')
     const tmp = `${path}.${process.pid}.new.tmp`
-    writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`)
+    writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 })
     try {
       // link() fails if the ticket exists: exactly one process files it, and readers never see half a file
       linkSync(tmp, path)
@@ -125,7 +126,7 @@ export class LocalTicketAdapter implements TicketAdapter {
     const deadline = Date.now() + LOCK_WAIT_MS
     for (;;) {
       try {
-        closeSync(openSync(lock, 'wx'))
+        closeSync(openSync(lock, 'wx', 0o600))
         break
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err

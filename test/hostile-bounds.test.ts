@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { execFile, execFileSync } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -14,6 +14,13 @@ const CLOSE_CHILD = join(import.meta.dirname, 'fixtures', 'close-down-child.ts')
 
 function countOf(text: string, part: string): number {
   return text.split(part).length - 1
+}
+
+/** Every file and directory under `root`, with its permission bits, as `path: mode` in octal. */
+function modesUnder(root: string): Record<string, string> {
+  const modes: Record<string, string> = {}
+  for (const name of readdirSync(root, { recursive: true }) as string[]) modes[name] = (statSync(join(root, name)).mode & 0o777).toString(8)
+  return modes
 }
 
 /** A real filesystem of 64 KiB, or undefined where this machine cannot mount one. */
@@ -96,6 +103,33 @@ describe('hostile bounds', function () {
       } finally {
         execFileSync('umount', [mount])
       }
+    })
+  })
+
+  describe('files a run creates', () => {
+    it('should be readable by the app\'s user only, whatever the umask', async () => {
+      const previous = process.umask(0)
+      try {
+        const h = createHarness({
+          file: join(dir, 'logs', 'app', 'errors.log'),
+          mail: { outbox: join(dir, 'outbox', 'mails'), digestWindowMs: 50 },
+          managers: ['ops@example.org'],
+          tickets: { url: `local:${join(dir, 'tickets', 'local')}`, windowMs: 50 },
+        })
+        // the second occurrence makes a comment, which takes the ticket's lock and rewrites it
+        for (let i = 0; i < 2; i++) h.faultline.capture(new Error('card declined'))
+        await waitUntil(() => (readdirSync(join(dir, 'tickets', 'local')).some((f) => f.endsWith('.md')) ? true : undefined), 5000, 'a ticket')
+        await h.faultline.close({ timeout: 5000 })
+      } finally {
+        process.umask(previous)
+      }
+      const modes = modesUnder(dir)
+      const files = Object.keys(modes).filter((p) => !['logs', 'logs/app', 'outbox', 'outbox/mails', 'tickets', 'tickets/local'].includes(p))
+      expect(files.filter((p) => p.endsWith('.eml'))).to.have.length.at.least(1)
+      expect(files.filter((p) => p.endsWith('.json'))).to.have.length(1)
+      expect(files.filter((p) => p.endsWith('.md'))).to.have.length(1)
+      const expected = Object.fromEntries(Object.keys(modes).map((p) => [p, files.includes(p) ? (p.endsWith('.log') ? '640' : '600') : '700']))
+      expect(modes).to.deep.equal(expected)
     })
   })
 

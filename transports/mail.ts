@@ -132,11 +132,12 @@ export class MailTransport extends TransportStream {
 
   #writeEml(mail: ComposedMail, content: Buffer): void {
     const dir = this.settings.outbox!
-    mkdirSync(dir, { recursive: true })
+    // mails hold request data: readable by the app's user only, whatever the umask
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.messageId.replace(/[^A-Za-z0-9.-]/g, '').slice(0, 80)}.eml`
     // written whole or not at all: a reader never sees half a mail
     const tmp = join(dir, `.${name}.tmp`)
-    writeFileSync(tmp, content)
+    writeFileSync(tmp, content, { mode: 0o600 })
     renameSync(tmp, join(dir, name))
   }
 
