@@ -132,10 +132,11 @@ export function composeDigestMail(digest: Digest): ComposedMail {
 
 /** The summary of what the ceiling held back. */
 export function composeHeldBackMail(held: HeldBack, app: string, host: string): ComposedMail {
-  const subject = toHeaderLine(`[${app}] ${held.mails} error mails held back by the hourly ceiling (${held.reports} reports)`)
+  const what = held.budget === 'warnings' ? 'warning' : 'error'
+  const subject = toHeaderLine(`[${app}] ${held.mails} ${what} mails held back by the hourly ceiling (${held.reports} reports)`)
   const lines = held.fingerprints.map((f) => `${String(f.reports).padStart(6)}  ${f.fingerprint}  ${f.message}`).join('\n')
   const intro = `Between ${held.from} and ${held.to} the mail ceiling held back ${held.mails} mails covering ${held.reports} reports. Every report is still in the log and the other transports.`
   const text = `${intro}\n\nReports  Fingerprint       Message\n${lines}\n`
   const html = htmlDocument(subject, `<p>${escapeHtml(intro)}</p><pre>${escapeHtml(`Reports  Fingerprint       Message\n${lines}`)}</pre>`)
-  return { subject, text, html, messageId: `<faultline.held.${Date.parse(held.to)}.${held.mails}@${domainOf(host)}>` }
+  return { subject, text, html, messageId: `<faultline.held.${held.budget}.${Date.parse(held.to)}.${held.mails}@${domainOf(host)}>` }
 }

@@ -23,6 +23,8 @@ export interface Digest {
 
 /** What the ceiling held back in one period, for the summary mail. */
 export interface HeldBack {
+  /** Which budget held them: warnings have their own, so they never delay an error's mail. */
+  budget: 'errors' | 'warnings'
   mails: number
   reports: number
   fingerprints: Array<{ fingerprint: string; message: string; reports: number }>
@@ -34,8 +36,14 @@ export interface HeldBack {
 export interface MailThrottleOptions {
   /** How long later occurrences of one fingerprint are gathered into one digest. */
   windowMs: number
-  /** At most this many mails per ceiling period; the rest are counted into one summary. */
+  /** At most this many mails about errors and tracebacks per ceiling period; the rest are counted into one summary. */
   maxPerPeriod: number
+  /**
+   * At most this many mails about warnings per period, counted apart, so a
+   * scanner's probes never use up what a real traceback needs. Default a
+   * third of `maxPerPeriod`, at least 1.
+   */
+  maxWarningsPerPeriod?: number
   /** The period the ceiling counts over: an hour by default. */
   periodMs: number
 }
@@ -60,25 +68,37 @@ const MAX_LISTED = 50
 const MAX_URLS = 20
 const MAX_FINGERPRINTS = 2000
 
+interface Budget {
+  readonly name: HeldBack['budget']
+  readonly max: number
+  /** When each mail of the current period went out, oldest first. */
+  sent: number[]
+  held: { mails: number; reports: number; since: number; byFingerprint: Map<string, { message: string; reports: number }>; timer: NodeJS.Timeout } | undefined
+}
+
 /**
  * The mail flood guard. The first occurrence of a fingerprint is mailed at
  * once; later ones within the window are counted into one digest at the
  * window's end, and while they keep coming each window ends in one digest. A
  * ceiling caps mails per period; what it holds back is counted into one
- * summary when the period ends. Memory stays bounded however long the storm.
+ * summary when the period ends. Warnings have a ceiling of their own, so a
+ * storm of probes never holds back the mail of a real traceback. Memory
+ * stays bounded however long the storm.
  */
 export class MailThrottle {
   #windows = new Map<string, Window>()
-  #sent: number[] = []
-  #held: { mails: number; reports: number; byFingerprint: Map<string, { message: string; reports: number }> } | undefined
-  #heldTimer: NodeJS.Timeout | undefined
-  #heldSince = 0
+  readonly #errors: Budget
+  readonly #warnings: Budget
 
   constructor(
     private readonly options: MailThrottleOptions,
     private readonly sink: MailThrottleSink,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const warnings = options.maxWarningsPerPeriod ?? Math.max(1, Math.ceil(options.maxPerPeriod / 3))
+    this.#errors = { name: 'errors', max: options.maxPerPeriod, sent: [], held: undefined }
+    this.#warnings = { name: 'warnings', max: warnings, sent: [], held: undefined }
+  }
 
   /** Takes one report: mails it now, or counts it into its fingerprint's digest. */
   add(report: Report): void {
@@ -127,41 +147,45 @@ export class MailThrottle {
     if (!oldest.done) this.#closeWindow(oldest.value)
   }
 
-  /** Counts a mail against the ceiling; past it, holds the mail back for the summary. */
+  #budgetOf(report: Report): Budget {
+    return report.kind === 'warning' ? this.#warnings : this.#errors
+  }
+
+  /** Counts a mail against its budget's ceiling; past it, holds the mail back for that budget's summary. */
   #allow(reports: number, report: Report): boolean {
+    const budget = this.#budgetOf(report)
     const now = this.now()
-    while (this.#sent.length && this.#sent[0]! <= now - this.options.periodMs) this.#sent.shift()
-    if (this.#sent.length < this.options.maxPerPeriod) {
-      this.#sent.push(now)
+    while (budget.sent.length && budget.sent[0]! <= now - this.options.periodMs) budget.sent.shift()
+    if (budget.sent.length < budget.max) {
+      budget.sent.push(now)
       return true
     }
-    if (!this.#held) {
-      this.#held = { mails: 0, reports: 0, byFingerprint: new Map() }
-      this.#heldSince = now
+    if (!budget.held) {
       // the summary goes out when the oldest counted mail leaves the period, i.e. when mail is possible again
-      const wait = Math.max(0, this.#sent[0]! + this.options.periodMs - now)
-      this.#heldTimer = setTimeout(() => this.#sendHeldBack(), wait)
-      this.#heldTimer.unref()
+      const wait = Math.max(0, budget.sent[0]! + this.options.periodMs - now)
+      const timer = setTimeout(() => this.#sendHeldBack(budget), wait)
+      timer.unref()
+      budget.held = { mails: 0, reports: 0, since: now, byFingerprint: new Map(), timer }
     }
-    this.#held.mails++
-    this.#held.reports += reports
-    const entry = this.#held.byFingerprint.get(report.fingerprint)
+    const held = budget.held
+    held.mails++
+    held.reports += reports
+    const entry = held.byFingerprint.get(report.fingerprint)
     if (entry) entry.reports += reports
-    else if (this.#held.byFingerprint.size < MAX_URLS) this.#held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
+    else if (held.byFingerprint.size < MAX_URLS) held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
     return false
   }
 
-  #sendHeldBack(): void {
-    const held = this.#held
-    this.#held = undefined
-    if (this.#heldTimer) clearTimeout(this.#heldTimer)
-    this.#heldTimer = undefined
+  #sendHeldBack(budget: Budget): void {
+    const held = budget.held
+    budget.held = undefined
     if (!held) return
+    clearTimeout(held.timer)
     const fingerprints = [...held.byFingerprint].map(([fingerprint, v]) => ({ fingerprint, ...v }))
     fingerprints.sort((a, b) => b.reports - a.reports)
     // the summary is exempt from the ceiling: it is what keeps the ceiling honest
-    this.#sent.push(this.now())
-    this.sink.sendHeldBack({ mails: held.mails, reports: held.reports, fingerprints, from: new Date(this.#heldSince).toISOString(), to: new Date(this.now()).toISOString() })
+    budget.sent.push(this.now())
+    this.sink.sendHeldBack({ budget: budget.name, mails: held.mails, reports: held.reports, fingerprints, from: new Date(held.since).toISOString(), to: new Date(this.now()).toISOString() })
   }
 
   /** Ends every window and period now, sending what they gathered: for shutdown. */
@@ -175,6 +199,7 @@ export class MailThrottle {
         this.#windows.delete(fingerprint)
       }
     }
-    this.#sendHeldBack()
+    this.#sendHeldBack(this.#errors)
+    this.#sendHeldBack(this.#warnings)
   }
 }
