@@ -10,7 +10,18 @@
 /** Called with each secret value a pass finds, so it can be hidden elsewhere too. */
 export type Remember = (value: string) => void
 
-const AUTHORITY_END = new Set(['/', '?', '#', ' ', '\t', '\n', '\r', '"', "'", '<', '>', '`', '\\'])
+/** A lookup table of ASCII characters, read by char code: no one-character strings made in a hot loop. */
+function charTable(chars: string): Uint8Array {
+  const table = new Uint8Array(128)
+  for (const c of chars) table[c.charCodeAt(0)] = 1
+  return table
+}
+
+function inTable(table: Uint8Array, code: number): boolean {
+  return code < 128 && table[code] === 1
+}
+
+const AUTHORITY_END = charTable('/?# \t\n\r"\'<>`\\')
 const MAX_AUTHORITY = 1024
 // a username alone this long is a token (`https://ghp_…@github.com`), not a user's name
 const MIN_TOKEN_USER = 20
@@ -26,9 +37,10 @@ export function scrubUrlCredentials(text: string, replacement: string, remember:
     let end = start
     let at = -1
     let colon = -1
-    while (end < limit && !AUTHORITY_END.has(text[end]!)) {
-      if (text[end] === '@') at = end
-      else if (text[end] === ':' && colon === -1) colon = end
+    while (end < limit && !inTable(AUTHORITY_END, text.charCodeAt(end))) {
+      const code = text.charCodeAt(end)
+      if (code === 64) at = end
+      else if (code === 58 && colon === -1) colon = end
       end++
     }
     from = end > start ? end : start
@@ -56,8 +68,10 @@ export function scrubSchemeTokens(text: string, replacement: string, remember: R
   })
 }
 
-const NAME_CHAR = /[A-Za-z0-9_-]/
-const VALUE_END = new Set([' ', '\t', '\n', '\r', '&', ';', ',', '}', ']', ')', '"', "'", '<', '>', '`'])
+const NAME_CHAR = charTable('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-')
+const VALUE_END = charTable(' \t\n\r&;,}])"\'<>`')
+// past this many secrets found in one text, the rest of it is cut rather than scanned pair by pair
+const MAX_HITS = 100
 const MAX_KEY = 64
 const MAX_VALUE = 512
 const AUTH_SCHEME = /^(?:bearer|basic|digest|token|negotiate)\s+/i
@@ -68,8 +82,8 @@ function nameBefore(text: string, sep: number): string | undefined {
   while (j >= 0 && sep - j <= 3 && text[j] === ' ') j--
   if (text[j] === '"' || text[j] === "'") j--
   const end = j + 1
-  while (j >= 0 && end - j <= MAX_KEY && NAME_CHAR.test(text[j]!)) j--
-  if (j >= 0 && NAME_CHAR.test(text[j]!)) return undefined
+  while (j >= 0 && end - j <= MAX_KEY && inTable(NAME_CHAR, text.charCodeAt(j))) j--
+  if (j >= 0 && inTable(NAME_CHAR, text.charCodeAt(j))) return undefined
   return end - j > 1 ? text.slice(j + 1, end) : undefined
 }
 
@@ -79,12 +93,16 @@ function valueAfter(text: string, sep: number): { start: number; end: number; qu
   while (k < text.length && k - sep <= 3 && text[k] === ' ') k++
   const quote = text[k] === '"' || text[k] === "'" ? text[k]! : ''
   if (quote) k++
-  const scheme = quote ? null : AUTH_SCHEME.exec(text.slice(k, k + 20))
+  const scheme = quote || !/[bdtn]/i.test(text[k] ?? '') ? null : AUTH_SCHEME.exec(text.slice(k, k + 20))
   if (scheme) k += scheme[0].length
   const limit = Math.min(text.length, k + MAX_VALUE)
   let end = k
-  if (quote) while (end < limit && text[end] !== quote && text[end] !== '\n') end++
-  else while (end < limit && !VALUE_END.has(text[end]!)) end++
+  if (quote) {
+    const q = quote.charCodeAt(0)
+    while (end < limit && text.charCodeAt(end) !== q && text.charCodeAt(end) !== 10) end++
+  } else {
+    while (end < limit && !inTable(VALUE_END, text.charCodeAt(end))) end++
+  }
   return { start: k, end, quoted: quote !== '' }
 }
 
@@ -102,24 +120,25 @@ function looksLikeCredential(value: string): boolean {
  */
 export function scrubKeyValues(text: string, isSecret: (name: string) => boolean, replacement: string, remember: Remember): string {
   const encoded = encodeURIComponent(replacement)
-  let out = ''
+  const parts: string[] = []
   let last = 0
   for (let sep = 0; sep < text.length; sep++) {
     const code = text.charCodeAt(sep)
     if (code !== 61 && code !== 58) continue
-    if (text[sep] === ':' && text[sep + 1] === '/' && text[sep + 2] === '/') continue
+    if (code === 58 && text.charCodeAt(sep + 1) === 47 && text.charCodeAt(sep + 2) === 47) continue
     if (sep < last) continue
     const name = nameBefore(text, sep)
     if (name === undefined || !isSecret(name)) continue
     const { start, end, quoted } = valueAfter(text, sep)
     const value = text.slice(start, end)
     if (!value || value === replacement || value === encoded || value.startsWith(replacement)) continue
-    if (text[sep] === ':' && !quoted && (text[sep + 1] !== ' ' || !looksLikeCredential(value))) continue
+    if (code === 58 && !quoted && (text[sep + 1] !== ' ' || !looksLikeCredential(value))) continue
     remember(value)
-    out += text.slice(last, start) + replacement
+    parts.push(text.slice(last, start), replacement)
     last = end
+    if (parts.length >= MAX_HITS * 2) return `${parts.join('')}… [${text.length - last} more characters not shown]`
   }
-  return last === 0 ? text : out + text.slice(last)
+  return last === 0 ? text : parts.join('') + text.slice(last)
 }
 
 // 13 to 19 digits, maybe grouped by spaces or dashes, starting as Visa, Mastercard, Amex, Discover and the like do
