@@ -22,9 +22,45 @@ export interface TicketOptions {
   onRegression?: 'reopen' | 'new'
   /** File tickets even in debug mode. */
   force?: boolean
+  /**
+   * The most new errors taken to the tracker per hour; each files a ticket, or
+   * gives its slot back when its ticket exists already. The rest get one
+   * summary ticket per hour, naming how many were held back and the most
+   * frequent. Default 30.
+   */
+  maxPerHour?: number
+  /** The period `maxPerHour` counts over, in milliseconds. Default an hour. */
+  ceilingPeriodMs?: number
+  /** The most errors whose batching window is open at once; past it, the oldest window ends early. Default 1000. */
+  maxFingerprints?: number
+  /**
+   * The most bytes of first reports the open windows keep whole (for a ticket
+   * deleted meanwhile); past it, a window keeps only ids, times and the title's
+   * facts. Default 4 MiB.
+   */
+  maxHeldBytes?: number
 }
 
-const KNOWN = ['url', 'adapter', 'fingerprintField', 'trackerId', 'reopenStatusId', 'windowMs', 'errors', 'onRegression', 'force']
+/** The `tickets` setting once checked: what the ticket transport is built from. */
+export interface ResolvedTicketOptions {
+  adapter: TicketAdapter
+  windowMs?: number
+  errors: boolean
+  onRegression: 'reopen' | 'new'
+  maxPerHour: number
+  ceilingPeriodMs: number
+  maxFingerprints: number
+  maxHeldBytes: number
+}
+
+const KNOWN = ['url', 'adapter', 'fingerprintField', 'trackerId', 'reopenStatusId', 'windowMs', 'errors', 'onRegression', 'force', 'maxPerHour', 'ceilingPeriodMs', 'maxFingerprints', 'maxHeldBytes']
+
+/** A whole number of at least 1, or the default when not given. */
+function countOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) failOption(`tickets.${name}`, `must be a whole number of at least 1; got ${JSON.stringify(value)}`)
+  return value
+}
 
 function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
   if (url.startsWith('local:')) {
@@ -62,7 +98,7 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
  * resolveTicketOptions('local:var/tickets').adapter.name // 'local'
  * ```
  */
-export function resolveTicketOptions(setting: string | Record<string, unknown>): { adapter: TicketAdapter; windowMs?: number; errors: boolean; onRegression: 'reopen' | 'new' } {
+export function resolveTicketOptions(setting: string | Record<string, unknown>): ResolvedTicketOptions {
   const o: TicketOptions = typeof setting === 'string' ? { url: setting } : (setting as TicketOptions)
   for (const key of Object.keys(o)) if (!KNOWN.includes(key)) failOption(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
   for (const key of ['fingerprintField', 'trackerId', 'reopenStatusId'] as const) {
@@ -79,5 +115,11 @@ export function resolveTicketOptions(setting: string | Record<string, unknown>):
     if (!o.url) failOption('tickets', 'needs a url (redmine+https://… or local:…) or an adapter')
     adapter = adapterFromUrl(o.url, o)
   }
-  return { adapter, ...(o.windowMs ? { windowMs: o.windowMs } : {}), errors: o.errors === true, onRegression: o.onRegression ?? 'reopen' }
+  const bounds = {
+    maxPerHour: countOption('maxPerHour', o.maxPerHour, 30),
+    ceilingPeriodMs: countOption('ceilingPeriodMs', o.ceilingPeriodMs, 60 * 60_000),
+    maxFingerprints: countOption('maxFingerprints', o.maxFingerprints, 1000),
+    maxHeldBytes: countOption('maxHeldBytes', o.maxHeldBytes, 4 * 1024 * 1024),
+  }
+  return { adapter, ...(o.windowMs ? { windowMs: o.windowMs } : {}), errors: o.errors === true, onRegression: o.onRegression ?? 'reopen', ...bounds }
 }

@@ -4,8 +4,11 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { createFaultline } from '../lib/index.js'
+import type { LocalTicket } from '../lib/ticket-local.js'
 import { FileTransport } from '../transports/file.js'
-import { captureStderr, createHarness, waitUntil } from './helpers.js'
+import { TicketTransport } from '../transports/ticket.js'
+import { captureStderr, createHarness, waitUntil, type Harness } from './helpers.js'
 import { getDeadPort } from './support/smtp.js'
 
 const run = promisify(execFile)
@@ -14,6 +17,21 @@ const CLOSE_CHILD = join(import.meta.dirname, 'fixtures', 'close-down-child.ts')
 
 function countOf(text: string, part: string): number {
   return text.split(part).length - 1
+}
+
+function ticketTransportOf(h: Harness): TicketTransport {
+  return h.faultline.logger.transports.find((t) => t instanceof TicketTransport) as TicketTransport
+}
+
+/** Raises `count` distinct tracebacks (one fingerprint each, by error type), each `times` times. */
+function raiseDistinct(h: Harness, count: number, times = 1): void {
+  for (let round = 0; round < times; round++) {
+    for (let i = 0; i < count; i++) h.faultline.capture(Object.assign(new Error(`distinct failure ${i}`), { name: `Distinct${i}Error` }))
+  }
+}
+
+function readTickets(dir: string): LocalTicket[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalTicket)
 }
 
 /** Every file and directory under `root`, with its permission bits, as `path: mode` in octal. */
@@ -57,6 +75,53 @@ describe('hostile bounds', function () {
     dir = mkdtempSync(join(tmpdir(), 'faultline-bounds-'))
   })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  describe('an error storm of distinct tracebacks into tickets', () => {
+    it('should file at most maxPerHour tickets and one summary ticket naming how many were held back', async function () {
+      this.timeout(120_000)
+      const tickets = join(dir, 'tickets')
+      const h = createHarness({ tickets: { url: `local:${tickets}`, windowMs: 60_000, maxPerHour: 10 } })
+      try {
+        raiseDistinct(h, 3000, 2)
+        const transport = ticketTransportOf(h)
+        await transport.flush(30_000)
+        const filed = readTickets(tickets)
+        expect(filed).to.have.length(11)
+        const summaries = filed.filter((t) => t.title.includes('held back'))
+        expect(summaries).to.have.length(1)
+        expect(summaries[0]!.title).to.contain('2990 more distinct error(s) were held back by the ticket ceiling (10 new tickets per hour)')
+        expect(summaries[0]!.body).to.contain('2990 distinct error(s) occurring 5980 time(s)')
+        expect(transport.stats()).to.include({ created: 10, summaries: 1, heldBack: 2990 })
+      } finally {
+        await h.faultline.close({ timeout: 5000 })
+      }
+    })
+
+    it('should keep the open windows within maxFingerprints and their whole reports within maxHeldBytes', async function () {
+      this.timeout(120_000)
+      const h = createHarness({ tickets: { url: `local:${join(dir, 'tickets')}`, windowMs: 60_000, maxPerHour: 100_000, maxFingerprints: 200, maxHeldBytes: 64 * 1024 } })
+      // with no ceiling to speak of, the tracker's queue overflows and says so on stderr: not what this test is about
+      await captureStderr(async () => {
+        try {
+          raiseDistinct(h, 3000, 2)
+          const stats = ticketTransportOf(h).stats()
+          expect(stats.windowed).to.equal(200)
+          expect(stats.heldBytes).to.be.at.most(64 * 1024)
+          expect(stats.heldReports).to.be.above(0).and.below(200)
+        } finally {
+          await h.faultline.close({ timeout: 300 })
+        }
+      })
+    })
+
+    it('should refuse a ceiling or bound that is not a whole number at start-up, naming the field', () => {
+      for (const field of ['maxPerHour', 'ceilingPeriodMs', 'maxFingerprints', 'maxHeldBytes']) {
+        for (const value of [0, -1, 1.5, '10']) {
+          expect(() => createFaultline({ env: false, stderr: false, tickets: { url: `local:${join(dir, 'tickets')}`, [field]: value } })).to.throw(`option "tickets.${field}" must be a whole number of at least 1`)
+        }
+      }
+    })
+  })
 
   describe('a full disk under the file transport', () => {
     it('should hold at most maxBufferBytes, count what is dropped, warn once per outage, and resolve close()', async () => {

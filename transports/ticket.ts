@@ -1,7 +1,9 @@
 import TransportStream from 'winston-transport'
 import { Delivery } from '../lib/delivery.js'
 import type { Report } from '../lib/report.js'
+import { settleWithin } from '../lib/deadline.js'
 import { Spool } from '../lib/spool.js'
+import { heldBackTicket, TicketCeiling, type HeldTickets } from '../lib/ticket-ceiling.js'
 import type { TicketAdapter, TicketRef } from '../lib/ticket-adapter.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from '../lib/ticket-format.js'
 
@@ -16,6 +18,14 @@ export interface TicketTransportOptions {
   onRegression?: 'reopen' | 'new'
   /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
   spoolDir?: string
+  /** New errors taken to the tracker per ceiling period (an hour); the rest go into one summary ticket. Default 30. */
+  maxPerHour?: number
+  /** The period `maxPerHour` counts over. Default an hour. */
+  ceilingPeriodMs?: number
+  /** Errors whose window is open at once; past it, the oldest window ends early. Default 1000. */
+  maxFingerprints?: number
+  /** Bytes of first reports the windows keep whole; past it, a window keeps only ids, times and the title's facts. Default 4 MiB. */
+  maxHeldBytes?: number
 }
 
 /** What the transport did, for health checks and tests. */
@@ -29,15 +39,26 @@ export interface TicketStats {
   /** Failed tracker calls, each retried. */
   failures: number
   dropped: number
+  /** Errors whose window is open, and how many of them hold their first report whole, in how many bytes. */
+  windowed: number
+  heldReports: number
+  heldBytes: number
+  /** Distinct errors the ceiling held back (in all), and summary tickets filed for them. */
+  heldBack: number
+  summaries: number
 }
 
 /** One unit of tracker work, as the spool keeps it. */
 type TicketOp =
   | { op: 'ensure'; report: Report }
   | { op: 'comment'; fingerprint: string; first: Report; count: number; since: string; last: string; occurrences: TicketOccurrence[] }
+  | { op: 'summary'; held: HeldTickets }
 
 interface Track {
+  /** The first report whole while the byte budget allows, else its slim form. */
   first: Report
+  /** Bytes of `first` when it is held whole, 0 for the slim form. */
+  bytes: number
   count: number
   since: string
   last: string
@@ -47,9 +68,18 @@ interface Track {
 
 const MAX_LISTED = 50
 const MAX_QUEUE = 1000
+const MAX_SLIM_MESSAGE = 500
+const CLOSE_MS = 2000
 
 function isReport(info: Record<string, unknown>): boolean {
   return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
+}
+
+/** What a window needs of a first report past the byte budget: the title's facts and the ids, never the request's data. */
+function slim(report: Report): Report {
+  const { id, kind, level, status, fingerprint, time, app, host, pid, request } = report
+  const message = report.message.length > MAX_SLIM_MESSAGE ? `${report.message.slice(0, MAX_SLIM_MESSAGE)}…` : report.message
+  return { id, kind, level, status, message, fingerprint, time, app, host, pid, ...(request ? { request: { method: request.method, url: request.url, route: request.route, xhr: request.xhr } } : {}) }
 }
 
 function occurrenceOf(report: Report): TicketOccurrence {
@@ -75,7 +105,13 @@ export class TicketTransport extends TransportStream {
   readonly #kinds: Set<string>
   readonly #tracks = new Map<string, Track>()
   readonly #delivery: Delivery<TicketOp>
-  #counts = { created: 0, comments: 0, reopened: 0 }
+  readonly #ceiling: TicketCeiling
+  readonly #maxPerHour: number
+  readonly #maxFingerprints: number
+  readonly #maxHeldBytes: number
+  #heldBytes = 0
+  #heldReports = 0
+  #counts = { created: 0, comments: 0, reopened: 0, heldBack: 0, summaries: 0 }
   #closed = false
 
   constructor(options: TicketTransportOptions) {
@@ -84,9 +120,13 @@ export class TicketTransport extends TransportStream {
     this.#windowMs = options.windowMs ?? 10 * 60_000
     this.#onRegression = options.onRegression ?? 'reopen'
     this.#kinds = new Set(options.errors ? ['traceback', 'error'] : ['traceback'])
+    this.#maxPerHour = options.maxPerHour ?? 30
+    this.#maxFingerprints = options.maxFingerprints ?? 1000
+    this.#maxHeldBytes = options.maxHeldBytes ?? 4 * 1024 * 1024
+    this.#ceiling = new TicketCeiling({ maxPerPeriod: this.#maxPerHour, periodMs: options.ceilingPeriodMs ?? 60 * 60_000 }, (held) => this.#holdBack(held))
     const name = this.adapter.name
     this.#delivery = new Delivery<TicketOp>({
-      send: (op) => (op.op === 'ensure' ? this.#ensureTicket(op.report) : this.#comment(op)),
+      send: (op) => this.#send(op),
       ...(options.spoolDir ? { spool: new Spool<TicketOp>({ dir: options.spoolDir }) } : {}),
       maxQueue: MAX_QUEUE,
       minBackoffMs: 1000,
@@ -110,16 +150,58 @@ export class TicketTransport extends TransportStream {
 
   stats(): TicketStats {
     const d = this.#delivery.stats()
-    return { ...this.#counts, pending: d.queued, spooled: d.spooled, failures: d.retried, dropped: d.dropped }
+    const windows = { windowed: this.#tracks.size, heldReports: this.#heldReports, heldBytes: this.#heldBytes }
+    return { ...this.#counts, heldBack: this.#counts.heldBack + this.#ceiling.heldBack, pending: d.queued, spooled: d.spooled, failures: d.retried, dropped: d.dropped, ...windows }
+  }
+
+  #holdBack(held: HeldTickets): void {
+    this.#counts.heldBack += held.errors
+    this.#delivery.push(`summary:${held.from}`, { op: 'summary', held })
+  }
+
+  #send(op: TicketOp): Promise<void> {
+    if (op.op === 'ensure') return this.#ensureTicket(op.report)
+    if (op.op === 'comment') return this.#comment(op)
+    return this.#fileSummary(op.held)
   }
 
   #occur(report: Report): void {
     const track = this.#tracks.get(report.fingerprint)
     if (track) return this.#count(track, report)
-    const fresh: Track = { first: report, count: 0, since: report.time, last: report.time, occurrences: [] }
+    if (this.#ceiling.holds(report)) return
+    if (this.#tracks.size >= this.#maxFingerprints) this.#endOldestWindow()
+    const fresh: Track = { ...this.#keep(report), count: 0, since: report.time, last: report.time, occurrences: [] }
     this.#tracks.set(report.fingerprint, fresh)
     this.#armWindow(report.fingerprint, fresh)
     this.#delivery.push(`ensure:${report.id}`, { op: 'ensure', report })
+  }
+
+  /** The first report as the window keeps it: whole within the byte budget, slim past it. */
+  #keep(report: Report): Pick<Track, 'first' | 'bytes'> {
+    const bytes = JSON.stringify(report).length
+    if (this.#heldBytes + bytes > this.#maxHeldBytes) return { first: slim(report), bytes: 0 }
+    this.#heldBytes += bytes
+    this.#heldReports++
+    return { first: report, bytes }
+  }
+
+  #forget(fingerprint: string, track: Track): void {
+    if (track.timer) clearTimeout(track.timer)
+    this.#tracks.delete(fingerprint)
+    this.#heldBytes -= track.bytes
+    if (track.bytes) this.#heldReports--
+  }
+
+  /** Too many windows open: the oldest ends now, its count goes out, and its error starts afresh if it comes again. */
+  #endOldestWindow(): void {
+    const [fingerprint, track] = this.#tracks.entries().next().value!
+    this.#forget(fingerprint, track)
+    if (track.count) this.#pushComment(fingerprint, track)
+  }
+
+  #pushComment(fingerprint: string, track: Track): void {
+    const { first, count, since, last, occurrences } = track
+    this.#delivery.push(`comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`, { op: 'comment', fingerprint, first, count, since, last, occurrences })
   }
 
   #count(track: Track, report: Report): void {
@@ -137,12 +219,9 @@ export class TicketTransport extends TransportStream {
   /** The window's end: what it counted becomes one comment, and a new window opens while they keep coming. */
   #endWindow(fingerprint: string, track: Track): void {
     track.timer = undefined
-    if (track.count === 0) {
-      this.#tracks.delete(fingerprint)
-      return
-    }
-    const { first, count, since, last, occurrences } = track
-    this.#delivery.push(`comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`, { op: 'comment', fingerprint, first, count, since, last, occurrences })
+    if (track.count === 0) return this.#forget(fingerprint, track)
+    this.#pushComment(fingerprint, track)
+    const { last } = track
     track.count = 0
     track.occurrences = []
     track.since = last
@@ -159,17 +238,28 @@ export class TicketTransport extends TransportStream {
         this.#counts.created++
         return
       }
+      this.#ceiling.refund()
       return this.#joinExisting(report, winner)
     }
+    if (found.closed && this.#onRegression === 'new') return this.#fileRegression(report, found)
+    // no new ticket after all: the ceiling counts only new ones
+    this.#ceiling.refund()
     if (!found.closed) return this.#joinExisting(report, found)
-    if (this.#onRegression === 'new') {
-      const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
-      await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
-      this.#counts.created++
-      return
-    }
     await this.adapter.reopen(found, regressionComment(report))
     this.#counts.reopened++
+  }
+
+  async #fileRegression(report: Report, found: TicketRef): Promise<void> {
+    const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
+    await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
+    this.#counts.created++
+  }
+
+  /** The one ticket for what the ceiling held back in a period. */
+  async #fileSummary(held: HeldTickets): Promise<void> {
+    const ticket = heldBackTicket(held, this.#maxPerHour)
+    const created = await this.adapter.create(ticket)
+    if (!created.existed) this.#counts.summaries++
   }
 
   /** The ticket was there already (another process, an earlier run): the occurrence goes into a comment. */
@@ -211,6 +301,7 @@ export class TicketTransport extends TransportStream {
 
   /** Sends the comments still gathering and waits for the tracker work, up to `timeoutMs`. */
   async flush(timeoutMs = 5000): Promise<void> {
+    this.#ceiling.flush()
     for (const [fingerprint, track] of this.#tracks) {
       if (track.timer) clearTimeout(track.timer)
       track.timer = undefined
@@ -229,10 +320,11 @@ export class TicketTransport extends TransportStream {
   override close(): Promise<void> {
     if (this.#closing) return this.#closing
     this.#closed = true
+    this.#ceiling.flush()
     for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
     const { queued, spooled } = this.#delivery.stats()
     if (queued) this.emit('warn', new Error(`${queued} ticket operation(s) for the ${this.adapter.name} tracker were still pending at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
-    this.#closing = this.#delivery.close(0).then(() => undefined)
+    this.#closing = settleWithin(this.#delivery.close(0), CLOSE_MS)
     return this.#closing
   }
 }
