@@ -10,20 +10,30 @@ export interface TicketOccurrence {
 
 const TITLE_MAX = 240
 
-/** The ticket's title: error type, message and route, one line, within Redmine's 255 characters. */
+/**
+ * The ticket's title: error type, message and route, one line, within
+ * Redmine's 255 characters. Control and invisible formatting characters go,
+ * and a quoted `[fp:` cannot pass for another ticket's marker.
+ */
 export function ticketTitle(report: Report): string {
   const where = report.request ? ` — ${report.request.method} ${report.request.route ?? report.request.url.split('?')[0]}` : ''
-  // eslint-disable-next-line no-control-regex
-  const line = `${report.message}${where}`.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s+/g, ' ').trim()
+  const line = `${report.message}${where}`
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, '')
+    .replace(/\[\s*fp\s*:/gi, '[fp-')
+    .replace(/\s+/g, ' ')
+    .trim()
   return line.length > TITLE_MAX ? `${line.slice(0, TITLE_MAX - 1)}…` : line
 }
 
-/** Keeps text inside a `<pre>` block: no closing tag can end it early. */
-function preSafe(text: string): string {
-  return text.replace(/</g, '&lt;').replace(/>/g, '&gt;')
-}
-
-/** The ticket's body: incident, host, first seen, the scrubbed request and the traceback with its causes. */
+/**
+ * The ticket's body, as plain text: incident, host, first seen, the scrubbed
+ * request, what was logged and the traceback with its causes. It holds what
+ * the client sent (URL, Referer, User-Agent, headers) and what the app logged,
+ * so it is never markup: each adapter makes it inert for its tracker
+ * (`toRedmineText`, `toMarkdownBlock`).
+ */
 export function ticketBody(report: Report): string {
   const lines = [
     `Fingerprint: ${report.fingerprint}`,
@@ -40,10 +50,57 @@ export function ticketBody(report: Report): string {
   }
   if (report.logs?.length) lines.push('', 'Logged during the request:', ...report.logs.map((l) => `- ${l.level}: ${l.message}`))
   const trace = formatErrorChain(report.error)
-  if (trace) lines.push('', 'Traceback:', '', `<pre>${preSafe(trace)}</pre>`)
-  if (report.request) lines.push('', 'Request headers (scrubbed):', '', `<pre>${preSafe(Object.entries(report.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'))}</pre>`)
+  if (trace) lines.push('', 'Traceback:', trace)
+  if (report.request) lines.push('', 'Request headers (scrubbed):', Object.entries(report.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'))
   lines.push('', `faultline:fingerprint:${report.fingerprint}`)
   return lines.join('\n')
+}
+
+/**
+ * Plain text as Redmine shows it verbatim under either text formatting
+ * (Textile or CommonMark): one `<pre>` block, in which a `<` or `&` that could
+ * open a tag or an entity is followed by a zero-width space. Textile escapes a
+ * `<pre>` block's content itself and CommonMark passes it to the page as HTML,
+ * so no character reference could read the same in both; the invisible space
+ * does, and nothing inside can close the block, open a tag, or link anywhere.
+ *
+ * @example
+ * ```ts
+ * toRedmineText('<script>') // '<pre>\n<\u200bscript>\n</pre>'
+ * ```
+ */
+export function toRedmineText(text: string): string {
+  const inert = text.replace(/\r\n?/g, '\n').replace(/<(?=[A-Za-z/!?])/g, '<\u200b').replace(/&(?=[#A-Za-z])/g, '&\u200b')
+  return `<pre>\n${inert}\n</pre>`
+}
+
+/**
+ * Plain text as a Markdown fenced code block, whose fence is longer than any
+ * run of backticks inside, so nothing in it renders as Markdown or HTML.
+ *
+ * @example
+ * ```ts
+ * toMarkdownBlock('a ``` b') // '````text\na ``` b\n````'
+ * ```
+ */
+export function toMarkdownBlock(text: string): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((run) => run.length))
+  const fence = '`'.repeat(longest + 1)
+  return `${fence}text\n${text.replace(/\r\n?/g, '\n')}\n${fence}`
+}
+
+/**
+ * One line of plain text for Markdown: every ASCII punctuation character is
+ * backslash-escaped (CommonMark allows it for all of them), so no emphasis,
+ * link, autolink, HTML tag or entity can form; line breaks become spaces.
+ *
+ * @example
+ * ```ts
+ * toMarkdownInline('[x](https://evil.example)') // '\\[x\\]\\(https\\:\\/\\/evil\\.example\\)'
+ * ```
+ */
+export function toMarkdownInline(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/[!-/:-@[-`{-~]/g, (c) => `\\${c}`)
 }
 
 /** The batched comment: "12 more occurrences since …, incident ids …, last seen …". */

@@ -1,6 +1,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { NewTicket, TicketAdapter, TicketRef } from './ticket-adapter.js'
+import { toMarkdownBlock, toMarkdownInline } from './ticket-format.js'
 
 /** One ticket of the local tracker, as stored in `<fingerprint>.json`. */
 export interface LocalTicket {
@@ -21,9 +22,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+// title, body and comments quote what clients sent: escaped, and fenced, so none of it renders as Markdown or HTML
 function renderMarkdown(ticket: LocalTicket): string {
-  const comments = ticket.comments.map((c) => `### ${c.time}\n\n${c.text}\n`).join('\n')
-  return `# ${ticket.title}\n\n- Status: **${ticket.status}**\n- Fingerprint: \`${ticket.fingerprint}\`\n- Created: ${ticket.created}\n- Updated: ${ticket.updated}\n\n${ticket.body}\n${comments ? `\n## Comments\n\n${comments}` : ''}`
+  const comments = ticket.comments.map((c) => `### ${c.time}\n\n${toMarkdownBlock(c.text)}\n`).join('\n')
+  return `# ${toMarkdownInline(ticket.title)}\n\n- Status: **${ticket.status}**\n- Fingerprint: \`${ticket.fingerprint}\`\n- Created: ${ticket.created}\n- Updated: ${ticket.updated}\n\n${toMarkdownBlock(ticket.body)}\n${comments ? `\n## Comments\n\n${comments}` : ''}`
 }
 
 /**

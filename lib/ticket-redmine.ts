@@ -1,5 +1,6 @@
 import type { NewTicket, TicketAdapter, TicketRef } from './ticket-adapter.js'
 import { TicketError } from './ticket-adapter.js'
+import { toRedmineText } from './ticket-format.js'
 
 /** Settings of the Redmine adapter. */
 export interface RedmineOptions {
@@ -21,9 +22,26 @@ interface RedmineIssue {
   id: number
   subject: string
   status: { id: number; name: string; is_closed?: boolean }
+  custom_fields?: Array<{ id: number; value?: unknown }>
 }
 
 const MARKER = (fingerprint: string) => `[fp:${fingerprint}]`
+// enough to get past issues that only quote the marker (a message can say anything) to the one that carries it
+const SEARCH_LIMIT = '100'
+
+/** A title that cannot pass for another issue's marker: `[fp:` in a message becomes `[fp-`. */
+export function neutralizeMarker(title: string): string {
+  return title.replace(/\[\s*fp\s*:/gi, '[fp-')
+}
+
+/** Whether an issue is the fingerprint's own, not one whose subject merely quotes its marker. */
+function carries(issue: RedmineIssue, fingerprint: string, field: number | undefined): boolean {
+  if (!issue || typeof issue.id !== 'number') return false
+  if (field) return issue.custom_fields?.some((f) => f.id === field && f.value === fingerprint) === true
+  const marker = MARKER(fingerprint)
+  // faultline writes the marker first: a subject that only contains it somewhere is someone else's
+  return typeof issue.subject === 'string' && (issue.subject === marker || issue.subject.startsWith(`${marker} `))
+}
 
 /**
  * Files tickets in Redmine through its REST API: the fingerprint in a custom
@@ -96,19 +114,28 @@ export class RedmineAdapter implements TicketAdapter {
     return { id: String(issue.id), closed, url: `${this.options.baseUrl.replace(/\/$/, '')}/issues/${issue.id}` }
   }
 
+  /**
+   * The oldest issue that carries the fingerprint. Redmine's search only
+   * narrows the candidates (a subject search is "contains"); each is then
+   * checked exactly, so an issue whose title quotes `[fp:…]` of another error
+   * never takes that error's occurrences.
+   */
   async find(fingerprint: string): Promise<TicketRef | undefined> {
-    const query = new URLSearchParams({ project_id: this.options.project, status_id: '*', sort: 'id', limit: '5' })
-    if (this.options.fingerprintField) query.set(`cf_${this.options.fingerprintField}`, fingerprint)
+    const field = this.options.fingerprintField
+    const query = new URLSearchParams({ project_id: this.options.project, status_id: '*', sort: 'id', limit: SEARCH_LIMIT })
+    if (field) query.set(`cf_${field}`, fingerprint)
     else query.set('subject', `~${MARKER(fingerprint)}`)
-    const body = (await this.#call('GET', `/issues.json?${query}`)) as { issues: RedmineIssue[] }
-    const oldest = body.issues.sort((a, b) => a.id - b.id)[0]
+    const body = (await this.#call('GET', `/issues.json?${query}`)) as { issues?: RedmineIssue[] } | undefined
+    const issues = Array.isArray(body?.issues) ? body.issues.filter((issue) => carries(issue, fingerprint, field)) : []
+    const oldest = issues.sort((a, b) => a.id - b.id)[0]
     return oldest && this.#ref(oldest)
   }
 
   async create(ticket: NewTicket): Promise<TicketRef> {
     const { fingerprintField, trackerId, project } = this.options
-    const subject = fingerprintField ? ticket.title : `${MARKER(ticket.fingerprint)} ${ticket.title}`.slice(0, 255)
-    const issue: Record<string, unknown> = { project_id: project, subject, description: ticket.body }
+    const title = neutralizeMarker(ticket.title)
+    const subject = fingerprintField ? title.slice(0, 255) : `${MARKER(ticket.fingerprint)} ${title}`.slice(0, 255)
+    const issue: Record<string, unknown> = { project_id: project, subject, description: toRedmineText(ticket.body) }
     if (trackerId) issue.tracker_id = trackerId
     if (fingerprintField) issue.custom_fields = [{ id: fingerprintField, value: ticket.fingerprint }]
     const body = (await this.#call('POST', '/issues.json', { issue })) as { issue: RedmineIssue }
@@ -116,13 +143,13 @@ export class RedmineAdapter implements TicketAdapter {
   }
 
   async comment(ref: TicketRef, text: string): Promise<void> {
-    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { notes: text } })
+    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { notes: toRedmineText(text) } })
   }
 
   async reopen(ref: TicketRef, text: string): Promise<void> {
     await this.#closedStatusIds()
     if (this.#reopenStatus === undefined) throw new TicketError('Redmine has no open issue status to reopen with: set reopenStatusId', { permanent: true })
-    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { status_id: this.#reopenStatus, notes: text } })
+    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { status_id: this.#reopenStatus, notes: toRedmineText(text) } })
   }
 
   async remove(ref: TicketRef): Promise<void> {
