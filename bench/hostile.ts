@@ -36,6 +36,12 @@ const CASES: Case[] = [
   { name: 'message quoting 90 kB of name=value pairs', path: '/throw/pairs' },
   { name: '10,000 body fields', method: 'POST', path: '/throw/plain', body: jsonBody(10_000, (i) => `field${i}`, (i) => `value-${i}`) },
   { name: '4,000 password-like fields, 404', method: 'POST', path: '/missing', body: jsonBody(4000, (i) => `password${i}`, (i) => `pw${i}x`) },
+  {
+    name: '4,000 password-like fields in 100 objects, 404',
+    method: 'POST',
+    path: '/missing',
+    body: `[${Array.from({ length: 100 }, (_, j) => jsonBody(40, (i) => `password${i}`, (i) => `p${j}w${i}`)).join(',')}]`,
+  },
   { name: '4,000 password-like fields quoted in the message', method: 'POST', path: '/throw/echo', body: jsonBody(4000, (i) => `password${i}`, (i) => `pw${i}x`) },
   { name: 'cause chain of 10,000', path: '/throw/deep' },
   { name: 'cyclic causes', path: '/throw/cyclic' },
@@ -47,19 +53,21 @@ const CASES: Case[] = [
 
 function throwing(kind: string, req: express.Request): never {
   const quoted = 90 * 1024
+  // every request differs, as a hostile client's would: no cache answers for it
+  const n = String(req.query.n ?? '')
   switch (kind) {
     case 'mega':
-      throw new Error('x'.repeat(MB))
+      throw new Error(`${n}${'x'.repeat(MB)}`)
     case 'bearer':
-      throw new Error(`bad input: ${'Bearer bearer https://a:'.repeat(quoted / 24)}`)
+      throw new Error(`bad input ${n}: ${'Bearer bearer https://a:'.repeat(quoted / 24)}`)
     case 'frames':
-      throw new Error(`bad input:\n    at ${'f (a:1:2) at ('.repeat(quoted / 14)}`)
+      throw new Error(`bad input ${n}:\n    at ${'f (a:1:2) at ('.repeat(quoted / 14)}`)
     case 'pairs':
-      throw new Error(`bad input: ${'password=x&token: "y", '.repeat(quoted / 24)}`)
+      throw new Error(`bad input ${n}: ${'password=x&token: "y", '.repeat(quoted / 24)}`)
     case 'echo':
-      throw new Error(`bad input: ${JSON.stringify(req.body)}`)
+      throw new Error(`bad input ${n}: ${JSON.stringify(req.body)}`)
     case 'deep': {
-      let err = new Error('root')
+      let err = new Error(`root ${n}`)
       for (let i = 0; i < 10_000; i++) err = new Error(`level ${i}`, { cause: err })
       throw err
     }
@@ -72,13 +80,15 @@ function throwing(kind: string, req: express.Request): never {
     case 'aggregate':
       throw new AggregateError(Array.from({ length: 10_000 }, (_, i) => Object.assign(new Error(`member ${i}`), { password: `pw-${i}x` })), 'many')
     default:
-      throw new Error('plain failure')
+      throw new Error(`plain failure ${n}`)
   }
 }
 
-function send(port: number, c: Case): Promise<number> {
+function send(port: number, c: Case, n: number): Promise<number> {
+  // letters, not digits: a message that differs only by a number is a repeat, recorded compactly
+  const path = `${c.path}${c.path.includes('?') ? '&' : '?'}n=${'abcdefghijklmnopqrstuvwxyz'[n % 26]}${'abcdefghijklmnopqrstuvwxyz'[Math.floor(n / 26) % 26]}`
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: c.method ?? 'GET', path: c.path, headers: { ...(c.body ? { 'content-type': 'application/json' } : {}), ...c.headers } }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: c.method ?? 'GET', path, headers: { ...(c.body ? { 'content-type': 'application/json' } : {}), ...c.headers } }, (res) => {
       res.resume()
       res.on('end', () => resolve(res.statusCode ?? 0))
     })
@@ -125,12 +135,12 @@ async function main(): Promise<void> {
   let worst = 0
   for (const c of CASES) {
     timings.length = 0
-    await send(port, c)
+    await send(port, c, 0)
     timings.length = 0
     delay.reset()
     delay.enable()
     let status = 0
-    for (let i = 0; i < runs; i++) status = await send(port, c)
+    for (let i = 1; i <= runs; i++) status = await send(port, c, i)
     await new Promise((resolve) => setTimeout(resolve, 20))
     delay.disable()
     const build = Math.max(...timings, 0)

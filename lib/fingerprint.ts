@@ -19,6 +19,8 @@ const MESSAGE_RULES: Array<[RegExp, string]> = [
 export function normalizeMessage(message: string): string {
   let text = message.length > 2000 ? message.slice(0, 2000) : message
   for (const [pattern, replacement] of MESSAGE_RULES) {
+    // the address rule backtracks over every run of word characters: only worth running when there is an @
+    if (replacement === '<email>' && !text.includes('@')) continue
     text = text.replace(pattern, replacement)
   }
   return text

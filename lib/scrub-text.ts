@@ -70,8 +70,9 @@ export function scrubSchemeTokens(text: string, replacement: string, remember: R
 
 const NAME_CHAR = charTable('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-')
 const VALUE_END = charTable(' \t\n\r&;,}])"\'<>`')
-// past this many secrets found in one text, the rest of it is cut rather than scanned pair by pair
+// past this many secrets found, or separators looked at, in one text, the rest of it is cut rather than scanned pair by pair
 const MAX_HITS = 100
+const MAX_SEPARATORS = 4096
 const MAX_KEY = 64
 const MAX_VALUE = 512
 const AUTH_SCHEME = /^(?:bearer|basic|digest|token|negotiate)\s+/i
@@ -122,9 +123,11 @@ export function scrubKeyValues(text: string, isSecret: (name: string) => boolean
   const encoded = encodeURIComponent(replacement)
   const parts: string[] = []
   let last = 0
+  let separators = 0
   for (let sep = 0; sep < text.length; sep++) {
     const code = text.charCodeAt(sep)
     if (code !== 61 && code !== 58) continue
+    if (++separators > MAX_SEPARATORS) return cutAt(parts, text, last, Math.max(last, sep))
     if (code === 58 && text.charCodeAt(sep + 1) === 47 && text.charCodeAt(sep + 2) === 47) continue
     if (sep < last) continue
     const name = nameBefore(text, sep)
@@ -136,9 +139,14 @@ export function scrubKeyValues(text: string, isSecret: (name: string) => boolean
     remember(value)
     parts.push(text.slice(last, start), replacement)
     last = end
-    if (parts.length >= MAX_HITS * 2) return `${parts.join('')}… [${text.length - last} more characters not shown]`
+    if (parts.length >= MAX_HITS * 2) return cutAt(parts, text, last, last)
   }
   return last === 0 ? text : parts.join('') + text.slice(last)
+}
+
+/** What was scanned up to `at`, and a marker for the rest. */
+function cutAt(parts: string[], text: string, last: number, at: number): string {
+  return `${parts.join('')}${text.slice(last, at)}… [${text.length - at} more characters not shown]`
 }
 
 // 13 to 19 digits, maybe grouped by spaces or dashes, starting as Visa, Mastercard, Amex, Discover and the like do

@@ -20,6 +20,7 @@ const MAX_KEYS = 100
 const MAX_HEADERS = 200
 // fields walked per request part: a body of 10,000 fields costs no more than one of 1,000
 const MAX_NODES = 1000
+const MAX_CHARS = 64 * 1024
 const MAX_VALUE = 2000
 /** The longest text examined; report strings are cut well below it before they get here. */
 export const MAX_TEXT = 64 * 1024
@@ -151,8 +152,12 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
   const isSecretKey = (name: string) => isSecretField(name) || isSecretHeader(name)
   const valuePatterns = (options.values ?? []).map((p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`))
 
-  function fieldsAt(value: unknown, secrets: Set<string>, depth: number, budget: { nodes: number }): unknown {
-    if (typeof value === 'string') return truncate(value, MAX_VALUE)
+  function fieldsAt(value: unknown, secrets: Set<string>, depth: number, budget: { nodes: number; chars: number }): unknown {
+    if (typeof value === 'string') {
+      if (budget.chars <= 0) return '[not shown: too much text]'
+      budget.chars -= Math.min(value.length, MAX_VALUE)
+      return truncate(value, MAX_VALUE)
+    }
     if (value === null || typeof value !== 'object') {
       return typeof value === 'number' || typeof value === 'boolean' ? value : value === undefined ? undefined : String(value)
     }
@@ -238,7 +243,7 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
       return out
     },
     fields(value, secrets) {
-      return fieldsAt(value, secrets, 0, { nodes: MAX_NODES })
+      return fieldsAt(value, secrets, 0, { nodes: MAX_NODES, chars: MAX_CHARS })
     },
     url(url, secrets) {
       return scrubUrl(url, secrets)

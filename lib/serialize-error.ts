@@ -28,6 +28,9 @@ const MAX_FIELD_LENGTH = 500
 const MAX_FRAME_LINE = 500
 // errors serialised per thrown value, causes and members together: an AggregateError of AggregateErrors stays small
 const MAX_ERRORS = 32
+// messages and stacks of one chain together; past it, a cause or member keeps a short message and no stack
+const MAX_CHAIN_TEXT = 128 * 1024
+const SHORT_MESSAGE = 500
 const SKIPPED_FIELDS = new Set(['name', 'message', 'stack', 'cause', 'errors', 'status', 'statusCode', 'code', 'headers', 'expose'])
 // body-parser puts the raw request body on its errors: a body that did not parse is never copied into a report
 const RAW_BODY_FIELDS = new Set(['body', 'rawBody', 'raw_body', 'requestBody'])
@@ -66,7 +69,7 @@ function trimStack(stack: string): string {
   const frames = firstFrame === -1 ? '' : stack.slice(firstFrame)
   const lines = frames.split('\n', MAX_FRAMES + 2).map((line) => truncate(line, MAX_FRAME_LINE))
   if (lines.length > MAX_FRAMES + 1) lines[MAX_FRAMES + 1] = '    … more frames'
-  return truncate(hideParserQuote(head), MAX_MESSAGE) + lines.join('\n')
+  return hideParserQuote(truncate(head, MAX_MESSAGE)) + lines.join('\n')
 }
 
 /** A JSON parser's message without the input it quotes: a body that did not parse may hold a password. */
@@ -111,14 +114,23 @@ function serializeNonError(value: unknown): SerializedError {
   return out
 }
 
-function serializeAt(value: unknown, seen: Set<unknown>, depth: number): SerializedError {
+interface Walk {
+  seen: Set<unknown>
+  /** Characters of message and stack the chain may still spend. */
+  chars: number
+}
+
+function serializeAt(value: unknown, walk: Walk, depth: number): SerializedError {
+  const { seen } = walk
   if (!isErrorLike(value)) return serializeNonError(value)
   seen.add(value)
   const err = value as object
   const name = truncate(safeString(readField(err, 'name')) || 'Error', 200)
-  const out: SerializedError = { name, message: hideParserQuote(truncate(safeString(readField(err, 'message')) ?? '', MAX_MESSAGE)) }
-  const stack = safeString(readField(err, 'stack'))
+  const spent = walk.chars <= 0
+  const out: SerializedError = { name, message: hideParserQuote(truncate(safeString(readField(err, 'message')) ?? '', spent ? SHORT_MESSAGE : MAX_MESSAGE)) }
+  const stack = spent ? undefined : safeString(readField(err, 'stack'))
   if (stack) out.stack = trimStack(stack)
+  walk.chars -= out.message.length + (out.stack?.length ?? 0)
   const code = readField(err, 'code')
   if (typeof code === 'string' || typeof code === 'number') out.code = truncate(String(code), 200)
   const status = getErrorStatus(err)
@@ -127,7 +139,7 @@ function serializeAt(value: unknown, seen: Set<unknown>, depth: number): Seriali
   if (fields) out.fields = fields
   if (depth < MAX_CAUSE_DEPTH && seen.size < MAX_ERRORS) {
     const cause = readField(err, 'cause')
-    if (cause !== undefined && !seen.has(cause)) out.cause = serializeAt(cause, seen, depth + 1)
+    if (cause !== undefined && !seen.has(cause)) out.cause = serializeAt(cause, walk, depth + 1)
     const members = readField(err, 'errors')
     if (Array.isArray(members)) {
       out.errors = members
@@ -135,7 +147,7 @@ function serializeAt(value: unknown, seen: Set<unknown>, depth: number): Seriali
         .filter((m) => !seen.has(m) && seen.size < MAX_ERRORS)
         .map((m) => {
           seen.add(m)
-          return serializeAt(m, seen, depth + 1)
+          return serializeAt(m, walk, depth + 1)
         })
     }
   }
@@ -157,7 +169,7 @@ function serializeAt(value: unknown, seen: Set<unknown>, depth: number): Seriali
  */
 export function serializeError(value: unknown): SerializedError {
   try {
-    return serializeAt(value, new Set(), 0)
+    return serializeAt(value, { seen: new Set(), chars: MAX_CHAIN_TEXT }, 0)
   } catch {
     return { name: 'NonError', thrown: 'unknown', message: '[a value that could not be read]' }
   }
