@@ -6,6 +6,7 @@ import { describeMailError } from '../lib/mail-errors.js'
 import { composeDigestMail, composeHeldBackMail, composeReportMail, type ComposedMail } from '../lib/mail-format.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from '../lib/mail-options.js'
 import { MailThrottle } from '../lib/mail-throttle.js'
+import { settleWithin } from '../lib/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery.js'
 import { Spool } from '../lib/spool.js'
 import type { Report } from '../lib/report.js'
@@ -30,6 +31,7 @@ interface MailUnit {
 }
 
 const MAX_QUEUE = 1000
+const CLOSE_MS = 2000
 
 function isReport(info: Record<string, unknown>): boolean {
   return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
@@ -160,7 +162,8 @@ export class MailTransport extends TransportStream {
     this.#throttle.flush()
     const { queued, spooled } = this.#delivery.stats()
     if (queued) this.emit('warn', new Error(`${queued} mail(s) to ${this.settings.target} were still undelivered at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
-    this.#closing = this.#delivery.close(0).then(() => this.#transporter.close())
+    // bounded, and held alive while it runs: an app may await it with nothing else running
+    this.#closing = settleWithin(this.#delivery.close(0).then(() => this.#transporter.close()), CLOSE_MS)
     return this.#closing
   }
 }
