@@ -93,7 +93,14 @@ function structuredData(sdId: string, params: Array<[string, unknown]>): string 
 
 /** MSGID, structured data and message of one winston record; every header part is made safe here, whatever the record holds. */
 export function describeRecord(info: Record<string, unknown>, sdId: string): { msgid: string; sd: string; msg: string } {
-  const { msgid, sd, msg } = isReport(info) ? describeReport(info, sdId) : describeLine(info, sdId)
+  let described: { msgid: string; sd: string; msg: string }
+  try {
+    described = isReport(info) ? describeReport(info, sdId) : describeLine(info, sdId)
+  } catch {
+    // a record that only looks like a report (fields of the wrong shape) still gets a line
+    described = describeLine(info, sdId)
+  }
+  const { msgid, sd, msg } = described
   return { msgid: toHeaderField(msgid, MAX_MSGID), sd, msg: escapeLine(msg) }
 }
 

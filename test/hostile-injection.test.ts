@@ -375,7 +375,7 @@ describe('hostile input', () => {
         expect(unescapeLine(params.route!)).to.equal(`/r/${bad}`)
         expect(msg).to.not.match(/[\r\n]/)
         // a record that only pretends to be a report, with fields of the wrong types, still makes a line
-        const forged = { level: 'warn', kind: `w ${bad}`, id: '1', fingerprint: '2', message: 5, request: { url: 7, method: {} } }
+        const forged = { level: 'warn', kind: `w ${bad}`, id: '1', fingerprint: '2', message: 5, request: { url: 7, method: {} }, error: { stack: 1, errors: 'not an array' } }
         parse5424(formatSyslogLine(forged as unknown as Record<string, unknown>, { format: 'rfc5424', facility: 1, hostname: 'h', appName: 'a', procid: '1', sdId: 'x' }))
       }
     })
