@@ -4,6 +4,7 @@ import type { Report } from '../lib/report.js'
 import { settleWithin } from '../lib/deadline.js'
 import { Spool } from '../lib/spool.js'
 import { heldBackTicket, TicketCeiling, type HeldTickets } from '../lib/ticket-ceiling.js'
+import { isReport, occurrenceOf, slim } from '../lib/ticket-reports.js'
 import type { TicketAdapter, TicketRef } from '../lib/ticket-adapter.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from '../lib/ticket-format.js'
 
@@ -68,23 +69,7 @@ interface Track {
 
 const MAX_LISTED = 50
 const MAX_QUEUE = 1000
-const MAX_SLIM_MESSAGE = 500
 const CLOSE_MS = 2000
-
-function isReport(info: Record<string, unknown>): boolean {
-  return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
-}
-
-/** What a window needs of a first report past the byte budget: the title's facts and the ids, never the request's data. */
-function slim(report: Report): Report {
-  const { id, kind, level, status, fingerprint, time, app, host, pid, request } = report
-  const message = report.message.length > MAX_SLIM_MESSAGE ? `${report.message.slice(0, MAX_SLIM_MESSAGE)}…` : report.message
-  return { id, kind, level, status, message, fingerprint, time, app, host, pid, ...(request ? { request: { method: request.method, url: request.url, route: request.route, xhr: request.xhr } } : {}) }
-}
-
-function occurrenceOf(report: Report): TicketOccurrence {
-  return { id: report.id, time: report.time, ...(report.request ? { url: report.request.url } : {}) }
-}
 
 /**
  * One ticket per distinct error. The first occurrence of a fingerprint finds
