@@ -55,12 +55,18 @@ function renderOwnPage(type: PageType, ctx: ErrorPageContext, appRoot: string): 
   }
 }
 
-/** Reports a failure of the error handling itself, without letting the report fail too. */
-function captureQuietly(faultline: Faultline, failure: unknown, req: Request): void {
+/** Reports a failure of the error handling itself, without letting the report fail too; returns its incident id. */
+function captureQuietly(faultline: Faultline, failure: unknown, req: Request): string | undefined {
   try {
-    faultline.capture(failure, req)
+    return faultline.capture(failure, req)
+  } catch {
+    // the request's own record is what failed: report on its own, so the page still quotes a real incident
+  }
+  try {
+    return faultline.capture(failure)
   } catch {
     // reporting is best effort here: the page is what must not be lost
+    return undefined
   }
 }
 
@@ -108,8 +114,9 @@ export function createErrorHandler(faultline: Faultline, options: ErrorHandlerOp
       }
       answer(faultline, render, err, req, res, id)
     } catch (failure) {
-      captureQuietly(faultline, failure, req)
-      sendLastResort(req, res, id || 'unavailable')
+      // without the request's own id, the page quotes the id of the failure's report
+      const captured = captureQuietly(faultline, failure, req)
+      sendLastResort(req, res, id || captured || 'unavailable')
     }
   } as ErrorRequestHandler
 }

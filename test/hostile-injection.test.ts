@@ -270,6 +270,15 @@ describe('hostile input', () => {
       await expectOwnPage(appThrowing(() => proxy), 500)
     })
 
+    it('should still answer with an incident id, never Express\'s handler, when recording the error itself fails', async () => {
+      // the last line of defence: whatever breaks inside the handler, the page and a report still go out
+      Object.defineProperty(h.faultline, 'record', { configurable: true, value: () => { throw new Error('record failed') } })
+      const res = await request(appThrowing(() => new Error('x'))).get('/x').set('Accept', 'text/html').expect(500)
+      const report = await waitUntil(() => h.reports.find((r) => r.message.includes('record failed')), 3000, 'the failure\'s report')
+      expect(res.headers['x-incident-id']).to.equal(report.id)
+      expect(res.text).to.contain(report.id)
+    })
+
     it('should send faultline\'s page when render throws, rejects, or returns a thenable that throws', async () => {
       const renders = [
         () => { throw new Error('render broke') },
