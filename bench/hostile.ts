@@ -25,6 +25,9 @@ interface Case {
   body?: string
 }
 
+// tsx turns source maps on, which makes every `err.stack` several times dearer; a production build runs without
+process.setSourceMapsEnabled(false)
+
 const MB = 1024 * 1024
 const jsonBody = (count: number, name: (i: number) => string, value: (i: number) => string) =>
   `{${Array.from({ length: count }, (_, i) => `${JSON.stringify(name(i))}:${JSON.stringify(value(i))}`).join(',')}}`
