@@ -1,10 +1,11 @@
 // Stack frames with source context for the debug error page. Nothing is read until a
 // stack is asked for, and file and source-map work is cached so a page that renders
 // the same error twice does not parse the same files twice.
-import { readFileSync, realpathSync, statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module'
-import { isAbsolute, relative, sep } from 'node:path'
+import { isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { FILE_CACHE_CHARS, isShowable, Lru, MAX_FILE_BYTES, readLines, resolveRoot, splitLines } from './source-files.js'
 
 /**
  * Where a frame's code comes from; the page uses it to fold away frames the user did not write.
@@ -90,12 +91,7 @@ export interface ErrorText {
   stack?: string
 }
 
-const MAX_FILE_BYTES = 2 * 1024 * 1024
 const MAX_LINE_CHARS = 500
-// Both caches hold at most this many entries; the file cache is also capped in
-// characters, since 200 files of 2 MB each would be far too much for a debug aid.
-const CACHE_ENTRIES = 200
-const FILE_CACHE_CHARS = 32 * 1024 * 1024
 // Real frame lines are short; refusing long ones keeps the regexes linear on hostile input.
 const MAX_FRAME_LINE_CHARS = 8192
 const MAPPING_URL = /^\s*\/\/[#@]\s*sourceMappingURL=(\S+)\s*$/
@@ -111,33 +107,6 @@ interface LoadedMap {
   weight: number
 }
 
-/** A small LRU: Map keeps insertion order, so re-inserting on use keeps the oldest first. */
-class Lru<V> {
-  readonly #entries = new Map<string, { value: V; weight: number }>()
-  #weight = 0
-  constructor(readonly maxWeight: number) {}
-
-  get(key: string): V | undefined {
-    const entry = this.#entries.get(key)
-    if (entry) this.set(key, entry.value, entry.weight)
-    return entry?.value
-  }
-
-  set(key: string, value: V, weight = 0): void {
-    const old = this.#entries.get(key)
-    if (old) this.#weight -= old.weight
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, weight })
-    this.#weight += weight
-    for (const [oldest, entry] of this.#entries) {
-      if (oldest === key || (this.#entries.size <= CACHE_ENTRIES && this.#weight <= this.maxWeight)) break
-      this.#entries.delete(oldest)
-      this.#weight -= entry.weight
-    }
-  }
-}
-
-const fileCache = new Lru<{ mtimeMs: number; size: number; lines: string[] | undefined }>(FILE_CACHE_CHARS)
 // Keyed by the generated file; `generated` is its lines array, which a re-read (the file changed) replaces.
 const mapCache = new Lru<{ generated: string[]; loaded: LoadedMap | undefined }>(FILE_CACHE_CHARS)
 
@@ -267,38 +236,6 @@ function originOf(file: string): FrameOrigin {
   return /[\\/]node_modules[\\/]/.test(file) ? 'dependency' : 'app'
 }
 
-// only code is shown: never .env, .json, keys, certificates, or anything a symlink dresses up as code
-const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/i
-
-function resolveRoot(root: string | undefined): string | undefined {
-  try {
-    return realpathSync(typeof root === 'string' && root ? root : process.cwd())
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Whether a file may be shown: an existing source file whose real path (symlinks
- * followed) lies inside the root, with no dot-directory or dotfile on the way
- * except inside node_modules (pnpm keeps packages under `.pnpm`).
- */
-function isShowable(file: string, root: string | undefined, pattern = SOURCE_FILE): boolean {
-  if (!root || !isAbsolute(file) || !pattern.test(file)) return false
-  let real: string
-  try {
-    real = realpathSync(file)
-  } catch {
-    return false
-  }
-  if (!pattern.test(real)) return false
-  const rel = relative(root, real)
-  if (!rel || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) return false
-  const segments = rel.split(sep)
-  const modules = segments.indexOf('node_modules')
-  return segments.every((segment, i) => !segment.startsWith('.') || (modules !== -1 && i > modules && i < segments.length - 1))
-}
-
 function withContext(frame: StackFrame, radius: number, root: string | undefined): StackFrame {
   const { file, line } = frame
   if (frame.origin === 'node' || line === undefined || !isShowable(file, root)) return frame
@@ -396,29 +333,6 @@ function parseMap(file: string, generated: string[], root: string | undefined): 
     base,
     weight: json.length,
   }
-}
-
-function readLines(file: string): string[] | undefined {
-  try {
-    const stats = statSync(file)
-    if (!stats.isFile()) return undefined
-    const hit = fileCache.get(file)
-    // Compare mtime and size so a dev server shows edited source, not a stale copy.
-    if (hit && hit.mtimeMs === stats.mtimeMs && hit.size === stats.size) return hit.lines
-    const text = stats.size <= MAX_FILE_BYTES ? readFileSync(file, 'utf8') : '\0'
-    // A NUL byte means binary; showing it would only garble the page.
-    const lines = text.includes('\0') ? undefined : splitLines(text)
-    fileCache.set(file, { mtimeMs: stats.mtimeMs, size: stats.size, lines }, lines ? stats.size : 0)
-    return lines
-  } catch {
-    return undefined
-  }
-}
-
-function splitLines(text: string): string[] {
-  const lines = text.split(/\r\n|\r|\n/)
-  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop()
-  return lines
 }
 
 function contextOf(lines: string[] | undefined, line: number, radius: number): SourceLine[] | undefined {
