@@ -34,6 +34,7 @@ export interface DeliveryStats {
 }
 
 const RECENT = 10_000
+const IN_FLIGHT_GRACE_MS = 1000
 
 /**
  * The delivery layer the network transports share: a bounded queue in
@@ -194,6 +195,14 @@ export class Delivery<T> {
     this.#timer.unref()
   }
 
+  #settleInFlight(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = Date.now() + timeoutMs
+      const check = () => (!this.#inFlight.size || Date.now() >= deadline ? resolve() : setTimeout(check, 5).unref())
+      check()
+    })
+  }
+
   /** Resolves once the queue is empty, or `timeoutMs` passed. */
   drain(timeoutMs: number): Promise<void> {
     if (!this.#queue.size && !this.#inFlight.size) return Promise.resolve()
@@ -208,10 +217,15 @@ export class Delivery<T> {
     })
   }
 
-  /** Drains within the timeout, then stops; what is still owed stays in the spool for the next start. */
+  /**
+   * Drains within the timeout, then stops; what is still owed stays in the spool for the next start. Units
+   * already out get up to a second more to be confirmed, so a delivery that completes as the process stops is
+   * recorded as delivered rather than sent again at the next start.
+   */
   async close(timeoutMs: number): Promise<number> {
     await this.drain(timeoutMs)
     this.#closed = true
+    if (this.#inFlight.size) await this.#settleInFlight(IN_FLIGHT_GRACE_MS)
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
     const owed = this.#queue.size

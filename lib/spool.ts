@@ -52,12 +52,13 @@ export class Spool<T> {
   #syncTimer: NodeJS.Timeout | undefined
   #flushed: Array<() => void> = []
   #recovered: Array<SpoolEntry<T>> = []
+  #closed = false
   #seq = 0
 
   constructor(options: SpoolOptions) {
     this.dir = options.dir
     this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024
-    mkdirSync(this.dir, { recursive: true })
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 })
     const claimed = this.#claimOrphans()
     this.#path = this.#nextPath()
     this.#fd = openSync(this.#path, 'a', 0o600)
@@ -120,6 +121,7 @@ export class Spool<T> {
   #record(key: string, value: T, sync: boolean): boolean {
     const line = `${JSON.stringify({ t: 'put', k: key, v: value })}\n`
     const bytes = Buffer.byteLength(line)
+    if (this.#closed) return false
     if (this.#pending.has(key)) return true
     if (this.#pendingBytes + bytes > this.#maxBytes) return false
     this.#pending.set(key, { value, bytes })
@@ -156,6 +158,8 @@ export class Spool<T> {
   }
 
   #append(line: string, sync: boolean): void {
+    // a closed spool's descriptor may already belong to another file: nothing more is written through it
+    if (this.#closed) return
     this.#buffer.push(line)
     this.#fileBytes += line.length
     if (!sync) this.#pump()
@@ -173,7 +177,7 @@ export class Spool<T> {
   }
 
   #writeBuffered(): void {
-    if (!this.#buffer.length) return
+    if (!this.#buffer.length || this.#closed) return
     const chunk = this.#buffer.join('')
     this.#buffer = []
     try {
@@ -191,13 +195,14 @@ export class Spool<T> {
   onError: ((err: Error) => void) | undefined
 
   #sync(): void {
-    if (!this.#dirty) return
+    if (!this.#dirty || this.#closed) return
     this.#dirty = false
     fsync(this.#fd, () => undefined)
   }
 
   /** Writes everything buffered and fsyncs, synchronously. */
   flushSync(): void {
+    if (this.#closed) return
     this.#writeBuffered()
     fsyncSync(this.#fd)
     this.#dirty = false
@@ -229,10 +234,12 @@ export class Spool<T> {
 
   /** Writes what is buffered; removes the segment when nothing is owed, keeps it for the next start otherwise. */
   async close(): Promise<void> {
+    if (this.#closed) return
     if (this.#syncTimer) clearInterval(this.#syncTimer)
     this.#syncTimer = undefined
     await this.flush()
     this.flushSync()
+    this.#closed = true
     closeSync(this.#fd)
     if (this.#pending.size === 0) unlinkSync(this.#path)
   }

@@ -2,6 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { isIP, connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import TransportStream from 'winston-transport'
+import { settleWithin } from '../lib/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery.js'
 import { Spool } from '../lib/spool.js'
 import { RelpConnection } from '../lib/relp-connection.js'
@@ -193,7 +194,8 @@ export class SyslogTransport extends TransportStream {
 
   /** Flushes within its bound, then ends the connection; resolves when done. Safe to call twice. */
   override close(): Promise<void> {
-    return this.#shutdown()
+    // bounded and held by a ref'd timer: an app may await this with nothing else keeping the process alive
+    return settleWithin(this.#shutdown(), CLOSE_TIMEOUT_MS + 1500)
   }
 
   #closing: Promise<void> | undefined
