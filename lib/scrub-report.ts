@@ -20,10 +20,9 @@ export function scrubErrorFields(error: SerializedError, scrubber: Scrubber, sec
 const FACTS = ['id', 'kind', 'level', 'time', 'app', 'host', 'pid', 'status', 'locus', 'repeatOf'] as const
 const REQUEST_FACTS = ['method', 'route', 'ip', 'userAgent', 'xhr', 'internalReferer'] as const
 const HEADER_FACTS = ['user-agent', 'host', 'x-forwarded-for', 'x-real-ip', 'forwarded']
-const NO_SECRETS: ReadonlySet<string> = new Set()
-
+// a fresh set each time: what the patterns find in a fact is not carried to another report
 function keepFact(value: unknown, scrubber: Scrubber): unknown {
-  return typeof value === 'string' ? scrubber.text(value, NO_SECRETS) : value
+  return typeof value === 'string' ? scrubber.text(value, new Set()) : value
 }
 
 /**

@@ -142,13 +142,11 @@ function serializeAt(value: unknown, walk: Walk, depth: number): SerializedError
     if (cause !== undefined && !seen.has(cause)) out.cause = serializeAt(cause, walk, depth + 1)
     const members = readField(err, 'errors')
     if (Array.isArray(members)) {
-      out.errors = members
-        .slice(0, MAX_MEMBERS)
-        .filter((m) => !seen.has(m) && seen.size < MAX_ERRORS)
-        .map((m) => {
-          seen.add(m)
-          return serializeAt(m, walk, depth + 1)
-        })
+      out.errors = []
+      for (const member of members.slice(0, MAX_MEMBERS)) {
+        if (seen.size >= MAX_ERRORS) break
+        if (!seen.has(member)) out.errors.push(serializeAt(member, walk, depth + 1))
+      }
     }
   }
   return out

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
-import type { Report } from '../lib/index.js'
+import { compileScrubber, type Report } from '../lib/index.js'
 import { isSecretName } from '../lib/secret-names.js'
 import { formatSyslogLine } from '../lib/syslog-format.js'
 import { captureStderr, createApp, createHarness, listen, type Harness } from './helpers.js'
@@ -262,5 +262,68 @@ describe('hostile input: secrets that must not get through', () => {
     expect(ua!.request!.headers!['user-agent']).to.equal(agent)
     expect(ua!.request!.ip).to.match(/127\.0\.0\.1$/)
     expect(undef!.message).to.equal("TypeError: Cannot read properties of undefined (reading 'amount')")
+  })
+})
+
+describe('hostile input: text scrubbing by pattern', () => {
+  const scrubber = compileScrubber()
+  const text = (value: string) => scrubber.text(value, new Set())
+
+  it('should hide secret name=value pairs however they are quoted, and leave prose alone', () => {
+    expect(text('{"password":"hunter2x","user":"ada"}')).to.equal('{"password":"[scrubbed]","user":"ada"}')
+    expect(text("{ apiKey: 'ak_9988776655', user: 'ada' }")).to.equal("{ apiKey: '[scrubbed]', user: 'ada' }")
+    expect(text('Server=db;User Id=app;Password=s3cret-pw;')).to.equal('Server=db;User Id=app;Password=[scrubbed];')
+    expect(text('X-Api-Key: k3y-abcdef, then')).to.equal('X-Api-Key: [scrubbed], then')
+    expect(text('Authorization: Bearer abc.def.123456')).to.equal('Authorization: Bearer [scrubbed]')
+    expect(text('password: too short')).to.equal('password: too short')
+    expect(text('Basic authentication failed')).to.equal('Basic authentication failed')
+    expect(text('at handler (/app/routes/token.js:12:5)')).to.equal('at handler (/app/routes/token.js:12:5)')
+  })
+
+  it('should hide URL passwords, tokens used as the user, and card numbers in any text', () => {
+    expect(text('redis://:r3dis-pw@cache:6379/0')).to.equal('redis://:[scrubbed]@cache:6379/0')
+    expect(text('clone https://ghp_0123456789abcdefghijklmn@github.com/x/y')).to.equal('clone https://[scrubbed]@github.com/x/y')
+    expect(text('ssh://git@github.com/x/y')).to.equal('ssh://git@github.com/x/y')
+    expect(text('charged 4111 1111 1111 1111 and 5500-0055-5555-5559, order 4111111111111112, at 1700000000000')).to.equal('charged [scrubbed] and [scrubbed], order 4111111111111112, at 1700000000000')
+  })
+
+  it('should cut, never skip, what lies past the scanning caps', () => {
+    const late = `${'a=b&'.repeat(5000)}password=leak-Secret-1`
+    const out = text(late)
+    expect(out).not.to.contain('leak-Secret-1')
+    expect(out).to.match(/more characters not shown\]$/)
+    const huge = text(`${'x'.repeat(200_000)}password=leak-Secret-2`)
+    expect(huge).not.to.contain('leak-Secret-2')
+    expect(huge.length).to.be.below(70_000)
+  })
+
+  it('should keep a report of a hostile request bounded: 10,000 fields, a 1 MB message, 10,000 causes, 400 nested members', async () => {
+    const h = createHarness()
+    try {
+      const app = createApp(h.faultline)
+      const long = (label: string) => new Error(`${label} ${'m'.repeat(8000)}`)
+      app.post('/fields', express.json({ limit: '4mb' }), () => {
+        let err = new Error('root')
+        for (let i = 0; i < 10_000; i++) err = new Error(`level ${i} ${'m'.repeat(2000)}`, { cause: err })
+        throw Object.assign(err, { message: `${err.message}${'x'.repeat(1024 * 1024)}` })
+      })
+      app.get('/members', () => {
+        throw new AggregateError(Array.from({ length: 20 }, (_, i) => new AggregateError(Array.from({ length: 20 }, (_, j) => long(`${i}.${j}`)), `group ${i}`)), 'all')
+      })
+      app.use(h.faultline.errorHandler())
+      const body = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`field${i}`, `value-${i}-${'v'.repeat(100)}`]))
+      await request(app).post('/fields').send(body).expect(500)
+      await request(app).get('/members').expect(500)
+      const [chain, members] = await h.waitForReports(2)
+      expect(Object.keys(chain!.request!.body as object)).to.have.length(100)
+      let depth = 0
+      for (let e = chain!.error; e; e = e.cause) depth++
+      expect(depth).to.be.at.most(9)
+      const count = (e: Report['error']): number => (e ? 1 + count(e.cause) + (e.errors ?? []).reduce((n, m) => n + count(m), 0) : 0)
+      expect(count(members!.error)).to.be.at.most(33)
+      for (const report of [chain!, members!]) expect(JSON.stringify(report).length).to.be.below(300 * 1024)
+    } finally {
+      await h.faultline.close()
+    }
   })
 })
