@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
+import type { Logger } from 'winston'
 import { compileScrubber, type Report } from '../lib/index.js'
 import { isSecretName } from '../lib/secret-names.js'
 import { formatSyslogLine } from '../lib/syslog-format.js'
@@ -216,7 +217,7 @@ describe('hostile input: secrets that must not get through', () => {
     const sinks = await s.read(async () => {
       const app = createApp(s.h.faultline)
       app.get('/slow', (req, res) => {
-        req.log.info(`connecting to postgres://app:${secrets.dsn}@db/shop with Bearer ${secrets.bearer}; echo ${secrets.cookie}`, { password: secrets.meta, user: 'ada' })
+        ;(req.log as unknown as Logger).info(`connecting to postgres://app:${secrets.dsn}@db/shop with Bearer ${secrets.bearer}; echo ${secrets.cookie}`, { password: secrets.meta, user: 'ada' })
         res.write('first part')
         const timer = setInterval(() => res.write('.'), 20)
         res.on('close', () => clearInterval(timer))
