@@ -1,6 +1,11 @@
 import { startRedmine, type Redmine } from './redmine.js'
 import type { TrackerUnderTest } from './trackers.js'
 
+/** Text as a reader of the issue sees it: faultline wraps it in one <pre> block, with zero-width spaces that keep markup inert. */
+function readable(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(/^<pre>\n?/, '').replace(/\n?<\/pre>$/, '').replace(/\u200b/g, '')
+}
+
 /** A real Redmine, started for the test file, with the fingerprint in its custom field. */
 export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Redmine }> {
   const redmine = await startRedmine()
@@ -18,9 +23,9 @@ export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Re
           return {
             id: String(issue.id),
             title: full.subject,
-            body: full.description,
+            body: readable(full.description),
             closed: full.status.id === redmine.closedStatusId,
-            comments: full.journals.map((j) => j.notes).filter((n) => n),
+            comments: full.journals.map((j) => j.notes).filter((n) => n).map(readable),
           }
         }),
       )
