@@ -11,8 +11,8 @@
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import nodemailer from 'nodemailer'
-import { describeMailError } from '../lib/mail-errors.js'
-import { resolveMailOptions } from '../lib/mail-options.js'
+import { describeMailError } from '../transports/mail/errors.js'
+import { resolveMailOptions } from '../transports/mail/options.js'
 
 const USAGE = 'usage: faultline test-mail [--to ADDRESS]... [--url smtp://user:pass@host:587] [--from ADDRESS] [--ca PEM_FILE]'
 

@@ -3,7 +3,7 @@
  * @module
  */
 import { Faultline } from './faultline.js'
-import type { FaultlineOptions } from './options.js'
+import type { FaultlineOptions } from './config/options.js'
 
 /**
  * Creates a faultline instance: validates the options (a bad one throws a
@@ -22,18 +22,18 @@ export function createFaultline(options?: FaultlineOptions): Faultline {
 }
 
 export { Faultline, type CloseOptions } from './faultline.js'
-export { classifyOutcome, type OutcomeFacts, type OutcomeClass } from './classify.js'
-export { getErrorStatus, getResponseStatus } from './error-status.js'
-export { computeFingerprint, normalizeMessage } from './fingerprint.js'
-export { createIncidentId } from './incident-id.js'
-export { FaultlineConfigError, type FaultlineOptions, type WarningLimitOptions, type TransportSetting } from './options.js'
-export type { Report, ReportKind, Locus, RequestInfo, LoggedMessage } from './report.js'
-export { compileScrubber, type ScrubOptions, type Scrubber } from './scrub.js'
-export { serializeError, type SerializedError } from './serialize-error.js'
-export { THROW_ERRORS, shouldThrow } from './throw-errors.js'
-export type { ErrorHandlerOptions, ErrorPageContext } from './error-handler.js'
-export type { PageType } from './error-page.js'
-export { SuspiciousRequest, detectProbe, type SuspiciousRequestOptions, type SuspiciousCategory } from './suspicious.js'
+export { classifyOutcome, type OutcomeFacts, type OutcomeClass } from './report/classify.js'
+export { getErrorStatus, getResponseStatus } from './report/error-status.js'
+export { computeFingerprint, normalizeMessage } from './report/fingerprint.js'
+export { createIncidentId } from './report/incident-id.js'
+export { FaultlineConfigError, type FaultlineOptions, type WarningLimitOptions, type TransportSetting } from './config/options.js'
+export type { Report, ReportKind, Locus, RequestInfo, LoggedMessage } from './report/report.js'
+export { compileScrubber, type ScrubOptions, type Scrubber } from './scrub/scrub.js'
+export { serializeError, type SerializedError } from './report/serialize-error.js'
+export { THROW_ERRORS, shouldThrow } from './middleware/throw-errors.js'
+export type { ErrorHandlerOptions, ErrorPageContext } from './middleware/error-handler.js'
+export type { PageType } from './pages/error-page.js'
+export { SuspiciousRequest, detectProbe, type SuspiciousRequestOptions, type SuspiciousCategory } from './report/suspicious.js'
 export { StderrTransport, type StderrTransportOptions } from '../transports/stderr.js'
 export { FileTransport, createFileTransport, type FileTransportOptions } from '../transports/file.js'
 

@@ -3,13 +3,13 @@ import winston from 'winston'
 import { MESSAGE } from 'triple-beam'
 import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
-import { FaultlineConfigError, type ResolvedOptions } from './options.js'
+import { FaultlineConfigError, type ResolvedOptions } from './config/options.js'
 import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
 import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
-import { resolveTicketOptions } from './ticket-options.js'
+import { resolveTicketOptions } from '../transports/ticket/options.js'
 
 function isForced(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true

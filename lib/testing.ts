@@ -7,8 +7,8 @@ import { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import TransportStream from 'winston-transport'
-import type { Report } from './report.js'
-import { THROW_ERRORS } from './throw-errors.js'
+import type { Report } from './report/report.js'
+import { THROW_ERRORS } from './middleware/throw-errors.js'
 
 /** A request for `inject`. */
 export interface InjectRequest {

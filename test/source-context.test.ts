@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import ts from 'typescript'
-import { getStackFrames, type StackFrame } from '../lib/source-context.js'
+import { getStackFrames, type StackFrame } from '../lib/source/source-context.js'
 import { chargeOrder } from './fixtures/source-context/checkout.js'
 
 const run = promisify(execFile)

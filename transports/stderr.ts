@@ -1,5 +1,5 @@
 import TransportStream from 'winston-transport'
-import { formatLine } from '../lib/format-line.js'
+import { formatLine } from '../lib/report/format-line.js'
 
 /** Options of the stderr transport. */
 export interface StderrTransportOptions extends TransportStream.TransportStreamOptions {

@@ -1,12 +1,12 @@
 import TransportStream from 'winston-transport'
-import { Delivery } from '../lib/delivery.js'
-import type { Report } from '../lib/report.js'
-import { settleWithin } from '../lib/deadline.js'
-import { Spool } from '../lib/spool.js'
-import { heldBackTicket, TicketCeiling, type HeldTickets } from '../lib/ticket-ceiling.js'
-import { isReport, occurrenceOf, slim } from '../lib/ticket-reports.js'
-import type { TicketAdapter, TicketRef } from '../lib/ticket-adapter.js'
-import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from '../lib/ticket-format.js'
+import { Delivery } from '../lib/delivery/delivery.js'
+import type { Report } from '../lib/report/report.js'
+import { settleWithin } from '../lib/delivery/deadline.js'
+import { Spool } from '../lib/delivery/spool.js'
+import { heldBackTicket, TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
+import { isReport, occurrenceOf, slim } from './ticket/reports.js'
+import type { TicketAdapter, TicketRef } from './ticket/adapter.js'
+import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from './ticket/format.js'
 
 /** Options of the ticket transport. */
 export interface TicketTransportOptions {

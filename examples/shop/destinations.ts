@@ -6,7 +6,7 @@
 import { isAbsolute, join, relative } from 'node:path'
 import { StderrTransport, type Faultline } from '../../lib/index.js'
 import { MailTransport } from '../../transports/mail.js'
-import { LocalTicketAdapter } from '../../lib/ticket-local.js'
+import { LocalTicketAdapter } from '../../transports/ticket/local.js'
 import { TicketTransport } from '../../transports/ticket.js'
 
 /**

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { LocalTicket } from '../../lib/ticket-local.js'
+import type { LocalTicket } from '../../transports/ticket/local.js'
 
 /** A ticket as the behaviour tests look at it, whatever the tracker. */
 export interface SeenTicket {

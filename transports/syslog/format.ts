@@ -1,5 +1,5 @@
-import type { Report } from './report.js'
-import { formatErrorChain } from './serialize-error.js'
+import type { Report } from '../../lib/report/report.js'
+import { formatErrorChain } from '../../lib/report/serialize-error.js'
 
 /** Syslog facilities by name (RFC 5424 table 1). */
 export const FACILITIES: Record<string, number> = {

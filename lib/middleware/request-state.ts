@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express'
 import type { Logger } from 'winston'
-import type { Locus } from './report.js'
-import type { SuspicionFound } from './suspicious.js'
+import type { Locus } from '../report/report.js'
+import type { SuspicionFound } from '../report/suspicious.js'
 
 /** An exception recorded on a request. */
 export interface RecordedException {

@@ -1,5 +1,5 @@
 import type TransportStream from 'winston-transport'
-import type { ScrubOptions } from './scrub.js'
+import type { ScrubOptions } from '../scrub/scrub.js'
 
 /** How warnings are rate-limited per family and client, so a scanner cannot flood the log. */
 export interface WarningLimitOptions {

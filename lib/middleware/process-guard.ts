@@ -1,4 +1,4 @@
-import type { Faultline } from './faultline.js'
+import type { Faultline } from '../faultline.js'
 
 /** What `installProcessGuards` set up, to take back on close. */
 export interface ProcessGuards {

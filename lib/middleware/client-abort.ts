@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { readField } from './error-status.js'
+import { readField } from '../report/error-status.js'
 
 // what a write to, or a read from, a client that went away fails with
 const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'])

@@ -1,6 +1,6 @@
-import type { NewTicket, TicketAdapter, TicketRef } from './ticket-adapter.js'
-import { TicketError } from './ticket-adapter.js'
-import { toRedmineText } from './ticket-format.js'
+import type { NewTicket, TicketAdapter, TicketRef } from './adapter.js'
+import { TicketError } from './adapter.js'
+import { toRedmineText } from './format.js'
 
 /** Settings of the Redmine adapter. */
 export interface RedmineOptions {

@@ -1,4 +1,4 @@
-import type { Report } from './report.js'
+import type { Report } from '../../lib/report/report.js'
 
 /** A ticket as faultline keeps track of it. */
 export interface TicketRef {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { failOption, readCaOption } from './option-checks.js'
+import { failOption, readCaOption } from '../../lib/config/option-checks.js'
 
 /** The `mail` option as an object. */
 export interface MailOptions {

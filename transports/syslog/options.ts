@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
-import { FACILITIES, toHeaderField } from './syslog-format.js'
-import { failOption, readCaOption } from './option-checks.js'
+import { FACILITIES, toHeaderField } from './format.js'
+import { failOption, readCaOption } from '../../lib/config/option-checks.js'
 
 /** The `syslog` option as an object. */
 export interface SyslogOptions {

@@ -1,8 +1,8 @@
-import { escapeHtml } from './html.js'
-import type { Digest, HeldBack } from './mail-throttle.js'
-import type { Report } from './report.js'
-import { formatErrorChain, type SerializedError } from './serialize-error.js'
-import { getErrorFrames } from './source-context.js'
+import { escapeHtml } from '../../lib/pages/html.js'
+import type { Digest, HeldBack } from './throttle.js'
+import type { Report } from '../../lib/report/report.js'
+import { formatErrorChain, type SerializedError } from '../../lib/report/serialize-error.js'
+import { getErrorFrames } from '../../lib/source/source-context.js'
 
 /** A mail ready for nodemailer: subject, both parts and the threading headers. */
 export interface ComposedMail {

@@ -1,5 +1,5 @@
-import type { Report } from './report.js'
-import { formatErrorChain } from './serialize-error.js'
+import type { Report } from '../../lib/report/report.js'
+import { formatErrorChain } from '../../lib/report/serialize-error.js'
 
 /** One later occurrence, kept for the batched comment. */
 export interface TicketOccurrence {

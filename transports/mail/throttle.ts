@@ -1,4 +1,4 @@
-import type { Report } from './report.js'
+import type { Report } from '../../lib/report/report.js'
 
 /** One occurrence kept for a digest: enough to find it again, nothing more. */
 export interface Occurrence {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Report } from './report.js'
+import type { Report } from '../../lib/report/report.js'
 
 /** What the ceiling held back in one period, for the summary ticket. */
 export interface HeldTickets {

@@ -4,9 +4,9 @@
  * @module
  */
 import type { Request } from 'express'
-import { collectRequestSecrets, type Report } from './report.js'
+import { collectRequestSecrets, type Report } from '../report/report.js'
 import { scrubStrings, type Scrubber } from './scrub.js'
-import type { SerializedError } from './serialize-error.js'
+import type { SerializedError } from '../report/serialize-error.js'
 
 /** Scrubs the fields of an error, its causes and its AggregateError members, by name. */
 export function scrubErrorFields(error: SerializedError, scrubber: Scrubber, secrets: Set<string>, depth = 0): void {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import { describeFailure } from './stream-connection.js'
+import { describeFailure } from '../../lib/delivery/stream-connection.js'
 
 /** How a `RelpConnection` reaches its receiver. */
 export interface RelpConnectionOptions {

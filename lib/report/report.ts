@@ -2,8 +2,8 @@ import type { Request } from 'express'
 import { STATUS_CODES } from 'node:http'
 import { readField } from './error-status.js'
 import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } from './fingerprint.js'
-import type { Scrubber } from './scrub.js'
-import { scrubErrorFields, scrubReport } from './scrub-report.js'
+import type { Scrubber } from '../scrub/scrub.js'
+import { scrubErrorFields, scrubReport } from '../scrub/scrub-report.js'
 import { serializeError, truncate, type SerializedError } from './serialize-error.js'
 
 /** The three outcomes worth reporting. */

@@ -1,7 +1,7 @@
-import type { TicketAdapter } from './ticket-adapter.js'
-import { LocalTicketAdapter } from './ticket-local.js'
-import { RedmineAdapter } from './ticket-redmine.js'
-import { failOption } from './option-checks.js'
+import type { TicketAdapter } from './adapter.js'
+import { LocalTicketAdapter } from './local.js'
+import { RedmineAdapter } from './redmine.js'
+import { failOption } from '../../lib/config/option-checks.js'
 
 /** The `tickets` option as an object. */
 export interface TicketOptions {

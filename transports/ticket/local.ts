@@ -1,7 +1,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { NewTicket, TicketAdapter, TicketRef } from './ticket-adapter.js'
-import { toMarkdownBlock, toMarkdownInline } from './ticket-format.js'
+import type { NewTicket, TicketAdapter, TicketRef } from './adapter.js'
+import { toMarkdownBlock, toMarkdownInline } from './format.js'
 
 /** One ticket of the local tracker, as stored in `<fingerprint>.json`. */
 export interface LocalTicket {

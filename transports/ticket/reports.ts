@@ -1,5 +1,5 @@
-import type { Report } from './report.js'
-import type { TicketOccurrence } from './ticket-format.js'
+import type { Report } from '../../lib/report/report.js'
+import type { TicketOccurrence } from './format.js'
 
 const MAX_SLIM_MESSAGE = 500
 

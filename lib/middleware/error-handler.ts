@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler, Request, Response } from 'express'
-import { renderDebugHtml, renderDebugJson, renderDebugText } from './debug-page.js'
-import { getErrorHeaders, getResponseStatus, isExposable, readField } from './error-status.js'
-import { CUSTOM_CSP, DEBUG_CSP, negotiateType, reasonPhrase, renderProductionPage, sendErrorPage, type PageType, type PreparedPage } from './error-page.js'
-import type { Faultline } from './faultline.js'
-import { isXhrRequest, type Report } from './report.js'
+import { renderDebugHtml, renderDebugJson, renderDebugText } from '../pages/debug-page.js'
+import { getErrorHeaders, getResponseStatus, isExposable, readField } from '../report/error-status.js'
+import { CUSTOM_CSP, DEBUG_CSP, negotiateType, reasonPhrase, renderProductionPage, sendErrorPage, type PageType, type PreparedPage } from '../pages/error-page.js'
+import type { Faultline } from '../faultline.js'
+import { isXhrRequest, type Report } from '../report/report.js'
 import { enteredThrowing } from './throw-errors.js'
 
 /** What an app's own error page is rendered from. */

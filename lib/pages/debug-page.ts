@@ -1,8 +1,8 @@
 import { STATUS_CODES } from 'node:http'
-import type { Report } from './report.js'
-import type { SerializedError } from './serialize-error.js'
+import type { Report } from '../report/report.js'
+import type { SerializedError } from '../report/serialize-error.js'
 import { escapeHtml } from './html.js'
-import { getErrorFrames, type StackFrame } from './source-context.js'
+import { getErrorFrames, type StackFrame } from '../source/source-context.js'
 
 /** The page's only style; the error page's CSP pins it by hash. */
 export const DEBUG_STYLE = [

@@ -1,7 +1,7 @@
-import { readField } from './error-status.js'
+import { readField } from '../report/error-status.js'
 import { isSecretName } from './secret-names.js'
 import { scrubCardNumbers, scrubKeyValues, scrubSchemeTokens, scrubUrlCredentials } from './scrub-text.js'
-import { truncate } from './serialize-error.js'
+import { truncate } from '../report/serialize-error.js'
 
 /** What to hide from reports, on top of the defaults. */
 export interface ScrubOptions {

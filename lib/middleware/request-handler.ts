@@ -1,8 +1,8 @@
 import type { Request, RequestHandler } from 'express'
-import type { Faultline } from './faultline.js'
+import type { Faultline } from '../faultline.js'
 import { compileHostCheck, parseHost } from './hosts.js'
-import { escapeControl } from './format-line.js'
-import { SuspiciousRequest } from './suspicious.js'
+import { escapeControl } from '../report/format-line.js'
+import { SuspiciousRequest } from '../report/suspicious.js'
 import { enterCatcher, raiseFlagOnPrototype } from './throw-errors.js'
 
 const LOG_INSTALLED = Symbol('faultline.log-installed')
