@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { createFaultline } from '../lib/index.js'
+import { RequestLifecycle } from '../lib/middleware/lifecycle.js'
 
 interface Case {
   name: string
@@ -117,10 +118,11 @@ async function main(): Promise<void> {
     spoolDir: false,
   })
   const timings: number[] = []
-  const finalize = faultline.finalize.bind(faultline)
-  faultline.finalize = (req, res) => {
+  // the report is built when the response closes, in the request lifecycle's finalize
+  const finalize = RequestLifecycle.prototype.finalize
+  RequestLifecycle.prototype.finalize = function timedFinalize(this: RequestLifecycle, req, res) {
     const start = performance.now()
-    finalize(req, res)
+    finalize.call(this, req, res)
     timings.push(performance.now() - start)
   }
   const app = express()

@@ -2,8 +2,8 @@ import type { ErrorRequestHandler, Request, Response } from 'express'
 import { renderDebugHtml, renderDebugJson, renderDebugText } from '../pages/debug-page.js'
 import { getErrorHeaders, getResponseStatus, isExposable, readField } from '../report/error-status.js'
 import { CUSTOM_CSP, DEBUG_CSP, negotiateType, reasonPhrase, renderProductionPage, sendErrorPage, type PageType, type PreparedPage } from '../pages/error-page.js'
-import type { Faultline } from '../faultline.js'
 import { isXhrRequest, type Report } from '../report/report.js'
+import type { RequestLifecycle } from './lifecycle.js'
 import { enteredThrowing } from './throw-errors.js'
 
 /** What an app's own error page is rendered from. */
@@ -56,14 +56,14 @@ function renderOwnPage(type: PageType, ctx: ErrorPageContext, appRoot: string): 
 }
 
 /** Reports a failure of the error handling itself, without letting the report fail too; returns its incident id. */
-function captureQuietly(faultline: Faultline, failure: unknown, req: Request): string | undefined {
+function captureQuietly(lifecycle: RequestLifecycle, failure: unknown, req: Request): string | undefined {
   try {
-    return faultline.capture(failure, req)
+    return lifecycle.record(req, req.res as Response, failure).id
   } catch {
     // the request's own record is what failed: report on its own, so the page still quotes a real incident
   }
   try {
-    return faultline.capture(failure)
+    return lifecycle.capture(failure)
   } catch {
     // reporting is best effort here: the page is what must not be lost
     return undefined
@@ -92,63 +92,63 @@ function sendLastResort(req: Request, res: Response, id: string): void {
  * getters, headers Node refuses) and whatever `render` does, the client gets a
  * page with the incident id, never Express's own handler.
  */
-export function createErrorHandler(faultline: Faultline, options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+export function createErrorHandler(lifecycle: RequestLifecycle, options: ErrorHandlerOptions = {}): ErrorRequestHandler {
   const { render } = options
   if (render !== undefined && typeof render !== 'function') throw new TypeError('faultline: errorHandler option "render" must be a function')
   return function faultlineErrorHandler(err: unknown, req: Request, res: Response, next: (err?: unknown) => void) {
     let id = ''
     try {
-      const sawEntry = faultline.isWatched(res)
-      const recorded = faultline.record(req, res, err)
+      const sawEntry = lifecycle.isWatched(res)
+      const recorded = lifecycle.record(req, res, err)
       id = recorded.id
       if (recorded.clientAbort) {
         // the client is gone: there is nobody to send a page to
         if (!req.socket.destroyed) req.socket.destroy()
         return
       }
-      if (faultline.debug) pauseForDebugger(err)
-      if (faultline.throwErrors || enteredThrowing(req, sawEntry)) return next(err)
+      if (lifecycle.debug) pauseForDebugger(err)
+      if (lifecycle.throwErrors || enteredThrowing(req, sawEntry)) return next(err)
       if (res.headersSent) {
         if (!res.writableEnded) req.socket.destroy()
         return
       }
-      answer(faultline, render, err, req, res, id)
+      answer(lifecycle, render, err, req, res, id)
     } catch (failure) {
       // without the request's own id, the page quotes the id of the failure's report
-      const captured = captureQuietly(faultline, failure, req)
+      const captured = captureQuietly(lifecycle, failure, req)
       sendLastResort(req, res, id || captured || 'unavailable')
     }
   } as ErrorRequestHandler
 }
 
-function prepareContext(faultline: Faultline, err: unknown, req: Request, res: Response, id: string): ErrorPageContext {
+function prepareContext(lifecycle: RequestLifecycle, err: unknown, req: Request, res: Response, id: string): ErrorPageContext {
   const status = getResponseStatus(err, res.statusCode)
   const message = isExposable(err) ? readField(err, 'message') : undefined
   const type = negotiateType(req, isXhrRequest(req.headers))
-  const ctx: ErrorPageContext = { status, reason: reasonPhrase(status), incidentId: id, type, debug: faultline.debug, error: err, req }
+  const ctx: ErrorPageContext = { status, reason: reasonPhrase(status), incidentId: id, type, debug: lifecycle.debug, error: err, req }
   if (typeof message === 'string' && message) ctx.exposedMessage = message.slice(0, 1000)
-  if (faultline.debug) {
+  if (lifecycle.debug) {
     res.statusCode = status
     try {
-      ctx.report = faultline.previewReport(req, res, err, id)
+      ctx.report = lifecycle.previewReport(req, res, err, id)
     } catch (failure) {
-      captureQuietly(faultline, failure, req)
+      captureQuietly(lifecycle, failure, req)
     }
   }
   return ctx
 }
 
-function answer(faultline: Faultline, render: ErrorHandlerOptions['render'], err: unknown, req: Request, res: Response, id: string): void {
-  const ctx = prepareContext(faultline, err, req, res, id)
+function answer(lifecycle: RequestLifecycle, render: ErrorHandlerOptions['render'], err: unknown, req: Request, res: Response, id: string): void {
+  const ctx = prepareContext(lifecycle, err, req, res, id)
   const { type, status } = ctx
   const headers = getErrorHeaders(err)
   const send = (page: PreparedPage) => sendErrorPage(req, res, status, id, page, headers)
   const fallBack = (renderError: unknown) => {
     // the app's renderer failed: its error is reported too, and the user still gets a page
-    captureQuietly(faultline, renderError, req)
-    send(renderOwnPage(type, ctx, faultline.appRoot))
+    captureQuietly(lifecycle, renderError, req)
+    send(renderOwnPage(type, ctx, lifecycle.appRoot))
   }
-  if (!render) return send(renderOwnPage(type, ctx, faultline.appRoot))
+  if (!render) return send(renderOwnPage(type, ctx, lifecycle.appRoot))
   let custom: ReturnType<typeof render>
   try {
     custom = render(ctx)
@@ -156,9 +156,9 @@ function answer(faultline: Faultline, render: ErrorHandlerOptions['render'], err
     return fallBack(renderError)
   }
   Promise.resolve(custom)
-    .then((body) => send(typeof body === 'string' ? { type, body, csp: CUSTOM_CSP } : renderOwnPage(type, ctx, faultline.appRoot)), fallBack)
+    .then((body) => send(typeof body === 'string' ? { type, body, csp: CUSTOM_CSP } : renderOwnPage(type, ctx, lifecycle.appRoot)), fallBack)
     .catch((failure: unknown) => {
-      captureQuietly(faultline, failure, req)
+      captureQuietly(lifecycle, failure, req)
       sendLastResort(req, res, id)
     })
 }

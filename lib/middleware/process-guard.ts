@@ -1,4 +1,9 @@
-import type { Faultline } from '../faultline.js'
+/** What the guards call on: the crash path, and the instance's `close()`. */
+export interface GuardedInstance {
+  /** Writes the crash report synchronously to every transport. */
+  crash(error: unknown, origin: string): void
+  close(options: { timeout: number }): Promise<void>
+}
 
 /** What `installProcessGuards` set up, to take back on close. */
 export interface ProcessGuards {
@@ -13,12 +18,12 @@ export interface ProcessGuards {
  * `handleSignals`: SIGTERM and SIGINT flush and close faultline first, then
  * the signal takes its course (or the app's own handlers do).
  */
-export function installProcessGuards(faultline: Faultline, options: { errors: boolean; signals: boolean; closeTimeoutMs: number }): ProcessGuards {
+export function installProcessGuards(instance: GuardedInstance, options: { errors: boolean; signals: boolean; closeTimeoutMs: number }): ProcessGuards {
   const removers: Array<() => void> = []
   if (options.errors) {
     const onCrash = (error: unknown, origin: string) => {
       try {
-        faultline.reportCrash(error, origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception')
+        instance.crash(error, origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception')
       } finally {
         process.exit(1)
       }
@@ -35,7 +40,7 @@ export function installProcessGuards(faultline: Faultline, options: { errors: bo
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const onSignal = () => {
         process.off(signal, onSignal)
-        void faultline.close({ timeout: options.closeTimeoutMs }).finally(() => {
+        void instance.close({ timeout: options.closeTimeoutMs }).finally(() => {
           // with nobody else listening, the signal does what it always does: end the process
           if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
         })

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express'
-import type { Faultline } from '../faultline.js'
+import type { RequestLifecycle } from './lifecycle.js'
 import { compileHostCheck, parseHost } from './hosts.js'
 import { escapeControl } from '../report/format-line.js'
 import { SuspiciousRequest } from '../report/suspicious.js'
@@ -12,14 +12,14 @@ const LOG_INSTALLED = Symbol('faultline.log-installed')
  * request that never logs pays nothing for it. An app that assigns its own
  * `req.log` keeps it.
  */
-function installRequestLog(proto: object, faultline: Faultline): void {
+function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
   if (Object.prototype.hasOwnProperty.call(proto, LOG_INSTALLED)) return
   Object.defineProperty(proto, LOG_INSTALLED, { value: true })
   raiseFlagOnPrototype(proto)
   Object.defineProperty(proto, 'log', {
     configurable: true,
     get(this: Request) {
-      return faultline.requestLogger(this)
+      return lifecycle.requestLogger(this)
     },
     set(this: Request, value: unknown) {
       Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true })
@@ -32,17 +32,17 @@ function installRequestLog(proto: object, faultline: Faultline): void {
  * when it ends, binds `req.log`, and turns away Host headers outside
  * `allowedHosts`.
  */
-export function createRequestHandler(faultline: Faultline, allowedHosts: string[] | undefined): RequestHandler {
+export function createRequestHandler(lifecycle: RequestLifecycle, allowedHosts: string[] | undefined): RequestHandler {
   const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
   return function faultlineRequestHandler(req, res, next) {
-    faultline.watchFirst(res)
+    lifecycle.watchFirst(res)
     enterCatcher(req)
-    installRequestLog(Object.getPrototypeOf(req) as object, faultline)
+    installRequestLog(Object.getPrototypeOf(req) as object, lifecycle)
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {
       const host = req.headers.host
       const shown = parseHost(host) ?? escapeControl(String(host ?? '(none)').slice(0, 100))
       const suspicion = new SuspiciousRequest(`Host header not allowed: ${shown}`, { category: 'disallowed-host' })
-      faultline.markSuspicious(req, { reason: suspicion.reason, category: 'disallowed-host' })
+      lifecycle.markSuspicious(req, { reason: suspicion.reason, category: 'disallowed-host' })
       return next(suspicion)
     }
     next()

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express'
 import type { Logger } from 'winston'
-import type { Locus } from '../report/report.js'
+import type { Locus, Report } from '../report/report.js'
 import type { SuspicionFound } from '../report/suspicious.js'
 
 /** An exception recorded on a request. */
@@ -36,6 +36,8 @@ export interface RequestState {
   route?: string
   /** The request's `req.log`, once used. */
   log?: Logger
+  /** The report the debug page showed, built once: it goes out at close unless the outcome changed since. */
+  preview?: { error: unknown; report: Report }
   /** Set once the response closed and the request's outcome was reported. */
   finalized: boolean
 }

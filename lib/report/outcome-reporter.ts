@@ -1,13 +1,13 @@
 import type { Request, Response } from 'express'
-import type { Logger } from 'winston'
 import { classifyOutcome } from './classify.js'
 import { getErrorStatus } from './error-status.js'
 import { createIncidentId } from './incident-id.js'
 import type { ResolvedOptions } from '../config/options.js'
 import { buildRepeatReport, RepeatCache, repeatKeyOf } from './repeats.js'
+import type { ReportDispatcher } from './dispatcher.js'
 import { buildReport, describeRequest, type Report, type ReportContext, type ReportInput } from './report.js'
 import { scrubRecord } from '../scrub/scrub-report.js'
-import { getLocus, peekState, type RecordedException, type RecordedMessage } from '../middleware/request-state.js'
+import { getLocus, getState, peekState, type RecordedException, type RecordedMessage } from '../middleware/request-state.js'
 import { getSuspicion, type SuspicionFound } from './suspicious.js'
 import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
 
@@ -23,25 +23,26 @@ export interface OutcomeParts {
 export interface OutcomeReporterOptions {
   context: ReportContext
   warningLimit: ResolvedOptions['warningLimit']
-  logger: Logger
-  /** Hands a finished report on: the `report` event, then the transports. */
-  emit: (report: Report) => void
-  isClosing: () => boolean
+  /** Where every report and record leaves. */
+  dispatcher: ReportDispatcher
 }
 
 /**
  * Turns a request's facts into reports: classifies the outcome, holds back
  * what the warning limit says, records a storm's repeats compactly, and
- * builds the full report otherwise. Aborted requests go to the logger at info.
+ * builds the full report otherwise. Aborted requests are recorded at info.
+ * Everything leaves through the dispatcher.
  */
 export class OutcomeReporter {
   readonly #context: ReportContext
   readonly #limiter: WarningLimiter | undefined
   // in a storm, an outcome already reported in full this minute is recorded compactly
   readonly #repeats = new RepeatCache(60_000)
+  readonly #dispatcher: ReportDispatcher
 
-  constructor(private readonly options: OutcomeReporterOptions) {
+  constructor(options: OutcomeReporterOptions) {
     this.#context = options.context
+    this.#dispatcher = options.dispatcher
     const limit = options.warningLimit
     this.#limiter = limit ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) => this.#reportDropped(dropped)) : undefined
   }
@@ -88,30 +89,40 @@ export class OutcomeReporter {
   report(input: ReportInput): void {
     const req = input.req
     const key = req ? repeatKeyOf(input, req) : undefined
-    if (key === undefined || !req) return this.options.emit(buildReport(this.#context, input))
+    if (key === undefined || !req) return this.#dispatcher.report(this.#build(input))
     const now = Date.now()
     const first = this.#repeats.find(key, now)
-    if (first) return this.options.emit(buildRepeatReport(this.#context, input, req, first))
-    const report = buildReport(this.#context, input)
+    if (first) return this.#dispatcher.report(buildRepeatReport(this.#context, input, req, first))
+    const report = this.#build(input)
     this.#repeats.remember(key, report, now)
-    this.options.emit(report)
+    this.#dispatcher.report(report)
+  }
+
+  /** The full report: the one the debug page showed, when nothing changed since; otherwise built now. */
+  #build(input: ReportInput): Report {
+    const preview = input.req ? peekState(input.req)?.preview : undefined
+    if (preview && matchesPreview(preview.report, preview.error, input)) return preview.report
+    return buildReport(this.#context, input)
   }
 
   /** The report an error would make now, for the debug page; the one that goes out is built when the response closes. */
   preview(req: Request, res: Response, err: unknown, id: string): Report {
-    const state = peekState(req)
+    const state = getState(req)
     const status = getErrorStatus(err)
-    return buildReport(this.#context, {
+    const report = buildReport(this.#context, {
       id,
       kind: status !== undefined && status < 500 ? 'warning' : 'traceback',
       status: res.statusCode,
       error: err,
       hasError: true,
       locus: getLocus(res, state),
-      logs: state?.messages ?? [],
-      route: state?.route,
+      logs: state.messages,
+      route: state.route,
       req,
     })
+    // kept, so the report that goes out at close is this one, not a second build of it
+    state.preview = { error: err, report }
+    return report
   }
 
   /** The report of an error that is taking the process down. */
@@ -122,7 +133,6 @@ export class OutcomeReporter {
   }
 
   #logAborted(req: Request, res: Response, exception: RecordedException | undefined): void {
-    if (this.options.isClosing()) return
     const secrets = new Set<string>()
     const request = describeRequest(req, this.#context.scrubber, secrets, peekState(req)?.route)
     const record = scrubRecord({
@@ -134,7 +144,7 @@ export class OutcomeReporter {
       request,
       ...(exception ? { cause: { name: String((exception.error as Error)?.name), code: String((exception.error as { code?: string })?.code) } } : {}),
     }, this.#context.scrubber, secrets)
-    this.options.logger.log(record as { level: string; message: string })
+    this.#dispatcher.record(record as { level: string; message: string })
   }
 
   #reportDropped(dropped: DroppedWarnings): void {
@@ -142,6 +152,20 @@ export class OutcomeReporter {
     const report = buildReport(this.#context, { id: createIncidentId(), kind: 'warning', hasError: false, family: 'rate-limit' })
     report.message = `${dropped.total} warnings held back by the rate limit (${listed})`
     report.dropped = dropped
-    this.options.emit(report)
+    this.#dispatcher.report(report)
   }
+}
+
+/** Whether the debug page's report says what a report built now would: same error, id, kind, status, locus, logs and suspicion. */
+function matchesPreview(report: Report, error: unknown, input: ReportInput): boolean {
+  return (
+    input.hasError &&
+    input.error === error &&
+    input.id === report.id &&
+    input.kind === report.kind &&
+    input.status === report.status &&
+    input.locus === report.locus &&
+    input.suspicious === report.suspicious &&
+    (input.logs?.length ?? 0) === (report.logs?.length ?? 0)
+  )
 }

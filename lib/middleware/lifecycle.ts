@@ -1,0 +1,163 @@
+import type { Request, Response } from 'express'
+import type { Logger } from 'winston'
+import { isClientAbort } from './client-abort.js'
+import { createRequestLogger } from './request-log.js'
+import { getLocus, getState, isClosed, peekState, type RecordedException, type RequestState } from './request-state.js'
+import { INCIDENT_HEADER } from '../pages/error-page.js'
+import { getErrorStatus } from '../report/error-status.js'
+import { createIncidentId } from '../report/incident-id.js'
+import type { OutcomeReporter } from '../report/outcome-reporter.js'
+import { getRoute, type Report, type ReportContext } from '../report/report.js'
+import { createLogScrubber } from '../scrub/scrub-report.js'
+import { detectProbe, type SuspicionFound } from '../report/suspicious.js'
+
+/** What the request lifecycle is built from. */
+export interface LifecycleOptions {
+  context: ReportContext
+  reporter: OutcomeReporter
+  /** The logger `req.log` is a child of. */
+  logger: Logger
+  debug: boolean
+  throwErrors: boolean
+}
+
+function readLocalsError(res: Response): unknown {
+  const locals = res.locals as Record<string, unknown> | undefined
+  return locals ? locals.error : undefined
+}
+
+/**
+ * A request's life as faultline follows it: watched from the first
+ * middleware, its exceptions and `req.log` lines recorded as they happen,
+ * its outcome classified and reported when the response closes. The
+ * middleware work through this; the app sees it only through `Faultline`.
+ */
+export class RequestLifecycle {
+  readonly debug: boolean
+  readonly throwErrors: boolean
+  /** The app's directory: the only place the debug page shows source from. */
+  readonly appRoot: string
+  readonly #context: ReportContext
+  readonly #reporter: OutcomeReporter
+  readonly #logger: Logger
+  // one listener for every response, so watching a response writes nothing onto it
+  readonly #onClose: (this: Response) => void
+
+  constructor(options: LifecycleOptions) {
+    this.debug = options.debug
+    this.throwErrors = options.throwErrors
+    this.appRoot = options.context.appRoot
+    this.#context = options.context
+    this.#reporter = options.reporter
+    this.#logger = options.logger
+    const self = this
+    this.#onClose = function onResponseClose(this: Response) {
+      self.finalize(this.req as Request, this)
+    }
+  }
+
+  /** Starts watching a response, once: its end is where the request's outcome is classified. */
+  watch(res: Response): void {
+    if (!this.isWatched(res)) res.on('close', this.#onClose)
+  }
+
+  /** `watch` for the first middleware, which nothing else of faultline can have run before: no check needed. */
+  watchFirst(res: Response): void {
+    res.on('close', this.#onClose)
+  }
+
+  /** Whether the response is watched already (its request went through `requestHandler()`). */
+  isWatched(res: Response): boolean {
+    return res.listeners('close').includes(this.#onClose)
+  }
+
+  /** Reports an error on its own, outside any request; returns its incident id. */
+  capture(err: unknown): string {
+    const id = createIncidentId()
+    this.#reporter.report({ id, kind: (getErrorStatus(err) ?? 500) >= 500 ? 'traceback' : 'warning', error: err, hasError: true })
+    return id
+  }
+
+  /** Records an exception on its request; reports it at once if the request's outcome was already reported. */
+  record(req: Request, res: Response, err: unknown): { id: string; clientAbort: boolean } {
+    this.watch(res)
+    const state = getState(req)
+    const exception: RecordedException = { error: err, locus: getLocus(res, state), clientAbort: isClientAbort(err, req), route: getRoute(req) }
+    state.route ??= exception.route
+    if (isClosed(res, state)) {
+      const id = createIncidentId()
+      this.#reporter.reportOutcome(req, res, { exception, messages: [], id })
+      return { id, clientAbort: exception.clientAbort }
+    }
+    if (!state.exceptions.some((known) => known.error === err)) state.exceptions.push(exception)
+    if (!exception.clientAbort) state.id ??= createIncidentId()
+    return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
+  }
+
+  /** The report an error makes, for the debug page; it is the one that goes out at close, unless the outcome changes meanwhile. */
+  previewReport(req: Request, res: Response, err: unknown, id: string): Report {
+    return this.#reporter.preview(req, res, err, id)
+  }
+
+  /** The incident id of the request's report, fixed on first call and sent as `X-Incident-Id` while headers can change. */
+  incidentId(req: Request, res: Response, state: RequestState = getState(req)): string {
+    if (!state.id) {
+      state.id = createIncidentId()
+      this.watch(res)
+      if (!res.headersSent) res.setHeader(INCIDENT_HEADER, state.id)
+    }
+    return state.id
+  }
+
+  /** Marks a request suspicious before any error is raised, so the warning carries the reason whoever renders the 400. */
+  markSuspicious(req: Request, suspicion: SuspicionFound): void {
+    getState(req).suspicion ??= suspicion
+  }
+
+  /** `req.log` for a request: created on first use, and only then. */
+  requestLogger(req: Request): Logger {
+    const state = getState(req)
+    state.log ??= createRequestLogger(this.#logger, { method: req.method, url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()) }, (message) => {
+      const res = req.res as Response
+      message.locus = getLocus(res, state)
+      if (!isClosed(res, state)) {
+        state.route ??= getRoute(req)
+        // a hand-written error gets its incident id now, so the app's own page can show it
+        if (message.level === 'error') this.incidentId(req, res, state)
+        if (state.messages.length < 50) state.messages.push(message)
+        return
+      }
+      this.#reporter.reportOutcome(req, res, { messages: [message], id: createIncidentId() })
+    }, createLogScrubber(this.#context.scrubber, req))
+    return state.log
+  }
+
+  /** Classifies and reports a request's outcome when its response closes. */
+  finalize(req: Request, res: Response): void {
+    try {
+      let state: RequestState | undefined = peekState(req)
+      if (state?.finalized) return
+      const localError = readLocalsError(res)
+      if (!state && localError === undefined && res.statusCode < 400 && res.writableFinished) {
+        // the happy path: only the probe detector runs
+        const probe = detectProbe(req.originalUrl ?? req.url)
+        if (probe === undefined) return
+        this.markSuspicious(req, { reason: probe, category: 'probe-path' })
+      }
+      state = getState(req)
+      state.finalized = true
+      if (localError !== undefined && !state.exceptions.some((known) => known.error === localError)) {
+        state.exceptions.push({ error: localError, locus: 'before-headers', clientAbort: false })
+      }
+      if (!state.suspicion) {
+        const probe = detectProbe(req.originalUrl ?? req.url)
+        if (probe) state.suspicion = { reason: probe, category: 'probe-path' }
+      }
+      const [first, ...others] = state.exceptions
+      this.#reporter.reportOutcome(req, res, { exception: first, messages: state.messages, suspicion: state.suspicion, id: state.id })
+      for (const exception of others) this.#reporter.reportOutcome(req, res, { exception, messages: [] })
+    } catch (err) {
+      process.stderr.write(`faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`)
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { LEVEL } from 'triple-beam'
+import type { Logger } from 'winston'
+import type TransportStream from 'winston-transport'
+import { formatLine } from './format-line.js'
+import type { Report } from './report.js'
+
+/** A record that is not a report: an aborted request, logged at `info`. */
+export interface EventRecord {
+  level: string
+  message: string
+  [field: string]: unknown
+}
+
+type SyncTransport = TransportStream & { logSync?: (info: Record<string | symbol, unknown>) => void }
+
+function describeFailure(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/**
+ * The one way out for everything faultline reports. A report goes to the
+ * `report` event, then to the logger and its transports; an aborted request's
+ * record goes to the logger only; a crash report to every transport at once,
+ * synchronously; and once `close()` began, a late report goes to stderr, the
+ * last place left.
+ */
+export class ReportDispatcher {
+  readonly #logger: Logger
+  readonly #announce: (report: Report) => void
+  #closing = false
+
+  /** `announce` hands a report to the `report` event's listeners. */
+  constructor(logger: Logger, announce: (report: Report) => void) {
+    this.#logger = logger
+    this.#announce = announce
+  }
+
+  /** Whether `close()` began: the transports take nothing more. */
+  get closing(): boolean {
+    return this.#closing
+  }
+
+  /** From now on the transports are closing; late reports go to stderr. */
+  close(): void {
+    this.#closing = true
+  }
+
+  /** A report: the `report` event first, then the transports (or stderr, after close). */
+  report(report: Report): void {
+    this.#tell(report)
+    if (this.#closing) {
+      process.stderr.write(formatLine(report as unknown as Record<string, unknown>))
+      return
+    }
+    this.#logger.log({ ...report })
+  }
+
+  /** A record that is not a report (an aborted request): the transports only, and only while they are open. */
+  record(record: EventRecord): void {
+    if (!this.#closing) this.#logger.log(record)
+  }
+
+  /**
+   * The crash path: the process is about to exit, so nothing asynchronous
+   * will run. A transport with `logSync` (file, stderr, and the spools of
+   * mail, syslog and tickets) writes the report now; any other, such as an
+   * app's own, gets it through `log` at once, bypassing winston's streams.
+   */
+  crash(report: Report): void {
+    this.#tell(report)
+    for (const transport of this.#logger.transports as SyncTransport[]) {
+      try {
+        if (transport.silent) continue
+        // each transport gets its own copy, as from winston
+        const info = this.#formatted(report)
+        if (transport.logSync) transport.logSync(info)
+        else transport.log?.(info, () => {})
+      } catch (err) {
+        process.stderr.write(`faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`)
+      }
+    }
+  }
+
+  #tell(report: Report): void {
+    try {
+      this.#announce(report)
+    } catch (err) {
+      // a listener's failure must not cost the report
+      process.stderr.write(`faultline: a 'report' listener threw: ${describeFailure(err)}\n`)
+    }
+  }
+
+  // the info a transport would get from winston: the level symbol and the logger's format applied
+  #formatted(report: Report): Record<string | symbol, unknown> {
+    const info: Record<string | symbol, unknown> = { ...report, [LEVEL]: report.level }
+    try {
+      const formatted = this.#logger.format.transform(info as { level: string; message: string }, {})
+      return typeof formatted === 'object' ? formatted : info
+    } catch {
+      return info
+    }
+  }
+}
