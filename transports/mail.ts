@@ -8,8 +8,10 @@ import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from '
 import { MailThrottle } from './mail/throttle.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
+import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
-import type { Report } from '../lib/report/report.js'
+import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
+import { isReport } from '../lib/report/report.js'
 
 /** Options of the mail transport: the `mail` settings, plus who it mails for and where it spools. */
 export interface MailTransportOptions extends MailOptions {
@@ -33,10 +35,6 @@ interface MailUnit {
 const MAX_QUEUE = 1000
 const CLOSE_MS = 2000
 
-function isReport(info: Record<string, unknown>): boolean {
-  return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
-}
-
 /**
  * Mails errors and tracebacks to the managers through nodemailer, never on
  * the request path: reports are throttled per fingerprint (first one at once,
@@ -45,17 +43,23 @@ function isReport(info: Record<string, unknown>): boolean {
  * backoff). Without an SMTP server (`outbox`), each mail is written as an
  * `.eml` file instead.
  *
+ * `logged` is emitted with a report once the mail that carries it is
+ * delivered: its own mail, or the digest (or held-back summary) it was
+ * counted into, minutes later.
+ *
  * @example
  * ```ts
  * new MailTransport({ url: 'smtp://user:pass@mail.example.org:587', managers: ['ops@example.org'] })
  * ```
  */
-export class MailTransport extends TransportStream {
+export class MailTransport extends TransportStream implements ReportTransport {
+  readonly name = 'mail'
   readonly settings: ResolvedMailOptions
   readonly #throttle: MailThrottle
   readonly #transporter: Transporter
   readonly #delivery: Delivery<MailUnit>
   readonly #appRoot: string | undefined
+  readonly #logged = new LoggedLedger(this)
 
   constructor(options: MailTransportOptions) {
     const { managers = [], appName = 'app', spoolDir, appRoot, ...setting } = options
@@ -71,35 +75,45 @@ export class MailTransport extends TransportStream {
       ...(spoolDir ? { spool: new Spool<MailUnit>({ dir: spoolDir }) } : {}),
       maxQueue: MAX_QUEUE,
       maxRetryMs: settings.attempts * 60_000,
-      target: `mail to ${settings.target}`,
       // one line per outage, never one per mail, and never through this transport itself
-      onWarn: (err) => this.emit('warn', new Error(err.message.startsWith('mail to') ? err.message : `mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`)),
-      onDropped: (count) => this.emit('warn', new Error(`${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`)),
+      events: {
+        down: (err) => this.emit('warn', new Error(`mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`)),
+        up: () => this.emit('warn', new Error(`mail to ${settings.target} works again`)),
+        dropped: (count) => this.emit('warn', new Error(`${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`)),
+        delivered: (key) => this.#logged.delivered(key),
+        refused: (key) => this.#logged.forget(key),
+        gaveUp: (key) => this.#logged.forget(key),
+        spoolFailed: (err) => this.emit('warn', new Error(`the mail spool cannot be written (${err.message}); mails wait in memory meanwhile`)),
+      },
     })
     this.#throttle = new MailThrottle(
       { windowMs: settings.digestWindowMs, maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       {
-        sendReport: (report) => this.#push({ mail: composeReportMail(report, appRoot), incident: report.id, fingerprint: report.fingerprint }),
-        sendDigest: (digest) => this.#push({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint }),
-        sendHeldBack: (held) => this.#push({ mail: composeHeldBackMail(held, appName, 'localhost') }),
+        sendReport: (report) => this.#push({ mail: composeReportMail(report, appRoot), incident: report.id, fingerprint: report.fingerprint }, [report.fingerprint]),
+        sendDigest: (digest) => this.#push({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint }, [digest.fingerprint]),
+        sendHeldBack: (held) => this.#push({ mail: composeHeldBackMail(held, appName, 'localhost') }, held.fingerprints.map((f) => f.fingerprint)),
       },
     )
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
-    if (isReport(info)) this.#throttle.add(info as unknown as Report)
+    if (isReport(info)) {
+      this.#logged.gather(info.fingerprint, info)
+      this.#throttle.add(info)
+    }
     callback()
   }
 
   /** For a process about to die: the report's mail goes straight to the spool, past the throttle. */
   logSync(info: Record<string, unknown>): void {
     if (!isReport(info) || (info.kind === 'warning' && !this.settings.warnings)) return
-    const report = info as unknown as Report
-    const mail = composeReportMail(report, this.#appRoot)
-    this.#delivery.pushSync(mail.messageId, { mail, incident: report.id, fingerprint: report.fingerprint })
+    const mail = composeReportMail(info, this.#appRoot)
+    this.#delivery.pushSync(mail.messageId, { mail, incident: info.id, fingerprint: info.fingerprint })
   }
 
-  #push(unit: MailUnit): void {
+  /** Queues one mail; the reports of `fingerprints` gathered so far are `logged` once it is delivered. */
+  #push(unit: MailUnit, fingerprints: string[]): void {
+    this.#logged.carry(unit.mail.messageId, fingerprints)
     this.#delivery.push(unit.mail.messageId, unit)
   }
 
@@ -129,7 +143,6 @@ export class MailTransport extends TransportStream {
     }
     const info = await this.#transporter.sendMail(message)
     if (this.settings.outbox) this.#writeEml(mail, (info as unknown as { message: Buffer }).message)
-    if (unit.incident) setImmediate(() => this.emit('logged', unit))
   }
 
   #writeEml(mail: ComposedMail, content: Buffer): void {
@@ -160,8 +173,8 @@ export class MailTransport extends TransportStream {
   override close(): Promise<void> {
     if (this.#closing) return this.#closing
     this.#throttle.flush()
-    const { queued, spooled } = this.#delivery.stats()
-    if (queued) this.emit('warn', new Error(`${queued} mail(s) to ${this.settings.target} were still undelivered at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
+    const warning = undeliveredAtShutdown(this.#delivery.stats(), `mail(s) to ${this.settings.target}`)
+    if (warning) this.emit('warn', warning)
     // bounded, and held alive while it runs: an app may await it with nothing else running
     this.#closing = settleWithin(this.#delivery.close(0).then(() => this.#transporter.close()), CLOSE_MS)
     return this.#closing

@@ -4,6 +4,8 @@ import { connect as tlsConnect } from 'node:tls'
 import TransportStream from 'winston-transport'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
+import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
+import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { RelpConnection } from './syslog/relp-connection.js'
 import { StreamConnection } from '../lib/delivery/stream-connection.js'
@@ -43,7 +45,8 @@ type Connector = ReturnType<ConstructorParameters<typeof StreamConnection>[0]['c
  * new SyslogTransport({ url: 'tls://logs.example.org:6514', tls: { ca: '/etc/ssl/logs-ca.pem' } })
  * ```
  */
-export class SyslogTransport extends TransportStream {
+export class SyslogTransport extends TransportStream implements ReportTransport {
+  readonly name = 'syslog'
   readonly settings: ResolvedSyslogOptions
   readonly #header: SyslogHeader
   readonly #connection: StreamConnection | RelpConnection | undefined
@@ -54,6 +57,7 @@ export class SyslogTransport extends TransportStream {
   #udpPending = 0
   #udpWarned = false
   #udpSent = 0
+  readonly #logged = new LoggedLedger(this)
 
   constructor(options: SyslogTransportOptions) {
     const { defaultAppName = 'app', spoolDir, ...setting } = options
@@ -71,9 +75,15 @@ export class SyslogTransport extends TransportStream {
       window: connection instanceof RelpConnection ? settings.relp.window : 1,
       minBackoffMs: 250,
       maxBackoffMs: 30_000,
-      target: settings.target,
-      onWarn: (err) => this.emit('warn', new Error(err.message.endsWith('works again') ? `${settings.target} is reachable again` : `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`)),
-      onDropped: (count) => this.#announceDropped(count),
+      events: {
+        down: (err) => this.emit('warn', new Error(`${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`)),
+        up: () => this.emit('warn', new Error(`${settings.target} is reachable again`)),
+        dropped: (count) => this.#announceDropped(count),
+        delivered: (key) => this.#logged.delivered(key),
+        refused: (key) => this.#logged.forget(key),
+        gaveUp: (key) => this.#logged.forget(key),
+        spoolFailed: (err) => this.emit('warn', new Error(`the spool of ${settings.target} cannot be written (${err.message}); messages wait in memory meanwhile`)),
+      },
     })
   }
 
@@ -121,9 +131,10 @@ export class SyslogTransport extends TransportStream {
     return { socket, ready: 'connect' }
   }
 
+  /** Emits `logged` with the info once the receiver took it: acknowledged (RELP), written (TCP, TLS, Unix) or sent (UDP). */
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#send(this.#keyOf(info), formatSyslogLine(info, this.#header))
+      this.#send(this.#keyOf(info), formatSyslogLine(info, this.#header), false, info)
     } catch (err) {
       this.emit('warn', err)
     }
@@ -147,12 +158,16 @@ export class SyslogTransport extends TransportStream {
     return this.#connection instanceof RelpConnection ? body : `${Buffer.byteLength(body)} ${body}`
   }
 
-  #send(key: string, line: string, first = false): void {
-    if (this.#delivery) return this.#delivery.push(key, this.#frame(line), { first })
-    this.#sendDatagram(Buffer.from(truncateBytes(line, this.settings.udpMaxBytes), 'utf8'))
+  #send(key: string, line: string, first = false, info?: unknown): void {
+    if (!this.#delivery) return this.#sendDatagram(Buffer.from(truncateBytes(line, this.settings.udpMaxBytes), 'utf8'), info)
+    if (info !== undefined) {
+      this.#logged.gather(key, info)
+      this.#logged.carry(key, [key])
+    }
+    this.#delivery.push(key, this.#frame(line), { first })
   }
 
-  #sendDatagram(datagram: Buffer): void {
+  #sendDatagram(datagram: Buffer, info: unknown): void {
     if (!this.#udp) {
       this.#udp = createSocket(isIP(this.settings.host) === 6 ? 'udp6' : 'udp4')
       this.#udp.on('error', (err) => this.#warnUdp(err))
@@ -161,8 +176,9 @@ export class SyslogTransport extends TransportStream {
     this.#udpPending++
     this.#udp.send(datagram, this.settings.port, this.settings.host, (err) => {
       this.#udpPending--
-      if (err) this.#warnUdp(err)
-      else this.#udpSent++
+      if (err) return this.#warnUdp(err)
+      this.#udpSent++
+      if (info !== undefined) this.emit('logged', info)
     })
   }
 
@@ -203,8 +219,9 @@ export class SyslogTransport extends TransportStream {
   #shutdown(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#delivery) {
-        const owed = await this.#delivery.close(CLOSE_TIMEOUT_MS)
-        if (owed) this.emit('warn', new Error(`${owed} message(s) to ${this.settings.target} were still undelivered at shutdown${this.#delivery.stats().spooled ? '; they wait in the spool for the next start' : ''}`))
+        const queued = await this.#delivery.close(CLOSE_TIMEOUT_MS)
+        const warning = undeliveredAtShutdown({ queued, spooled: this.#delivery.stats().spooled }, `message(s) to ${this.settings.target}`)
+        if (warning) this.emit('warn', warning)
         await this.#connection!.close()
       }
       const udp = this.#udp

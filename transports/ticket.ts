@@ -1,10 +1,12 @@
 import TransportStream from 'winston-transport'
 import { Delivery } from '../lib/delivery/delivery.js'
-import type { Report } from '../lib/report/report.js'
+import { isReport, type Report } from '../lib/report/report.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
+import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
+import { undeliveredAtShutdown, type ReportTransport, type TransportStats } from '../lib/delivery/transport-contract.js'
 import { heldBackTicket, TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
-import { isReport, occurrenceOf, slim } from './ticket/reports.js'
+import { occurrenceOf, slim } from './ticket/reports.js'
 import type { TicketAdapter, TicketRef } from './ticket/adapter.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from './ticket/format.js'
 
@@ -29,17 +31,15 @@ export interface TicketTransportOptions {
   maxHeldBytes?: number
 }
 
-/** What the transport did, for health checks and tests. */
-export interface TicketStats {
+/**
+ * What the transport did, for health checks and tests: the common counts
+ * count tracker operations (a ticket's work, a comment, a summary), then
+ * what they did.
+ */
+export interface TicketStats extends TransportStats {
   created: number
   comments: number
   reopened: number
-  /** Tracker operations waiting (in memory). */
-  pending: number
-  spooled: number
-  /** Failed tracker calls, each retried. */
-  failures: number
-  dropped: number
   /** Errors whose window is open, and how many of them hold their first report whole, in how many bytes. */
   windowed: number
   heldReports: number
@@ -70,6 +70,8 @@ interface Track {
 const MAX_LISTED = 50
 const MAX_QUEUE = 1000
 const CLOSE_MS = 2000
+// the group the reports the ceiling held back gather under, until their summary ticket carries them
+const HELD = '\u0000held'
 
 /**
  * One ticket per distinct error. The first occurrence of a fingerprint finds
@@ -82,12 +84,19 @@ const CLOSE_MS = 2000
  * into one summary ticket), at most `maxFingerprints` windows are open, and
  * they keep whole first reports only within `maxHeldBytes`.
  *
+ * `logged` is emitted with a report once the tracker operation that carries
+ * it is done: its ticket's work, the window's comment it was counted into,
+ * or the summary ticket of what the ceiling held back. An operation the
+ * tracker refuses for good (a `TicketError` with `permanent: true`, such as a
+ * wrong API key) is dropped at once, and said once until the tracker works.
+ *
  * @example
  * ```ts
  * new TicketTransport({ adapter: new LocalTicketAdapter('var/tickets') })
  * ```
  */
-export class TicketTransport extends TransportStream {
+export class TicketTransport extends TransportStream implements ReportTransport {
+  readonly name = 'tickets'
   readonly adapter: TicketAdapter
   readonly #windowMs: number
   readonly #onRegression: 'reopen' | 'new'
@@ -102,6 +111,8 @@ export class TicketTransport extends TransportStream {
   #heldReports = 0
   #counts = { created: 0, comments: 0, reopened: 0, heldBack: 0, summaries: 0 }
   #closed = false
+  #refusalSaid = false
+  readonly #logged = new LoggedLedger(this)
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
@@ -119,33 +130,57 @@ export class TicketTransport extends TransportStream {
       ...(options.spoolDir ? { spool: new Spool<TicketOp>({ dir: options.spoolDir }) } : {}),
       maxQueue: MAX_QUEUE,
       minBackoffMs: 1000,
-      target: `${name} tracker`,
-      onWarn: (err) => this.emit('warn', new Error(err.message.endsWith('works again') ? `${name} tracker answers again` : `${name} tracker: ${err.message}; ticket work is kept and retried`)),
-      onDropped: (count) => this.emit('warn', new Error(`${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`)),
+      events: {
+        down: (err) => this.emit('warn', new Error(`${name} tracker: ${err.message}; ticket work is kept and retried`)),
+        up: () => this.emit('warn', new Error(`${name} tracker answers again`)),
+        dropped: (count) => this.emit('warn', new Error(`${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`)),
+        delivered: (key) => this.#delivered(key),
+        refused: (key) => this.#logged.forget(key),
+        gaveUp: (key, err) => this.#gaveUp(key, err),
+        spoolFailed: (err) => this.emit('warn', new Error(`the ${name} tracker's spool cannot be written (${err.message}); ticket work waits in memory meanwhile`)),
+      },
     })
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
-    if (isReport(info) && this.#kinds.has(String(info.kind))) this.#occur(info as unknown as Report)
+    if (isReport(info) && this.#kinds.has(info.kind)) this.#occur(info)
     callback()
   }
 
   /** For a process about to die: the report's ticket work goes straight to the spool. */
   logSync(info: Record<string, unknown>): void {
-    if (!isReport(info) || !this.#kinds.has(String(info.kind))) return
-    const report = info as unknown as Report
-    this.#delivery.pushSync(`ensure:${report.id}`, { op: 'ensure', report })
+    if (!isReport(info) || !this.#kinds.has(info.kind)) return
+    this.#delivery.pushSync(`ensure:${info.id}`, { op: 'ensure', report: info })
   }
 
   stats(): TicketStats {
-    const d = this.#delivery.stats()
+    const { delivered, queued, spooled, retried, dropped } = this.#delivery.stats()
     const windows = { windowed: this.#tracks.size, heldReports: this.#heldReports, heldBytes: this.#heldBytes }
-    return { ...this.#counts, heldBack: this.#counts.heldBack + this.#ceiling.heldBack, pending: d.queued, spooled: d.spooled, failures: d.retried, dropped: d.dropped, ...windows }
+    return { delivered, queued, spooled, retried, dropped, ...this.#counts, heldBack: this.#counts.heldBack + this.#ceiling.heldBack, ...windows }
+  }
+
+  #delivered(key: string): void {
+    this.#refusalSaid = false
+    this.#logged.delivered(key)
+  }
+
+  /** An operation given up: one the tracker refuses for good is said once, with what to fix, until the tracker works. */
+  #gaveUp(key: string, err: Error): void {
+    this.#logged.forget(key)
+    if (!(err as { permanent?: unknown }).permanent || this.#refusalSaid) return
+    this.#refusalSaid = true
+    this.emit('warn', new Error(`${this.adapter.name} tracker: ${err.message}; ticket work it refuses is dropped, not retried`))
   }
 
   #holdBack(held: HeldTickets): void {
     this.#counts.heldBack += held.errors
-    this.#delivery.push(`summary:${held.from}`, { op: 'summary', held })
+    this.#push(`summary:${held.from}`, { op: 'summary', held }, [HELD])
+  }
+
+  /** Queues one tracker operation; the reports of `groups` gathered so far are `logged` once it is done. */
+  #push(key: string, op: TicketOp, groups: string[]): void {
+    this.#logged.carry(key, groups)
+    this.#delivery.push(key, op)
   }
 
   #send(op: TicketOp): Promise<void> {
@@ -156,13 +191,17 @@ export class TicketTransport extends TransportStream {
 
   #occur(report: Report): void {
     const track = this.#tracks.get(report.fingerprint)
-    if (track) return this.#count(track, report)
-    if (this.#ceiling.holds(report)) return
+    if (track) {
+      this.#logged.gather(report.fingerprint, report)
+      return this.#count(track, report)
+    }
+    if (this.#ceiling.holds(report)) return this.#logged.gather(HELD, report)
+    this.#logged.gather(report.fingerprint, report)
     if (this.#tracks.size >= this.#maxFingerprints) this.#endOldestWindow()
     const fresh: Track = { ...this.#keep(report), count: 0, since: report.time, last: report.time, occurrences: [] }
     this.#tracks.set(report.fingerprint, fresh)
     this.#armWindow(report.fingerprint, fresh)
-    this.#delivery.push(`ensure:${report.id}`, { op: 'ensure', report })
+    this.#push(`ensure:${report.id}`, { op: 'ensure', report }, [report.fingerprint])
   }
 
   /** The first report as the window keeps it: whole within the byte budget, slim past it. */
@@ -190,7 +229,7 @@ export class TicketTransport extends TransportStream {
 
   #pushComment(fingerprint: string, track: Track): void {
     const { first, count, since, last, occurrences } = track
-    this.#delivery.push(`comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`, { op: 'comment', fingerprint, first, count, since, last, occurrences })
+    this.#push(`comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`, { op: 'comment', fingerprint, first, count, since, last, occurrences }, [fingerprint])
   }
 
   #count(track: Track, report: Report): void {
@@ -311,8 +350,8 @@ export class TicketTransport extends TransportStream {
     this.#closed = true
     this.#ceiling.flush()
     for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
-    const { queued, spooled } = this.#delivery.stats()
-    if (queued) this.emit('warn', new Error(`${queued} ticket operation(s) for the ${this.adapter.name} tracker were still pending at shutdown${spooled ? '; they wait in the spool for the next start' : ''}`))
+    const warning = undeliveredAtShutdown(this.#delivery.stats(), `ticket operation(s) for the ${this.adapter.name} tracker`)
+    if (warning) this.emit('warn', warning)
     this.#closing = settleWithin(this.#delivery.close(0), CLOSE_MS)
     return this.#closing
   }

@@ -1,4 +1,5 @@
 import type { Spool, SpoolEntry } from './spool.js'
+import type { TransportStats } from './transport-contract.js'
 
 /** Options of a delivery line. */
 export interface DeliveryOptions<T> {
@@ -14,26 +15,43 @@ export interface DeliveryOptions<T> {
   maxRetryMs?: number
   minBackoffMs?: number
   maxBackoffMs?: number
-  /** Where messages go, for warnings. */
-  target: string
-  /** A problem or a recovery, once per outage: never one per unit. */
-  onWarn: (err: Error) => void
-  /** Called when delivery works again after units had to be dropped, with how many. */
-  onDropped?: (count: number) => void
+  /** What the line tells its transport: each at most once per outage, never once per unit (but `delivered`). */
+  events: DeliveryEvents<T>
+}
+
+/**
+ * What a delivery line tells its transport. The transport words the warnings:
+ * the line only says what happened.
+ */
+export interface DeliveryEvents<T> {
+  /** Sending started failing: the first failure of an outage. Units are kept and retried. */
+  down(err: Error): void
+  /** Sending works again after an outage. */
+  up(): void
+  /** Units dropped (queue or spool full, or retried past `maxRetryMs`) since the last call: said once delivery works again. */
+  dropped(count: number): void
+  /** One unit given up: refused for good (an error that says `permanent: true`), or retried past `maxRetryMs`. Counted as dropped. */
+  gaveUp?(key: string, err: Error): void
+  /** One unit delivered. */
+  delivered?(key: string, value: T): void
+  /** A unit that never entered the line: a key seen before, or dropped at the door. */
+  refused?(key: string): void
+  /** The spool cannot write (a full disk): once per spool outage. Units stay in memory meanwhile. */
+  spoolFailed?(err: Error): void
 }
 
 /** Counts of one delivery line. */
-export interface DeliveryStats {
-  delivered: number
-  queued: number
-  spooled: number
-  retried: number
-  dropped: number
+export interface DeliveryStats extends TransportStats {
   /** Units sent again because their delivery was in doubt (a plain TCP connection that closed soon after them). */
   resent: number
 }
 
 const RECENT = 10_000
+
+/** An error that says retrying cannot help, read by shape: `{ permanent: true }` (a `TicketError` for a refused API key). */
+function isPermanent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true
+}
 const IN_FLIGHT_GRACE_MS = 1000
 
 /**
@@ -60,18 +78,19 @@ export class Delivery<T> {
 
   constructor(private readonly options: DeliveryOptions<T>) {
     this.#backoff = options.minBackoffMs ?? 500
+    if (options.spool) options.spool.onError = (err) => options.events.spoolFailed?.(err)
     // what an earlier process owed goes first, in the order it was accepted
     for (const entry of options.spool?.takeRecovered() ?? []) this.#queue.set(entry.key, entry.value)
     if (this.#queue.size) setImmediate(() => this.#pump())
   }
 
   /** Accepts a unit: queued, spooled, and sent when its turn comes. A key seen before is not sent again. */
-  push(key: string, value: T, options: { first?: boolean } = {}): void {
-    if (this.#recent.has(key) || this.#queue.has(key)) return
+  push(key: string, value: T, options: { first?: boolean } = {}): boolean {
+    if (this.#recent.has(key) || this.#queue.has(key)) return this.#refuse(key)
     if (!options.first && (this.#closed || this.#queue.size >= this.options.maxQueue || (this.options.spool && !this.options.spool.put(key, value)))) {
       this.#stats.dropped++
       this.#droppedSinceWarn++
-      return
+      return this.#refuse(key)
     }
     if (options.first) {
       this.options.spool?.put(key, value)
@@ -80,6 +99,12 @@ export class Delivery<T> {
       this.#queue.set(key, value)
     }
     this.#pump()
+    return true
+  }
+
+  #refuse(key: string): false {
+    this.options.events.refused?.(key)
+    return false
   }
 
   /** `push`, written to the spool before it returns: for a process about to exit. */
@@ -141,6 +166,7 @@ export class Delivery<T> {
   }
 
   #delivered(key: string): void {
+    const value = this.#queue.get(key)
     this.#inFlight.delete(key)
     this.#queue.delete(key)
     this.options.spool?.ack(key)
@@ -148,37 +174,51 @@ export class Delivery<T> {
     this.#stats.delivered++
     this.#failingSince = undefined
     this.#backoff = this.options.minBackoffMs ?? 500
+    const { events } = this.options
+    if (value !== undefined) events.delivered?.(key, value)
     if (this.#outage) {
       this.#outage = false
-      this.options.onWarn(new Error(`${this.options.target} works again`))
+      events.up()
     }
     if (this.#droppedSinceWarn) {
       const dropped = this.#droppedSinceWarn
       this.#droppedSinceWarn = 0
-      this.options.onDropped?.(dropped)
+      events.dropped(dropped)
     }
     this.#settled()
   }
 
-  #failed(key: string, err: unknown): void {
+  #failed(key: string, failure: unknown): void {
     this.#inFlight.delete(key)
     this.#failedInFlight = true
+    const err = failure instanceof Error ? failure : new Error(String(failure))
+    if (isPermanent(failure)) {
+      // retrying cannot help (a refused API key): given up at once; the transport says what to fix
+      this.#giveUp(key, err)
+      return this.#settled()
+    }
     this.#stats.retried++
     const now = Date.now()
     this.#failingSince ??= now
     if (!this.#outage) {
       this.#outage = true
-      this.options.onWarn(err instanceof Error ? err : new Error(String(err)))
+      this.options.events.down(err)
     }
     if (now - this.#failingSince > (this.options.maxRetryMs ?? 24 * 3600_000)) {
       // past the retry bound: given up, counted, and said once delivery works again
-      this.#queue.delete(key)
-      this.options.spool?.ack(key)
-      this.#stats.dropped++
+      this.#giveUp(key, err)
       this.#droppedSinceWarn++
       this.#failingSince = undefined
     }
     this.#settled()
+  }
+
+  #giveUp(key: string, err: Error): void {
+    const value = this.#queue.get(key)
+    this.#queue.delete(key)
+    this.options.spool?.ack(key)
+    this.#stats.dropped++
+    if (value !== undefined) this.options.events.gaveUp?.(key, err)
   }
 
   /** After a failure, the units still out are waited for, so the retry starts again from the first one owed. */

@@ -183,15 +183,19 @@ export class Spool<T> {
     try {
       writeSync(this.#fd, chunk)
       this.#dirty = true
+      this.#failing = false
     } catch (err) {
       // a full disk: keep the lines and try again shortly; the spool never drops silently
       this.#buffer.unshift(chunk)
       setTimeout(() => this.#pump(), 1000).unref()
-      this.onError?.(err as Error)
+      if (!this.#failing) this.onError?.(err as Error)
+      this.#failing = true
     }
   }
 
-  /** Told about write failures (a full disk), so the transport can warn. */
+  #failing = false
+
+  /** Told about write failures (a full disk), once per outage, so the transport can warn. The delivery line wires it. */
   onError: ((err: Error) => void) | undefined
 
   #sync(): void {

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { Report } from '../report/report.js'
-import type { SerializedError } from '../report/serialize-error.js'
+import { formatErrorChain, type SerializedError } from '../report/serialize-error.js'
 import { escapeHtml } from './html.js'
 import { getErrorFrames, type StackFrame } from '../source/source-context.js'
 
@@ -87,15 +87,8 @@ export function renderDebugHtml(page: DebugPageContent): string {
 /** The debug page as plain text: what a terminal or a test runner shows. */
 export function renderDebugText(page: DebugPageContent): string {
   const { report } = page
-  let text = `${page.status} ${STATUS_CODES[page.status] ?? ''}\nIncident: ${page.incidentId}\n${report.kind}: ${report.message}\n`
-  let error = report.error
-  let depth = 0
-  while (error && depth < 8) {
-    text += `${depth ? 'Caused by: ' : ''}${error.stack ?? `${error.name}: ${error.message}`}\n`
-    error = error.cause
-    depth++
-  }
-  return text
+  const text = `${page.status} ${STATUS_CODES[page.status] ?? ''}\nIncident: ${page.incidentId}\n${report.kind}: ${report.message}\n`
+  return report.error ? `${text}${formatErrorChain(report.error)}\n` : text
 }
 
 /** The debug page as JSON: the production body plus the report and its frames. */

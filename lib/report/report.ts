@@ -262,3 +262,30 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
   report.fingerprint = fingerprintOf({ ...input, logs: templates }, report.error, report.request, ctx.appRoot)
   return report
 }
+
+/**
+ * Whether a winston record is one of faultline's reports, read by shape: the
+ * one check every transport and formatter uses.
+ *
+ * @example
+ * ```ts
+ * if (isReport(info)) mailer.add(info) // info is a Report here
+ * ```
+ */
+export function isReport(info: Record<string, unknown>): info is Record<string, unknown> & Report {
+  return typeof info.kind === 'string' && typeof info.id === 'string' && typeof info.fingerprint === 'string'
+}
+
+/**
+ * What winston carries for a report: a shallow copy, since winston adds
+ * `level` and its symbols to the record it is handed, and the report itself
+ * stays as the `report` listeners saw it.
+ *
+ * @example
+ * ```ts
+ * logger.log(toLogRecord(report))
+ * ```
+ */
+export function toLogRecord(report: Report): Record<string, unknown> & Report {
+  return { ...report }
+}

@@ -31,6 +31,8 @@ const MAX_ERRORS = 32
 // messages and stacks of one chain together; past it, a cause or member keeps a short message and no stack
 const MAX_CHAIN_TEXT = 128 * 1024
 const SHORT_MESSAGE = 500
+// causes shown by the sinks: deeper ones are serialised but left out of what people read
+const MAX_SHOWN_DEPTH = 8
 const SKIPPED_FIELDS = new Set(['name', 'message', 'stack', 'cause', 'errors', 'status', 'statusCode', 'code', 'headers', 'expose'])
 // body-parser puts the raw request body on its errors: a body that did not parse is never copied into a report
 const RAW_BODY_FIELDS = new Set(['body', 'rawBody', 'raw_body', 'requestBody'])
@@ -173,6 +175,42 @@ export function serializeError(value: unknown): SerializedError {
   }
 }
 
+/** One error of a chain, as `errorChain` lists it. */
+export interface ChainLink {
+  error: SerializedError
+  /** 0 for the error itself, 1 for its cause, and so on; a member has the depth of its AggregateError. */
+  depth: number
+  /** `''`, `'Caused by: '` or `'AggregateError member 2: '`. */
+  label: string
+}
+
+/**
+ * A serialised error, its AggregateError members and its causes, in the
+ * order every sink shows them: each error, then its members, then its cause.
+ * The one walk mails, tickets, syslog, stderr and the debug page share.
+ *
+ * @example
+ * ```ts
+ * errorChain(report.error).map((link) => `${link.label}${link.error.message}`)
+ * // ['cannot load cart', 'Caused by: replica down']
+ * ```
+ */
+export function errorChain(error: SerializedError | undefined): ChainLink[] {
+  const links: ChainLink[] = []
+  let current = error
+  for (let depth = 0; current && depth < MAX_SHOWN_DEPTH; depth++) {
+    links.push({ error: current, depth, label: depth ? 'Caused by: ' : '' })
+    current.errors?.forEach((member, i) => links.push({ error: member, depth, label: `AggregateError member ${i + 1}: ` }))
+    current = current.cause
+  }
+  return links
+}
+
+/** An error's stack, or its "Name: message" line when it has none. */
+export function stackOf(error: SerializedError): string {
+  return error.stack ?? `${error.name}: ${error.message}`
+}
+
 /**
  * The whole traceback of a serialised error as text: its stack, then each
  * cause ("Caused by: …") and AggregateError member, as mails, tickets and
@@ -184,12 +222,7 @@ export function serializeError(value: unknown): SerializedError {
  * ```
  */
 export function formatErrorChain(error: SerializedError | undefined): string {
-  const parts: string[] = []
-  let current = error
-  for (let depth = 0; current && depth < 8; depth++) {
-    parts.push(`${depth ? 'Caused by: ' : ''}${current.stack ?? `${current.name}: ${current.message}`}`)
-    current.errors?.forEach((member, i) => parts.push(`AggregateError member ${i + 1}: ${member.stack ?? `${member.name}: ${member.message}`}`))
-    current = current.cause
-  }
-  return parts.join('\n')
+  return errorChain(error)
+    .map((link) => `${link.label}${stackOf(link.error)}`)
+    .join('\n')
 }

@@ -1,4 +1,5 @@
 import { escapeHtml } from '../../lib/pages/html.js'
+import { flattenControl } from '../../lib/report/control-chars.js'
 import type { Digest, HeldBack } from './throttle.js'
 import type { Report } from '../../lib/report/report.js'
 import { formatErrorChain, type SerializedError } from '../../lib/report/serialize-error.js'
@@ -18,8 +19,7 @@ const SUBJECT_MAX = 200
 
 /** Makes one header-safe line: control characters (CR, LF, tabs…) become spaces, and it is cut to `max`. */
 export function toHeaderLine(text: string, max = SUBJECT_MAX): string {
-  // eslint-disable-next-line no-control-regex
-  const line = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim()
+  const line = flattenControl(text).replace(/\s+/g, ' ').trim()
   return line.length > max ? `${line.slice(0, max - 1)}…` : line
 }
 

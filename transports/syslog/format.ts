@@ -1,4 +1,5 @@
-import type { Report } from '../../lib/report/report.js'
+import { escapeControlReversibly } from '../../lib/report/control-chars.js'
+import { isReport, type Report } from '../../lib/report/report.js'
 import { formatErrorChain } from '../../lib/report/serialize-error.js'
 
 /** Syslog facilities by name (RFC 5424 table 1). */
@@ -53,14 +54,7 @@ export function escapeSdValue(value: string): string {
  * stack read back through `unescapeLine` is exactly the stack written.
  */
 export function escapeLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    if (c === '\\') return '\\\\'
-    if (c === '\n') return '\\n'
-    if (c === '\r') return '\\r'
-    if (c === '\t') return '\\t'
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
-  })
+  return escapeControlReversibly(text)
 }
 
 /** The inverse of `escapeLine`. */
@@ -72,10 +66,6 @@ export function unescapeLine(text: string): string {
     if (c === '\\') return '\\'
     return String.fromCharCode(parseInt(c.slice(1), 16))
   })
-}
-
-function isReport(info: Record<string, unknown>): info is Record<string, unknown> & Report {
-  return typeof info.kind === 'string' && typeof info.fingerprint === 'string' && typeof info.id === 'string'
 }
 
 /** Reads a record's field as text only when it is text: a record's fields come from whatever the app (or a request) logged. */

@@ -1,3 +1,4 @@
+import { flattenControl } from '../../lib/report/control-chars.js'
 import type { Report } from '../../lib/report/report.js'
 import { formatErrorChain } from '../../lib/report/serialize-error.js'
 
@@ -17,9 +18,7 @@ const TITLE_MAX = 240
  */
 export function ticketTitle(report: Report): string {
   const where = report.request ? ` — ${report.request.method} ${report.request.route ?? report.request.url.split('?')[0]}` : ''
-  const line = `${report.message}${where}`
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+  const line = flattenControl(`${report.message}${where}`)
     .replace(/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, '')
     .replace(/\[\s*fp\s*:/gi, '[fp-')
     .replace(/\s+/g, ' ')

@@ -3,11 +3,6 @@ import type { TicketOccurrence } from './format.js'
 
 const MAX_SLIM_MESSAGE = 500
 
-/** Whether a winston record is one of faultline's reports. */
-export function isReport(info: Record<string, unknown>): boolean {
-  return typeof info.fingerprint === 'string' && typeof info.kind === 'string' && typeof info.id === 'string'
-}
-
 /** What a window needs of a first report past the byte budget: the title's facts and the ids, never the request's data. */
 export function slim(report: Report): Report {
   const { id, kind, level, status, fingerprint, time, app, host, pid, request } = report
