@@ -16,7 +16,14 @@ import { compileScrubber } from './scrub/scrub.js'
 import { closeTransports } from './delivery/shutdown.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 
-/** Options of `close()`. */
+/**
+ * Options of `close()`.
+ *
+ * @example
+ * ```ts
+ * await faultline.close({ timeout: 2000 })
+ * ```
+ */
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
   timeout?: number
@@ -35,6 +42,16 @@ function warnDebugInProduction(): void {
 /**
  * One faultline instance: the middleware, the logger every report goes
  * through, and the `report` event. Made by `createFaultline`.
+ *
+ * @example
+ * ```ts
+ * const faultline: Faultline = createFaultline({ appName: 'shop' })
+ * faultline.on('report', (report) => metrics.increment(`reports.${report.kind}`))
+ * app.use(faultline.requestHandler())
+ * // … routes …
+ * app.use(faultline.errorHandler())
+ * process.on('SIGTERM', () => server.close(() => faultline.close({ timeout: 5000 })))
+ * ```
  */
 export class Faultline extends EventEmitter<{ report: [Report] }> {
   /** The winston logger every report goes through; add transports to it as to any winston logger. */

@@ -10,7 +10,14 @@ import TransportStream from 'winston-transport'
 import type { Report } from './report/report.js'
 import { THROW_ERRORS } from './middleware/throw-errors.js'
 
-/** A request for `inject`. */
+/**
+ * A request for `inject`.
+ *
+ * @example
+ * ```ts
+ * const request: InjectRequest = { method: 'POST', url: '/orders', body: { sku: 'A1' }, throwErrors: false }
+ * ```
+ */
 export interface InjectRequest {
   method?: string
   url: string
@@ -22,14 +29,28 @@ export interface InjectRequest {
   remoteAddress?: string
 }
 
-/** What `inject` resolves to. */
+/**
+ * What `inject` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { status, headers, body }: InjectResponse = await inject(app, { url: '/' })
+ * ```
+ */
 export interface InjectResponse {
   status: number
   headers: Record<string, string | string[] | number | undefined>
   body: string
 }
 
-/** An app as Express makes it: a function of request, response and a final callback. */
+/**
+ * An app as Express makes it: a function of request, response and a final callback.
+ *
+ * @example
+ * ```ts
+ * const app: InjectableApp = express()
+ * ```
+ */
 export type InjectableApp = (req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void) => void
 
 /** A socket that goes nowhere: what the response writes is read from the response itself. */
@@ -117,10 +138,25 @@ export function inject(app: InjectableApp, request: InjectRequest): Promise<Inje
   })
 }
 
-/** Which destination a report would go to, by the transports' own rules. */
+/**
+ * Which destination a report would go to, by the transports' own rules.
+ *
+ * @example
+ * ```ts
+ * const where: Destination[] = getDestinations(report)
+ * ```
+ */
 export type Destination = 'mail' | 'syslog' | 'tickets'
 
-/** Whether the mail, syslog and ticket transports would take a report: mail and tickets take errors and tracebacks (tickets only tracebacks), syslog every report. */
+/**
+ * Whether the mail, syslog and ticket transports would take a report: mail
+ * takes errors and tracebacks, tickets only tracebacks, syslog every report.
+ *
+ * @example
+ * ```ts
+ * getDestinations({ kind: 'error' }) // ['mail', 'syslog']
+ * ```
+ */
 export function getDestinations(report: Pick<Report, 'kind'>): Destination[] {
   if (report.kind === 'traceback') return ['mail', 'syslog', 'tickets']
   if (report.kind === 'error') return ['mail', 'syslog']

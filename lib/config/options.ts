@@ -1,7 +1,17 @@
 import type TransportStream from 'winston-transport'
 import type { ScrubOptions } from '../scrub/scrub.js'
+import type { MailOptions } from '../../transports/mail/options.js'
+import type { SyslogOptions } from '../../transports/syslog/options.js'
+import type { TicketOptions } from '../../transports/ticket/options.js'
 
-/** How warnings are rate-limited per family and client, so a scanner cannot flood the log. */
+/**
+ * How warnings are rate-limited per family and client, so a scanner cannot flood the log.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ warningLimit: { perClient: 5, windowMs: 10_000 } })
+ * ```
+ */
 export interface WarningLimitOptions {
   /** Warnings of one family from one client let through per window. Default 20. */
   perClient?: number
@@ -9,24 +19,35 @@ export interface WarningLimitOptions {
   windowMs?: number
 }
 
-/** A transport setting: a URL string, or an options object. */
+/** A transport setting once checked: a URL string, or an options object, as the transports read it. */
 export type TransportSetting = string | Record<string, unknown>
 
 /**
  * Everything `createFaultline` accepts. Each field is validated at start-up;
  * a bad one throws a `FaultlineConfigError` that names it.
+ *
+ * @example
+ * ```ts
+ * const options: FaultlineOptions = {
+ *   appName: 'shop',
+ *   managers: ['ops@example.org'],
+ *   mail: { outbox: 'var/outbox', digestWindowMs: 60_000 },
+ *   tickets: 'local:var/tickets',
+ * }
+ * createFaultline(options)
+ * ```
  */
 export interface FaultlineOptions {
   /** The app's name, on every report. Default: `name` from the working directory's package.json, else `app`. */
   appName?: string
   /** Who is mailed about errors. */
   managers?: string[]
-  /** SMTP transport: `smtp://user:pass@host:587`, `smtps://…`, or an options object. */
-  mail?: TransportSetting
-  /** Syslog transport: `udp://host:514`, `tcp://…`, `tls://…`, `unix:///dev/log`, or an options object. */
-  syslog?: TransportSetting
-  /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `local:var/tickets`, or an options object. */
-  tickets?: TransportSetting
+  /** SMTP transport: `smtp://user:pass@host:587`, `smtps://…`, or its options. */
+  mail?: string | MailOptions
+  /** Syslog transport: `relp://host:2514`, `udp://host:514`, `tcp://…`, `tls://…`, `unix:///path`, or its options. */
+  syslog?: string | SyslogOptions
+  /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `local:var/tickets`, or its options (`{ adapter }` for your own tracker). */
+  tickets?: string | TicketOptions
   /** A file that receives every report as one JSON line, or `{ filename, level }`. */
   file?: string | { filename: string; level?: 'warn' | 'error' | 'info' }
   /** Reports to stderr: on by default (warnings and up; everything in debug mode). */

@@ -6,7 +6,14 @@ import { isXhrRequest, type Report } from '../report/report.js'
 import type { RequestLifecycle } from './lifecycle.js'
 import { enteredThrowing } from './throw-errors.js'
 
-/** What an app's own error page is rendered from. */
+/**
+ * What an app's own error page is rendered from.
+ *
+ * @example
+ * ```ts
+ * const render = (ctx: ErrorPageContext) => (ctx.type === 'html' ? `<h1>${ctx.status} ${ctx.reason}</h1><p>${ctx.incidentId}</p>` : undefined)
+ * ```
+ */
 export interface ErrorPageContext {
   status: number
   /** The status's reason phrase ("Not Found"). */
@@ -25,7 +32,14 @@ export interface ErrorPageContext {
   report?: Report
 }
 
-/** Options of `errorHandler()`. */
+/**
+ * Options of `errorHandler()`.
+ *
+ * @example
+ * ```ts
+ * app.use(faultline.errorHandler({ render: ({ type, status, incidentId }) => (type === 'html' ? views.error({ status, incidentId }) : undefined) }))
+ * ```
+ */
 export interface ErrorHandlerOptions {
   /**
    * Renders the app's own error page. Return the body for `ctx.type`, or

@@ -23,6 +23,13 @@ function toErrorStatus(value: unknown): number | undefined {
 /**
  * The HTTP status an error asks for: `status`, then `statusCode`, counted only
  * when it is an integer from 400 to 599.
+ *
+ * @example
+ * ```ts
+ * getErrorStatus({ statusCode: 404 })  // 404
+ * getErrorStatus({ status: 200 })      // undefined: not an error status
+ * getErrorStatus(new Error('boom'))    // undefined
+ * ```
  */
 export function getErrorStatus(err: unknown): number | undefined {
   return toErrorStatus(readField(err, 'status')) ?? toErrorStatus(readField(err, 'statusCode'))
@@ -31,6 +38,13 @@ export function getErrorStatus(err: unknown): number | undefined {
 /**
  * The status an error response gets: the error's own, else a 4xx/5xx the app
  * already set on the response, else 500.
+ *
+ * @example
+ * ```ts
+ * getResponseStatus({ status: 409 }, 200)      // 409
+ * getResponseStatus(new Error('boom'), 503)    // 503: the app set it
+ * getResponseStatus(new Error('boom'), 200)    // 500
+ * ```
  */
 export function getResponseStatus(err: unknown, currentStatus: number): number {
   return getErrorStatus(err) ?? toErrorStatus(currentStatus) ?? 500

@@ -15,6 +15,11 @@ const MESSAGE_RULES: Array<[RegExp, string]> = [
 /**
  * Takes the ids, numbers, times and addresses out of a message, so that
  * "order 1234 not found" and "order 98 not found" are one error.
+ *
+ * @example
+ * ```ts
+ * normalizeMessage('order 1234 not found for 10.0.0.7') // 'order <n> not found for <ip>'
+ * ```
  */
 export function normalizeMessage(message: string): string {
   let text = message.length > 2000 ? message.slice(0, 2000) : message

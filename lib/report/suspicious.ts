@@ -123,6 +123,12 @@ function probeIn(url: string): string | undefined {
  * request's warning. The URL is looked at as sent and after each of up to
  * three rounds of decoding, since a catch-all route answers a
  * double-encoded traversal with 200 as readily as a plain one.
+ *
+ * @example
+ * ```ts
+ * detectProbe('/.env')       // 'probe path: a file only scanners ask for'
+ * detectProbe('/shop/cart')  // undefined
+ * ```
  */
 export function detectProbe(url: string): string | undefined {
   let current = url.length > MAX_URL_CHARS ? url.slice(0, MAX_URL_CHARS) : url
