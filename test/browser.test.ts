@@ -1,6 +1,6 @@
 /**
  * The error pages as a person sees them: served by Express on 127.0.0.1,
- * opened in headless Chromium (Debian's package, see browser-setup.ts).
+ * opened in headless Chromium (Debian's package, see support/browser-setup.ts).
  *
  * Screenshots go to a temporary directory on every run; with
  * UPDATE_SCREENSHOTS=1 the demo pages are also written to docs/, which is
@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { createFaultline, type Faultline, type Report } from '../lib/index.js'
-import { ensureChromium, launchBrowser, type LaunchedBrowser } from './browser-setup.js'
+import { ensureChromium, launchBrowser, type LaunchedBrowser } from './support/browser-setup.js'
 import { listen, waitUntil } from './helpers.js'
 
 const THIS_FILE = fileURLToPath(import.meta.url)

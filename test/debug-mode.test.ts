@@ -1,14 +1,12 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { promisify } from 'node:util'
 import request from 'supertest'
 import { createFaultline, StderrTransport, type Faultline } from '../lib/index.js'
 import { Outbox } from '../lib/testing.js'
 import { captureStderr, createApp, createHarness, waitUntil } from './helpers.js'
+import { runScript } from './support/processes.js'
 
-const run = promisify(execFile)
 
 describe('debug mode', () => {
   it('should print every report to stderr: kind, status, method, path, message, stack and incident id', async () => {
@@ -94,11 +92,9 @@ describe('debug mode', () => {
 
   it('should pause an attached debugger where faultline receives the error, with the error in scope', async function () {
     this.timeout(30_000)
-    const child = join(import.meta.dirname, 'fixtures', 'debugger-child.ts')
-    const cwd = join(import.meta.dirname, '..')
     const [debug, production] = await Promise.all(
       ['debug', 'production'].map(async (mode) => {
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', child, mode], { cwd })
+        const { stdout } = await runScript('debugger-child.ts', [mode])
         return JSON.parse(stdout) as { status: number; pauses: Array<{ functionName: string; message: string }> }
       }),
     )

@@ -1,15 +1,12 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import request from 'supertest'
 import { computeFingerprint, normalizeMessage } from '../lib/index.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
+import { runScript } from './support/processes.js'
 
-const run = promisify(execFile)
-const CHILD = join(import.meta.dirname, 'fixtures', 'fingerprint-child.ts')
 
 /** Writes an app whose `loadOrder` throws, with `padding` blank lines first: a later deploy that moved the code. */
 function writeApp(root: string, padding: number, message = 'order ${id} not found in shard 7'): void {
@@ -18,7 +15,7 @@ function writeApp(root: string, padding: number, message = 'order ${id} not foun
 }
 
 async function fingerprintFromChild(root: string, orderId: string): Promise<{ fingerprint: string; pid: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD, root, orderId], { cwd: join(import.meta.dirname, '..') })
+  const { stdout } = await runScript('fingerprint-child.ts', [root, orderId])
   return JSON.parse(stdout.trim()) as { fingerprint: string; pid: number }
 }
 

@@ -1,19 +1,17 @@
 import { expect } from 'chai'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { createFaultline } from '../lib/index.js'
 import type { LocalTicket } from '../transports/ticket/local.js'
 import { FileTransport } from '../transports/file.js'
 import { TicketTransport } from '../transports/ticket.js'
 import { captureStderr, createHarness, waitUntil, type Harness } from './helpers.js'
-import { getDeadPort } from './support/smtp.js'
+import { getDeadPort } from './support/ports.js'
+import { runScript } from './support/processes.js'
 
-const run = promisify(execFile)
-const ROOT = join(import.meta.dirname, '..')
-const CLOSE_CHILD = join(import.meta.dirname, 'fixtures', 'close-down-child.ts')
+const CLOSE_CHILD = 'close-down-child.ts'
 
 function countOf(text: string, part: string): number {
   return text.split(part).length - 1
@@ -209,7 +207,7 @@ describe('hostile bounds', function () {
         const port = await getDeadPort()
         const options = JSON.stringify({ ...setting(port), spoolDir: join(dir, 'spool') })
         // the bound only keeps a hung child from hanging the suite; the assertion is the line printed after close()
-        const { stdout } = await run(process.execPath, ['--import', 'tsx', CLOSE_CHILD, options], { cwd: ROOT, timeout: 30_000 })
+        const { stdout } = await runScript(CLOSE_CHILD, [options], { timeoutMs: 30_000 })
         expect(stdout).to.equal('closed\n')
       })
     }

@@ -11,7 +11,7 @@ import { compileScrubber, type Report } from '../lib/index.js'
 import { isSecretName } from '../lib/scrub/secret-names.js'
 import { formatSyslogLine } from '../transports/syslog/format.js'
 import { captureStderr, createApp, createHarness, listen, type Harness } from './helpers.js'
-import { getDeadPort } from './support/smtp.js'
+import { getDeadPort } from './support/ports.js'
 
 const SYSLOG_HEADER = { format: 'rfc5424', facility: 1, hostname: 'web-1', appName: 'test-app', procid: '1', sdId: 'faultline@32473' } as const
 

@@ -1,15 +1,14 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { simpleParser } from 'mailparser'
 import request from 'supertest'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
-import { getDeadPort, getTestCertificate, startSilentServer, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+import { getDeadPort } from './support/ports.js'
+import { runScript, type ScriptResult } from './support/processes.js'
+import { getTestCertificate, startSilentServer, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
 
-const run = promisify(execFile)
 const MANAGERS = ['ops@example.org', 'lead@example.org']
 
 function mailHarness(server: TestSmtpServer, mail: Record<string, unknown> = {}): Harness {
@@ -186,17 +185,9 @@ describe('mail to the managers', () => {
 
   describe('faultline test-mail', () => {
     const cli = join(import.meta.dirname, '..', 'bin', 'faultline.ts')
-    async function testMail(url: string): Promise<{ code: number; stdout: string; stderr: string }> {
-      try {
-        const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', cli, 'test-mail', '--to', 'ops@example.org', '--ca', getTestCertificate().certFile], {
-          env: { ...process.env, FAULTLINE_MAIL: url },
-          cwd: join(import.meta.dirname, '..'),
-        })
-        return { code: 0, stdout, stderr }
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string }
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-      }
+    function testMail(url: string): Promise<ScriptResult> {
+      const args = ['test-mail', '--to', 'ops@example.org', '--ca', getTestCertificate().certFile]
+      return runScript(cli, args, { env: { ...process.env, FAULTLINE_MAIL: url }, allowFailure: true })
     }
 
     it('should send a test mail with the configured settings', async () => {

@@ -1,29 +1,13 @@
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MailTransport } from '../transports/mail.js'
 import { createHarness, waitUntil, type Harness } from './helpers.js'
 import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
-import { getDeadPort, getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
-
-const ROOT = join(import.meta.dirname, '..')
-
-function runChild(script: string, args: string[]): { child: ReturnType<typeof spawn>; lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: string[] = []
-  let buffered = ''
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const parts = buffered.split('\n')
-    buffered = parts.pop()!
-    lines.push(...parts)
-  })
-  child.stderr!.resume()
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, lines, exited }
-}
+import { getDeadPort } from './support/ports.js'
+import { spawnScript } from './support/processes.js'
+import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
 
 /** Keys a spool directory still owes: put and never acknowledged, across all its segment files. */
 function owedKeys(dir: string): string[] {
@@ -61,7 +45,7 @@ describe('reliability', function () {
 
     it('should spool the report of an uncaught exception before the process dies, and the next start delivers it once', async () => {
       const dead = await getDeadPort()
-      const crashed = runChild('crash-child.ts', [dir, `smtp://u:p@127.0.0.1:${dead}`])
+      const crashed = spawnScript('crash-child.ts', [dir, `smtp://u:p@127.0.0.1:${dead}`])
       expect(await crashed.exited).to.equal(1)
       const report = JSON.parse(crashed.lines[0]!) as { id: string; message: string; locus: string }
       expect(report).to.include({ message: 'TypeError: inventory cache is corrupt (uncaught exception)', locus: 'process' })
@@ -95,7 +79,7 @@ describe('reliability', function () {
     it('should deliver at the next start every report acknowledged to the spool, none twice', async () => {
       await rsyslog.stop()
       const url = `tcp://127.0.0.1:${rsyslog.tcpPort}`
-      const storm = runChild('storm-kill-child.ts', [dir, url])
+      const storm = spawnScript('storm-kill-child.ts', [dir, url])
       await waitUntil(() => (storm.lines.length >= 6 ? true : undefined), 30_000, 'the storm to be under way')
       storm.child.kill('SIGKILL')
       await storm.exited
@@ -120,7 +104,7 @@ describe('reliability', function () {
   describe('process handling', () => {
     it('should flush everything and then end the process on SIGTERM with handleSignals', async () => {
       const file = join(dir, 'errors.log')
-      const child = runChild('signal-child.ts', [file, 'signal'])
+      const child = spawnScript('signal-child.ts', [file, 'signal'])
       await waitUntil(() => (child.lines.includes('ready') ? true : undefined), 20_000, 'the child')
       const signalled = new Promise<NodeJS.Signals | null>((resolve) => child.child.on('exit', (_code, signal) => resolve(signal)))
       child.child.kill('SIGTERM')
@@ -130,7 +114,7 @@ describe('reliability', function () {
 
     it('should report an unhandled rejection synchronously and exit with code 1', async () => {
       const file = join(dir, 'errors.log')
-      const child = runChild('signal-child.ts', [file, 'reject'])
+      const child = spawnScript('signal-child.ts', [file, 'reject'])
       expect(await child.exited).to.equal(1)
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { message: string; locus?: string })
       expect(lines).to.have.length(501)
@@ -139,7 +123,7 @@ describe('reliability', function () {
 
     it('should step aside in debug mode, leaving the crash to Node', async () => {
       const file = join(dir, 'errors.log')
-      const child = runChild('signal-child.ts', [file, 'debug'])
+      const child = spawnScript('signal-child.ts', [file, 'debug'])
       expect(await child.exited).to.equal(1)
       await new Promise((resolve) => setTimeout(resolve, 100))
       const text = readFileSync(file, 'utf8')

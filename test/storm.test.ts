@@ -1,9 +1,9 @@
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnScript } from './support/processes.js'
 import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
 import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
 
@@ -46,10 +46,7 @@ describe('an error storm with every transport on', function () {
   })
 
   it(`should answer ${STORM_BOUNDS.requests} erroring requests, keep healthy ones fast, stay small and close in time`, async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'storm-server.ts'), dir, smtp.url, getTestCertificate().certFile, `tcp://127.0.0.1:${rsyslog.tcpPort}`], { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] })
-    const lines: string[] = []
-    child.stdout!.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)))
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+    const { child, lines, exited } = spawnScript('storm-server.ts', [dir, smtp.url, getTestCertificate().certFile, `tcp://127.0.0.1:${rsyslog.tcpPort}`])
     try {
       const deadline = Date.now() + 30_000
       while (!lines.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))

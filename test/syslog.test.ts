@@ -1,12 +1,11 @@
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import request from 'supertest'
 import type { Report } from '../lib/index.js'
 import { formatSyslogLine, unescapeLine } from '../transports/syslog/format.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { captureStderr, createApp, createHarness, waitUntil, type Harness } from './helpers.js'
-import { getDeadPort } from './support/smtp.js'
+import { getDeadPort } from './support/ports.js'
+import { spawnScript } from './support/processes.js'
 import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from './support/rsyslog.js'
 
 function transportOf(h: Harness): SyslogTransport {
@@ -177,11 +176,10 @@ describe('syslog to a real rsyslog', function () {
   })
 
   it('should let a process that logged over TCP exit within a second of close()', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'syslog-exit-child.ts'), urlFor('tcp')], { cwd: join(import.meta.dirname, '..') })
-    let out = ''
-    child.stdout.on('data', (c) => (out += c))
+    const { child, lines, exited } = spawnScript('syslog-exit-child.ts', [urlFor('tcp')])
     const exitedAt = await new Promise<number>((resolve) => child.on('exit', () => resolve(Date.now())))
-    const closedAt = Number(out.trim())
+    await exited
+    const closedAt = Number(lines[0])
     expect(closedAt).to.be.above(0)
     expect(exitedAt - closedAt).to.be.below(1000)
   })

@@ -1,16 +1,12 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import request from 'supertest'
 import { TicketTransport, type TicketStats } from '../transports/ticket.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
+import { runScript } from './support/processes.js'
 import { localTracker, type SeenTicket, type TrackerUnderTest } from './support/trackers.js'
 import { redmineTracker } from './support/redmine-tracker.js'
 import { startSilentServer } from './support/smtp.js'
 
-const run = promisify(execFile)
-const CHILD = join(import.meta.dirname, 'fixtures', 'ticket-child.ts')
 
 function transportOf(h: Harness): TicketTransport {
   return h.faultline.logger.transports.find((t) => t instanceof TicketTransport) as TicketTransport
@@ -122,8 +118,7 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     const startAt = String(Date.now() + 2500)
     const setting = tracker.setting()
     const tickets = JSON.stringify({ ...(typeof setting === 'string' ? { url: setting } : setting), windowMs: 300 })
-    const cwd = join(import.meta.dirname, '..')
-    const outputs = await Promise.all([1, 2].map(() => run(process.execPath, ['--import', 'tsx', CHILD, tickets, '100', startAt], { cwd })))
+    const outputs = await Promise.all([1, 2].map(() => runScript('ticket-child.ts', [tickets, '100', startAt])))
     const stats = outputs.map((o) => JSON.parse(o.stdout) as TicketStats)
     const filed = await tracker.tickets()
     expect(filed).to.have.length(1)

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { getFreePort } from './ports.js'
 
 /** An issue as `GET /issues.json` lists it (only the fields the tests use are typed). */
 export interface RedmineIssue {
@@ -88,17 +88,6 @@ function tail(file: string, lines = 40): string {
   } catch {
     return '(no log)'
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 // www-data must reach the state dir: every ancestor needs the "others" execute bit (TMPDIR may be a mode-700 dir).
@@ -201,7 +190,7 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
   const began = performance.now()
   const projectIdentifier = options.projectIdentifier ?? 'errors'
   const stateDir = await mkdtemp(join(stateBase(), 'faultline-redmine-'))
-  const port = await freePort()
+  const port = await getFreePort()
   const base = `http://127.0.0.1:${port}`
   let env: Record<string, string>
   try {

@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { createSocket } from 'node:dgram'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import { aptInstall, outputTail, runCommand } from './apt.js'
+import { getFreePort } from './ports.js'
 
 /** One message as rsyslog parsed it, read back from the instance's JSON-lines output file. */
 export interface SyslogRecord {
@@ -63,14 +64,7 @@ export interface Rsyslog {
 
 const PACKAGES = 'apt-get install rsyslog rsyslog-gnutls rsyslog-relp'
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ ok: !err, output: `${stdout}${stderr}${err && !stderr ? err.message : ''}` })
-    })
-  })
-}
+const run = runCommand
 
 // rsyslogd lives in /usr/sbin, which a non-login PATH may lack.
 function findRsyslogd(): string | undefined {
@@ -86,20 +80,6 @@ function hasModules(): boolean {
   return ['lmnsd_gtls.so', 'imrelp.so'].every((m) => dirs.some((d) => existsSync(join(d, m))))
 }
 
-const LOCKED = /Could not get lock|Unable to lock|Unable to acquire the dpkg/i
-const NEEDS_UPDATE = /Unable to locate package|has no installation candidate|Failed to fetch/i
-
-// apt-get with retries while another process holds the dpkg/apt lock; waiting for the lock stops at `deadline`.
-// The kill timeout is generous on purpose: killing apt-get mid-install could leave dpkg half-configured.
-async function aptGet(args: string[], deadline: number): Promise<{ ok: boolean; output: string }> {
-  for (;;) {
-    const lockWait = Math.max(1, Math.min(10, Math.floor((deadline - Date.now()) / 1000)))
-    const res = await run('apt-get', ['-o', `DPkg::Lock::Timeout=${lockWait}`, ...args], (lockWait + 120) * 1000)
-    if (res.ok || !LOCKED.test(res.output) || Date.now() + 2000 > deadline) return res
-    await sleep(2000)
-  }
-}
-
 let installing: Promise<void> | undefined
 
 /**
@@ -111,36 +91,15 @@ export function ensureRsyslog(): Promise<void> {
   if (findRsyslogd() && hasModules()) return Promise.resolve()
   // Concurrent callers share one apt-get run; a failure is not cached so a later call can retry.
   installing ??= (async () => {
-    const deadline = Date.now() + 180_000
-    const install = ['install', '-y', '--no-install-recommends', 'rsyslog', 'rsyslog-gnutls', 'rsyslog-relp']
-    let res = await aptGet(install, deadline)
-    if (!res.ok && NEEDS_UPDATE.test(res.output)) {
-      await aptGet(['update'], deadline)
-      res = await aptGet(install, deadline)
-    }
+    const res = await aptInstall(['rsyslog', 'rsyslog-gnutls', 'rsyslog-relp'], Date.now() + 180_000)
     if (!findRsyslogd() || !hasModules()) {
-      const reason = res.ok ? 'apt-get succeeded but rsyslogd, lmnsd_gtls.so or imrelp.so is still missing' : res.output.trim().split('\n').slice(-3).join(' | ')
+      const reason = res.ok ? 'apt-get succeeded but rsyslogd, lmnsd_gtls.so or imrelp.so is still missing' : outputTail(res)
       throw new Error(`rsyslog tests need rsyslogd with TLS and RELP support (${PACKAGES}): ${reason}`)
     }
   })().finally(() => {
     installing = undefined
   })
   return installing
-}
-
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'udp') {
-    const sock = createSocket('udp4')
-    await new Promise<void>((resolve, reject) => sock.once('error', reject).bind(0, '127.0.0.1', resolve))
-    const { port } = sock.address()
-    await new Promise<void>((resolve) => sock.close(() => resolve()))
-    return port
-  }
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 function makeCert(dir: string, name: string): Promise<string> {
@@ -236,13 +195,11 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
   await mkdir(join(dir, 'work'))
   const serverCertFile = await makeCert(dir, 'server')
   const caFile = options.untrustedCert ? await makeCert(dir, 'other') : serverCertFile
-  const ports: Ports = { udp: await freePort('udp'), tcp: await freePort('tcp'), tls: 0, relp: 0, relpTls: 0 }
-  do ports.tls = await freePort('tcp') // the kernel may hand out a just-closed port again
-  while (ports.tls === ports.tcp)
-  do ports.relp = await freePort('tcp')
-  while (ports.relp === ports.tcp || ports.relp === ports.tls)
-  do ports.relpTls = await freePort('tcp')
-  while ([ports.tcp, ports.tls, ports.relp].includes(ports.relpTls))
+  const udp = await getFreePort('udp')
+  const tcp = await getFreePort('tcp')
+  const tls = await getFreePort('tcp', [tcp])
+  const relp = await getFreePort('tcp', [tcp, tls])
+  const ports: Ports = { udp, tcp, tls, relp, relpTls: await getFreePort('tcp', [tcp, tls, relp]) }
   const out = join(dir, 'received.jsonl')
   const conf = join(dir, 'rsyslog.conf')
   const logFile = join(dir, 'rsyslogd.log')

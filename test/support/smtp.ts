@@ -113,11 +113,3 @@ export async function startSilentServer(): Promise<{ port: number; close(): Prom
       }),
   }
 }
-
-/** A loopback port with nothing listening on it. */
-export async function getDeadPort(): Promise<number> {
-  const server = createServer()
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}

@@ -6,12 +6,12 @@
  * CI does on a fresh Debian machine; anywhere else the tests fail with the
  * command to run. They never skip: a missing browser is a failure.
  */
-import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
 import { access, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext } from 'playwright-core'
+import { aptInstall, outputTail } from './apt.js'
 
 /** The Debian package the browser tests need. */
 export const CHROMIUM_PACKAGE = 'chromium'
@@ -41,33 +41,6 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-interface RunResult {
-  ok: boolean
-  detail: string
-}
-
-/** Runs a command with a deadline, keeping the tail of its output for the error message. */
-function run(command: string, args: string[], timeoutMs: number): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      {
-        timeout: timeoutMs,
-        killSignal: 'SIGTERM',
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ ok: true, detail: '' })
-        const output = `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n')
-        const why = error.killed ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `failed (${error.code ?? error.message})`
-        resolve({ ok: false, detail: `\`${command} ${args.join(' ')}\` ${why}${output ? `:\n${output}` : ''}` })
-      },
-    )
-  })
-}
-
 function missing(reason: string): Error {
   return new Error(`headless Chromium is needed by the browser tests and ${CHROMIUM_PATH} is missing; ${reason}. To fix it, ${INSTALL_HINT}`)
 }
@@ -76,12 +49,9 @@ async function install(budgetMs: number): Promise<string> {
   if (process.platform !== 'linux') throw missing(`this is ${process.platform}, not Debian, so it cannot be installed with apt-get`)
   if (!(await isExecutable('/usr/bin/apt-get'))) throw missing('there is no apt-get on this machine to install it with')
   if (process.getuid?.() !== 0) throw missing('the tests are not running as root, so they cannot install it themselves')
-  const deadline = Date.now() + budgetMs
-  const update = await run('apt-get', ['update'], Math.max(deadline - Date.now(), 1000))
-  if (!update.ok) throw missing(`installing it failed: ${update.detail}`)
-  const installed = await run('apt-get', ['install', '-y', '--no-install-recommends', CHROMIUM_PACKAGE], Math.max(deadline - Date.now(), 1000))
+  const installed = await aptInstall([CHROMIUM_PACKAGE], Date.now() + budgetMs)
   // apt-get also fails when another package on the machine will not configure; Chromium may be set up all the same
-  if (!installed.ok && !(await isExecutable(CHROMIUM_PATH))) throw missing(`installing it failed: ${installed.detail}`)
+  if (!installed.ok && !(await isExecutable(CHROMIUM_PATH))) throw missing(`installing it failed: ${outputTail(installed, 15)}`)
   if (!(await isExecutable(CHROMIUM_PATH))) throw missing(`apt-get installed ${CHROMIUM_PACKAGE} but ${CHROMIUM_PATH} is still not there`)
   return CHROMIUM_PATH
 }
@@ -90,8 +60,9 @@ let pending: Promise<string> | undefined
 
 /**
  * Returns the path of Debian's Chromium, installing the package first when it
- * is missing (`apt-get update`, then `apt-get install -y
- * --no-install-recommends chromium`, within `budgetMs` together). Throws an
+ * is missing (`apt-get install -y --no-install-recommends chromium`, after an
+ * `apt-get update` when the package lists do not know it yet, within `budgetMs`
+ * together). Throws an
  * Error naming the package and the reason when it cannot be had.
  */
 export function ensureChromium(budgetMs = 105_000): Promise<string> {
