@@ -3,13 +3,12 @@ import winston from 'winston'
 import { MESSAGE } from 'triple-beam'
 import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
-import { FaultlineConfigError, type ResolvedOptions } from './config/options.js'
+import { FaultlineConfigError, type ResolvedOptions, type TransportSetting } from './config/options.js'
 import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
 import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
-import { resolveTicketOptions } from '../transports/ticket/options.js'
 
 function isForced(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true
@@ -42,14 +41,21 @@ function spoolFor(options: ResolvedOptions, name: string): { spoolDir?: string }
   return options.spoolDir ? { spoolDir: join(options.spoolDir, name) } : {}
 }
 
+/** A transport setting as its constructor takes it; the constructor resolves and checks it, the one place that does. */
+function settingOf(setting: TransportSetting): Record<string, unknown> {
+  return typeof setting === 'string' ? { url: setting } : setting
+}
+
 function openSyslog(options: ResolvedOptions): SyslogTransport {
-  const setting = typeof options.syslog === 'string' ? { url: options.syslog } : (options.syslog as Record<string, unknown>)
-  return new SyslogTransport({ ...setting, defaultAppName: options.appName, ...spoolFor(options, 'syslog') })
+  return new SyslogTransport({ ...settingOf(options.syslog!), defaultAppName: options.appName, ...spoolFor(options, 'syslog') })
 }
 
 function openMail(options: ResolvedOptions): MailTransport {
-  const setting = typeof options.mail === 'string' ? { url: options.mail } : (options.mail as Record<string, unknown>)
-  return new MailTransport({ ...setting, managers: options.managers, appName: options.appName, appRoot: options.appRoot, ...spoolFor(options, 'mail') })
+  return new MailTransport({ ...settingOf(options.mail!), managers: options.managers, appName: options.appName, appRoot: options.appRoot, ...spoolFor(options, 'mail') })
+}
+
+function openTickets(options: ResolvedOptions): TicketTransport {
+  return new TicketTransport({ ...settingOf(options.tickets!), ...spoolFor(options, 'tickets') })
 }
 
 /**
@@ -63,7 +69,7 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   if (options.file) transports.push(openFile(options.file))
   if (options.mail && (!options.debug || isForced(options.mail))) transports.push(openMail(options))
   if (options.syslog && (!options.debug || isForced(options.syslog))) transports.push(openSyslog(options))
-  if (options.tickets && (!options.debug || isForced(options.tickets))) transports.push(new TicketTransport({ ...resolveTicketOptions(options.tickets), ...spoolFor(options, 'tickets') }))
+  if (options.tickets && (!options.debug || isForced(options.tickets))) transports.push(openTickets(options))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))

@@ -2,6 +2,7 @@ import { closeSync, fsync, mkdirSync, openSync, write, writeSync } from 'node:fs
 import { dirname, resolve } from 'node:path'
 import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
+import type { ReportTransport, TransportStats } from '../lib/delivery/transport-contract.js'
 
 /** Options of the file transport. */
 export interface FileTransportOptions {
@@ -18,17 +19,9 @@ export interface FileTransportOptions {
 }
 
 /** What the file transport did, for health checks and tests. */
-export interface FileStats {
-  /** Lines written. */
-  delivered: number
-  /** Lines waiting in memory, and their bytes. */
-  queued: number
+export interface FileStats extends TransportStats {
+  /** Bytes of the lines waiting in memory (the file transport has no spool: `spooled` is 0). */
   queuedBytes: number
-  spooled: number
-  /** Failed writes, each retried. */
-  retried: number
-  /** Lines dropped: past `maxBufferBytes` during an outage, or still unwritable at shutdown. */
-  dropped: number
 }
 
 // circular or BigInt metadata from an app's own req.log call must not cost the line
@@ -70,7 +63,8 @@ interface Pending {
  * createFaultline({ transports: [new FileTransport({ filename: 'var/log/errors.log' })] })
  * ```
  */
-export class FileTransport extends TransportStream {
+export class FileTransport extends TransportStream implements ReportTransport {
+  readonly name = 'file'
   readonly filename: string
   readonly #maxBufferBytes: number
   #fd: number | undefined

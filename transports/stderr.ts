@@ -1,4 +1,5 @@
 import TransportStream from 'winston-transport'
+import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { formatLine } from '../lib/report/format-line.js'
 
 /** Options of the stderr transport. */
@@ -18,7 +19,8 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
  * createFaultline({ transports: [new StderrTransport({ level: 'error' })], stderr: false })
  * ```
  */
-export class StderrTransport extends TransportStream {
+export class StderrTransport extends TransportStream implements ReportTransport {
+  readonly name = 'stderr'
   readonly #stream: NodeJS.WritableStream
   readonly #colors: boolean
 

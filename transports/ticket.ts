@@ -8,27 +8,13 @@ import { undeliveredAtShutdown, type ReportTransport, type TransportStats } from
 import { heldBackTicket, TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
 import { occurrenceOf, slim } from './ticket/reports.js'
 import type { TicketAdapter, TicketRef } from './ticket/adapter.js'
+import { resolveTicketOptions, type TicketOptions } from './ticket/options.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from './ticket/format.js'
 
-/** Options of the ticket transport. */
-export interface TicketTransportOptions {
-  adapter: TicketAdapter
-  /** Later occurrences of a fingerprint are batched into at most one comment per window. Default 10 minutes. */
-  windowMs?: number
-  /** File hand-written errors too, not only tracebacks. */
-  errors?: boolean
-  /** What a new occurrence of a closed ticket does: reopen it (default), or file a new ticket that names the old. */
-  onRegression?: 'reopen' | 'new'
+/** Options of the ticket transport: the `tickets` settings, plus where it spools. */
+export interface TicketTransportOptions extends TicketOptions {
   /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
   spoolDir?: string
-  /** New errors taken to the tracker per ceiling period (an hour); the rest go into one summary ticket. Default 30. */
-  maxPerHour?: number
-  /** The period `maxPerHour` counts over. Default an hour. */
-  ceilingPeriodMs?: number
-  /** Errors whose window is open at once; past it, the oldest window ends early. Default 1000. */
-  maxFingerprints?: number
-  /** Bytes of first reports the windows keep whole; past it, a window keeps only ids, times and the title's facts. Default 4 MiB. */
-  maxHeldBytes?: number
 }
 
 /**
@@ -116,18 +102,20 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
-    this.adapter = options.adapter
-    this.#windowMs = options.windowMs ?? 10 * 60_000
-    this.#onRegression = options.onRegression ?? 'reopen'
-    this.#kinds = new Set(options.errors ? ['traceback', 'error'] : ['traceback'])
-    this.#maxPerHour = options.maxPerHour ?? 30
-    this.#maxFingerprints = options.maxFingerprints ?? 1000
-    this.#maxHeldBytes = options.maxHeldBytes ?? 4 * 1024 * 1024
-    this.#ceiling = new TicketCeiling({ maxPerPeriod: this.#maxPerHour, periodMs: options.ceilingPeriodMs ?? 60 * 60_000 }, (held) => this.#holdBack(held))
+    const { spoolDir, ...setting } = options
+    const settings = resolveTicketOptions(setting as Record<string, unknown>)
+    this.adapter = settings.adapter
+    this.#windowMs = settings.windowMs ?? 10 * 60_000
+    this.#onRegression = settings.onRegression
+    this.#kinds = new Set(settings.errors ? ['traceback', 'error'] : ['traceback'])
+    this.#maxPerHour = settings.maxPerHour
+    this.#maxFingerprints = settings.maxFingerprints
+    this.#maxHeldBytes = settings.maxHeldBytes
+    this.#ceiling = new TicketCeiling({ maxPerPeriod: this.#maxPerHour, periodMs: settings.ceilingPeriodMs }, (held) => this.#holdBack(held))
     const name = this.adapter.name
     this.#delivery = new Delivery<TicketOp>({
       send: (op) => this.#send(op),
-      ...(options.spoolDir ? { spool: new Spool<TicketOp>({ dir: options.spoolDir }) } : {}),
+      ...(spoolDir ? { spool: new Spool<TicketOp>({ dir: spoolDir }) } : {}),
       maxQueue: MAX_QUEUE,
       minBackoffMs: 1000,
       events: {

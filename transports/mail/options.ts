@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { failOption, readCaOption } from '../../lib/config/option-checks.js'
+import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
 
 /** The `mail` option as an object. */
 export interface MailOptions {
@@ -65,7 +65,12 @@ export interface ResolvedMailOptions {
   target: string
 }
 
-const KNOWN = ['url', 'host', 'port', 'secure', 'auth', 'from', 'to', 'outbox', 'requireTLS', 'tls', 'warnings', 'digestWindowMs', 'maxPerHour', 'ceilingPeriodMs', 'timeouts', 'attempts', 'force']
+// the type checker keeps these in step with MailOptions
+const KNOWN_FIELDS: Record<keyof MailOptions, true> = {
+  url: true, host: true, port: true, secure: true, auth: true, from: true, to: true, outbox: true, requireTLS: true, tls: true,
+  warnings: true, digestWindowMs: true, maxPerHour: true, ceilingPeriodMs: true, timeouts: true, attempts: true, force: true,
+}
+const KNOWN = Object.keys(KNOWN_FIELDS)
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
@@ -74,13 +79,7 @@ function positive(field: string, value: unknown, fallback: number): number {
 }
 
 function fromUrl(url: string): MailOptions {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return failOption('mail', 'must be a URL such as smtp://user:pass@mail.example.org:587')
-  }
-  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') failOption('mail', 'must start with smtp:// or smtps://')
+  const parsed = parseSettingUrl('mail', url, ['smtp:', 'smtps:'])
   const q = parsed.searchParams
   const options: MailOptions = { host: parsed.hostname.replace(/^\[|\]$/g, ''), secure: parsed.protocol === 'smtps:' }
   if (parsed.port) options.port = Number(parsed.port)

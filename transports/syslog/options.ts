@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { FACILITIES, toHeaderField } from './format.js'
-import { failOption, readCaOption } from '../../lib/config/option-checks.js'
+import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
 
 /** The `syslog` option as an object. */
 export interface SyslogOptions {
@@ -63,19 +63,18 @@ export interface ResolvedSyslogOptions {
   target: string
 }
 
-const KNOWN = ['url', 'protocol', 'host', 'port', 'path', 'format', 'facility', 'appName', 'hostname', 'sdId', 'tls', 'queueSize', 'udpMaxBytes', 'streamMaxBytes', 'relp', 'inDoubtMs', 'level', 'force']
+// the type checker keeps these in step with SyslogOptions
+const KNOWN_FIELDS: Record<keyof SyslogOptions, true> = {
+  url: true, protocol: true, host: true, port: true, path: true, format: true, facility: true, appName: true, hostname: true, sdId: true,
+  tls: true, queueSize: true, udpMaxBytes: true, streamMaxBytes: true, relp: true, inDoubtMs: true, level: true, force: true,
+}
+const KNOWN = Object.keys(KNOWN_FIELDS)
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, 'relp+tls': 2514, unix: 0 }
 const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'relp+tls', 'unix']
 
 function fromUrl(url: string): SyslogOptions {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return failOption('syslog', 'must be a URL such as udp://127.0.0.1:514 or tls://logs.example.org:6514')
-  }
+  const parsed = parseSettingUrl('syslog', url, PROTOCOLS.map((p) => `${p}:`))
   const protocol = parsed.protocol.slice(0, -1)
-  if (!PROTOCOLS.includes(protocol)) failOption('syslog', 'must start with udp://, tcp://, tls://, relp://, relp+tls:// or unix://')
   if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
   const options: SyslogOptions = { protocol: protocol as 'udp', host: parsed.hostname.replace(/^\[|\]$/g, '') }
   if (parsed.port) options.port = Number(parsed.port)

@@ -1,7 +1,7 @@
 import type { TicketAdapter } from './adapter.js'
 import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
-import { failOption } from '../../lib/config/option-checks.js'
+import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
 
 /** The `tickets` option as an object. */
 export interface TicketOptions {
@@ -53,7 +53,12 @@ export interface ResolvedTicketOptions {
   maxHeldBytes: number
 }
 
-const KNOWN = ['url', 'adapter', 'fingerprintField', 'trackerId', 'reopenStatusId', 'windowMs', 'errors', 'onRegression', 'force', 'maxPerHour', 'ceilingPeriodMs', 'maxFingerprints', 'maxHeldBytes']
+// the type checker keeps these in step with TicketOptions
+const KNOWN_FIELDS: Record<keyof TicketOptions, true> = {
+  url: true, adapter: true, fingerprintField: true, trackerId: true, reopenStatusId: true, windowMs: true, errors: true, onRegression: true,
+  force: true, maxPerHour: true, ceilingPeriodMs: true, maxFingerprints: true, maxHeldBytes: true,
+}
+const KNOWN = Object.keys(KNOWN_FIELDS)
 
 /** A whole number of at least 1, or the default when not given. */
 function countOption(name: string, value: unknown, fallback: number): number {
@@ -68,13 +73,7 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
     if (!dir) failOption('tickets', 'needs a directory: local:var/tickets')
     return new LocalTicketAdapter(dir)
   }
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    return failOption('tickets', 'must be a URL such as redmine+https://API_KEY@tracker.example.org/projects/shop or local:var/tickets')
-  }
-  if (parsed.protocol !== 'redmine+https:' && parsed.protocol !== 'redmine+http:') failOption('tickets', 'must start with redmine+https://, redmine+http:// or local:')
+  const parsed = parseSettingUrl('tickets', url, ['redmine+https:', 'redmine+http:', 'local:'])
   const match = /^(.*)\/projects\/([^/]+)\/?$/.exec(parsed.pathname)
   if (!match) failOption('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
   const apiKey = decodeURIComponent(parsed.username || parsed.password)
