@@ -95,7 +95,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     for (const transport of this.logger.transports) {
       const stats = (transport as { stats?: () => Record<string, number> }).stats?.()
       if (!stats) continue
-      const name = transport.constructor.name.replace(/Transport$/, '').toLowerCase()
+      const name = (transport as { name?: string }).name ?? transport.constructor.name.replace(/Transport$/, '').toLowerCase()
       out[name] = {
         delivered: stats.delivered ?? (stats.created ?? 0) + (stats.comments ?? 0) + (stats.reopened ?? 0),
         queued: stats.queued ?? stats.pending ?? 0,
