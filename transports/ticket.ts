@@ -4,12 +4,13 @@ import { isReport, type Report } from '../lib/report/report.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
-import { undeliveredAtShutdown, type ReportTransport, type TransportStats } from '../lib/delivery/transport-contract.js'
+import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
 import { heldBackTicket, TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
 import { occurrenceOf, slim } from './ticket/reports.js'
 import type { TicketAdapter, TicketRef } from './ticket/adapter.js'
 import { resolveTicketOptions, type TicketOptions } from './ticket/options.js'
-import { occurrencesComment, regressionComment, ticketBody, ticketTitle, type TicketOccurrence } from './ticket/format.js'
+import type { TicketOp, TicketStats, Track } from './ticket/work.js'
+import { occurrencesComment, regressionComment, ticketBody, ticketTitle } from './ticket/format.js'
 
 /** Options of the ticket transport: the `tickets` settings, plus where it spools. */
 export interface TicketTransportOptions extends TicketOptions {
@@ -17,41 +18,7 @@ export interface TicketTransportOptions extends TicketOptions {
   spoolDir?: string
 }
 
-/**
- * What the transport did, for health checks and tests: the common counts
- * count tracker operations (a ticket's work, a comment, a summary), then
- * what they did.
- */
-export interface TicketStats extends TransportStats {
-  created: number
-  comments: number
-  reopened: number
-  /** Errors whose window is open, and how many of them hold their first report whole, in how many bytes. */
-  windowed: number
-  heldReports: number
-  heldBytes: number
-  /** Distinct errors the ceiling held back (in all), and summary tickets filed for them. */
-  heldBack: number
-  summaries: number
-}
-
-/** One unit of tracker work, as the spool keeps it. */
-type TicketOp =
-  | { op: 'ensure'; report: Report }
-  | { op: 'comment'; fingerprint: string; first: Report; count: number; since: string; last: string; occurrences: TicketOccurrence[] }
-  | { op: 'summary'; held: HeldTickets }
-
-interface Track {
-  /** The first report whole while the byte budget allows, else its slim form. */
-  first: Report
-  /** Bytes of `first` when it is held whole, 0 for the slim form. */
-  bytes: number
-  count: number
-  since: string
-  last: string
-  occurrences: TicketOccurrence[]
-  timer?: NodeJS.Timeout
-}
+export type { TicketStats }
 
 const MAX_LISTED = 50
 const MAX_QUEUE = 1000

@@ -1,0 +1,40 @@
+import type { TransportStats } from '../../lib/delivery/transport-contract.js'
+import type { Report } from '../../lib/report/report.js'
+import type { HeldTickets } from './ceiling.js'
+import type { TicketOccurrence } from './format.js'
+
+/**
+ * What the transport did, for health checks and tests: the common counts
+ * count tracker operations (a ticket's work, a comment, a summary), then
+ * what they did.
+ */
+export interface TicketStats extends TransportStats {
+  created: number
+  comments: number
+  reopened: number
+  /** Errors whose window is open, and how many of them hold their first report whole, in how many bytes. */
+  windowed: number
+  heldReports: number
+  heldBytes: number
+  /** Distinct errors the ceiling held back (in all), and summary tickets filed for them. */
+  heldBack: number
+  summaries: number
+}
+
+/** One unit of tracker work, as the spool keeps it. */
+export type TicketOp =
+  | { op: 'ensure'; report: Report }
+  | { op: 'comment'; fingerprint: string; first: Report; count: number; since: string; last: string; occurrences: TicketOccurrence[] }
+  | { op: 'summary'; held: HeldTickets }
+
+export interface Track {
+  /** The first report whole while the byte budget allows, else its slim form. */
+  first: Report
+  /** Bytes of `first` when it is held whole, 0 for the slim form. */
+  bytes: number
+  count: number
+  since: string
+  last: string
+  occurrences: TicketOccurrence[]
+  timer?: NodeJS.Timeout
+}
