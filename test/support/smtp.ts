@@ -17,13 +17,13 @@ export function getTestCertificate(): { key: string; cert: string; certFile: str
     try {
       make()
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`openssl could not make the test certificate: ${(err as Error).message}`)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`openssl could not make the test certificate: ${(err as Error).message}`, { cause: err })
       // a machine without openssl gets Debian's, as the other components do
       try {
         execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'openssl'], { stdio: 'pipe', timeout: 300_000 })
         make()
       } catch (installErr) {
-        throw new Error(`the tests make a self-signed certificate with openssl, which is missing and could not be installed (apt-get install openssl): ${(installErr as Error).message}`)
+        throw new Error(`the tests make a self-signed certificate with openssl, which is missing and could not be installed (apt-get install openssl): ${(installErr as Error).message}`, { cause: installErr })
       }
     }
   }

@@ -1,0 +1,45 @@
+import { expect } from 'chai'
+import request from 'supertest'
+import TransportStream from 'winston-transport'
+import { captureStderr, createApp, createHarness, faultlineNotices } from './helpers.js'
+
+/** A transport that warns on every record, as a transport with its receiver down does. */
+class WarningTransport extends TransportStream {
+  override log(_info: unknown, callback: () => void): void {
+    this.emit('warn', new Error('the receiver is down'))
+    callback()
+  }
+}
+
+async function failOnce(transport: TransportStream) {
+  const h = createHarness({ transports: [transport] })
+  const app = createApp(h.faultline)
+  app.get('/boom', () => {
+    throw new Error('boom')
+  })
+  app.use(h.faultline.errorHandler())
+  await request(app).get('/boom').expect(500)
+  await h.waitForReports(1)
+  return h
+}
+
+describe('test harness', () => {
+  it("should keep faultline's own notices in the harness instead of on the terminal", async () => {
+    const before = faultlineNotices().length
+    const h = await failOnce(new WarningTransport())
+    expect(h.notices.join('')).to.match(/^faultline: .*the receiver is down/)
+    expect(faultlineNotices().length).to.be.above(before)
+    await h.faultline.close()
+  })
+
+  it('should still hand those notices to a test that captures stderr itself', async () => {
+    let notices: string[] = []
+    const written = await captureStderr(async () => {
+      const h = await failOnce(new WarningTransport())
+      notices = h.notices
+      await h.faultline.close()
+    })
+    expect(written).to.contain('the receiver is down')
+    expect(notices).to.deep.equal([])
+  })
+})
