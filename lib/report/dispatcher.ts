@@ -71,10 +71,9 @@ export class ReportDispatcher {
     for (const transport of this.#logger.transports as SyncTransport[]) {
       try {
         if (transport.silent) continue
-        // each transport gets its own copy, as from winston
-        const info = this.#formatted(report)
-        if (transport.logSync) transport.logSync(info)
-        else transport.log?.(info, () => {})
+        // each transport gets its own copy; logSync takes the plain report, as it always has
+        if (transport.logSync) transport.logSync({ ...report })
+        else transport.log?.(this.#formatted(report), () => {})
       } catch (err) {
         process.stderr.write(`faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`)
       }
