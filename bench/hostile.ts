@@ -38,21 +38,67 @@ const CASES: Case[] = [
   { name: 'message quoting 90 kB of "Bearer …" and URLs', path: '/throw/bearer' },
   { name: 'message quoting 90 kB that looks like stack frames', path: '/throw/frames' },
   { name: 'message quoting 90 kB of name=value pairs', path: '/throw/pairs' },
-  { name: '10,000 body fields', method: 'POST', path: '/throw/plain', body: jsonBody(10_000, (i) => `field${i}`, (i) => `value-${i}`) },
-  { name: '4,000 password-like fields, 404', method: 'POST', path: '/missing', body: jsonBody(4000, (i) => `password${i}`, (i) => `pw${i}x`) },
+  {
+    name: '10,000 body fields',
+    method: 'POST',
+    path: '/throw/plain',
+    body: jsonBody(
+      10_000,
+      (i) => `field${i}`,
+      (i) => `value-${i}`,
+    ),
+  },
+  {
+    name: '4,000 password-like fields, 404',
+    method: 'POST',
+    path: '/missing',
+    body: jsonBody(
+      4000,
+      (i) => `password${i}`,
+      (i) => `pw${i}x`,
+    ),
+  },
   {
     name: '4,000 password-like fields in 100 objects, 404',
     method: 'POST',
     path: '/missing',
-    body: `[${Array.from({ length: 100 }, (_, j) => jsonBody(40, (i) => `password${i}`, (i) => `p${j}w${i}`)).join(',')}]`,
+    body: `[${Array.from({ length: 100 }, (_, j) =>
+      jsonBody(
+        40,
+        (i) => `password${i}`,
+        (i) => `p${j}w${i}`,
+      ),
+    ).join(',')}]`,
   },
-  { name: '4,000 password-like fields quoted in the message', method: 'POST', path: '/throw/echo', body: jsonBody(4000, (i) => `password${i}`, (i) => `pw${i}x`) },
+  {
+    name: '4,000 password-like fields quoted in the message',
+    method: 'POST',
+    path: '/throw/echo',
+    body: jsonBody(
+      4000,
+      (i) => `password${i}`,
+      (i) => `pw${i}x`,
+    ),
+  },
   { name: 'cause chain of 10,000', path: '/throw/deep' },
   { name: 'cyclic causes', path: '/throw/cyclic' },
   { name: 'AggregateError of 10,000 members', path: '/throw/aggregate' },
-  { name: '60 kB URL, 3,000 secret query fields', path: `/throw/plain?${Array.from({ length: 3000 }, (_, i) => `token${i}=t${i}xy`).join('&')}` },
-  { name: '1 MB of headers (a 1 MB Referer)', path: '/throw/plain', headers: { referer: `https://shop.example/?${'a=b&'.repeat(MB / 4)}` } },
-  { name: '1 MB of headers (500 headers of 2 kB)', path: '/throw/plain', headers: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`x-h${i}`, `Bearer ${'k'.repeat(2000)}`])) },
+  {
+    name: '60 kB URL, 3,000 secret query fields',
+    path: `/throw/plain?${Array.from({ length: 3000 }, (_, i) => `token${i}=t${i}xy`).join('&')}`,
+  },
+  {
+    name: '1 MB of headers (a 1 MB Referer)',
+    path: '/throw/plain',
+    headers: { referer: `https://shop.example/?${'a=b&'.repeat(MB / 4)}` },
+  },
+  {
+    name: '1 MB of headers (500 headers of 2 kB)',
+    path: '/throw/plain',
+    headers: Object.fromEntries(
+      Array.from({ length: 500 }, (_, i) => [`x-h${i}`, `Bearer ${'k'.repeat(2000)}`]),
+    ),
+  },
 ]
 
 function throwing(kind: string, req: express.Request): never {
@@ -82,7 +128,12 @@ function throwing(kind: string, req: express.Request): never {
       throw new Error('top', { cause: a })
     }
     case 'aggregate':
-      throw new AggregateError(Array.from({ length: 10_000 }, (_, i) => Object.assign(new Error(`member ${i}`), { password: `pw-${i}x` })), 'many')
+      throw new AggregateError(
+        Array.from({ length: 10_000 }, (_, i) =>
+          Object.assign(new Error(`member ${i}`), { password: `pw-${i}x` }),
+        ),
+        'many',
+      )
     default:
       throw new Error(`plain failure ${n}`)
   }
@@ -92,10 +143,19 @@ function send(port: number, c: Case, n: number): Promise<number> {
   // letters, not digits: a message that differs only by a number is a repeat, recorded compactly
   const path = `${c.path}${c.path.includes('?') ? '&' : '?'}n=${'abcdefghijklmnopqrstuvwxyz'[n % 26]}${'abcdefghijklmnopqrstuvwxyz'[Math.floor(n / 26) % 26]}`
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method: c.method ?? 'GET', path, headers: { ...(c.body ? { 'content-type': 'application/json' } : {}), ...c.headers } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: c.method ?? 'GET',
+        path,
+        headers: { ...(c.body ? { 'content-type': 'application/json' } : {}), ...c.headers },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
     req.on('error', reject)
     req.end(c.body)
   })
@@ -151,7 +211,9 @@ async function main(): Promise<void> {
     const build = Math.max(...timings, 0)
     const median = [...timings].sort((a, b) => a - b)[Math.floor(timings.length / 2)] ?? 0
     worst = Math.max(worst, build)
-    console.log(`| ${c.name} | ${status} | ${median.toFixed(2)} | ${build.toFixed(2)} | ${(delay.max / 1e6).toFixed(1)} |`)
+    console.log(
+      `| ${c.name} | ${status} | ${median.toFixed(2)} | ${build.toFixed(2)} | ${(delay.max / 1e6).toFixed(1)} |`,
+    )
   }
   console.log(`\nworst report build: ${worst.toFixed(2)} ms`)
   server.closeAllConnections()

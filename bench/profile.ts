@@ -45,7 +45,9 @@ const BOUNDARY = /node_modules\/(router|express)\/|(^|\s)bench\//
 
 function pickFile(path: string): string {
   if (!statSync(path).isDirectory()) return path
-  const files = readdirSync(path).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(path, f))
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(path, f))
   const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0]
   if (!largest) throw new Error(`no .cpuprofile in ${path}`)
   return largest
@@ -64,10 +66,17 @@ function requestsOf(folder: string): number {
   if (!match) throw new Error(`${folder} is not a bench run folder (<contender>_<route>-r<round>)`)
   const [, contender, route, round] = match
   const results = JSON.parse(readFileSync(join(dirname(folder), 'results.json'), 'utf8')) as {
-    samples: Array<{ contender: string; route: string; round: number; evidence?: { requests: Record<string, number> } }>
+    samples: Array<{
+      contender: string
+      route: string
+      round: number
+      evidence?: { requests: Record<string, number> }
+    }>
   }
   const path = `/${route!.replace(/_/g, '/')}`
-  const sample = results.samples.find((s) => s.contender === contender && s.route === path && s.round === Number(round) - 1)
+  const sample = results.samples.find(
+    (s) => s.contender === contender && s.route === path && s.round === Number(round) - 1,
+  )
   const n = sample?.evidence?.requests[path]
   if (!n) throw new Error(`no request count for ${folder} in results.json`)
   return n
@@ -92,11 +101,17 @@ function compare(folder: string, base: string, top: number): void {
   const theirs = selfPerRequest(read(base), process.cwd(), requestsOf(base))
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
   const us = (n: number) => `${n.toFixed(1).padStart(6)} µs`
-  process.stdout.write(`\nCPU per request (profiler on): ${us(sum(mine)).trim()} here, ${us(sum(theirs)).trim()} in ${basename(base)}\n`)
+  process.stdout.write(
+    `\nCPU per request (profiler on): ${us(sum(mine)).trim()} here, ${us(sum(theirs)).trim()} in ${basename(base)}\n`,
+  )
   process.stdout.write(`biggest extra self time per request (here − base, top ${top}):\n`)
   const names = new Set([...mine.keys(), ...theirs.keys()])
-  const deltas = [...names].map((name) => ({ name, delta: (mine.get(name) ?? 0) - (theirs.get(name) ?? 0) }))
-  for (const d of deltas.sort((a, b) => b.delta - a.delta).slice(0, top)) process.stdout.write(`  ${us(d.delta)}  ${d.name}\n`)
+  const deltas = [...names].map((name) => ({
+    name,
+    delta: (mine.get(name) ?? 0) - (theirs.get(name) ?? 0),
+  }))
+  for (const d of deltas.sort((a, b) => b.delta - a.delta).slice(0, top))
+    process.stdout.write(`  ${us(d.delta)}  ${d.name}\n`)
 }
 
 export function summarise(profile: Profile, root: string): Hotspot[] {
@@ -131,16 +146,27 @@ export function summarise(profile: Profile, root: string): Hotspot[] {
     }
   })
   const pct = (map: Map<string, number>, name: string) => ((map.get(name) ?? 0) / busy) * 100
-  return [...total.keys()].map((name) => ({ name, selfPct: pct(self, name), totalPct: pct(total, name), ownPct: pct(own, name) }))
+  return [...total.keys()].map((name) => ({
+    name,
+    selfPct: pct(self, name),
+    totalPct: pct(total, name),
+    ownPct: pct(own, name),
+  }))
 }
 
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' }, match: { type: 'string', default: '' }, base: { type: 'string' } },
+    options: {
+      top: { type: 'string', default: '25' },
+      match: { type: 'string', default: '' },
+      base: { type: 'string' },
+    },
   })
   if (!positionals[0]) {
-    process.stderr.write('usage: node --import tsx bench/profile.ts <folder> [--top N] [--match TEXT] [--base <folder>]\n')
+    process.stderr.write(
+      'usage: node --import tsx bench/profile.ts <folder> [--top N] [--match TEXT] [--base <folder>]\n',
+    )
     process.exit(2)
   }
   const file = pickFile(positionals[0])
@@ -149,13 +175,18 @@ function main(): void {
   const top = Number(values.top)
   const pct = (n: number) => `${n.toFixed(1).padStart(5)}%`
   process.stdout.write(`${file}\n\nself time (top ${top}):\n`)
-  for (const s of [...spots].sort((a, b) => b.selfPct - a.selfPct).slice(0, top)) process.stdout.write(`  ${pct(s.selfPct)}  ${s.name}\n`)
+  for (const s of [...spots].sort((a, b) => b.selfPct - a.selfPct).slice(0, top))
+    process.stdout.write(`  ${pct(s.selfPct)}  ${s.name}\n`)
   const own = spots.filter((s) => OWN.test(s.name) && s.name.includes(values.match!))
   const ownTotal = own.reduce((sum, s) => sum + s.ownPct, 0)
-  process.stdout.write(`\nattributed to the innermost lib/ or transports/ function, libraries it calls included, up to the app's own frames (${pct(ownTotal).trim()} in all; top ${top}):\n`)
-  for (const s of [...own].sort((a, b) => b.ownPct - a.ownPct).slice(0, top)) process.stdout.write(`  ${pct(s.ownPct)}  ${s.name}\n`)
+  process.stdout.write(
+    `\nattributed to the innermost lib/ or transports/ function, libraries it calls included, up to the app's own frames (${pct(ownTotal).trim()} in all; top ${top}):\n`,
+  )
+  for (const s of [...own].sort((a, b) => b.ownPct - a.ownPct).slice(0, top))
+    process.stdout.write(`  ${pct(s.ownPct)}  ${s.name}\n`)
   process.stdout.write(`\ninclusive time of lib/ and transports/ (top ${top}):\n`)
-  for (const s of own.sort((a, b) => b.totalPct - a.totalPct).slice(0, top)) process.stdout.write(`  ${pct(s.totalPct)} (self ${pct(s.selfPct).trim()})  ${s.name}\n`)
+  for (const s of own.sort((a, b) => b.totalPct - a.totalPct).slice(0, top))
+    process.stdout.write(`  ${pct(s.totalPct)} (self ${pct(s.selfPct).trim()})  ${s.name}\n`)
   if (values.base) compare(positionals[0], values.base, top)
 }
 

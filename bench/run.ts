@@ -46,13 +46,18 @@ const USAGE = `npm run bench -- [--rounds N] [--duration S] [--warmup S] [--conn
     [--report DIR/results.json]   print the table of an earlier run again`
 
 function list(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean)
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)
 }
 
 function positive(name: string, value: string): number {
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`--${name} must be a positive number, got ${JSON.stringify(value)}\n${USAGE}\n`)
+    process.stderr.write(
+      `--${name} must be a positive number, got ${JSON.stringify(value)}\n${USAGE}\n`,
+    )
     process.exit(2)
   }
   return n
@@ -62,9 +67,13 @@ async function smoke(contenders: string[]): Promise<void> {
   const started = Date.now()
   const results = await runSmoke(contenders)
   for (const r of results) {
-    const statuses = Object.entries(r.statuses).map(([route, status]) => `${route} ${status}`).join(', ')
+    const statuses = Object.entries(r.statuses)
+      .map(([route, status]) => `${route} ${status}`)
+      .join(', ')
     const counts = r.evidence ? JSON.stringify(r.evidence.counts) : '(no evidence)'
-    process.stdout.write(`${r.problems.length ? 'FAIL' : 'ok  '} ${r.contender.padEnd(16)} ${statuses}  ${counts}\n`)
+    process.stdout.write(
+      `${r.problems.length ? 'FAIL' : 'ok  '} ${r.contender.padEnd(16)} ${statuses}  ${counts}\n`,
+    )
     for (const p of r.problems) process.stdout.write(`     ${p}\n`)
   }
   process.stdout.write(`smoke done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
@@ -74,11 +83,15 @@ async function smoke(contenders: string[]): Promise<void> {
 function ensureWrk(): void {
   if (hasWrk()) return
   if (!opts.install) {
-    process.stderr.write('wrk is not installed. Install it with:\n  sudo apt-get install wrk\n(or run the bench with --install to have it do that)\n')
+    process.stderr.write(
+      'wrk is not installed. Install it with:\n  sudo apt-get install wrk\n(or run the bench with --install to have it do that)\n',
+    )
     process.exit(2)
   }
   execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update', '-qq'], { stdio: 'inherit' })
-  execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-qq', 'wrk'], { stdio: 'inherit' })
+  execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-qq', 'wrk'], {
+    stdio: 'inherit',
+  })
 }
 
 function sleep(ms: number): Promise<void> {
@@ -109,7 +122,9 @@ async function main(): Promise<void> {
     return finish(saved.samples, paths, names, join(opts.report, '..'), Date.now())
   }
   const routes = list(opts.routes!)
-  for (const route of routes) if (!(ROUTES as readonly string[]).includes(route)) throw new Error(`unknown route ${route}; known: ${ROUTES.join(', ')}`)
+  for (const route of routes)
+    if (!(ROUTES as readonly string[]).includes(route))
+      throw new Error(`unknown route ${route}; known: ${ROUTES.join(', ')}`)
   const rounds = positive('rounds', opts.rounds!)
   const durationS = positive('duration', opts.duration!)
   const warmupS = positive('warmup', opts.warmup!)
@@ -120,7 +135,9 @@ async function main(): Promise<void> {
   ensureWrk()
 
   const pinned = availableParallelism() >= 2
-  const out = resolve(opts.out ?? join('/tmp/faultline-bench', new Date().toISOString().replace(/[:.]/g, '-')))
+  const out = resolve(
+    opts.out ?? join('/tmp/faultline-bench', new Date().toISOString().replace(/[:.]/g, '-')),
+  )
   mkdirSync(out, { recursive: true })
   const runs = rounds * routes.length * contenders.length
   const estimate = runs * (warmupS + durationS + 4)
@@ -138,23 +155,52 @@ async function main(): Promise<void> {
       const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!)
       for (const name of order) {
         if (Date.now() > deadline) {
-          process.stdout.write(`--max-minutes reached: stopping with ${samples.length} of ${runs} runs\n`)
+          process.stdout.write(
+            `--max-minutes reached: stopping with ${samples.length} of ${runs} runs\n`,
+          )
           return finish(samples, routes, contenders, out, started)
         }
         run++
-        let s = await measure(name, route, round, 0, { out, pinned, durationS, warmupS, connections, cpuProf: profiled.has(name) })
+        let s = await measure(name, route, round, 0, {
+          out,
+          pinned,
+          durationS,
+          warmupS,
+          connections,
+          cpuProf: profiled.has(name),
+        })
         // another process took a real share of a core: that sample says more about the machine than the contender, so measure again (twice at most)
-        for (let retry = 1; retry <= 2 && (s.foreignPct ?? 0) > maxForeign && Date.now() < deadline; retry++) {
-          process.stdout.write(`    others took ${s.foreignPct!.toFixed(0)}% of a core during ${name} ${route}: measuring again\n`)
+        for (
+          let retry = 1;
+          retry <= 2 && (s.foreignPct ?? 0) > maxForeign && Date.now() < deadline;
+          retry++
+        ) {
+          process.stdout.write(
+            `    others took ${s.foreignPct!.toFixed(0)}% of a core during ${name} ${route}: measuring again\n`,
+          )
           await sleep(2000)
-          s = await measure(name, route, round, retry, { out, pinned, durationS, warmupS, connections, cpuProf: profiled.has(name) })
+          s = await measure(name, route, round, retry, {
+            out,
+            pinned,
+            durationS,
+            warmupS,
+            connections,
+            cpuProf: profiled.has(name),
+          })
           s.retries = retry
         }
         samples.push(s)
-        const line = s.wrk ? `${Math.round(s.wrk.rps)} req/s p50 ${s.wrk.p50.toFixed(2)} ms p99 ${s.wrk.p99.toFixed(2)} ms, peak ${((s.hwmKB ?? 0) / 1024).toFixed(0)} MB` : 'no result'
-        const foreign = s.foreignPct === undefined ? '' : `, others on a core ${s.foreignPct.toFixed(0)}%`
-        const ev = s.evidence ? `, unwritten ${s.evidence.unwrittenBytes} B, close ${s.evidence.closeMs.toFixed(0)} ms` : ''
-        process.stdout.write(`[${run}/${runs}] round ${round + 1} ${route} ${name}: ${line}${ev}${foreign}${s.problems.length ? `\n    ${s.problems.join('\n    ')}` : ''}\n`)
+        const line = s.wrk
+          ? `${Math.round(s.wrk.rps)} req/s p50 ${s.wrk.p50.toFixed(2)} ms p99 ${s.wrk.p99.toFixed(2)} ms, peak ${((s.hwmKB ?? 0) / 1024).toFixed(0)} MB`
+          : 'no result'
+        const foreign =
+          s.foreignPct === undefined ? '' : `, others on a core ${s.foreignPct.toFixed(0)}%`
+        const ev = s.evidence
+          ? `, unwritten ${s.evidence.unwrittenBytes} B, close ${s.evidence.closeMs.toFixed(0)} ms`
+          : ''
+        process.stdout.write(
+          `[${run}/${runs}] round ${round + 1} ${route} ${name}: ${line}${ev}${foreign}${s.problems.length ? `\n    ${s.problems.join('\n    ')}` : ''}\n`,
+        )
         await sleep(500)
       }
     }
@@ -171,35 +217,64 @@ interface MeasureOptions {
   cpuProf: boolean
 }
 
-async function measure(name: string, route: string, round: number, retry: number, o: MeasureOptions): Promise<Sample> {
+async function measure(
+  name: string,
+  route: string,
+  round: number,
+  retry: number,
+  o: MeasureOptions,
+): Promise<Sample> {
   const sample: Sample = { contender: name, route, round, problems: [] }
   // a fresh folder for every attempt: log files are appended to, and the evidence counts one attempt's lines
-  const dir = join(o.out, `${name}${route.replace(/\//g, '_')}-r${round + 1}${retry ? `-retry${retry}` : ''}`)
+  const dir = join(
+    o.out,
+    `${name}${route.replace(/\//g, '_')}-r${round + 1}${retry ? `-retry${retry}` : ''}`,
+  )
   let running
   try {
-    running = await startContender(findContender(name), { dir, ...(o.pinned ? { cpu: 1 } : {}), cpuProf: o.cpuProf })
+    running = await startContender(findContender(name), {
+      dir,
+      ...(o.pinned ? { cpu: 1 } : {}),
+      cpuProf: o.cpuProf,
+    })
     sample.readyRssKB = running.readyRssKB
     const url = `http://127.0.0.1:${running.port}${route}`
     const wrkCpu = o.pinned ? { cpu: 0 } : {}
     await runWrk(url, { durationS: o.warmupS, connections: o.connections, ...wrkCpu })
     // other processes on either core steal from the server or from wrk: measured, so a disturbed sample can be told apart
-    const before = { core0: coreBusyTicks(0), core1: coreBusyTicks(1), server: processTicks(running.pid), at: performance.now() }
-    sample.wrk = await runWrk(url, { durationS: o.durationS, connections: o.connections, ...wrkCpu })
+    const before = {
+      core0: coreBusyTicks(0),
+      core1: coreBusyTicks(1),
+      server: processTicks(running.pid),
+      at: performance.now(),
+    }
+    sample.wrk = await runWrk(url, {
+      durationS: o.durationS,
+      connections: o.connections,
+      ...wrkCpu,
+    })
     if (o.pinned) {
       // /proc counts in USER_HZ ticks, 100 per second on Linux
       const ticks = ((performance.now() - before.at) / 1000) * 100
-      const onServerCore = coreBusyTicks(1) - before.core1 - (processTicks(running.pid) - before.server)
+      const onServerCore =
+        coreBusyTicks(1) - before.core1 - (processTicks(running.pid) - before.server)
       const onWrkCore = coreBusyTicks(0) - before.core0 - sample.wrk.wrkTicks
-      sample.foreignPct = Math.max(0, (Math.max(onServerCore, Number.isFinite(onWrkCore) ? onWrkCore : 0) / ticks) * 100)
+      sample.foreignPct = Math.max(
+        0,
+        (Math.max(onServerCore, Number.isFinite(onWrkCore) ? onWrkCore : 0) / ticks) * 100,
+      )
     }
     // the peak while under load; reading it before the stop keeps the evidence count out of it
     sample.hwmKB = procStatusKB(running.pid, 'VmHWM')
     sample.evidence = await running.stop(60_000)
     // a few requests in flight when wrk stops may be cut off: allow one per connection, twice over
     sample.problems.push(...judge(name, sample.evidence, 2 * o.connections))
-    const wrongStatus = route === '/ok' ? sample.wrk.non2xx : sample.wrk.requests - sample.wrk.non2xx
-    if (wrongStatus > 0) sample.problems.push(`${name} ${route}: ${wrongStatus} answers with the wrong status class`)
-    if (sample.wrk.socketErrors > 0) sample.problems.push(`${name} ${route}: ${sample.wrk.socketErrors} socket errors`)
+    const wrongStatus =
+      route === '/ok' ? sample.wrk.non2xx : sample.wrk.requests - sample.wrk.non2xx
+    if (wrongStatus > 0)
+      sample.problems.push(`${name} ${route}: ${wrongStatus} answers with the wrong status class`)
+    if (sample.wrk.socketErrors > 0)
+      sample.problems.push(`${name} ${route}: ${sample.wrk.socketErrors} socket errors`)
   } catch (err) {
     running?.kill()
     sample.problems.push(`${name} ${route}: ${err instanceof Error ? err.message : String(err)}`)
@@ -207,13 +282,22 @@ async function measure(name: string, route: string, round: number, retry: number
   return sample
 }
 
-function finish(samples: Sample[], routes: string[], contenders: string[], out: string, started: number): void {
+function finish(
+  samples: Sample[],
+  routes: string[],
+  contenders: string[],
+  out: string,
+  started: number,
+): void {
   const foreignValues = samples.flatMap((s) => (s.foreignPct === undefined ? [] : [s.foreignPct]))
-  const foreign = (f: (v: number[]) => number) => (foreignValues.length ? `${f(foreignValues).toFixed(0)}%` : 'not measured')
+  const foreign = (f: (v: number[]) => number) =>
+    foreignValues.length ? `${f(foreignValues).toFixed(0)}%` : 'not measured'
   const rows = aggregate(samples)
   const table = markdownTable(rows, routes, contenders)
   const targets = checkTargets(rows, routes)
-  const versions = ['express', 'winston', 'express-winston', 'pino', 'pino-http', '@sentry/node'].map((p) => `${p} ${versionOf(p)}`).join(', ')
+  const versions = ['express', 'winston', 'express-winston', 'pino', 'pino-http', '@sentry/node']
+    .map((p) => `${p} ${versionOf(p)}`)
+    .join(', ')
   const text = [
     table,
     '',
@@ -227,7 +311,10 @@ function finish(samples: Sample[], routes: string[], contenders: string[], out: 
     `total time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   ].join('\n')
   process.stdout.write(`\n${text}\n`)
-  writeFileSync(join(out, 'results.json'), `${JSON.stringify({ samples, rows, targets, versions }, null, 2)}\n`)
+  writeFileSync(
+    join(out, 'results.json'),
+    `${JSON.stringify({ samples, rows, targets, versions }, null, 2)}\n`,
+  )
   writeFileSync(join(out, 'table.md'), `${text}\n`)
   process.stdout.write(`results: ${join(out, 'results.json')}, ${join(out, 'table.md')}\n`)
 }

@@ -11,7 +11,13 @@ import { DEFAULT_CONTENDERS, findContender } from './lib/contenders.js'
 import { judge } from './lib/evidence.js'
 import { startContender } from './lib/proc.js'
 
-export const EXPECTED_STATUS: Record<string, number> = { '/ok': 200, '/missing': 404, '/boom': 500, '/async-boom': 500, '/hand': 500 }
+export const EXPECTED_STATUS: Record<string, number> = {
+  '/ok': 200,
+  '/missing': 404,
+  '/boom': 500,
+  '/async-boom': 500,
+  '/hand': 500,
+}
 
 export interface SmokeResult {
   contender: string
@@ -27,23 +33,35 @@ async function smokeOne(name: string, dir: string): Promise<SmokeResult> {
   const incidentIds: string[] = []
   try {
     for (const route of ROUTES) {
-      const response = await fetch(`http://127.0.0.1:${running.port}${route}`, { signal: AbortSignal.timeout(10_000) })
+      const response = await fetch(`http://127.0.0.1:${running.port}${route}`, {
+        signal: AbortSignal.timeout(10_000),
+      })
       await response.arrayBuffer()
       statuses[route] = response.status
-      if (response.status !== EXPECTED_STATUS[route]) problems.push(`${name} ${route}: status ${response.status}, expected ${EXPECTED_STATUS[route]}`)
+      if (response.status !== EXPECTED_STATUS[route])
+        problems.push(
+          `${name} ${route}: status ${response.status}, expected ${EXPECTED_STATUS[route]}`,
+        )
       const id = response.headers.get('x-incident-id')
       if (id) incidentIds.push(id)
     }
   } catch (err) {
     running.kill()
-    return { contender: name, statuses, problems: [...problems, `${name}: ${err instanceof Error ? err.message : String(err)}`] }
+    return {
+      contender: name,
+      statuses,
+      problems: [...problems, `${name}: ${err instanceof Error ? err.message : String(err)}`],
+    }
   }
   const evidence = await running.stop(30_000)
   problems.push(...judge(name, evidence, 0))
   if (name === 'faultline') {
     // every error answer carries its incident id, and that id is in the log file
-    if (incidentIds.length !== 3) problems.push(`faultline: ${incidentIds.length} X-Incident-Id headers on the 3 error routes`)
-    for (const id of incidentIds) if (!evidence.ids?.includes(id)) problems.push(`faultline: incident ${id} answered but not in the log file`)
+    if (incidentIds.length !== 3)
+      problems.push(`faultline: ${incidentIds.length} X-Incident-Id headers on the 3 error routes`)
+    for (const id of incidentIds)
+      if (!evidence.ids?.includes(id))
+        problems.push(`faultline: incident ${id} answered but not in the log file`)
   }
   return { contender: name, statuses, evidence, problems }
 }

@@ -14,21 +14,38 @@ import nodemailer from 'nodemailer'
 import { describeMailError } from '../transports/mail/errors.js'
 import { resolveMailOptions } from '../transports/mail/options.js'
 
-const USAGE = 'usage: faultline test-mail [--to ADDRESS]... [--url smtp://user:pass@host:587] [--from ADDRESS] [--ca PEM_FILE]'
+const USAGE =
+  'usage: faultline test-mail [--to ADDRESS]... [--url smtp://user:pass@host:587] [--from ADDRESS] [--ca PEM_FILE]'
 
 async function testMail(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { to: { type: 'string', multiple: true }, url: { type: 'string' }, from: { type: 'string' }, ca: { type: 'string' } },
+    options: {
+      to: { type: 'string', multiple: true },
+      url: { type: 'string' },
+      from: { type: 'string' },
+      ca: { type: 'string' },
+    },
   })
   const url = values.url ?? process.env.FAULTLINE_MAIL
   if (!url) {
-    process.stderr.write(`faultline test-mail: no mail server configured: set FAULTLINE_MAIL (smtp://user:pass@host:587) or pass --url\n${USAGE}\n`)
+    process.stderr.write(
+      `faultline test-mail: no mail server configured: set FAULTLINE_MAIL (smtp://user:pass@host:587) or pass --url\n${USAGE}\n`,
+    )
     return 2
   }
-  const to = values.to ?? (process.env.FAULTLINE_MANAGERS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const to =
+    values.to ??
+    (process.env.FAULTLINE_MANAGERS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
   const settings = resolveMailOptions(
-    { url, ...(values.from ? { from: values.from } : {}), ...(values.ca ? { tls: { ca: values.ca } } : {}) },
+    {
+      url,
+      ...(values.from ? { from: values.from } : {}),
+      ...(values.ca ? { tls: { ca: values.ca } } : {}),
+    },
     { managers: to, appName: 'faultline' },
   )
   if (!settings.smtp) throw new Error('test-mail needs an SMTP server, not an outbox')
@@ -41,10 +58,14 @@ async function testMail(args: string[]): Promise<number> {
       text: `This is a test mail sent by "faultline test-mail" from ${hostname()} (pid ${process.pid}) at ${new Date().toISOString()}.\nIf you read this, error mails will reach you too.\n`,
       headers: { 'Auto-Submitted': 'auto-generated' },
     })
-    process.stdout.write(`faultline test-mail: sent to ${settings.to.join(', ')} through ${settings.target} (${info.response})\n`)
+    process.stdout.write(
+      `faultline test-mail: sent to ${settings.to.join(', ')} through ${settings.target} (${info.response})\n`,
+    )
     return 0
   } catch (err) {
-    process.stderr.write(`faultline test-mail: could not send to ${settings.to.join(', ')}: ${describeMailError(err, settings.target)}\n`)
+    process.stderr.write(
+      `faultline test-mail: could not send to ${settings.to.join(', ')}: ${describeMailError(err, settings.target)}\n`,
+    )
     return 1
   } finally {
     transporter.close()

@@ -14,8 +14,16 @@ export interface LineCount {
   ids: Set<string>
 }
 
-export async function countLines(path: string, markers: Record<string, string>, idPattern?: RegExp): Promise<LineCount> {
-  const result: LineCount = { lines: 0, marked: Object.fromEntries(Object.keys(markers).map((k) => [k, 0])), ids: new Set() }
+export async function countLines(
+  path: string,
+  markers: Record<string, string>,
+  idPattern?: RegExp,
+): Promise<LineCount> {
+  const result: LineCount = {
+    lines: 0,
+    marked: Object.fromEntries(Object.keys(markers).map((k) => [k, 0])),
+    ids: new Set(),
+  }
   let input
   try {
     input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })
@@ -29,7 +37,8 @@ export async function countLines(path: string, markers: Record<string, string>, 
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     if (line === '') continue
     result.lines++
-    for (const [name, marker] of Object.entries(markers)) if (line.includes(marker)) result.marked[name]!++
+    for (const [name, marker] of Object.entries(markers))
+      if (line.includes(marker)) result.marked[name]!++
     if (idPattern) {
       const id = idPattern.exec(line)?.[1]
       if (id) result.ids.add(id)

@@ -15,7 +15,11 @@ const file = `${dir}/app.log`
 const transport = new winston.transports.File({ filename: file })
 const logger = winston.createLogger({
   level: 'warn',
-  format: winston.format.combine(winston.format.timestamp(), winston.format.splat(), winston.format.json()),
+  format: winston.format.combine(
+    winston.format.timestamp(),
+    winston.format.splat(),
+    winston.format.json(),
+  ),
   transports: [transport],
 })
 
@@ -26,8 +30,16 @@ interface Buffered {
 }
 function pending(): number {
   const inner = transport as unknown as { _stream?: Buffered; _dest?: Buffered }
-  const parts: Array<Buffered | undefined> = [logger as unknown as Buffered, transport as unknown as Buffered, inner._stream, inner._dest]
-  return parts.reduce((sum, part) => sum + (part?.readableLength ?? 0) + (part?.writableLength ?? 0), 0)
+  const parts: Array<Buffered | undefined> = [
+    logger as unknown as Buffered,
+    transport as unknown as Buffered,
+    inner._stream,
+    inner._dest,
+  ]
+  return parts.reduce(
+    (sum, part) => sum + (part?.readableLength ?? 0) + (part?.writableLength ?? 0),
+    0,
+  )
 }
 
 // without a listener a late write would take the process down; a lost line shows in the evidence instead
@@ -47,7 +59,10 @@ await serve({
     )
   },
   hand(req, res) {
-    logger.error('hand-written failure: payment gateway said %s', 'declined', { url: req.originalUrl, method: req.method })
+    logger.error('hand-written failure: payment gateway said %s', 'declined', {
+      url: req.originalUrl,
+      method: req.method,
+    })
     res.status(500).type('text/plain').send('Payment failed')
   },
   after(app) {
@@ -59,13 +74,31 @@ await serve({
     // ending winston's logger while it still holds a backlog ends the File transport under it ("write after end"):
     // wait, bounded, until the logger, the transport and the file stream have handed everything on
     const deadline = Date.now() + 30_000
-    while (pending() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    while (pending() > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5))
     const finished = once(transport, 'finish')
     logger.end()
-    await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())])
+    await Promise.race([
+      finished,
+      new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+    ])
   },
   async counts() {
-    const lines = await countLines(file, { warn: '"level":"warn"', error: '"level":"error"', thrown: '"message":"middlewareError"', hand: 'hand-written failure' })
-    return { counts: { 'file.lines': lines.lines, 'file.warn': lines.marked.warn!, 'file.error': lines.marked.error!, 'file.thrown': lines.marked.thrown!, 'file.hand': lines.marked.hand!, errors } }
+    const lines = await countLines(file, {
+      warn: '"level":"warn"',
+      error: '"level":"error"',
+      thrown: '"message":"middlewareError"',
+      hand: 'hand-written failure',
+    })
+    return {
+      counts: {
+        'file.lines': lines.lines,
+        'file.warn': lines.marked.warn!,
+        'file.error': lines.marked.error!,
+        'file.thrown': lines.marked.thrown!,
+        'file.hand': lines.marked.hand!,
+        errors,
+      },
+    }
   },
 })

@@ -54,7 +54,11 @@ await serve({
   writtenBytes: () => fileSize(file) + dirSize(outbox),
   close: () => faultline.close({ timeout: 30_000 }),
   async counts() {
-    const lines = await countLines(file, { warning: '"kind":"warning"', error: '"kind":"error"', traceback: '"kind":"traceback"' }, /"id":"([^"]+)"/)
+    const lines = await countLines(
+      file,
+      { warning: '"kind":"warning"', error: '"kind":"error"', traceback: '"kind":"traceback"' },
+      /"id":"([^"]+)"/,
+    )
     return {
       counts: {
         'reports.warning': reports.warning ?? 0,

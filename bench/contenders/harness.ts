@@ -13,7 +13,12 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express'
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type Response,
+} from 'express'
 
 // tsx turns source maps on, which makes every `err.stack` several times dearer
 // (each frame is mapped). A production app runs compiled JavaScript without
@@ -42,7 +47,9 @@ export interface Contender {
 
 /** The work directory: argv[2], else $BENCH_DIR, else a fresh folder under the OS temp dir. */
 export function workDir(name: string): string {
-  const dir = resolve(process.argv[2] ?? process.env.BENCH_DIR ?? `/tmp/faultline-bench/${name}-${process.pid}`)
+  const dir = resolve(
+    process.argv[2] ?? process.env.BENCH_DIR ?? `/tmp/faultline-bench/${name}-${process.pid}`,
+  )
   mkdirSync(dir, { recursive: true })
   return dir
 }
@@ -70,7 +77,10 @@ export function dirSize(dir: string): number {
 /** The error answer every non-faultline contender uses after its own error logger: without it Express's final handler would also print each stack to stderr. */
 export const plainErrorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
   const status = (err as { status?: unknown })?.status
-  res.status(typeof status === 'number' && status >= 400 ? status : 500).type('text/plain').send('Internal Server Error')
+  res
+    .status(typeof status === 'number' && status >= 400 ? status : 500)
+    .type('text/plain')
+    .send('Internal Server Error')
 }
 
 /** Fails on the next turn, like a real awaited call that rejects. */
@@ -106,12 +116,15 @@ export async function serve(contender: Contender): Promise<void> {
   // counted on the server, after the app's own listener, so every contender pays the same for it
   let inFlight = 0
   const settled = () => inFlight--
-  server.on('request', (req: { url?: string }, res: { once(event: 'close', listener: () => void): void }) => {
-    const path = (req.url ?? '').split('?')[0] ?? ''
-    requests[path] = (requests[path] ?? 0) + 1
-    inFlight++
-    res.once('close', settled)
-  })
+  server.on(
+    'request',
+    (req: { url?: string }, res: { once(event: 'close', listener: () => void): void }) => {
+      const path = (req.url ?? '').split('?')[0] ?? ''
+      requests[path] = (requests[path] ?? 0) + 1
+      inFlight++
+      res.once('close', settled)
+    },
+  )
   const port = (server.address() as AddressInfo).port
   process.stdout.write(`listening ${port}\n`)
   process.send?.({ type: 'listening', port, pid: process.pid })
@@ -123,7 +136,8 @@ export async function serve(contender: Contender): Promise<void> {
     server.close()
     // requests still in flight when the load stopped finish first (bounded), so their records count and none lands after the close
     const deadline = Date.now() + 3000
-    while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    while (inFlight > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5))
     server.closeAllConnections()
     const atStop = contender.writtenBytes()
     const started = performance.now()
@@ -131,7 +145,14 @@ export async function serve(contender: Contender): Promise<void> {
     const closeMs = performance.now() - started
     const unwrittenBytes = contender.writtenBytes() - atStop
     const { counts, ids } = await contender.counts()
-    const evidence: Evidence = { contender: contender.name, requests, unwrittenBytes, closeMs, counts, ...(ids ? { ids } : {}) }
+    const evidence: Evidence = {
+      contender: contender.name,
+      requests,
+      unwrittenBytes,
+      closeMs,
+      counts,
+      ...(ids ? { ids } : {}),
+    }
     if (process.send && process.connected) {
       process.send({ type: 'evidence', evidence }, () => process.exit(0))
     } else {

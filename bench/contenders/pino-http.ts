@@ -27,7 +27,8 @@ await serve({
     app.use(
       pinoHttp({
         logger,
-        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'silent'),
+        customLogLevel: (_req, res, err) =>
+          err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'silent',
       }),
     )
   },
@@ -46,7 +47,20 @@ await serve({
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 30_000).unref())])
   },
   async counts() {
-    const lines = await countLines(file, { warn: '"level":40', error: '"level":50', thrown: '"err":{', hand: 'hand-written failure' })
-    return { counts: { 'file.lines': lines.lines, 'file.warn': lines.marked.warn!, 'file.error': lines.marked.error!, 'file.withErr': lines.marked.thrown!, 'file.hand': lines.marked.hand! } }
+    const lines = await countLines(file, {
+      warn: '"level":40',
+      error: '"level":50',
+      thrown: '"err":{',
+      hand: 'hand-written failure',
+    })
+    return {
+      counts: {
+        'file.lines': lines.lines,
+        'file.warn': lines.marked.warn!,
+        'file.error': lines.marked.error!,
+        'file.withErr': lines.marked.thrown!,
+        'file.hand': lines.marked.hand!,
+      },
+    }
   },
 })

@@ -19,7 +19,12 @@ const keepDedupe = process.env.BENCH_SENTRY_DEDUPE === '1'
 function countEvents(body: string | Uint8Array): number {
   const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8')
   let count = 0
-  for (let at = text.indexOf('"type":"event"'); at !== -1; at = text.indexOf('"type":"event"', at + 1)) count++
+  for (
+    let at = text.indexOf('"type":"event"');
+    at !== -1;
+    at = text.indexOf('"type":"event"', at + 1)
+  )
+    count++
   return count
 }
 
@@ -27,12 +32,14 @@ Sentry.init({
   // any DSN enables the client; the transport below never opens a socket
   dsn: 'http://public@127.0.0.1:9/1',
   environment: 'production',
-  integrations: (defaults) => (keepDedupe ? defaults : defaults.filter((integration) => integration.name !== 'Dedupe')),
+  integrations: (defaults) =>
+    keepDedupe ? defaults : defaults.filter((integration) => integration.name !== 'Dedupe'),
   transport: (options) =>
     Sentry.createTransport(options, async (request) => {
       sink.envelopes++
       sink.events += countEvents(request.body)
-      sink.bytes += typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.byteLength
+      sink.bytes +=
+        typeof request.body === 'string' ? Buffer.byteLength(request.body) : request.body.byteLength
       return { statusCode: 200 }
     }),
 })

@@ -24,5 +24,7 @@ await serve({
   async close() {
     await Sentry.close(30_000)
   },
-  counts: async () => ({ counts: { 'sink.events': sink.events, 'sink.envelopes': sink.envelopes } }),
+  counts: async () => ({
+    counts: { 'sink.events': sink.events, 'sink.envelopes': sink.envelopes },
+  }),
 })

@@ -21,21 +21,80 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const sentryInit = pathToFileURL(here('../contenders/sentry-init.ts')).href
 
 export const CONTENDERS: ContenderSpec[] = [
-  { name: 'bare', script: here('../contenders/bare.ts'), nodeArgs: [], env: {}, bare: true, peer: false },
-  { name: 'bare-noop', script: here('../contenders/bare-noop.ts'), nodeArgs: [], env: {}, bare: true, peer: false },
-  { name: 'faultline', script: here('../contenders/faultline.ts'), nodeArgs: [], env: {}, bare: false, peer: false },
-  { name: 'express-winston', script: here('../contenders/express-winston.ts'), nodeArgs: [], env: {}, bare: false, peer: true },
-  { name: 'pino-http', script: here('../contenders/pino-http.ts'), nodeArgs: [], env: {}, bare: false, peer: true },
+  {
+    name: 'bare',
+    script: here('../contenders/bare.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: true,
+    peer: false,
+  },
+  {
+    name: 'bare-noop',
+    script: here('../contenders/bare-noop.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: true,
+    peer: false,
+  },
+  {
+    name: 'faultline',
+    script: here('../contenders/faultline.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: false,
+    peer: false,
+  },
+  {
+    name: 'express-winston',
+    script: here('../contenders/express-winston.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: false,
+    peer: true,
+  },
+  {
+    name: 'pino-http',
+    script: here('../contenders/pino-http.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: false,
+    peer: true,
+  },
   // Sentry's docs: the instrument file is loaded with --import, before the app
-  { name: 'sentry', script: here('../contenders/sentry.ts'), nodeArgs: ['--import', sentryInit], env: {}, bare: false, peer: true },
+  {
+    name: 'sentry',
+    script: here('../contenders/sentry.ts'),
+    nodeArgs: ['--import', sentryInit],
+    env: {},
+    bare: false,
+    peer: true,
+  },
   // not in the default set: Sentry as installed, whose Dedupe records a handful of events for a storm of one error
-  { name: 'sentry-dedupe', script: here('../contenders/sentry.ts'), nodeArgs: ['--import', sentryInit], env: { BENCH_SENTRY_DEDUPE: '1' }, bare: false, peer: true },
+  {
+    name: 'sentry-dedupe',
+    script: here('../contenders/sentry.ts'),
+    nodeArgs: ['--import', sentryInit],
+    env: { BENCH_SENTRY_DEDUPE: '1' },
+    bare: false,
+    peer: true,
+  },
 ]
 
-export const DEFAULT_CONTENDERS = ['bare', 'bare-noop', 'faultline', 'express-winston', 'pino-http', 'sentry']
+export const DEFAULT_CONTENDERS = [
+  'bare',
+  'bare-noop',
+  'faultline',
+  'express-winston',
+  'pino-http',
+  'sentry',
+]
 
 export function findContender(name: string): ContenderSpec {
   const spec = CONTENDERS.find((c) => c.name === name)
-  if (!spec) throw new Error(`unknown contender ${JSON.stringify(name)}; known: ${CONTENDERS.map((c) => c.name).join(', ')}`)
+  if (!spec)
+    throw new Error(
+      `unknown contender ${JSON.stringify(name)}; known: ${CONTENDERS.map((c) => c.name).join(', ')}`,
+    )
   return spec
 }

@@ -12,7 +12,12 @@ import type { Evidence } from './routes.js'
 
 type PerRequest = Partial<Record<string, Record<string, number>>>
 
-const FAULTLINE_TRACEBACK = { 'reports.traceback': 1, 'file.traceback': 1, 'file.lines': 1, 'file.distinctIds': 1 }
+const FAULTLINE_TRACEBACK = {
+  'reports.traceback': 1,
+  'file.traceback': 1,
+  'file.lines': 1,
+  'file.distinctIds': 1,
+}
 const WINSTON_THROWN = { 'file.thrown': 1, 'file.error': 1, 'file.lines': 1 }
 const PINO_THROWN = { 'file.withErr': 1, 'file.error': 1, 'file.lines': 1 }
 
@@ -37,7 +42,11 @@ const PER_REQUEST: Record<string, PerRequest> = {
     '/hand': { 'file.hand': 1, 'file.withErr': 1, 'file.error': 2, 'file.lines': 2 },
   },
   // Sentry records no event for a 404
-  sentry: { '/boom': { 'sink.events': 1 }, '/async-boom': { 'sink.events': 1 }, '/hand': { 'sink.events': 1 } },
+  sentry: {
+    '/boom': { 'sink.events': 1 },
+    '/async-boom': { 'sink.events': 1 },
+    '/hand': { 'sink.events': 1 },
+  },
 }
 
 const ERROR_ROUTES = ['/boom', '/async-boom', '/hand']
@@ -56,20 +65,43 @@ export function expectedChecks(contender: string, evidence: Evidence): Check[] {
   const keys = new Set(Object.values(perRequest).flatMap((records) => Object.keys(records ?? {})))
   const checks: Check[] = []
   for (const key of keys) {
-    const expected = served.reduce((sum, [route, n]) => sum + n * (perRequest[route]?.[key] ?? 0), 0)
+    const expected = served.reduce(
+      (sum, [route, n]) => sum + n * (perRequest[route]?.[key] ?? 0),
+      0,
+    )
     checks.push({ what: key, actual: evidence.counts[key] ?? 0, expected, rule: 'eq' })
   }
   if (contender === 'faultline') {
     // no slack here: a report missing from the file was lost, a repeated id is a collision
-    const reports = ['warning', 'error', 'traceback'].reduce((sum, kind) => sum + (evidence.counts[`reports.${kind}`] ?? 0), 0)
-    checks.push({ what: 'file.lines (= reports)', actual: evidence.counts['file.lines'] ?? 0, expected: reports, rule: 'exact' })
-    checks.push({ what: 'file.distinctIds (= file.lines)', actual: evidence.counts['file.distinctIds'] ?? 0, expected: evidence.counts['file.lines'] ?? 0, rule: 'exact' })
+    const reports = ['warning', 'error', 'traceback'].reduce(
+      (sum, kind) => sum + (evidence.counts[`reports.${kind}`] ?? 0),
+      0,
+    )
+    checks.push({
+      what: 'file.lines (= reports)',
+      actual: evidence.counts['file.lines'] ?? 0,
+      expected: reports,
+      rule: 'exact',
+    })
+    checks.push({
+      what: 'file.distinctIds (= file.lines)',
+      actual: evidence.counts['file.distinctIds'] ?? 0,
+      expected: evidence.counts['file.lines'] ?? 0,
+      rule: 'exact',
+    })
   }
   const errors = served.some(([route]) => ERROR_ROUTES.includes(route))
   // mails are throttled per fingerprint: at least the first occurrence goes out at once
-  if (contender === 'faultline' && errors) checks.push({ what: 'mails', actual: evidence.counts.mails ?? 0, expected: 1, rule: 'min' })
+  if (contender === 'faultline' && errors)
+    checks.push({ what: 'mails', actual: evidence.counts.mails ?? 0, expected: 1, rule: 'min' })
   // Dedupe keeps only the first of identical events in a row
-  if (contender === 'sentry-dedupe' && errors) checks.push({ what: 'sink.events', actual: evidence.counts['sink.events'] ?? 0, expected: 1, rule: 'min' })
+  if (contender === 'sentry-dedupe' && errors)
+    checks.push({
+      what: 'sink.events',
+      actual: evidence.counts['sink.events'] ?? 0,
+      expected: 1,
+      rule: 'min',
+    })
   return checks
 }
 
@@ -81,7 +113,10 @@ export function judge(contender: string, evidence: Evidence, slack: number): str
       if (check.rule === 'exact') return check.actual !== check.expected
       return check.actual > check.expected || check.actual < check.expected - slack
     })
-    .map((check) => `${contender}: ${check.what} is ${check.actual}, expected ${check.rule === 'min' ? 'at least ' : ''}${check.expected}`)
+    .map(
+      (check) =>
+        `${contender}: ${check.what} is ${check.actual}, expected ${check.rule === 'min' ? 'at least ' : ''}${check.expected}`,
+    )
 }
 
 /** The evidence in a few words for the table: the count that proves the work on this route. */

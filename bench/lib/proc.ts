@@ -32,7 +32,9 @@ export interface StartOptions {
 /** A field of /proc/<pid>/status in kB (VmHWM is the peak resident set), 0 if unreadable. */
 export function procStatusKB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${pid}/status`, 'utf8'),
+    )
     return match ? Number(match[1]) : 0
   } catch {
     return 0
@@ -41,8 +43,18 @@ export function procStatusKB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 export async function startContender(spec: ContenderSpec, options: StartOptions): Promise<Running> {
   mkdirSync(options.dir, { recursive: true })
-  const nodeArgs = ['--import', 'tsx', ...spec.nodeArgs, ...(options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.dir] : []), spec.script, options.dir]
-  const [command, args] = options.cpu === undefined ? [process.execPath, nodeArgs] : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]]
+  const nodeArgs = [
+    '--import',
+    'tsx',
+    ...spec.nodeArgs,
+    ...(options.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', options.dir] : []),
+    spec.script,
+    options.dir,
+  ]
+  const [command, args] =
+    options.cpu === undefined
+      ? [process.execPath, nodeArgs]
+      : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]]
   // stderr to a file: bare Express prints every stack there, and a pipe nobody drains would stall the server
   const stderr = openSync(`${options.dir}/stderr.log`, 'a')
   const child: ChildProcess = spawn(command, args, {
@@ -51,9 +63,19 @@ export async function startContender(spec: ContenderSpec, options: StartOptions)
     stdio: ['ignore', 'ignore', stderr, 'ipc'],
   })
   closeSync(stderr)
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  )
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${spec.name} did not listen within ${options.startTimeoutMs ?? 30_000} ms (see ${options.dir}/stderr.log)`)), options.startTimeoutMs ?? 30_000)
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `${spec.name} did not listen within ${options.startTimeoutMs ?? 30_000} ms (see ${options.dir}/stderr.log)`,
+          ),
+        ),
+      options.startTimeoutMs ?? 30_000,
+    )
     child.on('message', (message: { type?: string; port?: number }) => {
       if (message?.type === 'listening' && typeof message.port === 'number') {
         clearTimeout(timer)
@@ -62,7 +84,11 @@ export async function startContender(spec: ContenderSpec, options: StartOptions)
     })
     void exited.then((code) => {
       clearTimeout(timer)
-      reject(new Error(`${spec.name} exited with ${code} before listening (see ${options.dir}/stderr.log)`))
+      reject(
+        new Error(
+          `${spec.name} exited with ${code} before listening (see ${options.dir}/stderr.log)`,
+        ),
+      )
     })
   })
   const pid = child.pid!
@@ -85,7 +111,12 @@ export async function startContender(spec: ContenderSpec, options: StartOptions)
         void exited.then((code) => {
           clearTimeout(timer)
           if (evidence) resolve(evidence)
-          else reject(new Error(`${spec.name} exited with ${code} without evidence (see ${options.dir}/stderr.log)`))
+          else
+            reject(
+              new Error(
+                `${spec.name} exited with ${code} without evidence (see ${options.dir}/stderr.log)`,
+              ),
+            )
         })
         child.send({ type: 'stop' })
       })
@@ -110,7 +141,9 @@ export function processTicks(pid: number): number {
 /** Busy clock ticks of one core so far (everything but idle and iowait); NaN if unreadable. */
 export function coreBusyTicks(core: number): number {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${core} `))
+    const line = readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${core} `))
     const [, user, nice, system, , , irq, softirq, steal] = line!.trim().split(/\s+/).map(Number)
     return user! + nice! + system! + irq! + softirq! + steal!
   } catch {

@@ -58,7 +58,11 @@ export function median(values: number[]): number {
 
 export function aggregate(samples: Sample[]): Row[] {
   const groups = new Map<string, Sample[]>()
-  for (const s of samples) groups.set(`${s.route}\0${s.contender}`, [...(groups.get(`${s.route}\0${s.contender}`) ?? []), s])
+  for (const s of samples)
+    groups.set(`${s.route}\0${s.contender}`, [
+      ...(groups.get(`${s.route}\0${s.contender}`) ?? []),
+      s,
+    ])
   return [...groups.values()].map((group) => {
     const first = group[0]!
     const measured = group.filter((s) => s.wrk && s.evidence)
@@ -85,13 +89,20 @@ export function aggregate(samples: Sample[]): Row[] {
 
 /** The limit on a route: the bare variant with more requests/s. */
 export function limitOf(rows: Row[], route: string): Row | undefined {
-  const bare = rows.filter((r) => r.route === route && findContender(r.contender).bare && Number.isFinite(r.rps))
+  const bare = rows.filter(
+    (r) => r.route === route && findContender(r.contender).bare && Number.isFinite(r.rps),
+  )
   return bare.sort((a, b) => b.rps - a.rps)[0]
 }
 
 export function ratios(row: Row, limit: Row | undefined): Ratios {
   if (!limit) return { rps: NaN, p50: NaN, p99: NaN, hwm: NaN }
-  return { rps: row.rps / limit.rps, p50: row.p50 / limit.p50, p99: row.p99 / limit.p99, hwm: row.hwmMB / limit.hwmMB }
+  return {
+    rps: row.rps / limit.rps,
+    p50: row.p50 / limit.p50,
+    p99: row.p99 / limit.p99,
+    hwm: row.hwmMB / limit.hwmMB,
+  }
 }
 
 /** The lowest and highest round-by-round ratio of requests/s to that round's limit (its faster bare variant). */
@@ -105,7 +116,14 @@ export function rpsRange(row: Row, rows: Row[]): [number, number] | undefined {
 }
 
 const x = (ratio: number) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '—')
-const bytes = (n: number) => (!Number.isFinite(n) ? '—' : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(0)} kB` : `${Math.round(n)} B`)
+const bytes = (n: number) =>
+  !Number.isFinite(n)
+    ? '—'
+    : n >= 1 << 20
+      ? `${(n / (1 << 20)).toFixed(1)} MB`
+      : n >= 1024
+        ? `${(n / 1024).toFixed(0)} kB`
+        : `${Math.round(n)} B`
 
 export function markdownTable(rows: Row[], routes: string[], contenders: string[]): string {
   const lines = [
@@ -121,7 +139,8 @@ export function markdownTable(rows: Row[], routes: string[], contenders: string[
       const mark = row === limit ? ' (limit)' : ''
       const flag = row.problems.length ? ' ⚠' : ''
       const range = rpsRange(row, rows)
-      const spread = range && row !== limit ? ` (${range[0].toFixed(2)}–${range[1].toFixed(2)})` : ''
+      const spread =
+        range && row !== limit ? ` (${range[0].toFixed(2)}–${range[1].toFixed(2)})` : ''
       lines.push(
         `| ${route} | ${name}${mark} | ${Math.round(row.rps)} | ${x(q.rps)}${spread} | ${row.p50.toFixed(2)} | ${x(q.p50)} | ${row.p99.toFixed(2)} | ${x(q.p99)} | ${row.hwmMB.toFixed(0)} | ${x(q.hwm)} | ${bytes(row.unwrittenBytes)} | ${Math.round(row.closeMs)} ms | ${row.evidence}${flag} |`,
       )
@@ -144,17 +163,52 @@ export function checkTargets(rows: Row[], routes: string[]): Target[] {
     const limit = limitOf(rows, route)
     if (!row || !limit) continue
     const q = ratios(row, limit)
-    const floor = route === '/ok' ? 0.97 : route === '/missing' ? 0.9 : route === '/boom' || route === '/async-boom' ? 0.85 : undefined
-    if (floor !== undefined) targets.push({ what: `${route} throughput ≥ ${floor}×`, met: q.rps >= floor, detail: x(q.rps) })
-    targets.push({ what: `${route} evidence (every outcome recorded)`, met: row.problems.length === 0 && row.rounds > 0, detail: row.problems.join('; ') || row.evidence })
+    const floor =
+      route === '/ok'
+        ? 0.97
+        : route === '/missing'
+          ? 0.9
+          : route === '/boom' || route === '/async-boom'
+            ? 0.85
+            : undefined
+    if (floor !== undefined)
+      targets.push({
+        what: `${route} throughput ≥ ${floor}×`,
+        met: q.rps >= floor,
+        detail: x(q.rps),
+      })
+    targets.push({
+      what: `${route} evidence (every outcome recorded)`,
+      met: row.problems.length === 0 && row.rounds > 0,
+      detail: row.problems.join('; ') || row.evidence,
+    })
     if (route === '/boom' || route === '/async-boom') {
-      targets.push({ what: `${route} peak RSS ≤ 1.3× bare`, met: q.hwm <= 1.3, detail: `${x(q.hwm)} (${row.hwmMB.toFixed(0)} MB vs ${limit.hwmMB.toFixed(0)} MB)` })
-      targets.push({ what: `${route} unwritten at stop ≤ 1 MB`, met: row.unwrittenBytes <= 1 << 20, detail: bytes(row.unwrittenBytes) })
-      targets.push({ what: `${route} close() < 1 s`, met: row.closeMs < 1000, detail: `${Math.round(row.closeMs)} ms` })
+      targets.push({
+        what: `${route} peak RSS ≤ 1.3× bare`,
+        met: q.hwm <= 1.3,
+        detail: `${x(q.hwm)} (${row.hwmMB.toFixed(0)} MB vs ${limit.hwmMB.toFixed(0)} MB)`,
+      })
+      targets.push({
+        what: `${route} unwritten at stop ≤ 1 MB`,
+        met: row.unwrittenBytes <= 1 << 20,
+        detail: bytes(row.unwrittenBytes),
+      })
+      targets.push({
+        what: `${route} close() < 1 s`,
+        met: row.closeMs < 1000,
+        detail: `${Math.round(row.closeMs)} ms`,
+      })
     }
-    const peers = rows.filter((r) => r.route === route && findContender(r.contender).peer && Number.isFinite(r.rps))
+    const peers = rows.filter(
+      (r) => r.route === route && findContender(r.contender).peer && Number.isFinite(r.rps),
+    )
     const best = peers.sort((a, b) => b.rps - a.rps)[0]
-    if (best) targets.push({ what: `${route} ahead of every peer`, met: row.rps > best.rps, detail: `${Math.round(row.rps)} vs ${best.contender} ${Math.round(best.rps)} req/s` })
+    if (best)
+      targets.push({
+        what: `${route} ahead of every peer`,
+        met: row.rps > best.rps,
+        detail: `${Math.round(row.rps)} vs ${best.contender} ${Math.round(best.rps)} req/s`,
+      })
   }
   return targets
 }

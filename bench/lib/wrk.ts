@@ -65,8 +65,19 @@ export function parseWrk(output: string): Omit<WrkResult, 'wrkTicks'> {
 
 /** Runs wrk once, bounded: killed if it overruns its duration by 30 s. */
 export function runWrk(url: string, options: WrkOptions): Promise<WrkResult> {
-  const wrkArgs = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, '--latency', '--timeout', '5s', url]
-  const [command, args] = options.cpu === undefined ? ['wrk', wrkArgs] : ['taskset', ['-c', String(options.cpu), 'wrk', ...wrkArgs]]
+  const wrkArgs = [
+    '-t1',
+    `-c${options.connections}`,
+    `-d${options.durationS}s`,
+    '--latency',
+    '--timeout',
+    '5s',
+    url,
+  ]
+  const [command, args] =
+    options.cpu === undefined
+      ? ['wrk', wrkArgs]
+      : ['taskset', ['-c', String(options.cpu), 'wrk', ...wrkArgs]]
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''

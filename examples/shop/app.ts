@@ -25,14 +25,30 @@ class PageNotFound extends Error {
 export const SHOP_ROUTES: ReadonlyArray<{ path: string; outcome: string }> = [
   { path: '/', outcome: 'this index (ok)' },
   { path: '/orders/42', outcome: 'an order as JSON (ok)' },
-  { path: '/broken-link', outcome: 'a page whose link leads to a 404 with an internal referer (warning)' },
-  { path: '/admin/transfer?amount=-50', outcome: 'a negative transfer: SuspiciousRequest, 400 (warning)' },
-  { path: '/api/cart', outcome: 'XHR-only: opened in a browser tab it is a 400 (warning); POST it malformed JSON for another' },
-  { path: '/checkout', outcome: 'req.log.error and the app\'s own 500 page, one report (error)' },
+  {
+    path: '/broken-link',
+    outcome: 'a page whose link leads to a 404 with an internal referer (warning)',
+  },
+  {
+    path: '/admin/transfer?amount=-50',
+    outcome: 'a negative transfer: SuspiciousRequest, 400 (warning)',
+  },
+  {
+    path: '/api/cart',
+    outcome:
+      'XHR-only: opened in a browser tab it is a 400 (warning); POST it malformed JSON for another',
+  },
+  { path: '/checkout', outcome: "req.log.error and the app's own 500 page, one report (error)" },
   { path: '/boom', outcome: 'a TypeError thrown in the handler, 500 (traceback)' },
   { path: '/async-boom', outcome: 'a rejected promise, 500 (traceback)' },
-  { path: '/stream', outcome: 'fails after part of the body went out: the connection is cut (traceback)' },
-  { path: '/slow', outcome: 'streams for 3 seconds: close the tab early for a client abort (info only)' },
+  {
+    path: '/stream',
+    outcome: 'fails after part of the body went out: the connection is cut (traceback)',
+  },
+  {
+    path: '/slow',
+    outcome: 'streams for 3 seconds: close the tab early for a client abort (info only)',
+  },
 ]
 
 const ORDERS: Record<string, { id: string; items: string[]; total: number }> = {
@@ -46,7 +62,10 @@ function page(title: string, body: string): string {
 
 function indexPage(_req: Request, res: Response): void {
   // the paths are the app's own constants; '&' is the only character in them HTML cares about
-  const items = SHOP_ROUTES.map((r) => `<li><a href="${r.path.replace(/&/g, '&amp;')}">${r.path.replace(/&/g, '&amp;')}</a> — ${r.outcome}</li>`)
+  const items = SHOP_ROUTES.map(
+    (r) =>
+      `<li><a href="${r.path.replace(/&/g, '&amp;')}">${r.path.replace(/&/g, '&amp;')}</a> — ${r.outcome}</li>`,
+  )
   res.type('html').send(page('Shop', `<ul>${items.join('')}</ul>`))
 }
 
@@ -72,7 +91,15 @@ function checkout(faultline: Faultline, req: Request, res: Response): void {
   // this log line with the 500 it explains into one report of kind 'error'
   req.log.error('db inconsistent for order %s', orderId)
   const incident = faultline.incidentId(req)
-  res.status(500).type('html').send(page('Checkout unavailable', `<p>We could not complete your order. Nothing was charged; please try again in a few minutes.</p><p>If you contact support, quote incident <code>${incident}</code>.</p>`))
+  res
+    .status(500)
+    .type('html')
+    .send(
+      page(
+        'Checkout unavailable',
+        `<p>We could not complete your order. Nothing was charged; please try again in a few minutes.</p><p>If you contact support, quote incident <code>${incident}</code>.</p>`,
+      ),
+    )
 }
 
 function streamThenFail(req: Request, res: Response, next: NextFunction): void {
@@ -110,7 +137,14 @@ export function createShopApp(faultline: Faultline): express.Express {
   app.get('/', indexPage)
   app.get('/orders/:id', showOrder)
   app.get('/broken-link', (_req, res) => {
-    res.type('html').send(page('Gift ideas', '<p>This page was written before the catalogue moved: <a href="/no-such-page">see our teapots</a>.</p>'))
+    res
+      .type('html')
+      .send(
+        page(
+          'Gift ideas',
+          '<p>This page was written before the catalogue moved: <a href="/no-such-page">see our teapots</a>.</p>',
+        ),
+      )
   })
   // express.json() turns a malformed body into a 400 error that faultline reports as a warning
   app.all('/admin/transfer', express.json(), transfer)
@@ -128,7 +162,8 @@ export function createShopApp(faultline: Faultline): express.Express {
   app.get('/checkout', (req, res) => checkout(faultline, req, res))
   app.get('/boom', (req) => {
     // a bug: the order has no customer, and reading its name throws a TypeError
-    const order = (req.query.order ? ORDERS[String(req.query.order)] : undefined) as { customer: { name: string } } | undefined
+    const order = (req.query.order ? ORDERS[String(req.query.order)] : undefined) as
+      { customer: { name: string } } | undefined
     return order!.customer.name
   })
   app.get('/async-boom', async () => {

@@ -19,7 +19,9 @@ export function reportFile(faultline: Faultline): { path: string; shown: string 
   for (const transport of faultline.logger.transports) {
     const { filename, dirname } = transport as { filename?: unknown; dirname?: unknown }
     if (typeof filename !== 'string' || filename === '') continue
-    const path = isAbsolute(filename) ? filename : join(typeof dirname === 'string' ? dirname : process.cwd(), filename)
+    const path = isAbsolute(filename)
+      ? filename
+      : join(typeof dirname === 'string' ? dirname : process.cwd(), filename)
     const rel = relative(process.cwd(), path)
     return { path, shown: rel && !rel.startsWith('..') ? rel : path }
   }
@@ -33,7 +35,9 @@ export function stderrTransport(faultline: Faultline): StderrTransport | undefin
 
 /** The directory mails are written to as .eml files, when mail goes to an outbox. */
 export function mailOutbox(faultline: Faultline): { path: string; shown: string } | undefined {
-  const mail = faultline.logger.transports.find((t): t is MailTransport => t instanceof MailTransport)
+  const mail = faultline.logger.transports.find(
+    (t): t is MailTransport => t instanceof MailTransport,
+  )
   const path = mail?.settings.outbox
   if (!path) return undefined
   const rel = relative(process.cwd(), path)
@@ -42,7 +46,9 @@ export function mailOutbox(faultline: Faultline): { path: string; shown: string 
 
 /** The local tracker's directory, when tickets go to the embedded tracker. */
 export function ticketDir(faultline: Faultline): { path: string; shown: string } | undefined {
-  const tickets = faultline.logger.transports.find((t): t is TicketTransport => t instanceof TicketTransport)
+  const tickets = faultline.logger.transports.find(
+    (t): t is TicketTransport => t instanceof TicketTransport,
+  )
   if (!(tickets?.adapter instanceof LocalTicketAdapter)) return undefined
   const path = tickets.adapter.dir
   const rel = relative(process.cwd(), path)

@@ -83,11 +83,18 @@ async function serve(): Promise<void> {
   const base = `http://${HOST}:${port}`
   const file = reportFile(faultline)
   const width = Math.max(...SHOP_ROUTES.map((r) => base.length + r.path.length))
-  const mode = faultline.debug ? 'debug mode, from FAULTLINE_DEBUG' : 'production mode: debug off, safe error pages'
+  const mode = faultline.debug
+    ? 'debug mode, from FAULTLINE_DEBUG'
+    : 'production mode: debug off, safe error pages'
   console.log(`shop is listening on ${base} (${mode})`)
-  console.log(`reports go to: ${[file?.shown, stderrTransport(faultline) ? 'stderr' : undefined].filter(Boolean).join(' and ') || 'the report event only'}\n`)
-  for (const route of SHOP_ROUTES) console.log(`  ${(base + route.path).padEnd(width)}  ${route.outcome}`)
-  console.log(`\n  curl -X POST -H 'X-Requested-With: XMLHttpRequest' -H 'Content-Type: application/json' -d '{"sku":' ${base}/api/cart   # malformed JSON (warning)`)
+  console.log(
+    `reports go to: ${[file?.shown, stderrTransport(faultline) ? 'stderr' : undefined].filter(Boolean).join(' and ') || 'the report event only'}\n`,
+  )
+  for (const route of SHOP_ROUTES)
+    console.log(`  ${(base + route.path).padEnd(width)}  ${route.outcome}`)
+  console.log(
+    `\n  curl -X POST -H 'X-Requested-With: XMLHttpRequest' -H 'Content-Type: application/json' -d '{"sku":' ${base}/api/cart   # malformed JSON (warning)`,
+  )
   console.log('\nCtrl-C to stop.')
 
   let stopping = false
@@ -125,7 +132,12 @@ async function tour(): Promise<void> {
     })())
   try {
     const port = await listen(server, 0)
-    const ok = await runTour({ faultline, base: `http://${HOST}:${port}`, shutdown, print: (line) => console.log(line) })
+    const ok = await runTour({
+      faultline,
+      base: `http://${HOST}:${port}`,
+      shutdown,
+      print: (line) => console.log(line),
+    })
     process.exitCode = ok ? 0 : 1
   } finally {
     await shutdown()

@@ -44,8 +44,19 @@ function tourSteps(base: string): Step[] {
     { name: 'ok page', method: 'GET', path: '/', expect: 'ok' },
     { name: 'ok JSON', method: 'GET', path: '/orders/42', expect: 'ok' },
     { name: 'ok xhr call', method: 'GET', path: '/api/cart', expect: 'ok', headers: XHR },
-    { name: 'broken internal link', method: 'GET', path: '/no-such-page', expect: 'warning', headers: { Referer: `${base}/broken-link` } },
-    { name: 'suspicious request', method: 'GET', path: '/admin/transfer?amount=-50', expect: 'warning' },
+    {
+      name: 'broken internal link',
+      method: 'GET',
+      path: '/no-such-page',
+      expect: 'warning',
+      headers: { Referer: `${base}/broken-link` },
+    },
+    {
+      name: 'suspicious request',
+      method: 'GET',
+      path: '/admin/transfer?amount=-50',
+      expect: 'warning',
+    },
     { name: 'xhr-only, no XHR header', method: 'GET', path: '/api/cart', expect: 'warning' },
     {
       name: 'malformed JSON body',
@@ -55,7 +66,13 @@ function tourSteps(base: string): Step[] {
       headers: { ...XHR, 'Content-Type': 'application/json' },
       body: '{"sku": "teapot"',
     },
-    { name: 'host not allowed', method: 'GET', path: '/', expect: 'warning', headers: { Host: 'shop.evil.example' } },
+    {
+      name: 'host not allowed',
+      method: 'GET',
+      path: '/',
+      expect: 'warning',
+      headers: { Host: 'shop.evil.example' },
+    },
     { name: 'hand-written error', method: 'GET', path: '/checkout', expect: 'error' },
     { name: 'sync throw', method: 'GET', path: '/boom', expect: 'traceback' },
     { name: 'async rejection', method: 'GET', path: '/async-boom', expect: 'traceback' },
@@ -77,7 +94,11 @@ function send(base: string, step: Step, index: number): Promise<ClientResult> {
       resolve(result)
     }
     // agent: false, so no keep-alive socket outlives the tour
-    const req = httpRequest(new URL(step.path, base), { method: step.method, headers: { ...step.headers, [STEP_HEADER]: String(index) }, agent: false })
+    const req = httpRequest(new URL(step.path, base), {
+      method: step.method,
+      headers: { ...step.headers, [STEP_HEADER]: String(index) },
+      agent: false,
+    })
     req.setTimeout(10_000, () => req.destroy(new Error('no answer within 10 s')))
     req.on('error', (err) => settle('failed', err.message))
     req.on('response', (res) => {
@@ -111,7 +132,9 @@ class Recorder extends TransportStream {
 }
 
 function stepOf(request: unknown): number | undefined {
-  const value = (request as { headers?: Record<string, string> } | undefined)?.headers?.[STEP_HEADER]
+  const value = (request as { headers?: Record<string, string> } | undefined)?.headers?.[
+    STEP_HEADER
+  ]
   return value === undefined ? undefined : Number(value)
 }
 
@@ -131,7 +154,10 @@ function cut(text: string, max: number): string {
 function table(rows: string[][], notes: string[][]): string[] {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)))
   return rows.flatMap((row, i) => [
-    row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd(),
+    row
+      .map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!)))
+      .join('  ')
+      .trimEnd(),
     ...(notes[i] ?? []).map((note) => `${' '.repeat(widths[0]! + 2)}↳ ${note}`),
   ])
 }
@@ -168,16 +194,28 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
   const file = reportFile(faultline)
   const outbox = mailOutbox(faultline)
   const tickets = ticketDir(faultline)
-  const abortLog = (index: number) => recorder.seen.find((info) => info.event === 'aborted' && stepOf(info.request) === index)
+  const abortLog = (index: number) =>
+    recorder.seen.find((info) => info.event === 'aborted' && stepOf(info.request) === index)
 
   print(`Tour of the shop at ${base}: ${steps.length} requests, one per outcome.`)
-  print(stderr ? "faultline's stderr transport is on: its lines for each report (with the stack of a traceback) follow.\n" : '')
+  print(
+    stderr
+      ? "faultline's stderr transport is on: its lines for each report (with the stack of a traceback) follow.\n"
+      : '',
+  )
   const client: ClientResult[] = []
   for (const [index, step] of steps.entries()) client.push(await send(base, step, index))
 
   // reports go out when a response closes, a moment after the client has its answer
   const arrived = await until(
-    () => steps.every((step, i) => (step.expect === 'ok' ? true : step.expect === 'aborted' ? abortLog(i) !== undefined : reports[i]!.length > 0)),
+    () =>
+      steps.every((step, i) =>
+        step.expect === 'ok'
+          ? true
+          : step.expect === 'aborted'
+            ? abortLog(i) !== undefined
+            : reports[i]!.length > 0,
+      ),
     5000,
   )
   // a little longer, so a report that should not exist has the time to show up
@@ -240,67 +278,144 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
     const mine = reports[i]!
     const request = `${step.method} ${step.path}`
     const note: string[] = []
-    if (got.ending === 'cut') note.push(`client: status ${got.status}, then the connection was cut after ${got.bytes} bytes`)
+    if (got.ending === 'cut')
+      note.push(
+        `client: status ${got.status}, then the connection was cut after ${got.bytes} bytes`,
+      )
     if (got.ending === 'hung up') note.push(`client: hung up after ${got.bytes} bytes`)
     if (got.ending === 'failed') problems.push(`${step.name}: the request failed: ${got.error}`)
     if (step.expect === 'ok' || step.expect === 'aborted') {
-      if (mine.length) problems.push(`${step.name} (${request}): expected no report, got ${mine.map((r) => r.kind).join(', ')}`)
+      if (mine.length)
+        problems.push(
+          `${step.name} (${request}): expected no report, got ${mine.map((r) => r.kind).join(', ')}`,
+        )
     }
     if (step.expect === 'ok') {
-      rows.push([step.name, 'ok', String(got.status ?? '-'), request, '-', 'nothing', 'nothing went wrong: no report'])
+      rows.push([
+        step.name,
+        'ok',
+        String(got.status ?? '-'),
+        request,
+        '-',
+        'nothing',
+        'nothing went wrong: no report',
+      ])
     } else if (step.expect === 'aborted') {
       const logged = abortLog(i)
-      if (!logged) problems.push(`${step.name} (${request}): no info line with event 'aborted' was logged`)
+      if (!logged)
+        problems.push(`${step.name} (${request}): no info line with event 'aborted' was logged`)
       // in production both the file and stderr start at warn; FAULTLINE_DEBUG=1 lowers stderr to debug
-      const where = ['logger (info)', ...(abortsInFile.has(i) ? ['file'] : []), ...(abortsOnStderr.has(i) ? ['stderr'] : [])]
-      rows.push([step.name, 'aborted', String(logged?.status ?? '-'), request, '-', where.join(' + '), String(logged?.message ?? '(missing)')])
-      note.push(`not the app's fault: no report event, one info line with event: aborted${where.length === 1 ? ', below the warn level of the file and stderr' : ''}`)
+      const where = [
+        'logger (info)',
+        ...(abortsInFile.has(i) ? ['file'] : []),
+        ...(abortsOnStderr.has(i) ? ['stderr'] : []),
+      ]
+      rows.push([
+        step.name,
+        'aborted',
+        String(logged?.status ?? '-'),
+        request,
+        '-',
+        where.join(' + '),
+        String(logged?.message ?? '(missing)'),
+      ])
+      note.push(
+        `not the app's fault: no report event, one info line with event: aborted${where.length === 1 ? ', below the warn level of the file and stderr' : ''}`,
+      )
     } else if (mine.length === 0) {
       problems.push(`${step.name} (${request}): expected a ${step.expect} report, none arrived`)
-      rows.push([step.name, `${step.expect}?`, String(got.status ?? '-'), request, '-', 'nothing', '(missing)'])
+      rows.push([
+        step.name,
+        `${step.expect}?`,
+        String(got.status ?? '-'),
+        request,
+        '-',
+        'nothing',
+        '(missing)',
+      ])
     }
     for (const report of mine) {
       if (step.expect !== 'ok' && step.expect !== 'aborted' && report.kind !== step.expect) {
         problems.push(`${step.name} (${request}): expected a ${step.expect}, got a ${report.kind}`)
       }
-      if (got.incident !== undefined && got.incident !== report.id) problems.push(`${step.name}: the page's X-Incident-Id ${got.incident} is not the report's id ${report.id}`)
+      if (got.incident !== undefined && got.incident !== report.id)
+        problems.push(
+          `${step.name}: the page's X-Incident-Id ${got.incident} is not the report's id ${report.id}`,
+        )
       const where = ['event']
       if (file && fileLines.get(report.id) === 1) where.push('file')
-      else if (file) problems.push(`${step.name}: ${file.shown} holds ${fileLines.get(report.id) ?? 0} lines for incident ${report.id}, expected 1`)
+      else if (file)
+        problems.push(
+          `${step.name}: ${file.shown} holds ${fileLines.get(report.id) ?? 0} lines for incident ${report.id}, expected 1`,
+        )
       if (onStderr.has(report.id)) where.push('stderr')
       else if (stderr) problems.push(`${step.name}: incident ${report.id} never reached stderr`)
       // managers are mailed errors and tracebacks, never warnings
       const mails = mailed.get(report.id) ?? 0
       if (mails === 1 && report.kind !== 'warning') where.push('mail')
-      else if (outbox && (mails !== (report.kind === 'warning' ? 0 : 1))) problems.push(`${step.name}: ${mails} mails in ${outbox.shown} for incident ${report.id} (a ${report.kind})`)
-      rows.push([step.name, report.kind, String(report.status ?? '-'), request, report.id, where.join(' + '), cut(report.message, 70)])
-      if (report.suspicious && !report.message.startsWith(report.suspicious)) note.push(`suspicious: ${report.suspicious}`)
-      if (report.request?.referer) note.push(`referer ${report.request.referer} (${report.request.internalReferer ? 'internal: a broken link of our own' : 'external'})`)
+      else if (outbox && mails !== (report.kind === 'warning' ? 0 : 1))
+        problems.push(
+          `${step.name}: ${mails} mails in ${outbox.shown} for incident ${report.id} (a ${report.kind})`,
+        )
+      rows.push([
+        step.name,
+        report.kind,
+        String(report.status ?? '-'),
+        request,
+        report.id,
+        where.join(' + '),
+        cut(report.message, 70),
+      ])
+      if (report.suspicious && !report.message.startsWith(report.suspicious))
+        note.push(`suspicious: ${report.suspicious}`)
+      if (report.request?.referer)
+        note.push(
+          `referer ${report.request.referer} (${report.request.internalReferer ? 'internal: a broken link of our own' : 'external'})`,
+        )
       if (report.locus && report.locus !== 'before-headers') note.push(`locus: ${report.locus}`)
-      if (report.logs?.length) note.push(`merged ${report.logs.length} req.log line(s) with the ${report.status} response`)
+      if (report.logs?.length)
+        note.push(`merged ${report.logs.length} req.log line(s) with the ${report.status} response`)
     }
     if (mine.length > 1) note.push(`${mine.length} reports for this one request`)
     notes.push(note)
   }
-  for (const stray of strays) problems.push(`a report no tour request explains: ${stray.kind} ${stray.message}`)
+  for (const stray of strays)
+    problems.push(`a report no tour request explains: ${stray.kind} ${stray.message}`)
 
   print('')
-  print(`What was reported where (event = faultline.on('report'), file = ${file?.shown ?? 'no file configured'}, stderr = the lines above, mail = an .eml file in ${outbox?.shown ?? 'no outbox'}):`)
+  print(
+    `What was reported where (event = faultline.on('report'), file = ${file?.shown ?? 'no file configured'}, stderr = the lines above, mail = an .eml file in ${outbox?.shown ?? 'no outbox'}):`,
+  )
   print('')
   for (const line of table(rows, notes)) print(line)
   print('')
   const count = (kind: ReportKind) => allReports.filter((r) => r.kind === kind).length
-  print(`${allReports.length} reports: ${count('warning')} warnings, ${count('error')} error, ${count('traceback')} tracebacks; ` +
-    `${steps.filter((s) => s.expect === 'ok').length} ok requests and 1 client abort made no report.`)
+  print(
+    `${allReports.length} reports: ${count('warning')} warnings, ${count('error')} error, ${count('traceback')} tracebacks; ` +
+      `${steps.filter((s) => s.expect === 'ok').length} ok requests and 1 client abort made no report.`,
+  )
   const pages = allReports.filter((r) => client[stepOf(r.request) ?? -1]?.incident === r.id).length
   print(`${pages} error pages carried an X-Incident-Id header, each the id of their report.`)
-  if (file) print(`${file.shown} got ${allReports.filter((r) => fileLines.has(r.id)).length} JSON lines from this tour, one per report.`)
-  if (outbox) print(`${outbox.shown} got ${[...mailed.values()].reduce((a, b) => a + b, 0)} mails, one per error and traceback.`)
+  if (file)
+    print(
+      `${file.shown} got ${allReports.filter((r) => fileLines.has(r.id)).length} JSON lines from this tour, one per report.`,
+    )
+  if (outbox)
+    print(
+      `${outbox.shown} got ${[...mailed.values()].reduce((a, b) => a + b, 0)} mails, one per error and traceback.`,
+    )
   if (tickets) {
-    const filed = (await readdir(tickets.path).catch(() => [] as string[])).filter((n) => n.endsWith('.json'))
-    const expected = new Set(allReports.filter((r) => r.kind === 'traceback').map((r) => r.fingerprint)).size
-    print(`${tickets.shown} holds ${filed.length} tickets, one per distinct traceback (with a .md rendering each).`)
-    if (filed.length !== expected) problems.push(`${tickets.shown} holds ${filed.length} tickets, expected ${expected}`)
+    const filed = (await readdir(tickets.path).catch(() => [] as string[])).filter((n) =>
+      n.endsWith('.json'),
+    )
+    const expected = new Set(
+      allReports.filter((r) => r.kind === 'traceback').map((r) => r.fingerprint),
+    ).size
+    print(
+      `${tickets.shown} holds ${filed.length} tickets, one per distinct traceback (with a .md rendering each).`,
+    )
+    if (filed.length !== expected)
+      problems.push(`${tickets.shown} holds ${filed.length} tickets, expected ${expected}`)
   }
   if (problems.length === 0) {
     print('Every outcome was reported as expected.')
