@@ -1,4 +1,5 @@
 import type { Spool, SpoolEntry } from './spool.js'
+import { jitter } from './stream-connection.js'
 import type { TransportStats } from './transport-contract.js'
 
 /** Options of a delivery line. */
@@ -226,7 +227,7 @@ export class Delivery<T> {
     if (!this.#failedInFlight) return this.#pump()
     if (this.#inFlight.size || this.#timer) return
     this.#failedInFlight = false
-    const delay = this.#backoff * (0.8 + Math.random() * 0.4)
+    const delay = jitter(this.#backoff)
     this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 60_000)
     this.#timer = setTimeout(() => {
       this.#timer = undefined

@@ -1,5 +1,29 @@
 import type { Socket } from 'node:net'
 
+/** A backoff delay with ±20 % jitter, so many clients of one receiver do not come back in step. */
+export function jitter(backoffMs: number): number {
+  return backoffMs * (0.8 + Math.random() * 0.4)
+}
+
+/**
+ * Ends a socket politely (`end` says goodbye the protocol's way) and resolves
+ * once it closed, or after 500 ms, when it is destroyed.
+ */
+export function endSocket(socket: Socket, end: (socket: Socket) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve()
+    }, 500)
+    timer.unref()
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    end(socket)
+  })
+}
+
 /** How a `StreamConnection` reaches its receiver. */
 export interface StreamConnectionOptions {
   /** Opens a new connection (net or tls); `ready` names the event that says it can take data. */
@@ -105,7 +129,7 @@ export class StreamConnection {
     if (wasUp) this.#demand = true
     if (!this.#demand) return
     this.reconnects++
-    const delay = this.#backoff * (0.8 + Math.random() * 0.4)
+    const delay = jitter(this.#backoff)
     this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 30_000)
     this.#timer = setTimeout(() => this.#connect(), delay)
     this.#timer.unref()
@@ -116,19 +140,6 @@ export class StreamConnection {
     this.#closed = true
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
-    const socket = this.#socket
-    if (!socket) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        socket.destroy()
-        resolve()
-      }, 500)
-      timer.unref()
-      socket.once('close', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      socket.end()
-    })
+    if (this.#socket) await endSocket(this.#socket, (socket) => socket.end())
   }
 }

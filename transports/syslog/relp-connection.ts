@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import { describeFailure } from '../../lib/delivery/stream-connection.js'
+import { describeFailure, endSocket, jitter } from '../../lib/delivery/stream-connection.js'
 
 /** How a `RelpConnection` reaches its receiver. */
 export interface RelpConnectionOptions {
@@ -238,7 +238,7 @@ export class RelpConnection {
     if (wasOpen) this.options.onDown?.()
     if (!owed.length) return
     this.reconnects++
-    const delay = this.#backoff * (0.8 + Math.random() * 0.4)
+    const delay = jitter(this.#backoff)
     this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 30_000)
     this.#timer = setTimeout(() => this.#connect(), delay)
     this.#timer.unref()
@@ -249,25 +249,12 @@ export class RelpConnection {
     this.#closed = true
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
-    const socket = this.#socket
-    if (!socket) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        socket.destroy()
-        resolve()
-      }, 500)
-      timer.unref()
-      socket.once('close', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      if (this.#open && !this.#serverClosing) {
-        const txnr = this.#nextTxnr()
-        this.#unacked.set(txnr, { resolve: () => socket.end(), reject: () => undefined })
-        socket.write(encodeFrame(txnr, 'close', Buffer.alloc(0)))
-      } else {
-        socket.end()
-      }
+    if (!this.#socket) return
+    await endSocket(this.#socket, (socket) => {
+      if (!this.#open || this.#serverClosing) return socket.end()
+      const txnr = this.#nextTxnr()
+      this.#unacked.set(txnr, { resolve: () => socket.end(), reject: () => undefined })
+      socket.write(encodeFrame(txnr, 'close', Buffer.alloc(0)))
     })
   }
 }
