@@ -11,6 +11,7 @@ import { composeReportMail } from '../transports/mail/format.js'
 import { MailThrottle } from '../transports/mail/throttle.js'
 import type { Report } from '../lib/report/report.js'
 import { getErrorFrames } from '../lib/source/source-context.js'
+import { RequestLifecycle } from '../lib/middleware/lifecycle.js'
 import { occurrencesComment, ticketBody, toRedmineText } from '../transports/ticket/format.js'
 import { RedmineAdapter } from '../transports/ticket/redmine.js'
 import { canRenderMarkup, renderMarkup } from './support/markup.js'
@@ -272,8 +273,16 @@ describe('hostile input', () => {
 
     it('should still answer with an incident id, never Express\'s handler, when recording the error itself fails', async () => {
       // the last line of defence: whatever breaks inside the handler, the page and a report still go out
-      Object.defineProperty(h.faultline, 'record', { configurable: true, value: () => { throw new Error('record failed') } })
-      const res = await request(appThrowing(() => new Error('x'))).get('/x').set('Accept', 'text/html').expect(500)
+      const record = RequestLifecycle.prototype.record
+      RequestLifecycle.prototype.record = () => {
+        throw new Error('record failed')
+      }
+      let res: request.Response
+      try {
+        res = await request(appThrowing(() => new Error('x'))).get('/x').set('Accept', 'text/html').expect(500)
+      } finally {
+        RequestLifecycle.prototype.record = record
+      }
       const report = await waitUntil(() => h.reports.find((r) => r.message.includes('record failed')), 3000, 'the failure\'s report')
       expect(res.headers['x-incident-id']).to.equal(report.id)
       expect(res.text).to.contain(report.id)
