@@ -158,7 +158,7 @@ describe('tickets', () => {
       })
       after(() => tracker?.dispose())
 
-      it('should say what to fix, file nothing, and keep the work', async () => {
+      it('should say once what to fix, file nothing, and drop the refused work at once', async () => {
         const setting = tracker.setting() as { url: string; fingerprintField: number }
         const wrong = { ...setting, url: setting.url.replace(tracker.redmine.apiKey, '0'.repeat(40)) }
         let stderr = ''
@@ -166,18 +166,19 @@ describe('tickets', () => {
         process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write
         const t = createHarness({ tickets: { ...wrong, windowMs: 300 }, file: undefined })
         try {
-          const id = raise(t, 'WrongKey')
-          const deadline = Date.now() + 10_000
-          while (!stderr.includes('Redmine refused the API key') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+          const ids = [raise(t, 'WrongKey'), raise(t, 'AlsoWrongKey')]
+          const deadline = Date.now() + 20_000
+          while (transportOf(t).stats().dropped < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
           expect(stderr).to.contain('Redmine refused the API key (401 Unauthorized): check the key in the tickets setting')
+          expect(stderr.split('Redmine refused the API key').length - 1).to.equal(1)
           expect(await tracker.tickets()).to.have.length(0)
-          expect(transportOf(t).stats().pending).to.be.at.least(1)
-          expect(t.reports.map((r) => r.id)).to.deep.equal([id])
+          expect(transportOf(t).stats()).to.include({ dropped: 2, queued: 0, retried: 0 })
+          expect(t.reports.map((r) => r.id)).to.deep.equal(ids)
         } finally {
           await t.faultline.close({ timeout: 300 })
           process.stderr.write = original
         }
-        expect(stderr).to.match(/ticket operation\(s\) for the redmine tracker were still pending at shutdown/)
+        expect(stderr).not.to.contain('still undelivered at shutdown')
       })
     })
   })
