@@ -6,6 +6,9 @@ import TransportStream from 'winston-transport'
 import { FaultlineConfigError, type ResolvedOptions, type TransportSetting } from './config/options.js'
 import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
+import { resolveMailOptions } from '../transports/mail/options.js'
+import { resolveSyslogOptions } from '../transports/syslog/options.js'
+import { resolveTicketOptions } from '../transports/ticket/options.js'
 import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
@@ -60,16 +63,21 @@ function openTickets(options: ResolvedOptions): TicketTransport {
 
 /**
  * Builds the winston logger every report goes through, with the transports
- * the options ask for. Transport failures are written to stderr once per
+ * the options ask for. A transport that debug mode leaves off still has its
+ * setting checked, so a bad one fails at start-up in development too. Transport failures are written to stderr once per
  * transport and never crash the app.
  */
 export function createReportLogger(options: ResolvedOptions): winston.Logger {
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
-  if (options.mail && (!options.debug || isForced(options.mail))) transports.push(openMail(options))
-  if (options.syslog && (!options.debug || isForced(options.syslog))) transports.push(openSyslog(options))
-  if (options.tickets && (!options.debug || isForced(options.tickets))) transports.push(openTickets(options))
+  const on = (setting: TransportSetting | undefined) => setting !== undefined && (!options.debug || isForced(setting))
+  if (on(options.mail)) transports.push(openMail(options))
+  else if (options.mail) resolveMailOptions(settingOf(options.mail), { managers: options.managers, appName: options.appName })
+  if (on(options.syslog)) transports.push(openSyslog(options))
+  else if (options.syslog) resolveSyslogOptions(settingOf(options.syslog), { appName: options.appName })
+  if (on(options.tickets)) transports.push(openTickets(options))
+  else if (options.tickets) resolveTicketOptions(settingOf(options.tickets))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))

@@ -42,6 +42,17 @@ describe('options', () => {
     })
   }
 
+  it('should check mail, syslog and ticket settings in debug mode too, where those transports stay off', () => {
+    for (const [options, field] of [
+      [{ debug: true, mail: 'http://mail.example.org' }, 'mail'],
+      [{ debug: true, syslog: 'logs.example.org' }, 'syslog'],
+      [{ debug: true, syslog: { url: 'relp://127.0.0.1', relp: { window: 0 } } }, 'syslog.relp.window'],
+      [{ debug: true, tickets: 'jira://tracker.example.org' }, 'tickets'],
+    ] as Array<[Record<string, unknown>, string]>) {
+      expect(configError(options).field, JSON.stringify(options)).to.equal(field)
+    }
+  })
+
   it('should fail at start-up on a file that cannot be opened, naming the field', () => {
     const err = configError({ file: '/proc/version/errors.log' })
     expect(err.field).to.equal('file')
