@@ -75,14 +75,31 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     }
     this.logger = createReportLogger(this.#options)
     this.#dispatcher = new ReportDispatcher(this.logger, (report) => this.emit('report', report))
-    this.#reporter = new OutcomeReporter({ context, warningLimit: this.#options.warningLimit, dispatcher: this.#dispatcher })
-    this.#lifecycle = new RequestLifecycle({ context, reporter: this.#reporter, logger: this.logger, debug: this.#options.debug, throwErrors: this.#options.throwErrors })
+    this.#reporter = new OutcomeReporter({
+      context,
+      warningLimit: this.#options.warningLimit,
+      dispatcher: this.#dispatcher,
+    })
+    this.#lifecycle = new RequestLifecycle({
+      context,
+      reporter: this.#reporter,
+      logger: this.logger,
+      debug: this.#options.debug,
+      throwErrors: this.#options.throwErrors,
+    })
     if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
     // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
     const stepAside = this.#options.debug || this.#options.throwErrors
     this.#guards = installProcessGuards(
-      { crash: (error, origin) => this.#dispatcher.crash(this.#reporter.crashReport(error, origin)), close: (closeOptions) => this.close(closeOptions) },
-      { errors: this.#options.handleProcessErrors && !stepAside, signals: this.#options.handleSignals, closeTimeoutMs: 5000 },
+      {
+        crash: (error, origin) => this.#dispatcher.crash(this.#reporter.crashReport(error, origin)),
+        close: (closeOptions) => this.close(closeOptions),
+      },
+      {
+        errors: this.#options.handleProcessErrors && !stepAside,
+        signals: this.#options.handleSignals,
+        closeTimeoutMs: 5000,
+      },
     )
   }
 
@@ -90,14 +107,27 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * Per transport: how many units were delivered, are queued in memory, wait
    * in the spool, were retried, or were dropped (and said so).
    */
-  stats(): Record<string, { delivered?: number; queued: number; spooled: number; retried: number; dropped: number; resent?: number }> {
+  stats(): Record<
+    string,
+    {
+      delivered?: number
+      queued: number
+      spooled: number
+      retried: number
+      dropped: number
+      resent?: number
+    }
+  > {
     const out: ReturnType<Faultline['stats']> = {}
     for (const transport of this.logger.transports) {
       const stats = (transport as { stats?: () => Record<string, number> }).stats?.()
       if (!stats) continue
-      const name = (transport as { name?: string }).name ?? transport.constructor.name.replace(/Transport$/, '').toLowerCase()
+      const name =
+        (transport as { name?: string }).name ??
+        transport.constructor.name.replace(/Transport$/, '').toLowerCase()
       out[name] = {
-        delivered: stats.delivered ?? (stats.created ?? 0) + (stats.comments ?? 0) + (stats.reopened ?? 0),
+        delivered:
+          stats.delivered ?? (stats.created ?? 0) + (stats.comments ?? 0) + (stats.reopened ?? 0),
         queued: stats.queued ?? stats.pending ?? 0,
         spooled: stats.spooled ?? 0,
         retried: stats.retried ?? stats.failures ?? 0,
@@ -132,7 +162,9 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   xhrOnly(): RequestHandler {
     return function faultlineXhrOnly(req, _res, next) {
       if (isXhrRequest(req.headers)) return next()
-      next(new SuspiciousRequest('non-XHR request to an XHR-only resource', { category: 'xhr-only' }))
+      next(
+        new SuspiciousRequest('non-XHR request to an XHR-only resource', { category: 'xhr-only' }),
+      )
     }
   }
 

@@ -3,7 +3,11 @@ import winston from 'winston'
 import { MESSAGE } from 'triple-beam'
 import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
-import { FaultlineConfigError, type ResolvedOptions, type TransportSetting } from './config/options.js'
+import {
+  FaultlineConfigError,
+  type ResolvedOptions,
+  type TransportSetting,
+} from './config/options.js'
 import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
 import { resolveMailOptions } from '../transports/mail/options.js'
@@ -14,14 +18,19 @@ import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
 
 function isForced(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true
+  return (
+    typeof value === 'object' && value !== null && (value as { force?: unknown }).force === true
+  )
 }
 
 function openFile(file: NonNullable<ResolvedOptions['file']>): TransportStream {
   try {
     return createFileTransport(file)
   } catch (err) {
-    throw new FaultlineConfigError('file', `faultline: option "file" names ${JSON.stringify(file.filename)}, which cannot be opened for appending: ${err instanceof Error ? err.message : String(err)}`)
+    throw new FaultlineConfigError(
+      'file',
+      `faultline: option "file" names ${JSON.stringify(file.filename)}, which cannot be opened for appending: ${err instanceof Error ? err.message : String(err)}`,
+    )
   }
 }
 
@@ -50,11 +59,21 @@ function settingOf(setting: TransportSetting): Record<string, unknown> {
 }
 
 function openSyslog(options: ResolvedOptions): SyslogTransport {
-  return new SyslogTransport({ ...settingOf(options.syslog!), defaultAppName: options.appName, ...spoolFor(options, 'syslog') })
+  return new SyslogTransport({
+    ...settingOf(options.syslog!),
+    defaultAppName: options.appName,
+    ...spoolFor(options, 'syslog'),
+  })
 }
 
 function openMail(options: ResolvedOptions): MailTransport {
-  return new MailTransport({ ...settingOf(options.mail!), managers: options.managers, appName: options.appName, appRoot: options.appRoot, ...spoolFor(options, 'mail') })
+  return new MailTransport({
+    ...settingOf(options.mail!),
+    managers: options.managers,
+    appName: options.appName,
+    appRoot: options.appRoot,
+    ...spoolFor(options, 'mail'),
+  })
 }
 
 function openTickets(options: ResolvedOptions): TicketTransport {
@@ -71,16 +90,27 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
-  const on = (setting: TransportSetting | undefined) => setting !== undefined && (!options.debug || isForced(setting))
+  const on = (setting: TransportSetting | undefined) =>
+    setting !== undefined && (!options.debug || isForced(setting))
   if (on(options.mail)) transports.push(openMail(options))
-  else if (options.mail) resolveMailOptions(settingOf(options.mail), { managers: options.managers, appName: options.appName })
+  else if (options.mail)
+    resolveMailOptions(settingOf(options.mail), {
+      managers: options.managers,
+      appName: options.appName,
+    })
   if (on(options.syslog)) transports.push(openSyslog(options))
-  else if (options.syslog) resolveSyslogOptions(settingOf(options.syslog), { appName: options.appName })
+  else if (options.syslog)
+    resolveSyslogOptions(settingOf(options.syslog), { appName: options.appName })
   if (on(options.tickets)) transports.push(openTickets(options))
   else if (options.tickets) resolveTicketOptions(settingOf(options.tickets))
   transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
-  if (transports.length === 0) transports.push(new TransportStream({ log: (_info: unknown, callback: () => void) => callback() } as TransportStream.TransportStreamOptions))
+  if (transports.length === 0)
+    transports.push(
+      new TransportStream({
+        log: (_info: unknown, callback: () => void) => callback(),
+      } as TransportStream.TransportStreamOptions),
+    )
   const logger = winston.createLogger({
     levels: winston.config.npm.levels,
     level: 'debug',
@@ -90,16 +120,23 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   })
   // without a listener, winston rethrows a transport's error and takes the app down
   const broken = new WeakSet<object>()
-  const nameOf = (transport?: object) => (transport as { name?: string } | undefined)?.name ?? transport?.constructor.name ?? 'a transport'
+  const nameOf = (transport?: object) =>
+    (transport as { name?: string } | undefined)?.name ??
+    transport?.constructor.name ??
+    'a transport'
   logger.on('error', (err: unknown, transport?: object) => {
     const key = transport ?? logger
     if (broken.has(key)) return
     broken.add(key)
-    process.stderr.write(`faultline: ${nameOf(transport)} failed: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(
+      `faultline: ${nameOf(transport)} failed: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
   })
   // a transport's warnings are its own to ration (once per outage), and never go back through the transports
   logger.on('warn', (err: unknown, transport?: object) => {
-    process.stderr.write(`faultline: ${nameOf(transport)}: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(
+      `faultline: ${nameOf(transport)}: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
   })
   return logger
 }

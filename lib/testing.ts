@@ -51,7 +51,11 @@ export interface InjectResponse {
  * const app: InjectableApp = express()
  * ```
  */
-export type InjectableApp = (req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void) => void
+export type InjectableApp = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  done: (err?: unknown) => void,
+) => void
 
 /** A socket that goes nowhere: what the response writes is read from the response itself. */
 function createNullSocket(remoteAddress: string): Socket {
@@ -94,32 +98,56 @@ export function inject(app: InjectableApp, request: InjectRequest): Promise<Inje
     req.httpVersion = '1.1'
     req.httpVersionMajor = 1
     req.httpVersionMinor = 1
-    req.headers = { host: 'localhost', ...Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])) }
+    req.headers = {
+      host: 'localhost',
+      ...Object.fromEntries(
+        Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+      ),
+    }
     if (body) {
       req.headers['content-length'] ??= String(body.length)
-      if (typeof request.body === 'object' && !Buffer.isBuffer(request.body)) req.headers['content-type'] ??= 'application/json'
+      if (typeof request.body === 'object' && !Buffer.isBuffer(request.body))
+        req.headers['content-type'] ??= 'application/json'
       req.push(body)
     }
     req.push(null)
-    if (request.throwErrors !== false) (req as IncomingMessage & { [THROW_ERRORS]?: boolean })[THROW_ERRORS] = true
+    if (request.throwErrors !== false)
+      (req as IncomingMessage & { [THROW_ERRORS]?: boolean })[THROW_ERRORS] = true
 
     const res = new ServerResponse(req)
     res.assignSocket(socket)
     const chunks: Buffer[] = []
     const collect = (chunk: unknown, encoding?: unknown) => {
       if (chunk === undefined || chunk === null || typeof chunk === 'function') return
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'))
+      chunks.push(
+        Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(
+              chunk as string,
+              typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+            ),
+      )
     }
     const write = res.write.bind(res) as (...args: unknown[]) => boolean
     const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
-    res.write = ((chunk: unknown, ...rest: unknown[]) => (collect(chunk, rest[0]), write(chunk, ...rest))) as typeof res.write
-    res.end = ((chunk?: unknown, ...rest: unknown[]) => (collect(chunk, rest[0]), end(chunk, ...rest))) as typeof res.end
+    res.write = ((chunk: unknown, ...rest: unknown[]) => (
+      collect(chunk, rest[0]),
+      write(chunk, ...rest)
+    )) as typeof res.write
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => (
+      collect(chunk, rest[0]),
+      end(chunk, ...rest)
+    )) as typeof res.end
     let failed = false
     res.on('finish', () => {
       // a server would now close the response; with no server, the null socket's close does it
       socket.destroy()
       if (failed) return
-      resolve({ status: res.statusCode, headers: res.getHeaders(), body: req.method === 'HEAD' ? '' : Buffer.concat(chunks).toString('utf8') })
+      resolve({
+        status: res.statusCode,
+        headers: res.getHeaders(),
+        body: req.method === 'HEAD' ? '' : Buffer.concat(chunks).toString('utf8'),
+      })
     })
     app(req, res, (err?: unknown) => {
       if (err !== undefined && err !== null) {

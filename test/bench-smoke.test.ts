@@ -14,7 +14,14 @@ describe('bench smoke mode', function () {
   })
 
   it('starts every contender and answers every route with the expected status', () => {
-    expect(results.map((r) => r.contender)).to.deep.equal(['bare', 'bare-noop', 'faultline', 'express-winston', 'pino-http', 'sentry'])
+    expect(results.map((r) => r.contender)).to.deep.equal([
+      'bare',
+      'bare-noop',
+      'faultline',
+      'express-winston',
+      'pino-http',
+      'sentry',
+    ])
     for (const r of results) expect(r.statuses, r.contender).to.deep.equal(EXPECTED_STATUS)
   })
 
@@ -24,8 +31,20 @@ describe('bench smoke mode', function () {
 
   it('faultline: one report per error request, one file line per report, a mail for the first traceback', () => {
     const evidence = results.find((r) => r.contender === 'faultline')!.evidence!
-    expect(evidence.requests).to.deep.equal({ '/ok': 1, '/missing': 1, '/boom': 1, '/async-boom': 1, '/hand': 1 })
-    expect(evidence.counts).to.include({ 'reports.warning': 1, 'reports.error': 1, 'reports.traceback': 2, 'file.lines': 4, 'file.distinctIds': 4 })
+    expect(evidence.requests).to.deep.equal({
+      '/ok': 1,
+      '/missing': 1,
+      '/boom': 1,
+      '/async-boom': 1,
+      '/hand': 1,
+    })
+    expect(evidence.counts).to.include({
+      'reports.warning': 1,
+      'reports.error': 1,
+      'reports.traceback': 2,
+      'file.lines': 4,
+      'file.distinctIds': 4,
+    })
     expect(evidence.counts.mails).to.be.at.least(2)
     expect(evidence.ids).to.have.length(4)
     expect(evidence.closeMs).to.be.below(1000)
@@ -33,7 +52,12 @@ describe('bench smoke mode', function () {
 
   it('peers: a log line or event per error, none for /ok', () => {
     const counts = (name: string) => results.find((r) => r.contender === name)!.evidence!.counts
-    expect(counts('express-winston')).to.include({ 'file.lines': 4, 'file.warn': 1, 'file.thrown': 2, 'file.hand': 1 })
+    expect(counts('express-winston')).to.include({
+      'file.lines': 4,
+      'file.warn': 1,
+      'file.thrown': 2,
+      'file.hand': 1,
+    })
     expect(counts('pino-http')).to.include({ 'file.warn': 1, 'file.withErr': 3, 'file.hand': 1 })
     expect(counts('sentry')).to.include({ 'sink.events': 3 })
   })

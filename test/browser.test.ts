@@ -26,7 +26,8 @@ const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1'
 /** The thrown message: markup that would set `window.__pwned` if it ever ran. */
 const PAYLOAD_MESSAGE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 /** Markup in the path (encoded, as a browser sends it) and in the query. */
-const PAYLOAD_PATH = '/orders/%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D3%22%3E?q=<script>window.__pwned=4</script>'
+const PAYLOAD_PATH =
+  '/orders/%3Cimg%20src%3Dx%20onerror%3D%22window.__pwned%3D3%22%3E?q=<script>window.__pwned=4</script>'
 const QUERY_PAYLOAD = '<script>window.__pwned=4</script>'
 /** A demo request for the screenshots in docs/. */
 const DEMO_PATH = '/orders/1042/invoice?currency=EUR'
@@ -77,17 +78,27 @@ interface Order {
 
 async function loadOrder(id: string): Promise<Order> {
   // the inventory service is down, so the order comes back without its line items
-  const loadError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7070'), { code: 'ECONNREFUSED', syscall: 'connect' })
+  const loadError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7070'), {
+    code: 'ECONNREFUSED',
+    syscall: 'connect',
+  })
   return { id, customer: 'c_2291', loadError }
 }
 
 function orderTotal(order: Order): number {
-  if (!order.lines) throw new TypeError(`order ${order.id} has no line items to total`, { cause: order.loadError })
+  if (!order.lines)
+    throw new TypeError(`order ${order.id} has no line items to total`, { cause: order.loadError })
   return order.lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0)
 }
 
 async function startSite(mode: Mode): Promise<Site> {
-  const faultline = createFaultline({ appName: 'shop', env: false, debug: mode === 'debug', throwErrors: false, stderr: false })
+  const faultline = createFaultline({
+    appName: 'shop',
+    env: false,
+    debug: mode === 'debug',
+    throwErrors: false,
+    stderr: false,
+  })
   const reports: Report[] = []
   const cookies: Array<string | undefined> = []
   faultline.on('report', (report) => reports.push(report))
@@ -121,8 +132,17 @@ async function startSite(mode: Mode): Promise<Site> {
 /** The console lines a healthy error page may print: its own 500, and a missing favicon. */
 function isExpectedConsoleLine(line: ConsoleLine, pageUrl: string): boolean {
   if (line.type !== 'error') return false
-  if (line.url === pageUrl && /^Failed to load resource: the server responded with a status of 500 \(Internal Server Error\)$/.test(line.text)) return true
-  return new URL(line.url || 'about:blank').pathname === '/favicon.ico' && /^Failed to load resource: the server responded with a status of 404\b/.test(line.text)
+  if (
+    line.url === pageUrl &&
+    /^Failed to load resource: the server responded with a status of 500 \(Internal Server Error\)$/.test(
+      line.text,
+    )
+  )
+    return true
+  return (
+    new URL(line.url || 'about:blank').pathname === '/favicon.ico' &&
+    /^Failed to load resource: the server responded with a status of 404\b/.test(line.text)
+  )
 }
 
 function pngSize(png: Buffer): { width: number; height: number } {
@@ -174,7 +194,13 @@ describe('error pages in a real browser (headless Chromium)', () => {
     pages.push(page)
     const consoleLines: ConsoleLine[] = []
     const pageErrors: Error[] = []
-    page.on('console', (message) => consoleLines.push({ type: message.type(), text: message.text(), url: message.location().url }))
+    page.on('console', (message) =>
+      consoleLines.push({
+        type: message.type(),
+        text: message.text(),
+        url: message.location().url,
+      }),
+    )
     page.on('pageerror', (error) => pageErrors.push(error))
     // injected by the browser driver, so the page's CSP does not apply to it
     await page.addInitScript(
@@ -185,7 +211,11 @@ describe('error pages in a real browser (headless Chromium)', () => {
     if (!response) throw new Error(`no response for ${path}`)
     const headers = response.headers()
     const id = headers['x-incident-id'] ?? ''
-    const report = await waitUntil(() => reports.find((r) => r.id === id), 5000, `the report of incident ${id}`)
+    const report = await waitUntil(
+      () => reports.find((r) => r.id === id),
+      5000,
+      `the report of incident ${id}`,
+    )
     // let late console messages (a favicon, a blocked resource) arrive before anything is judged
     await page.waitForLoadState('networkidle')
     return {
@@ -209,26 +239,45 @@ describe('error pages in a real browser (headless Chromium)', () => {
     expect(visit.status).to.equal(500)
     expect(await page.title()).to.match(titlePattern)
     expect(visit.headers['content-type']).to.equal('text/html; charset=utf-8')
-    expect(visit.headers['content-security-policy']).to.match(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'/)
+    expect(visit.headers['content-security-policy']).to.match(
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'/,
+    )
     expect(visit.headers['x-content-type-options']).to.equal('nosniff')
     expect(visit.headers['cache-control']).to.equal('no-store')
 
     // nothing ran, nothing was even parsed as markup
     expect(await page.evaluate('typeof window.__pwned')).to.equal('undefined')
-    expect(await page.evaluate("document.querySelectorAll('script,img,iframe,object,embed,svg,link,base,meta[http-equiv]').length")).to.equal(0)
-    expect(await page.evaluate("[...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length")).to.equal(0)
+    expect(
+      await page.evaluate(
+        "document.querySelectorAll('script,img,iframe,object,embed,svg,link,base,meta[http-equiv]').length",
+      ),
+    ).to.equal(0)
+    expect(
+      await page.evaluate(
+        "[...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => a.name.startsWith('on'))).length",
+      ),
+    ).to.equal(0)
 
     // the console: exactly the page's own 500 line (so the listener works), no CSP report, no error
-    const ownStatusLines = visit.console.filter((line) => line.type === 'error' && line.url === visit.url && / status of 500 /.test(line.text))
+    const ownStatusLines = visit.console.filter(
+      (line) =>
+        line.type === 'error' && line.url === visit.url && / status of 500 /.test(line.text),
+    )
     expect(ownStatusLines, 'the page\'s own "status of 500" console line').to.have.length(1)
-    expect(visit.console.filter((line) => !isExpectedConsoleLine(line, visit.url))).to.deep.equal([])
-    expect(visit.console.filter((line) => /Content Security Policy/i.test(line.text))).to.deep.equal([])
+    expect(visit.console.filter((line) => !isExpectedConsoleLine(line, visit.url))).to.deep.equal(
+      [],
+    )
+    expect(
+      visit.console.filter((line) => /Content Security Policy/i.test(line.text)),
+    ).to.deep.equal([])
     expect(visit.violations, 'securitypolicyviolation events').to.deep.equal([])
     expect(visit.pageErrors.map((e) => e.message)).to.deep.equal([])
 
     // the page's own style was allowed by its hash
     expect(await page.evaluate('getComputedStyle(document.body).margin')).to.equal('0px')
-    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).to.equal('rgb(246, 247, 249)')
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).to.equal(
+      'rgb(246, 247, 249)',
+    )
 
     // one incident id, the same in the text, the header and the report
     expect(visit.report.id).to.match(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/)
@@ -237,7 +286,10 @@ describe('error pages in a real browser (headless Chromium)', () => {
     expect([...new Set(visit.text.match(INCIDENT_ID))]).to.deep.equal([visit.report.id])
 
     // the browser sent the secrets, and the page shows neither
-    expect(site(visit.mode).cookies.some((c) => c?.includes(SECRET)), 'the browser sent the session cookie').to.equal(true)
+    expect(
+      site(visit.mode).cookies.some((c) => c?.includes(SECRET)),
+      'the browser sent the session cookie',
+    ).to.equal(true)
     expect(visit.html).not.to.include(SECRET)
     expect(visit.html).not.to.include(BEARER)
   }
@@ -255,13 +307,30 @@ describe('error pages in a real browser (headless Chromium)', () => {
       const v = await visit('production', PAYLOAD_PATH)
       await expectSafePage(v, /^500 Internal Server Error$/)
       expect(v.report.message).to.include(PAYLOAD_MESSAGE)
-      expect(await v.page.evaluate("getComputedStyle(document.querySelector('main')).backgroundColor")).to.equal('rgb(255, 255, 255)')
-      expect(await v.page.evaluate("getComputedStyle(document.querySelector('main')).borderTopLeftRadius")).to.equal('8px')
+      expect(
+        await v.page.evaluate("getComputedStyle(document.querySelector('main')).backgroundColor"),
+      ).to.equal('rgb(255, 255, 255)')
+      expect(
+        await v.page.evaluate(
+          "getComputedStyle(document.querySelector('main')).borderTopLeftRadius",
+        ),
+      ).to.equal('8px')
       expect(v.text).to.include('500 Internal Server Error')
       expect(v.text).to.include('Something went wrong on our side')
 
       // no message, no stack, no file path, no request detail
-      for (const leak of ['pwned', 'onerror', '&#60;script', 'Error:', 'orders', THIS_FILE, REPO_ROOT, 'browser.test', 'node_modules', 'node:internal']) {
+      for (const leak of [
+        'pwned',
+        'onerror',
+        '&#60;script',
+        'Error:',
+        'orders',
+        THIS_FILE,
+        REPO_ROOT,
+        'browser.test',
+        'node_modules',
+        'node:internal',
+      ]) {
         expect(v.html, leak).not.to.include(leak)
       }
       expect(v.html).not.to.match(/\bat .+:\d+:\d+/)
@@ -272,7 +341,16 @@ describe('error pages in a real browser (headless Chromium)', () => {
       const v = await visit('production', DEMO_PATH)
       await expectSafePage(v, /^500 Internal Server Error$/)
       expect(v.report.error?.name).to.equal('TypeError')
-      for (const leak of ['TypeError', 'line items', 'ECONNREFUSED', '1042', 'invoice', THIS_FILE, REPO_ROOT]) expect(v.html, leak).not.to.include(leak)
+      for (const leak of [
+        'TypeError',
+        'line items',
+        'ECONNREFUSED',
+        '1042',
+        'invoice',
+        THIS_FILE,
+        REPO_ROOT,
+      ])
+        expect(v.html, leak).not.to.include(leak)
       await screenshot(v.page, 'production-page.png')
       if (UPDATE_SCREENSHOTS) {
         await mkdir(DOCS, { recursive: true })
@@ -286,7 +364,9 @@ describe('error pages in a real browser (headless Chromium)', () => {
       const v = await visit('debug', PAYLOAD_PATH)
       await expectSafePage(v, /^500 Internal Server Error: /)
       expect(await v.page.title()).to.include(PAYLOAD_MESSAGE)
-      expect(await v.page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")).to.equal('rgb(122, 16, 32)')
+      expect(
+        await v.page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor"),
+      ).to.equal('rgb(122, 16, 32)')
 
       // the payloads are visible as text: the message in the heading, the query in the request
       expect(await v.page.locator('header h1').innerText()).to.equal(`Error: ${PAYLOAD_MESSAGE}`)
@@ -297,14 +377,16 @@ describe('error pages in a real browser (headless Chromium)', () => {
       // stack frames from this file, with their source
       expect(v.text).to.include('browser.test.ts')
       expect(await v.page.locator('ol.frames li .badge.app').count()).to.be.at.least(1)
-      expect(v.text).to.include("throw new Error(PAYLOAD_MESSAGE)")
+      expect(v.text).to.include('throw new Error(PAYLOAD_MESSAGE)')
       await screenshot(v.page, 'debug-xss.png')
     })
 
     it('should show a realistic demo error with its cause, frames and scrubbed request (docs/debug-page.png)', async () => {
       const v = await visit('debug', DEMO_PATH)
       await expectSafePage(v, /^500 Internal Server Error: /)
-      expect(await v.page.locator('header h1').innerText()).to.equal('TypeError: order 1042 has no line items to total')
+      expect(await v.page.locator('header h1').innerText()).to.equal(
+        'TypeError: order 1042 has no line items to total',
+      )
       expect(v.text).to.include('TypeError: order 1042 has no line items to total')
       expect(v.text).to.include('Caused by: Error: connect ECONNREFUSED 127.0.0.1:7070')
       expect(v.text).to.include('ECONNREFUSED')

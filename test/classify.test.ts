@@ -1,7 +1,18 @@
 import { expect } from 'chai'
-import { classifyOutcome, getErrorStatus, getResponseStatus, type OutcomeFacts } from '../lib/index.js'
+import {
+  classifyOutcome,
+  getErrorStatus,
+  getResponseStatus,
+  type OutcomeFacts,
+} from '../lib/index.js'
 
-const quiet: OutcomeFacts = { status: 200, finished: true, loggedError: false, loggedWarning: false, suspicious: false }
+const quiet: OutcomeFacts = {
+  status: 200,
+  finished: true,
+  loggedError: false,
+  loggedWarning: false,
+  suspicious: false,
+}
 
 describe('classifyOutcome', () => {
   it('should report nothing for a finished 2xx or 3xx with nothing logged', () => {
@@ -10,27 +21,44 @@ describe('classifyOutcome', () => {
   })
 
   it('should call an exception without a status a traceback', () => {
-    expect(classifyOutcome({ ...quiet, status: 500, exception: { clientAbort: false } })).to.equal('traceback')
+    expect(classifyOutcome({ ...quiet, status: 500, exception: { clientAbort: false } })).to.equal(
+      'traceback',
+    )
   })
 
   it('should call an exception with a 5xx status a traceback', () => {
-    expect(classifyOutcome({ ...quiet, status: 503, exception: { status: 503, clientAbort: false } })).to.equal('traceback')
+    expect(
+      classifyOutcome({ ...quiet, status: 503, exception: { status: 503, clientAbort: false } }),
+    ).to.equal('traceback')
   })
 
   it('should call an exception with a 4xx status a warning', () => {
-    expect(classifyOutcome({ ...quiet, status: 404, exception: { status: 404, clientAbort: false } })).to.equal('warning')
+    expect(
+      classifyOutcome({ ...quiet, status: 404, exception: { status: 404, clientAbort: false } }),
+    ).to.equal('warning')
   })
 
   it('should call a 4xx exception a traceback when the response became a 5xx anyway', () => {
-    expect(classifyOutcome({ ...quiet, status: 500, exception: { status: 400, clientAbort: false } })).to.equal('traceback')
+    expect(
+      classifyOutcome({ ...quiet, status: 500, exception: { status: 400, clientAbort: false } }),
+    ).to.equal('traceback')
   })
 
   it('should call a traceback a traceback even when the response was cut after headers', () => {
-    expect(classifyOutcome({ ...quiet, status: 200, finished: false, exception: { clientAbort: false } })).to.equal('traceback')
+    expect(
+      classifyOutcome({
+        ...quiet,
+        status: 200,
+        finished: false,
+        exception: { clientAbort: false },
+      }),
+    ).to.equal('traceback')
   })
 
   it('should call a client disconnect an aborted request, never an error', () => {
-    expect(classifyOutcome({ ...quiet, finished: false, exception: { clientAbort: true } })).to.equal('aborted')
+    expect(
+      classifyOutcome({ ...quiet, finished: false, exception: { clientAbort: true } }),
+    ).to.equal('aborted')
     expect(classifyOutcome({ ...quiet, finished: false })).to.equal('aborted')
   })
 

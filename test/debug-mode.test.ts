@@ -7,7 +7,6 @@ import { Outbox } from '../lib/testing.js'
 import { captureStderr, createApp, createHarness, waitUntil } from './helpers.js'
 import { runScript } from './support/processes.js'
 
-
 describe('debug mode', () => {
   it('should print every report to stderr: kind, status, method, path, message, stack and incident id', async () => {
     let faultline: Faultline | undefined
@@ -37,7 +36,10 @@ describe('debug mode', () => {
     let plain = ''
     tty.on('data', (c) => (coloured += c))
     pipe.on('data', (c) => (plain += c))
-    const h = createHarness({ debug: true, transports: [new StderrTransport({ stream: tty }), new StderrTransport({ stream: pipe })] })
+    const h = createHarness({
+      debug: true,
+      transports: [new StderrTransport({ stream: tty }), new StderrTransport({ stream: pipe })],
+    })
     h.faultline.capture(new Error('colourful'))
     await h.waitForReports(1)
     await h.faultline.close()
@@ -71,8 +73,12 @@ describe('debug mode', () => {
     try {
       const quiet = createHarness({ debug: true, tickets: `local:${dir}/a` })
       const forced = createHarness({ debug: true, tickets: { url: `local:${dir}/b`, force: true } })
-      expect(quiet.faultline.logger.transports.map((t) => t.constructor.name)).not.to.include('TicketTransport')
-      expect(forced.faultline.logger.transports.map((t) => t.constructor.name)).to.include('TicketTransport')
+      expect(quiet.faultline.logger.transports.map((t) => t.constructor.name)).not.to.include(
+        'TicketTransport',
+      )
+      expect(forced.faultline.logger.transports.map((t) => t.constructor.name)).to.include(
+        'TicketTransport',
+      )
       await Promise.all([quiet.faultline.close(), forced.faultline.close()])
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -95,11 +101,16 @@ describe('debug mode', () => {
     const [debug, production] = await Promise.all(
       ['debug', 'production'].map(async (mode) => {
         const { stdout } = await runScript('debugger-child.ts', [mode])
-        return JSON.parse(stdout) as { status: number; pauses: Array<{ functionName: string; message: string }> }
+        return JSON.parse(stdout) as {
+          status: number
+          pauses: Array<{ functionName: string; message: string }>
+        }
       }),
     )
     expect(debug!.status).to.equal(500)
-    expect(debug!.pauses).to.deep.equal([{ functionName: 'pauseForDebugger', message: 'look at me in the debugger' }])
+    expect(debug!.pauses).to.deep.equal([
+      { functionName: 'pauseForDebugger', message: 'look at me in the debugger' },
+    ])
     expect(production!.pauses).to.deep.equal([])
   })
 })

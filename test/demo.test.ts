@@ -13,7 +13,9 @@ import { createShopApp } from '../examples/shop/app.js'
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..')
 const INCIDENT = /[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}/
 // a reported row of the tour's table: case, kind, status, request, incident id, destinations
-const REPORT_ROW = new RegExp(`^(.+?)\\s{2,}(warning|error|traceback)\\s+(\\d{3})\\s+((?:GET|POST) \\S+)\\s+(${INCIDENT.source})\\s+(\\S+(?: \\+ \\S+)*)\\s`)
+const REPORT_ROW = new RegExp(
+  `^(.+?)\\s{2,}(warning|error|traceback)\\s+(\\d{3})\\s+((?:GET|POST) \\S+)\\s+(${INCIDENT.source})\\s+(\\S+(?: \\+ \\S+)*)\\s`,
+)
 
 interface Run {
   code: number | null
@@ -26,7 +28,11 @@ function runTour(varDir: string): Promise<Run> {
   // the demo honours FAULTLINE_*; the test must not depend on the shell it runs in
   for (const name of Object.keys(env)) if (name.startsWith('FAULTLINE_')) delete env[name]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/shop/main.ts', '--tour'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/shop/main.ts', '--tour'], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -36,13 +42,19 @@ function runTour(varDir: string): Promise<Run> {
   })
 }
 
-async function waitForReport(reports: Report[], test: (report: Report) => boolean): Promise<Report> {
+async function waitForReport(
+  reports: Report[],
+  test: (report: Report) => boolean,
+): Promise<Report> {
   // reports are emitted when the response closes, just after the client has it
   const deadline = Date.now() + 2000
   for (;;) {
     const found = reports.find(test)
     if (found) return found
-    if (Date.now() > deadline) throw new Error(`no matching report; got ${JSON.stringify(reports.map((r) => [r.kind, r.id]))}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `no matching report; got ${JSON.stringify(reports.map((r) => [r.kind, r.id]))}`,
+      )
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
@@ -51,7 +63,14 @@ describe('shop demo', function () {
   describe('npm run demo -- --tour', function () {
     let varDir: string
     let run: Run
-    let rows: Array<{ name: string; kind: string; status: number; request: string; id: string; where: string }>
+    let rows: Array<{
+      name: string
+      kind: string
+      status: number
+      request: string
+      id: string
+      where: string
+    }>
 
     before(async function () {
       this.timeout(60_000)
@@ -59,7 +78,18 @@ describe('shop demo', function () {
       run = await runTour(varDir)
       rows = run.stdout.split('\n').flatMap((line) => {
         const m = REPORT_ROW.exec(line)
-        return m ? [{ name: m[1]!.trim(), kind: m[2]!, status: Number(m[3]), request: m[4]!, id: m[5]!, where: m[6]! }] : []
+        return m
+          ? [
+              {
+                name: m[1]!.trim(),
+                kind: m[2]!,
+                status: Number(m[3]),
+                request: m[4]!,
+                id: m[5]!,
+                where: m[6]!,
+              },
+            ]
+          : []
       })
     })
 
@@ -71,11 +101,14 @@ describe('shop demo', function () {
       expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).to.equal(0)
       expect(run.stdout).to.include('Every outcome was reported as expected.')
       // the five warnings and the two 500 pages come from faultline's error handler; /checkout renders its own
-      expect(run.stdout).to.include('8 error pages carried an X-Incident-Id header, each the id of their report.')
+      expect(run.stdout).to.include(
+        '8 error pages carried an X-Incident-Id header, each the id of their report.',
+      )
     })
 
     it('names each kind and the suspicious, xhr and abort cases', function () {
-      for (const word of ['warning', 'error', 'traceback', 'suspicious', 'xhr', 'abort']) expect(run.stdout).to.include(word)
+      for (const word of ['warning', 'error', 'traceback', 'suspicious', 'xhr', 'abort'])
+        expect(run.stdout).to.include(word)
       expect(rows.map((r) => `${r.kind} ${r.status} ${r.request}`)).to.have.members([
         'warning 404 GET /no-such-page',
         'warning 400 GET /admin/transfer?amount=-50',
@@ -89,14 +122,20 @@ describe('shop demo', function () {
       ])
       expect(run.stdout).to.match(/client abort\s+aborted\s+200\s+GET \/slow\s+-\s+logger \(info\)/)
       // managers are mailed errors and tracebacks; warnings stay in the log
-      for (const row of rows) expect(row.where, row.name).to.equal(row.kind === 'warning' ? 'event + file + stderr' : 'event + file + stderr + mail')
+      for (const row of rows)
+        expect(row.where, row.name).to.equal(
+          row.kind === 'warning' ? 'event + file + stderr' : 'event + file + stderr + mail',
+        )
     })
 
     it('files one local ticket per distinct traceback', async function () {
       const names = (await readdir(join(varDir, 'tickets'))).filter((n) => n.endsWith('.json'))
       expect(names).to.have.length(rows.filter((r) => r.kind === 'traceback').length)
       for (const name of names) {
-        const ticket = JSON.parse(await readFile(join(varDir, 'tickets', name), 'utf8')) as { status: string; body: string }
+        const ticket = JSON.parse(await readFile(join(varDir, 'tickets', name), 'utf8')) as {
+          status: string
+          body: string
+        }
         expect(ticket.status).to.equal('open')
         expect(rows.some((r) => ticket.body.includes(`First incident: ${r.id}`))).to.equal(true)
       }
@@ -104,13 +143,22 @@ describe('shop demo', function () {
 
     it('writes one .eml mail per error and traceback to the outbox', async function () {
       const names = (await readdir(join(varDir, 'outbox'))).filter((n) => n.endsWith('.eml'))
-      const incidents = await Promise.all(names.map(async (n) => /^X-Faultline-Incident: (\S+)/im.exec(await readFile(join(varDir, 'outbox', n), 'utf8'))?.[1]))
+      const incidents = await Promise.all(
+        names.map(
+          async (n) =>
+            /^X-Faultline-Incident: (\S+)/im.exec(
+              await readFile(join(varDir, 'outbox', n), 'utf8'),
+            )?.[1],
+        ),
+      )
       const expected = rows.filter((r) => r.kind !== 'warning').map((r) => r.id)
       expect(incidents.sort()).to.deep.equal(expected.sort())
     })
 
     it('writes one JSON line per reported outcome to the log file, with the printed incident ids', async function () {
-      const lines = (await readFile(join(varDir, 'log', 'shop-errors.log'), 'utf8')).split('\n').filter(Boolean)
+      const lines = (await readFile(join(varDir, 'log', 'shop-errors.log'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
       const logged = lines.map((line) => JSON.parse(line) as Report)
       expect(logged.map((r) => r.id)).to.have.members(rows.map((r) => r.id))
       for (const row of rows) {
@@ -135,8 +183,18 @@ describe('shop demo', function () {
     before(function (done) {
       // env: false keeps FAULTLINE_* in the shell from changing what is tested
       // a transport that discards, because a winston logger with none prints every report to the console
-      const discard = new StderrTransport({ stream: new Writable({ write: (_chunk, _encoding, done) => done() }) })
-      faultline = createFaultline({ appName: 'shop', debug: false, throwErrors: false, stderr: false, transports: [discard], allowedHosts: ['127.0.0.1'], env: false })
+      const discard = new StderrTransport({
+        stream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      })
+      faultline = createFaultline({
+        appName: 'shop',
+        debug: false,
+        throwErrors: false,
+        stderr: false,
+        transports: [discard],
+        allowedHosts: ['127.0.0.1'],
+        env: false,
+      })
       faultline.on('report', (report) => reports.push(report))
       server = createServer(createShopApp(faultline)).listen(0, '127.0.0.1', done)
     })
@@ -162,7 +220,11 @@ describe('shop demo', function () {
       expect(res.status).to.equal(500)
       expect(res.text).to.include('Checkout unavailable')
       const report = await waitForReport(reports, (r) => r.request?.url === '/checkout')
-      expect(report).to.include({ kind: 'error', status: 500, message: 'db inconsistent for order 1001' })
+      expect(report).to.include({
+        kind: 'error',
+        status: 500,
+        message: 'db inconsistent for order 1001',
+      })
       await new Promise((resolve) => setTimeout(resolve, 50))
       expect(reports.filter((r) => r.request?.url === '/checkout')).to.have.length(1)
     })

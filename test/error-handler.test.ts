@@ -26,8 +26,12 @@ describe('errorHandler() in place of the final handler', () => {
   }
 
   describe('status', () => {
-    it('should use the error\'s status and its reason phrase', async () => {
-      const res = await request(appThrowing(() => Object.assign(new Error('slow down'), { status: 429 }))).get('/x').expect(429)
+    it("should use the error's status and its reason phrase", async () => {
+      const res = await request(
+        appThrowing(() => Object.assign(new Error('slow down'), { status: 429 })),
+      )
+        .get('/x')
+        .expect(429)
       expect(statusMessage(res)).to.equal('Too Many Requests')
     })
 
@@ -43,20 +47,41 @@ describe('errorHandler() in place of the final handler', () => {
     })
 
     it('should answer 500 for a status outside 400 to 599', async () => {
-      await request(appThrowing(() => Object.assign(new Error('odd'), { status: 302 }))).get('/x').expect(500)
+      await request(appThrowing(() => Object.assign(new Error('odd'), { status: 302 })))
+        .get('/x')
+        .expect(500)
     })
   })
 
   describe('headers', () => {
     it('should send err.headers when the error has a valid status', async () => {
-      const res = await request(appThrowing(() => Object.assign(new Error('slow down'), { status: 429, headers: { 'Retry-After': '30' } }))).get('/x').expect(429)
+      const res = await request(
+        appThrowing(() =>
+          Object.assign(new Error('slow down'), { status: 429, headers: { 'Retry-After': '30' } }),
+        ),
+      )
+        .get('/x')
+        .expect(429)
       expect(res.headers['retry-after']).to.equal('30')
     })
 
     it('should ignore err.headers without a valid status, and any header value holding CR or LF', async () => {
-      const noStatus = await request(appThrowing(() => Object.assign(new Error('x'), { headers: { 'Retry-After': '30' } }))).get('/x').expect(500)
+      const noStatus = await request(
+        appThrowing(() => Object.assign(new Error('x'), { headers: { 'Retry-After': '30' } })),
+      )
+        .get('/x')
+        .expect(500)
       expect(noStatus.headers['retry-after']).to.equal(undefined)
-      const injected = await request(appThrowing(() => Object.assign(new Error('x'), { status: 400, headers: { 'X-Note': 'a\r\nSet-Cookie: owned=1', 'Set-Cookie': 'owned=1' } }))).get('/x').expect(400)
+      const injected = await request(
+        appThrowing(() =>
+          Object.assign(new Error('x'), {
+            status: 400,
+            headers: { 'X-Note': 'a\r\nSet-Cookie: owned=1', 'Set-Cookie': 'owned=1' },
+          }),
+        ),
+      )
+        .get('/x')
+        .expect(400)
       expect(injected.headers['x-note']).to.equal(undefined)
       expect(injected.headers['set-cookie']).to.equal(undefined)
     })
@@ -85,34 +110,64 @@ describe('errorHandler() in place of the final handler', () => {
     })
 
     it('should always send nosniff, no-store, the incident id, and a strict CSP on HTML', async () => {
-      const res = await request(appThrowing(() => new Error('x'))).get('/x').set('Accept', 'text/html').expect(500)
+      const res = await request(appThrowing(() => new Error('x')))
+        .get('/x')
+        .set('Accept', 'text/html')
+        .expect(500)
       expect(res.headers['x-content-type-options']).to.equal('nosniff')
       expect(res.headers['cache-control']).to.equal('no-store')
       expect(res.headers['x-incident-id']).to.match(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/)
-      expect(res.headers['content-security-policy']).to.match(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'/)
+      expect(res.headers['content-security-policy']).to.match(
+        /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'/,
+      )
     })
   })
 
   describe('the production page', () => {
     it('should negotiate HTML, JSON and text', async () => {
       const app = appThrowing(() => new Error('x'))
-      const html = await request(app).get('/x').set('Accept', 'text/html,application/xhtml+xml').expect('Content-Type', 'text/html; charset=utf-8')
+      const html = await request(app)
+        .get('/x')
+        .set('Accept', 'text/html,application/xhtml+xml')
+        .expect('Content-Type', 'text/html; charset=utf-8')
       expect(html.text).to.contain('<h1>500 Internal Server Error</h1>')
-      const json = await request(app).get('/x').set('Accept', 'application/json').expect('Content-Type', 'application/json; charset=utf-8')
-      expect(json.body).to.deep.equal({ error: { status: 500, message: 'Internal Server Error', incident: json.headers['x-incident-id'] } })
-      const xhr = await request(app).get('/x').set('X-Requested-With', 'XMLHttpRequest').set('Accept', 'text/html')
+      const json = await request(app)
+        .get('/x')
+        .set('Accept', 'application/json')
+        .expect('Content-Type', 'application/json; charset=utf-8')
+      expect(json.body).to.deep.equal({
+        error: {
+          status: 500,
+          message: 'Internal Server Error',
+          incident: json.headers['x-incident-id'],
+        },
+      })
+      const xhr = await request(app)
+        .get('/x')
+        .set('X-Requested-With', 'XMLHttpRequest')
+        .set('Accept', 'text/html')
       expect(xhr.headers['content-type']).to.equal('application/json; charset=utf-8')
-      const text = await request(app).get('/x').set('Accept', 'text/plain').expect('Content-Type', 'text/plain; charset=utf-8')
-      expect(text.text).to.equal(`500 Internal Server Error\nIncident: ${text.headers['x-incident-id']}\n`)
+      const text = await request(app)
+        .get('/x')
+        .set('Accept', 'text/plain')
+        .expect('Content-Type', 'text/plain; charset=utf-8')
+      expect(text.text).to.equal(
+        `500 Internal Server Error\nIncident: ${text.headers['x-incident-id']}\n`,
+      )
     })
 
     it('should answer a client that sends no Accept header, a script or a tool, with plain text', async () => {
-      const res = await request(appThrowing(() => new Error('x'))).get('/x').unset('Accept').expect(500)
+      const res = await request(appThrowing(() => new Error('x')))
+        .get('/x')
+        .unset('Accept')
+        .expect(500)
       expect(res.headers['content-type']).to.equal('text/plain; charset=utf-8')
     })
 
     it('should send headers only for HEAD', async () => {
-      const res = await request(appThrowing(() => new Error('x'))).head('/x').expect(500)
+      const res = await request(appThrowing(() => new Error('x')))
+        .head('/x')
+        .expect(500)
       expect(res.text ?? '').to.equal('')
       expect(Number(res.headers['content-length'])).to.be.above(0)
       expect(res.headers['x-incident-id']).to.be.a('string')
@@ -129,9 +184,26 @@ describe('errorHandler() in place of the final handler', () => {
     })
 
     it('should show the message of an exposed 4xx, escaped, and never that of a 5xx', async () => {
-      const exposed = await request(appThrowing(() => Object.assign(new Error('quantity must be <b>positive</b>'), { status: 422, expose: true }))).get('/x').set('Accept', 'text/html').expect(422)
+      const exposed = await request(
+        appThrowing(() =>
+          Object.assign(new Error('quantity must be <b>positive</b>'), {
+            status: 422,
+            expose: true,
+          }),
+        ),
+      )
+        .get('/x')
+        .set('Accept', 'text/html')
+        .expect(422)
       expect(exposed.text).to.contain('quantity must be &#60;b&#62;positive&#60;/b&#62;')
-      const hidden = await request(appThrowing(() => Object.assign(new Error('db password wrong'), { status: 503, expose: true }))).get('/x').set('Accept', 'text/html').expect(503)
+      const hidden = await request(
+        appThrowing(() =>
+          Object.assign(new Error('db password wrong'), { status: 503, expose: true }),
+        ),
+      )
+        .get('/x')
+        .set('Accept', 'text/html')
+        .expect(503)
       expect(hidden.text).not.to.contain('db password')
     })
   })
@@ -139,7 +211,11 @@ describe('errorHandler() in place of the final handler', () => {
   it('should read an unread request body before answering, so the client is not cut off mid-upload', async () => {
     const app = appThrowing(() => new Error('rejected before reading'))
     const body = 'x'.repeat(2 * 1024 * 1024)
-    const res = await request(app).post('/x').set('Content-Type', 'text/plain').send(body).expect(500)
+    const res = await request(app)
+      .post('/x')
+      .set('Content-Type', 'text/plain')
+      .send(body)
+      .expect(500)
     expect(res.headers['x-incident-id']).to.be.a('string')
   })
 })

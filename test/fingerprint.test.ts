@@ -7,14 +7,23 @@ import { computeFingerprint, normalizeMessage } from '../lib/index.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
 
-
 /** Writes an app whose `loadOrder` throws, with `padding` blank lines first: a later deploy that moved the code. */
-function writeApp(root: string, padding: number, message = 'order ${id} not found in shard 7'): void {
+function writeApp(
+  root: string,
+  padding: number,
+  message = 'order ${id} not found in shard 7',
+): void {
   mkdirSync(join(root, 'src'), { recursive: true })
-  writeFileSync(join(root, 'src', 'orders.mjs'), `${'\n'.repeat(padding)}export function loadOrder(id) {\n  throw new Error(\`${message}\`)\n}\n`)
+  writeFileSync(
+    join(root, 'src', 'orders.mjs'),
+    `${'\n'.repeat(padding)}export function loadOrder(id) {\n  throw new Error(\`${message}\`)\n}\n`,
+  )
 }
 
-async function fingerprintFromChild(root: string, orderId: string): Promise<{ fingerprint: string; pid: number }> {
+async function fingerprintFromChild(
+  root: string,
+  orderId: string,
+): Promise<{ fingerprint: string; pid: number }> {
   const { stdout } = await runScript('fingerprint-child.ts', [root, orderId])
   return JSON.parse(stdout.trim()) as { fingerprint: string; pid: number }
 }
@@ -43,12 +52,20 @@ describe('fingerprints', () => {
   })
 
   it('should normalise ids, numbers, times and addresses out of messages', () => {
-    expect(normalizeMessage('order 1234 not found')).to.equal(normalizeMessage('order 98 not found'))
-    expect(normalizeMessage('user 3f2b9c1e-8d4a-4e2b-9c1d-2a3b4c5d6e7f locked at 2026-11-21T10:00:00Z')).to.equal('user <uuid> locked at <time>')
-    expect(normalizeMessage('connect ECONNREFUSED 10.0.0.12:5432')).to.equal('connect ECONNREFUSED <ip>')
+    expect(normalizeMessage('order 1234 not found')).to.equal(
+      normalizeMessage('order 98 not found'),
+    )
+    expect(
+      normalizeMessage('user 3f2b9c1e-8d4a-4e2b-9c1d-2a3b4c5d6e7f locked at 2026-11-21T10:00:00Z'),
+    ).to.equal('user <uuid> locked at <time>')
+    expect(normalizeMessage('connect ECONNREFUSED 10.0.0.12:5432')).to.equal(
+      'connect ECONNREFUSED <ip>',
+    )
     expect(normalizeMessage('mail to ada@example.org bounced')).to.equal('mail to <email> bounced')
     expect(normalizeMessage('object deadbeef42 missing')).to.equal('object <hex> missing')
-    expect(normalizeMessage('cannot read properties of undefined (reading \'total\')')).not.to.equal(normalizeMessage('cannot read properties of undefined (reading \'items\')'))
+    expect(normalizeMessage("cannot read properties of undefined (reading 'total')")).not.to.equal(
+      normalizeMessage("cannot read properties of undefined (reading 'items')"),
+    )
   })
 
   it('should be a stable hash of its parts', () => {

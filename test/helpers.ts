@@ -2,7 +2,12 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import TransportStream from 'winston-transport'
-import { createFaultline, type Faultline, type FaultlineOptions, type Report } from '../lib/index.js'
+import {
+  createFaultline,
+  type Faultline,
+  type FaultlineOptions,
+  type Report,
+} from '../lib/index.js'
 
 /** A winston transport that keeps every record it is handed, for assertions. */
 export class MemoryTransport extends TransportStream {
@@ -27,7 +32,10 @@ export interface Harness {
   /** Waits until `count` reports arrived (reports go out when the response closes, just after the client has it). */
   waitForReports(count: number, timeoutMs?: number): Promise<Report[]>
   /** Waits until a logged record matches. */
-  waitForRecord(match: (record: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>
+  waitForRecord(
+    match: (record: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>
   /** faultline's own notices ("faultline: …" on stderr) written since this harness was made, kept off the terminal. */
   readonly notices: string[]
 }
@@ -40,7 +48,11 @@ let harnessCount = 0
 const writeToTerminal = process.stderr.write.bind(process.stderr)
 process.stderr.write = function (chunk: string | Uint8Array, ...rest: unknown[]): boolean {
   const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-  if (harnessCount === 0 || !text.startsWith('faultline:') || process.env.FAULTLINE_TEST_NOTICES === 'show') {
+  if (
+    harnessCount === 0 ||
+    !text.startsWith('faultline:') ||
+    process.env.FAULTLINE_TEST_NOTICES === 'show'
+  ) {
     return (writeToTerminal as (...args: unknown[]) => boolean)(chunk, ...rest)
   }
   noticeLog.push(text)
@@ -78,13 +90,23 @@ export function createHarness(options: FaultlineOptions = {}): Harness {
     faultline,
     reports,
     records: memory.records,
-    waitForReports: (count, timeoutMs = 3000) => waitUntil(() => (reports.length >= count ? reports : undefined), timeoutMs, `${count} reports (have ${reports.length})`),
-    waitForRecord: (match, timeoutMs = 3000) => waitUntil(() => memory.records.find(match), timeoutMs, 'a matching log record'),
+    waitForReports: (count, timeoutMs = 3000) =>
+      waitUntil(
+        () => (reports.length >= count ? reports : undefined),
+        timeoutMs,
+        `${count} reports (have ${reports.length})`,
+      ),
+    waitForRecord: (match, timeoutMs = 3000) =>
+      waitUntil(() => memory.records.find(match), timeoutMs, 'a matching log record'),
   }
 }
 
 /** Polls until `probe` returns something, or fails with what it was waiting for. */
-export async function waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = probe()
@@ -111,7 +133,9 @@ export function createApp(faultline: Faultline): Express {
 }
 
 /** Listens on an ephemeral loopback port; returns the base URL and a close function. */
-export async function listen(app: Express): Promise<{ url: string; port: number; server: Server; close: () => Promise<void> }> {
+export async function listen(
+  app: Express,
+): Promise<{ url: string; port: number; server: Server; close: () => Promise<void> }> {
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })

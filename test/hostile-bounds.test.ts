@@ -1,6 +1,17 @@
 import { expect } from 'chai'
 import { execFileSync } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFaultline } from '../lib/index.js'
@@ -24,18 +35,24 @@ function ticketTransportOf(h: Harness): TicketTransport {
 /** Raises `count` distinct tracebacks (one fingerprint each, by error type), each `times` times. */
 function raiseDistinct(h: Harness, count: number, times = 1): void {
   for (let round = 0; round < times; round++) {
-    for (let i = 0; i < count; i++) h.faultline.capture(Object.assign(new Error(`distinct failure ${i}`), { name: `Distinct${i}Error` }))
+    for (let i = 0; i < count; i++)
+      h.faultline.capture(
+        Object.assign(new Error(`distinct failure ${i}`), { name: `Distinct${i}Error` }),
+      )
   }
 }
 
 function readTickets(dir: string): LocalTicket[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalTicket)
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalTicket)
 }
 
 /** Every file and directory under `root`, with its permission bits, as `path: mode` in octal. */
 function modesUnder(root: string): Record<string, string> {
   const modes: Record<string, string> = {}
-  for (const name of readdirSync(root, { recursive: true }) as string[]) modes[name] = (statSync(join(root, name)).mode & 0o777).toString(8)
+  for (const name of readdirSync(root, { recursive: true }) as string[])
+    modes[name] = (statSync(join(root, name)).mode & 0o777).toString(8)
   return modes
 }
 
@@ -78,7 +95,9 @@ describe('hostile bounds', function () {
     it('should file at most maxPerHour tickets and one summary ticket naming how many were held back', async function () {
       this.timeout(120_000)
       const tickets = join(dir, 'tickets')
-      const h = createHarness({ tickets: { url: `local:${tickets}`, windowMs: 60_000, maxPerHour: 10 } })
+      const h = createHarness({
+        tickets: { url: `local:${tickets}`, windowMs: 60_000, maxPerHour: 10 },
+      })
       try {
         raiseDistinct(h, 3000, 2)
         const transport = ticketTransportOf(h)
@@ -87,7 +106,9 @@ describe('hostile bounds', function () {
         expect(filed).to.have.length(11)
         const summaries = filed.filter((t) => t.title.includes('held back'))
         expect(summaries).to.have.length(1)
-        expect(summaries[0]!.title).to.contain('2990 more distinct error(s) were held back by the ticket ceiling (10 new tickets per hour)')
+        expect(summaries[0]!.title).to.contain(
+          '2990 more distinct error(s) were held back by the ticket ceiling (10 new tickets per hour)',
+        )
         expect(summaries[0]!.body).to.contain('2990 distinct error(s) occurring 5980 time(s)')
         expect(transport.stats()).to.include({ created: 10, summaries: 1, heldBack: 2990 })
       } finally {
@@ -97,7 +118,15 @@ describe('hostile bounds', function () {
 
     it('should keep the open windows within maxFingerprints and their whole reports within maxHeldBytes', async function () {
       this.timeout(120_000)
-      const h = createHarness({ tickets: { url: `local:${join(dir, 'tickets')}`, windowMs: 60_000, maxPerHour: 100_000, maxFingerprints: 200, maxHeldBytes: 64 * 1024 } })
+      const h = createHarness({
+        tickets: {
+          url: `local:${join(dir, 'tickets')}`,
+          windowMs: 60_000,
+          maxPerHour: 100_000,
+          maxFingerprints: 200,
+          maxHeldBytes: 64 * 1024,
+        },
+      })
       // with no ceiling to speak of, the tracker's queue overflows and says so on stderr: not what this test is about
       await captureStderr(async () => {
         try {
@@ -115,7 +144,13 @@ describe('hostile bounds', function () {
     it('should refuse a ceiling or bound that is not a whole number at start-up, naming the field', () => {
       for (const field of ['maxPerHour', 'ceilingPeriodMs', 'maxFingerprints', 'maxHeldBytes']) {
         for (const value of [0, -1, 1.5, '10']) {
-          expect(() => createFaultline({ env: false, stderr: false, tickets: { url: `local:${join(dir, 'tickets')}`, [field]: value } })).to.throw(`option "tickets.${field}" must be a whole number of at least 1`)
+          expect(() =>
+            createFaultline({
+              env: false,
+              stderr: false,
+              tickets: { url: `local:${join(dir, 'tickets')}`, [field]: value },
+            }),
+          ).to.throw(`option "tickets.${field}" must be a whole number of at least 1`)
         }
       }
     })
@@ -128,7 +163,11 @@ describe('hostile bounds', function () {
       const stderr = await captureStderr(async () => {
         for (let i = 0; i < 2000; i++) h.faultline.capture(new Error(`disk full ${i}`))
         // a few retries into the outage, so a warning per retry would show
-        await waitUntil(() => (file.stats().retried >= 3 ? true : undefined), 10_000, 'three failed writes')
+        await waitUntil(
+          () => (file.stats().retried >= 3 ? true : undefined),
+          10_000,
+          'three failed writes',
+        )
         const stats = file.stats()
         expect(stats.queuedBytes).to.be.at.most(64 * 1024)
         expect(stats.queued).to.be.above(0)
@@ -144,18 +183,34 @@ describe('hostile bounds', function () {
       const mount = mountSmallDisk(dir)
       if (!mount) return this.skip()
       try {
-        const file = new FileTransport({ filename: join(mount, 'errors.log'), maxBufferBytes: 8 * 1024 })
+        const file = new FileTransport({
+          filename: join(mount, 'errors.log'),
+          maxBufferBytes: 8 * 1024,
+        })
         const h = createHarness({ transports: [file] })
         const filler = fillDisk(mount)
         const stderr = await captureStderr(async () => {
-          const ids = Array.from({ length: 300 }, (_, i) => h.faultline.capture(new Error(`disk full ${i}`)))
-          await waitUntil(() => (file.stats().retried >= 2 ? true : undefined), 10_000, 'two failed writes')
+          const ids = Array.from({ length: 300 }, (_, i) =>
+            h.faultline.capture(new Error(`disk full ${i}`)),
+          )
+          await waitUntil(
+            () => (file.stats().retried >= 2 ? true : undefined),
+            10_000,
+            'two failed writes',
+          )
           const dropped = file.stats().dropped
           expect(dropped).to.be.above(0)
           unlinkSync(filler)
-          await waitUntil(() => (file.stats().queued === 0 ? true : undefined), 10_000, 'the queued lines written')
+          await waitUntil(
+            () => (file.stats().queued === 0 ? true : undefined),
+            10_000,
+            'the queued lines written',
+          )
           await h.faultline.close({ timeout: 1000 })
-          const lines = readFileSync(join(mount, 'errors.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id?: string; event?: string; dropped?: number })
+          const lines = readFileSync(join(mount, 'errors.log'), 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as { id?: string; event?: string; dropped?: number })
           const notices = lines.filter((l) => l.event === 'dropped')
           expect(notices.map((n) => n.dropped)).to.deep.equal([dropped])
           // every line is either in the file or counted in the notice
@@ -170,7 +225,7 @@ describe('hostile bounds', function () {
   })
 
   describe('files a run creates', () => {
-    it('should be readable by the app\'s user only, whatever the umask', async () => {
+    it("should be readable by the app's user only, whatever the umask", async () => {
       const previous = process.umask(0)
       try {
         const h = createHarness({
@@ -181,24 +236,42 @@ describe('hostile bounds', function () {
         })
         // the second occurrence makes a comment, which takes the ticket's lock and rewrites it
         for (let i = 0; i < 2; i++) h.faultline.capture(new Error('card declined'))
-        await waitUntil(() => (readdirSync(join(dir, 'tickets', 'local')).some((f) => f.endsWith('.md')) ? true : undefined), 5000, 'a ticket')
+        await waitUntil(
+          () =>
+            readdirSync(join(dir, 'tickets', 'local')).some((f) => f.endsWith('.md'))
+              ? true
+              : undefined,
+          5000,
+          'a ticket',
+        )
         await h.faultline.close({ timeout: 5000 })
       } finally {
         process.umask(previous)
       }
       const modes = modesUnder(dir)
-      const files = Object.keys(modes).filter((p) => !['logs', 'logs/app', 'outbox', 'outbox/mails', 'tickets', 'tickets/local'].includes(p))
+      const files = Object.keys(modes).filter(
+        (p) =>
+          !['logs', 'logs/app', 'outbox', 'outbox/mails', 'tickets', 'tickets/local'].includes(p),
+      )
       expect(files.filter((p) => p.endsWith('.eml'))).to.have.length.at.least(1)
       expect(files.filter((p) => p.endsWith('.json'))).to.have.length(1)
       expect(files.filter((p) => p.endsWith('.md'))).to.have.length(1)
-      const expected = Object.fromEntries(Object.keys(modes).map((p) => [p, files.includes(p) ? (p.endsWith('.log') ? '640' : '600') : '700']))
+      const expected = Object.fromEntries(
+        Object.keys(modes).map((p) => [
+          p,
+          files.includes(p) ? (p.endsWith('.log') ? '640' : '600') : '700',
+        ]),
+      )
       expect(modes).to.deep.equal(expected)
     })
   })
 
   describe('close() with a receiver down, in a process with nothing else running', () => {
     const receivers: Array<[string, (port: number) => Record<string, unknown>]> = [
-      ['an SMTP server', (port) => ({ mail: `smtp://127.0.0.1:${port}`, managers: ['ops@example.org'] })],
+      [
+        'an SMTP server',
+        (port) => ({ mail: `smtp://127.0.0.1:${port}`, managers: ['ops@example.org'] }),
+      ],
       ['a syslog receiver over TCP', (port) => ({ syslog: `tcp://127.0.0.1:${port}` })],
       ['a Redmine', (port) => ({ tickets: `redmine+http://KEY@127.0.0.1:${port}/projects/shop` })],
     ]

@@ -1,5 +1,13 @@
 import { expect } from 'chai'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -18,23 +26,39 @@ import { canRenderMarkup, renderMarkup } from './support/markup.js'
 import { formatSyslogLine, unescapeLine } from '../transports/syslog/format.js'
 import { createApp, createHarness, listen, waitUntil, type Harness } from './helpers.js'
 
-const MARKUP_SAMPLE = '<script>alert(1)</script> </pre><a href="https://evil.example">x</a> [x](https://evil.example)'
+const MARKUP_SAMPLE =
+  '<script>alert(1)</script> </pre><a href="https://evil.example">x</a> [x](https://evil.example)'
 
 /** Lines only a leak would put in a mail, a page or a ticket. */
-const SECRETS = ['hunter2-env-secret', 'json-secret-key', 'pem-secret-body', 'txt-secret-note', 'hidden-js-secret', 'dotdir-secret', 'outside-secret', 'root:x:0:0']
+const SECRETS = [
+  'hunter2-env-secret',
+  'json-secret-key',
+  'pem-secret-body',
+  'txt-secret-note',
+  'hidden-js-secret',
+  'dotdir-secret',
+  'outside-secret',
+  'root:x:0:0',
+]
 
 /**
  * An app directory with secrets beside the code, symlinks dressed up as code,
  * a file outside it, and one real module that throws a message quoting its input.
  */
-function makeAppRoot(): { base: string; root: string; files: Record<string, string>; modulePath: string } {
+function makeAppRoot(): {
+  base: string
+  root: string
+  files: Record<string, string>
+  modulePath: string
+} {
   const base = mkdtempSync(join(tmpdir(), 'faultline-hostile-'))
   const root = join(base, 'app')
   const outside = join(base, 'outside')
   mkdirSync(join(root, '.secrets'), { recursive: true })
   mkdirSync(join(root, 'src'), { recursive: true })
   mkdirSync(outside, { recursive: true })
-  const put = (path: string, secret: string) => writeFileSync(path, `first line\n${secret}\nthird line\n`)
+  const put = (path: string, secret: string) =>
+    writeFileSync(path, `first line\n${secret}\nthird line\n`)
   const files: Record<string, string> = {
     env: join(root, '.env'),
     json: join(root, 'config.json'),
@@ -57,7 +81,10 @@ function makeAppRoot(): { base: string; root: string; files: Record<string, stri
   symlinkSync(files.env!, files.linkToEnv!)
   symlinkSync(files.outside!, files.linkOutside!)
   const modulePath = join(root, 'src', 'search.mjs')
-  writeFileSync(modulePath, "export function search(q) {\n  throw new Error('no results for ' + q) // the real throw line\n}\n")
+  writeFileSync(
+    modulePath,
+    "export function search(q) {\n  throw new Error('no results for ' + q) // the real throw line\n}\n",
+  )
   return { base, root, files, modulePath }
 }
 
@@ -94,10 +121,12 @@ function findMail(dir: string, text: string): true | undefined {
 
 function readMails(dir: string): Promise<Array<{ text: string; html: string }>> {
   const names = emlNames(dir)
-  return Promise.all(names.map(async (name) => {
-    const mail = await simpleParser(readFileSync(join(dir, name)))
-    return { text: mail.text ?? '', html: typeof mail.html === 'string' ? mail.html : '' }
-  }))
+  return Promise.all(
+    names.map(async (name) => {
+      const mail = await simpleParser(readFileSync(join(dir, name)))
+      return { text: mail.text ?? '', html: typeof mail.html === 'string' ? mail.html : '' }
+    }),
+  )
 }
 
 describe('hostile input', () => {
@@ -107,7 +136,9 @@ describe('hostile input', () => {
     let h: Harness | undefined
     before(async () => {
       fixture = makeAppRoot()
-      search = ((await import(pathToFileURL(fixture.modulePath).href)) as { search: (q: string) => never }).search
+      search = (
+        (await import(pathToFileURL(fixture.modulePath).href)) as { search: (q: string) => never }
+      ).search
     })
     after(() => rmSync(fixture.base, { recursive: true, force: true }))
     afterEach(async () => {
@@ -135,7 +166,10 @@ describe('hostile input', () => {
       const reports = await h.waitForReports(all.length)
       await waitUntil(() => (emlCount(outbox) >= 1 ? true : undefined), 10_000, 'a mail')
       // what went out, plus each report's mail as the transport composes it (later ones of a fingerprint only make a digest)
-      const mails = [...(await readMails(outbox)), ...reports.map((r) => composeReportMail(r, fixture.root))]
+      const mails = [
+        ...(await readMails(outbox)),
+        ...reports.map((r) => composeReportMail(r, fixture.root)),
+      ]
       for (const mail of mails) {
         for (const secret of SECRETS) {
           expect(mail.text, secret).to.not.contain(secret)
@@ -146,20 +180,25 @@ describe('hostile input', () => {
       }
     })
 
-    it('should never show a forged frame\'s file on the debug page, as HTML, JSON or text', async function () {
+    it("should never show a forged frame's file on the debug page, as HTML, JSON or text", async function () {
       this.timeout(20_000)
       h = createHarness({ appRoot: fixture.root, debug: true })
       const app = appWith(h)
       for (const q of inputs()) {
         for (const accept of ['text/html', 'application/json', 'text/plain']) {
-          const res = await request(app).get('/search').query({ q }).set('Accept', accept).expect(500)
-          for (const secret of SECRETS) expect(res.text, `${accept} ${JSON.stringify(q)}`).to.not.contain(secret)
+          const res = await request(app)
+            .get('/search')
+            .query({ q })
+            .set('Accept', accept)
+            .expect(500)
+          for (const secret of SECRETS)
+            expect(res.text, `${accept} ${JSON.stringify(q)}`).to.not.contain(secret)
           if (accept !== 'text/plain') expect(res.text).to.contain('the real throw line')
         }
       }
     })
 
-    it('should never put a forged frame\'s file into a ticket', async function () {
+    it("should never put a forged frame's file into a ticket", async function () {
       this.timeout(20_000)
       const dir = join(fixture.base, 'tickets')
       h = createHarness({ appRoot: fixture.root, tickets: `local:${dir}` })
@@ -167,7 +206,14 @@ describe('hostile input', () => {
       const all = inputs()
       for (const q of all) await request(app).get('/search').query({ q }).expect(500)
       // the tracker files at most 30 new errors an hour (and one summary of the rest)
-      await waitUntil(() => (readdirSync(dir).filter((f) => f.endsWith('.md')).length >= Math.min(all.length, 30) ? true : undefined), 10_000, 'the tickets')
+      await waitUntil(
+        () =>
+          readdirSync(dir).filter((f) => f.endsWith('.md')).length >= Math.min(all.length, 30)
+            ? true
+            : undefined,
+        10_000,
+        'the tickets',
+      )
       for (const name of readdirSync(dir)) {
         const text = readFileSync(join(dir, name), 'utf8')
         for (const secret of SECRETS) expect(text, `${name} ${secret}`).to.not.contain(secret)
@@ -177,7 +223,11 @@ describe('hostile input', () => {
     it('should read frames only after the message, whatever lines the message holds', () => {
       const real = `${fixture.modulePath}:2:9`
       for (const message of forgeries(fixture.files.hidden!)) {
-        const error = { name: 'Error', message, stack: `Error: ${message}\n    at search (${real})` }
+        const error = {
+          name: 'Error',
+          message,
+          stack: `Error: ${message}\n    at search (${real})`,
+        }
         const frames = getErrorFrames(error, { root: fixture.root })
         expect(frames.map((f) => f.file)).to.deep.equal([fixture.modulePath])
       }
@@ -186,10 +236,16 @@ describe('hostile input', () => {
     it('should show source only for code files inside the root, never through a symlink out of it', () => {
       for (const file of Object.values(fixture.files)) {
         // even a genuine-looking stack gets no context for these files
-        const frames = getErrorFrames({ name: 'Error', message: 'x', stack: `Error: x\n    at f (${file}:2:1)` }, { root: fixture.root })
+        const frames = getErrorFrames(
+          { name: 'Error', message: 'x', stack: `Error: x\n    at f (${file}:2:1)` },
+          { root: fixture.root },
+        )
         expect(frames[0]?.context, file).to.equal(undefined)
       }
-      const [real] = getErrorFrames({ name: 'Error', message: 'x', stack: `Error: x\n    at f (${fixture.modulePath}:2:1)` }, { root: fixture.root })
+      const [real] = getErrorFrames(
+        { name: 'Error', message: 'x', stack: `Error: x\n    at f (${fixture.modulePath}:2:1)` },
+        { root: fixture.root },
+      )
       expect(real?.context?.find((l) => l.current)?.text).to.contain('the real throw line')
     })
   })
@@ -201,7 +257,10 @@ describe('hostile input', () => {
     })
     afterEach(() => h.faultline.close())
 
-    function appThrowing(make: () => unknown, render?: Parameters<Harness['faultline']['errorHandler']>[0]) {
+    function appThrowing(
+      make: () => unknown,
+      render?: Parameters<Harness['faultline']['errorHandler']>[0],
+    ) {
       const app = createApp(h.faultline)
       app.all('/x', () => {
         throw make()
@@ -211,7 +270,10 @@ describe('hostile input', () => {
     }
 
     /** What a user checks: faultline's own page with its incident id, never Express's handler or a stack. */
-    async function expectOwnPage(app: ReturnType<typeof appThrowing>, status: number): Promise<request.Response> {
+    async function expectOwnPage(
+      app: ReturnType<typeof appThrowing>,
+      status: number,
+    ): Promise<request.Response> {
       const res = await request(app).get('/x').set('Accept', 'text/html').expect(status)
       const id = res.headers['x-incident-id']
       expect(id, res.text).to.match(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/)
@@ -237,7 +299,12 @@ describe('hostile input', () => {
     ]
     for (const [what, value] of badValues) {
       it(`should leave out an err.headers value holding ${what} and still send the page with the good headers`, async () => {
-        const app = appThrowing(() => Object.assign(new Error('slow down'), { status: 429, headers: { 'Retry-After': '30', 'X-Bad': value, 'X-Mixed': ['ok', 'b\u2615'] } }))
+        const app = appThrowing(() =>
+          Object.assign(new Error('slow down'), {
+            status: 429,
+            headers: { 'Retry-After': '30', 'X-Bad': value, 'X-Mixed': ['ok', 'b\u2615'] },
+          }),
+        )
         const res = await expectOwnPage(app, 429)
         expect(res.headers['retry-after']).to.equal('30')
         expect(res.headers['x-bad']).to.equal(undefined)
@@ -246,9 +313,20 @@ describe('hostile input', () => {
       })
     }
 
-    it('should leave out headers with invalid names, and those that would undo the page\'s own protections', async () => {
-      const headers = { 'Bad Name': 'x', 'X:Y': 'x', '': 'x', 'caf\u00e9': 'x', 'Content-Security-Policy': "default-src *", 'X-Incident-Id': 'FAKE-FAKE-FAKE', 'Retry-After': '30' }
-      const res = await expectOwnPage(appThrowing(() => Object.assign(new Error('x'), { status: 503, headers })), 503)
+    it("should leave out headers with invalid names, and those that would undo the page's own protections", async () => {
+      const headers = {
+        'Bad Name': 'x',
+        'X:Y': 'x',
+        '': 'x',
+        'caf\u00e9': 'x',
+        'Content-Security-Policy': 'default-src *',
+        'X-Incident-Id': 'FAKE-FAKE-FAKE',
+        'Retry-After': '30',
+      }
+      const res = await expectOwnPage(
+        appThrowing(() => Object.assign(new Error('x'), { status: 503, headers })),
+        503,
+      )
       expect(res.headers['retry-after']).to.equal('30')
       expect(res.headers['content-security-policy']).to.match(/^default-src 'none'/)
     })
@@ -256,22 +334,55 @@ describe('hostile input', () => {
     it('should survive getters that throw on the error and on its headers', async () => {
       const err = new Error('x')
       Object.defineProperty(err, 'status', { get: () => 418 })
-      Object.defineProperty(err, 'expose', { get: () => { throw new Error('expose getter') } })
-      Object.defineProperty(err, 'headers', { get: () => ({ get 'X-A'() { throw new Error('header getter') }, 'Retry-After': '5' }) })
-      const res = await expectOwnPage(appThrowing(() => err), 418)
+      Object.defineProperty(err, 'expose', {
+        get: () => {
+          throw new Error('expose getter')
+        },
+      })
+      Object.defineProperty(err, 'headers', {
+        get: () => ({
+          get 'X-A'() {
+            throw new Error('header getter')
+          },
+          'Retry-After': '5',
+        }),
+      })
+      const res = await expectOwnPage(
+        appThrowing(() => err),
+        418,
+      )
       expect(res.headers['retry-after']).to.equal('5')
     })
 
     it('should survive an error whose every property throws, and a revoked Proxy', async () => {
-      const throwing = new Proxy(new Error('x'), { get() { throw new Error('trap') }, ownKeys() { throw new Error('trap') }, getPrototypeOf() { throw new Error('trap') }, has() { throw new Error('trap') } })
-      await expectOwnPage(appThrowing(() => throwing), 500)
+      const throwing = new Proxy(new Error('x'), {
+        get() {
+          throw new Error('trap')
+        },
+        ownKeys() {
+          throw new Error('trap')
+        },
+        getPrototypeOf() {
+          throw new Error('trap')
+        },
+        has() {
+          throw new Error('trap')
+        },
+      })
+      await expectOwnPage(
+        appThrowing(() => throwing),
+        500,
+      )
       h.reports.length = 0
       const { proxy, revoke } = Proxy.revocable(new Error('y'), {})
       revoke()
-      await expectOwnPage(appThrowing(() => proxy), 500)
+      await expectOwnPage(
+        appThrowing(() => proxy),
+        500,
+      )
     })
 
-    it('should still answer with an incident id, never Express\'s handler, when recording the error itself fails', async () => {
+    it("should still answer with an incident id, never Express's handler, when recording the error itself fails", async () => {
       // the last line of defence: whatever breaks inside the handler, the page and a report still go out
       const record = RequestLifecycle.prototype.record
       RequestLifecycle.prototype.record = () => {
@@ -279,37 +390,70 @@ describe('hostile input', () => {
       }
       let res: request.Response
       try {
-        res = await request(appThrowing(() => new Error('x'))).get('/x').set('Accept', 'text/html').expect(500)
+        res = await request(appThrowing(() => new Error('x')))
+          .get('/x')
+          .set('Accept', 'text/html')
+          .expect(500)
       } finally {
         RequestLifecycle.prototype.record = record
       }
-      const report = await waitUntil(() => h.reports.find((r) => r.message.includes('record failed')), 3000, 'the failure\'s report')
+      const report = await waitUntil(
+        () => h.reports.find((r) => r.message.includes('record failed')),
+        3000,
+        "the failure's report",
+      )
       expect(res.headers['x-incident-id']).to.equal(report.id)
       expect(res.text).to.contain(report.id)
     })
 
-    it('should send faultline\'s page when render throws, rejects, or returns a thenable that throws', async () => {
+    it("should send faultline's page when render throws, rejects, or returns a thenable that throws", async () => {
       const renders = [
-        () => { throw new Error('render broke') },
+        () => {
+          throw new Error('render broke')
+        },
         () => Promise.reject(new Error('render rejected')),
-        () => ({ get then() { throw new Error('then getter') } }) as unknown as string,
-        () => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); throw proxy },
+        () =>
+          ({
+            get then() {
+              throw new Error('then getter')
+            },
+          }) as unknown as string,
+        () => {
+          const { proxy, revoke } = Proxy.revocable({}, {})
+          revoke()
+          throw proxy
+        },
       ]
       for (const render of renders) {
         h.reports.length = 0
-        await expectOwnPage(appThrowing(() => Object.assign(new Error('x'), { status: 400, headers: { 'X-Bad': 'a\u0001' } }), { render }), 400)
+        await expectOwnPage(
+          appThrowing(
+            () => Object.assign(new Error('x'), { status: 400, headers: { 'X-Bad': 'a\u0001' } }),
+            { render },
+          ),
+          400,
+        )
       }
     })
   })
 
   describe('syslog lines', () => {
     /** A strict RFC 5424 reader: the header fields, then structured data parsed element by element. */
-    function parse5424(line: string): { fields: string[]; sd: Array<{ id: string; params: Array<[string, string]> }>; msg: string } {
+    function parse5424(line: string): {
+      fields: string[]
+      sd: Array<{ id: string; params: Array<[string, string]> }>
+      msg: string
+    } {
       const head = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) /.exec(line)
       expect(head, line).to.not.equal(null)
       const fields = head!.slice(2, 7)
       const [, hostname, appName, procid, msgid] = fields
-      for (const [field, max] of [[hostname, 255], [appName, 48], [procid, 128], [msgid, 32]] as Array<[string, number]>) {
+      for (const [field, max] of [
+        [hostname, 255],
+        [appName, 48],
+        [procid, 128],
+        [msgid, 32],
+      ] as Array<[string, number]>) {
         expect(field, line).to.match(/^[\x21-\x7e]+$/)
         expect(field.length, field).to.be.at.most(max)
       }
@@ -344,9 +488,21 @@ describe('hostile input', () => {
       return { fields, sd, msg: line.slice(at + 1) }
     }
 
-    const hostile = ['a b', 'x\n<13>1 2020-01-01T00:00:00Z evil app - FORGED - injected', 'caf\u00e9', 'A'.repeat(100), '[x="y"]', '"', 'a]b\\', '\u2028', '\u0085', '\r', '\u0000']
+    const hostile = [
+      'a b',
+      'x\n<13>1 2020-01-01T00:00:00Z evil app - FORGED - injected',
+      'caf\u00e9',
+      'A'.repeat(100),
+      '[x="y"]',
+      '"',
+      'a]b\\',
+      '\u2028',
+      '\u0085',
+      '\r',
+      '\u0000',
+    ]
 
-    it('should keep a request-controlled event out of the MSGID and the line\'s framing, on a real request', async () => {
+    it("should keep a request-controlled event out of the MSGID and the line's framing, on a real request", async () => {
       const h = createHarness()
       try {
         const app = createApp(h.faultline)
@@ -356,10 +512,24 @@ describe('hostile input', () => {
           res.send('ok')
         })
         for (const e of hostile) await request(app).get('/e').query({ e }).expect(200)
-        const records = await waitUntil(() => { const r = h.records.filter((x) => x.message === 'user event'); return r.length >= hostile.length ? r : undefined }, 3000, 'the info lines')
+        const records = await waitUntil(
+          () => {
+            const r = h.records.filter((x) => x.message === 'user event')
+            return r.length >= hostile.length ? r : undefined
+          },
+          3000,
+          'the info lines',
+        )
         for (const format of ['rfc5424', 'rfc3164'] as const) {
           for (const record of records) {
-            const line = formatSyslogLine(record, { format, facility: 16, hostname: 'web-1', appName: 'shop', procid: '42', sdId: 'faultline@32473' })
+            const line = formatSyslogLine(record, {
+              format,
+              facility: 16,
+              hostname: 'web-1',
+              appName: 'shop',
+              procid: '42',
+              sdId: 'faultline@32473',
+            })
             expect(line, line).to.not.match(/[\r\n\0\u0085\u2028\u2029]/)
             if (format === 'rfc5424') {
               const { sd } = parse5424(line)
@@ -374,33 +544,83 @@ describe('hostile input', () => {
 
     it('should make every header field printable US-ASCII within its length, whatever the transport was given', () => {
       for (const bad of hostile) {
-        const header = { format: 'rfc5424' as const, facility: 16, hostname: `host ${bad}`, appName: `app ${bad}`, procid: `1 ${bad}`, sdId: `sd ${bad}=x` }
-        const line = formatSyslogLine({ level: 'info', message: 'm', event: bad, time: `2020 ${bad}` }, header)
+        const header = {
+          format: 'rfc5424' as const,
+          facility: 16,
+          hostname: `host ${bad}`,
+          appName: `app ${bad}`,
+          procid: `1 ${bad}`,
+          sdId: `sd ${bad}=x`,
+        }
+        const line = formatSyslogLine(
+          { level: 'info', message: 'm', event: bad, time: `2020 ${bad}` },
+          header,
+        )
         expect(line).to.not.match(/[\r\n\0]/)
         parse5424(line)
-        const legacy = formatSyslogLine({ level: 'info', message: 'm', event: bad }, { ...header, format: 'rfc3164' })
-        expect(legacy).to.match(/^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d [\x21-\x7e]+ [A-Za-z0-9_.-]{1,32}\[[\x21-\x7e]+\]: /)
+        const legacy = formatSyslogLine(
+          { level: 'info', message: 'm', event: bad },
+          { ...header, format: 'rfc3164' },
+        )
+        expect(legacy).to.match(
+          /^<\d+>\w{3} [ \d]\d \d\d:\d\d:\d\d [\x21-\x7e]+ [A-Za-z0-9_.-]{1,32}\[[\x21-\x7e]+\]: /,
+        )
         expect(legacy).to.not.match(/[\r\n\0]/)
       }
     })
 
     it('should escape quotes, backslashes and ] in structured-data values of a report and survive a forged one', () => {
       for (const bad of hostile) {
-        const report = { level: 'warn', kind: 'warning', id: `I${bad}`, fingerprint: `f${bad}`, message: `m${bad}`, time: 'x', suspicious: `probe ${bad}`, request: { method: `GET${bad}`, url: `/p${bad}?q=1`, route: `/r/${bad}` } }
-        const { sd, msg } = parse5424(formatSyslogLine(report, { format: 'rfc5424', facility: 1, hostname: 'h', appName: 'a', procid: '1', sdId: 'faultline@32473' }))
+        const report = {
+          level: 'warn',
+          kind: 'warning',
+          id: `I${bad}`,
+          fingerprint: `f${bad}`,
+          message: `m${bad}`,
+          time: 'x',
+          suspicious: `probe ${bad}`,
+          request: { method: `GET${bad}`, url: `/p${bad}?q=1`, route: `/r/${bad}` },
+        }
+        const { sd, msg } = parse5424(
+          formatSyslogLine(report, {
+            format: 'rfc5424',
+            facility: 1,
+            hostname: 'h',
+            appName: 'a',
+            procid: '1',
+            sdId: 'faultline@32473',
+          }),
+        )
         const params = Object.fromEntries(sd[0]!.params)
         expect(unescapeLine(params.suspicious!)).to.equal(`probe ${bad}`)
         expect(unescapeLine(params.route!)).to.equal(`/r/${bad}`)
         expect(msg).to.not.match(/[\r\n]/)
         // a record that only pretends to be a report, with fields of the wrong types, still makes a line
-        const forged = { level: 'warn', kind: `w ${bad}`, id: '1', fingerprint: '2', message: 5, request: { url: 7, method: {} }, error: { stack: 1, errors: 'not an array' } }
-        parse5424(formatSyslogLine(forged as unknown as Record<string, unknown>, { format: 'rfc5424', facility: 1, hostname: 'h', appName: 'a', procid: '1', sdId: 'x' }))
+        const forged = {
+          level: 'warn',
+          kind: `w ${bad}`,
+          id: '1',
+          fingerprint: '2',
+          message: 5,
+          request: { url: 7, method: {} },
+          error: { stack: 1, errors: 'not an array' },
+        }
+        parse5424(
+          formatSyslogLine(forged as unknown as Record<string, unknown>, {
+            format: 'rfc5424',
+            facility: 1,
+            hostname: 'h',
+            appName: 'a',
+            procid: '1',
+            sdId: 'x',
+          }),
+        )
       }
     })
   })
 
   describe('mail budget under a probe storm', () => {
-    it('should mail a traceback at once after a scanner\'s probes used up the warnings\' ceiling', async function () {
+    it("should mail a traceback at once after a scanner's probes used up the warnings' ceiling", async function () {
       this.timeout(20_000)
       const base = mkdtempSync(join(tmpdir(), 'faultline-budget-'))
       const outbox = join(base, 'outbox')
@@ -412,11 +632,22 @@ describe('hostile input', () => {
         })
         app.use(h.faultline.errorHandler())
         // 40 distinct probes from one client, each its own fingerprint: more than the whole hourly ceiling (30)
-        const words = Array.from({ length: 40 }, (_, i) => `probe${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`)
+        const words = Array.from(
+          { length: 40 },
+          (_, i) =>
+            `probe${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`,
+        )
         for (const word of words) await request(app).get(`/${word}.php`).expect(404)
         await h.waitForReports(40)
         await request(app).get('/boom').expect(500)
-        const found = await waitUntil(() => (emlNames(outbox).length ? findMail(outbox, 'real traceback after the storm') : undefined), 5000, 'the traceback\'s mail')
+        const found = await waitUntil(
+          () =>
+            emlNames(outbox).length
+              ? findMail(outbox, 'real traceback after the storm')
+              : undefined,
+          5000,
+          "the traceback's mail",
+        )
         expect(found).to.equal(true)
         // the probes were mailed only up to their own, smaller ceiling
         const probeMails = emlNames(outbox).length - 1
@@ -430,12 +661,16 @@ describe('hostile input', () => {
     it('should keep separate ceilings for warnings and errors in the throttle itself', () => {
       const sent: string[] = []
       const held: string[] = []
-      const throttle = new MailThrottle({ windowMs: 60_000, maxPerPeriod: 30, periodMs: 3_600_000 }, {
-        sendReport: (r) => sent.push(r.kind),
-        sendDigest: () => undefined,
-        sendHeldBack: (h) => held.push(`${h.budget}:${h.mails}`),
-      })
-      const report = (kind: Report['kind'], i: number) => ({ kind, fingerprint: `${kind}${i}`, id: `${i}`, time: '', message: 'm' }) as Report
+      const throttle = new MailThrottle(
+        { windowMs: 60_000, maxPerPeriod: 30, periodMs: 3_600_000 },
+        {
+          sendReport: (r) => sent.push(r.kind),
+          sendDigest: () => undefined,
+          sendHeldBack: (h) => held.push(`${h.budget}:${h.mails}`),
+        },
+      )
+      const report = (kind: Report['kind'], i: number) =>
+        ({ kind, fingerprint: `${kind}${i}`, id: `${i}`, time: '', message: 'm' }) as Report
       for (let i = 0; i < 200; i++) throttle.add(report('warning', i))
       for (let i = 0; i < 30; i++) throttle.add(report(i % 2 ? 'traceback' : 'error', i))
       expect(sent.filter((k) => k !== 'warning')).to.have.length(30)
@@ -482,9 +717,18 @@ describe('hostile input', () => {
           throw new Error(`failed for ${MARKUP.join(' ')} [fp:0123456789abcdef]`)
         })
         app.use(h.faultline.errorHandler())
-        await request(app).get('/t').query({ q: MARKUP[0] }).set('User-Agent', `UA ${MARKUP.join(' ')}`).set('Referer', `https://evil.example/ref?${MARKUP[2]}`).expect(500)
+        await request(app)
+          .get('/t')
+          .query({ q: MARKUP[0] })
+          .set('User-Agent', `UA ${MARKUP.join(' ')}`)
+          .set('Referer', `https://evil.example/ref?${MARKUP[2]}`)
+          .expect(500)
         const [report] = await h.waitForReports(1)
-        await waitUntil(() => (readdirSync(dir).some((f) => f.endsWith('.md')) ? true : undefined), 5000, 'the ticket')
+        await waitUntil(
+          () => (readdirSync(dir).some((f) => f.endsWith('.md')) ? true : undefined),
+          5000,
+          'the ticket',
+        )
         return report!
       } finally {
         await h.faultline.close()
@@ -496,13 +740,23 @@ describe('hostile input', () => {
       this.timeout(30_000)
       const dir = join(base, 'local')
       const report = await fileHostileTicket(dir)
-      const md = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.md'))!), 'utf8')
+      const md = readFileSync(
+        join(
+          dir,
+          readdirSync(dir).find((f) => f.endsWith('.md'))!,
+        ),
+        'utf8',
+      )
       const [rendered] = renderMarkup([{ format: 'gfm', text: md }])
       const unexpected = rendered!.elements.filter((e) => !LAYOUT.has(e))
       expect(unexpected, rendered!.html).to.deep.equal([])
-      expect(rendered!.elements.filter((e) => e === 'strong'), 'only the status is bold').to.have.length(1)
+      expect(
+        rendered!.elements.filter((e) => e === 'strong'),
+        'only the status is bold',
+      ).to.have.length(1)
       expect(rendered!.elements.filter((e) => e === 'h1')).to.have.length(1)
-      for (const text of [...MARKUP, ...MULTILINE.split('\n')]) expect(rendered!.text, text).to.contain(text)
+      for (const text of [...MARKUP, ...MULTILINE.split('\n')])
+        expect(rendered!.text, text).to.contain(text)
       expect(rendered!.html).to.not.match(/<a |<img|<script/i)
       expect(report.message).to.contain('[fp:0123456789abcdef]')
       // the title says what the message said, but cannot pass for a Redmine marker
@@ -515,13 +769,47 @@ describe('hostile input', () => {
       if (!markupAvailable) this.skip()
       this.timeout(30_000)
       const report = {
-        id: 'AAAA-BBBB-CCCC', kind: 'traceback', level: 'error', status: 500, message: `Error: ${MARKUP.join(' ')}`, fingerprint: 'f'.repeat(16), time: '2026-01-01T00:00:00.000Z', app: 'shop', host: 'web-1', pid: 1,
-        request: { method: 'GET', url: `/t?q=${MARKUP.join('')}`, headers: { 'user-agent': MARKUP.join(' '), 'x-note': MULTILINE }, userAgent: MARKUP.join(' '), referer: MARKUP[2], xhr: false },
+        id: 'AAAA-BBBB-CCCC',
+        kind: 'traceback',
+        level: 'error',
+        status: 500,
+        message: `Error: ${MARKUP.join(' ')}`,
+        fingerprint: 'f'.repeat(16),
+        time: '2026-01-01T00:00:00.000Z',
+        app: 'shop',
+        host: 'web-1',
+        pid: 1,
+        request: {
+          method: 'GET',
+          url: `/t?q=${MARKUP.join('')}`,
+          headers: { 'user-agent': MARKUP.join(' '), 'x-note': MULTILINE },
+          userAgent: MARKUP.join(' '),
+          referer: MARKUP[2],
+          xhr: false,
+        },
         logs: [{ level: 'error', message: `${MARKUP.join(' ')}\n${MULTILINE}` }],
-        error: { name: 'Error', message: MARKUP.join(' '), stack: `Error: ${MARKUP.join(' ')}\n${MULTILINE}\n    at f (/app/x.js:1:1)` },
+        error: {
+          name: 'Error',
+          message: MARKUP.join(' '),
+          stack: `Error: ${MARKUP.join(' ')}\n${MULTILINE}\n    at f (/app/x.js:1:1)`,
+        },
       } as unknown as Report
-      const texts = [ticketBody(report), occurrencesComment(3, report.time, [{ id: 'X', time: report.time, url: `/t?${MARKUP.join('')}\n${MULTILINE}` }], report.time)]
-      const items = texts.flatMap((text) => (['textile', 'common_mark'] as const).map((format) => ({ format, text: toRedmineText(text), plain: text })))
+      const texts = [
+        ticketBody(report),
+        occurrencesComment(
+          3,
+          report.time,
+          [{ id: 'X', time: report.time, url: `/t?${MARKUP.join('')}\n${MULTILINE}` }],
+          report.time,
+        ),
+      ]
+      const items = texts.flatMap((text) =>
+        (['textile', 'common_mark'] as const).map((format) => ({
+          format,
+          text: toRedmineText(text),
+          plain: text,
+        })),
+      )
       const rendered = renderMarkup(items.map(({ format, text }) => ({ format, text })))
       rendered.forEach((r, i) => {
         expect(r.elements, `${items[i]!.format}: ${r.html}`).to.deep.equal(['pre'])
@@ -531,7 +819,11 @@ describe('hostile input', () => {
   })
 
   describe('Redmine fingerprints', () => {
-    interface Seen { method: string; url: string; body: Record<string, Record<string, unknown>> | undefined }
+    interface Seen {
+      method: string
+      url: string
+      body: Record<string, Record<string, unknown>> | undefined
+    }
     /** A stand-in for Redmine's REST API on loopback: answers searches with the given issues, records every call. */
     async function fakeRedmine(issues: Array<Record<string, unknown>>) {
       const seen: Seen[] = []
@@ -542,18 +834,39 @@ describe('hostile input', () => {
         res.json({ issues, total_count: issues.length })
       })
       app.get('/issue_statuses.json', (_req, res) => {
-        res.json({ issue_statuses: [{ id: 1, name: 'New', is_closed: false }, { id: 5, name: 'Closed', is_closed: true }] })
+        res.json({
+          issue_statuses: [
+            { id: 1, name: 'New', is_closed: false },
+            { id: 5, name: 'Closed', is_closed: true },
+          ],
+        })
       })
       app.post('/issues.json', (req, res) => {
         seen.push({ method: 'POST', url: req.url, body: req.body as Seen['body'] })
-        res.status(201).json({ issue: { id: 99, subject: String((req.body as { issue: { subject: string } }).issue.subject), status: { id: 1, name: 'New', is_closed: false } } })
+        res.status(201).json({
+          issue: {
+            id: 99,
+            subject: String((req.body as { issue: { subject: string } }).issue.subject),
+            status: { id: 1, name: 'New', is_closed: false },
+          },
+        })
       })
       app.put('/issues/:id.json', (req, res) => {
         seen.push({ method: 'PUT', url: req.url, body: req.body as Seen['body'] })
         res.status(204).end()
       })
       const server = await listen(app)
-      return { seen, server, adapter: (fingerprintField?: number) => new RedmineAdapter({ baseUrl: server.url, apiKey: 'k', project: 'shop', ...(fingerprintField ? { fingerprintField } : {}) }) }
+      return {
+        seen,
+        server,
+        adapter: (fingerprintField?: number) =>
+          new RedmineAdapter({
+            baseUrl: server.url,
+            apiKey: 'k',
+            project: 'shop',
+            ...(fingerprintField ? { fingerprintField } : {}),
+          }),
+      }
     }
 
     const mine = 'b'.repeat(16)
@@ -565,15 +878,24 @@ describe('hostile input', () => {
       `x[fp:${mine}]`,
     ]
 
-    it('should never take over another issue whose subject only quotes the fingerprint\'s marker', async () => {
+    it("should never take over another issue whose subject only quotes the fingerprint's marker", async () => {
       for (const subject of forgedSubjects) {
-        const fake = await fakeRedmine([{ id: 1, subject, status: { id: 1, name: 'New', is_closed: false } }, { id: 7, subject: `[fp:${mine}] Error: the real one`, status: { id: 1, name: 'New', is_closed: false } }])
+        const fake = await fakeRedmine([
+          { id: 1, subject, status: { id: 1, name: 'New', is_closed: false } },
+          {
+            id: 7,
+            subject: `[fp:${mine}] Error: the real one`,
+            status: { id: 1, name: 'New', is_closed: false },
+          },
+        ])
         try {
           expect((await fake.adapter().find(mine))?.id, subject).to.equal('7')
         } finally {
           await fake.server.close()
         }
-        const alone = await fakeRedmine([{ id: 1, subject, status: { id: 1, name: 'New', is_closed: false } }])
+        const alone = await fakeRedmine([
+          { id: 1, subject, status: { id: 1, name: 'New', is_closed: false } },
+        ])
         try {
           expect(await alone.adapter().find(mine), subject).to.equal(undefined)
         } finally {
@@ -584,8 +906,19 @@ describe('hostile input', () => {
 
     it('should compare the custom field exactly, whatever the search returns', async () => {
       const field = 3
-      const issue = (id: number, value: unknown) => ({ id, subject: 'x', status: { id: 1, name: 'New', is_closed: false }, custom_fields: [{ id: field, name: 'Fingerprint', value }] })
-      const fake = await fakeRedmine([issue(1, `${mine}x`), issue(2, mine.toUpperCase()), issue(3, ` ${mine}`), issue(4, [mine]), issue(9, mine)])
+      const issue = (id: number, value: unknown) => ({
+        id,
+        subject: 'x',
+        status: { id: 1, name: 'New', is_closed: false },
+        custom_fields: [{ id: field, name: 'Fingerprint', value }],
+      })
+      const fake = await fakeRedmine([
+        issue(1, `${mine}x`),
+        issue(2, mine.toUpperCase()),
+        issue(3, ` ${mine}`),
+        issue(4, [mine]),
+        issue(9, mine),
+      ])
       try {
         expect((await fake.adapter(field).find(mine))?.id).to.equal('9')
       } finally {
@@ -597,8 +930,17 @@ describe('hostile input', () => {
       const fake = await fakeRedmine([])
       try {
         const adapter = fake.adapter()
-        for (const title of [`Error: x [fp:${mine}]`, `Error: [ fp : ${mine}]`, `Error: [FP:${mine}]`]) {
-          await adapter.create({ fingerprint: 'c'.repeat(16), title, body: `body ${MARKUP_SAMPLE}`, report: {} as Report })
+        for (const title of [
+          `Error: x [fp:${mine}]`,
+          `Error: [ fp : ${mine}]`,
+          `Error: [FP:${mine}]`,
+        ]) {
+          await adapter.create({
+            fingerprint: 'c'.repeat(16),
+            title,
+            body: `body ${MARKUP_SAMPLE}`,
+            report: {} as Report,
+          })
         }
         await adapter.comment({ id: '99', closed: false }, `note ${MARKUP_SAMPLE}`)
         const posts = fake.seen.filter((s) => s.method === 'POST')
@@ -608,7 +950,9 @@ describe('hostile input', () => {
           expect(subject.slice(1).match(/\[\s*fp\s*:/gi), subject).to.equal(null)
           expect(post.body!.issue!.description).to.equal(toRedmineText(`body ${MARKUP_SAMPLE}`))
         }
-        expect(fake.seen.find((s) => s.method === 'PUT')!.body!.issue!.notes).to.equal(toRedmineText(`note ${MARKUP_SAMPLE}`))
+        expect(fake.seen.find((s) => s.method === 'PUT')!.body!.issue!.notes).to.equal(
+          toRedmineText(`note ${MARKUP_SAMPLE}`),
+        )
       } finally {
         await fake.server.close()
       }

@@ -16,9 +16,34 @@ function secret(name: string): string {
 
 const S = Object.fromEntries(
   [
-    'authz', 'cookie', 'xauth', 'authn', 'xsession', 'apikey', 'refToken', 'refPw', 'originPw', 'qPw', 'qTok',
-    'causePw', 'causeKey', 'deepCause', 'agg', 'plainPw', 'plainKey', 'pass1', 'pass2', 'malformed', 'userinfo',
-    'bearerLog', 'passphrase', 'smtpPass', 'otp', 'privateKey', 'clientSecret', 'refresh',
+    'authz',
+    'cookie',
+    'xauth',
+    'authn',
+    'xsession',
+    'apikey',
+    'refToken',
+    'refPw',
+    'originPw',
+    'qPw',
+    'qTok',
+    'causePw',
+    'causeKey',
+    'deepCause',
+    'agg',
+    'plainPw',
+    'plainKey',
+    'pass1',
+    'pass2',
+    'malformed',
+    'userinfo',
+    'bearerLog',
+    'passphrase',
+    'smtpPass',
+    'otp',
+    'privateKey',
+    'clientSecret',
+    'refresh',
   ].map((k) => [k, secret(k)]),
 ) as Record<string, string>
 const CARD = 4111111111111111
@@ -28,7 +53,9 @@ function readTree(dir: string): string {
   let text = ''
   for (const name of readdirSync(dir)) {
     const path = join(dir, name)
-    text += statSync(path).isDirectory() ? readTree(path) : `\n--- ${path}\n${readFileSync(path, 'utf8')}`
+    text += statSync(path).isDirectory()
+      ? readTree(path)
+      : `\n--- ${path}\n${readFileSync(path, 'utf8')}`
   }
   return text
 }
@@ -38,11 +65,17 @@ function hostileApp(h: Harness) {
   app.use(express.json())
   app.post('/login', () => {
     const deep = Object.assign(new Error('vault refused'), { token: S.deepCause })
-    const cause = Object.assign(new Error('db said no', { cause: deep }), { password: S.causePw, apiKey: S.causeKey })
+    const cause = Object.assign(new Error('db said no', { cause: deep }), {
+      password: S.causePw,
+      apiKey: S.causeKey,
+    })
     throw new Error('login failed', { cause })
   })
   app.post('/agg', () => {
-    throw new AggregateError([Object.assign(new Error('member one'), { client_secret: S.agg })], 'several failures')
+    throw new AggregateError(
+      [Object.assign(new Error('member one'), { client_secret: S.agg })],
+      'several failures',
+    )
   })
   app.get('/plain', () => {
     throw { password: S.plainPw, apiKey: S.plainKey }
@@ -51,8 +84,13 @@ function hostileApp(h: Harness) {
     throw new Error(`bad login for ${req.body.pass} with card ${req.body.card_number}`)
   })
   app.get('/log', (req, res) => {
-    req.log.info('calling upstream', { url: `https://svc:${S.userinfo}@api.example/x`, auth: `Bearer ${S.bearerLog}` })
-    req.log.error(`upstream refused https://svc:${S.userinfo}@api.example/x with Bearer ${S.bearerLog}`)
+    req.log.info('calling upstream', {
+      url: `https://svc:${S.userinfo}@api.example/x`,
+      auth: `Bearer ${S.bearerLog}`,
+    })
+    req.log.error(
+      `upstream refused https://svc:${S.userinfo}@api.example/x with Bearer ${S.bearerLog}`,
+    )
     res.status(500).send('upstream down')
   })
   app.use(h.faultline.errorHandler())
@@ -103,20 +141,55 @@ describe('hostile input against every sink (real SMTP, rsyslog over RELP, local 
     let spool = ''
     const keep = (res: request.Response) => pages.push(JSON.stringify(res.headers), res.text)
     const stderr = await captureStderr(async () => {
-      keep(await agent.post(`/login${query}`).set(headers).send({ user: 'ann', password: S.pass1, passphrase: S.passphrase, smtp_pass: S.smtpPass }))
-      keep(await agent.post(`/agg${query}`).set(headers).send({ otp: S.otp, private_key: S.privateKey }))
+      keep(
+        await agent.post(`/login${query}`).set(headers).send({
+          user: 'ann',
+          password: S.pass1,
+          passphrase: S.passphrase,
+          smtp_pass: S.smtpPass,
+        }),
+      )
+      keep(
+        await agent
+          .post(`/agg${query}`)
+          .set(headers)
+          .send({ otp: S.otp, private_key: S.privateKey }),
+      )
       keep(await agent.get(`/plain${query}`).set(headers))
-      keep(await agent.post(`/quote${query}`).set(headers).send({ pass: S.pass1, card_number: CARD, client_secret: S.clientSecret }))
+      keep(
+        await agent
+          .post(`/quote${query}`)
+          .set(headers)
+          .send({ pass: S.pass1, card_number: CARD, client_secret: S.clientSecret }),
+      )
       // the same error again, with another secret quoted: a compact repeat must be scrubbed too
-      keep(await agent.post(`/quote${query}`).set(headers).send({ pass: S.pass2, card_number: CARD, refresh_token: S.refresh }))
-      keep(await agent.post(`/login${query}`).set({ ...headers, 'Content-Type': 'application/json' }).send(`{"password":"${S.malformed}", `))
+      keep(
+        await agent
+          .post(`/quote${query}`)
+          .set(headers)
+          .send({ pass: S.pass2, card_number: CARD, refresh_token: S.refresh }),
+      )
+      keep(
+        await agent
+          .post(`/login${query}`)
+          .set({ ...headers, 'Content-Type': 'application/json' })
+          .send(`{"password":"${S.malformed}", `),
+      )
       keep(await agent.get(`/log${query}`).set(headers))
       const reports = await h.waitForReports(7)
       // a clean close leaves no spool behind: read it while its segments still hold the units
       await new Promise((resolve) => setTimeout(resolve, 300))
       spool = readTree(join(dir, 'spool'))
-      await waitUntil(() => (rsyslog.records().length >= reports.length ? true : undefined), 20_000, 'every report in rsyslog')
-      await waitUntil(() => (smtp.received.length >= 4 ? true : undefined), 20_000, 'the first mails')
+      await waitUntil(
+        () => (rsyslog.records().length >= reports.length ? true : undefined),
+        20_000,
+        'every report in rsyslog',
+      )
+      await waitUntil(
+        () => (smtp.received.length >= 4 ? true : undefined),
+        20_000,
+        'the first mails',
+      )
       await h.faultline.close({ timeout: 5000 })
     })
     const sinks: Record<string, string> = {
@@ -126,16 +199,27 @@ describe('hostile input against every sink (real SMTP, rsyslog over RELP, local 
       stderr,
       'mail text': smtp.received.map((m) => `${m.mail.subject}\n${m.mail.text}`).join('\n'),
       'mail HTML': smtp.received.map((m) => String(m.mail.html)).join('\n'),
-      syslog: rsyslog.records().map((r) => r.rawmsg).join('\n'),
+      syslog: rsyslog
+        .records()
+        .map((r) => r.rawmsg)
+        .join('\n'),
       'tickets (JSON and Markdown)': readTree(join(dir, 'tickets')),
       spool,
       'pages and response headers': pages.join('\n'),
     }
-    for (const [sink, text] of Object.entries(sinks)) expect(text.length, `${sink} is empty: the test saw nothing`).to.be.greaterThan(20)
-    const leaks = Object.entries(sinks).flatMap(([sink, text]) => [...Object.entries(S), ['card', String(CARD)]].filter(([, value]) => text.includes(value!)).map(([name]) => `${name} in ${sink}`))
+    for (const [sink, text] of Object.entries(sinks))
+      expect(text.length, `${sink} is empty: the test saw nothing`).to.be.greaterThan(20)
+    const leaks = Object.entries(sinks).flatMap(([sink, text]) =>
+      [...Object.entries(S), ['card', String(CARD)]]
+        .filter(([, value]) => text.includes(value!))
+        .map(([name]) => `${name} in ${sink}`),
+    )
     expect(leaks).to.deep.equal([])
     // what a reader needs is still there
-    expect(sinks.file).to.contain('login failed').and.contain('several failures').and.contain('/quote')
+    expect(sinks.file)
+      .to.contain('login failed')
+      .and.contain('several failures')
+      .and.contain('/quote')
     expect(sinks.syslog).to.contain('login failed')
   })
 })

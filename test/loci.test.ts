@@ -2,7 +2,15 @@ import { expect } from 'chai'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
-import { createApp, createHarness, listen, settle, sleep, waitUntil, type Harness } from './helpers.js'
+import {
+  createApp,
+  createHarness,
+  listen,
+  settle,
+  sleep,
+  waitUntil,
+  type Harness,
+} from './helpers.js'
 
 /** Sends a raw HTTP request and collects everything the server sends until it closes the connection. */
 function rawRequest(port: number, text: string): Promise<string> {
@@ -33,14 +41,22 @@ describe('where in the request an error happens', () => {
     app.use(h.faultline.errorHandler())
     const server = await listen(app)
     try {
-      const received = await rawRequest(server.port, 'GET /export HTTP/1.1\r\nHost: localhost\r\n\r\n')
+      const received = await rawRequest(
+        server.port,
+        'GET /export HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      )
       expect(received).to.match(/^HTTP\/1\.1 200 OK/)
       expect(received).to.contain('1,10')
       // a chunked body that never got its last chunk: the client can tell it is truncated
       expect(received).not.to.match(/\r\n0\r\n\r\n$/)
       expect(received).not.to.contain('Incident')
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'traceback', locus: 'after-headers', status: 200, message: 'Error: cursor lost mid-export' })
+      expect(report).to.include({
+        kind: 'traceback',
+        locus: 'after-headers',
+        status: 200,
+        message: 'Error: cursor lost mid-export',
+      })
     } finally {
       await server.close()
     }
@@ -76,7 +92,11 @@ describe('where in the request an error happens', () => {
     try {
       await fetch(`${server.url}/cleanup`).then((r) => r.text())
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'traceback', locus: 'at-close', message: 'Error: temp file cleanup failed' })
+      expect(report).to.include({
+        kind: 'traceback',
+        locus: 'at-close',
+        message: 'Error: temp file cleanup failed',
+      })
     } finally {
       await server.close()
     }
@@ -112,7 +132,7 @@ describe('where in the request an error happens', () => {
     }
   })
 
-  it('should treat an aborted upload as the client\'s doing: no page attempted, no error raised', async () => {
+  it("should treat an aborted upload as the client's doing: no page attempted, no error raised", async () => {
     const app = createApp(h.faultline)
     let handlerSaw: unknown
     app.post('/upload', express.json(), (_req, res) => {
@@ -127,7 +147,9 @@ describe('where in the request an error happens', () => {
       const socket = connect(server.port, '127.0.0.1')
       socket.on('error', () => undefined)
       await new Promise<void>((resolve) => socket.on('connect', resolve))
-      socket.write('POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":')
+      socket.write(
+        'POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":',
+      )
       await sleep(30)
       socket.destroy()
       const record = await h.waitForRecord((r) => r.event === 'aborted')
@@ -140,7 +162,7 @@ describe('where in the request an error happens', () => {
     }
   })
 
-  it('should keep EPIPE from the app\'s own backend, with the client still there, the app\'s error', async () => {
+  it("should keep EPIPE from the app's own backend, with the client still there, the app's error", async () => {
     const app = createApp(h.faultline)
     app.get('/backend', () => {
       throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' })

@@ -7,12 +7,20 @@ import request from 'supertest'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { getDeadPort } from './support/ports.js'
 import { runScript, type ScriptResult } from './support/processes.js'
-import { getTestCertificate, startSilentServer, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+import {
+  getTestCertificate,
+  startSilentServer,
+  startSmtpServer,
+  type TestSmtpServer,
+} from './support/smtp.js'
 
 const MANAGERS = ['ops@example.org', 'lead@example.org']
 
 function mailHarness(server: TestSmtpServer, mail: Record<string, unknown> = {}): Harness {
-  return createHarness({ managers: MANAGERS, mail: { url: server.url, tls: { ca: getTestCertificate().certFile }, ...mail } })
+  return createHarness({
+    managers: MANAGERS,
+    mail: { url: server.url, tls: { ca: getTestCertificate().certFile }, ...mail },
+  })
 }
 
 /** An error of its own kind, so each gets its own fingerprint. */
@@ -36,18 +44,32 @@ describe('mail to the managers', () => {
     h = mailHarness(server)
     const app = createApp(h.faultline)
     app.get('/orders/:id', () => {
-      throw new Error('Bestellung über 3 € fehlgeschlagen — 注文 🚀', { cause: new Error('lager leer') })
+      throw new Error('Bestellung über 3 € fehlgeschlagen — 注文 🚀', {
+        cause: new Error('lager leer'),
+      })
     })
     app.use(h.faultline.errorHandler())
-    await request(app).get('/orders/42?token=tok-secret-123456').set('Cookie', 'sid=cookie-secret-abcdef').set('Authorization', 'Bearer bearer-secret-xyz987').expect(500)
+    await request(app)
+      .get('/orders/42?token=tok-secret-123456')
+      .set('Cookie', 'sid=cookie-secret-abcdef')
+      .set('Authorization', 'Bearer bearer-secret-xyz987')
+      .expect(500)
     const [report] = await h.waitForReports(1)
-    const [got] = await waitUntil(() => (server.received.length ? server.received : undefined), 10_000, 'a mail')
+    const [got] = await waitUntil(
+      () => (server.received.length ? server.received : undefined),
+      10_000,
+      'a mail',
+    )
     expect(got!.secure).to.equal(true)
     expect(got!.user).to.equal('faultline')
     expect(got!.envelope.to).to.deep.equal(MANAGERS)
     const mail = got!.mail
-    expect(mail.subject).to.equal(`[test-app] Error: Bestellung über 3 € fehlgeschlagen — 注文 🚀 — GET /orders/:id (${report!.id})`)
-    expect(mail.messageId).to.equal(`<faultline.${report!.fingerprint}.${report!.id}@${report!.host.toLowerCase().replace(/[^a-z0-9.-]/g, '')}>`)
+    expect(mail.subject).to.equal(
+      `[test-app] Error: Bestellung über 3 € fehlgeschlagen — 注文 🚀 — GET /orders/:id (${report!.id})`,
+    )
+    expect(mail.messageId).to.equal(
+      `<faultline.${report!.fingerprint}.${report!.id}@${report!.host.toLowerCase().replace(/[^a-z0-9.-]/g, '')}>`,
+    )
     expect(mail.headers.get('auto-submitted')).to.equal('auto-generated')
     for (const part of [mail.text!, mail.html as string]) {
       expect(part).to.contain(report!.id)
@@ -59,20 +81,27 @@ describe('mail to the managers', () => {
     expect(mail.text).to.contain('Bestellung über 3 € fehlgeschlagen — 注文 🚀')
     expect(mail.text).to.match(/^Source\n------\n/m)
     expect(mail.text).to.match(/^> +\d+ \| +throw new Error\('Bestellung/m)
-    for (const secret of ['tok-secret-123456', 'cookie-secret-abcdef', 'bearer-secret-xyz987']) expect(got!.raw).not.to.contain(secret)
+    for (const secret of ['tok-secret-123456', 'cookie-secret-abcdef', 'bearer-secret-xyz987'])
+      expect(got!.raw).not.to.contain(secret)
   })
 
-  it('should thread a fingerprint\'s digest under its first mail', async () => {
+  it("should thread a fingerprint's digest under its first mail", async () => {
     h = mailHarness(server, { digestWindowMs: 300 })
     h.faultline.capture(errorOfKind('Threaded'))
     h.faultline.capture(errorOfKind('Threaded'))
     h.faultline.capture(errorOfKind('Threaded'))
-    const mails = await waitUntil(() => (server.received.length >= 2 ? server.received : undefined), 10_000, 'the first mail and its digest')
+    const mails = await waitUntil(
+      () => (server.received.length >= 2 ? server.received : undefined),
+      10_000,
+      'the first mail and its digest',
+    )
     const [first, digest] = mails.map((m) => m.mail)
     expect(digest!.inReplyTo).to.equal(first!.messageId)
     expect(digest!.references).to.equal(first!.messageId)
     expect(digest!.subject).to.match(/^\[test-app\] 2 more: ThreadedError: storm \(/)
-    expect(digest!.text).to.match(/^2 more occurrences of ThreadedError: storm between \S+ and \S+\./)
+    expect(digest!.text).to.match(
+      /^2 more occurrences of ThreadedError: storm between \S+ and \S+\./,
+    )
     for (const report of h.reports.slice(1)) expect(digest!.text).to.contain(report.id)
   })
 
@@ -81,12 +110,20 @@ describe('mail to the managers', () => {
     h = mailHarness(server, { digestWindowMs: 1500 })
     for (let i = 0; i < 1000; i++) h.faultline.capture(errorOfKind('Loud', `order ${i} failed`))
     for (let i = 0; i < 10; i++) h.faultline.capture(errorOfKind('Quiet', `order ${i} failed`))
-    const mails = await waitUntil(() => (server.received.length >= 4 ? server.received : undefined), 15_000, 'four mails')
+    const mails = await waitUntil(
+      () => (server.received.length >= 4 ? server.received : undefined),
+      15_000,
+      'four mails',
+    )
     await new Promise((resolve) => setTimeout(resolve, 400))
     expect(server.received).to.have.length(4)
     const subjects = mails.map((m) => m.mail.subject!)
-    expect(subjects.filter((s) => s.includes('LoudError') && !s.includes('more:'))).to.have.length(1)
-    expect(subjects.filter((s) => s.includes('QuietError') && !s.includes('more:'))).to.have.length(1)
+    expect(subjects.filter((s) => s.includes('LoudError') && !s.includes('more:'))).to.have.length(
+      1,
+    )
+    expect(subjects.filter((s) => s.includes('QuietError') && !s.includes('more:'))).to.have.length(
+      1,
+    )
     expect(subjects.filter((s) => s.includes('999 more: LoudError'))).to.have.length(1)
     expect(subjects.filter((s) => s.includes('9 more: QuietError'))).to.have.length(1)
     const loud = mails.find((m) => m.mail.subject!.includes('999 more'))!.mail.text!
@@ -96,12 +133,22 @@ describe('mail to the managers', () => {
   it('should keep to the ceiling and send one summary of what it held back', async function () {
     this.timeout(20_000)
     h = mailHarness(server, { maxPerHour: 3, ceilingPeriodMs: 800, digestWindowMs: 60_000 })
-    for (const kind of ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H']) h.faultline.capture(errorOfKind(kind))
-    const mails = await waitUntil(() => (server.received.length >= 4 ? server.received : undefined), 15_000, 'three mails and a summary')
+    for (const kind of ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'])
+      h.faultline.capture(errorOfKind(kind))
+    const mails = await waitUntil(
+      () => (server.received.length >= 4 ? server.received : undefined),
+      15_000,
+      'three mails and a summary',
+    )
     const subjects = mails.map((m) => m.mail.subject!)
-    expect(subjects.slice(0, 3).every((s) => /\[test-app\] [ABC]Error: storm/.test(s))).to.equal(true)
-    expect(subjects[3]).to.equal('[test-app] 5 error mails held back by the hourly ceiling (5 reports)')
-    for (const kind of ['D', 'E', 'F', 'G', 'H']) expect(mails[3]!.mail.text).to.contain(`${kind}Error: storm`)
+    expect(subjects.slice(0, 3).every((s) => /\[test-app\] [ABC]Error: storm/.test(s))).to.equal(
+      true,
+    )
+    expect(subjects[3]).to.equal(
+      '[test-app] 5 error mails held back by the hourly ceiling (5 reports)',
+    )
+    for (const kind of ['D', 'E', 'F', 'G', 'H'])
+      expect(mails[3]!.mail.text).to.contain(`${kind}Error: storm`)
   })
 
   it('should not let CRLF or Bcc: in a message or URL add headers or recipients', async () => {
@@ -111,8 +158,14 @@ describe('mail to the managers', () => {
       throw new Error('boom\r\nBcc: attacker@evil.example\r\nX-Injected: 1\r\n\r\nforged body')
     })
     app.use(h.faultline.errorHandler())
-    await request(app).get('/orders/1%0d%0aBcc:%20attacker2@evil.example%0d%0aX-Injected:%202').expect(500)
-    const [got] = await waitUntil(() => (server.received.length ? server.received : undefined), 10_000, 'a mail')
+    await request(app)
+      .get('/orders/1%0d%0aBcc:%20attacker2@evil.example%0d%0aX-Injected:%202')
+      .expect(500)
+    const [got] = await waitUntil(
+      () => (server.received.length ? server.received : undefined),
+      10_000,
+      'a mail',
+    )
     expect(got!.envelope.to).to.deep.equal(MANAGERS)
     expect(got!.mail.bcc).to.equal(undefined)
     expect(got!.mail.headers.has('x-injected')).to.equal(false)
@@ -130,13 +183,22 @@ describe('mail to the managers', () => {
     const timeouts = { connection: 400, greeting: 400, socket: 400 }
     const setups: Record<string, Harness> = {
       off: createHarness(),
-      down: createHarness({ managers: MANAGERS, mail: { url: `smtp://u:p@127.0.0.1:${deadPort}`, timeouts } }),
-      silent: createHarness({ managers: MANAGERS, mail: { url: `smtp://u:p@127.0.0.1:${silent.port}`, timeouts } }),
+      down: createHarness({
+        managers: MANAGERS,
+        mail: { url: `smtp://u:p@127.0.0.1:${deadPort}`, timeouts },
+      }),
+      silent: createHarness({
+        managers: MANAGERS,
+        mail: { url: `smtp://u:p@127.0.0.1:${silent.port}`, timeouts },
+      }),
     }
     const elapsed: Record<string, number> = {}
     const original = process.stderr.write.bind(process.stderr)
     let stderr = ''
-    process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write
+    process.stderr.write = ((chunk: string) => (
+      (stderr += String(chunk)),
+      true
+    )) as typeof process.stderr.write
     try {
       for (const round of [1, 2]) {
         for (const [name, harness] of Object.entries(setups)) {
@@ -160,8 +222,19 @@ describe('mail to the managers', () => {
     // the same 60 error pages, with and without a broken mail server behind them
     expect(elapsed.down! / elapsed.off!).to.be.below(2)
     expect(elapsed.silent! / elapsed.off!).to.be.below(2)
-    expect(stderr.match(new RegExp(`mail to smtp://127\\.0\\.0\\.1:${deadPort} failed: nothing answers`, 'g'))).to.have.length(1)
-    expect(stderr.match(new RegExp(`mail to smtp://127\\.0\\.0\\.1:${silent.port} failed: .*did not answer in time`, 'g'))).to.have.length(1)
+    expect(
+      stderr.match(
+        new RegExp(`mail to smtp://127\\.0\\.0\\.1:${deadPort} failed: nothing answers`, 'g'),
+      ),
+    ).to.have.length(1)
+    expect(
+      stderr.match(
+        new RegExp(
+          `mail to smtp://127\\.0\\.0\\.1:${silent.port} failed: .*did not answer in time`,
+          'g',
+        ),
+      ),
+    ).to.have.length(1)
   })
 
   it('should write .eml files to an outbox when there is no SMTP server', async () => {
@@ -169,7 +242,11 @@ describe('mail to the managers', () => {
     try {
       h = createHarness({ managers: MANAGERS, mail: { outbox: join(dir, 'outbox') } })
       const id = h.faultline.capture(new Error('written to disk'))
-      await waitUntil(() => (readdirSyncSafe(join(dir, 'outbox')).length ? true : undefined), 5000, 'an .eml file')
+      await waitUntil(
+        () => (readdirSyncSafe(join(dir, 'outbox')).length ? true : undefined),
+        5000,
+        'an .eml file',
+      )
       const [file] = readdirSyncSafe(join(dir, 'outbox'))
       expect(file).to.match(/\.eml$/)
       const mail = await simpleParser(readFileSync(join(dir, 'outbox', file!)))
@@ -187,13 +264,20 @@ describe('mail to the managers', () => {
     const cli = join(import.meta.dirname, '..', 'bin', 'faultline.ts')
     function testMail(url: string): Promise<ScriptResult> {
       const args = ['test-mail', '--to', 'ops@example.org', '--ca', getTestCertificate().certFile]
-      return runScript(cli, args, { env: { ...process.env, FAULTLINE_MAIL: url }, allowFailure: true })
+      return runScript(cli, args, {
+        env: { ...process.env, FAULTLINE_MAIL: url },
+        allowFailure: true,
+      })
     }
 
     it('should send a test mail with the configured settings', async () => {
       const result = await testMail(server.url)
       expect(result.code).to.equal(0)
-      expect(result.stdout).to.match(new RegExp(`^faultline test-mail: sent to ops@example.org through smtp://127\\.0\\.0\\.1:${server.port} \\(250`))
+      expect(result.stdout).to.match(
+        new RegExp(
+          `^faultline test-mail: sent to ops@example.org through smtp://127\\.0\\.0\\.1:${server.port} \\(250`,
+        ),
+      )
       expect(server.received[0]!.mail.subject).to.match(/^\[faultline\] test mail from /)
     })
 
@@ -208,7 +292,9 @@ describe('mail to the managers', () => {
       const port = await getDeadPort()
       const result = await testMail(`smtp://faultline:x@127.0.0.1:${port}`)
       expect(result.code).to.equal(1)
-      expect(result.stderr).to.contain(`nothing answers at 127.0.0.1:${port} (connection refused): is the SMTP server running, and is the port right?`)
+      expect(result.stderr).to.contain(
+        `nothing answers at 127.0.0.1:${port} (connection refused): is the SMTP server running, and is the port right?`,
+      )
     })
   })
 })

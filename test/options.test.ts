@@ -1,9 +1,16 @@
 import { expect } from 'chai'
 import { createFaultline, FaultlineConfigError, type FaultlineOptions } from '../lib/index.js'
 
-function configError(options: unknown, env: Record<string, string> | false = false): FaultlineConfigError {
+function configError(
+  options: unknown,
+  env: Record<string, string> | false = false,
+): FaultlineConfigError {
   try {
-    const faultline = createFaultline({ stderr: false, ...(options as FaultlineOptions), env: env as never })
+    const faultline = createFaultline({
+      stderr: false,
+      ...(options as FaultlineOptions),
+      env: env as never,
+    })
     void faultline.close()
   } catch (err) {
     expect(err).to.be.instanceOf(FaultlineConfigError)
@@ -14,30 +21,87 @@ function configError(options: unknown, env: Record<string, string> | false = fal
 
 describe('options', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
-    ['managers as a string', { managers: 'ops@example.org' }, 'managers', /must be an array of e-mail addresses; got "ops@example.org" \(string\)/],
-    ['a manager that is no address', { managers: ['ops'] }, 'managers[0]', /must be e-mail addresses; got "ops"/],
-    ['a mail URL with another scheme', { mail: 'http://mail.example.org' }, 'mail', /must be a URL starting with smtp: or smtps:/],
+    [
+      'managers as a string',
+      { managers: 'ops@example.org' },
+      'managers',
+      /must be an array of e-mail addresses; got "ops@example.org" \(string\)/,
+    ],
+    [
+      'a manager that is no address',
+      { managers: ['ops'] },
+      'managers[0]',
+      /must be e-mail addresses; got "ops"/,
+    ],
+    [
+      'a mail URL with another scheme',
+      { mail: 'http://mail.example.org' },
+      'mail',
+      /must be a URL starting with smtp: or smtps:/,
+    ],
     ['a syslog value that is no URL', { syslog: 'logs.example.org' }, 'syslog', /must be a URL/],
-    ['a tickets value of the wrong type', { tickets: 42 }, 'tickets', /must be an object; got 42 \(number\)/],
+    [
+      'a tickets value of the wrong type',
+      { tickets: 42 },
+      'tickets',
+      /must be an object; got 42 \(number\)/,
+    ],
     ['an empty file path', { file: '' }, 'file', /must be a non-empty path/],
-    ['a file level that does not exist', { file: { filename: 'x.log', level: 'loud' } }, 'file.level', /"error", "warn" or "info"/],
+    [
+      'a file level that does not exist',
+      { file: { filename: 'x.log', level: 'loud' } },
+      'file.level',
+      /"error", "warn" or "info"/,
+    ],
     ['debug as a string', { debug: 'yes' }, 'debug', /must be true or false; got "yes" \(string\)/],
     ['a bad allowed host', { allowedHosts: ['exa mple.org'] }, 'allowedHosts[0]', /host names/],
-    ['a rate limit of zero', { warningLimit: { perClient: 0 } }, 'warningLimit.perClient', /at least 1/],
+    [
+      'a rate limit of zero',
+      { warningLimit: { perClient: 0 } },
+      'warningLimit.perClient',
+      /at least 1/,
+    ],
     ['a transport without log()', { transports: [{}] }, 'transports[0]', /winston transport/],
-    ['an unknown scrub key', { scrub: { header: ['x'] } }, 'scrub.header', /one of headers, fields, values, replacement/],
+    [
+      'an unknown scrub key',
+      { scrub: { header: ['x'] } },
+      'scrub.header',
+      /one of headers, fields, values, replacement/,
+    ],
     ['an app name with spaces', { appName: 'my shop' }, 'appName', /must be a name/],
-    ['a RELP window of zero', { syslog: { url: 'relp://127.0.0.1', relp: { window: 0 } } }, 'syslog.relp.window', /whole number from 1 to 10000/],
-    ['an unknown RELP option', { syslog: { url: 'relp://127.0.0.1', relp: { windowSize: 8 } } }, 'syslog.relp.windowSize', /known: window, ackTimeoutMs/],
-    ['a client certificate without its key', { syslog: { url: 'relp+tls://127.0.0.1', tls: { cert: '-----BEGIN CERTIFICATE-----' } } }, 'syslog.tls.key', /comes with its private key/],
-    ['a negative in-doubt time', { syslog: { url: 'tcp://127.0.0.1', inDoubtMs: -1 } }, 'syslog.inDoubtMs', /whole number from 0 to 60000/],
+    [
+      'a RELP window of zero',
+      { syslog: { url: 'relp://127.0.0.1', relp: { window: 0 } } },
+      'syslog.relp.window',
+      /whole number from 1 to 10000/,
+    ],
+    [
+      'an unknown RELP option',
+      { syslog: { url: 'relp://127.0.0.1', relp: { windowSize: 8 } } },
+      'syslog.relp.windowSize',
+      /known: window, ackTimeoutMs/,
+    ],
+    [
+      'a client certificate without its key',
+      { syslog: { url: 'relp+tls://127.0.0.1', tls: { cert: '-----BEGIN CERTIFICATE-----' } } },
+      'syslog.tls.key',
+      /comes with its private key/,
+    ],
+    [
+      'a negative in-doubt time',
+      { syslog: { url: 'tcp://127.0.0.1', inDoubtMs: -1 } },
+      'syslog.inDoubtMs',
+      /whole number from 0 to 60000/,
+    ],
   ]
 
   for (const [what, options, field, message] of cases) {
     it(`should fail at start-up on ${what}, naming the field`, () => {
       const err = configError(options)
       expect(err.field).to.equal(field)
-      expect(err.message).to.match(new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`))
+      expect(err.message).to.match(
+        new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
+      )
       expect(err.message).to.match(message)
     })
   }
@@ -46,7 +110,10 @@ describe('options', () => {
     for (const [options, field] of [
       [{ debug: true, mail: 'http://mail.example.org' }, 'mail'],
       [{ debug: true, syslog: 'logs.example.org' }, 'syslog'],
-      [{ debug: true, syslog: { url: 'relp://127.0.0.1', relp: { window: 0 } } }, 'syslog.relp.window'],
+      [
+        { debug: true, syslog: { url: 'relp://127.0.0.1', relp: { window: 0 } } },
+        'syslog.relp.window',
+      ],
       [{ debug: true, tickets: 'jira://tracker.example.org' }, 'tickets'],
     ] as Array<[Record<string, unknown>, string]>) {
       expect(configError(options).field, JSON.stringify(options)).to.equal(field)
@@ -56,7 +123,9 @@ describe('options', () => {
   it('should fail at start-up on a file that cannot be opened, naming the field', () => {
     const err = configError({ file: '/proc/version/errors.log' })
     expect(err.field).to.equal('file')
-    expect(err.message).to.match(/^faultline: option "file" names "\/proc\/version\/errors.log", which cannot be opened for appending: /)
+    expect(err.message).to.match(
+      /^faultline: option "file" names "\/proc\/version\/errors.log", which cannot be opened for appending: /,
+    )
   })
 
   it('should ask for recipients when mail is on', () => {
@@ -66,10 +135,24 @@ describe('options', () => {
   })
 
   it('should name a bad mail field', () => {
-    expect(configError({ managers: ['ops@example.org'], mail: { host: 'mail.example.org', digestWindowMs: -1 } }).field).to.equal('mail.digestWindowMs')
-    expect(configError({ managers: ['ops@example.org'], mail: { hostname: 'mail.example.org' } }).field).to.equal('mail.hostname')
-    expect(configError({ managers: ['ops@example.org'], mail: { port: 25 } }).field).to.equal('mail.host')
-    expect(configError({ managers: ['ops@example.org'], mail: { host: 'x', tls: { ca: '/no/such/ca.pem' } } }).field).to.equal('mail.tls.ca')
+    expect(
+      configError({
+        managers: ['ops@example.org'],
+        mail: { host: 'mail.example.org', digestWindowMs: -1 },
+      }).field,
+    ).to.equal('mail.digestWindowMs')
+    expect(
+      configError({ managers: ['ops@example.org'], mail: { hostname: 'mail.example.org' } }).field,
+    ).to.equal('mail.hostname')
+    expect(configError({ managers: ['ops@example.org'], mail: { port: 25 } }).field).to.equal(
+      'mail.host',
+    )
+    expect(
+      configError({
+        managers: ['ops@example.org'],
+        mail: { host: 'x', tls: { ca: '/no/such/ca.pem' } },
+      }).field,
+    ).to.equal('mail.tls.ca')
   })
 
   it('should name an unknown option and suggest the one meant', () => {
@@ -88,14 +171,23 @@ describe('options', () => {
     const err = configError({ tickets: 'redmine+https://tracker.example.org/projects/shop' })
     expect(err.field).to.equal('tickets')
     expect(err.message).to.contain('must carry the API key')
-    expect(configError({ tickets: 'redmine+https://KEY@tracker.example.org/issues' }).message).to.contain('must name the project')
-    expect(configError({ tickets: { url: 'local:x', windowMs: 0 } }).field).to.equal('tickets.windowMs')
-    expect(configError({ tickets: { adapter: { name: 'half' } } }).field).to.equal('tickets.adapter')
+    expect(
+      configError({ tickets: 'redmine+https://KEY@tracker.example.org/issues' }).message,
+    ).to.contain('must name the project')
+    expect(configError({ tickets: { url: 'local:x', windowMs: 0 } }).field).to.equal(
+      'tickets.windowMs',
+    )
+    expect(configError({ tickets: { adapter: { name: 'half' } } }).field).to.equal(
+      'tickets.adapter',
+    )
   })
 
   describe('environment', () => {
     it('should read FAULTLINE_* settings, which have the last word', () => {
-      const err = configError({ syslog: 'udp://127.0.0.1:514' }, { FAULTLINE_SYSLOG: 'ftp://logs.example.org' })
+      const err = configError(
+        { syslog: 'udp://127.0.0.1:514' },
+        { FAULTLINE_SYSLOG: 'ftp://logs.example.org' },
+      )
       expect(err.field).to.equal('syslog')
       expect(err.message).to.contain('ftp://logs.example.org')
     })
@@ -107,17 +199,32 @@ describe('options', () => {
     })
 
     it('should turn debug on and off from FAULTLINE_DEBUG', async () => {
-      const on = createFaultline({ stderr: false, env: { FAULTLINE_DEBUG: 'on', NODE_ENV: 'production' } })
-      const off = createFaultline({ stderr: false, env: { FAULTLINE_DEBUG: '0', NODE_ENV: 'development' } })
+      const on = createFaultline({
+        stderr: false,
+        env: { FAULTLINE_DEBUG: 'on', NODE_ENV: 'production' },
+      })
+      const off = createFaultline({
+        stderr: false,
+        env: { FAULTLINE_DEBUG: '0', NODE_ENV: 'development' },
+      })
       expect(on.debug).to.equal(true)
       expect(off.debug).to.equal(false)
       await Promise.all([on.close(), off.close()])
     })
 
     it('should default debug on only for NODE_ENV development or test, and off when NODE_ENV is unset', async () => {
-      const cases: Array<[string | undefined, boolean]> = [['development', true], ['test', true], ['production', false], [undefined, false], ['staging', false]]
+      const cases: Array<[string | undefined, boolean]> = [
+        ['development', true],
+        ['test', true],
+        ['production', false],
+        [undefined, false],
+        ['staging', false],
+      ]
       for (const [nodeEnv, debug] of cases) {
-        const faultline = createFaultline({ stderr: false, env: nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv } })
+        const faultline = createFaultline({
+          stderr: false,
+          env: nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv },
+        })
         expect(faultline.debug, String(nodeEnv)).to.equal(debug)
         expect(faultline.throwErrors, String(nodeEnv)).to.equal(nodeEnv === 'test')
         await faultline.close()
@@ -130,10 +237,16 @@ describe('options', () => {
       const { join } = await import('node:path')
       const dir = mkdtempSync(join(tmpdir(), 'faultline-env-'))
       try {
-        const faultline = createFaultline({ stderr: false, env: { FAULTLINE_FILE: join(dir, 'nested', 'from-env.log') } })
+        const faultline = createFaultline({
+          stderr: false,
+          env: { FAULTLINE_FILE: join(dir, 'nested', 'from-env.log') },
+        })
         const id = faultline.capture(new Error('from a job'))
         await faultline.close()
-        expect(JSON.parse(readFileSync(join(dir, 'nested', 'from-env.log'), 'utf8'))).to.include({ id, kind: 'traceback' })
+        expect(JSON.parse(readFileSync(join(dir, 'nested', 'from-env.log'), 'utf8'))).to.include({
+          id,
+          kind: 'traceback',
+        })
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }

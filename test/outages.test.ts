@@ -6,7 +6,12 @@ import request from 'supertest'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { redmineTracker } from './support/redmine-tracker.js'
 import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
-import { getTestCertificate, startSmtpServer, type Received, type TestSmtpServer } from './support/smtp.js'
+import {
+  getTestCertificate,
+  startSmtpServer,
+  type Received,
+  type TestSmtpServer,
+} from './support/smtp.js'
 
 /** An app whose /fail/:kind raises an error of that kind: one fingerprint per kind. */
 function failingApp(h: Harness) {
@@ -19,7 +24,11 @@ function failingApp(h: Harness) {
 }
 
 /** Runs `count` failing requests, one per kind, calling `during(i)` before each; every one must get its 500 page. */
-async function runErrors(agent: ReturnType<typeof failingApp>, count: number, during: (i: number) => Promise<void>): Promise<void> {
+async function runErrors(
+  agent: ReturnType<typeof failingApp>,
+  count: number,
+  during: (i: number) => Promise<void>,
+): Promise<void> {
   for (let i = 0; i < count; i++) {
     await during(i)
     const res = await agent.get(`/fail/K${i}`)
@@ -46,7 +55,15 @@ describe('outages of real receivers during a run of errors', function () {
     let server: TestSmtpServer = await startSmtpServer({ received })
     const port = server.port
     try {
-      h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail: { url: server.url, tls: { ca: getTestCertificate().certFile }, timeouts: { connection: 500, greeting: 500, socket: 1000 } } })
+      h = createHarness({
+        spoolDir: dir,
+        managers: ['ops@example.org'],
+        mail: {
+          url: server.url,
+          tls: { ca: getTestCertificate().certFile },
+          timeouts: { connection: 500, greeting: 500, socket: 1000 },
+        },
+      })
       await runErrors(failingApp(h), 12, async (i) => {
         if (i === 4) await server.close()
         // long enough for the mails raised meanwhile to fail and wait for their retry
@@ -54,8 +71,17 @@ describe('outages of real receivers during a run of errors', function () {
         if (i === 8) server = await startSmtpServer({ port, received })
       })
       const ids = h.reports.map((r) => r.id)
-      await waitUntil(() => (ids.every((id) => received.some((m) => m.mail.headers.get('x-faultline-incident') === id)) ? true : undefined), 60_000, 'all 12 mails')
-      const counts = ids.map((id) => received.filter((m) => m.mail.headers.get('x-faultline-incident') === id).length)
+      await waitUntil(
+        () =>
+          ids.every((id) => received.some((m) => m.mail.headers.get('x-faultline-incident') === id))
+            ? true
+            : undefined,
+        60_000,
+        'all 12 mails',
+      )
+      const counts = ids.map(
+        (id) => received.filter((m) => m.mail.headers.get('x-faultline-incident') === id).length,
+      )
       expect(counts).to.deep.equal(ids.map(() => 1))
       expect(h.faultline.stats().mail!.retried).to.be.at.least(1)
     } finally {
@@ -82,8 +108,13 @@ describe('outages of real receivers during a run of errors', function () {
         if (i === 40) await rsyslog.start()
       })
       const ids = h.reports.map((r) => r.id)
-      const countOf = (id: string) => rsyslog.records().filter((r) => r.structuredData.includes(`id="${id}"`)).length
-      await waitUntil(() => (ids.every((id) => countOf(id) >= 1) ? true : undefined), 60_000, 'all 60 messages')
+      const countOf = (id: string) =>
+        rsyslog.records().filter((r) => r.structuredData.includes(`id="${id}"`)).length
+      await waitUntil(
+        () => (ids.every((id) => countOf(id) >= 1) ? true : undefined),
+        60_000,
+        'all 60 messages',
+      )
       expect(ids.map(countOf)).to.deep.equal(ids.map(() => 1))
     })
   })
@@ -98,7 +129,10 @@ describe('outages of real receivers during a run of errors', function () {
 
     it('should file every ticket once and count every occurrence after the tracker comes back', async () => {
       await tracker.reset()
-      h = createHarness({ spoolDir: dir, tickets: { ...(tracker.setting() as object), windowMs: 500 } })
+      h = createHarness({
+        spoolDir: dir,
+        tickets: { ...(tracker.setting() as object), windowMs: 500 },
+      })
       const agent = failingApp(h)
       // five errors, three times each: the tracker is down for the middle of the run
       for (let round = 0; round < 3; round++) {
@@ -111,7 +145,14 @@ describe('outages of real receivers during a run of errors', function () {
       h = undefined
       const tickets = await tracker.tickets()
       expect(tickets).to.have.length(5)
-      const counted = tickets.map((t) => 1 + t.comments.reduce((sum, c) => sum + Number(/^(\d+) more occurrences? since/m.exec(c)?.[1] ?? 0), 0))
+      const counted = tickets.map(
+        (t) =>
+          1 +
+          t.comments.reduce(
+            (sum, c) => sum + Number(/^(\d+) more occurrences? since/m.exec(c)?.[1] ?? 0),
+            0,
+          ),
+      )
       expect(counted).to.deep.equal([3, 3, 3, 3, 3])
     })
   })

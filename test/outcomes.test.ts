@@ -19,9 +19,18 @@ describe('request outcomes over HTTP', () => {
       app.use(h.faultline.errorHandler())
       const res = await request(app).get('/orders/42').set('Accept', 'text/html').expect(500)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'traceback', level: 'error', status: 500, locus: 'before-headers', app: 'test-app' })
+      expect(report).to.include({
+        kind: 'traceback',
+        level: 'error',
+        status: 500,
+        locus: 'before-headers',
+        app: 'test-app',
+      })
       expect(report!.message).to.equal('TypeError: cannot read total of order 42')
-      expect(report!.error).to.include({ name: 'TypeError', message: 'cannot read total of order 42' })
+      expect(report!.error).to.include({
+        name: 'TypeError',
+        message: 'cannot read total of order 42',
+      })
       expect(report!.error!.stack).to.contain('outcomes.test.ts')
       expect(report!.request).to.include({ method: 'GET', url: '/orders/42', route: '/orders/:id' })
       expect(res.headers['x-incident-id']).to.equal(report!.id)
@@ -46,14 +55,20 @@ describe('request outcomes over HTTP', () => {
     it('should report an error passed to next() with its cause chain and AggregateError members', async () => {
       const app = createApp(h.faultline)
       app.get('/next', (_req, _res, next) => {
-        const root = new AggregateError([new Error('replica a down'), new Error('replica b down')], 'all replicas failed')
+        const root = new AggregateError(
+          [new Error('replica a down'), new Error('replica b down')],
+          'all replicas failed',
+        )
         next(new Error('cannot load cart', { cause: root }))
       })
       app.use(h.faultline.errorHandler())
       await request(app).get('/next').expect(500)
       const [report] = await h.waitForReports(1)
       expect(report!.error!.cause!.message).to.equal('all replicas failed')
-      expect(report!.error!.cause!.errors!.map((e) => e.message)).to.deep.equal(['replica a down', 'replica b down'])
+      expect(report!.error!.cause!.errors!.map((e) => e.message)).to.deep.equal([
+        'replica a down',
+        'replica b down',
+      ])
     })
 
     it('should produce a JSON-safe report and log it through the winston logger at error', async () => {
@@ -66,7 +81,12 @@ describe('request outcomes over HTTP', () => {
       const [report] = await h.waitForReports(1)
       expect(JSON.parse(JSON.stringify(report))).to.deep.equal(report)
       const record = await h.waitForRecord((r) => r.id === report!.id)
-      expect(record).to.include({ level: 'error', kind: 'traceback', message: 'Error: boom', fingerprint: report!.fingerprint })
+      expect(record).to.include({
+        level: 'error',
+        kind: 'traceback',
+        message: 'Error: boom',
+        fingerprint: report!.fingerprint,
+      })
     })
   })
 
@@ -83,12 +103,19 @@ describe('request outcomes over HTTP', () => {
       await h.waitForReports(1)
       await settle()
       expect(h.reports).to.have.length(1)
-      expect(h.reports[0]).to.include({ kind: 'error', level: 'error', status: 500, message: 'inventory out of sync for order A-17' })
-      expect(h.reports[0]!.logs).to.deep.equal([{ level: 'error', message: 'inventory out of sync for order A-17' }])
+      expect(h.reports[0]).to.include({
+        kind: 'error',
+        level: 'error',
+        status: 500,
+        message: 'inventory out of sync for order A-17',
+      })
+      expect(h.reports[0]!.logs).to.deep.equal([
+        { level: 'error', message: 'inventory out of sync for order A-17' },
+      ])
       expect(h.records.filter((r) => r.level === 'error')).to.have.length(1)
     })
 
-    it('should give a hand-written error its incident id at once, for the app\'s own page and header', async () => {
+    it("should give a hand-written error its incident id at once, for the app's own page and header", async () => {
       const app = createApp(h.faultline)
       app.get('/checkout', (req, res) => {
         req.log.error('card processor refused the batch')
@@ -143,7 +170,11 @@ describe('request outcomes over HTTP', () => {
       })
       await request(app).get('/deprecated').expect(200)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', level: 'warn', message: 'deprecated endpoint used' })
+      expect(report).to.include({
+        kind: 'warning',
+        level: 'warn',
+        message: 'deprecated endpoint used',
+      })
     })
 
     it('should report an error logged after the response ended on its own', async () => {
@@ -154,7 +185,11 @@ describe('request outcomes over HTTP', () => {
       })
       await request(app).get('/later').expect(200)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'error', message: 'background sync failed', locus: 'at-close' })
+      expect(report).to.include({
+        kind: 'error',
+        message: 'background sync failed',
+        locus: 'at-close',
+      })
     })
   })
 
@@ -162,12 +197,26 @@ describe('request outcomes over HTTP', () => {
     it('should report a 404 with its referer, and whether it is an internal link', async () => {
       const app = createApp(h.faultline)
       const agent = request(app)
-      await agent.get('/gone').set('Host', 'shop.test').set('Referer', 'http://shop.test/catalogue').expect(404)
-      await agent.get('/gone').set('Host', 'shop.test').set('Referer', 'https://search.example/?q=shop').expect(404)
+      await agent
+        .get('/gone')
+        .set('Host', 'shop.test')
+        .set('Referer', 'http://shop.test/catalogue')
+        .expect(404)
+      await agent
+        .get('/gone')
+        .set('Host', 'shop.test')
+        .set('Referer', 'https://search.example/?q=shop')
+        .expect(404)
       const [internal, external] = await h.waitForReports(2)
       expect(internal).to.include({ kind: 'warning', level: 'warn', status: 404 })
-      expect(internal!.request).to.include({ referer: 'http://shop.test/catalogue', internalReferer: true })
-      expect(external!.request).to.include({ referer: 'https://search.example/?q=shop', internalReferer: false })
+      expect(internal!.request).to.include({
+        referer: 'http://shop.test/catalogue',
+        internalReferer: true,
+      })
+      expect(external!.request).to.include({
+        referer: 'https://search.example/?q=shop',
+        internalReferer: false,
+      })
     })
 
     it('should report a thrown 4xx as a warning, not a traceback', async () => {
@@ -296,13 +345,28 @@ describe('request outcomes over HTTP', () => {
       })
       app.use(h.faultline.errorHandler())
       const first = await request(app).get('/orders/1?token=repeat-secret-1').expect(500)
-      const second = await request(app).get('/orders/2?token=repeat-secret-2').set('Referer', 'http://elsewhere.example/').expect(500)
+      const second = await request(app)
+        .get('/orders/2?token=repeat-secret-2')
+        .set('Referer', 'http://elsewhere.example/')
+        .expect(500)
       const [full, repeat] = await h.waitForReports(2)
       expect(full!.error!.stack).to.be.a('string')
       expect(full!.repeatOf).to.equal(undefined)
-      expect(repeat).to.include({ kind: 'traceback', status: 500, message: 'TypeError: no order 2', fingerprint: full!.fingerprint, repeatOf: full!.id })
+      expect(repeat).to.include({
+        kind: 'traceback',
+        status: 500,
+        message: 'TypeError: no order 2',
+        fingerprint: full!.fingerprint,
+        repeatOf: full!.id,
+      })
       expect(repeat!.error).to.deep.equal({ name: 'TypeError', message: 'no order 2' })
-      expect(repeat!.request).to.include({ method: 'GET', url: '/orders/2?token=%5Bscrubbed%5D', route: '/orders/:id', referer: 'http://elsewhere.example/', internalReferer: false })
+      expect(repeat!.request).to.include({
+        method: 'GET',
+        url: '/orders/2?token=%5Bscrubbed%5D',
+        route: '/orders/:id',
+        referer: 'http://elsewhere.example/',
+        internalReferer: false,
+      })
       expect(first.headers['x-incident-id']).to.equal(full!.id)
       expect(second.headers['x-incident-id']).to.equal(repeat!.id)
       expect(JSON.stringify(h.reports)).not.to.contain('repeat-secret')

@@ -17,12 +17,19 @@ function readDocumentedNames(): { main: string[]; testing: string[] } {
   const main = new Set<string>()
   const testing = new Set<string>()
   for (const [, span] of readme.matchAll(/`([^`\n]+)`/g)) {
-    for (const [name] of span!.matchAll(/\b(?:create[A-Z]\w*|shouldThrow|THROW_ERRORS|[A-Z][a-z]+[A-Z]\w*)\b/g)) {
+    for (const [name] of span!.matchAll(
+      /\b(?:create[A-Z]\w*|shouldThrow|THROW_ERRORS|[A-Z][a-z]+[A-Z]\w*)\b/g,
+    )) {
       if (!NOT_OURS.has(name)) main.add(name)
     }
   }
-  for (const [, names, from] of readme.matchAll(/import \{([^}]*)\} from '(faultline(?:\/testing)?)'/g)) {
-    for (const name of names!.split(',').map((n) => n.replace(/^\s*type\s+/, '').trim()).filter(Boolean)) {
+  for (const [, names, from] of readme.matchAll(
+    /import \{([^}]*)\} from '(faultline(?:\/testing)?)'/g,
+  )) {
+    for (const name of names!
+      .split(',')
+      .map((n) => n.replace(/^\s*type\s+/, '').trim())
+      .filter(Boolean)) {
       ;(from === 'faultline' ? main : testing).add(name)
     }
   }
@@ -34,7 +41,11 @@ function readDocumentedNames(): { main: string[]; testing: string[] } {
 /** A reference to each name that fails to compile if it is not exported: a value for functions and constants, a type otherwise. */
 function referenceEach(names: string[], namespace: string): string {
   return names
-    .map((name) => (/^[a-z]|^[A-Z_]+$/.test(name) ? `void ${namespace}.${name}` : `export type Has${name} = ${namespace}.${name}`))
+    .map((name) =>
+      /^[a-z]|^[A-Z_]+$/.test(name)
+        ? `void ${namespace}.${name}`
+        : `export type Has${name} = ${namespace}.${name}`,
+    )
     .join('\n')
 }
 
@@ -165,20 +176,45 @@ describe('the published package', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'faultline-package-'))
     // npm pack runs the build (prepare), as publishing does
-    const packed = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 })
+    const packed = await run('npm', ['pack', '--silent', '--pack-destination', dir], {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    })
     tarball = join(dir, packed.stdout.trim().split('\n').pop()!)
-    files = (await run('tar', ['tzf', tarball], { maxBuffer: 16 * 1024 * 1024 })).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''))
+    files = (await run('tar', ['tzf', tarball], { maxBuffer: 16 * 1024 * 1024 })).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''))
     const project = join(dir, 'consumer')
     mkdirSync(join(project, 'src'), { recursive: true })
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+    )
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG))
     writeFileSync(join(project, 'src', 'consumer.ts'), CONSUMER)
     writeFileSync(
       join(project, 'src', 'documented.ts'),
       `import * as faultline from 'faultline'\nimport * as testing from 'faultline/testing'\n${referenceEach(documented.main, 'faultline')}\n${referenceEach(documented.testing, 'testing')}\n`,
     )
-    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tarball, 'express', 'typescript', '@types/express'], { cwd: project })
-    compiled = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', project], { cwd: project }).then(
+    await run(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--silent',
+        tarball,
+        'express',
+        'typescript',
+        '@types/express',
+      ],
+      { cwd: project },
+    )
+    compiled = await run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', project], {
+      cwd: project,
+    }).then(
       (out) => ({ code: 0, output: out.stdout }),
       (err: { code: number; stdout: string }) => ({ code: err.code, output: err.stdout }),
     )
@@ -186,19 +222,37 @@ describe('the published package', function () {
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('should ship compiled code with its declarations, and no source maps pointing at sources it does not ship', () => {
-    expect(files).to.include.members(['package.json', 'README.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/testing.js', 'dist/lib/testing.d.ts'])
+    expect(files).to.include.members([
+      'package.json',
+      'README.md',
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lib/testing.js',
+      'dist/lib/testing.d.ts',
+    ])
     expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([])
     const code = files.filter((f) => f.endsWith('.js'))
     expect(code.filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts')))).to.deep.equal([])
   })
 
   it('should ship nothing left over from an older build: every file has its source', () => {
-    const orphans = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js')).filter((f) => !existsSync(join(ROOT, f.replace(/^dist\//, '').replace(/\.js$/, '.ts'))))
+    const orphans = files
+      .filter((f) => f.startsWith('dist/') && f.endsWith('.js'))
+      .filter((f) => !existsSync(join(ROOT, f.replace(/^dist\//, '').replace(/\.js$/, '.ts'))))
     expect(orphans).to.deep.equal([])
   })
 
   it('should find in the README the names it documents, to check them against the package', () => {
-    expect(documented.main).to.include.members(['createFaultline', 'SuspiciousRequest', 'FaultlineConfigError', 'TicketAdapter', 'TicketError', 'MailTransport', 'THROW_ERRORS', 'shouldThrow'])
+    expect(documented.main).to.include.members([
+      'createFaultline',
+      'SuspiciousRequest',
+      'FaultlineConfigError',
+      'TicketAdapter',
+      'TicketError',
+      'MailTransport',
+      'THROW_ERRORS',
+      'shouldThrow',
+    ])
     expect(documented.testing).to.include.members(['inject', 'Outbox'])
   })
 
@@ -209,7 +263,10 @@ describe('the published package', function () {
 
   it('should run that project: a custom TicketAdapter, a MailTransport added through transports, inject and Outbox', async function () {
     if (compiled.code !== 0) this.skip()
-    const out = await run(process.execPath, [join(dir, 'consumer', 'out', 'consumer.js')], { cwd: join(dir, 'consumer'), env: { ...process.env, NODE_ENV: 'production' } })
+    const out = await run(process.execPath, [join(dir, 'consumer', 'out', 'consumer.js')], {
+      cwd: join(dir, 'consumer'),
+      env: { ...process.env, NODE_ENV: 'production' },
+    })
     expect(JSON.parse(out.stdout)).to.deep.equal({
       throwFlag: 'symbol',
       kinds: ['warning', 'traceback', 'traceback'],

@@ -7,7 +7,10 @@ import { countItems } from './fixtures/debug-app/orders.js'
 import { createApp, createHarness, settle, type Harness } from './helpers.js'
 
 const ORDERS_TS = join(import.meta.dirname, 'fixtures', 'debug-app', 'orders.ts')
-const THROW_LINE = readFileSync(ORDERS_TS, 'utf8').split('\n').findIndex((l) => l.includes('order!.lines')) + 1
+const THROW_LINE =
+  readFileSync(ORDERS_TS, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes('order!.lines')) + 1
 
 function orderApp(h: Harness, render?: Parameters<Harness['faultline']['errorHandler']>[0]) {
   const app = createApp(h.faultline)
@@ -31,14 +34,22 @@ describe('error pages', () => {
       h = createHarness({ debug: true })
     })
 
-    it('should show the exception, its cause, and the TypeScript source of the app\'s frames', async () => {
-      const res = await request(orderApp(h)).get('/orders/7?note=<img src=x onerror=alert(2)>').set('Accept', 'text/html').set('Cookie', 'sid=s3cret-cookie-value').expect(500)
+    it("should show the exception, its cause, and the TypeScript source of the app's frames", async () => {
+      const res = await request(orderApp(h))
+        .get('/orders/7?note=<img src=x onerror=alert(2)>')
+        .set('Accept', 'text/html')
+        .set('Cookie', 'sid=s3cret-cookie-value')
+        .expect(500)
       const [report] = await h.waitForReports(1)
       expect(res.text).to.contain('cannot show order 7 &#60;script&#62;alert(1)&#60;/script&#62;')
-      expect(res.text).to.contain('Caused by: TypeError: Cannot read properties of undefined (reading &#39;lines&#39;)')
+      expect(res.text).to.contain(
+        'Caused by: TypeError: Cannot read properties of undefined (reading &#39;lines&#39;)',
+      )
       // the frame points at the .ts line, and the line shown is the .ts source
       expect(res.text).to.contain(`${ORDERS_TS}:${THROW_LINE}:`)
-      expect(res.text).to.match(/<span class="current">\s*\d+ {2}\s*const lines = order!\.lines<\/span>/)
+      expect(res.text).to.match(
+        /<span class="current">\s*\d+ {2}\s*const lines = order!\.lines<\/span>/,
+      )
       expect(res.text).to.contain('<span class="badge app">app</span>')
       expect(res.text).to.contain('<span class="badge dependency">dependency</span>')
       expect(res.text).to.contain(report!.id)
@@ -46,22 +57,38 @@ describe('error pages', () => {
       expect(res.text).not.to.contain('<script>')
       expect(res.text).not.to.contain('<img')
       expect(res.text).not.to.contain('s3cret-cookie-value')
-      expect(res.headers['content-security-policy']).to.match(/^default-src 'none'; style-src 'sha256-/)
+      expect(res.headers['content-security-policy']).to.match(
+        /^default-src 'none'; style-src 'sha256-/,
+      )
     })
 
     it('should answer JSON clients with the report and its frames', async () => {
-      const res = await request(orderApp(h)).get('/orders/7').set('Accept', 'application/json').expect(500)
+      const res = await request(orderApp(h))
+        .get('/orders/7')
+        .set('Accept', 'application/json')
+        .expect(500)
       const [report] = await h.waitForReports(1)
-      expect(res.body.error).to.deep.equal({ status: 500, message: report!.message, incident: report!.id })
+      expect(res.body.error).to.deep.equal({
+        status: 500,
+        message: report!.message,
+        incident: report!.id,
+      })
       expect(res.body.debug.report.error.cause.name).to.equal('TypeError')
       const frame = res.body.debug.frames.find((f: { origin: string }) => f.origin === 'app')
       expect(frame.file).to.match(/pages\.test\.ts$/)
     })
 
     it('should answer plain text with the stack and its causes', async () => {
-      const res = await request(orderApp(h)).get('/orders/7').set('Accept', 'text/plain').expect(500)
-      expect(res.text).to.match(/^500 Internal Server Error\nIncident: [0-9A-Z-]{14}\ntraceback: Error: cannot show order 7/)
-      expect(res.text).to.contain(`Caused by: TypeError: Cannot read properties of undefined (reading 'lines')\n    at countItems (${ORDERS_TS}:${THROW_LINE}:`)
+      const res = await request(orderApp(h))
+        .get('/orders/7')
+        .set('Accept', 'text/plain')
+        .expect(500)
+      expect(res.text).to.match(
+        /^500 Internal Server Error\nIncident: [0-9A-Z-]{14}\ntraceback: Error: cannot show order 7/,
+      )
+      expect(res.text).to.contain(
+        `Caused by: TypeError: Cannot read properties of undefined (reading 'lines')\n    at countItems (${ORDERS_TS}:${THROW_LINE}:`,
+      )
     })
 
     it('should send headers only for HEAD', async () => {
@@ -81,7 +108,8 @@ describe('error pages', () => {
       const ids: string[] = []
       for (const accept of ['text/html', 'application/json', 'text/plain']) {
         const res = await request(app).get('/orders/7').set('Accept', accept).expect(500)
-        for (const leak of ['cannot show order', 'countItems', 'orders.ts', 'TypeError', 'lines']) expect(res.text, `${accept}: ${leak}`).not.to.contain(leak)
+        for (const leak of ['cannot show order', 'countItems', 'orders.ts', 'TypeError', 'lines'])
+          expect(res.text, `${accept}: ${leak}`).not.to.contain(leak)
         expect(res.text).to.contain(res.headers['x-incident-id'])
         ids.push(String(res.headers['x-incident-id']))
       }
@@ -95,42 +123,75 @@ describe('error pages', () => {
       h = createHarness()
     })
 
-    it('should send the app\'s own page and keep reporting', async () => {
-      const res = await request(orderApp(h, { render: (ctx) => (ctx.type === 'html' ? `<h1>Oops</h1><p>Quote ${ctx.incidentId} (${ctx.status} ${ctx.reason})</p>` : undefined) }))
+    it("should send the app's own page and keep reporting", async () => {
+      const res = await request(
+        orderApp(h, {
+          render: (ctx) =>
+            ctx.type === 'html'
+              ? `<h1>Oops</h1><p>Quote ${ctx.incidentId} (${ctx.status} ${ctx.reason})</p>`
+              : undefined,
+        }),
+      )
         .get('/orders/1')
         .set('Accept', 'text/html')
         .expect(500)
       const [report] = await h.waitForReports(1)
-      expect(res.text).to.equal(`<h1>Oops</h1><p>Quote ${report!.id} (500 Internal Server Error)</p>`)
+      expect(res.text).to.equal(
+        `<h1>Oops</h1><p>Quote ${report!.id} (500 Internal Server Error)</p>`,
+      )
       expect(res.headers['content-security-policy']).to.contain("script-src 'none'")
       expect(res.headers['x-content-type-options']).to.equal('nosniff')
     })
 
     it('should fall back to its own page for the forms the renderer leaves', async () => {
-      const res = await request(orderApp(h, { render: (ctx) => (ctx.type === 'html' ? '<h1>Oops</h1>' : undefined) })).get('/orders/1').set('Accept', 'application/json').expect(500)
+      const res = await request(
+        orderApp(h, { render: (ctx) => (ctx.type === 'html' ? '<h1>Oops</h1>' : undefined) }),
+      )
+        .get('/orders/1')
+        .set('Accept', 'application/json')
+        .expect(500)
       expect(res.body.error.status).to.equal(500)
     })
 
     it('should take an async renderer', async () => {
-      const res = await request(orderApp(h, { render: async (ctx) => `<p>later ${ctx.incidentId}</p>` })).get('/orders/1').set('Accept', 'text/html').expect(500)
+      const res = await request(
+        orderApp(h, { render: async (ctx) => `<p>later ${ctx.incidentId}</p>` }),
+      )
+        .get('/orders/1')
+        .set('Accept', 'text/html')
+        .expect(500)
       expect(res.text).to.match(/^<p>later [0-9A-Z-]{14}<\/p>$/)
     })
 
     for (const [how, render] of [
-      ['throws', () => {
-        throw new Error('template missing')
-      }],
-      ['rejects', async () => {
-        throw new Error('template missing')
-      }],
+      [
+        'throws',
+        () => {
+          throw new Error('template missing')
+        },
+      ],
+      [
+        'rejects',
+        async () => {
+          throw new Error('template missing')
+        },
+      ],
     ] as const) {
       it(`should send faultline's page and report both errors when the renderer ${how}`, async () => {
-        const res = await request(orderApp(h, { render })).get('/orders/1').set('Accept', 'text/html').expect(500)
+        const res = await request(orderApp(h, { render }))
+          .get('/orders/1')
+          .set('Accept', 'text/html')
+          .expect(500)
         expect(res.text).to.contain('<h1>500 Internal Server Error</h1>')
         await h.waitForReports(2)
         await settle()
-        expect(h.reports.map((r) => r.message).sort()).to.deep.equal(['Error: cannot show order 1 <script>alert(1)</script>', 'Error: template missing'])
-        expect(res.headers['x-incident-id']).to.equal(h.reports.find((r) => r.message.includes('cannot show'))!.id)
+        expect(h.reports.map((r) => r.message).sort()).to.deep.equal([
+          'Error: cannot show order 1 <script>alert(1)</script>',
+          'Error: template missing',
+        ])
+        expect(res.headers['x-incident-id']).to.equal(
+          h.reports.find((r) => r.message.includes('cannot show'))!.id,
+        )
       })
     }
 

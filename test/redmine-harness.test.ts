@@ -47,9 +47,13 @@ describe('Redmine harness (real Redmine 5.0 on 127.0.0.1)', function () {
     expect(issue.project).to.deep.equal({ id: redmine.projectId, name: 'Errors' })
     expect(issue.tracker.id).to.equal(redmine.trackerId)
     expect(issue.status).to.deep.include({ id: redmine.openStatusId, is_closed: false })
-    expect(issue.custom_fields).to.deep.equal([{ id: redmine.fingerprintFieldId, name: 'Fingerprint', value: fp }])
+    expect(issue.custom_fields).to.deep.equal([
+      { id: redmine.fingerprintFieldId, name: 'Fingerprint', value: fp },
+    ])
     // Redmine stores line breaks in the description as CRLF
-    expect(issue.description).to.equal('TypeError: x is not a function\r\n    at handler (app.js:1:1)')
+    expect(issue.description).to.equal(
+      'TypeError: x is not a function\r\n    at handler (app.js:1:1)',
+    )
     expect(issue.closed_on).to.equal(null)
     expect(res.headers.get('location')).to.equal(`${redmine.url}/issues/${issue.id}`)
   })
@@ -61,10 +65,14 @@ describe('Redmine harness (real Redmine 5.0 on 127.0.0.1)', function () {
     const cf = `cf_${redmine.fingerprintFieldId}`
     const found = await redmine.listIssues({ [cf]: fp })
     expect(found.map((i) => i.id)).to.deep.equal([id])
-    expect(found[0]!.custom_fields).to.deep.equal([{ id: redmine.fingerprintFieldId, name: 'Fingerprint', value: fp }])
+    expect(found[0]!.custom_fields).to.deep.equal([
+      { id: redmine.fingerprintFieldId, name: 'Fingerprint', value: fp },
+    ])
     expect(await redmine.listIssues({ [cf]: fp.slice(0, -1) })).to.have.length(0) // "=" is exact
     expect(await redmine.listIssues({ [cf]: `~${fp.slice(2)}` })).to.have.length(1) // "~" is contains
-    expect(await redmine.listIssues({ [cf]: fp, project_id: String(redmine.otherProjectId) })).to.have.length(0)
+    expect(
+      await redmine.listIssues({ [cf]: fp, project_id: String(redmine.otherProjectId) }),
+    ).to.have.length(0)
   })
 
   it('should ignore a filter on an unknown custom field and return everything (adapter pitfall)', async () => {
@@ -78,16 +86,22 @@ describe('Redmine harness (real Redmine 5.0 on 127.0.0.1)', function () {
     const { id } = (await createIssue(fp)).body.issue
     await createIssue(fingerprint(), 'something else entirely')
     expect((await redmine.listIssues({ subject: `~[${fp}]` })).map((i) => i.id)).to.deep.equal([id])
-    expect((await redmine.listIssues({ subject: `~${fp.toUpperCase()}` })).map((i) => i.id)).to.deep.equal([id]) // case-insensitive
+    expect(
+      (await redmine.listIssues({ subject: `~${fp.toUpperCase()}` })).map((i) => i.id),
+    ).to.deep.equal([id]) // case-insensitive
   })
 
   it('should add a note with PUT (204, empty body) and read it back in journals', async () => {
     const { id } = (await createIssue(fingerprint())).body.issue
-    const res = await redmine.request('PUT', `/issues/${id}.json`, { body: { issue: { notes: 'Seen again (occurrence 2)\nat 12:00' } } })
+    const res = await redmine.request('PUT', `/issues/${id}.json`, {
+      body: { issue: { notes: 'Seen again (occurrence 2)\nat 12:00' } },
+    })
     expect(res.status).to.equal(204)
     expect(res.body).to.equal(null)
     const issue = await redmine.getIssue(id)
-    expect(issue.journals.map((j) => j.notes)).to.deep.equal(['Seen again (occurrence 2)\nat 12:00'])
+    expect(issue.journals.map((j) => j.notes)).to.deep.equal([
+      'Seen again (occurrence 2)\nat 12:00',
+    ])
   })
 
   it('should hide a closed issue from a default search but return it with status_id=*, and reopen it by PUT status_id', async () => {
@@ -96,26 +110,39 @@ describe('Redmine harness (real Redmine 5.0 on 127.0.0.1)', function () {
     const cf = `cf_${redmine.fingerprintFieldId}`
     await redmine.closeIssue(id)
 
-    const plain = await redmine.request('GET', '/issues.json', { query: { project_id: String(redmine.projectId), [cf]: fp } })
+    const plain = await redmine.request('GET', '/issues.json', {
+      query: { project_id: String(redmine.projectId), [cf]: fp },
+    })
     expect(plain.status).to.equal(200)
     expect(plain.body).to.deep.include({ issues: [], total_count: 0 })
     const all = await redmine.listIssues({ [cf]: fp })
     expect(all.map((i) => [i.id, i.status.id])).to.deep.equal([[id, redmine.closedStatusId]])
     expect(all[0]!.status.is_closed).to.equal(true)
 
-    const reopen = await redmine.request('PUT', `/issues/${id}.json`, { body: { issue: { status_id: redmine.openStatusId, notes: 'Regressed' } } })
+    const reopen = await redmine.request('PUT', `/issues/${id}.json`, {
+      body: { issue: { status_id: redmine.openStatusId, notes: 'Regressed' } },
+    })
     expect(reopen.status).to.equal(204)
     const issue = await redmine.getIssue(id)
     expect(issue.status.id).to.equal(redmine.openStatusId)
     expect(issue.journals.at(-1)).to.deep.include({ notes: 'Regressed' })
-    expect(issue.journals.at(-1)!.details).to.deep.include({ property: 'attr', name: 'status_id', old_value: String(redmine.closedStatusId), new_value: String(redmine.openStatusId) })
-    const again = await redmine.request('GET', '/issues.json', { query: { project_id: String(redmine.projectId), [cf]: fp } })
+    expect(issue.journals.at(-1)!.details).to.deep.include({
+      property: 'attr',
+      name: 'status_id',
+      old_value: String(redmine.closedStatusId),
+      new_value: String(redmine.openStatusId),
+    })
+    const again = await redmine.request('GET', '/issues.json', {
+      query: { project_id: String(redmine.projectId), [cf]: fp },
+    })
     expect(again.body.total_count).to.equal(1)
   })
 
   it('should silently ignore an unknown status_id on PUT (204, status unchanged)', async () => {
     const { id } = (await createIssue(fingerprint())).body.issue
-    const res = await redmine.request('PUT', `/issues/${id}.json`, { body: { issue: { status_id: 9999 } } })
+    const res = await redmine.request('PUT', `/issues/${id}.json`, {
+      body: { issue: { status_id: 9999 } },
+    })
     expect(res.status).to.equal(204)
     expect((await redmine.getIssue(id)).status.id).to.equal(redmine.openStatusId)
   })
@@ -127,18 +154,29 @@ describe('Redmine harness (real Redmine 5.0 on 127.0.0.1)', function () {
     expect(post.status).to.equal(401)
     expect(post.body).to.equal(null)
     expect(post.headers.get('www-authenticate')).to.equal('Basic realm="Redmine API"')
-    expect((await redmine.request('POST', '/issues.json', { body, apiKey: null })).status).to.equal(401)
-    const get = await redmine.request('GET', '/issues.json', { apiKey: wrong, query: { project_id: String(redmine.projectId) } })
+    expect((await redmine.request('POST', '/issues.json', { body, apiKey: null })).status).to.equal(
+      401,
+    )
+    const get = await redmine.request('GET', '/issues.json', {
+      apiKey: wrong,
+      query: { project_id: String(redmine.projectId) },
+    })
     expect(get.status).to.equal(200)
-    expect((await redmine.request('GET', '/users/current.json', { apiKey: wrong })).status).to.equal(401)
+    expect(
+      (await redmine.request('GET', '/users/current.json', { apiKey: wrong })).status,
+    ).to.equal(401)
     expect(await redmine.listIssues()).to.have.length(0)
   })
 
   it('should answer 422 with an errors array to a blank or over-long subject', async () => {
-    const blank = await redmine.request('POST', '/issues.json', { body: { issue: { project_id: redmine.projectId, subject: '' } } })
+    const blank = await redmine.request('POST', '/issues.json', {
+      body: { issue: { project_id: redmine.projectId, subject: '' } },
+    })
     expect(blank.status).to.equal(422)
     expect(blank.body).to.deep.equal({ errors: ['Subject cannot be blank'] })
-    const long = await redmine.request('POST', '/issues.json', { body: { issue: { project_id: redmine.projectId, subject: 'x'.repeat(256) } } })
+    const long = await redmine.request('POST', '/issues.json', {
+      body: { issue: { project_id: redmine.projectId, subject: 'x'.repeat(256) } },
+    })
     expect(long.status).to.equal(422)
     expect(long.body).to.deep.equal({ errors: ['Subject is too long (maximum is 255 characters)'] })
   })

@@ -12,7 +12,9 @@ import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './supp
 /** Keys a spool directory still owes: put and never acknowledged, across all its segment files. */
 function owedKeys(dir: string): string[] {
   const open = new Map<string, true>()
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith('.jsonl'))
+    .sort()) {
     for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {
       try {
         const record = JSON.parse(line) as { t: string; k: string }
@@ -48,15 +50,24 @@ describe('reliability', function () {
       const crashed = spawnScript('crash-child.ts', [dir, `smtp://u:p@127.0.0.1:${dead}`])
       expect(await crashed.exited).to.equal(1)
       const report = JSON.parse(crashed.lines[0]!) as { id: string; message: string; locus: string }
-      expect(report).to.include({ message: 'TypeError: inventory cache is corrupt (uncaught exception)', locus: 'process' })
+      expect(report).to.include({
+        message: 'TypeError: inventory cache is corrupt (uncaught exception)',
+        locus: 'process',
+      })
       expect(owedKeys(join(dir, 'mail'))).to.have.length(1)
 
       server = await startSmtpServer()
       const mail = { url: server.url, tls: { ca: getTestCertificate().certFile } }
       h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail })
-      const [got] = await waitUntil(() => (server!.received.length ? server!.received : undefined), 10_000, 'the crash mail')
+      const [got] = await waitUntil(
+        () => (server!.received.length ? server!.received : undefined),
+        10_000,
+        'the crash mail',
+      )
       expect(got!.mail.headers.get('x-faultline-incident')).to.equal(report.id)
-      expect(got!.mail.subject).to.contain('TypeError: inventory cache is corrupt (uncaught exception)')
+      expect(got!.mail.subject).to.contain(
+        'TypeError: inventory cache is corrupt (uncaught exception)',
+      )
       await h.faultline.close()
       expect(owedKeys(join(dir, 'mail'))).to.have.length(0)
 
@@ -80,7 +91,11 @@ describe('reliability', function () {
       await rsyslog.stop()
       const url = `tcp://127.0.0.1:${rsyslog.tcpPort}`
       const storm = spawnScript('storm-kill-child.ts', [dir, url])
-      await waitUntil(() => (storm.lines.length >= 6 ? true : undefined), 30_000, 'the storm to be under way')
+      await waitUntil(
+        () => (storm.lines.length >= 6 ? true : undefined),
+        30_000,
+        'the storm to be under way',
+      )
       storm.child.kill('SIGKILL')
       await storm.exited
       const owed = owedKeys(join(dir, 'syslog'))
@@ -88,7 +103,11 @@ describe('reliability', function () {
 
       await rsyslog.start()
       h = createHarness({ spoolDir: dir, syslog: { url, queueSize: 100_000 } })
-      await waitUntil(() => (rsyslog.records().length >= owed.length ? true : undefined), 60_000, `${owed.length} records`)
+      await waitUntil(
+        () => (rsyslog.records().length >= owed.length ? true : undefined),
+        60_000,
+        `${owed.length} records`,
+      )
       await h.faultline.close({ timeout: 5000 })
       const seen = new Map<string, number>()
       for (const record of rsyslog.records()) {
@@ -106,7 +125,9 @@ describe('reliability', function () {
       const file = join(dir, 'errors.log')
       const child = spawnScript('signal-child.ts', [file, 'signal'])
       await waitUntil(() => (child.lines.includes('ready') ? true : undefined), 20_000, 'the child')
-      const signalled = new Promise<NodeJS.Signals | null>((resolve) => child.child.on('exit', (_code, signal) => resolve(signal)))
+      const signalled = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.child.on('exit', (_code, signal) => resolve(signal)),
+      )
       child.child.kill('SIGTERM')
       expect(await signalled).to.equal('SIGTERM')
       expect(readFileSync(file, 'utf8').trim().split('\n')).to.have.length(500)
@@ -116,9 +137,15 @@ describe('reliability', function () {
       const file = join(dir, 'errors.log')
       const child = spawnScript('signal-child.ts', [file, 'reject'])
       expect(await child.exited).to.equal(1)
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { message: string; locus?: string })
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { message: string; locus?: string })
       expect(lines).to.have.length(501)
-      expect(lines.at(-1)).to.include({ message: 'RangeError: nobody awaited this (unhandled rejection)', locus: 'process' })
+      expect(lines.at(-1)).to.include({
+        message: 'RangeError: nobody awaited this (unhandled rejection)',
+        locus: 'process',
+      })
     })
 
     it('should step aside in debug mode, leaving the crash to Node', async () => {
@@ -133,9 +160,19 @@ describe('reliability', function () {
 
   it('should report per transport what was delivered, queued, spooled, retried and dropped', async () => {
     const dead = await getDeadPort()
-    h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail: { url: `smtp://u:p@127.0.0.1:${dead}`, timeouts: { connection: 200, greeting: 200, socket: 200 } } })
-    for (const kind of ['A', 'B', 'C']) h.faultline.capture(Object.assign(new Error('x'), { name: `${kind}Error` }))
-    const transport = h.faultline.logger.transports.find((t) => t instanceof MailTransport) as MailTransport
+    h = createHarness({
+      spoolDir: dir,
+      managers: ['ops@example.org'],
+      mail: {
+        url: `smtp://u:p@127.0.0.1:${dead}`,
+        timeouts: { connection: 200, greeting: 200, socket: 200 },
+      },
+    })
+    for (const kind of ['A', 'B', 'C'])
+      h.faultline.capture(Object.assign(new Error('x'), { name: `${kind}Error` }))
+    const transport = h.faultline.logger.transports.find(
+      (t) => t instanceof MailTransport,
+    ) as MailTransport
     await waitUntil(() => (transport.stats().retried > 0 ? true : undefined), 5000, 'a retry')
     const stats = h.faultline.stats()
     expect(stats.mail).to.include({ delivered: 0, queued: 3, spooled: 3, dropped: 0 })

@@ -33,7 +33,9 @@ describe('one way out for a report', () => {
     app.use(h.faultline.errorHandler())
     const res = await request(app).get('/boom').set('Accept', 'application/json').expect(500)
     const [report] = await h.waitForReports(1)
-    expect((res.body as { debug: { report: { logs?: unknown[] } } }).debug.report.logs).to.equal(undefined)
+    expect((res.body as { debug: { report: { logs?: unknown[] } } }).debug.report.logs).to.equal(
+      undefined,
+    )
     expect(report!.logs).to.have.length(1)
     expect(report!.id).to.equal(res.headers['x-incident-id'])
   })
@@ -59,19 +61,24 @@ describe('one way out for a report', () => {
       setTimeout(() => res.end('late'), 10)
     })
     app.use(h.faultline.errorHandler())
-    await request(app).get('/slow').catch(() => undefined)
+    await request(app)
+      .get('/slow')
+      .catch(() => undefined)
     const record = await h.waitForRecord((r) => r.event === 'aborted')
     expect(record).to.include({ level: 'info' })
     expect(h.reports).to.deep.equal([])
   })
 
-  it('should write a crash report through an app\'s own transport too, after the report event, before the process exits', async function () {
+  it("should write a crash report through an app's own transport too, after the report event, before the process exits", async function () {
     this.timeout(20_000)
     const crashed = spawnScript('crash-custom-transport.ts')
     expect(await crashed.exited).to.equal(1)
     const [event, line] = crashed.lines
     const report = JSON.parse(line!) as { id: string; message: string; locus: string }
-    expect(report).to.include({ message: 'TypeError: inventory cache is corrupt (uncaught exception)', locus: 'process' })
+    expect(report).to.include({
+      message: 'TypeError: inventory cache is corrupt (uncaught exception)',
+      locus: 'process',
+    })
     expect(event).to.equal(`event ${report.id}`)
   })
 })

@@ -22,7 +22,10 @@ describe('scrubbing', () => {
   let dir: string
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'faultline-scrub-'))
-    h = createHarness({ file: join(dir, 'errors.log'), scrub: { headers: ['x-tenant-secret'], fields: [/^pin$/] } })
+    h = createHarness({
+      file: join(dir, 'errors.log'),
+      scrub: { headers: ['x-tenant-secret'], fields: [/^pin$/] },
+    })
   })
   afterEach(async () => {
     await h.faultline.close()
@@ -33,7 +36,9 @@ describe('scrubbing', () => {
     const app = createApp(h.faultline)
     app.post('/login', express.json(), (req) => {
       // the worst case: the app quotes secrets in its own error message
-      throw new Error(`login failed for token ${SECRETS.bearer} and cookie ${SECRETS.cookie}; db postgres://app:${SECRETS.dbPassword}@db/shop; password ${req.body.password}`)
+      throw new Error(
+        `login failed for token ${SECRETS.bearer} and cookie ${SECRETS.cookie}; db postgres://app:${SECRETS.dbPassword}@db/shop; password ${req.body.password}`,
+      )
     })
     app.use(h.faultline.errorHandler())
     const res = await request(app)
@@ -43,7 +48,13 @@ describe('scrubbing', () => {
       .set('X-Api-Key', SECRETS.apiKey)
       .set('X-Tenant-Secret', 'tenant-secret-value')
       .set('Accept', 'text/html')
-      .send({ user: 'ada', password: SECRETS.password, card: SECRETS.card, pin: '123456', nested: { api_key: SECRETS.apiKey } })
+      .send({
+        user: 'ada',
+        password: SECRETS.password,
+        card: SECRETS.card,
+        pin: '123456',
+        nested: { api_key: SECRETS.apiKey },
+      })
     const [report] = await h.waitForReports(1)
     return { res, report: report! }
   }
@@ -56,7 +67,13 @@ describe('scrubbing', () => {
     expect(headers['x-api-key']).to.equal('[scrubbed]')
     expect(headers['x-tenant-secret']).to.equal('[scrubbed]')
     expect(headers['content-type']).to.equal('application/json')
-    expect(report.request!.body).to.deep.equal({ user: 'ada', password: '[scrubbed]', card: '[scrubbed]', pin: '[scrubbed]', nested: { api_key: '[scrubbed]' } })
+    expect(report.request!.body).to.deep.equal({
+      user: 'ada',
+      password: '[scrubbed]',
+      card: '[scrubbed]',
+      pin: '[scrubbed]',
+      nested: { api_key: '[scrubbed]' },
+    })
     expect(report.request!.url).to.equal('/login?token=%5Bscrubbed%5D&page=2')
     expect(report.request!.query).to.deep.equal({ token: '[scrubbed]', page: '2' })
   })
@@ -71,7 +88,12 @@ describe('scrubbing', () => {
     const { res, report } = await failWithSecrets()
     await h.faultline.close()
     const logged = readFileSync(join(dir, 'errors.log'), 'utf8')
-    const places = { report: JSON.stringify(report), 'log file': logged, response: JSON.stringify(res.headers) + res.text, records: JSON.stringify(h.records) }
+    const places = {
+      report: JSON.stringify(report),
+      'log file': logged,
+      response: JSON.stringify(res.headers) + res.text,
+      records: JSON.stringify(h.records),
+    }
     expect(logged).to.contain(report.id)
     for (const [where, text] of Object.entries(places)) {
       for (const [name, secret] of Object.entries(SECRETS)) {
@@ -84,6 +106,8 @@ describe('scrubbing', () => {
   it('should compile extra value patterns once and apply them to text', () => {
     const scrubber = compileScrubber({ values: [/\b\d{16}\b/], replacement: '***' })
     expect(scrubber.text('card 4111111111111111 declined', new Set())).to.equal('card *** declined')
-    expect(scrubber.text('Authorization: Bearer abcdefgh12345', new Set())).to.equal('Authorization: Bearer ***')
+    expect(scrubber.text('Authorization: Bearer abcdefgh12345', new Set())).to.equal(
+      'Authorization: Bearer ***',
+    )
   })
 })

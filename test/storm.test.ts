@@ -8,14 +8,25 @@ import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
 import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
 
 /** The bounds this test holds faultline to; the README states the same figures. */
-export const STORM_BOUNDS = { requests: 20_000, ratePerSecond: 500, peakRssMb: 260, healthyLatencyRatio: 5, closeMs: 5000 }
+export const STORM_BOUNDS = {
+  requests: 20_000,
+  ratePerSecond: 500,
+  peakRssMb: 260,
+  healthyLatencyRatio: 5,
+  closeMs: 5000,
+}
 
 function get(agent: Agent, port: number, path: string): Promise<{ status: number; ms: number }> {
   const started = process.hrtime.bigint()
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
       res.resume()
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - started) / 1e6 }))
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        }),
+      )
     })
     req.on('error', reject)
     req.end()
@@ -46,10 +57,16 @@ describe('an error storm with every transport on', function () {
   })
 
   it(`should answer ${STORM_BOUNDS.requests} erroring requests, keep healthy ones fast, stay small and close in time`, async () => {
-    const { child, lines, exited } = spawnScript('storm-server.ts', [dir, smtp.url, getTestCertificate().certFile, `tcp://127.0.0.1:${rsyslog.tcpPort}`])
+    const { child, lines, exited } = spawnScript('storm-server.ts', [
+      dir,
+      smtp.url,
+      getTestCertificate().certFile,
+      `tcp://127.0.0.1:${rsyslog.tcpPort}`,
+    ])
     try {
       const deadline = Date.now() + 30_000
-      while (!lines.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+      while (!lines.length && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20))
       const { port } = JSON.parse(lines[0]!) as { port: number }
       const agent = new Agent({ keepAlive: true, maxSockets: 80 })
 
@@ -65,7 +82,8 @@ describe('an error storm with every transport on', function () {
       const storm = (async () => {
         for (let n = 0; n < STORM_BOUNDS.requests && Date.now() - started < 180_000; n++) {
           const due = started + (n * 1000) / STORM_BOUNDS.ratePerSecond
-          if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
+          if (due > Date.now())
+            await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
           while (inFlight.size >= 64) await Promise.race(inFlight)
           const p = get(agent, port, `/boom/${n % 20}`).then(({ status }) => {
             if (status === 500) errors++
@@ -90,16 +108,24 @@ describe('an error storm with every transport on', function () {
       agent.destroy()
       child.kill('SIGTERM')
       await exited
-      const result = JSON.parse(lines.at(-1)!) as { closeMs: number; peakRssMb: number; reports: number }
+      const result = JSON.parse(lines.at(-1)!) as {
+        closeMs: number
+        peakRssMb: number
+        reports: number
+      }
       const ratio = median(healthy) / median(quiet)
-      process.stdout.write(`      storm: ${errors} errors in ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${result.peakRssMb} MB, healthy p50 ${median(healthy).toFixed(2)} ms vs quiet ${median(quiet).toFixed(2)} ms (${ratio.toFixed(1)}×), close ${result.closeMs} ms\n`)
+      process.stdout.write(
+        `      storm: ${errors} errors in ${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${result.peakRssMb} MB, healthy p50 ${median(healthy).toFixed(2)} ms vs quiet ${median(quiet).toFixed(2)} ms (${ratio.toFixed(1)}×), close ${result.closeMs} ms\n`,
+      )
       expect(errors).to.equal(STORM_BOUNDS.requests)
       expect(result.reports).to.equal(STORM_BOUNDS.requests + 250)
       expect(result.peakRssMb).to.be.below(STORM_BOUNDS.peakRssMb)
       expect(ratio).to.be.below(STORM_BOUNDS.healthyLatencyRatio)
       expect(result.closeMs).to.be.below(STORM_BOUNDS.closeMs)
       // every report reached the file
-      expect(readFileSync(join(dir, 'errors.log'), 'utf8').trim().split('\n')).to.have.length(STORM_BOUNDS.requests + 250)
+      expect(readFileSync(join(dir, 'errors.log'), 'utf8').trim().split('\n')).to.have.length(
+        STORM_BOUNDS.requests + 250,
+      )
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL')
     }

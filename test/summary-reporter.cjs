@@ -6,7 +6,9 @@ class SummaryReporter extends Mocha.reporters.Spec {
     super(runner, options)
     runner.once('end', () => {
       const { passes, failures, pending } = this.stats
-      process.stdout.write(`\ntests: ${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}\n`)
+      process.stdout.write(
+        `\ntests: ${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}\n`,
+      )
     })
   }
 }

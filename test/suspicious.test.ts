@@ -25,7 +25,12 @@ describe('suspicious requests', () => {
       // scanners learn nothing from the page
       expect(res.text).not.to.contain('negative')
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', level: 'warn', status: 400, suspicious: 'negative transfer amount' })
+      expect(report).to.include({
+        kind: 'warning',
+        level: 'warn',
+        status: 400,
+        suspicious: 'negative transfer amount',
+      })
     })
 
     it('should take a given 4xx status, and refuse to be a 5xx', async () => {
@@ -59,14 +64,22 @@ describe('suspicious requests', () => {
     it('should turn away a non-XHR request with 400 and a warning', async () => {
       await request(xhrApp()).get('/api/cart').set('Accept', 'text/html').expect(400)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'non-XHR request to an XHR-only resource' })
+      expect(report).to.include({
+        kind: 'warning',
+        status: 400,
+        suspicious: 'non-XHR request to an XHR-only resource',
+      })
       expect(report!.request!.xhr).to.equal(false)
     })
 
     it('should let XMLHttpRequest and fetch() from a page through', async () => {
       const app = xhrApp()
       await request(app).get('/api/cart').set('X-Requested-With', 'XMLHttpRequest').expect(200)
-      await request(app).get('/api/cart').set('Sec-Fetch-Dest', 'empty').set('Sec-Fetch-Mode', 'cors').expect(200)
+      await request(app)
+        .get('/api/cart')
+        .set('Sec-Fetch-Dest', 'empty')
+        .set('Sec-Fetch-Mode', 'cors')
+        .expect(200)
       await settle()
       expect(h.reports).to.have.length(0)
     })
@@ -99,10 +112,15 @@ describe('suspicious requests', () => {
     it('should turn away another Host with 400 and a warning, not an error', async () => {
       await request(hostApp()).get('/').set('Host', 'evil.example').expect(400)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', level: 'warn', status: 400, suspicious: 'Host header not allowed: evil.example' })
+      expect(report).to.include({
+        kind: 'warning',
+        level: 'warn',
+        status: 400,
+        suspicious: 'Host header not allowed: evil.example',
+      })
     })
 
-    it('should turn away a malformed Host, and keep the reason even without faultline\'s error handler', async () => {
+    it("should turn away a malformed Host, and keep the reason even without faultline's error handler", async () => {
       const app = createApp(h.faultline)
       // Express's own final handler answers here; 'test' keeps it from printing the error
       app.set('env', 'test')
@@ -133,24 +151,50 @@ describe('suspicious requests', () => {
     }
 
     it('should make a body that does not parse a 400 warning, not a traceback', async () => {
-      await request(bodyApp()).post('/orders').set('Content-Type', 'application/json').send('{"broken":').expect(400)
+      await request(bodyApp())
+        .post('/orders')
+        .set('Content-Type', 'application/json')
+        .send('{"broken":')
+        .expect(400)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'malformed input: body that does not parse' })
+      expect(report).to.include({
+        kind: 'warning',
+        status: 400,
+        suspicious: 'malformed input: body that does not parse',
+      })
     })
 
     it('should make an oversized body a 413 warning', async () => {
-      await request(bodyApp()).post('/orders').set('Content-Type', 'application/json').send(JSON.stringify({ pad: 'x'.repeat(5000) })).expect(413)
+      await request(bodyApp())
+        .post('/orders')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ pad: 'x'.repeat(5000) }))
+        .expect(413)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', status: 413, suspicious: 'malformed input: oversized body' })
+      expect(report).to.include({
+        kind: 'warning',
+        status: 413,
+        suspicious: 'malformed input: oversized body',
+      })
     })
 
     for (const encoding of ['gzip', 'deflate', 'br']) {
       it(`should make a body that is not the ${encoding} its Content-Encoding says a 400 malformed-input warning`, async () => {
         for (const body of ['{"a":1}', 'x'.repeat(300), '\u0000\u0001garbage']) {
-          await request(bodyApp()).post('/orders').set('Content-Type', 'application/json').set('Content-Encoding', encoding).send(body).expect(400)
+          await request(bodyApp())
+            .post('/orders')
+            .set('Content-Type', 'application/json')
+            .set('Content-Encoding', encoding)
+            .send(body)
+            .expect(400)
         }
         const reports = await h.waitForReports(3)
-        for (const report of reports) expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'malformed input: body that does not match its Content-Encoding' })
+        for (const report of reports)
+          expect(report).to.include({
+            kind: 'warning',
+            status: 400,
+            suspicious: 'malformed input: body that does not match its Content-Encoding',
+          })
       })
     }
 
@@ -158,7 +202,11 @@ describe('suspicious requests', () => {
       const server = await listen(bodyApp())
       try {
         // fetch sends the bytes as they are; supertest would re-serialise a Buffer as JSON
-        const res = await fetch(`${server.url}/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body: gzipSync('{"a":1}') })
+        const res = await fetch(`${server.url}/orders`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+          body: gzipSync('{"a":1}'),
+        })
         expect(res.status).to.equal(200)
       } finally {
         await server.close()
@@ -168,7 +216,11 @@ describe('suspicious requests', () => {
     it('should make bad URL encoding in a parameter a 400 warning', async () => {
       await request(bodyApp()).get('/items/%E0%A4%A').expect(400)
       const [report] = await h.waitForReports(1)
-      expect(report).to.include({ kind: 'warning', status: 400, suspicious: 'malformed input: bad URL encoding' })
+      expect(report).to.include({
+        kind: 'warning',
+        status: 400,
+        suspicious: 'malformed input: bad URL encoding',
+      })
     })
   })
 
@@ -178,21 +230,49 @@ describe('suspicious requests', () => {
     })
 
     it('should flag what only scanners ask for', () => {
-      for (const url of ['/.env', '/.git/config', '/wp-login.php', '/admin/config.php', '/static/..%2f..%2fetc/passwd', '/a/%2e%2e/b', '/file%00.png', '/x/../y', '/cgi-bin/test']) {
+      for (const url of [
+        '/.env',
+        '/.git/config',
+        '/wp-login.php',
+        '/admin/config.php',
+        '/static/..%2f..%2fetc/passwd',
+        '/a/%2e%2e/b',
+        '/file%00.png',
+        '/x/../y',
+        '/cgi-bin/test',
+      ]) {
         expect(detectProbe(url), url).to.be.a('string')
       }
     })
 
     it('should flag traversal however it is encoded: twice or thrice, overlong UTF-8, backslashes, %u, fullwidth, any case', () => {
       for (const url of [
-        '/..%252f..%252fetc/passwd', '/%252e%252e/%252e%252e/boot.ini', '/%25252e%25252e%25252fwin.ini', '/%25%32%65%25%32%65/x',
-        '/..%c0%af..%c0%afetc/passwd', '/..%C0%AFboot.ini', '/%c0%ae%c0%ae/x', '/..%e0%80%afx', '/%2e%2e%5cwindows%5cwin.ini', '/..%5c..%5cx',
-        '/%2E%2e%2F%2e%2E%2f', '/..\\..\\x', '/a/..;/b', '/%u002e%u002e/x', '/%uff0e%uff0e/x', '/..%ef%bc%8fx', '/%252e%252e%255c',
+        '/..%252f..%252fetc/passwd',
+        '/%252e%252e/%252e%252e/boot.ini',
+        '/%25252e%25252e%25252fwin.ini',
+        '/%25%32%65%25%32%65/x',
+        '/..%c0%af..%c0%afetc/passwd',
+        '/..%C0%AFboot.ini',
+        '/%c0%ae%c0%ae/x',
+        '/..%e0%80%afx',
+        '/%2e%2e%5cwindows%5cwin.ini',
+        '/..%5c..%5cx',
+        '/%2E%2e%2F%2e%2E%2f',
+        '/..\\..\\x',
+        '/a/..;/b',
+        '/%u002e%u002e/x',
+        '/%uff0e%uff0e/x',
+        '/..%ef%bc%8fx',
+        '/%252e%252e%255c',
       ]) {
         expect(detectProbe(url), url).to.equal('probe path: directory traversal')
       }
-      expect(detectProbe('/%252eenv'), 'a double-encoded dotfile').to.equal('probe path: a file only scanners ask for')
-      expect(detectProbe('/file%2500.png'), 'a double-encoded NUL').to.equal('probe path: NUL byte in the URL')
+      expect(detectProbe('/%252eenv'), 'a double-encoded dotfile').to.equal(
+        'probe path: a file only scanners ask for',
+      )
+      expect(detectProbe('/file%2500.png'), 'a double-encoded NUL').to.equal(
+        'probe path: NUL byte in the URL',
+      )
     })
 
     it('should warn about a double-encoded traversal that an SPA catch-all answered with 200', async () => {
@@ -203,19 +283,50 @@ describe('suspicious requests', () => {
       const server = await listen(app)
       try {
         // sent raw: a client library would resolve the dots before they leave
-        for (const path of ['/..%252f..%252fetc/passwd', '/static/%252e%252e/%252e%252e/app.env', '/..%c0%af..%c0%afetc/passwd', '/%2e%2e%5c..%5cwin.ini']) {
-          const status = await new Promise<number>((resolve, reject) => get({ host: '127.0.0.1', port: server.port, path }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', reject))
+        for (const path of [
+          '/..%252f..%252fetc/passwd',
+          '/static/%252e%252e/%252e%252e/app.env',
+          '/..%c0%af..%c0%afetc/passwd',
+          '/%2e%2e%5c..%5cwin.ini',
+        ]) {
+          const status = await new Promise<number>((resolve, reject) =>
+            get({ host: '127.0.0.1', port: server.port, path }, (res) =>
+              res.resume().on('end', () => resolve(res.statusCode ?? 0)),
+            ).on('error', reject),
+          )
           expect(status, path).to.equal(200)
         }
         const reports = await h.waitForReports(4)
-        for (const report of reports) expect(report).to.include({ kind: 'warning', status: 200, suspicious: 'probe path: directory traversal' })
+        for (const report of reports)
+          expect(report).to.include({
+            kind: 'warning',
+            status: 200,
+            suspicious: 'probe path: directory traversal',
+          })
       } finally {
         await server.close()
       }
     })
 
     it('should leave ordinary paths alone', () => {
-      for (const url of ['/', '/orders/42', '/environment', '/static/app.js', '/gitlab', '/search?q=a..b', '/files/v1.2.3.tar.gz', '/php-tutorial', '/caf%C3%A9', '/100%25', '/a%2Fb', '/q?x=%2525', '/orders/%E2%82%AC', '/%E0%A4%A', '/notes/...%2fx', '/v1..2']) {
+      for (const url of [
+        '/',
+        '/orders/42',
+        '/environment',
+        '/static/app.js',
+        '/gitlab',
+        '/search?q=a..b',
+        '/files/v1.2.3.tar.gz',
+        '/php-tutorial',
+        '/caf%C3%A9',
+        '/100%25',
+        '/a%2Fb',
+        '/q?x=%2525',
+        '/orders/%E2%82%AC',
+        '/%E0%A4%A',
+        '/notes/...%2fx',
+        '/v1..2',
+      ]) {
         expect(detectProbe(url), url).to.equal(undefined)
       }
     })
@@ -240,13 +351,17 @@ describe('suspicious requests', () => {
   })
 
   describe('rate limit', () => {
-    it('should hold back a scanner\'s flood and report how many were dropped', async () => {
+    it("should hold back a scanner's flood and report how many were dropped", async () => {
       h = createHarness({ warningLimit: { perClient: 5, windowMs: 300 } })
       const app = createApp(h.faultline)
       const server = await listen(app)
       try {
         for (let i = 0; i < 30; i++) await fetch(`${server.url}/.env?i=${i}`).then((r) => r.text())
-        const summary = await waitUntil(() => h.reports.find((r) => r.dropped), 3000, 'the rate-limit summary')
+        const summary = await waitUntil(
+          () => h.reports.find((r) => r.dropped),
+          3000,
+          'the rate-limit summary',
+        )
         expect(h.reports.filter((r) => !r.dropped)).to.have.length(5)
         expect(summary).to.include({ kind: 'warning', level: 'warn' })
         expect(summary.dropped!.total).to.equal(25)

@@ -34,11 +34,16 @@ async function runThroughRestart(rsyslog: Rsyslog, h: Harness): Promise<number[]
   }
   await h.waitForReports(200)
   const ids = h.reports.map((r) => r.id)
-  const countOf = (records: ReturnType<Rsyslog['records']>, id: string) => records.filter((r) => r.structuredData.includes(`id="${id}"`)).length
-  await waitUntil(() => {
-    const records = rsyslog.records()
-    return ids.every((id) => countOf(records, id) >= 1) ? true : undefined
-  }, 60_000, 'all 200 reports in rsyslog')
+  const countOf = (records: ReturnType<Rsyslog['records']>, id: string) =>
+    records.filter((r) => r.structuredData.includes(`id="${id}"`)).length
+  await waitUntil(
+    () => {
+      const records = rsyslog.records()
+      return ids.every((id) => countOf(records, id) >= 1) ? true : undefined
+    },
+    60_000,
+    'all 200 reports in rsyslog',
+  )
   const records = rsyslog.records()
   return ids.map((id) => countOf(records, id))
 }
@@ -67,10 +72,17 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
     const harness = createHarness({ spoolDir: dir, syslog: `relp://127.0.0.1:${rsyslog.relpPort}` })
     h = harness
     const counts = await runThroughRestart(rsyslog, harness)
-    expect(counts.filter((n) => n !== 1), 'reports not stored exactly once').to.deep.equal([])
+    expect(
+      counts.filter((n) => n !== 1),
+      'reports not stored exactly once',
+    ).to.deep.equal([])
     expect(rsyslog.records().filter((r) => r.input === 'relp')).to.have.length.at.least(200)
     // rsyslog stores a message before its acknowledgement reaches the transport
-    await waitUntil(() => (harness.faultline.stats().syslog!.delivered! >= 200 ? true : undefined), 10_000, '200 acknowledgements')
+    await waitUntil(
+      () => (harness.faultline.stats().syslog!.delivered! >= 200 ? true : undefined),
+      10_000,
+      '200 acknowledgements',
+    )
     expect(harness.faultline.stats().syslog).to.include({ delivered: 200, dropped: 0, resent: 0 })
   })
 
@@ -78,19 +90,33 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
     h = createHarness({ spoolDir: dir, syslog: `tcp://127.0.0.1:${rsyslog.tcpPort}` })
     const counts = await runThroughRestart(rsyslog, h)
     const duplicates = counts.filter((n) => n > 1).length
-    console.log(`      tcp:// through a restart: 200 of 200 arrived, ${duplicates} twice or more (resent: ${h.faultline.stats().syslog!.resent})`)
+    console.log(
+      `      tcp:// through a restart: 200 of 200 arrived, ${duplicates} twice or more (resent: ${h.faultline.stats().syslog!.resent})`,
+    )
     expect(counts.filter((n) => n < 1)).to.deep.equal([])
     expect(h.faultline.stats().syslog!.dropped).to.equal(0)
   })
 
   it('should deliver over relp+tls:// with a client certificate, each report once', async () => {
-    const harness = createHarness({ spoolDir: dir, syslog: { url: `relp+tls://localhost:${rsyslog.relpTlsPort}`, tls: { ca: rsyslog.caFile, cert: rsyslog.serverCertFile, key: rsyslog.serverKeyFile } } })
+    const harness = createHarness({
+      spoolDir: dir,
+      syslog: {
+        url: `relp+tls://localhost:${rsyslog.relpTlsPort}`,
+        tls: { ca: rsyslog.caFile, cert: rsyslog.serverCertFile, key: rsyslog.serverKeyFile },
+      },
+    })
     h = harness
     const agent = failingApp(harness)
     for (let i = 0; i < 20; i++) expect((await agent.get(`/fail/tls${i}`)).status).to.equal(500)
     const ids = (await harness.waitForReports(20)).map((r) => r.id)
-    await waitUntil(() => (harness.faultline.stats().syslog!.delivered! >= 20 ? true : undefined), 20_000, '20 acknowledgements')
+    await waitUntil(
+      () => (harness.faultline.stats().syslog!.delivered! >= 20 ? true : undefined),
+      20_000,
+      '20 acknowledgements',
+    )
     const stored = rsyslog.records().filter((r) => r.input === 'relptls')
-    expect(ids.map((id) => stored.filter((r) => r.structuredData.includes(`id="${id}"`)).length)).to.deep.equal(ids.map(() => 1))
+    expect(
+      ids.map((id) => stored.filter((r) => r.structuredData.includes(`id="${id}"`)).length),
+    ).to.deep.equal(ids.map(() => 1))
   })
 })

@@ -16,7 +16,17 @@ function transportOf(h: Harness): SyslogTransport {
 function expectedLine(h: Harness, report: Report): string {
   const t = transportOf(h)
   const s = t.settings
-  return formatSyslogLine({ ...report, level: report.level }, { format: s.format, facility: s.facility, hostname: s.hostname, appName: s.appName, procid: String(process.pid), sdId: s.sdId })
+  return formatSyslogLine(
+    { ...report, level: report.level },
+    {
+      format: s.format,
+      facility: s.facility,
+      hostname: s.hostname,
+      appName: s.appName,
+      procid: String(process.pid),
+      sdId: s.sdId,
+    },
+  )
 }
 
 function byIncident(records: SyslogRecord[], id: string): SyslogRecord[] {
@@ -45,25 +55,49 @@ describe('syslog to a real rsyslog', function () {
 
   for (const protocol of ['udp', 'tcp', 'tls'] as const) {
     it(`should deliver over ${protocol.toUpperCase()} what was sent, byte for byte: facility, severity, app-name, MSGID, structured data, message`, async () => {
-      h = createHarness({ appName: 'shop', syslog: { url: urlFor(protocol), facility: 'local3', tls: { ca: rsyslog.caFile } } })
+      h = createHarness({
+        appName: 'shop',
+        syslog: { url: urlFor(protocol), facility: 'local3', tls: { ca: rsyslog.caFile } },
+      })
       const app = createApp(h.faultline)
       app.get('/orders/:id', () => {
-        throw new Error('Zahlung fehlgeschlagen — 注文 "quoted" [x] back\\slash', { cause: new Error('line one\nline two\ttabbed') })
+        throw new Error('Zahlung fehlgeschlagen — 注文 "quoted" [x] back\\slash', {
+          cause: new Error('line one\nline two\ttabbed'),
+        })
       })
       app.use(h.faultline.errorHandler())
       await request(app).get('/orders/7?token=syslog-secret-123').expect(500)
       await request(app).get('/missing')
       const [traceback, warning] = await h.waitForReports(2)
-      const records = await waitUntil(() => { const all = rsyslog.records(); return byIncident(all, traceback!.id).length && byIncident(all, warning!.id).length ? all : undefined }, 10_000, 'both records')
+      const records = await waitUntil(
+        () => {
+          const all = rsyslog.records()
+          return byIncident(all, traceback!.id).length && byIncident(all, warning!.id).length
+            ? all
+            : undefined
+        },
+        10_000,
+        'both records',
+      )
       const [got] = byIncident(records, traceback!.id)
       expect(got, 'the traceback record').to.not.equal(undefined)
       expect(got!.input).to.equal(protocol)
-      expect(got).to.include({ facility: 'local3', severity: 'err', appName: 'shop', msgid: 'TRACEBACK', procid: String(process.pid) })
+      expect(got).to.include({
+        facility: 'local3',
+        severity: 'err',
+        appName: 'shop',
+        msgid: 'TRACEBACK',
+        procid: String(process.pid),
+      })
       expect(got!.rawmsg).to.equal(expectedLine(h, traceback!))
-      expect(got!.structuredData).to.equal(`[faultline@32473 id="${traceback!.id}" fingerprint="${traceback!.fingerprint}" status="500" method="GET" route="/orders/:id" path="/orders/7" locus="before-headers"]`)
+      expect(got!.structuredData).to.equal(
+        `[faultline@32473 id="${traceback!.id}" fingerprint="${traceback!.fingerprint}" status="500" method="GET" route="/orders/:id" path="/orders/7" locus="before-headers"]`,
+      )
       // the whole traceback, causes included, comes back from the one-line message
       const stack = unescapeLine(got!.msg.slice(got!.msg.indexOf(' stack=') + ' stack='.length))
-      expect(stack).to.equal(`${traceback!.error!.stack}\nCaused by: ${traceback!.error!.cause!.stack}`)
+      expect(stack).to.equal(
+        `${traceback!.error!.stack}\nCaused by: ${traceback!.error!.cause!.stack}`,
+      )
       expect(got!.msg).to.not.contain('syslog-secret-123')
       const [warn] = byIncident(records, warning!.id)
       expect(warn).to.include({ severity: 'warning', msgid: 'WARNING' })
@@ -84,7 +118,14 @@ describe('syslog to a real rsyslog', function () {
     Error.stackTraceLimit = limit
     const id = h.faultline.capture(error)
     const [report] = await h.waitForReports(1)
-    const [got] = await waitUntil(() => { const found = byIncident(rsyslog.records(), id); return found.length ? found : undefined }, 10_000, 'the big record')
+    const [got] = await waitUntil(
+      () => {
+        const found = byIncident(rsyslog.records(), id)
+        return found.length ? found : undefined
+      },
+      10_000,
+      'the big record',
+    )
     expect(Buffer.byteLength(got!.rawmsg)).to.be.above(70 * 1024)
     expect(got!.rawmsg).to.equal(expectedLine(h, report!))
   })
@@ -92,7 +133,14 @@ describe('syslog to a real rsyslog', function () {
   it('should cut an oversized datagram with a marker, never split it', async () => {
     h = createHarness({ syslog: { url: urlFor('udp'), udpMaxBytes: 4096 } })
     const id = h.faultline.capture(new Error(`big ${'y'.repeat(7000)}`))
-    const [got] = await waitUntil(() => { const found = byIncident(rsyslog.records(), id); return found.length ? found : undefined }, 10_000, 'the datagram')
+    const [got] = await waitUntil(
+      () => {
+        const found = byIncident(rsyslog.records(), id)
+        return found.length ? found : undefined
+      },
+      10_000,
+      'the datagram',
+    )
     expect(Buffer.byteLength(got!.rawmsg)).to.be.at.most(4096)
     expect(got!.rawmsg).to.match(/… \[truncated \d+ bytes to 4096\]$/)
     await new Promise((resolve) => setTimeout(resolve, 200))
@@ -105,17 +153,28 @@ describe('syslog to a real rsyslog', function () {
       const ids: string[] = []
       const stderr = await captureStderr(async () => {
         for (let i = 0; i < 30; i++) ids.push(h!.faultline.capture(new Error(`before ${i}`)))
-        await waitUntil(() => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined), 10_000, 'the first 30')
+        await waitUntil(
+          () => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined),
+          10_000,
+          'the first 30',
+        )
         await rsyslog.stop()
         await new Promise((resolve) => setTimeout(resolve, 200))
         for (let i = 0; i < 30; i++) ids.push(h!.faultline.capture(new Error(`while away ${i}`)))
         await new Promise((resolve) => setTimeout(resolve, 500))
         await rsyslog.start()
-        await waitUntil(() => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined), 30_000, 'all 60 records')
+        await waitUntil(
+          () => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined),
+          30_000,
+          'all 60 records',
+        )
       })
       // plain syslog is at least once: what went out in the last moments before the stop is sent again
       const counts = ids.map((id) => byIncident(rsyslog.records(), id).length)
-      expect(counts.slice(0, 30).every((n) => n === 1 || n === 2), `before the stop: ${counts.slice(0, 30)}`).to.equal(true)
+      expect(
+        counts.slice(0, 30).every((n) => n === 1 || n === 2),
+        `before the stop: ${counts.slice(0, 30)}`,
+      ).to.equal(true)
       expect(counts.slice(30), 'while away').to.deep.equal(ids.slice(30).map(() => 1))
       expect(stderr).to.contain(`${urlFor(protocol)} is unreachable`)
       expect(stderr).to.contain(`${urlFor(protocol)} is reachable again`)
@@ -125,14 +184,22 @@ describe('syslog to a real rsyslog', function () {
   it('should count and announce what the queue bound dropped once the receiver is back', async () => {
     h = createHarness({ syslog: { url: urlFor('tcp'), queueSize: 10 } })
     h.faultline.capture(new Error('warm up'))
-    await waitUntil(() => (transportOf(h!).stats().delivered ? true : undefined), 10_000, 'a first message')
+    await waitUntil(
+      () => (transportOf(h!).stats().delivered ? true : undefined),
+      10_000,
+      'a first message',
+    )
     const ids: string[] = []
     const stderr = await captureStderr(async () => {
       await rsyslog.stop()
       await new Promise((resolve) => setTimeout(resolve, 200))
       for (let i = 0; i < 25; i++) ids.push(h!.faultline.capture(new Error(`overflow ${i}`)))
       await rsyslog.start()
-      await waitUntil(() => (rsyslog.records().some((r) => r.msgid === 'DROPPED') ? true : undefined), 30_000, 'the dropped notice')
+      await waitUntil(
+        () => (rsyslog.records().some((r) => r.msgid === 'DROPPED') ? true : undefined),
+        30_000,
+        'the dropped notice',
+      )
       await new Promise((resolve) => setTimeout(resolve, 300))
     })
     const dropped = transportOf(h).stats().dropped
@@ -140,7 +207,9 @@ describe('syslog to a real rsyslog', function () {
     // every message is either received or counted as dropped, and the counts are announced
     expect(dropped).to.be.at.least(15)
     expect(received + dropped).to.equal(25)
-    expect(rsyslog.records().find((r) => r.msgid === 'DROPPED')!.msg).to.contain(`${dropped} messages were dropped`)
+    expect(rsyslog.records().find((r) => r.msgid === 'DROPPED')!.msg).to.contain(
+      `${dropped} messages were dropped`,
+    )
     expect(stderr).to.contain(`${dropped} messages to tcp://127.0.0.1`)
   })
 
@@ -148,7 +217,9 @@ describe('syslog to a real rsyslog', function () {
     const untrusted = await startRsyslog({ untrustedCert: true })
     try {
       const stderr = await captureStderr(async () => {
-        const t = createHarness({ syslog: { url: `tls://127.0.0.1:${untrusted.tlsPort}`, tls: { ca: untrusted.caFile } } })
+        const t = createHarness({
+          syslog: { url: `tls://127.0.0.1:${untrusted.tlsPort}`, tls: { ca: untrusted.caFile } },
+        })
         t.faultline.capture(new Error('must not leave unverified'))
         await new Promise((resolve) => setTimeout(resolve, 1000))
         await t.faultline.close({ timeout: 300 })
@@ -177,7 +248,9 @@ describe('syslog to a real rsyslog', function () {
 
   it('should let a process that logged over TCP exit within a second of close()', async () => {
     const { child, lines, exited } = spawnScript('syslog-exit-child.ts', [urlFor('tcp')])
-    const exitedAt = await new Promise<number>((resolve) => child.on('exit', () => resolve(Date.now())))
+    const exitedAt = await new Promise<number>((resolve) =>
+      child.on('exit', () => resolve(Date.now())),
+    )
     await exited
     const closedAt = Number(lines[0])
     expect(closedAt).to.be.above(0)

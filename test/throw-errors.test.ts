@@ -55,7 +55,11 @@ describe('throw-errors', () => {
     })
 
     it('should give the error page when asked not to throw', async () => {
-      const res = await inject(orderApp(), { url: '/orders/7', throwErrors: false, headers: { accept: 'application/json' } })
+      const res = await inject(orderApp(), {
+        url: '/orders/7',
+        throwErrors: false,
+        headers: { accept: 'application/json' },
+      })
       expect(res.status).to.equal(500)
       const [report] = await h.waitForReports(1)
       expect(JSON.parse(res.body).error.incident).to.equal(report!.id)
@@ -112,13 +116,18 @@ describe('throw-errors', () => {
 
     it('should ignore a client header that tries to set it', async () => {
       const app = orderApp()
-      for (const header of ['X-Wsgiorg-Throw-Errors', 'X-Throw-Errors', 'Throw-Errors', 'X-Faultline-Throw-Errors']) {
+      for (const header of [
+        'X-Wsgiorg-Throw-Errors',
+        'X-Throw-Errors',
+        'Throw-Errors',
+        'X-Faultline-Throw-Errors',
+      ]) {
         const res = await request(app).get('/orders/3').set(header, '1').expect(500)
         expect(res.headers['x-incident-id'], header).to.be.a('string')
       }
     })
 
-    it('should tell the app\'s own catchers behind faultline to let errors through', async () => {
+    it("should tell the app's own catchers behind faultline to let errors through", async () => {
       const app = createApp(h.faultline)
       const flags: boolean[] = []
       app.get('/inner', () => {

@@ -7,14 +7,16 @@ import { localTracker, type SeenTicket, type TrackerUnderTest } from './support/
 import { redmineTracker } from './support/redmine-tracker.js'
 import { startSilentServer } from './support/smtp.js'
 
-
 function transportOf(h: Harness): TicketTransport {
   return h.faultline.logger.transports.find((t) => t instanceof TicketTransport) as TicketTransport
 }
 
 /** How many occurrences the comments account for ("12 more occurrences since …"). */
 function countedIn(ticket: SeenTicket): number {
-  return ticket.comments.reduce((sum, c) => sum + Number(/^(\d+) more occurrences? since/m.exec(c)?.[1] ?? 0), 0)
+  return ticket.comments.reduce(
+    (sum, c) => sum + Number(/^(\d+) more occurrences? since/m.exec(c)?.[1] ?? 0),
+    0,
+  )
 }
 
 function raise(h: Harness, kind: string, message = 'stock count went negative'): string {
@@ -37,7 +39,13 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
 
   function harness(options: Record<string, unknown> = {}): Harness {
     const setting = tracker.setting()
-    h = createHarness({ tickets: { ...(typeof setting === 'string' ? { url: setting } : setting), windowMs: 300, ...options } })
+    h = createHarness({
+      tickets: {
+        ...(typeof setting === 'string' ? { url: setting } : setting),
+        windowMs: 300,
+        ...options,
+      },
+    })
     return h
   }
 
@@ -48,7 +56,10 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
       throw new Error('cannot reserve stock', { cause: new Error('warehouse API answered 503') })
     })
     app.use(t.faultline.errorHandler())
-    await request(app).get('/orders/42?token=ticket-secret-123').set('Cookie', 'sid=ticket-cookie-secret').expect(500)
+    await request(app)
+      .get('/orders/42?token=ticket-secret-123')
+      .set('Cookie', 'sid=ticket-cookie-secret')
+      .expect(500)
     const [report] = await t.waitForReports(1)
     const [ticket] = await pollTickets(1)
     expect(ticket!.title).to.contain('Error: cannot reserve stock — GET /orders/:id')
@@ -58,7 +69,8 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     expect(ticket!.body).to.contain(`host ${report!.host}`)
     expect(ticket!.body).to.contain('First seen: ')
     expect(ticket!.body).to.contain('cookie: [scrubbed]')
-    for (const secret of ['ticket-secret-123', 'ticket-cookie-secret']) expect(JSON.stringify(ticket)).not.to.contain(secret)
+    for (const secret of ['ticket-secret-123', 'ticket-cookie-secret'])
+      expect(JSON.stringify(ticket)).not.to.contain(secret)
     expect(ticket!.closed).to.equal(false)
   })
 
@@ -67,7 +79,8 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     for (;;) {
       const tickets = await tracker.tickets()
       if (tickets.length >= count) return tickets
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} tickets (have ${tickets.length})`)
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${count} tickets (have ${tickets.length})`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
@@ -77,7 +90,10 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     for (;;) {
       const [ticket] = await tracker.tickets()
       if (ticket && ticket.comments.length >= count) return ticket
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} comments (have ${ticket?.comments.length ?? 'no ticket'})`)
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${count} comments (have ${ticket?.comments.length ?? 'no ticket'})`,
+        )
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
@@ -109,7 +125,9 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     const id = raise(again, 'Regressed')
     const reopened = await pollComments(1)
     expect(reopened.closed).to.equal(false)
-    expect(reopened.comments.at(-1)).to.match(new RegExp(`^Regression: seen again at \\S+ \\(incident ${id}\\)`))
+    expect(reopened.comments.at(-1)).to.match(
+      new RegExp(`^Regression: seen again at \\S+ \\(incident ${id}\\)`),
+    )
     expect(await tracker.tickets()).to.have.length(1)
   })
 
@@ -117,8 +135,13 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     this.timeout(120_000)
     const startAt = String(Date.now() + 2500)
     const setting = tracker.setting()
-    const tickets = JSON.stringify({ ...(typeof setting === 'string' ? { url: setting } : setting), windowMs: 300 })
-    const outputs = await Promise.all([1, 2].map(() => runScript('ticket-child.ts', [tickets, '100', startAt])))
+    const tickets = JSON.stringify({
+      ...(typeof setting === 'string' ? { url: setting } : setting),
+      windowMs: 300,
+    })
+    const outputs = await Promise.all(
+      [1, 2].map(() => runScript('ticket-child.ts', [tickets, '100', startAt])),
+    )
     const stats = outputs.map((o) => JSON.parse(o.stdout) as TicketStats)
     const filed = await tracker.tickets()
     expect(filed).to.have.length(1)
@@ -160,16 +183,25 @@ describe('tickets', () => {
 
       it('should say once what to fix, file nothing, and drop the refused work at once', async () => {
         const setting = tracker.setting() as { url: string; fingerprintField: number }
-        const wrong = { ...setting, url: setting.url.replace(tracker.redmine.apiKey, '0'.repeat(40)) }
+        const wrong = {
+          ...setting,
+          url: setting.url.replace(tracker.redmine.apiKey, '0'.repeat(40)),
+        }
         let stderr = ''
         const original = process.stderr.write.bind(process.stderr)
-        process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write
+        process.stderr.write = ((chunk: string) => (
+          (stderr += String(chunk)),
+          true
+        )) as typeof process.stderr.write
         const t = createHarness({ tickets: { ...wrong, windowMs: 300 }, file: undefined })
         try {
           const ids = [raise(t, 'WrongKey'), raise(t, 'AlsoWrongKey')]
           const deadline = Date.now() + 20_000
-          while (transportOf(t).stats().dropped < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-          expect(stderr).to.contain('Redmine refused the API key (401 Unauthorized): check the key in the tickets setting')
+          while (transportOf(t).stats().dropped < 2 && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 50))
+          expect(stderr).to.contain(
+            'Redmine refused the API key (401 Unauthorized): check the key in the tickets setting',
+          )
           expect(stderr.split('Redmine refused the API key').length - 1).to.equal(1)
           expect(await tracker.tickets()).to.have.length(0)
           expect(transportOf(t).stats()).to.include({ dropped: 2, queued: 0, retried: 0 })
@@ -187,7 +219,9 @@ describe('tickets', () => {
     this.timeout(60_000)
     const silent = await startSilentServer()
     const off = createHarness()
-    const stuck = createHarness({ tickets: `redmine+http://KEY@127.0.0.1:${silent.port}/projects/shop` })
+    const stuck = createHarness({
+      tickets: `redmine+http://KEY@127.0.0.1:${silent.port}/projects/shop`,
+    })
     const elapsed: number[] = []
     try {
       for (const t of [off, stuck, off, stuck]) {
@@ -202,7 +236,10 @@ describe('tickets', () => {
         elapsed.push(Number(process.hrtime.bigint() - started) / 1e6)
       }
     } finally {
-      await Promise.all([off.faultline.close({ timeout: 300 }), stuck.faultline.close({ timeout: 300 })])
+      await Promise.all([
+        off.faultline.close({ timeout: 300 }),
+        stuck.faultline.close({ timeout: 300 }),
+      ])
       await silent.close()
     }
     expect((elapsed[1]! + elapsed[3]!) / (elapsed[0]! + elapsed[2]!)).to.be.below(2)

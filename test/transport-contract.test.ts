@@ -18,7 +18,10 @@ function transportOf<T>(h: Harness, type: new (...args: never[]) => T): T {
 }
 
 /** Every `logged` and `warn` a transport emits, as a user listening to it sees them. */
-function listen(transport: TransportStream): { logged: Array<Record<string, unknown>>; warnings: unknown[] } {
+function listen(transport: TransportStream): {
+  logged: Array<Record<string, unknown>>
+  warnings: unknown[]
+} {
   const seen = { logged: [] as Array<Record<string, unknown>>, warnings: [] as unknown[] }
   transport.on('logged', (info: Record<string, unknown>) => seen.logged.push(info))
   transport.on('warn', (err: unknown) => seen.warnings.push(err))
@@ -48,12 +51,18 @@ describe("transports keep winston's contract", () => {
     expect(seen.warnings[0]).to.be.instanceOf(Error)
     expect(seen.logged).to.have.length(0)
     const received: Buffer[] = []
-    const server: Server = createServer((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)))
+    const server: Server = createServer((socket) =>
+      socket.on('data', (chunk: Buffer) => received.push(chunk)),
+    )
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
     try {
       await waitUntil(() => seen.logged[0], 15_000, 'the logged event')
       expect(seen.logged.map((info) => info.id)).to.deep.equal([id])
-      await waitUntil(() => (Buffer.concat(received).toString().includes(id) ? true : undefined), 5000, 'the line at the receiver')
+      await waitUntil(
+        () => (Buffer.concat(received).toString().includes(id) ? true : undefined),
+        5000,
+        'the line at the receiver',
+      )
     } finally {
       await h.faultline.close({ timeout: 1000 })
       h = undefined
@@ -62,7 +71,10 @@ describe("transports keep winston's contract", () => {
   })
 
   it('should emit logged for a mailed report when its mail is written, and for a counted one when its digest is', async () => {
-    h = createHarness({ managers: ['ops@example.org'], mail: { outbox: join(dir, 'outbox'), digestWindowMs: 60_000 } })
+    h = createHarness({
+      managers: ['ops@example.org'],
+      mail: { outbox: join(dir, 'outbox'), digestWindowMs: 60_000 },
+    })
     const mail = transportOf(h, MailTransport)
     const seen = listen(mail)
     const first = raise(h, 'MailedError')
@@ -85,14 +97,26 @@ describe("transports keep winston's contract", () => {
     await tickets.flush(2000)
     await waitUntil(() => seen.logged[1], 5000, 'the comment logged')
     expect(seen.logged.map((info) => info.id)).to.deep.equal([first, second])
-    expect(tickets.stats()).to.include({ delivered: 2, created: 1, comments: 1, queued: 0, dropped: 0 })
+    expect(tickets.stats()).to.include({
+      delivered: 2,
+      created: 1,
+      comments: 1,
+      queued: 0,
+      dropped: 0,
+    })
   })
 
   it('should give up tracker work refused for good at once, count it as dropped and say so once', async () => {
     const local = new LocalTicketAdapter(join(dir, 'tickets'))
     const refusing: TicketAdapter = {
       name: 'refusing',
-      find: () => Promise.reject(new TicketError('the tracker refused the API key (401): check the key', { permanent: true, status: 401 })),
+      find: () =>
+        Promise.reject(
+          new TicketError('the tracker refused the API key (401): check the key', {
+            permanent: true,
+            status: 401,
+          }),
+        ),
       create: (ticket) => local.create(ticket),
       comment: (ref, text) => local.comment(ref, text),
       reopen: (ref, text) => local.reopen(ref, text),
@@ -102,9 +126,15 @@ describe("transports keep winston's contract", () => {
     const seen = listen(tickets)
     raise(h, 'FirstRefusedError')
     raise(h, 'SecondRefusedError')
-    await waitUntil(() => (tickets.stats().dropped === 2 ? true : undefined), 10_000, 'both operations dropped')
+    await waitUntil(
+      () => (tickets.stats().dropped === 2 ? true : undefined),
+      10_000,
+      'both operations dropped',
+    )
     expect(tickets.stats()).to.include({ queued: 0, retried: 0, delivered: 0 })
-    expect(seen.warnings.map((err) => (err as Error).message)).to.deep.equal(['refusing tracker: the tracker refused the API key (401): check the key; ticket work it refuses is dropped, not retried'])
+    expect(seen.warnings.map((err) => (err as Error).message)).to.deep.equal([
+      'refusing tracker: the tracker refused the API key (401): check the key; ticket work it refuses is dropped, not retried',
+    ])
     expect(seen.logged).to.have.length(0)
   })
 
@@ -118,10 +148,15 @@ describe("transports keep winston's contract", () => {
         return { delivered: 7, queued: 0, spooled: 0, retried: 0, dropped: 0 }
       }
     }
-    h = createHarness({ file: join(dir, 'errors.log'), tickets: `local:${join(dir, 'tickets')}`, transports: [new AuditTransport()] })
+    h = createHarness({
+      file: join(dir, 'errors.log'),
+      tickets: `local:${join(dir, 'tickets')}`,
+      transports: [new AuditTransport()],
+    })
     const stats = h.faultline.stats()
     expect(Object.keys(stats)).to.have.members(['file', 'tickets', 'audit'])
-    for (const counts of Object.values(stats)) expect(counts).to.have.keys(['delivered', 'queued', 'spooled', 'retried', 'dropped'])
+    for (const counts of Object.values(stats))
+      expect(counts).to.have.keys(['delivered', 'queued', 'spooled', 'retried', 'dropped'])
     expect(stats.audit).to.include({ delivered: 7 })
   })
 })

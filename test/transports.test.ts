@@ -19,18 +19,31 @@ describe('transports', () => {
     it('should append every report as one JSON line, and have all of them on disk once close() resolves', async () => {
       const file = join(dir, 'deep', 'dir', 'errors.log')
       const faultline = createFaultline({ env: false, stderr: false, file })
-      const ids = Array.from({ length: 1000 }, (_, i) => faultline.capture(new Error(`job ${i} failed`)))
+      const ids = Array.from({ length: 1000 }, (_, i) =>
+        faultline.capture(new Error(`job ${i} failed`)),
+      )
       await faultline.close()
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { id: string; level: string; kind: string })
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { id: string; level: string; kind: string })
       expect(lines.map((l) => l.id)).to.deep.equal(ids)
-      expect(lines[0]).to.include({ level: 'error', kind: 'traceback', message: 'Error: job 0 failed' })
+      expect(lines[0]).to.include({
+        level: 'error',
+        kind: 'traceback',
+        message: 'Error: job 0 failed',
+      })
     })
 
     it('should leave info records out by default and take them in when asked', async () => {
       const quiet = join(dir, 'quiet.log')
       const verbose = join(dir, 'verbose.log')
       const a = createFaultline({ env: false, stderr: false, file: quiet })
-      const b = createFaultline({ env: false, stderr: false, file: { filename: verbose, level: 'info' } })
+      const b = createFaultline({
+        env: false,
+        stderr: false,
+        file: { filename: verbose, level: 'info' },
+      })
       for (const f of [a, b]) {
         f.logger.info('an info line')
         f.capture(new Error('x'))
@@ -55,14 +68,20 @@ describe('transports', () => {
     it('should print kind, status, method, path, incident id, message and stack, one escaped line per field', async () => {
       const app = createApp(h.faultline)
       app.get('/boom', () => {
-        throw new Error('first line\r\nINJECTED 500 GET /fake [AAAA-BBBB-CCCC]', { cause: new Error('root cause') })
+        throw new Error('first line\r\nINJECTED 500 GET /fake [AAAA-BBBB-CCCC]', {
+          cause: new Error('root cause'),
+        })
       })
       app.use(h.faultline.errorHandler())
       await request(app).get('/boom?a=%0d%0a')
       const [report] = await h.waitForReports(1)
       await h.waitForRecord((r) => r.id === report!.id)
       const [header, ...rest] = out.split('\n')
-      expect(header).to.match(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z TRACEBACK 500 GET /boom\\?a=%0d%0a \\[${report!.id}\\] Error: first line\\\\r$`))
+      expect(header).to.match(
+        new RegExp(
+          `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z TRACEBACK 500 GET /boom\\?a=%0d%0a \\[${report!.id}\\] Error: first line\\\\r$`,
+        ),
+      )
       expect(out).not.to.match(/^INJECTED/m)
       expect(rest.join('\n')).to.contain('transports.test.ts')
       expect(rest.join('\n')).to.contain('Caused by: Error: root cause')
@@ -73,7 +92,11 @@ describe('transports', () => {
       await request(app).get('/missing')
       const [report] = await h.waitForReports(1)
       await h.waitForRecord((r) => r.id === report!.id)
-      expect(out).to.match(new RegExp(`^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found — GET /missing\\n$`))
+      expect(out).to.match(
+        new RegExp(
+          `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found — GET /missing\\n$`,
+        ),
+      )
     })
   })
 

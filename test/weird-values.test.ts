@@ -30,14 +30,34 @@ const WEIRD: Array<[string, () => unknown]> = [
   ['a plain object', () => ({ code: 'E_PLAIN', detail: 'plain' })],
   ['a circular object', circular],
   ['an error whose getters throw', throwingGetters],
-  ['a Proxy that throws on every read', () => new Proxy({}, { get() { throw new Error('trap') }, ownKeys() { throw new Error('trap') } })],
+  [
+    'a Proxy that throws on every read',
+    () =>
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('trap')
+          },
+          ownKeys() {
+            throw new Error('trap')
+          },
+        },
+      ),
+  ],
   ['an error with a 1 MB message', () => new Error('x'.repeat(1024 * 1024))],
-  ['an error with CRLF and HTML in its message', () => new Error('bad\r\nX-Injected: yes\r\n<script>alert(1)</script>')],
-  ['an error whose cause is itself', () => {
-    const err = new Error('self-caused')
-    ;(err as { cause?: unknown }).cause = err
-    return err
-  }],
+  [
+    'an error with CRLF and HTML in its message',
+    () => new Error('bad\r\nX-Injected: yes\r\n<script>alert(1)</script>'),
+  ],
+  [
+    'an error whose cause is itself',
+    () => {
+      const err = new Error('self-caused')
+      ;(err as { cause?: unknown }).cause = err
+      return err
+    },
+  ],
 ]
 
 describe('weird thrown values', () => {
@@ -102,9 +122,21 @@ describe('weird thrown values', () => {
   })
 
   it('should describe what was thrown when it is not an error', () => {
-    expect(serializeError('oops')).to.deep.equal({ name: 'NonError', thrown: 'string', message: 'oops' })
-    expect(serializeError(null)).to.deep.equal({ name: 'NonError', thrown: 'null', message: 'null' })
-    expect(serializeError(undefined)).to.deep.equal({ name: 'NonError', thrown: 'undefined', message: 'undefined' })
+    expect(serializeError('oops')).to.deep.equal({
+      name: 'NonError',
+      thrown: 'string',
+      message: 'oops',
+    })
+    expect(serializeError(null)).to.deep.equal({
+      name: 'NonError',
+      thrown: 'null',
+      message: 'null',
+    })
+    expect(serializeError(undefined)).to.deep.equal({
+      name: 'NonError',
+      thrown: 'undefined',
+      message: 'undefined',
+    })
     expect(serializeError(circular()).message).to.contain('[Circular *1]')
   })
 
@@ -114,10 +146,15 @@ describe('weird thrown values', () => {
       throw new Error('in a hostile path')
     })
     app.use(h.faultline.errorHandler())
-    const res = await request(app).get('/a%0d%0aSet-Cookie:%20x=1/%3Cscript%3Ealert(1)%3C/script%3E').set('Accept', 'text/html').expect(500)
+    const res = await request(app)
+      .get('/a%0d%0aSet-Cookie:%20x=1/%3Cscript%3Ealert(1)%3C/script%3E')
+      .set('Accept', 'text/html')
+      .expect(500)
     expect(res.headers['set-cookie']).to.equal(undefined)
     expect(res.text).not.to.contain('<script>')
     const [report] = await h.waitForReports(1)
-    expect(report!.request!.url).to.equal('/a%0d%0aSet-Cookie:%20x=1/%3Cscript%3Ealert(1)%3C/script%3E')
+    expect(report!.request!.url).to.equal(
+      '/a%0d%0aSet-Cookie:%20x=1/%3Cscript%3Ealert(1)%3C/script%3E',
+    )
   })
 })

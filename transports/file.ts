@@ -96,11 +96,17 @@ export class FileTransport extends TransportStream implements ReportTransport {
   }
 
   stats(): FileStats {
-    return { ...this.#stats, queued: this.#pending.length, queuedBytes: this.#pendingBytes, spooled: 0 }
+    return {
+      ...this.#stats,
+      queued: this.#pending.length,
+      queuedBytes: this.#pendingBytes,
+      spooled: 0,
+    }
   }
 
   #enqueue(bytes: Buffer, info?: unknown): void {
-    if (this.#closed || this.#pendingBytes + bytes.length > this.#maxBufferBytes) return this.#drop(1)
+    if (this.#closed || this.#pendingBytes + bytes.length > this.#maxBufferBytes)
+      return this.#drop(1)
     this.#pending.push({ bytes, info })
     this.#pendingBytes += bytes.length
   }
@@ -110,7 +116,13 @@ export class FileTransport extends TransportStream implements ReportTransport {
     if (this.#unsaid.lines === 0) {
       this.#unsaid.since = new Date().toISOString()
       // a disk too slow for a storm, not refusing: said once per streak of drops
-      if (!this.#outage && !this.#closed) this.emit('warn', new Error(`more than ${this.#maxBufferBytes} bytes of lines wait for ${this.filename}; later ones are dropped and counted until it catches up`))
+      if (!this.#outage && !this.#closed)
+        this.emit(
+          'warn',
+          new Error(
+            `more than ${this.#maxBufferBytes} bytes of lines wait for ${this.filename}; later ones are dropped and counted until it catches up`,
+          ),
+        )
     }
     this.#unsaid.lines += lines
   }
@@ -156,7 +168,12 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#stats.retried++
     if (!this.#outage) {
       this.#outage = true
-      this.emit('warn', new Error(`cannot write to ${this.filename} (${describeFailure(err)}); up to ${this.#maxBufferBytes} bytes of lines wait in memory, later ones are dropped and counted until it works again`))
+      this.emit(
+        'warn',
+        new Error(
+          `cannot write to ${this.filename} (${describeFailure(err)}); up to ${this.#maxBufferBytes} bytes of lines wait in memory, later ones are dropped and counted until it works again`,
+        ),
+      )
     }
     // nothing more can be done right now: whoever waits for the lines is let go
     this.#settleWaiters()
@@ -169,11 +186,24 @@ export class FileTransport extends TransportStream implements ReportTransport {
   /** A write went through: an outage ends, and what was dropped is said in the file itself, once. */
   #recovered(): void {
     const { lines: dropped, since } = this.#unsaid
-    if (this.#outage) this.emit('warn', new Error(`${this.filename} can be written again${dropped ? `; ${dropped} line(s) were dropped` : ''}`))
+    if (this.#outage)
+      this.emit(
+        'warn',
+        new Error(
+          `${this.filename} can be written again${dropped ? `; ${dropped} line(s) were dropped` : ''}`,
+        ),
+      )
     this.#outage = false
     if (!dropped) return
     this.#unsaid = { lines: 0, since: '' }
-    const notice = { level: 'warn', message: `faultline: ${dropped} line(s) were dropped because ${this.filename} could not take them`, event: 'dropped', dropped, since, time: new Date().toISOString() }
+    const notice = {
+      level: 'warn',
+      message: `faultline: ${dropped} line(s) were dropped because ${this.filename} could not take them`,
+      event: 'dropped',
+      dropped,
+      since,
+      time: new Date().toISOString(),
+    }
     const bytes = Buffer.from(`${JSON.stringify(notice)}\n`, 'utf8')
     // the notice is owed whatever the bound: it is about the bound
     this.#pending.unshift({ bytes })
@@ -234,7 +264,12 @@ export class FileTransport extends TransportStream implements ReportTransport {
     const lost = this.#pending.length - (this.#writing ? this.#inFlightLines : 0)
     if (lost) {
       this.#drop(lost)
-      this.emit('warn', new Error(`${lost} line(s) could not be written to ${this.filename} at shutdown (${this.#unsaid.lines} dropped in all since ${this.#unsaid.since})`))
+      this.emit(
+        'warn',
+        new Error(
+          `${lost} line(s) could not be written to ${this.filename} at shutdown (${this.#unsaid.lines} dropped in all since ${this.#unsaid.since})`,
+        ),
+      )
     }
     this.#pending = []
     this.#pendingBytes = 0

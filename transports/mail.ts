@@ -3,7 +3,12 @@ import { join } from 'node:path'
 import nodemailer, { type Transporter } from 'nodemailer'
 import TransportStream from 'winston-transport'
 import { describeMailError } from './mail/errors.js'
-import { composeDigestMail, composeHeldBackMail, composeReportMail, type ComposedMail } from './mail/format.js'
+import {
+  composeDigestMail,
+  composeHeldBackMail,
+  composeReportMail,
+  type ComposedMail,
+} from './mail/format.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from './mail/options.js'
 import { MailThrottle } from './mail/throttle.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
@@ -77,21 +82,63 @@ export class MailTransport extends TransportStream implements ReportTransport {
       maxRetryMs: settings.attempts * 60_000,
       // one line per outage, never one per mail, and never through this transport itself
       events: {
-        down: (err) => this.emit('warn', new Error(`mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`)),
+        down: (err) =>
+          this.emit(
+            'warn',
+            new Error(
+              `mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`,
+            ),
+          ),
         up: () => this.emit('warn', new Error(`mail to ${settings.target} works again`)),
-        dropped: (count) => this.emit('warn', new Error(`${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`)),
+        dropped: (count) =>
+          this.emit(
+            'warn',
+            new Error(
+              `${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`,
+            ),
+          ),
         delivered: (key) => this.#logged.delivered(key),
         refused: (key) => this.#logged.forget(key),
         gaveUp: (key) => this.#logged.forget(key),
-        spoolFailed: (err) => this.emit('warn', new Error(`the mail spool cannot be written (${err.message}); mails wait in memory meanwhile`)),
+        spoolFailed: (err) =>
+          this.emit(
+            'warn',
+            new Error(
+              `the mail spool cannot be written (${err.message}); mails wait in memory meanwhile`,
+            ),
+          ),
       },
     })
     this.#throttle = new MailThrottle(
-      { windowMs: settings.digestWindowMs, maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       {
-        sendReport: (report) => this.#push({ mail: composeReportMail(report, appRoot), incident: report.id, fingerprint: report.fingerprint }, [report.fingerprint]),
-        sendDigest: (digest) => this.#push({ mail: composeDigestMail(digest), incident: digest.first.id, fingerprint: digest.fingerprint }, [digest.fingerprint]),
-        sendHeldBack: (held) => this.#push({ mail: composeHeldBackMail(held, appName, 'localhost') }, held.fingerprints.map((f) => f.fingerprint)),
+        windowMs: settings.digestWindowMs,
+        maxPerPeriod: settings.maxPerHour,
+        periodMs: settings.ceilingPeriodMs,
+      },
+      {
+        sendReport: (report) =>
+          this.#push(
+            {
+              mail: composeReportMail(report, appRoot),
+              incident: report.id,
+              fingerprint: report.fingerprint,
+            },
+            [report.fingerprint],
+          ),
+        sendDigest: (digest) =>
+          this.#push(
+            {
+              mail: composeDigestMail(digest),
+              incident: digest.first.id,
+              fingerprint: digest.fingerprint,
+            },
+            [digest.fingerprint],
+          ),
+        sendHeldBack: (held) =>
+          this.#push(
+            { mail: composeHeldBackMail(held, appName, 'localhost') },
+            held.fingerprints.map((f) => f.fingerprint),
+          ),
       },
     )
   }
@@ -108,7 +155,11 @@ export class MailTransport extends TransportStream implements ReportTransport {
   logSync(info: Record<string, unknown>): void {
     if (!isReport(info) || (info.kind === 'warning' && !this.settings.warnings)) return
     const mail = composeReportMail(info, this.#appRoot)
-    this.#delivery.pushSync(mail.messageId, { mail, incident: info.id, fingerprint: info.fingerprint })
+    this.#delivery.pushSync(mail.messageId, {
+      mail,
+      incident: info.id,
+      fingerprint: info.fingerprint,
+    })
   }
 
   /** Queues one mail; the reports of `fingerprints` gathered so far are `logged` once it is delivered. */
@@ -173,10 +224,16 @@ export class MailTransport extends TransportStream implements ReportTransport {
   override close(): Promise<void> {
     if (this.#closing) return this.#closing
     this.#throttle.flush()
-    const warning = undeliveredAtShutdown(this.#delivery.stats(), `mail(s) to ${this.settings.target}`)
+    const warning = undeliveredAtShutdown(
+      this.#delivery.stats(),
+      `mail(s) to ${this.settings.target}`,
+    )
     if (warning) this.emit('warn', warning)
     // bounded, and held alive while it runs: an app may await it with nothing else running
-    this.#closing = settleWithin(this.#delivery.close(0).then(() => this.#transporter.close()), CLOSE_MS)
+    this.#closing = settleWithin(
+      this.#delivery.close(0).then(() => this.#transporter.close()),
+      CLOSE_MS,
+    )
     return this.#closing
   }
 }

@@ -10,7 +10,11 @@ import { Spool } from '../lib/delivery/spool.js'
 import { RelpConnection } from './syslog/relp-connection.js'
 import { StreamConnection } from '../lib/delivery/stream-connection.js'
 import { formatSyslogLine, truncateBytes, type SyslogHeader } from './syslog/format.js'
-import { resolveSyslogOptions, type ResolvedSyslogOptions, type SyslogOptions } from './syslog/options.js'
+import {
+  resolveSyslogOptions,
+  type ResolvedSyslogOptions,
+  type SyslogOptions,
+} from './syslog/options.js'
 
 /** Options of the syslog transport: the `syslog` settings, plus the app's name for APP-NAME and where it spools. */
 export interface SyslogTransportOptions extends SyslogOptions {
@@ -61,28 +65,52 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
 
   constructor(options: SyslogTransportOptions) {
     const { defaultAppName = 'app', spoolDir, ...setting } = options
-    const settings = resolveSyslogOptions(setting as Record<string, unknown>, { appName: defaultAppName })
+    const settings = resolveSyslogOptions(setting as Record<string, unknown>, {
+      appName: defaultAppName,
+    })
     super({ level: settings.level })
     this.settings = settings
-    this.#header = { format: settings.format, facility: settings.facility, hostname: settings.hostname, appName: settings.appName, procid: String(process.pid), sdId: settings.sdId }
+    this.#header = {
+      format: settings.format,
+      facility: settings.facility,
+      hostname: settings.hostname,
+      appName: settings.appName,
+      procid: String(process.pid),
+      sdId: settings.sdId,
+    }
     if (settings.protocol === 'udp') return
     const connection = this.#openConnection()
     this.#connection = connection
     this.#delivery = new Delivery<string>({
-      send: connection instanceof RelpConnection ? (message) => connection.send(Buffer.from(message, 'utf8')) : (frame, key) => this.#write(connection, key!, frame),
+      send:
+        connection instanceof RelpConnection
+          ? (message) => connection.send(Buffer.from(message, 'utf8'))
+          : (frame, key) => this.#write(connection, key!, frame),
       ...(spoolDir ? { spool: new Spool<string>({ dir: spoolDir }) } : {}),
       maxQueue: settings.queueSize,
       window: connection instanceof RelpConnection ? settings.relp.window : 1,
       minBackoffMs: 250,
       maxBackoffMs: 30_000,
       events: {
-        down: (err) => this.emit('warn', new Error(`${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`)),
+        down: (err) =>
+          this.emit(
+            'warn',
+            new Error(
+              `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`,
+            ),
+          ),
         up: () => this.emit('warn', new Error(`${settings.target} is reachable again`)),
         dropped: (count) => this.#announceDropped(count),
         delivered: (key) => this.#logged.delivered(key),
         refused: (key) => this.#logged.forget(key),
         gaveUp: (key) => this.#logged.forget(key),
-        spoolFailed: (err) => this.emit('warn', new Error(`the spool of ${settings.target} cannot be written (${err.message}); messages wait in memory meanwhile`)),
+        spoolFailed: (err) =>
+          this.emit(
+            'warn',
+            new Error(
+              `the spool of ${settings.target} cannot be written (${err.message}); messages wait in memory meanwhile`,
+            ),
+          ),
       },
     })
   }
@@ -90,8 +118,20 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   #openConnection(): StreamConnection | RelpConnection {
     const s = this.settings
     const onUp = () => this.#delivery?.wake()
-    if (s.protocol === 'relp' || s.protocol === 'relp+tls') return new RelpConnection({ connect: () => this.#connect(), target: s.target, window: s.relp.window, ackTimeoutMs: s.relp.ackTimeoutMs, onUp })
-    return new StreamConnection({ connect: () => this.#connect(), target: s.target, onUp, onDown: () => this.#resendInDoubt() })
+    if (s.protocol === 'relp' || s.protocol === 'relp+tls')
+      return new RelpConnection({
+        connect: () => this.#connect(),
+        target: s.target,
+        window: s.relp.window,
+        ackTimeoutMs: s.relp.ackTimeoutMs,
+        onUp,
+      })
+    return new StreamConnection({
+      connect: () => this.#connect(),
+      target: s.target,
+      onUp,
+      onDown: () => this.#resendInDoubt(),
+    })
   }
 
   /** Writes one frame; once written, it stays in doubt for `inDoubtMs`, bounded in count and bytes. */
@@ -103,7 +143,12 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     this.#inDoubtBytes += frame.length
     const horizon = now - this.settings.inDoubtMs
     let drop = 0
-    while (drop < this.#inDoubt.length && (this.#inDoubt[drop]!.at < horizon || this.#inDoubt.length - drop > IN_DOUBT_MAX_UNITS || this.#inDoubtBytes > IN_DOUBT_MAX_BYTES)) {
+    while (
+      drop < this.#inDoubt.length &&
+      (this.#inDoubt[drop]!.at < horizon ||
+        this.#inDoubt.length - drop > IN_DOUBT_MAX_UNITS ||
+        this.#inDoubtBytes > IN_DOUBT_MAX_BYTES)
+    ) {
       this.#inDoubtBytes -= this.#inDoubt[drop]!.value.length
       drop++
     }
@@ -124,7 +169,14 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     if (s.protocol === 'tls' || s.protocol === 'relp+tls') {
       const servername = s.tls.servername ?? (isIP(s.host) ? undefined : s.host)
       const { ca, cert, key, rejectUnauthorized } = s.tls
-      const socket = tlsConnect({ host: s.host, port: s.port, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...(servername ? { servername } : {}), rejectUnauthorized })
+      const socket = tlsConnect({
+        host: s.host,
+        port: s.port,
+        ...(ca ? { ca } : {}),
+        ...(cert && key ? { cert, key } : {}),
+        ...(servername ? { servername } : {}),
+        rejectUnauthorized,
+      })
       return { socket, ready: 'secureConnect' }
     }
     const socket = s.protocol === 'unix' ? netConnect(s.path!) : netConnect(s.port, s.host)
@@ -149,7 +201,9 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
 
   /** An incident id is the key of its line, so a replayed spool sends it once. */
   #keyOf(info: Record<string, unknown>): string {
-    return typeof info.id === 'string' && typeof info.fingerprint === 'string' ? info.id : `${process.pid}.${Date.now()}.${sequence++}`
+    return typeof info.id === 'string' && typeof info.fingerprint === 'string'
+      ? info.id
+      : `${process.pid}.${Date.now()}.${sequence++}`
   }
 
   /** Octet counting (RFC 6587): the receiver knows where each message ends, newlines and all. RELP frames its own. */
@@ -159,7 +213,11 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   }
 
   #send(key: string, line: string, first = false, info?: unknown): void {
-    if (!this.#delivery) return this.#sendDatagram(Buffer.from(truncateBytes(line, this.settings.udpMaxBytes), 'utf8'), info)
+    if (!this.#delivery)
+      return this.#sendDatagram(
+        Buffer.from(truncateBytes(line, this.settings.udpMaxBytes), 'utf8'),
+        info,
+      )
     if (info !== undefined) {
       this.#logged.gather(key, info)
       this.#logged.carry(key, [key])
@@ -189,14 +247,39 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   }
 
   #announceDropped(count: number): void {
-    this.emit('warn', new Error(`${count} messages to ${this.settings.target} were dropped while it was unreachable (queue bound ${this.settings.queueSize})`))
+    this.emit(
+      'warn',
+      new Error(
+        `${count} messages to ${this.settings.target} were dropped while it was unreachable (queue bound ${this.settings.queueSize})`,
+      ),
+    )
     // the notice goes first and counts against no bound: it is about the bound
-    this.#send(`dropped.${process.pid}.${Date.now()}.${sequence++}`, formatSyslogLine({ level: 'warn', event: 'dropped', message: `faultline: ${count} messages were dropped while this receiver was unreachable (queue bound ${this.settings.queueSize})` }, this.#header), true)
+    this.#send(
+      `dropped.${process.pid}.${Date.now()}.${sequence++}`,
+      formatSyslogLine(
+        {
+          level: 'warn',
+          event: 'dropped',
+          message: `faultline: ${count} messages were dropped while this receiver was unreachable (queue bound ${this.settings.queueSize})`,
+        },
+        this.#header,
+      ),
+      true,
+    )
   }
 
   /** Delivered, queued, spooled, retried and dropped counts. */
   stats(): DeliveryStats {
-    return this.#delivery?.stats() ?? { delivered: this.#udpSent, queued: this.#udpPending, spooled: 0, retried: 0, dropped: 0, resent: 0 }
+    return (
+      this.#delivery?.stats() ?? {
+        delivered: this.#udpSent,
+        queued: this.#udpPending,
+        spooled: 0,
+        retried: 0,
+        dropped: 0,
+        resent: 0,
+      }
+    )
   }
 
   /** Sends what waits, up to `timeoutMs`; what is left stays spooled. */
@@ -220,14 +303,18 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     this.#closing ??= (async () => {
       if (this.#delivery) {
         const queued = await this.#delivery.close(CLOSE_TIMEOUT_MS)
-        const warning = undeliveredAtShutdown({ queued, spooled: this.#delivery.stats().spooled }, `message(s) to ${this.settings.target}`)
+        const warning = undeliveredAtShutdown(
+          { queued, spooled: this.#delivery.stats().spooled },
+          `message(s) to ${this.settings.target}`,
+        )
         if (warning) this.emit('warn', warning)
         await this.#connection!.close()
       }
       const udp = this.#udp
       if (udp) {
         const deadline = Date.now() + CLOSE_TIMEOUT_MS
-        while (this.#udpPending > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+        while (this.#udpPending > 0 && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 10))
         udp.close()
         this.#udp = undefined
       }

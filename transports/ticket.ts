@@ -78,7 +78,10 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#maxPerHour = settings.maxPerHour
     this.#maxFingerprints = settings.maxFingerprints
     this.#maxHeldBytes = settings.maxHeldBytes
-    this.#ceiling = new TicketCeiling({ maxPerPeriod: this.#maxPerHour, periodMs: settings.ceilingPeriodMs }, (held) => this.#holdBack(held))
+    this.#ceiling = new TicketCeiling(
+      { maxPerPeriod: this.#maxPerHour, periodMs: settings.ceilingPeriodMs },
+      (held) => this.#holdBack(held),
+    )
     const name = this.adapter.name
     this.#delivery = new Delivery<TicketOp>({
       send: (op) => this.#send(op),
@@ -86,13 +89,29 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       maxQueue: MAX_QUEUE,
       minBackoffMs: 1000,
       events: {
-        down: (err) => this.emit('warn', new Error(`${name} tracker: ${err.message}; ticket work is kept and retried`)),
+        down: (err) =>
+          this.emit(
+            'warn',
+            new Error(`${name} tracker: ${err.message}; ticket work is kept and retried`),
+          ),
         up: () => this.emit('warn', new Error(`${name} tracker answers again`)),
-        dropped: (count) => this.emit('warn', new Error(`${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`)),
+        dropped: (count) =>
+          this.emit(
+            'warn',
+            new Error(
+              `${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`,
+            ),
+          ),
         delivered: (key) => this.#delivered(key),
         refused: (key) => this.#logged.forget(key),
         gaveUp: (key, err) => this.#gaveUp(key, err),
-        spoolFailed: (err) => this.emit('warn', new Error(`the ${name} tracker's spool cannot be written (${err.message}); ticket work waits in memory meanwhile`)),
+        spoolFailed: (err) =>
+          this.emit(
+            'warn',
+            new Error(
+              `the ${name} tracker's spool cannot be written (${err.message}); ticket work waits in memory meanwhile`,
+            ),
+          ),
       },
     })
   }
@@ -110,8 +129,21 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   stats(): TicketStats {
     const { delivered, queued, spooled, retried, dropped } = this.#delivery.stats()
-    const windows = { windowed: this.#tracks.size, heldReports: this.#heldReports, heldBytes: this.#heldBytes }
-    return { delivered, queued, spooled, retried, dropped, ...this.#counts, heldBack: this.#counts.heldBack + this.#ceiling.heldBack, ...windows }
+    const windows = {
+      windowed: this.#tracks.size,
+      heldReports: this.#heldReports,
+      heldBytes: this.#heldBytes,
+    }
+    return {
+      delivered,
+      queued,
+      spooled,
+      retried,
+      dropped,
+      ...this.#counts,
+      heldBack: this.#counts.heldBack + this.#ceiling.heldBack,
+      ...windows,
+    }
   }
 
   #delivered(key: string): void {
@@ -124,7 +156,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#logged.forget(key)
     if (!(err as { permanent?: unknown }).permanent || this.#refusalSaid) return
     this.#refusalSaid = true
-    this.emit('warn', new Error(`${this.adapter.name} tracker: ${err.message}; ticket work it refuses is dropped, not retried`))
+    this.emit(
+      'warn',
+      new Error(
+        `${this.adapter.name} tracker: ${err.message}; ticket work it refuses is dropped, not retried`,
+      ),
+    )
   }
 
   #holdBack(held: HeldTickets): void {
@@ -153,7 +190,13 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     if (this.#ceiling.holds(report)) return this.#logged.gather(HELD, report)
     this.#logged.gather(report.fingerprint, report)
     if (this.#tracks.size >= this.#maxFingerprints) this.#endOldestWindow()
-    const fresh: Track = { ...this.#keep(report), count: 0, since: report.time, last: report.time, occurrences: [] }
+    const fresh: Track = {
+      ...this.#keep(report),
+      count: 0,
+      since: report.time,
+      last: report.time,
+      occurrences: [],
+    }
     this.#tracks.set(report.fingerprint, fresh)
     this.#armWindow(report.fingerprint, fresh)
     this.#push(`ensure:${report.id}`, { op: 'ensure', report }, [report.fingerprint])
@@ -184,7 +227,11 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   #pushComment(fingerprint: string, track: Track): void {
     const { first, count, since, last, occurrences } = track
-    this.#push(`comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`, { op: 'comment', fingerprint, first, count, since, last, occurrences }, [fingerprint])
+    this.#push(
+      `comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`,
+      { op: 'comment', fingerprint, first, count, since, last, occurrences },
+      [fingerprint],
+    )
   }
 
   #count(track: Track, report: Report): void {
@@ -215,7 +262,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   async #ensureTicket(report: Report): Promise<void> {
     const found = await this.adapter.find(report.fingerprint)
     if (!found) {
-      const created = await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body: ticketBody(report), report })
+      const created = await this.adapter.create({
+        fingerprint: report.fingerprint,
+        title: ticketTitle(report),
+        body: ticketBody(report),
+        report,
+      })
       const winner = created.existed ? created : await this.#settleRace(created, report.fingerprint)
       if (winner.id === created.id && !created.existed) {
         this.#counts.created++
@@ -234,7 +286,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   async #fileRegression(report: Report, found: TicketRef): Promise<void> {
     const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
-    await this.adapter.create({ fingerprint: report.fingerprint, title: ticketTitle(report), body, report })
+    await this.adapter.create({
+      fingerprint: report.fingerprint,
+      title: ticketTitle(report),
+      body,
+      report,
+    })
     this.#counts.created++
   }
 
@@ -250,7 +307,10 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     const track = this.#tracks.get(report.fingerprint)
     if (track && !this.#closed) return this.#count(track, report)
     // replayed from the spool, or shutting down: nobody gathers, so it is said now
-    await this.adapter.comment(ref, occurrencesComment(1, report.time, [occurrenceOf(report)], report.time))
+    await this.adapter.comment(
+      ref,
+      occurrencesComment(1, report.time, [occurrenceOf(report)], report.time),
+    )
     this.#counts.comments++
   }
 
@@ -259,7 +319,11 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     const oldest = await this.adapter.find(fingerprint)
     if (!oldest || oldest.id === created.id) return created
     if (this.adapter.remove) await this.adapter.remove(created)
-    else if (this.adapter.close) await this.adapter.close(created, `Duplicate of ${oldest.id}, filed at the same moment by another instance.`)
+    else if (this.adapter.close)
+      await this.adapter.close(
+        created,
+        `Duplicate of ${oldest.id}, filed at the same moment by another instance.`,
+      )
     return oldest
   }
 
@@ -268,7 +332,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     const text = occurrencesComment(op.count, op.since, op.occurrences, op.last)
     const current = await this.adapter.find(op.fingerprint)
     if (!current) {
-      const ticket = { fingerprint: op.fingerprint, title: ticketTitle(op.first), body: ticketBody(op.first), report: op.first }
+      const ticket = {
+        fingerprint: op.fingerprint,
+        title: ticketTitle(op.first),
+        body: ticketBody(op.first),
+        report: op.first,
+      }
       const created = await this.adapter.create(ticket)
       if (!created.existed) this.#counts.created++
       await this.adapter.comment(created, text)
@@ -305,7 +374,10 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#closed = true
     this.#ceiling.flush()
     for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
-    const warning = undeliveredAtShutdown(this.#delivery.stats(), `ticket operation(s) for the ${this.adapter.name} tracker`)
+    const warning = undeliveredAtShutdown(
+      this.#delivery.stats(),
+      `ticket operation(s) for the ${this.adapter.name} tracker`,
+    )
     if (warning) this.emit('warn', warning)
     this.#closing = settleWithin(this.#delivery.close(0), CLOSE_MS)
     return this.#closing

@@ -5,7 +5,10 @@ import { FaultlineConfigError } from './options.js'
 
 /** Describes a bad value for an error message, with any credentials in it hidden. */
 export function describeValue(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : inspect(value, { depth: 1, breakLength: Infinity })
+  const text =
+    typeof value === 'string'
+      ? JSON.stringify(value)
+      : inspect(value, { depth: 1, breakLength: Infinity })
   const short = text.length > 80 ? `${text.slice(0, 80)}…` : text
   const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
   return `${short.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')} (${kind})`
@@ -26,9 +29,16 @@ export function parseSettingUrl(field: string, value: string, schemes: string[])
   try {
     url = new URL(value)
   } catch {
-    return failOption(field, `must be a URL (${schemes.map((s) => `${s}//…`).join(', ')}); got ${describeValue(value)}`)
+    return failOption(
+      field,
+      `must be a URL (${schemes.map((s) => `${s}//…`).join(', ')}); got ${describeValue(value)}`,
+    )
   }
-  if (!schemes.includes(url.protocol)) failOption(field, `must be a URL starting with ${schemes.join(' or ')}; got ${describeValue(value)}`)
+  if (!schemes.includes(url.protocol))
+    failOption(
+      field,
+      `must be a URL starting with ${schemes.join(' or ')}; got ${describeValue(value)}`,
+    )
   return url
 }
 

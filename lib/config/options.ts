@@ -111,7 +111,10 @@ export interface ResolvedOptions {
  */
 export class FaultlineConfigError extends Error {
   override readonly name = 'FaultlineConfigError'
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message)
   }
 }

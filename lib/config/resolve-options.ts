@@ -1,24 +1,50 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describeValue as describe } from './option-checks.js'
-import { FaultlineConfigError, type FaultlineOptions, type ResolvedOptions, type TransportSetting } from './options.js'
+import {
+  FaultlineConfigError,
+  type FaultlineOptions,
+  type ResolvedOptions,
+  type TransportSetting,
+} from './options.js'
 
 // an object the type checker keeps in step with FaultlineOptions: a new option cannot be forgotten here
 const KNOWN: Record<keyof FaultlineOptions, true> = {
-  appName: true, managers: true, mail: true, syslog: true, tickets: true, file: true, stderr: true, transports: true, debug: true,
-  throwErrors: true, scrub: true, allowedHosts: true, warningLimit: true, appRoot: true, env: true, spoolDir: true, handleSignals: true, handleProcessErrors: true,
+  appName: true,
+  managers: true,
+  mail: true,
+  syslog: true,
+  tickets: true,
+  file: true,
+  stderr: true,
+  transports: true,
+  debug: true,
+  throwErrors: true,
+  scrub: true,
+  allowedHosts: true,
+  warningLimit: true,
+  appRoot: true,
+  env: true,
+  spoolDir: true,
+  handleSignals: true,
+  handleProcessErrors: true,
 }
 const KNOWN_OPTIONS = Object.keys(KNOWN)
 const LEVELS = ['error', 'warn', 'info', 'debug']
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/
 
 function fail(field: string, expected: string, got: unknown): never {
-  throw new FaultlineConfigError(field, `faultline: option "${field}" must be ${expected}; got ${describe(got)}`)
+  throw new FaultlineConfigError(
+    field,
+    `faultline: option "${field}" must be ${expected}; got ${describe(got)}`,
+  )
 }
 
 function closest(name: string): string | undefined {
   const lower = name.toLowerCase()
-  return KNOWN_OPTIONS.find((known) => known.toLowerCase() === lower || known.toLowerCase().startsWith(lower.slice(0, 4)))
+  return KNOWN_OPTIONS.find(
+    (known) => known.toLowerCase() === lower || known.toLowerCase().startsWith(lower.slice(0, 4)),
+  )
 }
 
 function checkBoolean(field: string, value: unknown): boolean | undefined {
@@ -27,12 +53,16 @@ function checkBoolean(field: string, value: unknown): boolean | undefined {
 }
 
 function checkPlainObject(field: string, value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(field, 'an object', value)
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    fail(field, 'an object', value)
   return value as Record<string, unknown>
 }
 
 /** Only the type: the transport's own resolver parses the URL and checks every field, once, when it is built. */
-function checkTransport(field: 'mail' | 'syslog' | 'tickets', value: unknown): TransportSetting | undefined {
+function checkTransport(
+  field: 'mail' | 'syslog' | 'tickets',
+  value: unknown,
+): TransportSetting | undefined {
   if (value === undefined || typeof value === 'string') return value
   return checkPlainObject(field, value)
 }
@@ -44,9 +74,11 @@ function checkFile(value: unknown): ResolvedOptions['file'] {
     return { filename: value, level: 'warn' }
   }
   const file = checkPlainObject('file', value)
-  if (typeof file.filename !== 'string' || file.filename.trim() === '') fail('file.filename', 'a non-empty path', file.filename)
+  if (typeof file.filename !== 'string' || file.filename.trim() === '')
+    fail('file.filename', 'a non-empty path', file.filename)
   const level = file.level ?? 'warn'
-  if (!['error', 'warn', 'info'].includes(level as string)) fail('file.level', '"error", "warn" or "info"', level)
+  if (!['error', 'warn', 'info'].includes(level as string))
+    fail('file.level', '"error", "warn" or "info"', level)
   return { filename: file.filename, level: level as 'warn' }
 }
 
@@ -60,7 +92,12 @@ function checkStderr(value: unknown, debug: boolean): ResolvedOptions['stderr'] 
   return { level: level as 'warn' }
 }
 
-function checkStringList(field: string, value: unknown, test: (item: string) => boolean, expected: string): string[] | undefined {
+function checkStringList(
+  field: string,
+  value: unknown,
+  test: (item: string) => boolean,
+  expected: string,
+): string[] | undefined {
   if (value === undefined) return undefined
   if (!Array.isArray(value)) return fail(field, `an array of ${expected}`, value)
   value.forEach((item, i) => {
@@ -74,8 +111,10 @@ function checkWarningLimit(value: unknown): ResolvedOptions['warningLimit'] {
   const limit = value === undefined ? {} : checkPlainObject('warningLimit', value)
   const perClient = limit.perClient ?? 20
   const windowMs = limit.windowMs ?? 60_000
-  if (typeof perClient !== 'number' || !Number.isInteger(perClient) || perClient < 1) fail('warningLimit.perClient', 'a whole number of at least 1', perClient)
-  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs < 100) fail('warningLimit.windowMs', 'a number of milliseconds of at least 100', windowMs)
+  if (typeof perClient !== 'number' || !Number.isInteger(perClient) || perClient < 1)
+    fail('warningLimit.perClient', 'a whole number of at least 1', perClient)
+  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs < 100)
+    fail('warningLimit.windowMs', 'a number of milliseconds of at least 100', windowMs)
   return { perClient, windowMs }
 }
 
@@ -83,7 +122,11 @@ function checkTransports(value: unknown): ResolvedOptions['transports'] {
   if (value === undefined) return []
   if (!Array.isArray(value)) return fail('transports', 'an array of winston transports', value)
   value.forEach((item, i) => {
-    if (item === null || typeof item !== 'object' || typeof (item as { log?: unknown }).log !== 'function') {
+    if (
+      item === null ||
+      typeof item !== 'object' ||
+      typeof (item as { log?: unknown }).log !== 'function'
+    ) {
       fail(`transports[${i}]`, 'a winston transport (an object with a log method)', item)
     }
   })
@@ -94,33 +137,42 @@ function checkScrub(value: unknown): ResolvedOptions['scrub'] {
   if (value === undefined) return {}
   const scrub = checkPlainObject('scrub', value)
   for (const key of Object.keys(scrub)) {
-    if (!['headers', 'fields', 'values', 'replacement'].includes(key)) fail(`scrub.${key}`, 'one of headers, fields, values, replacement', key)
+    if (!['headers', 'fields', 'values', 'replacement'].includes(key))
+      fail(`scrub.${key}`, 'one of headers, fields, values, replacement', key)
   }
   for (const key of ['headers', 'fields'] as const) {
     const list = scrub[key]
     if (list === undefined) continue
     if (!Array.isArray(list)) fail(`scrub.${key}`, 'an array of names or regular expressions', list)
     list.forEach((item, i) => {
-      if (typeof item !== 'string' && !(item instanceof RegExp)) fail(`scrub.${key}[${i}]`, 'a name or a regular expression', item)
+      if (typeof item !== 'string' && !(item instanceof RegExp))
+        fail(`scrub.${key}[${i}]`, 'a name or a regular expression', item)
     })
   }
-  if (scrub.values !== undefined && (!Array.isArray(scrub.values) || !scrub.values.every((v) => v instanceof RegExp))) {
+  if (
+    scrub.values !== undefined &&
+    (!Array.isArray(scrub.values) || !scrub.values.every((v) => v instanceof RegExp))
+  ) {
     fail('scrub.values', 'an array of regular expressions', scrub.values)
   }
-  if (scrub.replacement !== undefined && typeof scrub.replacement !== 'string') fail('scrub.replacement', 'a string', scrub.replacement)
+  if (scrub.replacement !== undefined && typeof scrub.replacement !== 'string')
+    fail('scrub.replacement', 'a string', scrub.replacement)
   return scrub as ResolvedOptions['scrub']
 }
 
 function checkSpoolDir(value: unknown): string | false {
   if (value === false) return false
   if (value === undefined) return resolve('faultline-spool')
-  if (typeof value !== 'string' || value.trim() === '') return fail('spoolDir', 'a directory path, or false', value)
+  if (typeof value !== 'string' || value.trim() === '')
+    return fail('spoolDir', 'a directory path, or false', value)
   return resolve(value)
 }
 
 function readAppName(appRoot: string): string {
   try {
-    const pkg = JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { name?: unknown }
+    const pkg = JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as {
+      name?: unknown
+    }
     if (typeof pkg.name === 'string' && pkg.name) return pkg.name
   } catch {
     // no package.json: the generic name will do
@@ -132,7 +184,10 @@ function parseEnvBoolean(name: string, value: string): boolean {
   const lower = value.trim().toLowerCase()
   if (['1', 'true', 'yes', 'on'].includes(lower)) return true
   if (['0', 'false', 'no', 'off'].includes(lower)) return false
-  throw new FaultlineConfigError(name, `faultline: environment variable ${name} must be one of 1, 0, true, false, yes, no, on, off; got ${describe(value)}`)
+  throw new FaultlineConfigError(
+    name,
+    `faultline: environment variable ${name} must be one of 1, 0, true, false, yes, no, on, off; got ${describe(value)}`,
+  )
 }
 
 /**
@@ -140,7 +195,10 @@ function parseEnvBoolean(name: string, value: string): boolean {
  * deployment has the last word, so a host can change where reports go without
  * a code change.
  */
-function applyEnvironment(options: FaultlineOptions, env: Record<string, string | undefined>): FaultlineOptions {
+function applyEnvironment(
+  options: FaultlineOptions,
+  env: Record<string, string | undefined>,
+): FaultlineOptions {
   const out: FaultlineOptions = { ...options }
   const pick = (name: string) => {
     const value = env[name]
@@ -172,27 +230,40 @@ export function isDebugEnvironment(nodeEnv: string | undefined): boolean {
  * resolveOptions({ appName: 'shop', file: 'var/log/shop.log' }, process.env)
  * ```
  */
-export function resolveOptions(input: FaultlineOptions | undefined, processEnv: Record<string, string | undefined>): ResolvedOptions {
+export function resolveOptions(
+  input: FaultlineOptions | undefined,
+  processEnv: Record<string, string | undefined>,
+): ResolvedOptions {
   const raw = input === undefined ? {} : checkPlainObject('options', input)
   for (const key of Object.keys(raw)) {
     if (!Object.hasOwn(KNOWN, key)) {
       const hint = closest(key)
-      throw new FaultlineConfigError(key, `faultline: unknown option "${key}"${hint ? `; did you mean "${hint}"?` : ''} Known options: ${KNOWN_OPTIONS.join(', ')}`)
+      throw new FaultlineConfigError(
+        key,
+        `faultline: unknown option "${key}"${hint ? `; did you mean "${hint}"?` : ''} Known options: ${KNOWN_OPTIONS.join(', ')}`,
+      )
     }
   }
   if (raw.env !== undefined && raw.env !== false) checkPlainObject('env', raw.env)
-  const env = raw.env === false ? {} : ((raw.env as Record<string, string | undefined> | undefined) ?? processEnv)
+  const env =
+    raw.env === false
+      ? {}
+      : ((raw.env as Record<string, string | undefined> | undefined) ?? processEnv)
   const options = applyEnvironment(raw as FaultlineOptions, env)
   const nodeEnv = env.NODE_ENV ?? processEnv.NODE_ENV
   const appRoot = options.appRoot === undefined ? process.cwd() : options.appRoot
   if (typeof appRoot !== 'string' || appRoot === '') fail('appRoot', 'a directory path', appRoot)
-  if (options.appName !== undefined && (typeof options.appName !== 'string' || !/^[\w.@/-]{1,64}$/.test(options.appName))) {
+  if (
+    options.appName !== undefined &&
+    (typeof options.appName !== 'string' || !/^[\w.@/-]{1,64}$/.test(options.appName))
+  ) {
     fail('appName', 'a name of 1 to 64 letters, digits, ".", "-", "_", "@" or "/"', options.appName)
   }
   const debug = checkBoolean('debug', options.debug) ?? isDebugEnvironment(nodeEnv)
   return {
     appName: options.appName ?? readAppName(appRoot),
-    managers: checkStringList('managers', options.managers, (s) => EMAIL.test(s), 'e-mail addresses') ?? [],
+    managers:
+      checkStringList('managers', options.managers, (s) => EMAIL.test(s), 'e-mail addresses') ?? [],
     mail: checkTransport('mail', options.mail),
     syslog: checkTransport('syslog', options.syslog),
     tickets: checkTransport('tickets', options.tickets),
@@ -202,7 +273,12 @@ export function resolveOptions(input: FaultlineOptions | undefined, processEnv: 
     debug,
     throwErrors: checkBoolean('throwErrors', options.throwErrors) ?? nodeEnv === 'test',
     scrub: checkScrub(options.scrub),
-    allowedHosts: checkStringList('allowedHosts', options.allowedHosts, (s) => /^(\*|\.?[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(s), 'host names ("example.org", ".example.org" or "*")'),
+    allowedHosts: checkStringList(
+      'allowedHosts',
+      options.allowedHosts,
+      (s) => /^(\*|\.?[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(s),
+      'host names ("example.org", ".example.org" or "*")',
+    ),
     warningLimit: checkWarningLimit(options.warningLimit),
     appRoot: resolve(appRoot),
     nodeEnv,

@@ -28,7 +28,11 @@ export function startDeadline(ms: number): Deadline {
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, Math.max(0, ms))
   })
-  const settled = (work: unknown) => Promise.resolve(work).then(() => undefined, () => undefined)
+  const settled = (work: unknown) =>
+    Promise.resolve(work).then(
+      () => undefined,
+      () => undefined,
+    )
   return {
     race: (work) => Promise.race([settled(work), expired]),
     left: () => Math.max(0, end - Date.now()),

@@ -51,7 +51,9 @@ const RECENT = 10_000
 
 /** An error that says retrying cannot help, read by shape: `{ permanent: true }` (a `TicketError` for a refused API key). */
 function isPermanent(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true
+  return (
+    typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === true
+  )
 }
 const IN_FLIGHT_GRACE_MS = 1000
 
@@ -81,14 +83,20 @@ export class Delivery<T> {
     this.#backoff = options.minBackoffMs ?? 500
     if (options.spool) options.spool.onError = (err) => options.events.spoolFailed?.(err)
     // what an earlier process owed goes first, in the order it was accepted
-    for (const entry of options.spool?.takeRecovered() ?? []) this.#queue.set(entry.key, entry.value)
+    for (const entry of options.spool?.takeRecovered() ?? [])
+      this.#queue.set(entry.key, entry.value)
     if (this.#queue.size) setImmediate(() => this.#pump())
   }
 
   /** Accepts a unit: queued, spooled, and sent when its turn comes. A key seen before is not sent again. */
   push(key: string, value: T, options: { first?: boolean } = {}): boolean {
     if (this.#recent.has(key) || this.#queue.has(key)) return this.#refuse(key)
-    if (!options.first && (this.#closed || this.#queue.size >= this.options.maxQueue || (this.options.spool && !this.options.spool.put(key, value)))) {
+    if (
+      !options.first &&
+      (this.#closed ||
+        this.#queue.size >= this.options.maxQueue ||
+        (this.options.spool && !this.options.spool.put(key, value)))
+    ) {
       this.#stats.dropped++
       this.#droppedSinceWarn++
       return this.#refuse(key)
@@ -124,7 +132,11 @@ export class Delivery<T> {
   }
 
   stats(): DeliveryStats {
-    return { ...this.#stats, queued: this.#queue.size, spooled: this.options.spool?.size().entries ?? 0 }
+    return {
+      ...this.#stats,
+      queued: this.#queue.size,
+      spooled: this.options.spool?.size().entries ?? 0,
+    }
   }
 
   #pump(): void {
@@ -239,7 +251,8 @@ export class Delivery<T> {
   #settleInFlight(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs
-      const check = () => (!this.#inFlight.size || Date.now() >= deadline ? resolve() : setTimeout(check, 5).unref())
+      const check = () =>
+        !this.#inFlight.size || Date.now() >= deadline ? resolve() : setTimeout(check, 5).unref()
       check()
     })
   }

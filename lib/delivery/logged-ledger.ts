@@ -53,7 +53,8 @@ export class LoggedLedger {
   /** The unit was delivered: every info it carries is `logged`. */
   delivered(key: string): void {
     const infos = this.#take(key)
-    if (infos.length) setImmediate(() => infos.forEach((info) => this.transport.emit('logged', info)))
+    if (infos.length)
+      setImmediate(() => infos.forEach((info) => this.transport.emit('logged', info)))
   }
 
   /** The unit will never be delivered (refused, given up): its infos are not announced. */

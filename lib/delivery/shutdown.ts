@@ -15,7 +15,9 @@ function callQuietly(step: () => unknown): unknown {
   try {
     return step()
   } catch (err) {
-    process.stderr.write(`faultline: a transport failed while closing: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.stderr.write(
+      `faultline: a transport failed while closing: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
     return undefined
   }
 }
@@ -35,14 +37,18 @@ export async function closeTransports(logger: Logger, timeout: number): Promise<
   const deadline = startDeadline(timeout)
   try {
     const flushMs = Math.max(0, timeout - closeReserve(timeout))
-    const flushing = logger.transports.map((t) => callQuietly(() => (t as { flush?: (ms: number) => Promise<void> }).flush?.(flushMs)))
+    const flushing = logger.transports.map((t) =>
+      callQuietly(() => (t as { flush?: (ms: number) => Promise<void> }).flush?.(flushMs)),
+    )
     await deadline.race(Promise.race([Promise.allSettled(flushing), sleepUnref(flushMs)]))
     // ending gets half of what is left, so the transports' own close always has time to settle their spools
     const finished = new Promise<void>((resolve) => logger.once('finish', resolve))
     callQuietly(() => logger.end())
     await deadline.race(Promise.race([finished, sleepUnref(deadline.left() / 2)]))
     // the transports' own close settles their spools before close() resolves; winston's would not wait
-    const closing = logger.transports.map((t) => callQuietly(() => (t as { close?: () => unknown }).close?.()))
+    const closing = logger.transports.map((t) =>
+      callQuietly(() => (t as { close?: () => unknown }).close?.()),
+    )
     await deadline.race(Promise.allSettled(closing))
   } finally {
     deadline.clear()

@@ -1,4 +1,15 @@
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  fsync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 
 /** One entry the spool holds until it is acknowledged. */
@@ -224,7 +235,9 @@ export class Spool<T> {
   #compact(): void {
     this.flushSync()
     const path = this.#nextPath()
-    const lines = [...this.#pending].map(([k, { value }]) => `${JSON.stringify({ t: 'put', k, v: value })}\n`).join('')
+    const lines = [...this.#pending]
+      .map(([k, { value }]) => `${JSON.stringify({ t: 'put', k, v: value })}\n`)
+      .join('')
     const fd = openSync(path, 'a', 0o600)
     writeSync(fd, lines)
     fsyncSync(fd)

@@ -80,12 +80,15 @@ export class StreamConnection {
     }
     this.#demand = true
     if (!this.#socket && !this.#timer) this.#connect()
-    if (this.#socket) return new Promise((resolve, reject) => this.#waiting.push({ frame, resolve, reject }))
+    if (this.#socket)
+      return new Promise((resolve, reject) => this.#waiting.push({ frame, resolve, reject }))
     return Promise.reject(this.#failure())
   }
 
   #failure(): Error {
-    return new Error(`${this.options.target} is unreachable: ${this.#lastError ? describeFailure(this.#lastError) : 'the connection closed'}`)
+    return new Error(
+      `${this.options.target} is unreachable: ${this.#lastError ? describeFailure(this.#lastError) : 'the connection closed'}`,
+    )
   }
 
   #connect(): void {
@@ -101,7 +104,8 @@ export class StreamConnection {
       this.#demand = false
       this.#lastError = undefined
       this.#backoff = this.options.minBackoffMs ?? 250
-      for (const { frame, resolve, reject } of this.#waiting.splice(0)) socket.write(frame, (err) => (err ? reject(err) : resolve()))
+      for (const { frame, resolve, reject } of this.#waiting.splice(0))
+        socket.write(frame, (err) => (err ? reject(err) : resolve()))
       this.options.onUp?.()
     })
     socket.on('error', (err) => {

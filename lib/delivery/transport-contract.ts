@@ -53,7 +53,12 @@ export interface ReportTransport {
  * // Error: 2 mail(s) to smtp://mail:587 were still undelivered at shutdown; they wait in the spool for the next start
  * ```
  */
-export function undeliveredAtShutdown(counts: { queued: number; spooled: number }, what: string): Error | undefined {
+export function undeliveredAtShutdown(
+  counts: { queued: number; spooled: number },
+  what: string,
+): Error | undefined {
   if (!counts.queued) return undefined
-  return new Error(`${counts.queued} ${what} were still undelivered at shutdown${counts.spooled ? '; they wait in the spool for the next start' : ''}`)
+  return new Error(
+    `${counts.queued} ${what} were still undelivered at shutdown${counts.spooled ? '; they wait in the spool for the next start' : ''}`,
+  )
 }

@@ -2,7 +2,13 @@ import type { IncomingMessage } from 'node:http'
 import { readField } from '../report/error-status.js'
 
 // what a write to, or a read from, a client that went away fails with
-const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'])
+const CLIENT_GONE_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+])
 
 /** Whether the client's side of the connection is gone. */
 export function isConnectionGone(req: IncomingMessage): boolean {
@@ -19,6 +25,8 @@ export function isConnectionGone(req: IncomingMessage): boolean {
 export function isClientAbort(err: unknown, req: IncomingMessage): boolean {
   if (readField(err, 'type') === 'request.aborted') return true
   const code = readField(err, 'code')
-  const matches = (typeof code === 'string' && CLIENT_GONE_CODES.has(code)) || readField(err, 'message') === 'aborted'
+  const matches =
+    (typeof code === 'string' && CLIENT_GONE_CODES.has(code)) ||
+    readField(err, 'message') === 'aborted'
   return matches && isConnectionGone(req)
 }

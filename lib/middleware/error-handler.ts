@@ -1,7 +1,21 @@
 import type { ErrorRequestHandler, Request, Response } from 'express'
 import { renderDebugHtml, renderDebugJson, renderDebugText } from '../pages/debug-page.js'
-import { getErrorHeaders, getResponseStatus, isExposable, readField } from '../report/error-status.js'
-import { CUSTOM_CSP, DEBUG_CSP, negotiateType, reasonPhrase, renderProductionPage, sendErrorPage, type PageType, type PreparedPage } from '../pages/error-page.js'
+import {
+  getErrorHeaders,
+  getResponseStatus,
+  isExposable,
+  readField,
+} from '../report/error-status.js'
+import {
+  CUSTOM_CSP,
+  DEBUG_CSP,
+  negotiateType,
+  reasonPhrase,
+  renderProductionPage,
+  sendErrorPage,
+  type PageType,
+  type PreparedPage,
+} from '../pages/error-page.js'
 import { isXhrRequest, type Report } from '../report/report.js'
 import type { RequestLifecycle } from './lifecycle.js'
 import { enteredThrowing } from './throw-errors.js'
@@ -57,12 +71,21 @@ function pauseForDebugger(err: unknown): unknown {
 }
 
 function renderOwnPage(type: PageType, ctx: ErrorPageContext, appRoot: string): PreparedPage {
-  const production = () => renderProductionPage(type, { status: ctx.status, incidentId: ctx.incidentId, ...(ctx.exposedMessage ? { exposedMessage: ctx.exposedMessage } : {}) })
+  const production = () =>
+    renderProductionPage(type, {
+      status: ctx.status,
+      incidentId: ctx.incidentId,
+      ...(ctx.exposedMessage ? { exposedMessage: ctx.exposedMessage } : {}),
+    })
   if (!ctx.report) return production()
   const content = { status: ctx.status, incidentId: ctx.incidentId, report: ctx.report, appRoot }
   try {
     if (type === 'html') return { type, body: renderDebugHtml(content), csp: DEBUG_CSP }
-    return { type, body: type === 'json' ? renderDebugJson(content) : renderDebugText(content), csp: DEBUG_CSP }
+    return {
+      type,
+      body: type === 'json' ? renderDebugJson(content) : renderDebugText(content),
+      csp: DEBUG_CSP,
+    }
   } catch {
     // a debug page that cannot be drawn still leaves the user an incident id
     return production()
@@ -70,7 +93,11 @@ function renderOwnPage(type: PageType, ctx: ErrorPageContext, appRoot: string): 
 }
 
 /** Reports a failure of the error handling itself, without letting the report fail too; returns its incident id. */
-function captureQuietly(lifecycle: RequestLifecycle, failure: unknown, req: Request): string | undefined {
+function captureQuietly(
+  lifecycle: RequestLifecycle,
+  failure: unknown,
+  req: Request,
+): string | undefined {
   try {
     return lifecycle.record(req, req.res as Response, failure).id
   } catch {
@@ -91,7 +118,14 @@ function sendLastResort(req: Request, res: Response, id: string): void {
       if (!res.writableEnded) req.socket.destroy()
       return
     }
-    sendErrorPage(req, res, 500, id, renderProductionPage('text', { status: 500, incidentId: id }), [])
+    sendErrorPage(
+      req,
+      res,
+      500,
+      id,
+      renderProductionPage('text', { status: 500, incidentId: id }),
+      [],
+    )
   } catch {
     req.socket?.destroy()
   }
@@ -106,10 +140,19 @@ function sendLastResort(req: Request, res: Response, id: string): void {
  * getters, headers Node refuses) and whatever `render` does, the client gets a
  * page with the incident id, never Express's own handler.
  */
-export function createErrorHandler(lifecycle: RequestLifecycle, options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+export function createErrorHandler(
+  lifecycle: RequestLifecycle,
+  options: ErrorHandlerOptions = {},
+): ErrorRequestHandler {
   const { render } = options
-  if (render !== undefined && typeof render !== 'function') throw new TypeError('faultline: errorHandler option "render" must be a function')
-  return function faultlineErrorHandler(err: unknown, req: Request, res: Response, next: (err?: unknown) => void) {
+  if (render !== undefined && typeof render !== 'function')
+    throw new TypeError('faultline: errorHandler option "render" must be a function')
+  return function faultlineErrorHandler(
+    err: unknown,
+    req: Request,
+    res: Response,
+    next: (err?: unknown) => void,
+  ) {
     let id = ''
     try {
       const sawEntry = lifecycle.isWatched(res)
@@ -135,11 +178,25 @@ export function createErrorHandler(lifecycle: RequestLifecycle, options: ErrorHa
   } as ErrorRequestHandler
 }
 
-function prepareContext(lifecycle: RequestLifecycle, err: unknown, req: Request, res: Response, id: string): ErrorPageContext {
+function prepareContext(
+  lifecycle: RequestLifecycle,
+  err: unknown,
+  req: Request,
+  res: Response,
+  id: string,
+): ErrorPageContext {
   const status = getResponseStatus(err, res.statusCode)
   const message = isExposable(err) ? readField(err, 'message') : undefined
   const type = negotiateType(req, isXhrRequest(req.headers))
-  const ctx: ErrorPageContext = { status, reason: reasonPhrase(status), incidentId: id, type, debug: lifecycle.debug, error: err, req }
+  const ctx: ErrorPageContext = {
+    status,
+    reason: reasonPhrase(status),
+    incidentId: id,
+    type,
+    debug: lifecycle.debug,
+    error: err,
+    req,
+  }
   if (typeof message === 'string' && message) ctx.exposedMessage = message.slice(0, 1000)
   if (lifecycle.debug) {
     res.statusCode = status
@@ -152,7 +209,14 @@ function prepareContext(lifecycle: RequestLifecycle, err: unknown, req: Request,
   return ctx
 }
 
-function answer(lifecycle: RequestLifecycle, render: ErrorHandlerOptions['render'], err: unknown, req: Request, res: Response, id: string): void {
+function answer(
+  lifecycle: RequestLifecycle,
+  render: ErrorHandlerOptions['render'],
+  err: unknown,
+  req: Request,
+  res: Response,
+  id: string,
+): void {
   const ctx = prepareContext(lifecycle, err, req, res, id)
   const { type, status } = ctx
   const headers = getErrorHeaders(err)
@@ -170,7 +234,15 @@ function answer(lifecycle: RequestLifecycle, render: ErrorHandlerOptions['render
     return fallBack(renderError)
   }
   Promise.resolve(custom)
-    .then((body) => send(typeof body === 'string' ? { type, body, csp: CUSTOM_CSP } : renderOwnPage(type, ctx, lifecycle.appRoot)), fallBack)
+    .then(
+      (body) =>
+        send(
+          typeof body === 'string'
+            ? { type, body, csp: CUSTOM_CSP }
+            : renderOwnPage(type, ctx, lifecycle.appRoot),
+        ),
+      fallBack,
+    )
     .catch((failure: unknown) => {
       captureQuietly(lifecycle, failure, req)
       sendLastResort(req, res, id)

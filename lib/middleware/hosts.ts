@@ -3,7 +3,9 @@
  * `.example.org` the domain and every subdomain, `*` anything. Ports are
  * ignored; a Host header that is not a well-formed host never matches.
  */
-export function compileHostCheck(allowed: readonly string[]): (hostHeader: string | undefined) => boolean {
+export function compileHostCheck(
+  allowed: readonly string[],
+): (hostHeader: string | undefined) => boolean {
   const exact = new Set<string>()
   const suffixes: string[] = []
   let any = false
@@ -25,6 +27,9 @@ export function compileHostCheck(allowed: readonly string[]): (hostHeader: strin
 export function parseHost(hostHeader: string | undefined): string | undefined {
   if (!hostHeader) return undefined
   const value = hostHeader.toLowerCase()
-  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?)(?::\d{1,5})?$/.exec(value)
+  const match =
+    /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?)(?::\d{1,5})?$/.exec(
+      value,
+    )
   return match ? match[1]!.replace(/\.$/, '') : undefined
 }

@@ -2,7 +2,14 @@ import type { Request, Response } from 'express'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
 import { createRequestLogger } from './request-log.js'
-import { getLocus, getState, isClosed, peekState, type RecordedException, type RequestState } from './request-state.js'
+import {
+  getLocus,
+  getState,
+  isClosed,
+  peekState,
+  type RecordedException,
+  type RequestState,
+} from './request-state.js'
 import { INCIDENT_HEADER } from '../pages/error-page.js'
 import { getErrorStatus } from '../report/error-status.js'
 import { createIncidentId } from '../report/incident-id.js'
@@ -50,9 +57,10 @@ export class RequestLifecycle {
     this.#context = options.context
     this.#reporter = options.reporter
     this.#logger = options.logger
-    const self = this
+    // one listener for every response: the response is `this` when it closes, the lifecycle is bound
+    const finalize = (res: Response) => this.finalize(res.req as Request, res)
     this.#onClose = function onResponseClose(this: Response) {
-      self.finalize(this.req as Request, this)
+      finalize(this)
     }
   }
 
@@ -74,7 +82,12 @@ export class RequestLifecycle {
   /** Reports an error on its own, outside any request; returns its incident id. */
   capture(err: unknown): string {
     const id = createIncidentId()
-    this.#reporter.report({ id, kind: (getErrorStatus(err) ?? 500) >= 500 ? 'traceback' : 'warning', error: err, hasError: true })
+    this.#reporter.report({
+      id,
+      kind: (getErrorStatus(err) ?? 500) >= 500 ? 'traceback' : 'warning',
+      error: err,
+      hasError: true,
+    })
     return id
   }
 
@@ -82,7 +95,12 @@ export class RequestLifecycle {
   record(req: Request, res: Response, err: unknown): { id: string; clientAbort: boolean } {
     this.watch(res)
     const state = getState(req)
-    const exception: RecordedException = { error: err, locus: getLocus(res, state), clientAbort: isClientAbort(err, req), route: getRoute(req) }
+    const exception: RecordedException = {
+      error: err,
+      locus: getLocus(res, state),
+      clientAbort: isClientAbort(err, req),
+      route: getRoute(req),
+    }
     state.route ??= exception.route
     if (isClosed(res, state)) {
       const id = createIncidentId()
@@ -117,18 +135,26 @@ export class RequestLifecycle {
   /** `req.log` for a request: created on first use, and only then. */
   requestLogger(req: Request): Logger {
     const state = getState(req)
-    state.log ??= createRequestLogger(this.#logger, { method: req.method, url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()) }, (message) => {
-      const res = req.res as Response
-      message.locus = getLocus(res, state)
-      if (!isClosed(res, state)) {
-        state.route ??= getRoute(req)
-        // a hand-written error gets its incident id now, so the app's own page can show it
-        if (message.level === 'error') this.incidentId(req, res, state)
-        if (state.messages.length < 50) state.messages.push(message)
-        return
-      }
-      this.#reporter.reportOutcome(req, res, { messages: [message], id: createIncidentId() })
-    }, createLogScrubber(this.#context.scrubber, req))
+    state.log ??= createRequestLogger(
+      this.#logger,
+      {
+        method: req.method,
+        url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()),
+      },
+      (message) => {
+        const res = req.res as Response
+        message.locus = getLocus(res, state)
+        if (!isClosed(res, state)) {
+          state.route ??= getRoute(req)
+          // a hand-written error gets its incident id now, so the app's own page can show it
+          if (message.level === 'error') this.incidentId(req, res, state)
+          if (state.messages.length < 50) state.messages.push(message)
+          return
+        }
+        this.#reporter.reportOutcome(req, res, { messages: [message], id: createIncidentId() })
+      },
+      createLogScrubber(this.#context.scrubber, req),
+    )
     return state.log
   }
 
@@ -146,7 +172,10 @@ export class RequestLifecycle {
       }
       state = getState(req)
       state.finalized = true
-      if (localError !== undefined && !state.exceptions.some((known) => known.error === localError)) {
+      if (
+        localError !== undefined &&
+        !state.exceptions.some((known) => known.error === localError)
+      ) {
         state.exceptions.push({ error: localError, locus: 'before-headers', clientAbort: false })
       }
       if (!state.suspicion) {
@@ -154,10 +183,18 @@ export class RequestLifecycle {
         if (probe) state.suspicion = { reason: probe, category: 'probe-path' }
       }
       const [first, ...others] = state.exceptions
-      this.#reporter.reportOutcome(req, res, { exception: first, messages: state.messages, suspicion: state.suspicion, id: state.id })
-      for (const exception of others) this.#reporter.reportOutcome(req, res, { exception, messages: [] })
+      this.#reporter.reportOutcome(req, res, {
+        exception: first,
+        messages: state.messages,
+        suspicion: state.suspicion,
+        id: state.id,
+      })
+      for (const exception of others)
+        this.#reporter.reportOutcome(req, res, { exception, messages: [] })
     } catch (err) {
-      process.stderr.write(`faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`)
+      process.stderr.write(
+        `faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`,
+      )
     }
   }
 }

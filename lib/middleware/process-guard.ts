@@ -18,12 +18,18 @@ export interface ProcessGuards {
  * `handleSignals`: SIGTERM and SIGINT flush and close faultline first, then
  * the signal takes its course (or the app's own handlers do).
  */
-export function installProcessGuards(instance: GuardedInstance, options: { errors: boolean; signals: boolean; closeTimeoutMs: number }): ProcessGuards {
+export function installProcessGuards(
+  instance: GuardedInstance,
+  options: { errors: boolean; signals: boolean; closeTimeoutMs: number },
+): ProcessGuards {
   const removers: Array<() => void> = []
   if (options.errors) {
     const onCrash = (error: unknown, origin: string) => {
       try {
-        instance.crash(error, origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception')
+        instance.crash(
+          error,
+          origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception',
+        )
       } finally {
         process.exit(1)
       }

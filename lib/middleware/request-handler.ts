@@ -22,7 +22,12 @@ function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
       return lifecycle.requestLogger(this)
     },
     set(this: Request, value: unknown) {
-      Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true })
+      Object.defineProperty(this, 'log', {
+        value,
+        writable: true,
+        configurable: true,
+        enumerable: true,
+      })
     },
   })
 }
@@ -32,7 +37,10 @@ function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
  * when it ends, binds `req.log`, and turns away Host headers outside
  * `allowedHosts`.
  */
-export function createRequestHandler(lifecycle: RequestLifecycle, allowedHosts: string[] | undefined): RequestHandler {
+export function createRequestHandler(
+  lifecycle: RequestLifecycle,
+  allowedHosts: string[] | undefined,
+): RequestHandler {
   const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
   return function faultlineRequestHandler(req, res, next) {
     lifecycle.watchFirst(res)
@@ -41,7 +49,9 @@ export function createRequestHandler(lifecycle: RequestLifecycle, allowedHosts: 
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {
       const host = req.headers.host
       const shown = parseHost(host) ?? escapeControl(String(host ?? '(none)').slice(0, 100))
-      const suspicion = new SuspiciousRequest(`Host header not allowed: ${shown}`, { category: 'disallowed-host' })
+      const suspicion = new SuspiciousRequest(`Host header not allowed: ${shown}`, {
+        category: 'disallowed-host',
+      })
       lifecycle.markSuspicious(req, { reason: suspicion.reason, category: 'disallowed-host' })
       return next(suspicion)
     }

@@ -6,7 +6,10 @@ import type { RecordedMessage } from './request-state.js'
 const INTERCEPTED: Record<string, RecordedMessage['level']> = { error: 'error', warn: 'warn' }
 
 /** Reads what was logged: the template as written, the message as interpolated, and an Error passed along. */
-function toRecordedMessage(level: RecordedMessage['level'], info: Record<string | symbol, unknown>): RecordedMessage {
+function toRecordedMessage(
+  level: RecordedMessage['level'],
+  info: Record<string | symbol, unknown>,
+): RecordedMessage {
   const splat = info[SPLAT] as unknown[] | undefined
   const raw = info.message
   let error: unknown = info instanceof Error ? info : raw instanceof Error ? raw : undefined
@@ -19,8 +22,18 @@ function toRecordedMessage(level: RecordedMessage['level'], info: Record<string 
     return true
   })
   // winston appends a meta error's message to the text; the template stays what the app wrote
-  if (error instanceof Error && (error as unknown) !== info && template.endsWith(` ${error.message}`)) template = template.slice(0, -error.message.length - 1)
-  const message = args?.length && template.includes('%') ? format(template, ...args) : typeof raw === 'string' ? raw : template
+  if (
+    error instanceof Error &&
+    (error as unknown) !== info &&
+    template.endsWith(` ${error.message}`)
+  )
+    template = template.slice(0, -error.message.length - 1)
+  const message =
+    args?.length && template.includes('%')
+      ? format(template, ...args)
+      : typeof raw === 'string'
+        ? raw
+        : template
   return { level, template, message, error }
 }
 
@@ -34,7 +47,8 @@ export function createRequestLogger(
   logger: Logger,
   meta: Record<string, unknown>,
   hold: (message: RecordedMessage) => void,
-  scrub: (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown> = (info) => info,
+  scrub: (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown> = (info) =>
+    info,
 ): Logger {
   return Object.create(logger, {
     write: {

@@ -51,7 +51,12 @@ export function raiseFlagOnPrototype(proto: object): void {
     configurable: true,
     get: () => true,
     set(this: object, value: unknown) {
-      Object.defineProperty(this, THROW_ERRORS, { value, writable: true, configurable: true, enumerable: false })
+      Object.defineProperty(this, THROW_ERRORS, {
+        value,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      })
     },
   })
 }
@@ -62,7 +67,11 @@ export function raiseFlagOnPrototype(proto: object): void {
  * because the flag is checked on entry, not later.
  */
 export function enterCatcher(req: IncomingMessage): void {
-  if (Object.prototype.hasOwnProperty.call(req, THROW_ERRORS) && (req as Flagged)[THROW_ERRORS] === true) (req as Flagged)[ENTERED_THROWING] = true
+  if (
+    Object.prototype.hasOwnProperty.call(req, THROW_ERRORS) &&
+    (req as Flagged)[THROW_ERRORS] === true
+  )
+    (req as Flagged)[ENTERED_THROWING] = true
 }
 
 /** Whether the request entered faultline already flagged to throw. */

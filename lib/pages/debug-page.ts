@@ -39,14 +39,24 @@ function renderFrame(frame: StackFrame, appIndex: number): string {
   if (!frame.context) return `<li>${head}</li>`
   const width = String(frame.context[frame.context.length - 1]?.line ?? 0).length
   const code = frame.context
-    .map((l) => `<span${l.current ? ' class="current"' : ''}>${String(l.line).padStart(width)}  ${escapeHtml(l.text)}</span>`)
+    .map(
+      (l) =>
+        `<span${l.current ? ' class="current"' : ''}>${String(l.line).padStart(width)}  ${escapeHtml(l.text)}</span>`,
+    )
     .join('')
   // the app's own innermost frames are open; the rest, dependencies' and Node's are a click away
   const pre = `<pre><code>${code}</code></pre>`
-  return frame.origin === 'app' && appIndex < OPEN_APP_FRAMES ? `<li>${head}${pre}</li>` : `<li><details><summary>${head}</summary>${pre}</details></li>`
+  return frame.origin === 'app' && appIndex < OPEN_APP_FRAMES
+    ? `<li>${head}${pre}</li>`
+    : `<li><details><summary>${head}</summary>${pre}</details></li>`
 }
 
-function renderError(error: SerializedError, title: string, depth: number, root: string | undefined): string {
+function renderError(
+  error: SerializedError,
+  title: string,
+  depth: number,
+  root: string | undefined,
+): string {
   const frames = getErrorFrames(error, root ? { root } : {})
   let html = `<h3>${escapeHtml(title)}${escapeHtml(error.name)}: ${escapeHtml(error.message)}</h3>`
   if (error.code) html += `<p>code <code>${escapeHtml(error.code)}</code></p>`
@@ -64,7 +74,10 @@ function renderError(error: SerializedError, title: string, depth: number, root:
 
 function renderTable(rows: Record<string, unknown>): string {
   return `<table>${Object.entries(rows)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`)
+    .map(
+      ([k, v]) =>
+        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`,
+    )
     .join('')}</table>`
 }
 
@@ -74,8 +87,12 @@ export function renderDebugHtml(page: DebugPageContent): string {
   const title = `${page.status} ${STATUS_CODES[page.status] ?? ''}`.trim()
   const request = report.request
   const sections = [
-    report.error ? `<section><h2>Exception</h2>${renderError(report.error, '', 0, page.appRoot)}</section>` : '',
-    report.logs?.length ? `<section><h2>Logged during the request</h2>${renderTable(Object.fromEntries(report.logs.map((l, i) => [`${i + 1}. ${l.level}`, l.message])))}</section>` : '',
+    report.error
+      ? `<section><h2>Exception</h2>${renderError(report.error, '', 0, page.appRoot)}</section>`
+      : '',
+    report.logs?.length
+      ? `<section><h2>Logged during the request</h2>${renderTable(Object.fromEntries(report.logs.map((l, i) => [`${i + 1}. ${l.level}`, l.message])))}</section>`
+      : '',
     request
       ? `<section><h2>Request</h2>${renderTable({ method: request.method, url: request.url, route: request.route ?? '(none matched)', ip: request.ip ?? '', xhr: request.xhr, ...(request.query ? { query: request.query } : {}), ...(request.body ? { body: request.body } : {}) })}<h3>Headers (scrubbed)</h3>${renderTable(request.headers ?? {})}</section>`
       : '',
@@ -96,6 +113,9 @@ export function renderDebugJson(page: DebugPageContent): string {
   const { report } = page
   return `${JSON.stringify({
     error: { status: page.status, message: report.message, incident: page.incidentId },
-    debug: { report, frames: getErrorFrames(report.error, page.appRoot ? { root: page.appRoot } : {}) },
+    debug: {
+      report,
+      frames: getErrorFrames(report.error, page.appRoot ? { root: page.appRoot } : {}),
+    },
   })}\n`
 }

@@ -27,7 +27,8 @@ export interface PreparedPage {
 /** Response header that carries the incident id, so an API client can quote it too. */
 export const INCIDENT_HEADER = 'X-Incident-Id'
 
-const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;color:#1d2330;background:#f6f7f9;margin:0}main{max-width:36rem;margin:12vh auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}h1{font-size:1.5rem;margin:0 0 1rem}code{font-size:1.1rem;background:#eef0f4;padding:.15rem .4rem;border-radius:4px}.muted{color:#5b6472}'
+const STYLE =
+  'body{font:16px/1.5 system-ui,sans-serif;color:#1d2330;background:#f6f7f9;margin:0}main{max-width:36rem;margin:12vh auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}h1{font-size:1.5rem;margin:0 0 1rem}code{font-size:1.1rem;background:#eef0f4;padding:.15rem .4rem;border-radius:4px}.muted{color:#5b6472}'
 
 // each page's only style is pinned by hash, so the CSP can forbid every other source
 function strictCsp(style: string): string {
@@ -39,11 +40,25 @@ export const PRODUCTION_CSP = strictCsp(STYLE)
 /** The CSP of faultline's debug page. */
 export const DEBUG_CSP = strictCsp(DEBUG_STYLE)
 /** The CSP of an app's own error page, unless the app sets one: its own styles and images, never a script. */
-export const CUSTOM_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+export const CUSTOM_CSP =
+  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // headers that described the body the app meant to send, not the error page
-const STALE_HEADERS = ['Content-Encoding', 'Content-Language', 'Content-Range', 'Content-Disposition', 'Content-Location', 'ETag', 'Last-Modified', 'Expires']
-const CONTENT_TYPES = { html: 'text/html; charset=utf-8', json: 'application/json; charset=utf-8', text: 'text/plain; charset=utf-8' }
+const STALE_HEADERS = [
+  'Content-Encoding',
+  'Content-Language',
+  'Content-Range',
+  'Content-Disposition',
+  'Content-Location',
+  'ETag',
+  'Last-Modified',
+  'Expires',
+]
+const CONTENT_TYPES = {
+  html: 'text/html; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  text: 'text/plain; charset=utf-8',
+}
 
 /** The reason phrase of a status. */
 export function reasonPhrase(status: number): string {
@@ -65,9 +80,17 @@ export function renderProductionPage(type: PageType, page: ErrorPageContent): Pr
   const reason = reasonPhrase(page.status)
   if (type === 'html') return { type, body: renderHtml(page), csp: PRODUCTION_CSP }
   if (type === 'json') {
-    return { type, csp: PRODUCTION_CSP, body: `${JSON.stringify({ error: { status: page.status, message: page.exposedMessage ?? reason, incident: page.incidentId } })}\n` }
+    return {
+      type,
+      csp: PRODUCTION_CSP,
+      body: `${JSON.stringify({ error: { status: page.status, message: page.exposedMessage ?? reason, incident: page.incidentId } })}\n`,
+    }
   }
-  return { type, csp: PRODUCTION_CSP, body: `${page.status} ${reason}\n${page.exposedMessage ? `${page.exposedMessage}\n` : ''}Incident: ${page.incidentId}\n` }
+  return {
+    type,
+    csp: PRODUCTION_CSP,
+    body: `${page.status} ${reason}\n${page.exposedMessage ? `${page.exposedMessage}\n` : ''}Incident: ${page.incidentId}\n`,
+  }
 }
 
 /** Picks HTML for browsers, JSON for API clients and XHR, plain text otherwise (no Accept header included). */
@@ -96,7 +119,14 @@ function trySetHeader(res: Response, name: string, value: string | number | stri
  * Node refuses is left out, and a response that cannot be written at all is
  * cut off.
  */
-export function sendErrorPage(req: Request, res: Response, status: number, incidentId: string, page: PreparedPage, extraHeaders: Array<[string, string | string[]]>): void {
+export function sendErrorPage(
+  req: Request,
+  res: Response,
+  status: number,
+  incidentId: string,
+  page: PreparedPage,
+  extraHeaders: Array<[string, string | string[]]>,
+): void {
   const write = () => {
     try {
       if (res.headersSent) return
@@ -104,7 +134,11 @@ export function sendErrorPage(req: Request, res: Response, status: number, incid
       if (req.httpVersionMajor < 2) res.statusMessage = reasonPhrase(status)
       for (const name of STALE_HEADERS) res.removeHeader(name)
       for (const [name, value] of extraHeaders) trySetHeader(res, name, value)
-      if (page.type === 'html' && !(page.csp === CUSTOM_CSP && res.hasHeader('Content-Security-Policy'))) res.setHeader('Content-Security-Policy', page.csp)
+      if (
+        page.type === 'html' &&
+        !(page.csp === CUSTOM_CSP && res.hasHeader('Content-Security-Policy'))
+      )
+        res.setHeader('Content-Security-Policy', page.csp)
       res.setHeader('X-Content-Type-Options', 'nosniff')
       res.setHeader('Cache-Control', 'no-store')
       res.setHeader(INCIDENT_HEADER, incidentId)
@@ -118,7 +152,11 @@ export function sendErrorPage(req: Request, res: Response, status: number, incid
   }
   try {
     // a request without a body has nothing to drain: answer at once
-    if (onFinished.isFinished(req) || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
+    if (
+      onFinished.isFinished(req) ||
+      (req.headers['content-length'] === undefined &&
+        req.headers['transfer-encoding'] === undefined)
+    ) {
       write()
       req.resume()
       return

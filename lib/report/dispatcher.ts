@@ -11,7 +11,9 @@ export interface EventRecord {
   [field: string]: unknown
 }
 
-type SyncTransport = TransportStream & { logSync?: (info: Record<string | symbol, unknown>) => void }
+type SyncTransport = TransportStream & {
+  logSync?: (info: Record<string | symbol, unknown>) => void
+}
 
 function describeFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
@@ -75,7 +77,9 @@ export class ReportDispatcher {
         if (transport.logSync) transport.logSync({ ...report })
         else transport.log?.(this.#formatted(report), () => {})
       } catch (err) {
-        process.stderr.write(`faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`)
+        process.stderr.write(
+          `faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`,
+        )
       }
     }
   }
@@ -93,7 +97,10 @@ export class ReportDispatcher {
   #formatted(report: Report): Record<string | symbol, unknown> {
     const info: Record<string | symbol, unknown> = { ...report, [LEVEL]: report.level }
     try {
-      const formatted = this.#logger.format.transform(info as { level: string; message: string }, {})
+      const formatted = this.#logger.format.transform(
+        info as { level: string; message: string },
+        {},
+      )
       return typeof formatted === 'object' ? formatted : info
     } catch {
       return info

@@ -79,7 +79,8 @@ const MAX_TOTAL_CHARS = 8192
 /** One header value as Node would send it, or undefined when Node would refuse it (or it is absurdly long). */
 function toHeaderValue(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value)
-  if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS || !HEADER_VALUE.test(value)) return undefined
+  if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS || !HEADER_VALUE.test(value))
+    return undefined
   return value
 }
 
@@ -90,7 +91,7 @@ function toHeaderValues(value: unknown): string[] {
     return one === undefined ? [] : [one]
   }
   const out: string[] = []
-  let length = 0
+  let length: number
   try {
     length = Math.min(value.length, MAX_HEADERS)
   } catch {

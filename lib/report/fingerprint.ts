@@ -68,7 +68,8 @@ function toAppPath(file: string, appRoot: string): string | undefined {
       return undefined
     }
   }
-  if (path.startsWith('node:') || !isAbsolute(path) || path.includes(`${sep}node_modules${sep}`)) return undefined
+  if (path.startsWith('node:') || !isAbsolute(path) || path.includes(`${sep}node_modules${sep}`))
+    return undefined
   const rel = relative(appRoot, path)
   // a file outside the app root keeps only its last two segments, so deploy directories do not matter
   return rel.startsWith('..') ? path.split(sep).slice(-2).join('/') : rel.split(sep).join('/')

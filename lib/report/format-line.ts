@@ -4,8 +4,16 @@ import { errorChain, stackOf } from './serialize-error.js'
 
 export { escapeControl }
 
-const KIND_LABELS: Record<string, string> = { warning: 'WARNING', error: 'ERROR', traceback: 'TRACEBACK' }
-const KIND_COLORS: Record<string, string> = { warning: '\u001b[33m', error: '\u001b[31m', traceback: '\u001b[1;31m' }
+const KIND_LABELS: Record<string, string> = {
+  warning: 'WARNING',
+  error: 'ERROR',
+  traceback: 'TRACEBACK',
+}
+const KIND_COLORS: Record<string, string> = {
+  warning: '\u001b[33m',
+  error: '\u001b[31m',
+  traceback: '\u001b[1;31m',
+}
 const DIM = '\u001b[2m'
 const RESET = '\u001b[0m'
 
@@ -37,20 +45,25 @@ export function formatLine(info: Record<string, unknown>, options: FormatLineOpt
   const request = info.request ? ` ${info.request.method} ${escapeControl(info.request.url)}` : ''
   const status = info.status === undefined ? '' : ` ${info.status}`
   const locus = info.locus && info.locus !== 'before-headers' ? ` (${info.locus})` : ''
-  const suspicious = info.suspicious && !info.message.startsWith(info.suspicious) ? ` — ${escapeControl(info.suspicious)}` : ''
+  const suspicious =
+    info.suspicious && !info.message.startsWith(info.suspicious)
+      ? ` — ${escapeControl(info.suspicious)}`
+      : ''
   let text = `${time} ${paint(KIND_LABELS[info.kind] ?? info.kind, KIND_COLORS[info.kind], options.colors)}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}\n`
   if (info.kind === 'traceback' || info.kind === 'error') {
     for (const { error, label } of errorChain(info.error)) {
       let lines = stackOf(error).split('\n')
       // the header line already says "Name: message" of the error itself (the one link without a label)
-      if (!label && lines.length > 1 && lines[0] === `${error.name}: ${error.message}`) lines = lines.slice(1)
-      text += lines
-        .map((line, i) => {
-          const first = i === 0 && label !== ''
-          const shown = `    ${first ? label : ''}${escapeControl(first ? line : line.trimStart())}`
-          return !first && isForeignFrame(line) ? paint(shown, DIM, options.colors) : shown
-        })
-        .join('\n') + '\n'
+      if (!label && lines.length > 1 && lines[0] === `${error.name}: ${error.message}`)
+        lines = lines.slice(1)
+      text +=
+        lines
+          .map((line, i) => {
+            const first = i === 0 && label !== ''
+            const shown = `    ${first ? label : ''}${escapeControl(first ? line : line.trimStart())}`
+            return !first && isForeignFrame(line) ? paint(shown, DIM, options.colors) : shown
+          })
+          .join('\n') + '\n'
     }
   }
   return text

@@ -5,9 +5,21 @@ import { createIncidentId } from './incident-id.js'
 import type { ResolvedOptions } from '../config/options.js'
 import { buildRepeatReport, RepeatCache, repeatKeyOf } from './repeats.js'
 import type { ReportDispatcher } from './dispatcher.js'
-import { buildReport, describeRequest, type Report, type ReportContext, type ReportInput } from './report.js'
+import {
+  buildReport,
+  describeRequest,
+  type Report,
+  type ReportContext,
+  type ReportInput,
+} from './report.js'
 import { scrubRecord } from '../scrub/scrub-report.js'
-import { getLocus, getState, peekState, type RecordedException, type RecordedMessage } from '../middleware/request-state.js'
+import {
+  getLocus,
+  getState,
+  peekState,
+  type RecordedException,
+  type RecordedMessage,
+} from '../middleware/request-state.js'
 import { getSuspicion, type SuspicionFound } from './suspicious.js'
 import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
 
@@ -44,7 +56,11 @@ export class OutcomeReporter {
     this.#context = options.context
     this.#dispatcher = options.dispatcher
     const limit = options.warningLimit
-    this.#limiter = limit ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) => this.#reportDropped(dropped)) : undefined
+    this.#limiter = limit
+      ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) =>
+          this.#reportDropped(dropped),
+        )
+      : undefined
   }
 
   /** Ends the warning limit's window: what it held back is summarised now. */
@@ -59,7 +75,10 @@ export class OutcomeReporter {
     const kind = classifyOutcome({
       status: res.statusCode,
       finished: res.writableFinished,
-      exception: exception && { status: getErrorStatus(exception.error), clientAbort: exception.clientAbort },
+      exception: exception && {
+        status: getErrorStatus(exception.error),
+        clientAbort: exception.clientAbort,
+      },
       loggedError: messages.some((m) => m.level === 'error'),
       loggedWarning: messages.some((m) => m.level === 'warn'),
       suspicious: suspicion !== undefined,
@@ -67,7 +86,8 @@ export class OutcomeReporter {
     if (kind === undefined) return
     if (kind === 'aborted') return this.#logAborted(req, res, exception)
     if (kind === 'warning' && this.#limiter) {
-      const family = suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
+      const family =
+        suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
       if (!this.#limiter.allow(family, req.ip ?? req.socket?.remoteAddress ?? '?')) return
     }
     this.report({
@@ -127,7 +147,13 @@ export class OutcomeReporter {
 
   /** The report of an error that is taking the process down. */
   crashReport(error: unknown, origin: string): Report {
-    const report = buildReport(this.#context, { id: createIncidentId(), kind: 'traceback', error, hasError: true, locus: 'process' })
+    const report = buildReport(this.#context, {
+      id: createIncidentId(),
+      kind: 'traceback',
+      error,
+      hasError: true,
+      locus: 'process',
+    })
     report.message = `${report.message} (${origin})`
     return report
   }
@@ -135,21 +161,40 @@ export class OutcomeReporter {
   #logAborted(req: Request, res: Response, exception: RecordedException | undefined): void {
     const secrets = new Set<string>()
     const request = describeRequest(req, this.#context.scrubber, secrets, peekState(req)?.route)
-    const record = scrubRecord({
-      level: 'info',
-      message: `request aborted by the client: ${request.method} ${request.url}`,
-      event: 'aborted',
-      status: res.statusCode,
-      headersSent: res.headersSent,
-      request,
-      ...(exception ? { cause: { name: String((exception.error as Error)?.name), code: String((exception.error as { code?: string })?.code) } } : {}),
-    }, this.#context.scrubber, secrets)
+    const record = scrubRecord(
+      {
+        level: 'info',
+        message: `request aborted by the client: ${request.method} ${request.url}`,
+        event: 'aborted',
+        status: res.statusCode,
+        headersSent: res.headersSent,
+        request,
+        ...(exception
+          ? {
+              cause: {
+                name: String((exception.error as Error)?.name),
+                code: String((exception.error as { code?: string })?.code),
+              },
+            }
+          : {}),
+      },
+      this.#context.scrubber,
+      secrets,
+    )
     this.#dispatcher.record(record as { level: string; message: string })
   }
 
   #reportDropped(dropped: DroppedWarnings): void {
-    const listed = dropped.clients.slice(0, 5).map((c) => `${c.family} from ${c.client}: ${c.count}`).join('; ')
-    const report = buildReport(this.#context, { id: createIncidentId(), kind: 'warning', hasError: false, family: 'rate-limit' })
+    const listed = dropped.clients
+      .slice(0, 5)
+      .map((c) => `${c.family} from ${c.client}: ${c.count}`)
+      .join('; ')
+    const report = buildReport(this.#context, {
+      id: createIncidentId(),
+      kind: 'warning',
+      hasError: false,
+      family: 'rate-limit',
+    })
     report.message = `${dropped.total} warnings held back by the rate limit (${listed})`
     report.dropped = dropped
     this.#dispatcher.report(report)

@@ -1,7 +1,14 @@
 import type { Request } from 'express'
 import { readField } from './error-status.js'
 import { normalizeMessage, normalizePath } from './fingerprint.js'
-import { collectRequestSecrets, isXhrRequest, type LoggedMessage, type Report, type ReportContext, type ReportInput } from './report.js'
+import {
+  collectRequestSecrets,
+  isXhrRequest,
+  type LoggedMessage,
+  type Report,
+  type ReportContext,
+  type ReportInput,
+} from './report.js'
 import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
 
 interface FirstReport {
@@ -22,13 +29,21 @@ export function repeatKeyOf(input: ReportInput, req: Request): string | undefine
   const place = `${req.method} ${input.route ?? normalizePath(req.originalUrl ?? req.url ?? '')}`
   if (input.hasError) {
     const err = input.error
-    if (err === null || typeof err !== 'object' || readField(err, 'cause') !== undefined || readField(err, 'errors') !== undefined) return undefined
+    if (
+      err === null ||
+      typeof err !== 'object' ||
+      readField(err, 'cause') !== undefined ||
+      readField(err, 'errors') !== undefined
+    )
+      return undefined
     const name = readField(err, 'name')
     const message = readField(err, 'message')
     if (typeof name !== 'string' || typeof message !== 'string') return undefined
     return `${input.kind}\u0000${place}\u0000${name}\u0000${normalizeMessage(message)}\u0000${input.suspicious ?? ''}`
   }
-  const template = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))?.template
+  const template = input.logs?.find(
+    (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
+  )?.template
   return `${input.kind}\u0000${place}\u0000${input.status ?? ''}\u0000${template === undefined ? '' : normalizeMessage(template)}\u0000${input.suspicious ?? ''}`
 }
 
@@ -50,17 +65,27 @@ export class RepeatCache {
 
   remember(key: string, report: Report, now: number): void {
     if (this.#first.size >= MAX_KEYS) this.#first.delete(this.#first.keys().next().value!)
-    this.#first.set(key, { id: report.id, fingerprint: report.fingerprint, until: now + this.windowMs })
+    this.#first.set(key, {
+      id: report.id,
+      fingerprint: report.fingerprint,
+      until: now + this.windowMs,
+    })
   }
 }
 
 /** The referer, which tells a broken link of this site from a scanner's, even on a repeat. */
-function refererOf(req: Request, headers: Record<string, string>, text: (value: string) => string): { referer?: string; internalReferer?: boolean } {
+function refererOf(
+  req: Request,
+  headers: Record<string, string>,
+  text: (value: string) => string,
+): { referer?: string; internalReferer?: boolean } {
   const referer = headers.referer
   if (!referer) return {}
   let internal = false
   try {
-    internal = new URL(String(req.headers.referer)).host.toLowerCase() === (req.headers.host ?? '').toLowerCase()
+    internal =
+      new URL(String(req.headers.referer)).host.toLowerCase() ===
+      (req.headers.host ?? '').toLowerCase()
   } catch {
     // not a URL: not this site
   }
@@ -68,11 +93,19 @@ function refererOf(req: Request, headers: Record<string, string>, text: (value: 
 }
 
 /** A repeat's compact report: everything that tells this occurrence apart, and a pointer to the full one. */
-export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: Request, first: FirstReport): Report {
+export function buildRepeatReport(
+  ctx: ReportContext,
+  input: ReportInput,
+  req: Request,
+  first: FirstReport,
+): Report {
   // the secrets of the whole request and of the error's fields, as the full report gathers them: a repeat quotes them as well
   const secrets = new Set<string>()
   const headers = collectRequestSecrets(req, ctx.scrubber, secrets)
-  const fields = input.hasError && input.error !== null && typeof input.error === 'object' ? collectFields(input.error) : undefined
+  const fields =
+    input.hasError && input.error !== null && typeof input.error === 'object'
+      ? collectFields(input.error)
+      : undefined
   if (fields) ctx.scrubber.fields(fields, secrets)
   const text = (value: string) => ctx.scrubber.text(value, secrets)
   const url = text(ctx.scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets))
@@ -84,8 +117,14 @@ export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: R
     error = { name, message: text(raw) }
     message = text(truncate(`${name}: ${raw}`.split('\n')[0]!, 500))
   } else {
-    const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
-    message = text(logged ? truncate(logged.message.split('\n')[0]!, 500) : input.suspicious ?? `${input.status ?? ''} ${req.method} ${url}`.trim())
+    const logged = input.logs?.find(
+      (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
+    )
+    message = text(
+      logged
+        ? truncate(logged.message.split('\n')[0]!, 500)
+        : (input.suspicious ?? `${input.status ?? ''} ${req.method} ${url}`.trim()),
+    )
   }
   const report: Report = {
     id: input.id,
@@ -97,13 +136,22 @@ export function buildRepeatReport(ctx: ReportContext, input: ReportInput, req: R
     app: ctx.app,
     host: ctx.host,
     pid: ctx.pid,
-    request: { method: req.method, url, ...(input.route ? { route: input.route } : {}), ...refererOf(req, headers, text), xhr: isXhrRequest(req.headers) },
+    request: {
+      method: req.method,
+      url,
+      ...(input.route ? { route: input.route } : {}),
+      ...refererOf(req, headers, text),
+      xhr: isXhrRequest(req.headers),
+    },
     repeatOf: first.id,
   }
   if (input.status !== undefined) report.status = input.status
   if (error) report.error = error
   if (input.locus) report.locus = input.locus
   if (input.suspicious) report.suspicious = text(input.suspicious)
-  if (input.logs?.length) report.logs = input.logs.slice(0, 20).map(({ level, message: m }): LoggedMessage => ({ level, message: text(truncate(m, 8192)) }))
+  if (input.logs?.length)
+    report.logs = input.logs
+      .slice(0, 20)
+      .map(({ level, message: m }): LoggedMessage => ({ level, message: text(truncate(m, 8192)) }))
   return report
 }

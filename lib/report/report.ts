@@ -101,13 +101,16 @@ export function getRoute(req: Request): string | undefined {
   // once a mounted router hands an error back, baseUrl is restored already: the URL still shows the mount point
   const urlSegments = (req.originalUrl ?? req.url).split('?')[0]!.split('/').filter(Boolean)
   const mountDepth = urlSegments.length - path.split('/').filter(Boolean).length
-  return mountDepth > 0 ? `${normalizePath(`/${urlSegments.slice(0, mountDepth).join('/')}`)}${path}` : path
+  return mountDepth > 0
+    ? `${normalizePath(`/${urlSegments.slice(0, mountDepth).join('/')}`)}${path}`
+    : path
 }
 
 /** Whether the request came from a script on a page (X-Requested-With, or fetch's Sec-Fetch-Dest: empty). */
 export function isXhrRequest(headers: Request['headers']): boolean {
   const requestedWith = headers['x-requested-with']
-  if (typeof requestedWith === 'string' && requestedWith.toLowerCase() === 'xmlhttprequest') return true
+  if (typeof requestedWith === 'string' && requestedWith.toLowerCase() === 'xmlhttprequest')
+    return true
   return headers['sec-fetch-dest'] === 'empty' && headers['sec-fetch-mode'] !== 'navigate'
 }
 
@@ -127,20 +130,28 @@ function readBody(req: Request, scrubber: Scrubber, secrets: Set<string>): unkno
   if (typeof body !== 'object') return undefined
   // one walk, no Object.keys here: a parsed body of 10,000 fields is listed once, by the scrubber
   const fields = scrubber.fields(body, secrets)
-  return fields && typeof fields === 'object' && Object.keys(fields).length === 0 ? undefined : fields
+  return fields && typeof fields === 'object' && Object.keys(fields).length === 0
+    ? undefined
+    : fields
 }
 
 function readQuery(req: Request, scrubber: Scrubber, secrets: Set<string>): unknown {
   try {
     const query = req.query
-    return query && typeof query === 'object' && Object.keys(query).length > 0 ? scrubber.fields(query, secrets) : undefined
+    return query && typeof query === 'object' && Object.keys(query).length > 0
+      ? scrubber.fields(query, secrets)
+      : undefined
   } catch {
     return undefined
   }
 }
 
 /** Remembers the secrets a request carries (headers, URL, query, body) without describing it: for compact reports and log lines. */
-export function collectRequestSecrets(req: Request, scrubber: Scrubber, secrets: Set<string>): Record<string, string> {
+export function collectRequestSecrets(
+  req: Request,
+  scrubber: Scrubber,
+  secrets: Set<string>,
+): Record<string, string> {
   const headers = scrubber.headers(req.headers, secrets)
   scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
   readQuery(req, scrubber, secrets)
@@ -149,7 +160,12 @@ export function collectRequestSecrets(req: Request, scrubber: Scrubber, secrets:
 }
 
 /** The request as a report shows it; secret values found on the way are added to `secrets`. */
-export function describeRequest(req: Request, scrubber: Scrubber, secrets: Set<string>, route?: string): RequestInfo {
+export function describeRequest(
+  req: Request,
+  scrubber: Scrubber,
+  secrets: Set<string>,
+  route?: string,
+): RequestInfo {
   const headers = scrubber.headers(req.headers, secrets)
   const info: RequestInfo = {
     method: req.method,
@@ -186,10 +202,16 @@ function reasonOf(status: number | undefined): string {
   return status === undefined ? '' : `${status} ${STATUS_CODES[status] ?? ''}`.trim()
 }
 
-function summarize(input: ReportInput, error: SerializedError | undefined, request: RequestInfo | undefined): string {
+function summarize(
+  input: ReportInput,
+  error: SerializedError | undefined,
+  request: RequestInfo | undefined,
+): string {
   const where = request ? ` — ${request.method} ${request.route ?? request.url}` : ''
   if (input.kind === 'traceback' && error) return firstLine(`${error.name}: ${error.message}`)
-  const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
+  const logged = input.logs?.find(
+    (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
+  )
   if (logged) return firstLine(logged.message)
   if (input.suspicious) return firstLine(`${input.suspicious}${where}`)
   if (error) return firstLine(`${error.name}: ${error.message}`)
@@ -204,7 +226,12 @@ function fingerprintOfError(kind: string, error: SerializedError, appRoot: strin
   const key = `${kind}\u0000${error.name}\u0000${error.message}\u0000${error.stack ?? ''}`
   let fingerprint = errorFingerprints.get(key)
   if (fingerprint === undefined) {
-    fingerprint = computeFingerprint([kind, error.name, normalizeMessage(error.message), ...getAppFrames(error.stack, appRoot)])
+    fingerprint = computeFingerprint([
+      kind,
+      error.name,
+      normalizeMessage(error.message),
+      ...getAppFrames(error.stack, appRoot),
+    ])
     if (errorFingerprints.size >= 2000) errorFingerprints.clear()
     // a long key would hold megabytes across 2000 entries; such an error is fingerprinted each time
     if (key.length <= 16 * 1024) errorFingerprints.set(key, fingerprint)
@@ -212,16 +239,25 @@ function fingerprintOfError(kind: string, error: SerializedError, appRoot: strin
   return fingerprint
 }
 
-function fingerprintOf(input: ReportInput, error: SerializedError | undefined, request: RequestInfo | undefined, appRoot: string): string {
-  if (error && (input.kind === 'traceback' || !input.logs?.length)) return fingerprintOfError(input.kind, error, appRoot)
+function fingerprintOf(
+  input: ReportInput,
+  error: SerializedError | undefined,
+  request: RequestInfo | undefined,
+  appRoot: string,
+): string {
+  if (error && (input.kind === 'traceback' || !input.logs?.length))
+    return fingerprintOfError(input.kind, error, appRoot)
   return computeFingerprint(fingerprintParts(input, request))
 }
 
 function fingerprintParts(input: ReportInput, request: RequestInfo | undefined): string[] {
   const place = request ? `${request.method} ${request.route ?? normalizePath(request.url)}` : ''
-  const logged = input.logs?.find((log) => log.level === (input.kind === 'error' ? 'error' : 'warn'))
+  const logged = input.logs?.find(
+    (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
+  )
   if (logged) return [input.kind, place, normalizeMessage(logged.template)]
-  if (input.kind === 'warning') return [input.kind, place, String(input.status ?? ''), input.family ?? '']
+  if (input.kind === 'warning')
+    return [input.kind, place, String(input.status ?? ''), input.family ?? '']
   return [input.kind, place, String(input.status ?? '')]
 }
 
@@ -233,7 +269,9 @@ function fingerprintParts(input: ReportInput, request: RequestInfo | undefined):
  */
 export function buildReport(ctx: ReportContext, input: ReportInput): Report {
   const secrets = new Set<string>()
-  const request = input.req ? describeRequest(input.req, ctx.scrubber, secrets, input.route) : undefined
+  const request = input.req
+    ? describeRequest(input.req, ctx.scrubber, secrets, input.route)
+    : undefined
   let error = input.hasError ? serializeError(input.error) : undefined
   if (!error) {
     const logged = input.logs?.find((log) => log.error !== undefined)
@@ -255,11 +293,22 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
   if (error) draft.error = error
   if (input.locus) draft.locus = input.locus
   if (input.suspicious) draft.suspicious = input.suspicious
-  if (input.logs?.length) draft.logs = input.logs.slice(0, MAX_LOGS).map(({ level, message }) => ({ level, message: truncate(message, 8192) }))
+  if (input.logs?.length)
+    draft.logs = input.logs
+      .slice(0, MAX_LOGS)
+      .map(({ level, message }) => ({ level, message: truncate(message, 8192) }))
   const report = scrubReport(draft, ctx.scrubber, secrets) as Report
   report.message = ctx.scrubber.text(summarize(input, report.error, report.request), secrets)
-  const templates = input.logs?.map((log) => ({ ...log, template: ctx.scrubber.text(log.template, secrets) }))
-  report.fingerprint = fingerprintOf({ ...input, logs: templates }, report.error, report.request, ctx.appRoot)
+  const templates = input.logs?.map((log) => ({
+    ...log,
+    template: ctx.scrubber.text(log.template, secrets),
+  }))
+  report.fingerprint = fingerprintOf(
+    { ...input, logs: templates },
+    report.error,
+    report.request,
+    ctx.appRoot,
+  )
   return report
 }
 
@@ -273,7 +322,11 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
  * ```
  */
 export function isReport(info: Record<string, unknown>): info is Record<string, unknown> & Report {
-  return typeof info.kind === 'string' && typeof info.id === 'string' && typeof info.fingerprint === 'string'
+  return (
+    typeof info.kind === 'string' &&
+    typeof info.id === 'string' &&
+    typeof info.fingerprint === 'string'
+  )
 }
 
 /**

@@ -33,7 +33,18 @@ const MAX_CHAIN_TEXT = 128 * 1024
 const SHORT_MESSAGE = 500
 // causes shown by the sinks: deeper ones are serialised but left out of what people read
 const MAX_SHOWN_DEPTH = 8
-const SKIPPED_FIELDS = new Set(['name', 'message', 'stack', 'cause', 'errors', 'status', 'statusCode', 'code', 'headers', 'expose'])
+const SKIPPED_FIELDS = new Set([
+  'name',
+  'message',
+  'stack',
+  'cause',
+  'errors',
+  'status',
+  'statusCode',
+  'code',
+  'headers',
+  'expose',
+])
 // body-parser puts the raw request body on its errors: a body that did not parse is never copied into a report
 const RAW_BODY_FIELDS = new Set(['body', 'rawBody', 'raw_body', 'requestBody'])
 // V8 quotes the input a JSON.parse failed on: `Unexpected token 'h', "{"password": hunter2}" is not valid JSON`
@@ -52,7 +63,13 @@ function safeString(value: unknown): string | undefined {
 
 function safeInspect(value: unknown): string {
   try {
-    return inspect(value, { depth: 2, breakLength: Infinity, maxArrayLength: 20, maxStringLength: MAX_MESSAGE, getters: false })
+    return inspect(value, {
+      depth: 2,
+      breakLength: Infinity,
+      maxArrayLength: 20,
+      maxStringLength: MAX_MESSAGE,
+      getters: false,
+    })
   } catch {
     return '[uninspectable value]'
   }
@@ -61,7 +78,9 @@ function safeInspect(value: unknown): string {
 function isErrorLike(value: unknown): boolean {
   if (value instanceof Error) return true
   if (value === null || typeof value !== 'object') return false
-  return typeof readField(value, 'message') === 'string' && typeof readField(value, 'stack') === 'string'
+  return (
+    typeof readField(value, 'message') === 'string' && typeof readField(value, 'stack') === 'string'
+  )
 }
 
 /** Keeps the first line(s) up to the frames at `MAX_MESSAGE`, and at most `MAX_FRAMES` frames. */
@@ -97,9 +116,11 @@ export function collectFields(err: object): SerializedError['fields'] {
   for (const key of keys) {
     if (SKIPPED_FIELDS.has(key) || count >= MAX_FIELDS) continue
     const value = readField(err, key)
-    if (RAW_BODY_FIELDS.has(key) && typeof value === 'string') fields[key] = `[request body, ${value.length} characters, not shown]`
+    if (RAW_BODY_FIELDS.has(key) && typeof value === 'string')
+      fields[key] = `[request body, ${value.length} characters, not shown]`
     else if (typeof value === 'string') fields[key] = truncate(value, MAX_FIELD_LENGTH)
-    else if (typeof value === 'number' || typeof value === 'boolean' || value === null) fields[key] = value
+    else if (typeof value === 'number' || typeof value === 'boolean' || value === null)
+      fields[key] = value
     else continue
     count++
   }
@@ -129,7 +150,12 @@ function serializeAt(value: unknown, walk: Walk, depth: number): SerializedError
   const err = value as object
   const name = truncate(safeString(readField(err, 'name')) || 'Error', 200)
   const spent = walk.chars <= 0
-  const out: SerializedError = { name, message: hideParserQuote(truncate(safeString(readField(err, 'message')) ?? '', spent ? SHORT_MESSAGE : MAX_MESSAGE)) }
+  const out: SerializedError = {
+    name,
+    message: hideParserQuote(
+      truncate(safeString(readField(err, 'message')) ?? '', spent ? SHORT_MESSAGE : MAX_MESSAGE),
+    ),
+  }
   const stack = spent ? undefined : safeString(readField(err, 'stack'))
   if (stack) out.stack = trimStack(stack)
   walk.chars -= out.message.length + (out.stack?.length ?? 0)
@@ -200,7 +226,9 @@ export function errorChain(error: SerializedError | undefined): ChainLink[] {
   let current = error
   for (let depth = 0; current && depth < MAX_SHOWN_DEPTH; depth++) {
     links.push({ error: current, depth, label: depth ? 'Caused by: ' : '' })
-    current.errors?.forEach((member, i) => links.push({ error: member, depth, label: `AggregateError member ${i + 1}: ` }))
+    current.errors?.forEach((member, i) =>
+      links.push({ error: member, depth, label: `AggregateError member ${i + 1}: ` }),
+    )
     current = current.cause
   }
   return links

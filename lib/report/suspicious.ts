@@ -1,7 +1,8 @@
 import { getErrorStatus, readField } from './error-status.js'
 
 /** The families of suspicious requests; warnings are rate-limited per family and client. */
-export type SuspiciousCategory = 'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'app'
+export type SuspiciousCategory =
+  'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'app'
 
 /** Options of a `SuspiciousRequest`. */
 export interface SuspiciousRequestOptions {
@@ -36,7 +37,10 @@ export class SuspiciousRequest extends Error {
   constructor(reason: string, options: SuspiciousRequestOptions = {}) {
     super(reason, options.cause === undefined ? undefined : { cause: options.cause })
     const status = options.status
-    this.status = typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 499 ? status : 400
+    this.status =
+      typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 499
+        ? status
+        : 400
     this.reason = reason
     this.category = options.category ?? 'app'
   }
@@ -60,7 +64,8 @@ const MALFORMED_TYPES: Record<string, string> = {
 }
 
 // what zlib, brotli and zstd call a body that is not what its Content-Encoding says (body-parser passes their errors on as 400s)
-const DECOMPRESSION_CODE = /^(?:Z_(?:DATA|BUF|NEED_DICT|STREAM)_ERROR|ERR__ERROR_[A-Z0-9_]+|ERR_BROTLI_[A-Z_]+|ZSTD_error_\w+|ERR_ZSTD_[A-Z_]+)$/
+const DECOMPRESSION_CODE =
+  /^(?:Z_(?:DATA|BUF|NEED_DICT|STREAM)_ERROR|ERR__ERROR_[A-Z0-9_]+|ERR_BROTLI_[A-Z_]+|ZSTD_error_\w+|ERR_ZSTD_[A-Z_]+)$/
 
 /** Reads whether a thrown value marks a suspicious request: a `SuspiciousRequest`, or malformed input from body parsers and URL decoding. */
 export function getSuspicion(err: unknown): SuspicionFound | undefined {
@@ -80,14 +85,19 @@ export function getSuspicion(err: unknown): SuspicionFound | undefined {
   }
   const code = readField(err, 'code')
   if (typeof code === 'string' && DECOMPRESSION_CODE.test(code)) {
-    return { reason: 'malformed input: body that does not match its Content-Encoding', category: 'malformed-input' }
+    return {
+      reason: 'malformed input: body that does not match its Content-Encoding',
+      category: 'malformed-input',
+    }
   }
-  if (readField(err, 'name') === 'URIError') return { reason: 'malformed input: bad URL encoding', category: 'malformed-input' }
+  if (readField(err, 'name') === 'URIError')
+    return { reason: 'malformed input: bad URL encoding', category: 'malformed-input' }
   return undefined
 }
 
 // what scanners ask a Node app for: other stacks' files, VCS and secret dotfiles, traversal, NUL bytes
-const PROBE_PATH = /(?:^|\/)(?:\.env|\.git|\.svn|\.hg|\.ds_store|\.aws|\.ssh|\.htaccess|\.htpasswd|wp-(?:login|admin|content|includes)|xmlrpc\.php|phpmyadmin|cgi-bin|etc\/passwd|server-status|actuator)(?:[/.?#]|$)|\.(?:php\d?|asp|aspx|jsp|cgi)(?:[/?#]|$)/i
+const PROBE_PATH =
+  /(?:^|\/)(?:\.env|\.git|\.svn|\.hg|\.ds_store|\.aws|\.ssh|\.htaccess|\.htpasswd|wp-(?:login|admin|content|includes)|xmlrpc\.php|phpmyadmin|cgi-bin|etc\/passwd|server-status|actuator)(?:[/.?#]|$)|\.(?:php\d?|asp|aspx|jsp|cgi)(?:[/?#]|$)/i
 // checked on the decoded URL: a ".." segment between any separators (Tomcat's "..;" included)
 const TRAVERSAL = /(?:^|[/\\])\.\.;?(?:[/\\?#]|$)/
 const ENCODED = /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i
@@ -101,14 +111,26 @@ const MAX_URL_CHARS = 8192
  * three rounds.
  */
 function decodeRound(text: string): string {
-  const bytes = text.replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))).replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+  const bytes = text
+    .replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    .replace(/%([0-9a-f]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
   // 2- and 3-byte overlong encodings of ASCII, which strict decoders refuse and lenient ones honour
   const ascii = bytes
-    .replace(/[\xc0\xc1][\x80-\xbf]/g, (c) => String.fromCharCode(((c.charCodeAt(0) & 0x1f) << 6) | (c.charCodeAt(1) & 0x3f)))
-    .replace(/\xe0[\x80-\x81][\x80-\xbf]/g, (c) => String.fromCharCode(((c.charCodeAt(1) & 0x3f) << 6) | (c.charCodeAt(2) & 0x3f)))
+    .replace(/[\xc0\xc1][\x80-\xbf]/g, (c) =>
+      String.fromCharCode(((c.charCodeAt(0) & 0x1f) << 6) | (c.charCodeAt(1) & 0x3f)),
+    )
+    .replace(/\xe0[\x80-\x81][\x80-\xbf]/g, (c) =>
+      String.fromCharCode(((c.charCodeAt(1) & 0x3f) << 6) | (c.charCodeAt(2) & 0x3f)),
+    )
   // the rest as UTF-8, when it is bytes at all, then fullwidth and division-slash lookalikes of ".", "/" and "\\"
-  const decoded = /[\x80-\xff]/.test(ascii) && !/[^\x00-\xff]/.test(ascii) ? Buffer.from(ascii, 'latin1').toString('utf8') : ascii
-  return decoded.replace(/[\uff0e\u2215\uff0f\u2216\uff3c]/g, (c) => (c === '\uff0e' ? '.' : c === '\u2215' || c === '\uff0f' ? '/' : '\\'))
+  const decoded =
+    // eslint-disable-next-line no-control-regex -- every byte value, NUL included, is one latin1 can hold
+    /[\x80-\xff]/.test(ascii) && !/[^\x00-\xff]/.test(ascii)
+      ? Buffer.from(ascii, 'latin1').toString('utf8')
+      : ascii
+  return decoded.replace(/[\uff0e\u2215\uff0f\u2216\uff3c]/g, (c) =>
+    c === '\uff0e' ? '.' : c === '\u2215' || c === '\uff0f' ? '/' : '\\',
+  )
 }
 
 function probeIn(url: string): string | undefined {

@@ -35,7 +35,10 @@ export class WarningLimiter {
     if (count <= this.perClient) return true
     this.#dropped.set(key, (this.#dropped.get(key) ?? 0) + 1)
     // the summary goes out at the window's end even if the scanner stops
-    this.#timer ??= setTimeout(() => this.flush(), this.windowMs - (Date.now() - this.#windowStart)).unref()
+    this.#timer ??= setTimeout(
+      () => this.flush(),
+      this.windowMs - (Date.now() - this.#windowStart),
+    ).unref()
     return false
   }
 

@@ -9,15 +9,32 @@ import { scrubStrings, type Scrubber } from './scrub.js'
 import type { SerializedError } from '../report/serialize-error.js'
 
 /** Scrubs the fields of an error, its causes and its AggregateError members, by name. */
-export function scrubErrorFields(error: SerializedError, scrubber: Scrubber, secrets: Set<string>, depth = 0): void {
-  if (error.fields) error.fields = scrubber.fields(error.fields, secrets) as SerializedError['fields']
+export function scrubErrorFields(
+  error: SerializedError,
+  scrubber: Scrubber,
+  secrets: Set<string>,
+  depth = 0,
+): void {
+  if (error.fields)
+    error.fields = scrubber.fields(error.fields, secrets) as SerializedError['fields']
   if (depth >= 10) return
   if (error.cause) scrubErrorFields(error.cause, scrubber, secrets, depth + 1)
   for (const member of error.errors ?? []) scrubErrorFields(member, scrubber, secrets, depth + 1)
 }
 
 // facts a request cannot hide by sending them as a secret (`?token=<its own IP>`): only patterns apply to them
-const FACTS = ['id', 'kind', 'level', 'time', 'app', 'host', 'pid', 'status', 'locus', 'repeatOf'] as const
+const FACTS = [
+  'id',
+  'kind',
+  'level',
+  'time',
+  'app',
+  'host',
+  'pid',
+  'status',
+  'locus',
+  'repeatOf',
+] as const
 const REQUEST_FACTS = ['method', 'route', 'ip', 'userAgent', 'xhr', 'internalReferer'] as const
 const HEADER_FACTS = ['user-agent', 'host', 'x-forwarded-for', 'x-real-ip', 'forwarded']
 // a fresh set each time: what the patterns find in a fact is not carried to another report
@@ -31,16 +48,28 @@ function keepFact(value: unknown, scrubber: Scrubber): unknown {
  * facts (its ids, the client's IP and User-Agent) are never rewritten by a
  * remembered secret.
  */
-export function scrubReport<T extends Omit<Report, 'fingerprint'> | Report>(draft: T, scrubber: Scrubber, secrets: Set<string>): T {
+export function scrubReport<T extends Omit<Report, 'fingerprint'> | Report>(
+  draft: T,
+  scrubber: Scrubber,
+  secrets: Set<string>,
+): T {
   const before = secrets.size
   let report = scrubStrings(draft, scrubber, secrets)
   if (secrets.size !== before) report = scrubStrings(draft, scrubber, secrets)
-  for (const key of FACTS) if (key in draft) (report as Record<string, unknown>)[key] = keepFact(draft[key as keyof T], scrubber)
+  for (const key of FACTS)
+    if (key in draft)
+      (report as Record<string, unknown>)[key] = keepFact(draft[key as keyof T], scrubber)
   const request = draft.request
   if (request && report.request) {
-    for (const key of REQUEST_FACTS) if (key in request) (report.request as unknown as Record<string, unknown>)[key] = keepFact(request[key], scrubber)
+    for (const key of REQUEST_FACTS)
+      if (key in request)
+        (report.request as unknown as Record<string, unknown>)[key] = keepFact(
+          request[key],
+          scrubber,
+        )
     for (const name of HEADER_FACTS) {
-      if (request.headers?.[name] !== undefined && report.request.headers) report.request.headers[name] = keepFact(request.headers[name], scrubber) as string
+      if (request.headers?.[name] !== undefined && report.request.headers)
+        report.request.headers[name] = keepFact(request.headers[name], scrubber) as string
     }
   }
   return report
@@ -53,7 +82,11 @@ const TEXT_KEYS = new Set(['level', 'message', 'stack'])
 
 function plainError(value: unknown): unknown {
   if (!(value instanceof Error)) return value
-  return { name: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) }
+  return {
+    name: value.name,
+    message: value.message,
+    ...(value.stack ? { stack: value.stack } : {}),
+  }
 }
 
 /**
@@ -69,13 +102,21 @@ export function scrubRecord(info: LogRecord, scrubber: Scrubber, secrets: Set<st
   const out: LogRecord = {}
   for (const key of TEXT_KEYS) {
     const value = info[key]
-    if (value !== undefined) out[key] = typeof value === 'string' ? scrubber.text(value, secrets) : scrubStrings(plainError(value), scrubber, secrets)
+    if (value !== undefined)
+      out[key] =
+        typeof value === 'string'
+          ? scrubber.text(value, secrets)
+          : scrubStrings(plainError(value), scrubber, secrets)
   }
   Object.assign(out, scrubStrings(named, scrubber, secrets))
   for (const symbol of Object.getOwnPropertySymbols(info)) out[symbol] = info[symbol]
   const splat = info[SPLAT]
   if (Array.isArray(splat)) {
-    out[SPLAT] = splat.map((arg) => (arg instanceof Error ? scrubber.text(arg.stack ?? arg.message, secrets) : scrubStrings(scrubber.fields(arg, secrets), scrubber, secrets)))
+    out[SPLAT] = splat.map((arg) =>
+      arg instanceof Error
+        ? scrubber.text(arg.stack ?? arg.message, secrets)
+        : scrubStrings(scrubber.fields(arg, secrets), scrubber, secrets),
+    )
   }
   return out
 }
@@ -84,7 +125,10 @@ export function scrubRecord(info: LogRecord, scrubber: Scrubber, secrets: Set<st
  * The scrubbing of `req.log` lines: the request's own secrets are gathered
  * on the first line logged, once.
  */
-export function createLogScrubber(scrubber: Scrubber, req: Request): (info: LogRecord) => LogRecord {
+export function createLogScrubber(
+  scrubber: Scrubber,
+  req: Request,
+): (info: LogRecord) => LogRecord {
   let requestSecrets: Set<string> | undefined
   return (info) => {
     if (!requestSecrets) {

@@ -45,7 +45,8 @@ export function scrubUrlCredentials(text: string, replacement: string, remember:
     }
     from = end > start ? end : start
     if (at === -1) continue
-    const secretStart = colon !== -1 && colon < at ? colon + 1 : at - start >= MIN_TOKEN_USER ? start : -1
+    const secretStart =
+      colon !== -1 && colon < at ? colon + 1 : at - start >= MIN_TOKEN_USER ? start : -1
     const secret = secretStart === -1 ? '' : text.slice(secretStart, at)
     if (!secret || secret === replacement) continue
     remember(secret)
@@ -94,7 +95,8 @@ function valueAfter(text: string, sep: number): { start: number; end: number; qu
   while (k < text.length && k - sep <= 3 && text[k] === ' ') k++
   const quote = text[k] === '"' || text[k] === "'" ? text[k]! : ''
   if (quote) k++
-  const scheme = quote || !/[bdtn]/i.test(text[k] ?? '') ? null : AUTH_SCHEME.exec(text.slice(k, k + 20))
+  const scheme =
+    quote || !/[bdtn]/i.test(text[k] ?? '') ? null : AUTH_SCHEME.exec(text.slice(k, k + 20))
   if (scheme) k += scheme[0].length
   const limit = Math.min(text.length, k + MAX_VALUE)
   let end = k
@@ -119,7 +121,12 @@ function looksLikeCredential(value: string): boolean {
  * a message, connection strings). An unquoted value after a colon counts
  * only when it looks like a credential, so prose and stack frames keep theirs.
  */
-export function scrubKeyValues(text: string, isSecret: (name: string) => boolean, replacement: string, remember: Remember): string {
+export function scrubKeyValues(
+  text: string,
+  isSecret: (name: string) => boolean,
+  replacement: string,
+  remember: Remember,
+): string {
   const encoded = encodeURIComponent(replacement)
   const parts: string[] = []
   let last = 0
@@ -134,7 +141,8 @@ export function scrubKeyValues(text: string, isSecret: (name: string) => boolean
     if (name === undefined || !isSecret(name)) continue
     const { start, end, quoted } = valueAfter(text, sep)
     const value = text.slice(start, end)
-    if (!value || value === replacement || value === encoded || value.startsWith(replacement)) continue
+    if (!value || value === replacement || value === encoded || value.startsWith(replacement))
+      continue
     if (code === 58 && !quoted && (text[sep + 1] !== ' ' || !looksLikeCredential(value))) continue
     remember(value)
     parts.push(text.slice(last, start), replacement)
@@ -165,5 +173,7 @@ function passesLuhn(digits: string): boolean {
 /** Hides card numbers (a Luhn-valid run of 13 to 19 digits) wherever they appear. */
 export function scrubCardNumbers(text: string, replacement: string): string {
   if (!/\d{4}/.test(text)) return text
-  return text.replace(CARD, (match) => (passesLuhn(match.replace(/[ -]/g, '')) ? replacement : match))
+  return text.replace(CARD, (match) =>
+    passesLuhn(match.replace(/[ -]/g, '')) ? replacement : match,
+  )
 }

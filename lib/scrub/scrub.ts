@@ -1,6 +1,11 @@
 import { readField } from '../report/error-status.js'
 import { isSecretName } from './secret-names.js'
-import { scrubCardNumbers, scrubKeyValues, scrubSchemeTokens, scrubUrlCredentials } from './scrub-text.js'
+import {
+  scrubCardNumbers,
+  scrubKeyValues,
+  scrubSchemeTokens,
+  scrubUrlCredentials,
+} from './scrub-text.js'
 import { truncate } from '../report/serialize-error.js'
 
 /** What to hide from reports, on top of the defaults. */
@@ -41,7 +46,10 @@ export interface Scrubber {
   text(text: string, secrets: ReadonlySet<string>): string
 }
 
-function compileNames(header: boolean, extra: Array<string | RegExp> | undefined): (name: string) => boolean {
+function compileNames(
+  header: boolean,
+  extra: Array<string | RegExp> | undefined,
+): (name: string) => boolean {
   const exact = new Set<string>()
   const patterns: RegExp[] = []
   for (const item of extra ?? []) {
@@ -53,7 +61,10 @@ function compileNames(header: boolean, extra: Array<string | RegExp> | undefined
   return (name) => {
     let secret = known.get(name)
     if (secret === undefined) {
-      secret = exact.has(name.toLowerCase()) || isSecretName(name, header) || patterns.some((p) => p.test(name))
+      secret =
+        exact.has(name.toLowerCase()) ||
+        isSecretName(name, header) ||
+        patterns.some((p) => p.test(name))
       if (known.size >= 10_000) known.clear()
       known.set(name, secret)
     }
@@ -73,7 +84,8 @@ function isMemorable(value: string): boolean {
 }
 
 function remember(secrets: Set<string>, value: string): void {
-  if (secrets.size < MAX_SECRETS && value.length <= MAX_VALUE && isMemorable(value)) secrets.add(value)
+  if (secrets.size < MAX_SECRETS && value.length <= MAX_VALUE && isMemorable(value))
+    secrets.add(value)
 }
 
 function rememberer(secrets: ReadonlySet<string>): (value: string) => void {
@@ -104,12 +116,19 @@ function rememberHeaderSecrets(secrets: Set<string>, value: string): void {
 }
 
 /** Every string and number under a secret-named field, so a nested secret (`credentials.password`) is remembered too. */
-function rememberLeaves(secrets: Set<string>, value: unknown, budget: { nodes: number }, depth = 0): void {
+function rememberLeaves(
+  secrets: Set<string>,
+  value: unknown,
+  budget: { nodes: number },
+  depth = 0,
+): void {
   if (budget.nodes-- <= 0) return
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return remember(secrets, String(value))
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint')
+    return remember(secrets, String(value))
   if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return
   try {
-    for (const key of Object.keys(value).slice(0, MAX_KEYS)) rememberLeaves(secrets, readField(value, key), budget, depth + 1)
+    for (const key of Object.keys(value).slice(0, MAX_KEYS))
+      rememberLeaves(secrets, readField(value, key), budget, depth + 1)
   } catch {
     // an unreadable object has nothing to remember
   }
@@ -128,7 +147,9 @@ function matcherOf(secrets: ReadonlySet<string>): RegExp | undefined {
   const cached = matchers.get(secrets)
   if (cached && cached.size === secrets.size) return cached.pattern
   const literals = [...secrets].filter(isMemorable).sort((a, b) => b.length - a.length)
-  const pattern = literals.length ? new RegExp(literals.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : undefined
+  const pattern = literals.length
+    ? new RegExp(literals.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g')
+    : undefined
   matchers.set(secrets, { size: secrets.size, pattern })
   return pattern
 }
@@ -150,16 +171,27 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
   const isSecretHeader = compileNames(true, options.headers)
   const isSecretField = compileNames(false, options.fields)
   const isSecretKey = (name: string) => isSecretField(name) || isSecretHeader(name)
-  const valuePatterns = (options.values ?? []).map((p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`))
+  const valuePatterns = (options.values ?? []).map(
+    (p) => new RegExp(p.source, p.flags.includes('g') ? p.flags : `${p.flags}g`),
+  )
 
-  function fieldsAt(value: unknown, secrets: Set<string>, depth: number, budget: { nodes: number; chars: number }): unknown {
+  function fieldsAt(
+    value: unknown,
+    secrets: Set<string>,
+    depth: number,
+    budget: { nodes: number; chars: number },
+  ): unknown {
     if (typeof value === 'string') {
       if (budget.chars <= 0) return '[not shown: too much text]'
       budget.chars -= Math.min(value.length, MAX_VALUE)
       return truncate(value, MAX_VALUE)
     }
     if (value === null || typeof value !== 'object') {
-      return typeof value === 'number' || typeof value === 'boolean' ? value : value === undefined ? undefined : String(value)
+      return typeof value === 'number' || typeof value === 'boolean'
+        ? value
+        : value === undefined
+          ? undefined
+          : String(value)
     }
     if (depth >= MAX_DEPTH) return '[too deep]'
     if (budget.nodes <= 0) return '[not shown: too many fields]'
@@ -265,7 +297,14 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
 /** Applies `scrubber.text` to every string inside a JSON-safe value, in place of a copy; a card number sent as a number too. */
 export function scrubStrings<T>(value: T, scrubber: Scrubber, secrets: ReadonlySet<string>): T {
   if (typeof value === 'string') return scrubber.text(value, secrets) as T
-  if (typeof value === 'number') return (Number.isInteger(value) && value > 1e12 && scrubber.text(String(value), secrets) !== String(value) ? scrubber.replacement : value) as T
+  if (typeof value === 'number')
+    return (
+      Number.isInteger(value) &&
+      value > 1e12 &&
+      scrubber.text(String(value), secrets) !== String(value)
+        ? scrubber.replacement
+        : value
+    ) as T
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.map((item) => scrubStrings(item, scrubber, secrets)) as T
   const out: Record<string, unknown> = {}

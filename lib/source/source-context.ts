@@ -3,9 +3,16 @@
 // the same error twice does not parse the same files twice.
 import { readFileSync, statSync } from 'node:fs'
 import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:module'
-import { isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { FILE_CACHE_CHARS, isShowable, Lru, MAX_FILE_BYTES, readLines, resolveRoot, splitLines } from './source-files.js'
+import {
+  FILE_CACHE_CHARS,
+  isShowable,
+  Lru,
+  MAX_FILE_BYTES,
+  readLines,
+  resolveRoot,
+  splitLines,
+} from './source-files.js'
 
 /**
  * Where a frame's code comes from; the page uses it to fold away frames the user did not write.
@@ -124,7 +131,10 @@ const mapCache = new Lru<{ generated: string[]; loaded: LoadedMap | undefined }>
  * }
  * ```
  */
-export function getStackFrames(stack: string | undefined, options?: SourceContextOptions): StackFrame[] {
+export function getStackFrames(
+  stack: string | undefined,
+  options?: SourceContextOptions,
+): StackFrame[] {
   const frames: StackFrame[] = []
   if (typeof stack !== 'string') return frames
   const radius = clampInt(options?.radius, 3, 0, 100)
@@ -156,9 +166,15 @@ export function getStackFrames(stack: string | undefined, options?: SourceContex
  * const frames = getErrorFrames(report.error, { root: '/srv/shop', radius: 2 })
  * ```
  */
-export function getErrorFrames(error: ErrorText | undefined, options?: Omit<SourceContextOptions, 'header'>): StackFrame[] {
+export function getErrorFrames(
+  error: ErrorText | undefined,
+  options?: Omit<SourceContextOptions, 'header'>,
+): StackFrame[] {
   if (!error || typeof error.stack !== 'string') return []
-  return getStackFrames(error.stack, { ...options, header: error.message ? `${error.name}: ${error.message}` : error.name })
+  return getStackFrames(error.stack, {
+    ...options,
+    header: error.message ? `${error.name}: ${error.message}` : error.name,
+  })
 }
 
 /**
@@ -169,7 +185,8 @@ export function getErrorFrames(error: ErrorText | undefined, options?: Omit<Sour
  */
 function skipHeader(stack: string, header: string | undefined): number {
   if (typeof header !== 'string') return 0
-  if (stack.startsWith(header) && (stack.length === header.length || stack[header.length] === '\n')) return header.length + 1
+  if (stack.startsWith(header) && (stack.length === header.length || stack[header.length] === '\n'))
+    return header.length + 1
   let at = 0
   for (let lines = header.split('\n').length; lines > 0 && at <= stack.length; lines--) {
     const nl = stack.indexOf('\n', at)
@@ -205,9 +222,17 @@ function parseFrame(text: string): StackFrame | undefined {
     }
   }
   if (functionName === '<anonymous>') functionName = ''
-  const frame: StackFrame = { functionName, async: isAsync, file: location, origin: 'app', mapped: false }
+  const frame: StackFrame = {
+    functionName,
+    async: isAsync,
+    file: location,
+    origin: 'app',
+    mapped: false,
+  }
   // Eval frames stay as given: their line numbers refer to code that exists in no file.
-  const position = location.startsWith('eval at ') ? null : /^(.*):(\d+):(\d+)$/.exec(location) ?? /^(.*):(\d+)$/.exec(location)
+  const position = location.startsWith('eval at ')
+    ? null
+    : (/^(.*):(\d+):(\d+)$/.exec(location) ?? /^(.*):(\d+)$/.exec(location))
   if (position?.[1]) {
     frame.file = toPath(position[1])
     frame.line = Number(position[2])
@@ -232,7 +257,13 @@ function toPath(file: string): string {
 
 function originOf(file: string): FrameOrigin {
   // built-ins such as Array.map and Promise.all print as <anonymous> or native
-  if (file.startsWith('node:') || file.startsWith('internal/') || file === '<anonymous>' || file === 'native') return 'node'
+  if (
+    file.startsWith('node:') ||
+    file.startsWith('internal/') ||
+    file === '<anonymous>' ||
+    file === 'native'
+  )
+    return 'node'
   return /[\\/]node_modules[\\/]/.test(file) ? 'dependency' : 'app'
 }
 
@@ -241,32 +272,49 @@ function withContext(frame: StackFrame, radius: number, root: string | undefined
   if (frame.origin === 'node' || line === undefined || !isShowable(file, root)) return frame
   try {
     const lines = readLines(file)
-    const mapped = lines && /\.[cm]?js$/.test(file) ? mapFrame(frame, line, lines, radius, root) : undefined
+    const mapped =
+      lines && /\.[cm]?js$/.test(file) ? mapFrame(frame, line, lines, radius, root) : undefined
     return mapped ?? { ...frame, context: contextOf(lines, line, radius) }
   } catch {
     return frame
   }
 }
 
-function mapFrame(frame: StackFrame, line: number, generated: string[], radius: number, root: string | undefined): StackFrame | undefined {
+function mapFrame(
+  frame: StackFrame,
+  line: number,
+  generated: string[],
+  radius: number,
+  root: string | undefined,
+): StackFrame | undefined {
   const loaded = loadMap(frame.file, generated, root)
   if (!loaded) return undefined
   const entry: Partial<SourceMapping> = loaded.map.findEntry(line - 1, (frame.column ?? 1) - 1)
   // findEntry falls back to the nearest earlier mapping, even on another line;
   // such a guess would point the page at unrelated original code.
   if (typeof entry.originalSource !== 'string' || entry.generatedLine !== line - 1) return undefined
-  if (typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number') return undefined
+  if (typeof entry.originalLine !== 'number' || typeof entry.originalColumn !== 'number')
+    return undefined
   const file = resolveSource(entry.originalSource, loaded)
   // Node 20 reports sources[i] verbatim; compare resolved paths too in case a later Node resolves them.
   let index = loaded.sources.indexOf(entry.originalSource)
-  if (index < 0) index = loaded.sources.findIndex((source) => resolveSource(source, loaded) === file)
+  if (index < 0)
+    index = loaded.sources.findIndex((source) => resolveSource(source, loaded) === file)
   const content = index >= 0 ? loaded.contents[index] : undefined
   let lines: string[] | undefined
   if (typeof content === 'string') lines = loaded.split[index] ??= splitLines(content)
   else if (isShowable(file, root)) lines = readLines(file)
   const original = entry.originalLine + 1
   const column = entry.originalColumn + 1
-  return { ...frame, file, line: original, column, origin: originOf(file), mapped: true, context: contextOf(lines, original, radius) }
+  return {
+    ...frame,
+    file,
+    line: original,
+    column,
+    origin: originOf(file),
+    mapped: true,
+    context: contextOf(lines, original, radius),
+  }
 }
 
 function resolveSource(source: string, loaded: LoadedMap): string {
@@ -281,7 +329,11 @@ function resolveSource(source: string, loaded: LoadedMap): string {
   }
 }
 
-function loadMap(file: string, generated: string[], root: string | undefined): LoadedMap | undefined {
+function loadMap(
+  file: string,
+  generated: string[],
+  root: string | undefined,
+): LoadedMap | undefined {
   const key = `${root}\0${file}`
   const hit = mapCache.get(key)
   if (hit?.generated === generated) return hit.loaded
@@ -296,7 +348,11 @@ function loadMap(file: string, generated: string[], root: string | undefined): L
   return loaded
 }
 
-function parseMap(file: string, generated: string[], root: string | undefined): LoadedMap | undefined {
+function parseMap(
+  file: string,
+  generated: string[],
+  root: string | undefined,
+): LoadedMap | undefined {
   let url: string | undefined
   // The comment must be at the end; looking only there avoids matching a string literal mid-file.
   for (let i = generated.length - 1; i >= 0 && i >= generated.length - 5 && !url; i--) {
@@ -335,14 +391,22 @@ function parseMap(file: string, generated: string[], root: string | undefined): 
   }
 }
 
-function contextOf(lines: string[] | undefined, line: number, radius: number): SourceLine[] | undefined {
+function contextOf(
+  lines: string[] | undefined,
+  line: number,
+  radius: number,
+): SourceLine[] | undefined {
   // A line past the end means the file changed since the error; its context would be a lie.
   if (!lines || line < 1 || line > lines.length) return undefined
   const context: SourceLine[] = []
   const last = Math.min(lines.length, line + radius)
   for (let n = Math.max(1, line - radius); n <= last; n++) {
     const text = lines[n - 1] ?? ''
-    context.push({ line: n, text: text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}…` : text, current: n === line })
+    context.push({
+      line: n,
+      text: text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}…` : text,
+      current: n === line,
+    })
   }
   return context
 }

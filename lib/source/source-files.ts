@@ -30,14 +30,17 @@ export class Lru<V> {
     this.#entries.set(key, { value, weight })
     this.#weight += weight
     for (const [oldest, entry] of this.#entries) {
-      if (oldest === key || (this.#entries.size <= CACHE_ENTRIES && this.#weight <= this.maxWeight)) break
+      if (oldest === key || (this.#entries.size <= CACHE_ENTRIES && this.#weight <= this.maxWeight))
+        break
       this.#entries.delete(oldest)
       this.#weight -= entry.weight
     }
   }
 }
 
-const fileCache = new Lru<{ mtimeMs: number; size: number; lines: string[] | undefined }>(FILE_CACHE_CHARS)
+const fileCache = new Lru<{ mtimeMs: number; size: number; lines: string[] | undefined }>(
+  FILE_CACHE_CHARS,
+)
 
 // only code is shown: never .env, .json, keys, certificates, or anything a symlink dresses up as code
 const SOURCE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/i
@@ -69,7 +72,10 @@ export function isShowable(file: string, root: string | undefined, pattern = SOU
   if (!rel || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) return false
   const segments = rel.split(sep)
   const modules = segments.indexOf('node_modules')
-  return segments.every((segment, i) => !segment.startsWith('.') || (modules !== -1 && i > modules && i < segments.length - 1))
+  return segments.every(
+    (segment, i) =>
+      !segment.startsWith('.') || (modules !== -1 && i > modules && i < segments.length - 1),
+  )
 }
 
 /** A file's lines, cached by mtime and size; undefined when unreadable, too big or binary. */

@@ -12,13 +12,31 @@ const NEEDS_UPDATE = /Unable to locate package|has no installation candidate|Fai
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Runs a command non-interactively with a kill timeout; never rejects. */
-export function runCommand(command: string, args: readonly string[], timeoutMs: number): Promise<CommandResult> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: timeoutMs, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (!error) return resolve({ ok: true, output: `${stdout}${stderr}` })
-      const why = error.killed ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `failed (${error.code ?? error.message})`
-      resolve({ ok: false, output: `\`${command} ${args.join(' ')}\` ${why}\n${stdout}${stderr}`.trim() })
-    })
+    execFile(
+      command,
+      args,
+      {
+        timeout: timeoutMs,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        maxBuffer: 64 << 20,
+      },
+      (error, stdout, stderr) => {
+        if (!error) return resolve({ ok: true, output: `${stdout}${stderr}` })
+        const why = error.killed
+          ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+          : `failed (${error.code ?? error.message})`
+        resolve({
+          ok: false,
+          output: `\`${command} ${args.join(' ')}\` ${why}\n${stdout}${stderr}`.trim(),
+        })
+      },
+    )
   })
 }
 
@@ -29,7 +47,11 @@ export function runCommand(command: string, args: readonly string[], timeoutMs: 
 export async function aptGet(args: readonly string[], deadline: number): Promise<CommandResult> {
   for (;;) {
     const lockWait = Math.max(1, Math.min(10, Math.floor((deadline - Date.now()) / 1000)))
-    const result = await runCommand('apt-get', ['-o', `DPkg::Lock::Timeout=${lockWait}`, ...args], (lockWait + 120) * 1000)
+    const result = await runCommand(
+      'apt-get',
+      ['-o', `DPkg::Lock::Timeout=${lockWait}`, ...args],
+      (lockWait + 120) * 1000,
+    )
     if (result.ok || !LOCKED.test(result.output) || Date.now() + 2000 > deadline) return result
     await sleep(2000)
   }
@@ -40,7 +62,10 @@ export async function aptGet(args: readonly string[], deadline: number): Promise
  * do not know them yet (a fresh image). The caller checks afterwards that what it needs is there:
  * apt-get also fails when an unrelated package on the machine will not configure.
  */
-export async function aptInstall(packages: readonly string[], deadline: number): Promise<CommandResult> {
+export async function aptInstall(
+  packages: readonly string[],
+  deadline: number,
+): Promise<CommandResult> {
   const install = ['install', '-y', '--no-install-recommends', ...packages]
   const first = await aptGet(install, deadline)
   if (first.ok || !NEEDS_UPDATE.test(first.output)) return first

@@ -42,17 +42,24 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 function missing(reason: string): Error {
-  return new Error(`headless Chromium is needed by the browser tests and ${CHROMIUM_PATH} is missing; ${reason}. To fix it, ${INSTALL_HINT}`)
+  return new Error(
+    `headless Chromium is needed by the browser tests and ${CHROMIUM_PATH} is missing; ${reason}. To fix it, ${INSTALL_HINT}`,
+  )
 }
 
 async function install(budgetMs: number): Promise<string> {
-  if (process.platform !== 'linux') throw missing(`this is ${process.platform}, not Debian, so it cannot be installed with apt-get`)
-  if (!(await isExecutable('/usr/bin/apt-get'))) throw missing('there is no apt-get on this machine to install it with')
-  if (process.getuid?.() !== 0) throw missing('the tests are not running as root, so they cannot install it themselves')
+  if (process.platform !== 'linux')
+    throw missing(`this is ${process.platform}, not Debian, so it cannot be installed with apt-get`)
+  if (!(await isExecutable('/usr/bin/apt-get')))
+    throw missing('there is no apt-get on this machine to install it with')
+  if (process.getuid?.() !== 0)
+    throw missing('the tests are not running as root, so they cannot install it themselves')
   const installed = await aptInstall([CHROMIUM_PACKAGE], Date.now() + budgetMs)
   // apt-get also fails when another package on the machine will not configure; Chromium may be set up all the same
-  if (!installed.ok && !(await isExecutable(CHROMIUM_PATH))) throw missing(`installing it failed: ${outputTail(installed, 15)}`)
-  if (!(await isExecutable(CHROMIUM_PATH))) throw missing(`apt-get installed ${CHROMIUM_PACKAGE} but ${CHROMIUM_PATH} is still not there`)
+  if (!installed.ok && !(await isExecutable(CHROMIUM_PATH)))
+    throw missing(`installing it failed: ${outputTail(installed, 15)}`)
+  if (!(await isExecutable(CHROMIUM_PATH)))
+    throw missing(`apt-get installed ${CHROMIUM_PACKAGE} but ${CHROMIUM_PATH} is still not there`)
   return CHROMIUM_PATH
 }
 
@@ -67,7 +74,8 @@ let pending: Promise<string> | undefined
  */
 export function ensureChromium(budgetMs = 105_000): Promise<string> {
   if (!pending) {
-    const attempt = (async () => ((await isExecutable(CHROMIUM_PATH)) ? CHROMIUM_PATH : install(budgetMs)))()
+    const attempt = (async () =>
+      (await isExecutable(CHROMIUM_PATH)) ? CHROMIUM_PATH : install(budgetMs))()
     pending = attempt
     // a failed attempt is not remembered, so a later call may try again
     attempt.catch(() => {
@@ -106,7 +114,10 @@ export async function launchBrowser(executablePath?: string): Promise<LaunchedBr
     })
   } catch (error) {
     await rm(userDataDir, { recursive: true, force: true })
-    throw new Error(`${path} did not start as headless Chromium: ${(error as Error).message}. If the browser is broken, reinstall it: apt-get install --reinstall -y --no-install-recommends ${CHROMIUM_PACKAGE}`, { cause: error })
+    throw new Error(
+      `${path} did not start as headless Chromium: ${(error as Error).message}. If the browser is broken, reinstall it: apt-get install --reinstall -y --no-install-recommends ${CHROMIUM_PACKAGE}`,
+      { cause: error },
+    )
   }
   let closing: Promise<void> | undefined
   return {

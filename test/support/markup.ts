@@ -17,7 +17,8 @@ const SCRIPT = join(import.meta.dirname, 'render-markup.rb')
 
 /** Whether Redmine's formatters (the redmine package) and Ruby are on this machine. */
 export function canRenderMarkup(): boolean {
-  if (!existsSync('/usr/share/redmine/lib/redmine/wiki_formatting/textile/formatter.rb')) return false
+  if (!existsSync('/usr/share/redmine/lib/redmine/wiki_formatting/textile/formatter.rb'))
+    return false
   try {
     execFileSync('ruby', ['-e', 'exit 0'], { stdio: 'ignore' })
     return true
@@ -28,6 +29,10 @@ export function canRenderMarkup(): boolean {
 
 /** Renders each text through the real formatter, in one Ruby process. */
 export function renderMarkup(items: Array<{ format: MarkupFormat; text: string }>): Rendered[] {
-  const out = execFileSync('ruby', [SCRIPT], { input: JSON.stringify(items), maxBuffer: 64 * 1024 * 1024, timeout: 60_000 })
+  const out = execFileSync('ruby', [SCRIPT], {
+    input: JSON.stringify(items),
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 60_000,
+  })
   return JSON.parse(out.toString('utf8')) as Rendered[]
 }

@@ -6,7 +6,10 @@ import { createServer } from 'node:net'
  * Another process may take it before the caller binds it; tests that need several pass `avoid`,
  * since the kernel may hand out a just-closed port again.
  */
-export async function getFreePort(kind: 'tcp' | 'udp' = 'tcp', avoid: readonly number[] = []): Promise<number> {
+export async function getFreePort(
+  kind: 'tcp' | 'udp' = 'tcp',
+  avoid: readonly number[] = [],
+): Promise<number> {
   for (;;) {
     const port = kind === 'udp' ? await bindUdp() : await bindTcp()
     if (!avoid.includes(port)) return port
@@ -20,7 +23,9 @@ export function getDeadPort(): Promise<number> {
 
 async function bindTcp(): Promise<number> {
   const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(0, '127.0.0.1', resolve),
+  )
   const { port } = server.address() as { port: number }
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
@@ -28,7 +33,9 @@ async function bindTcp(): Promise<number> {
 
 async function bindUdp(): Promise<number> {
   const socket = createSocket('udp4')
-  await new Promise<void>((resolve, reject) => socket.once('error', reject).bind(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) =>
+    socket.once('error', reject).bind(0, '127.0.0.1', resolve),
+  )
   const { port } = socket.address()
   await new Promise<void>((resolve) => socket.close(() => resolve()))
   return port

@@ -27,7 +27,11 @@ export interface RunningScript {
  * Starts `script` (a file name under test/fixtures, or an absolute path) with tsx, from the repository root.
  * Children inherit the environment, so c8's coverage variable reaches them too.
  */
-export function spawnScript(script: string, args: readonly string[] = [], options: { env?: NodeJS.ProcessEnv } = {}): RunningScript {
+export function spawnScript(
+  script: string,
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): RunningScript {
   const child = spawn(process.execPath, ['--import', 'tsx', scriptPath(script), ...args], {
     cwd: ROOT,
     env: options.env ?? process.env,
@@ -50,13 +54,18 @@ export function spawnScript(script: string, args: readonly string[] = [], option
       resolve(code)
     })
   })
-  const waitForLine = async (match: (line: string) => boolean, timeoutMs = 30_000): Promise<string> => {
+  const waitForLine = async (
+    match: (line: string) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<string> => {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const found = lines.find(match)
       if (found !== undefined) return found
       if (Date.now() > deadline || child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${script} printed no matching line; stdout: ${JSON.stringify(lines.slice(-5))}, stderr: ${errors.slice(-500)}`)
+        throw new Error(
+          `${script} printed no matching line; stdout: ${JSON.stringify(lines.slice(-5))}, stderr: ${errors.slice(-500)}`,
+        )
       }
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
@@ -83,12 +92,19 @@ export function runScript(
 ): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const argv = ['--import', 'tsx', scriptPath(script), ...args]
-    const settings = { cwd: ROOT, env: options.env ?? process.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 << 20 }
+    const settings = {
+      cwd: ROOT,
+      env: options.env ?? process.env,
+      timeout: options.timeoutMs ?? 60_000,
+      maxBuffer: 64 << 20,
+    }
     execFile(process.execPath, argv, settings, (error, stdout, stderr) => {
       if (!error) return resolve({ stdout, stderr, code: 0 })
       const code = typeof error.code === 'number' && !error.killed ? error.code : undefined
       if (code !== undefined && options.allowFailure) return resolve({ stdout, stderr, code })
-      const why = error.killed ? `was killed after ${settings.timeout} ms` : `failed (${error.code ?? error.message})`
+      const why = error.killed
+        ? `was killed after ${settings.timeout} ms`
+        : `failed (${error.code ?? error.message})`
       reject(new Error(`${script} ${why}; stderr: ${stderr.slice(-2000)}`, { cause: error }))
     })
   })

@@ -3,14 +3,21 @@ import type { TrackerUnderTest } from './trackers.js'
 
 /** Text as a reader of the issue sees it: faultline wraps it in one <pre> block, with zero-width spaces that keep markup inert. */
 function readable(text: string): string {
-  return text.replace(/\r\n/g, '\n').replace(/^<pre>\n?/, '').replace(/\n?<\/pre>$/, '').replace(/\u200b/g, '')
+  return text
+    .replace(/\r\n/g, '\n')
+    .replace(/^<pre>\n?/, '')
+    .replace(/\n?<\/pre>$/, '')
+    .replace(/\u200b/g, '')
 }
 
 /** A real Redmine, started for the test file, with the fingerprint in its custom field. */
 export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Redmine }> {
   const redmine = await startRedmine()
   const { url, apiKey, projectIdentifier, fingerprintFieldId } = redmine
-  const setting = { url: `redmine+${url.replace('://', `://${apiKey}@`)}/projects/${projectIdentifier}`, fingerprintField: fingerprintFieldId }
+  const setting = {
+    url: `redmine+${url.replace('://', `://${apiKey}@`)}/projects/${projectIdentifier}`,
+    fingerprintField: fingerprintFieldId,
+  }
   return {
     name: 'redmine',
     redmine,
@@ -25,7 +32,10 @@ export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Re
             title: full.subject,
             body: readable(full.description),
             closed: full.status.id === redmine.closedStatusId,
-            comments: full.journals.map((j) => j.notes).filter((n) => n).map(readable),
+            comments: full.journals
+              .map((j) => j.notes)
+              .filter((n) => n)
+              .map(readable),
           }
         }),
       )

@@ -19,7 +19,16 @@ export interface RedmineIssue {
 /** An issue as `GET /issues/:id.json?include=journals` returns it. */
 export interface RedmineIssueDetail extends RedmineIssue {
   /** Oldest first. A status-only change gives a journal with `notes: ''`. */
-  journals: Array<{ id?: number; notes: string; details?: Array<{ property: string; name: string; old_value: string | null; new_value: string | null }> }>
+  journals: Array<{
+    id?: number
+    notes: string
+    details?: Array<{
+      property: string
+      name: string
+      old_value: string | null
+      new_value: string | null
+    }>
+  }>
 }
 
 export interface RedmineResponse {
@@ -55,7 +64,11 @@ export interface Redmine {
   timings: Record<string, number>
 
   /** Any REST call against this server; `apiKey: null` sends no key. Never throws on HTTP status. */
-  request(method: string, path: string, options?: { body?: unknown; apiKey?: string | null; query?: Record<string, string> }): Promise<RedmineResponse>
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; apiKey?: string | null; query?: Record<string, string> },
+  ): Promise<RedmineResponse>
   /** `GET /issues.json` with `project_id`, `status_id=*` and `limit=100` (each overridable), following pagination. */
   listIssues(query?: Record<string, string>): Promise<RedmineIssue[]>
   /** `GET /issues/:id.json?include=journals`. */
@@ -133,14 +146,25 @@ function parseEnv(text: string): Record<string, string> {
 }
 
 /** Runs the script with output appended to `log`; kills its process group on timeout unless it is inside apt-get. */
-async function runScript(stateDir: string, port: number, args: string[], timeoutMs: number, projectIdentifier: string): Promise<Record<string, string>> {
+async function runScript(
+  stateDir: string,
+  port: number,
+  args: string[],
+  timeoutMs: number,
+  projectIdentifier: string,
+): Promise<Record<string, string>> {
   const log = join(stateDir, 'start.log')
   const fd = openSync(log, 'a')
   const child = spawn('bash', [SCRIPT, ...args], {
     cwd: '/',
     detached: true, // own process group, so a timeout can kill the script and anything it started
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, REDMINE_PORT: String(port), REDMINE_STATE_DIR: stateDir, REDMINE_PROJECT_IDENTIFIER: projectIdentifier },
+    env: {
+      ...process.env,
+      REDMINE_PORT: String(port),
+      REDMINE_STATE_DIR: stateDir,
+      REDMINE_PROJECT_IDENTIFIER: projectIdentifier,
+    },
   })
   closeSync(fd)
   const failure = (why: string) => {
@@ -151,7 +175,12 @@ async function runScript(stateDir: string, port: number, args: string[], timeout
     )
   }
   let timer: NodeJS.Timeout | undefined
-  const result = await new Promise<{ code: number | null; signal: string | null; timedOut: boolean; error?: Error }>((resolve) => {
+  const result = await new Promise<{
+    code: number | null
+    signal: string | null
+    timedOut: boolean
+    error?: Error
+  }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, timedOut: false, error }))
     child.once('exit', (code, signal) => resolve({ code, signal, timedOut: false }))
     timer = setTimeout(() => resolve({ code: null, signal: null, timedOut: true }), timeoutMs)
@@ -168,7 +197,9 @@ async function runScript(stateDir: string, port: number, args: string[], timeout
     if (phase === 'install') {
       // Killing apt-get/dpkg midway would break the package database: let it finish on its own.
       child.unref()
-      throw failure(`timed out after ${timeoutMs} ms while installing packages; the install goes on in the background`)
+      throw failure(
+        `timed out after ${timeoutMs} ms while installing packages; the install goes on in the background`,
+      )
     }
     try {
       process.kill(-child.pid!, 'SIGKILL')
@@ -177,13 +208,15 @@ async function runScript(stateDir: string, port: number, args: string[], timeout
     }
     throw failure(`timed out after ${timeoutMs} ms in phase "${phase}"`)
   }
-  if (result.code !== 0) throw failure(`start-redmine.sh exited with ${result.code ?? result.signal}`)
+  if (result.code !== 0)
+    throw failure(`start-redmine.sh exited with ${result.code ?? result.signal}`)
   return parseEnv(await readFile(join(stateDir, 'env'), 'utf8'))
 }
 
 function num(env: Record<string, string>, key: string): number {
   const n = Number(env[key])
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`start-redmine.sh wrote no valid ${key} (got ${env[key]})`)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`start-redmine.sh wrote no valid ${key} (got ${env[key]})`)
   return n
 }
 
@@ -192,7 +225,10 @@ function num(env: Record<string, string>, key: string): number {
  * and returns REST helpers authenticated with the admin API key.
  */
 export async function startRedmine(options: StartRedmineOptions = {}): Promise<Redmine> {
-  if (process.getuid?.() !== 0) throw new Error(`Redmine tests must run as root (they install ${PACKAGES} and run it as www-data)`)
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      `Redmine tests must run as root (they install ${PACKAGES} and run it as www-data)`,
+    )
   const began = performance.now()
   const projectIdentifier = options.projectIdentifier ?? 'errors'
   const stateDir = await mkdtemp(join(stateBase(), 'faultline-redmine-'))
@@ -214,10 +250,12 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
     }
     throw err
   }
-  if (env.REDMINE_URL !== base) throw new Error(`start-redmine.sh reported ${env.REDMINE_URL}, expected ${base}`)
+  if (env.REDMINE_URL !== base)
+    throw new Error(`start-redmine.sh reported ${env.REDMINE_URL}, expected ${base}`)
 
   const timings: Record<string, number> = {}
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('REDMINE_TIME_')) timings[k.slice(13).toLowerCase()] = Number(v)
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('REDMINE_TIME_')) timings[k.slice(13).toLowerCase()] = Number(v)
   timings.startRedmine = seconds(began)
 
   let pid = num(env, 'REDMINE_PID')
@@ -230,7 +268,11 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
   const projectId = num(env, 'REDMINE_PROJECT_ID')
   const closedStatusId = num(env, 'REDMINE_CLOSED_STATUS_ID')
 
-  async function request(method: string, path: string, opts: { body?: unknown; apiKey?: string | null; query?: Record<string, string> } = {}): Promise<RedmineResponse> {
+  async function request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; apiKey?: string | null; query?: Record<string, string> } = {},
+  ): Promise<RedmineResponse> {
     const url = new URL(path, base)
     if (url.origin !== base) throw new Error(`refusing to call ${url.href}: only ${base}`)
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v)
@@ -238,7 +280,11 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
     const key = opts.apiKey === undefined ? apiKey : opts.apiKey
     if (key !== null) headers['X-Redmine-API-Key'] = key
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json'
-    const res = await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) })
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    })
     const text = await res.text()
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     let body: any = null
@@ -252,18 +298,35 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
     return { status: res.status, headers: res.headers, body }
   }
 
-  async function expectStatus(res: RedmineResponse, want: number, what: string): Promise<RedmineResponse> {
-    if (res.status !== want) throw new Error(`${what}: HTTP ${res.status}, expected ${want}: ${JSON.stringify(res.body)}`)
+  async function expectStatus(
+    res: RedmineResponse,
+    want: number,
+    what: string,
+  ): Promise<RedmineResponse> {
+    if (res.status !== want)
+      throw new Error(`${what}: HTTP ${res.status}, expected ${want}: ${JSON.stringify(res.body)}`)
     return res
   }
 
-  const normalise = <T extends { description?: string | null }>(issue: T): T & { description: string } => ({ ...issue, description: issue.description ?? '' })
+  const normalise = <T extends { description?: string | null }>(
+    issue: T,
+  ): T & { description: string } => ({ ...issue, description: issue.description ?? '' })
 
   async function listIssues(query: Record<string, string> = {}): Promise<RedmineIssue[]> {
     const all: RedmineIssue[] = []
-    for (let offset = 0; ; ) {
-      const q = { project_id: String(projectId), status_id: '*', limit: '100', ...query, offset: String(offset) }
-      const res = await expectStatus(await request('GET', '/issues.json', { query: q }), 200, 'GET /issues.json')
+    for (let offset = 0; ;) {
+      const q = {
+        project_id: String(projectId),
+        status_id: '*',
+        limit: '100',
+        ...query,
+        offset: String(offset),
+      }
+      const res = await expectStatus(
+        await request('GET', '/issues.json', { query: q }),
+        200,
+        'GET /issues.json',
+      )
       const page = res.body as { issues: RedmineIssue[]; total_count: number }
       all.push(...page.issues.map(normalise))
       offset += page.issues.length
@@ -272,15 +335,26 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
   }
 
   async function getIssue(id: number): Promise<RedmineIssueDetail> {
-    const res = await expectStatus(await request('GET', `/issues/${id}.json`, { query: { include: 'journals' } }), 200, `GET /issues/${id}.json`)
+    const res = await expectStatus(
+      await request('GET', `/issues/${id}.json`, { query: { include: 'journals' } }),
+      200,
+      `GET /issues/${id}.json`,
+    )
     const issue = (res.body as { issue: RedmineIssueDetail }).issue
     return { ...normalise(issue), journals: issue.journals ?? [] }
   }
 
   async function closeIssue(id: number): Promise<void> {
-    await expectStatus(await request('PUT', `/issues/${id}.json`, { body: { issue: { status_id: closedStatusId } } }), 204, `closing issue ${id}`)
+    await expectStatus(
+      await request('PUT', `/issues/${id}.json`, {
+        body: { issue: { status_id: closedStatusId } },
+      }),
+      204,
+      `closing issue ${id}`,
+    )
     const after = await getIssue(id)
-    if (after.status.id !== closedStatusId) throw new Error(`issue ${id} is still "${after.status.name}" after closing (workflow?)`)
+    if (after.status.id !== closedStatusId)
+      throw new Error(`issue ${id} is still "${after.status.name}" after closing (workflow?)`)
   }
 
   async function deleteAllIssues(): Promise<void> {
@@ -290,7 +364,8 @@ export async function startRedmine(options: StartRedmineOptions = {}): Promise<R
       for (const { id } of issues) {
         const res = await request('DELETE', `/issues/${id}.json`)
         // 404: already gone with a deleted parent issue
-        if (res.status !== 204 && res.status !== 404) throw new Error(`DELETE /issues/${id}.json: HTTP ${res.status}`)
+        if (res.status !== 204 && res.status !== 404)
+          throw new Error(`DELETE /issues/${id}.json: HTTP ${res.status}`)
       }
     }
     throw new Error('issues keep reappearing in the project')

@@ -68,14 +68,21 @@ const run = runCommand
 
 // rsyslogd lives in /usr/sbin, which a non-login PATH may lack.
 function findRsyslogd(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin']
+  const dirs = [
+    ...(process.env.PATH ?? '').split(delimiter),
+    '/usr/sbin',
+    '/sbin',
+    '/usr/local/sbin',
+  ]
   return dirs.map((d) => join(d, 'rsyslogd')).find((p) => p.startsWith('/') && existsSync(p))
 }
 
 // The gtls netstream driver (rsyslog-gnutls) and the RELP input (rsyslog-relp) are separate packages; without them
 // rsyslogd starts and fails only when the input is used.
 function hasModules(): boolean {
-  const multiarch = existsSync('/usr/lib') ? readdirSync('/usr/lib').map((e) => join('/usr/lib', e, 'rsyslog')) : []
+  const multiarch = existsSync('/usr/lib')
+    ? readdirSync('/usr/lib').map((e) => join('/usr/lib', e, 'rsyslog'))
+    : []
   const dirs = ['/usr/lib/rsyslog', '/usr/lib64/rsyslog', ...multiarch]
   return ['lmnsd_gtls.so', 'imrelp.so'].every((m) => dirs.some((d) => existsSync(join(d, m))))
 }
@@ -91,10 +98,17 @@ export function ensureRsyslog(): Promise<void> {
   if (findRsyslogd() && hasModules()) return Promise.resolve()
   // Concurrent callers share one apt-get run; a failure is not cached so a later call can retry.
   installing ??= (async () => {
-    const res = await aptInstall(['rsyslog', 'rsyslog-gnutls', 'rsyslog-relp'], Date.now() + 180_000)
+    const res = await aptInstall(
+      ['rsyslog', 'rsyslog-gnutls', 'rsyslog-relp'],
+      Date.now() + 180_000,
+    )
     if (!findRsyslogd() || !hasModules()) {
-      const reason = res.ok ? 'apt-get succeeded but rsyslogd, lmnsd_gtls.so or imrelp.so is still missing' : outputTail(res)
-      throw new Error(`rsyslog tests need rsyslogd with TLS and RELP support (${PACKAGES}): ${reason}`)
+      const reason = res.ok
+        ? 'apt-get succeeded but rsyslogd, lmnsd_gtls.so or imrelp.so is still missing'
+        : outputTail(res)
+      throw new Error(
+        `rsyslog tests need rsyslogd with TLS and RELP support (${PACKAGES}): ${reason}`,
+      )
     }
   })().finally(() => {
     installing = undefined
@@ -104,18 +118,47 @@ export function ensureRsyslog(): Promise<void> {
 
 function makeCert(dir: string, name: string): Promise<string> {
   const cert = join(dir, `${name}-cert.pem`)
-  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${name}-key.pem`), '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']
+  const args = [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    join(dir, `${name}-key.pem`),
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]
   return run('openssl', args, 30_000).then(({ ok, output }) => {
-    if (!ok) throw new Error(`making a test certificate with openssl failed (apt-get install openssl): ${output.trim()}`)
+    if (!ok)
+      throw new Error(
+        `making a test certificate with openssl failed (apt-get install openssl): ${output.trim()}`,
+      )
     return cert
   })
 }
 
 // Order and names of the JSON fields the template writes; the record mapping below relies on them.
 const FIELDS: Array<[string, string, string?]> = [
-  ['input', 'inputname'], ['pri', 'pri'], ['facility', 'syslogfacility-text'], ['severity', 'syslogseverity-text'],
-  ['protocolVersion', 'protocol-version'], ['timestamp', 'timereported', ' dateFormat="rfc3339"'], ['hostname', 'hostname'],
-  ['appName', 'app-name'], ['procid', 'procid'], ['msgid', 'msgid'], ['structuredData', 'structured-data'], ['msg', 'msg'], ['rawmsg', 'rawmsg'],
+  ['input', 'inputname'],
+  ['pri', 'pri'],
+  ['facility', 'syslogfacility-text'],
+  ['severity', 'syslogseverity-text'],
+  ['protocolVersion', 'protocol-version'],
+  ['timestamp', 'timereported', ' dateFormat="rfc3339"'],
+  ['hostname', 'hostname'],
+  ['appName', 'app-name'],
+  ['procid', 'procid'],
+  ['msgid', 'msgid'],
+  ['structuredData', 'structured-data'],
+  ['msg', 'msg'],
+  ['rawmsg', 'rawmsg'],
 ]
 
 interface Ports {
@@ -130,7 +173,10 @@ interface Ports {
 // the defaults turn "\n" into "#012" and drop one trailing LF, hiding what the client really sent.
 // inputs.timeout.shutdown: an idle input thread otherwise holds up every SIGTERM for the 1 s default.
 function config(dir: string, ports: Ports, out: string): string {
-  const props = FIELDS.map(([key, name, extra = '']) => `  property(outname="${key}" name="${name}"${extra} format="jsonf")`).join('\n  constant(value=",")\n')
+  const props = FIELDS.map(
+    ([key, name, extra = '']) =>
+      `  property(outname="${key}" name="${name}"${extra} format="jsonf")`,
+  ).join('\n  constant(value=",")\n')
   return `global(workDirectory="${dir}/work"
   maxMessageSize="256k"
   parser.escapeControlCharactersOnReceive="off"
@@ -172,12 +218,29 @@ function canConnect(port: number): Promise<boolean> {
 function toRecord(line: string): SyslogRecord {
   const r = JSON.parse(line) as Record<string, string>
   const input = r.input
-  if (input !== 'udp' && input !== 'tcp' && input !== 'tls' && input !== 'relp' && input !== 'relptls') throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
+  if (
+    input !== 'udp' &&
+    input !== 'tcp' &&
+    input !== 'tls' &&
+    input !== 'relp' &&
+    input !== 'relptls'
+  )
+    throw new Error(`rsyslog record from unknown input ${input}: ${line}`)
   const s = (k: string) => r[k] ?? ''
   return {
-    input, pri: Number(r.pri), facility: s('facility'), severity: s('severity'), protocolVersion: s('protocolVersion'),
-    timestamp: s('timestamp'), hostname: s('hostname'), appName: s('appName'), procid: s('procid'), msgid: s('msgid'),
-    structuredData: s('structuredData'), msg: s('msg'), rawmsg: s('rawmsg'),
+    input,
+    pri: Number(r.pri),
+    facility: s('facility'),
+    severity: s('severity'),
+    protocolVersion: s('protocolVersion'),
+    timestamp: s('timestamp'),
+    hostname: s('hostname'),
+    appName: s('appName'),
+    procid: s('procid'),
+    msgid: s('msgid'),
+    structuredData: s('structuredData'),
+    msg: s('msg'),
+    rawmsg: s('rawmsg'),
   }
 }
 
@@ -208,21 +271,34 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
 
-  const logTail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : '')
+  const logTail = () =>
+    existsSync(logFile)
+      ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ')
+      : ''
   async function start(): Promise<void> {
     if (child) return
     const fd = openSync(logFile, 'a')
     // setpriv execs rsyslogd (same PID) with a parent-death signal, so even a crashed test run leaves no daemon behind.
     const argv = [rsyslogd, '-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')]
-    const cmd = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', ...argv] : argv
+    const cmd = existsSync('/usr/bin/setpriv')
+      ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', ...argv]
+      : argv
     const proc = spawn(cmd[0] as string, cmd.slice(1), { cwd: dir, stdio: ['ignore', fd, fd] })
     closeSync(fd)
     child = proc
     let gone = false
-    exited = new Promise<void>((resolve) => proc.once('exit', resolve).once('error', resolve)).then(() => void (gone = true))
+    exited = new Promise<void>((resolve) => proc.once('exit', resolve).once('error', resolve)).then(
+      () => void (gone = true),
+    )
     const deadline = Date.now() + 10_000
     while (!gone && Date.now() < deadline) {
-      if ((await canConnect(ports.tcp)) && (await canConnect(ports.tls)) && (await canConnect(ports.relp)) && (await canConnect(ports.relpTls))) return
+      if (
+        (await canConnect(ports.tcp)) &&
+        (await canConnect(ports.tls)) &&
+        (await canConnect(ports.relp)) &&
+        (await canConnect(ports.relpTls))
+      )
+        return
       await sleep(25)
     }
     const why = gone ? 'rsyslogd exited' : 'ports not accepting after 10 s'
@@ -235,7 +311,10 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     if (!proc) return
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
     let timer: NodeJS.Timeout | undefined
-    const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(r, 5000, true)))])
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(r, 5000, true))),
+    ])
     clearTimeout(timer)
     if (timedOut) {
       proc.kill('SIGKILL')
@@ -248,7 +327,11 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     if (!existsSync(out)) return []
     const text = readFileSync(out, 'utf8')
     // omfile may be mid-write on a large record: only newline-terminated lines are complete.
-    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map(toRecord)
+    return text
+      .slice(0, text.lastIndexOf('\n') + 1)
+      .split('\n')
+      .filter(Boolean)
+      .map(toRecord)
   }
 
   async function waitFor(count: number, timeoutMs = 5000): Promise<SyslogRecord[]> {
@@ -256,7 +339,10 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     for (;;) {
       const got = records()
       if (got.length >= count) return got
-      if (Date.now() >= deadline) throw new Error(`rsyslog: waited ${timeoutMs} ms for ${count} records, got ${got.length}; log: ${logTail()}`)
+      if (Date.now() >= deadline)
+        throw new Error(
+          `rsyslog: waited ${timeoutMs} ms for ${count} records, got ${got.length}; log: ${logTail()}`,
+        )
       await sleep(20)
     }
   }
@@ -268,8 +354,18 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     throw err
   }
   return {
-    udpPort: ports.udp, tcpPort: ports.tcp, tlsPort: ports.tls, relpPort: ports.relp, relpTlsPort: ports.relpTls, caFile, serverCertFile, serverKeyFile: join(dir, 'server-key.pem'),
-    records, waitFor, stop, start,
+    udpPort: ports.udp,
+    tcpPort: ports.tcp,
+    tlsPort: ports.tls,
+    relpPort: ports.relp,
+    relpTlsPort: ports.relpTls,
+    caFile,
+    serverCertFile,
+    serverKeyFile: join(dir, 'server-key.pem'),
+    records,
+    waitFor,
+    stop,
+    start,
     async close() {
       await stop()
       await rm(dir, { recursive: true, force: true })

@@ -13,17 +13,48 @@ export function getTestCertificate(): { key: string; cert: string; certFile: str
   const certFile = join(dir, 'cert.pem')
   if (!existsSync(certFile)) {
     mkdirSync(dir, { recursive: true })
-    const make = () => execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'pipe' })
+    const make = () =>
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          certFile,
+          '-days',
+          '30',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        ],
+        { stdio: 'pipe' },
+      )
     try {
       make()
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`openssl could not make the test certificate: ${(err as Error).message}`, { cause: err })
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`openssl could not make the test certificate: ${(err as Error).message}`, {
+          cause: err,
+        })
       // a machine without openssl gets Debian's, as the other components do
       try {
-        execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'openssl'], { stdio: 'pipe', timeout: 300_000 })
+        execFileSync(
+          'apt-get',
+          ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'openssl'],
+          { stdio: 'pipe', timeout: 300_000 },
+        )
         make()
       } catch (installErr) {
-        throw new Error(`the tests make a self-signed certificate with openssl, which is missing and could not be installed (apt-get install openssl): ${(installErr as Error).message}`, { cause: installErr })
+        throw new Error(
+          `the tests make a self-signed certificate with openssl, which is missing and could not be installed (apt-get install openssl): ${(installErr as Error).message}`,
+          { cause: installErr },
+        )
       }
     }
   }
@@ -47,7 +78,9 @@ export interface TestSmtpServer {
   close(): Promise<void>
 }
 
-export async function startSmtpServer(options: { user?: string; pass?: string; port?: number; received?: Received[] } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(
+  options: { user?: string; pass?: string; port?: number; received?: Received[] } = {},
+): Promise<TestSmtpServer> {
   const { key, cert } = getTestCertificate()
   const user = options.user ?? 'faultline'
   const pass = options.pass ?? 'right-password'
@@ -72,7 +105,10 @@ export async function startSmtpServer(options: { user?: string; pass?: string; p
         const raw = Buffer.concat(chunks).toString('utf8')
         simpleParser(raw).then((mail) => {
           received.push({
-            envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address) },
+            envelope: {
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+            },
             user: session.user as string | undefined,
             secure: session.secure,
             mail,
@@ -85,7 +121,9 @@ export async function startSmtpServer(options: { user?: string; pass?: string; p
   })
   const port = await new Promise<number>((resolve, reject) => {
     server.on('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.server.address() as { port: number }).port))
+    server.listen(options.port ?? 0, '127.0.0.1', () =>
+      resolve((server.server.address() as { port: number }).port),
+    )
   })
   return {
     port,
@@ -103,7 +141,9 @@ export async function startSilentServer(): Promise<{ port: number; close(): Prom
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => undefined)
   })
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  )
   return {
     port,
     close: () =>

@@ -26,11 +26,21 @@ export interface TrackerUnderTest {
 /** The embedded tracker, in a temporary directory. */
 export function localTracker(): TrackerUnderTest {
   let dir = mkdtempSync(join(tmpdir(), 'faultline-tickets-'))
-  const read = (): LocalTicket[] => readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalTicket)
+  const read = (): LocalTicket[] =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalTicket)
   return {
     name: 'local',
     setting: () => `local:${dir}`,
-    tickets: async () => read().map((t) => ({ id: t.id, title: t.title, body: t.body, closed: t.status === 'closed', comments: t.comments.map((c) => c.text) })),
+    tickets: async () =>
+      read().map((t) => ({
+        id: t.id,
+        title: t.title,
+        body: t.body,
+        closed: t.status === 'closed',
+        comments: t.comments.map((c) => c.text),
+      })),
     closeTicket: async (id) => {
       const path = join(dir, `${id}.json`)
       const ticket = JSON.parse(readFileSync(path, 'utf8')) as LocalTicket

@@ -33,7 +33,9 @@ export function threadIdOf(first: Report): string {
 }
 
 function whereOf(report: Report): string {
-  return report.request ? ` — ${report.request.method} ${report.request.route ?? report.request.url}` : ''
+  return report.request
+    ? ` — ${report.request.method} ${report.request.route ?? report.request.url}`
+    : ''
 }
 
 /** `[app] TypeError: … — GET /orders/:id (incident id)`, each part cut so the whole stays readable. */
@@ -45,10 +47,17 @@ export function composeSubject(report: Report, lead = ''): string {
 
 function sourceContext(error: SerializedError | undefined, appRoot: string | undefined): string {
   // only the stack's own frames, and only source files inside the app: a message quoting input cannot make a mail print a file
-  const frames = getErrorFrames(error, { radius: 2, maxFrames: 30, ...(appRoot ? { root: appRoot } : {}) }).filter((f) => f.origin === 'app' && f.context)
+  const frames = getErrorFrames(error, {
+    radius: 2,
+    maxFrames: 30,
+    ...(appRoot ? { root: appRoot } : {}),
+  }).filter((f) => f.origin === 'app' && f.context)
   return frames
     .slice(0, 3)
-    .map((f) => `${f.functionName || '(anonymous)'} at ${f.file}:${f.line}\n${f.context!.map((l) => `${l.current ? '>' : ' '} ${String(l.line).padStart(5)} | ${l.text}`).join('\n')}`)
+    .map(
+      (f) =>
+        `${f.functionName || '(anonymous)'} at ${f.file}:${f.line}\n${f.context!.map((l) => `${l.current ? '>' : ' '} ${String(l.line).padStart(5)} | ${l.text}`).join('\n')}`,
+    )
     .join('\n\n')
 }
 
@@ -103,9 +112,12 @@ export function composeReportMail(report: Report, appRoot?: string): ComposedMai
   if (logs) sections.push(['Logged during the request', logs])
   if (chain) sections.push(['Traceback', chain])
   if (source) sections.push(['Source', source])
-  if (headers.length) sections.push(['Request headers (scrubbed)', headers.map(([k, v]) => `${k}: ${v}`).join('\n')])
-  if (report.request?.query !== undefined) sections.push(['Query (scrubbed)', JSON.stringify(report.request.query, null, 2)])
-  if (report.request?.body !== undefined) sections.push(['Body (scrubbed)', JSON.stringify(report.request.body, null, 2)])
+  if (headers.length)
+    sections.push(['Request headers (scrubbed)', headers.map(([k, v]) => `${k}: ${v}`).join('\n')])
+  if (report.request?.query !== undefined)
+    sections.push(['Query (scrubbed)', JSON.stringify(report.request.query, null, 2)])
+  if (report.request?.body !== undefined)
+    sections.push(['Body (scrubbed)', JSON.stringify(report.request.body, null, 2)])
   const text = `${report.message}\n\n${textTable(rows)}\n${sections.map(([title, body]) => `\n${title}\n${'-'.repeat(title.length)}\n${body}\n`).join('')}`
   const html = htmlDocument(
     subject,
@@ -125,7 +137,10 @@ export function composeDigestMail(digest: Digest): ComposedMail {
   const idText = `${ids.join('\n')}${more > 0 ? `\n… and ${more} more` : ''}`
   const urls = digest.urls.join('\n')
   const text = `${summary}\n\nFingerprint: ${first.fingerprint}\nFirst incident: ${first.id}\n\nIncidents\n---------\n${idText}\n${urls ? `\nDistinct URLs\n-------------\n${urls}\n` : ''}`
-  const html = htmlDocument(subject, `<p>${escapeHtml(summary)}</p><p>Fingerprint <code>${escapeHtml(first.fingerprint)}</code>, first incident <code>${escapeHtml(first.id)}</code></p><h3>Incidents</h3><pre>${escapeHtml(idText)}</pre>${urls ? `<h3>Distinct URLs</h3><pre>${escapeHtml(urls)}</pre>` : ''}`)
+  const html = htmlDocument(
+    subject,
+    `<p>${escapeHtml(summary)}</p><p>Fingerprint <code>${escapeHtml(first.fingerprint)}</code>, first incident <code>${escapeHtml(first.id)}</code></p><h3>Incidents</h3><pre>${escapeHtml(idText)}</pre>${urls ? `<h3>Distinct URLs</h3><pre>${escapeHtml(urls)}</pre>` : ''}`,
+  )
   const messageId = `<faultline.${first.fingerprint}.digest.${Date.parse(digest.to)}.${digest.count}@${domainOf(first.host)}>`
   return { subject, text, html, messageId, inReplyTo: threadId, references: threadId }
 }
@@ -133,10 +148,22 @@ export function composeDigestMail(digest: Digest): ComposedMail {
 /** The summary of what the ceiling held back. */
 export function composeHeldBackMail(held: HeldBack, app: string, host: string): ComposedMail {
   const what = held.budget === 'warnings' ? 'warning' : 'error'
-  const subject = toHeaderLine(`[${app}] ${held.mails} ${what} mails held back by the hourly ceiling (${held.reports} reports)`)
-  const lines = held.fingerprints.map((f) => `${String(f.reports).padStart(6)}  ${f.fingerprint}  ${f.message}`).join('\n')
+  const subject = toHeaderLine(
+    `[${app}] ${held.mails} ${what} mails held back by the hourly ceiling (${held.reports} reports)`,
+  )
+  const lines = held.fingerprints
+    .map((f) => `${String(f.reports).padStart(6)}  ${f.fingerprint}  ${f.message}`)
+    .join('\n')
   const intro = `Between ${held.from} and ${held.to} the mail ceiling held back ${held.mails} mails covering ${held.reports} reports. Every report is still in the log and the other transports.`
   const text = `${intro}\n\nReports  Fingerprint       Message\n${lines}\n`
-  const html = htmlDocument(subject, `<p>${escapeHtml(intro)}</p><pre>${escapeHtml(`Reports  Fingerprint       Message\n${lines}`)}</pre>`)
-  return { subject, text, html, messageId: `<faultline.held.${held.budget}.${Date.parse(held.to)}.${held.mails}@${domainOf(host)}>` }
+  const html = htmlDocument(
+    subject,
+    `<p>${escapeHtml(intro)}</p><pre>${escapeHtml(`Reports  Fingerprint       Message\n${lines}`)}</pre>`,
+  )
+  return {
+    subject,
+    text,
+    html,
+    messageId: `<faultline.held.${held.budget}.${Date.parse(held.to)}.${held.mails}@${domainOf(host)}>`,
+  }
 }

@@ -67,28 +67,52 @@ export interface ResolvedMailOptions {
 
 // the type checker keeps these in step with MailOptions
 const KNOWN_FIELDS: Record<keyof MailOptions, true> = {
-  url: true, host: true, port: true, secure: true, auth: true, from: true, to: true, outbox: true, requireTLS: true, tls: true,
-  warnings: true, digestWindowMs: true, maxPerHour: true, ceilingPeriodMs: true, timeouts: true, attempts: true, force: true,
+  url: true,
+  host: true,
+  port: true,
+  secure: true,
+  auth: true,
+  from: true,
+  to: true,
+  outbox: true,
+  requireTLS: true,
+  tls: true,
+  warnings: true,
+  digestWindowMs: true,
+  maxPerHour: true,
+  ceilingPeriodMs: true,
+  timeouts: true,
+  attempts: true,
+  force: true,
 }
 const KNOWN = Object.keys(KNOWN_FIELDS)
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) failOption(field, `must be a positive number; got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    failOption(field, `must be a positive number; got ${JSON.stringify(value)}`)
   return value
 }
 
 function fromUrl(url: string): MailOptions {
   const parsed = parseSettingUrl('mail', url, ['smtp:', 'smtps:'])
   const q = parsed.searchParams
-  const options: MailOptions = { host: parsed.hostname.replace(/^\[|\]$/g, ''), secure: parsed.protocol === 'smtps:' }
+  const options: MailOptions = {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    secure: parsed.protocol === 'smtps:',
+  }
   if (parsed.port) options.port = Number(parsed.port)
-  if (parsed.username) options.auth = { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) }
+  if (parsed.username)
+    options.auth = {
+      user: decodeURIComponent(parsed.username),
+      pass: decodeURIComponent(parsed.password),
+    }
   if (q.get('from')) options.from = q.get('from')!
   if (q.get('requireTLS') === 'false') options.requireTLS = false
   const ca = q.get('ca')
   const servername = q.get('servername')
-  if (ca || servername) options.tls = { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) }
+  if (ca || servername)
+    options.tls = { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) }
   return options
 }
 
@@ -101,14 +125,22 @@ function fromUrl(url: string): MailOptions {
  * resolveMailOptions('smtp://u:p@mail.example.org:587', { managers: ['ops@example.org'], appName: 'shop' })
  * ```
  */
-export function resolveMailOptions(setting: string | Record<string, unknown>, context: { managers: string[]; appName: string }): ResolvedMailOptions {
+export function resolveMailOptions(
+  setting: string | Record<string, unknown>,
+  context: { managers: string[]; appName: string },
+): ResolvedMailOptions {
   const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as MailOptions)
-  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
+  for (const key of Object.keys(raw))
+    if (!KNOWN.includes(key))
+      failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
   const to = merged.to ?? context.managers
-  if (!Array.isArray(to) || to.length === 0) failOption('managers', 'must list at least one address when mail is on (or set mail.to)')
+  if (!Array.isArray(to) || to.length === 0)
+    failOption('managers', 'must list at least one address when mail is on (or set mail.to)')
   const resolved: ResolvedMailOptions = {
-    from: merged.from ?? `"${context.appName} errors" <faultline@${hostname().replace(/[^a-zA-Z0-9.-]/g, '') || 'localhost'}>`,
+    from:
+      merged.from ??
+      `"${context.appName} errors" <faultline@${hostname().replace(/[^a-zA-Z0-9.-]/g, '') || 'localhost'}>`,
     to,
     warnings: merged.warnings === true,
     digestWindowMs: positive('mail.digestWindowMs', merged.digestWindowMs, 5 * 60_000),
@@ -118,15 +150,18 @@ export function resolveMailOptions(setting: string | Record<string, unknown>, co
     target: '',
   }
   if (merged.outbox !== undefined) {
-    if (typeof merged.outbox !== 'string' || !merged.outbox) failOption('mail.outbox', 'must be a directory path')
+    if (typeof merged.outbox !== 'string' || !merged.outbox)
+      failOption('mail.outbox', 'must be a directory path')
     resolved.outbox = resolve(merged.outbox)
     resolved.target = `outbox ${resolved.outbox}`
     return resolved
   }
-  if (!merged.host) failOption('mail.host', 'is needed to send mail (or set mail.outbox to write .eml files)')
+  if (!merged.host)
+    failOption('mail.host', 'is needed to send mail (or set mail.outbox to write .eml files)')
   const secure = merged.secure === true
   const port = merged.port ?? (secure ? 465 : 587)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) failOption('mail.port', `must be a port number; got ${JSON.stringify(merged.port)}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    failOption('mail.port', `must be a port number; got ${JSON.stringify(merged.port)}`)
   const timeouts = merged.timeouts ?? {}
   resolved.smtp = {
     host: merged.host,

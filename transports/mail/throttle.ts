@@ -73,7 +73,15 @@ interface Budget {
   readonly max: number
   /** When each mail of the current period went out, oldest first. */
   sent: number[]
-  held: { mails: number; reports: number; since: number; byFingerprint: Map<string, { message: string; reports: number }>; timer: NodeJS.Timeout } | undefined
+  held:
+    | {
+        mails: number
+        reports: number
+        since: number
+        byFingerprint: Map<string, { message: string; reports: number }>
+        timer: NodeJS.Timeout
+      }
+    | undefined
 }
 
 /**
@@ -95,7 +103,8 @@ export class MailThrottle {
     private readonly sink: MailThrottleSink,
     private readonly now: () => number = Date.now,
   ) {
-    const warnings = options.maxWarningsPerPeriod ?? Math.max(1, Math.ceil(options.maxPerPeriod / 3))
+    const warnings =
+      options.maxWarningsPerPeriod ?? Math.max(1, Math.ceil(options.maxPerPeriod / 3))
     this.#errors = { name: 'errors', max: options.maxPerPeriod, sent: [], held: undefined }
     this.#warnings = { name: 'warnings', max: warnings, sent: [], held: undefined }
   }
@@ -105,7 +114,12 @@ export class MailThrottle {
     const window = this.#windows.get(report.fingerprint)
     if (window) {
       window.count++
-      if (window.occurrences.length < MAX_LISTED) window.occurrences.push({ id: report.id, time: report.time, ...(report.request ? { url: report.request.url } : {}) })
+      if (window.occurrences.length < MAX_LISTED)
+        window.occurrences.push({
+          id: report.id,
+          time: report.time,
+          ...(report.request ? { url: report.request.url } : {}),
+        })
       if (report.request && window.urls.size < MAX_URLS) window.urls.add(report.request.url)
       return
     }
@@ -117,7 +131,14 @@ export class MailThrottle {
   #openWindow(first: Report, start: number): void {
     const timer = setTimeout(() => this.#closeWindow(first.fingerprint), this.options.windowMs)
     timer.unref()
-    this.#windows.set(first.fingerprint, { first, count: 0, start, occurrences: [], urls: new Set(), timer })
+    this.#windows.set(first.fingerprint, {
+      first,
+      count: 0,
+      start,
+      occurrences: [],
+      urls: new Set(),
+      timer,
+    })
   }
 
   #closeWindow(fingerprint: string): void {
@@ -172,7 +193,8 @@ export class MailThrottle {
     held.reports += reports
     const entry = held.byFingerprint.get(report.fingerprint)
     if (entry) entry.reports += reports
-    else if (held.byFingerprint.size < MAX_URLS) held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
+    else if (held.byFingerprint.size < MAX_URLS)
+      held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
     return false
   }
 
@@ -185,7 +207,14 @@ export class MailThrottle {
     fingerprints.sort((a, b) => b.reports - a.reports)
     // the summary is exempt from the ceiling: it is what keeps the ceiling honest
     budget.sent.push(this.now())
-    this.sink.sendHeldBack({ budget: budget.name, mails: held.mails, reports: held.reports, fingerprints, from: new Date(held.since).toISOString(), to: new Date(this.now()).toISOString() })
+    this.sink.sendHeldBack({
+      budget: budget.name,
+      mails: held.mails,
+      reports: held.reports,
+      fingerprints,
+      from: new Date(held.since).toISOString(),
+      to: new Date(this.now()).toISOString(),
+    })
   }
 
   /** Ends every window and period now, sending what they gathered: for shutdown. */

@@ -4,11 +4,37 @@ import { formatErrorChain } from '../../lib/report/serialize-error.js'
 
 /** Syslog facilities by name (RFC 5424 table 1). */
 export const FACILITIES: Record<string, number> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+  kern: 0,
+  user: 1,
+  mail: 2,
+  daemon: 3,
+  auth: 4,
+  syslog: 5,
+  lpr: 6,
+  news: 7,
+  uucp: 8,
+  cron: 9,
+  authpriv: 10,
+  ftp: 11,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 }
 
-const SEVERITIES: Record<string, number> = { error: 3, warn: 4, info: 6, http: 6, verbose: 7, debug: 7, silly: 7 }
+const SEVERITIES: Record<string, number> = {
+  error: 3,
+  warn: 4,
+  info: 6,
+  http: 6,
+  verbose: 7,
+  debug: 7,
+  silly: 7,
+}
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 
 /** What stays the same for every line one transport writes. */
@@ -23,7 +49,9 @@ export interface SyslogHeader {
 
 /** Keeps printable US-ASCII only (33–126, no space), as header fields require, and a length bound; `-` when empty. */
 export function toHeaderField(value: unknown, max: number): string {
-  const clean = (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '').replace(/[^\x21-\x7e]/g, '').slice(0, max)
+  const clean = (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '')
+    .replace(/[^\x21-\x7e]/g, '')
+    .slice(0, max)
   return clean || '-'
 }
 
@@ -75,14 +103,20 @@ function text(value: unknown): string | undefined {
 
 function structuredData(sdId: string, params: Array<[string, unknown]>): string {
   const body = params
-    .filter(([, v]) => (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v)))
+    .filter(
+      ([, v]) =>
+        (typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v)),
+    )
     .map(([k, v]) => ` ${toSdName(k)}="${escapeSdValue(String(v))}"`)
     .join('')
   return body ? `[${toSdName(sdId)}${body}]` : '-'
 }
 
 /** MSGID, structured data and message of one winston record; every header part is made safe here, whatever the record holds. */
-export function describeRecord(info: Record<string, unknown>, sdId: string): { msgid: string; sd: string; msg: string } {
+export function describeRecord(
+  info: Record<string, unknown>,
+  sdId: string,
+): { msgid: string; sd: string; msg: string } {
   let described: { msgid: string; sd: string; msg: string }
   try {
     described = isReport(info) ? describeReport(info, sdId) : describeLine(info, sdId)
@@ -94,7 +128,10 @@ export function describeRecord(info: Record<string, unknown>, sdId: string): { m
   return { msgid: toHeaderField(msgid, MAX_MSGID), sd, msg: escapeLine(msg) }
 }
 
-function describeReport(info: Record<string, unknown> & Report, sdId: string): { msgid: string; sd: string; msg: string } {
+function describeReport(
+  info: Record<string, unknown> & Report,
+  sdId: string,
+): { msgid: string; sd: string; msg: string } {
   const r = info.request !== null && typeof info.request === 'object' ? info.request : undefined
   const url = text(r?.url)
   const method = text(r?.method)
@@ -111,18 +148,28 @@ function describeReport(info: Record<string, unknown> & Report, sdId: string): {
   const message = text(info.message) ?? ''
   const stack = info.kind === 'warning' ? undefined : formatErrorChain(info.error) || undefined
   const where = url !== undefined && !message.includes(url) ? ` — ${method ?? ''} ${url}` : ''
-  return { msgid: info.kind.toUpperCase(), sd, msg: `${message}${where}${stack ? ` stack=${stack}` : ''}` }
+  return {
+    msgid: info.kind.toUpperCase(),
+    sd,
+    msg: `${message}${where}${stack ? ` stack=${stack}` : ''}`,
+  }
 }
 
-function describeLine(info: Record<string, unknown>, sdId: string): { msgid: string; sd: string; msg: string } {
-  const request = info.request !== null && typeof info.request === 'object' ? (info.request as Record<string, unknown>) : undefined
+function describeLine(
+  info: Record<string, unknown>,
+  sdId: string,
+): { msgid: string; sd: string; msg: string } {
+  const request =
+    info.request !== null && typeof info.request === 'object'
+      ? (info.request as Record<string, unknown>)
+      : undefined
   const event = text(info.event)
   const sd = structuredData(sdId, [
     ['event', event],
     ['method', text(request?.method)],
     ['path', text(request?.url)?.split('?')[0]],
   ])
-  let msg = ''
+  let msg: string
   try {
     msg = String(info.message ?? '')
   } catch {
@@ -153,11 +200,14 @@ export function formatSyslogLine(info: Record<string, unknown>, header: SyslogHe
   const pri = header.facility * 8 + severity
   const { msgid, sd, msg } = describeRecord(info, header.sdId)
   // a record's own time is used only when it is a real timestamp: `time` may be anything a caller logged
-  const time = typeof info.time === 'string' && RFC3339.test(info.time) ? info.time : new Date().toISOString()
+  const time =
+    typeof info.time === 'string' && RFC3339.test(info.time) ? info.time : new Date().toISOString()
   const hostname = toHeaderField(header.hostname, MAX_HOSTNAME)
   const procid = toHeaderField(header.procid, MAX_PROCID)
   if (header.format === 'rfc3164') {
-    const tag = (typeof header.appName === 'string' ? header.appName : '').replace(TAG, '').slice(0, 32) || 'app'
+    const tag =
+      (typeof header.appName === 'string' ? header.appName : '').replace(TAG, '').slice(0, 32) ||
+      'app'
     return `<${pri}>${rfc3164Time(new Date(time))} ${hostname} ${tag}[${procid}]: ${msgid === '-' ? '' : `${msgid} `}${sd === '-' ? '' : `${sd} `}${msg}`
   }
   return `<${pri}>1 ${time} ${hostname} ${toHeaderField(header.appName, MAX_APP_NAME)} ${procid} ${msgid} ${sd} ${msg}`

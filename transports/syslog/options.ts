@@ -24,7 +24,13 @@ export interface SyslogOptions {
    * TLS: a CA (PEM text or a PEM file path) to trust instead of the system's, and the name to check. `cert` and `key`
    * (PEM text or file paths) are this client's own certificate, which rsyslog's imrelp asks for over `relp+tls://`.
    */
-  tls?: { ca?: string | string[]; servername?: string; rejectUnauthorized?: boolean; cert?: string; key?: string }
+  tls?: {
+    ca?: string | string[]
+    servername?: string
+    rejectUnauthorized?: boolean
+    cert?: string
+    key?: string
+  }
   /** Messages kept while the receiver is away. Default 10 000. */
   queueSize?: number
   /** The largest UDP datagram; longer messages are cut with a marker. Default 8192 (rsyslog's default limit). */
@@ -52,7 +58,13 @@ export interface ResolvedSyslogOptions {
   appName: string
   hostname: string
   sdId: string
-  tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean; cert?: string; key?: string }
+  tls: {
+    ca?: string[]
+    servername?: string
+    rejectUnauthorized: boolean
+    cert?: string
+    key?: string
+  }
   queueSize: number
   udpMaxBytes: number
   streamMaxBytes: number
@@ -65,25 +77,55 @@ export interface ResolvedSyslogOptions {
 
 // the type checker keeps these in step with SyslogOptions
 const KNOWN_FIELDS: Record<keyof SyslogOptions, true> = {
-  url: true, protocol: true, host: true, port: true, path: true, format: true, facility: true, appName: true, hostname: true, sdId: true,
-  tls: true, queueSize: true, udpMaxBytes: true, streamMaxBytes: true, relp: true, inDoubtMs: true, level: true, force: true,
+  url: true,
+  protocol: true,
+  host: true,
+  port: true,
+  path: true,
+  format: true,
+  facility: true,
+  appName: true,
+  hostname: true,
+  sdId: true,
+  tls: true,
+  queueSize: true,
+  udpMaxBytes: true,
+  streamMaxBytes: true,
+  relp: true,
+  inDoubtMs: true,
+  level: true,
+  force: true,
 }
 const KNOWN = Object.keys(KNOWN_FIELDS)
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, 'relp+tls': 2514, unix: 0 }
 const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'relp+tls', 'unix']
 
 function fromUrl(url: string): SyslogOptions {
-  const parsed = parseSettingUrl('syslog', url, PROTOCOLS.map((p) => `${p}:`))
+  const parsed = parseSettingUrl(
+    'syslog',
+    url,
+    PROTOCOLS.map((p) => `${p}:`),
+  )
   const protocol = parsed.protocol.slice(0, -1)
   if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
-  const options: SyslogOptions = { protocol: protocol as 'udp', host: parsed.hostname.replace(/^\[|\]$/g, '') }
+  const options: SyslogOptions = {
+    protocol: protocol as 'udp',
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+  }
   if (parsed.port) options.port = Number(parsed.port)
   return options
 }
 
-function wholeNumber(field: string, value: unknown, fallback: number, min: number, max: number): number {
+function wholeNumber(
+  field: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) failOption(field, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    failOption(field, `must be a whole number from ${min} to ${max}; got ${JSON.stringify(value)}`)
   return value
 }
 
@@ -96,26 +138,52 @@ function wholeNumber(field: string, value: unknown, fallback: number, min: numbe
  * resolveSyslogOptions('tls://logs.example.org:6514', { appName: 'shop' })
  * ```
  */
-export function resolveSyslogOptions(setting: string | Record<string, unknown>, context: { appName: string }): ResolvedSyslogOptions {
+export function resolveSyslogOptions(
+  setting: string | Record<string, unknown>,
+  context: { appName: string },
+): ResolvedSyslogOptions {
   const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as SyslogOptions)
-  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
+  for (const key of Object.keys(raw))
+    if (!KNOWN.includes(key))
+      failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
   const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
   const protocol = o.protocol ?? 'udp'
-  if (!PROTOCOLS.includes(protocol)) failOption('syslog.protocol', 'must be udp, tcp, tls, relp, relp+tls or unix')
-  if (Boolean(o.tls?.cert) !== Boolean(o.tls?.key)) failOption(o.tls?.cert ? 'syslog.tls.key' : 'syslog.tls.cert', 'is needed too: a client certificate comes with its private key')
-  if (o.relp !== undefined && (o.relp === null || typeof o.relp !== 'object')) failOption('syslog.relp', 'must be an object such as { window: 128, ackTimeoutMs: 10000 }')
-  for (const key of Object.keys(o.relp ?? {})) if (key !== 'window' && key !== 'ackTimeoutMs') failOption(`syslog.relp.${key}`, 'is not a RELP option; known: window, ackTimeoutMs')
+  if (!PROTOCOLS.includes(protocol))
+    failOption('syslog.protocol', 'must be udp, tcp, tls, relp, relp+tls or unix')
+  if (Boolean(o.tls?.cert) !== Boolean(o.tls?.key))
+    failOption(
+      o.tls?.cert ? 'syslog.tls.key' : 'syslog.tls.cert',
+      'is needed too: a client certificate comes with its private key',
+    )
+  if (o.relp !== undefined && (o.relp === null || typeof o.relp !== 'object'))
+    failOption('syslog.relp', 'must be an object such as { window: 128, ackTimeoutMs: 10000 }')
+  for (const key of Object.keys(o.relp ?? {}))
+    if (key !== 'window' && key !== 'ackTimeoutMs')
+      failOption(`syslog.relp.${key}`, 'is not a RELP option; known: window, ackTimeoutMs')
   if (protocol === 'unix' && !o.path) failOption('syslog.path', 'is needed for a unix socket')
   const facility = o.facility ?? 'user'
-  if (!(facility in FACILITIES)) failOption('syslog.facility', `must be one of ${Object.keys(FACILITIES).join(', ')}; got ${JSON.stringify(facility)}`)
+  if (!(facility in FACILITIES))
+    failOption(
+      'syslog.facility',
+      `must be one of ${Object.keys(FACILITIES).join(', ')}; got ${JSON.stringify(facility)}`,
+    )
   const format = o.format ?? 'rfc5424'
-  if (format !== 'rfc5424' && format !== 'rfc3164') failOption('syslog.format', 'must be "rfc5424" or "rfc3164"')
+  if (format !== 'rfc5424' && format !== 'rfc3164')
+    failOption('syslog.format', 'must be "rfc5424" or "rfc3164"')
   const level = o.level ?? 'warn'
-  if (!['error', 'warn', 'info'].includes(level)) failOption('syslog.level', 'must be "error", "warn" or "info"')
+  if (!['error', 'warn', 'info'].includes(level))
+    failOption('syslog.level', 'must be "error", "warn" or "info"')
   const sdId = o.sdId ?? 'faultline@32473'
-  if (!/^[\x21-\x7e]{1,32}$/.test(sdId) || /[= \]"]/.test(sdId)) failOption('syslog.sdId', 'must be 1 to 32 printable characters without =, space, ] or "')
+  if (!/^[\x21-\x7e]{1,32}$/.test(sdId) || /[= \]"]/.test(sdId))
+    failOption('syslog.sdId', 'must be 1 to 32 printable characters without =, space, ] or "')
   const host = o.host ?? '127.0.0.1'
-  const port = wholeNumber('syslog.port', o.port, DEFAULT_PORTS[protocol], protocol === 'unix' ? 0 : 1, 65535)
+  const port = wholeNumber(
+    'syslog.port',
+    o.port,
+    DEFAULT_PORTS[protocol],
+    protocol === 'unix' ? 0 : 1,
+    65535,
+  )
   return {
     protocol,
     host,
@@ -130,14 +198,31 @@ export function resolveSyslogOptions(setting: string | Record<string, unknown>, 
       ...(o.tls?.ca ? { ca: readCaOption(o.tls.ca, 'syslog.tls.ca') } : {}),
       ...(o.tls?.servername ? { servername: o.tls.servername } : {}),
       rejectUnauthorized: o.tls?.rejectUnauthorized !== false,
-      ...(o.tls?.cert && o.tls.key ? { cert: readCaOption(o.tls.cert, 'syslog.tls.cert').join('\n'), key: readCaOption(o.tls.key, 'syslog.tls.key').join('\n') } : {}),
+      ...(o.tls?.cert && o.tls.key
+        ? {
+            cert: readCaOption(o.tls.cert, 'syslog.tls.cert').join('\n'),
+            key: readCaOption(o.tls.key, 'syslog.tls.key').join('\n'),
+          }
+        : {}),
     },
     queueSize: wholeNumber('syslog.queueSize', o.queueSize, 10_000, 1, 10_000_000),
     udpMaxBytes: wholeNumber('syslog.udpMaxBytes', o.udpMaxBytes, 8192, 480, 65507),
-    streamMaxBytes: wholeNumber('syslog.streamMaxBytes', o.streamMaxBytes, 190_000, 480, 16 * 1024 * 1024),
+    streamMaxBytes: wholeNumber(
+      'syslog.streamMaxBytes',
+      o.streamMaxBytes,
+      190_000,
+      480,
+      16 * 1024 * 1024,
+    ),
     relp: {
       window: wholeNumber('syslog.relp.window', o.relp?.window, 128, 1, 10_000),
-      ackTimeoutMs: wholeNumber('syslog.relp.ackTimeoutMs', o.relp?.ackTimeoutMs, 10_000, 100, 3_600_000),
+      ackTimeoutMs: wholeNumber(
+        'syslog.relp.ackTimeoutMs',
+        o.relp?.ackTimeoutMs,
+        10_000,
+        100,
+        3_600_000,
+      ),
     },
     inDoubtMs: wholeNumber('syslog.inDoubtMs', o.inDoubtMs, 2000, 0, 60_000),
     level,

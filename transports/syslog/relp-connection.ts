@@ -54,17 +54,27 @@ function decodeFrames(buffer: Buffer): { frames: Frame[]; rest: Buffer } {
     const head = buffer.subarray(at, at + MAX_HEADER).toString('latin1')
     const match = /^(\d{1,9}) ([a-z]{1,32}) (\d{1,9})([ \n])/.exec(head)
     if (!match) {
-      if (/^\d{0,9}( [a-z]{0,32}( \d{0,9})?)?$/.test(head) && head.length < MAX_HEADER) return { frames, rest: buffer.subarray(at) }
-      throw new Error(`the receiver does not speak RELP (it sent ${JSON.stringify(head.slice(0, 32))})`)
+      if (/^\d{0,9}( [a-z]{0,32}( \d{0,9})?)?$/.test(head) && head.length < MAX_HEADER)
+        return { frames, rest: buffer.subarray(at) }
+      throw new Error(
+        `the receiver does not speak RELP (it sent ${JSON.stringify(head.slice(0, 32))})`,
+      )
     }
     const length = Number(match[3])
     const start = at + match[0].length
     const dataStart = match[4] === ' ' ? start : start - 1
-    if (match[4] === '\n' && length !== 0) throw new Error('the receiver sent a malformed RELP frame')
+    if (match[4] === '\n' && length !== 0)
+      throw new Error('the receiver sent a malformed RELP frame')
     const end = dataStart + length
-    if (buffer.length < end + (match[4] === ' ' ? 1 : 0)) return { frames, rest: buffer.subarray(at) }
-    if (match[4] === ' ' && buffer[end] !== 0x0a) throw new Error('the receiver sent a RELP frame without its trailer')
-    frames.push({ txnr: Number(match[1]), command: match[2]!, data: buffer.subarray(dataStart, end).toString('utf8') })
+    if (buffer.length < end + (match[4] === ' ' ? 1 : 0))
+      return { frames, rest: buffer.subarray(at) }
+    if (match[4] === ' ' && buffer[end] !== 0x0a)
+      throw new Error('the receiver sent a RELP frame without its trailer')
+    frames.push({
+      txnr: Number(match[1]),
+      command: match[2]!,
+      data: buffer.subarray(dataStart, end).toString('utf8'),
+    })
     at = match[4] === ' ' ? end + 1 : start
   }
 }
@@ -196,8 +206,14 @@ export class RelpConnection {
     if (!unit) return
     this.#unacked.delete(frame.txnr)
     const status = frame.data.slice(0, 3)
-    if (status === '200' && (frame.txnr !== 1 || /(^|\n)commands=[^\n]*\bsyslog\b/.test(frame.data))) return unit.resolve()
-    const refusal = new Error(`${this.options.target} refused ${frame.txnr === 1 ? 'the session' : 'a message'}: ${frame.data.split('\n')[0]}`)
+    if (
+      status === '200' &&
+      (frame.txnr !== 1 || /(^|\n)commands=[^\n]*\bsyslog\b/.test(frame.data))
+    )
+      return unit.resolve()
+    const refusal = new Error(
+      `${this.options.target} refused ${frame.txnr === 1 ? 'the session' : 'a message'}: ${frame.data.split('\n')[0]}`,
+    )
     if (frame.txnr === 1) {
       this.#lastError = refusal
       socket.destroy()

@@ -68,7 +68,10 @@ export class TicketError extends Error {
   override readonly name = 'TicketError'
   readonly permanent: boolean
   readonly status?: number
-  constructor(message: string, options: { permanent?: boolean; status?: number; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { permanent?: boolean; status?: number; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.permanent = options.permanent === true
     if (options.status !== undefined) this.status = options.status

@@ -93,9 +93,19 @@ export class TicketCeiling {
 
   #hold(report: Report, now: number): void {
     if (!this.#held) {
-      this.#held = { occurrences: 0, byFingerprint: new Map(), messages: new Map(), untracked: 0, first: { app: report.app, host: report.host, pid: report.pid }, since: now }
+      this.#held = {
+        occurrences: 0,
+        byFingerprint: new Map(),
+        messages: new Map(),
+        untracked: 0,
+        first: { app: report.app, host: report.host, pid: report.pid },
+        since: now,
+      }
       // the summary goes when the oldest ticket taken leaves the period, i.e. when tickets can be filed again
-      this.#timer = setTimeout(() => this.flush(), Math.max(0, this.#taken[0]! + this.options.periodMs - now))
+      this.#timer = setTimeout(
+        () => this.flush(),
+        Math.max(0, this.#taken[0]! + this.options.periodMs - now),
+      )
       this.#timer.unref()
     }
     this.#held.occurrences++
@@ -104,7 +114,8 @@ export class TicketCeiling {
       return
     }
     this.#held.byFingerprint.set(report.fingerprint, 1)
-    if (this.#held.messages.size < MAX_MESSAGES) this.#held.messages.set(report.fingerprint, report.message.slice(0, MAX_MESSAGE))
+    if (this.#held.messages.size < MAX_MESSAGES)
+      this.#held.messages.set(report.fingerprint, report.message.slice(0, MAX_MESSAGE))
   }
 
   /** Sends the summary of what is held back now, if anything is: when the period ends, and at shutdown. */
@@ -113,7 +124,11 @@ export class TicketCeiling {
     this.#held = undefined
     this.stop()
     if (!held) return
-    const listed = [...held.messages].map(([fingerprint, message]) => ({ fingerprint, message, occurrences: held.byFingerprint.get(fingerprint)! }))
+    const listed = [...held.messages].map(([fingerprint, message]) => ({
+      fingerprint,
+      message,
+      occurrences: held.byFingerprint.get(fingerprint)!,
+    }))
     listed.sort((a, b) => b.occurrences - a.occurrences)
     this.onHeldBack({
       errors: held.byFingerprint.size + held.untracked,
@@ -149,11 +164,19 @@ function preSafe(text: string): string {
  * await adapter.create(ticket)
  * ```
  */
-export function heldBackTicket(held: HeldTickets, maxPerHour: number): { fingerprint: string; title: string; body: string; report: Report } {
-  const fingerprint = createHash('sha256').update(`faultline:held-back:${held.host}:${held.pid}:${held.from}`).digest('hex').slice(0, 16)
+export function heldBackTicket(
+  held: HeldTickets,
+  maxPerHour: number,
+): { fingerprint: string; title: string; body: string; report: Report } {
+  const fingerprint = createHash('sha256')
+    .update(`faultline:held-back:${held.host}:${held.pid}:${held.from}`)
+    .digest('hex')
+    .slice(0, 16)
   const title = `${held.approximate ? 'At most ' : ''}${held.errors} more distinct error(s) were held back by the ticket ceiling (${maxPerHour} new tickets per hour)`
   const others = held.errors - held.listed.length
-  const list = held.listed.map((e) => `${e.fingerprint}  ${e.occurrences}×  ${e.message.replace(/\s+/g, ' ')}`)
+  const list = held.listed.map(
+    (e) => `${e.fingerprint}  ${e.occurrences}×  ${e.message.replace(/\s+/g, ' ')}`,
+  )
   const body = [
     `Between ${held.from} and ${held.to}, ${held.errors} distinct error(s) occurring ${held.occurrences} time(s) got no ticket of their own: more new errors came than the ceiling lets through.`,
     `App: ${held.app}, host ${held.host}, pid ${held.pid}`,
@@ -164,6 +187,16 @@ export function heldBackTicket(held: HeldTickets, maxPerHour: number): { fingerp
     '',
     'Each of them gets its own ticket when it occurs again once the ceiling lets tickets through. The full reports are in the other destinations (file, mail, syslog).',
   ].join('\n')
-  const report: Report = { id: `held-${fingerprint}`, kind: 'error', level: 'warn', message: title, fingerprint, time: held.to, app: held.app, host: held.host, pid: held.pid }
+  const report: Report = {
+    id: `held-${fingerprint}`,
+    kind: 'error',
+    level: 'warn',
+    message: title,
+    fingerprint,
+    time: held.to,
+    app: held.app,
+    host: held.host,
+    pid: held.pid,
+  }
   return { fingerprint, title, body, report }
 }

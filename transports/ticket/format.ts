@@ -17,7 +17,9 @@ const TITLE_MAX = 240
  * and a quoted `[fp:` cannot pass for another ticket's marker.
  */
 export function ticketTitle(report: Report): string {
-  const where = report.request ? ` — ${report.request.method} ${report.request.route ?? report.request.url.split('?')[0]}` : ''
+  const where = report.request
+    ? ` — ${report.request.method} ${report.request.route ?? report.request.url.split('?')[0]}`
+    : ''
   const line = flattenControl(`${report.message}${where}`)
     .replace(/[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, '')
     .replace(/\[\s*fp\s*:/gi, '[fp-')
@@ -47,10 +49,22 @@ export function ticketBody(report: Report): string {
     if (r.referer) lines.push(`Referer: ${r.referer}`)
     if (r.userAgent) lines.push(`User agent: ${r.userAgent}`)
   }
-  if (report.logs?.length) lines.push('', 'Logged during the request:', ...report.logs.map((l) => `- ${l.level}: ${l.message}`))
+  if (report.logs?.length)
+    lines.push(
+      '',
+      'Logged during the request:',
+      ...report.logs.map((l) => `- ${l.level}: ${l.message}`),
+    )
   const trace = formatErrorChain(report.error)
   if (trace) lines.push('', 'Traceback:', trace)
-  if (report.request) lines.push('', 'Request headers (scrubbed):', Object.entries(report.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n'))
+  if (report.request)
+    lines.push(
+      '',
+      'Request headers (scrubbed):',
+      Object.entries(report.request.headers ?? {})
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n'),
+    )
   lines.push('', `faultline:fingerprint:${report.fingerprint}`)
   return lines.join('\n')
 }
@@ -69,7 +83,10 @@ export function ticketBody(report: Report): string {
  * ```
  */
 export function toRedmineText(text: string): string {
-  const inert = text.replace(/\r\n?/g, '\n').replace(/<(?=[A-Za-z/!?])/g, '<\u200b').replace(/&(?=[#A-Za-z])/g, '&\u200b')
+  const inert = text
+    .replace(/\r\n?/g, '\n')
+    .replace(/<(?=[A-Za-z/!?])/g, '<\u200b')
+    .replace(/&(?=[#A-Za-z])/g, '&\u200b')
   return `<pre>\n${inert}\n</pre>`
 }
 
@@ -103,10 +120,21 @@ export function toMarkdownInline(text: string): string {
 }
 
 /** The batched comment: "12 more occurrences since …, incident ids …, last seen …". */
-export function occurrencesComment(count: number, since: string, occurrences: TicketOccurrence[], lastSeen: string): string {
+export function occurrencesComment(
+  count: number,
+  since: string,
+  occurrences: TicketOccurrence[],
+  lastSeen: string,
+): string {
   const listed = occurrences.map((o) => `- ${o.id} at ${o.time}${o.url ? ` (${o.url})` : ''}`)
   const more = count - occurrences.length
-  return [`${count} more occurrence${count === 1 ? '' : 's'} since ${since}; last seen ${lastSeen}.`, '', 'Incident ids:', ...listed, ...(more > 0 ? [`- … and ${more} more`] : [])].join('\n')
+  return [
+    `${count} more occurrence${count === 1 ? '' : 's'} since ${since}; last seen ${lastSeen}.`,
+    '',
+    'Incident ids:',
+    ...listed,
+    ...(more > 0 ? [`- … and ${more} more`] : []),
+  ].join('\n')
 }
 
 /** The note on a reopened ticket. */

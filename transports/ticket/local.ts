@@ -1,4 +1,14 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { NewTicket, TicketAdapter, TicketRef } from './adapter.js'
 import { toMarkdownBlock, toMarkdownInline } from './format.js'
@@ -24,7 +34,9 @@ function sleep(ms: number): Promise<void> {
 
 // title, body and comments quote what clients sent: escaped, and fenced, so none of it renders as Markdown or HTML
 function renderMarkdown(ticket: LocalTicket): string {
-  const comments = ticket.comments.map((c) => `### ${c.time}\n\n${toMarkdownBlock(c.text)}\n`).join('\n')
+  const comments = ticket.comments
+    .map((c) => `### ${c.time}\n\n${toMarkdownBlock(c.text)}\n`)
+    .join('\n')
   return `# ${toMarkdownInline(ticket.title)}\n\n- Status: **${ticket.status}**\n- Fingerprint: \`${ticket.fingerprint}\`\n- Created: ${ticket.created}\n- Updated: ${ticket.updated}\n\n${toMarkdownBlock(ticket.body)}\n${comments ? `\n## Comments\n\n${comments}` : ''}`
 }
 
@@ -52,7 +64,8 @@ export class LocalTicketAdapter implements TicketAdapter {
   }
 
   #path(fingerprint: string, ext: string): string {
-    if (!/^[0-9a-f]{1,64}$/.test(fingerprint)) throw new Error(`not a fingerprint: ${JSON.stringify(fingerprint)}`)
+    if (!/^[0-9a-f]{1,64}$/.test(fingerprint))
+      throw new Error(`not a fingerprint: ${JSON.stringify(fingerprint)}`)
     return join(this.dir, `${fingerprint}.${ext}`)
   }
 
@@ -67,7 +80,11 @@ export class LocalTicketAdapter implements TicketAdapter {
   }
 
   #ref(ticket: LocalTicket): TicketRef {
-    return { id: ticket.id, closed: ticket.status === 'closed', url: `file://${this.#path(ticket.fingerprint, 'md')}` }
+    return {
+      id: ticket.id,
+      closed: ticket.status === 'closed',
+      url: `file://${this.#path(ticket.fingerprint, 'md')}`,
+    }
   }
 
   #writeAtomically(path: string, content: string): void {
@@ -77,7 +94,10 @@ export class LocalTicketAdapter implements TicketAdapter {
   }
 
   #save(ticket: LocalTicket): void {
-    this.#writeAtomically(this.#path(ticket.fingerprint, 'json'), `${JSON.stringify(ticket, null, 2)}\n`)
+    this.#writeAtomically(
+      this.#path(ticket.fingerprint, 'json'),
+      `${JSON.stringify(ticket, null, 2)}\n`,
+    )
     this.#writeAtomically(this.#path(ticket.fingerprint, 'md'), renderMarkdown(ticket))
   }
 
@@ -88,7 +108,16 @@ export class LocalTicketAdapter implements TicketAdapter {
 
   async create(ticket: NewTicket): Promise<TicketRef> {
     const now = new Date().toISOString()
-    const stored: LocalTicket = { id: ticket.fingerprint, fingerprint: ticket.fingerprint, title: ticket.title, status: 'open', created: now, updated: now, body: ticket.body, comments: [] }
+    const stored: LocalTicket = {
+      id: ticket.fingerprint,
+      fingerprint: ticket.fingerprint,
+      title: ticket.title,
+      status: 'open',
+      created: now,
+      updated: now,
+      body: ticket.body,
+      comments: [],
+    }
     const path = this.#path(ticket.fingerprint, 'json')
     const tmp = `${path}.${process.pid}.new.tmp`
     writeFileSync(tmp, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 })
@@ -106,7 +135,9 @@ export class LocalTicketAdapter implements TicketAdapter {
   }
 
   async comment(ref: TicketRef, text: string): Promise<void> {
-    await this.#update(ref.id, (ticket) => ticket.comments.push({ time: new Date().toISOString(), text }))
+    await this.#update(ref.id, (ticket) =>
+      ticket.comments.push({ time: new Date().toISOString(), text }),
+    )
   }
 
   async reopen(ref: TicketRef, text: string): Promise<void> {
@@ -138,7 +169,11 @@ export class LocalTicketAdapter implements TicketAdapter {
         } catch {
           // gone already: try again
         }
-        if (Date.now() > deadline) throw new Error(`the local ticket ${fingerprint} stayed locked for ${LOCK_WAIT_MS} ms (${lock})`)
+        if (Date.now() > deadline)
+          throw new Error(
+            `the local ticket ${fingerprint} stayed locked for ${LOCK_WAIT_MS} ms (${lock})`,
+            { cause: err },
+          )
         await sleep(5 + Math.random() * 20)
       }
     }

@@ -55,15 +55,30 @@ export interface ResolvedTicketOptions {
 
 // the type checker keeps these in step with TicketOptions
 const KNOWN_FIELDS: Record<keyof TicketOptions, true> = {
-  url: true, adapter: true, fingerprintField: true, trackerId: true, reopenStatusId: true, windowMs: true, errors: true, onRegression: true,
-  force: true, maxPerHour: true, ceilingPeriodMs: true, maxFingerprints: true, maxHeldBytes: true,
+  url: true,
+  adapter: true,
+  fingerprintField: true,
+  trackerId: true,
+  reopenStatusId: true,
+  windowMs: true,
+  errors: true,
+  onRegression: true,
+  force: true,
+  maxPerHour: true,
+  ceilingPeriodMs: true,
+  maxFingerprints: true,
+  maxHeldBytes: true,
 }
 const KNOWN = Object.keys(KNOWN_FIELDS)
 
 /** A whole number of at least 1, or the default when not given. */
 function countOption(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) failOption(`tickets.${name}`, `must be a whole number of at least 1; got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    failOption(
+      `tickets.${name}`,
+      `must be a whole number of at least 1; got ${JSON.stringify(value)}`,
+    )
   return value
 }
 
@@ -75,9 +90,11 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
   }
   const parsed = parseSettingUrl('tickets', url, ['redmine+https:', 'redmine+http:', 'local:'])
   const match = /^(.*)\/projects\/([^/]+)\/?$/.exec(parsed.pathname)
-  if (!match) failOption('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
+  if (!match)
+    failOption('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
   const apiKey = decodeURIComponent(parsed.username || parsed.password)
-  if (!apiKey) failOption('tickets', 'must carry the API key: redmine+https://API_KEY@host/projects/IDENT')
+  if (!apiKey)
+    failOption('tickets', 'must carry the API key: redmine+https://API_KEY@host/projects/IDENT')
   const baseUrl = `${parsed.protocol.slice('redmine+'.length)}//${parsed.host}${match[1]}`
   return new RedmineAdapter({
     baseUrl,
@@ -97,17 +114,34 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
  * resolveTicketOptions('local:var/tickets').adapter.name // 'local'
  * ```
  */
-export function resolveTicketOptions(setting: string | Record<string, unknown>): ResolvedTicketOptions {
-  const o: TicketOptions = typeof setting === 'string' ? { url: setting } : (setting as TicketOptions)
-  for (const key of Object.keys(o)) if (!KNOWN.includes(key)) failOption(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
+export function resolveTicketOptions(
+  setting: string | Record<string, unknown>,
+): ResolvedTicketOptions {
+  const o: TicketOptions =
+    typeof setting === 'string' ? { url: setting } : (setting as TicketOptions)
+  for (const key of Object.keys(o))
+    if (!KNOWN.includes(key))
+      failOption(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
   for (const key of ['fingerprintField', 'trackerId', 'reopenStatusId'] as const) {
     const v = o[key]
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) failOption(`tickets.${key}`, `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`)
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      failOption(
+        `tickets.${key}`,
+        `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`,
+      )
   }
-  if (o.windowMs !== undefined && (typeof o.windowMs !== 'number' || !(o.windowMs > 0))) failOption('tickets.windowMs', 'must be a positive number of milliseconds')
-  if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new') failOption('tickets.onRegression', 'must be "reopen" or "new"')
+  if (o.windowMs !== undefined && (typeof o.windowMs !== 'number' || !(o.windowMs > 0)))
+    failOption('tickets.windowMs', 'must be a positive number of milliseconds')
+  if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new')
+    failOption('tickets.onRegression', 'must be "reopen" or "new"')
   let adapter = o.adapter
-  if (adapter && (typeof adapter.find !== 'function' || typeof adapter.create !== 'function' || typeof adapter.comment !== 'function' || typeof adapter.reopen !== 'function')) {
+  if (
+    adapter &&
+    (typeof adapter.find !== 'function' ||
+      typeof adapter.create !== 'function' ||
+      typeof adapter.comment !== 'function' ||
+      typeof adapter.reopen !== 'function')
+  ) {
     failOption('tickets.adapter', 'must have find, create, comment and reopen methods')
   }
   if (!adapter) {
@@ -120,5 +154,11 @@ export function resolveTicketOptions(setting: string | Record<string, unknown>):
     maxFingerprints: countOption('maxFingerprints', o.maxFingerprints, 1000),
     maxHeldBytes: countOption('maxHeldBytes', o.maxHeldBytes, 4 * 1024 * 1024),
   }
-  return { adapter, ...(o.windowMs ? { windowMs: o.windowMs } : {}), errors: o.errors === true, onRegression: o.onRegression ?? 'reopen', ...bounds }
+  return {
+    adapter,
+    ...(o.windowMs ? { windowMs: o.windowMs } : {}),
+    errors: o.errors === true,
+    onRegression: o.onRegression ?? 'reopen',
+    ...bounds,
+  }
 }

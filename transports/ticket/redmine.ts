@@ -37,10 +37,14 @@ export function neutralizeMarker(title: string): string {
 /** Whether an issue is the fingerprint's own, not one whose subject merely quotes its marker. */
 function carries(issue: RedmineIssue, fingerprint: string, field: number | undefined): boolean {
   if (!issue || typeof issue.id !== 'number') return false
-  if (field) return issue.custom_fields?.some((f) => f.id === field && f.value === fingerprint) === true
+  if (field)
+    return issue.custom_fields?.some((f) => f.id === field && f.value === fingerprint) === true
   const marker = MARKER(fingerprint)
   // faultline writes the marker first: a subject that only contains it somewhere is someone else's
-  return typeof issue.subject === 'string' && (issue.subject === marker || issue.subject.startsWith(`${marker} `))
+  return (
+    typeof issue.subject === 'string' &&
+    (issue.subject === marker || issue.subject.startsWith(`${marker} `))
+  )
 }
 
 /**
@@ -67,14 +71,22 @@ export class RedmineAdapter implements TicketAdapter {
     try {
       response = await fetch(`${baseUrl.replace(/\/$/, '')}${path}`, {
         method,
-        headers: { 'X-Redmine-API-Key': apiKey, 'Content-Type': 'application/json', Accept: 'application/json' },
+        headers: {
+          'X-Redmine-API-Key': apiKey,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       })
     } catch (err) {
-      throw new TicketError(`Redmine at ${baseUrl} cannot be reached (${(err as Error).cause ? String((err as Error & { cause: Error }).cause.message ?? (err as Error).cause) : (err as Error).message})`, { cause: err })
+      throw new TicketError(
+        `Redmine at ${baseUrl} cannot be reached (${(err as Error).cause ? String((err as Error & { cause: Error }).cause.message ?? (err as Error).cause) : (err as Error).message})`,
+        { cause: err },
+      )
     }
-    if (response.ok) return response.status === 204 ? undefined : response.json().catch(() => undefined)
+    if (response.ok)
+      return response.status === 204 ? undefined : response.json().catch(() => undefined)
     throw await this.#explain(response, method, path)
   }
 
@@ -82,9 +94,21 @@ export class RedmineAdapter implements TicketAdapter {
     const text = await response.text().catch(() => '')
     const status = response.status
     const { project } = this.options
-    if (status === 401) return new TicketError(`Redmine refused the API key (401 Unauthorized): check the key in the tickets setting (redmine+https://KEY@host/projects/${project}); it is on the user's "My account" page, and the REST API must be on (Administration → Settings → API)`, { permanent: true, status })
-    if (status === 403) return new TicketError(`Redmine forbids this (403 Forbidden on ${method} ${path}): give the API key's user a role in project "${project}" that may add, edit and view issues`, { permanent: true, status })
-    if (status === 404) return new TicketError(`Redmine has no ${path.startsWith('/projects') || path.includes('project_id') ? `project "${project}"` : `resource ${path}`} (404): check the project identifier in the tickets setting`, { permanent: true, status })
+    if (status === 401)
+      return new TicketError(
+        `Redmine refused the API key (401 Unauthorized): check the key in the tickets setting (redmine+https://KEY@host/projects/${project}); it is on the user's "My account" page, and the REST API must be on (Administration → Settings → API)`,
+        { permanent: true, status },
+      )
+    if (status === 403)
+      return new TicketError(
+        `Redmine forbids this (403 Forbidden on ${method} ${path}): give the API key's user a role in project "${project}" that may add, edit and view issues`,
+        { permanent: true, status },
+      )
+    if (status === 404)
+      return new TicketError(
+        `Redmine has no ${path.startsWith('/projects') || path.includes('project_id') ? `project "${project}"` : `resource ${path}`} (404): check the project identifier in the tickets setting`,
+        { permanent: true, status },
+      )
     if (status === 422) {
       let errors = text
       try {
@@ -92,15 +116,24 @@ export class RedmineAdapter implements TicketAdapter {
       } catch {
         // not JSON: keep the text
       }
-      return new TicketError(`Redmine rejected the issue (422: ${errors}): check that the tracker and the fingerprint custom field are enabled for project "${project}"`, { permanent: true, status })
+      return new TicketError(
+        `Redmine rejected the issue (422: ${errors}): check that the tracker and the fingerprint custom field are enabled for project "${project}"`,
+        { permanent: true, status },
+      )
     }
-    return new TicketError(`Redmine answered ${status} to ${method} ${path}${text ? `: ${text.slice(0, 200)}` : ''}`, { status })
+    return new TicketError(
+      `Redmine answered ${status} to ${method} ${path}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      { status },
+    )
   }
 
   #closedStatusIds(): Promise<Set<number>> {
     this.#closedStatuses ??= (async () => {
-      const body = (await this.#call('GET', '/issue_statuses.json')) as { issue_statuses: Array<{ id: number; is_closed: boolean }> }
-      this.#reopenStatus = this.options.reopenStatusId ?? body.issue_statuses.find((s) => !s.is_closed)?.id
+      const body = (await this.#call('GET', '/issue_statuses.json')) as {
+        issue_statuses: Array<{ id: number; is_closed: boolean }>
+      }
+      this.#reopenStatus =
+        this.options.reopenStatusId ?? body.issue_statuses.find((s) => !s.is_closed)?.id
       return new Set(body.issue_statuses.filter((s) => s.is_closed).map((s) => s.id))
     })().catch((err: unknown) => {
       this.#closedStatuses = undefined
@@ -111,7 +144,11 @@ export class RedmineAdapter implements TicketAdapter {
 
   async #ref(issue: RedmineIssue): Promise<TicketRef> {
     const closed = issue.status.is_closed ?? (await this.#closedStatusIds()).has(issue.status.id)
-    return { id: String(issue.id), closed, url: `${this.options.baseUrl.replace(/\/$/, '')}/issues/${issue.id}` }
+    return {
+      id: String(issue.id),
+      closed,
+      url: `${this.options.baseUrl.replace(/\/$/, '')}/issues/${issue.id}`,
+    }
   }
 
   /**
@@ -122,11 +159,19 @@ export class RedmineAdapter implements TicketAdapter {
    */
   async find(fingerprint: string): Promise<TicketRef | undefined> {
     const field = this.options.fingerprintField
-    const query = new URLSearchParams({ project_id: this.options.project, status_id: '*', sort: 'id', limit: SEARCH_LIMIT })
+    const query = new URLSearchParams({
+      project_id: this.options.project,
+      status_id: '*',
+      sort: 'id',
+      limit: SEARCH_LIMIT,
+    })
     if (field) query.set(`cf_${field}`, fingerprint)
     else query.set('subject', `~${MARKER(fingerprint)}`)
-    const body = (await this.#call('GET', `/issues.json?${query}`)) as { issues?: RedmineIssue[] } | undefined
-    const issues = Array.isArray(body?.issues) ? body.issues.filter((issue) => carries(issue, fingerprint, field)) : []
+    const body = (await this.#call('GET', `/issues.json?${query}`)) as
+      { issues?: RedmineIssue[] } | undefined
+    const issues = Array.isArray(body?.issues)
+      ? body.issues.filter((issue) => carries(issue, fingerprint, field))
+      : []
     const oldest = issues.sort((a, b) => a.id - b.id)[0]
     return oldest && this.#ref(oldest)
   }
@@ -134,10 +179,17 @@ export class RedmineAdapter implements TicketAdapter {
   async create(ticket: NewTicket): Promise<TicketRef> {
     const { fingerprintField, trackerId, project } = this.options
     const title = neutralizeMarker(ticket.title)
-    const subject = fingerprintField ? title.slice(0, 255) : `${MARKER(ticket.fingerprint)} ${title}`.slice(0, 255)
-    const issue: Record<string, unknown> = { project_id: project, subject, description: toRedmineText(ticket.body) }
+    const subject = fingerprintField
+      ? title.slice(0, 255)
+      : `${MARKER(ticket.fingerprint)} ${title}`.slice(0, 255)
+    const issue: Record<string, unknown> = {
+      project_id: project,
+      subject,
+      description: toRedmineText(ticket.body),
+    }
     if (trackerId) issue.tracker_id = trackerId
-    if (fingerprintField) issue.custom_fields = [{ id: fingerprintField, value: ticket.fingerprint }]
+    if (fingerprintField)
+      issue.custom_fields = [{ id: fingerprintField, value: ticket.fingerprint }]
     const body = (await this.#call('POST', '/issues.json', { issue })) as { issue: RedmineIssue }
     return this.#ref(body.issue)
   }
@@ -148,8 +200,13 @@ export class RedmineAdapter implements TicketAdapter {
 
   async reopen(ref: TicketRef, text: string): Promise<void> {
     await this.#closedStatusIds()
-    if (this.#reopenStatus === undefined) throw new TicketError('Redmine has no open issue status to reopen with: set reopenStatusId', { permanent: true })
-    await this.#call('PUT', `/issues/${ref.id}.json`, { issue: { status_id: this.#reopenStatus, notes: toRedmineText(text) } })
+    if (this.#reopenStatus === undefined)
+      throw new TicketError('Redmine has no open issue status to reopen with: set reopenStatusId', {
+        permanent: true,
+      })
+    await this.#call('PUT', `/issues/${ref.id}.json`, {
+      issue: { status_id: this.#reopenStatus, notes: toRedmineText(text) },
+    })
   }
 
   async remove(ref: TicketRef): Promise<void> {

@@ -24,7 +24,15 @@ export interface TicketStats extends TransportStats {
 /** One unit of tracker work, as the spool keeps it. */
 export type TicketOp =
   | { op: 'ensure'; report: Report }
-  | { op: 'comment'; fingerprint: string; first: Report; count: number; since: string; last: string; occurrences: TicketOccurrence[] }
+  | {
+      op: 'comment'
+      fingerprint: string
+      first: Report
+      count: number
+      since: string
+      last: string
+      occurrences: TicketOccurrence[]
+    }
   | { op: 'summary'; held: HeldTickets }
 
 export interface Track {
