@@ -93,9 +93,10 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   const on = (setting: TransportSetting | undefined) =>
     setting !== undefined && (!options.debug || isForced(setting))
   if (on(options.mail)) transports.push(openMail(options))
+  // recipients matter only to mail that is sent: the rest of the setting is checked all the same
   else if (options.mail)
     resolveMailOptions(settingOf(options.mail), {
-      managers: options.managers,
+      managers: options.managers.length ? options.managers : ['debug@localhost'],
       appName: options.appName,
     })
   if (on(options.syslog)) transports.push(openSyslog(options))
