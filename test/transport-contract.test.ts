@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -136,6 +136,41 @@ describe("transports keep winston's contract", () => {
       'refusing tracker: the tracker refused the API key (401): check the key; ticket work it refuses is dropped, not retried',
     ])
     expect(seen.logged).to.have.length(0)
+  })
+
+  it('should file one ticket and count the occurrence once when the tracker went away between filing and settling', async () => {
+    const local = new LocalTicketAdapter(join(dir, 'tickets'))
+    let finds = 0
+    // the tracker took the new ticket, then stopped answering before the race check could ask again
+    const flaky: TicketAdapter = {
+      name: 'flaky',
+      find: (fingerprint) =>
+        ++finds === 2
+          ? Promise.reject(new TicketError('the tracker cannot be reached (ECONNRESET)'))
+          : local.find(fingerprint),
+      create: (ticket) => local.create(ticket),
+      comment: (ref, text) => local.comment(ref, text),
+      reopen: (ref, text) => local.reopen(ref, text),
+    }
+    h = createHarness({ tickets: { adapter: flaky, windowMs: 300 } })
+    const tickets = transportOf(h, TicketTransport)
+    listen(tickets)
+    raise(h, 'FlakyTrackerError')
+    await waitUntil(
+      () => (tickets.stats().delivered === 1 ? true : undefined),
+      10_000,
+      'the ticket',
+    )
+    raise(h, 'FlakyTrackerError')
+    await h.faultline.close({ timeout: 5000 })
+    const files = readdirSync(join(dir, 'tickets')).filter((name) => name.endsWith('.json'))
+    expect(files).to.have.length(1)
+    const ticket = JSON.parse(readFileSync(join(dir, 'tickets', files[0]!), 'utf8')) as {
+      comments: Array<{ text: string }>
+    }
+    expect(ticket.comments.map((c) => c.text)).to.have.length(1)
+    expect(ticket.comments[0]!.text).to.match(/^1 more occurrence since/)
+    expect(tickets.stats()).to.include({ created: 1, retried: 1 })
   })
 
   it('should name every transport in stats() by its name, with the same counts, a custom one included', async () => {

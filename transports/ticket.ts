@@ -176,7 +176,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   }
 
   #send(op: TicketOp): Promise<void> {
-    if (op.op === 'ensure') return this.#ensureTicket(op.report)
+    if (op.op === 'ensure') return this.#ensureTicket(op)
     if (op.op === 'comment') return this.#comment(op)
     return this.#fileSummary(op.held)
   }
@@ -259,15 +259,20 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   }
 
   /** Finds the fingerprint's ticket, files it, or reopens it: a first occurrence's work. */
-  async #ensureTicket(report: Report): Promise<void> {
-    const found = await this.adapter.find(report.fingerprint)
+  async #ensureTicket(op: Extract<TicketOp, { op: 'ensure' }>): Promise<void> {
+    const { report } = op
+    // a retry after the tracker went away between filing and settling: the ticket filed is ours, not a stranger's
+    const found = op.created ? undefined : await this.adapter.find(report.fingerprint)
     if (!found) {
-      const created = await this.adapter.create({
-        fingerprint: report.fingerprint,
-        title: ticketTitle(report),
-        body: ticketBody(report),
-        report,
-      })
+      const created =
+        op.created ??
+        (await this.adapter.create({
+          fingerprint: report.fingerprint,
+          title: ticketTitle(report),
+          body: ticketBody(report),
+          report,
+        }))
+      op.created = created
       const winner = created.existed ? created : await this.#settleRace(created, report.fingerprint)
       if (winner.id === created.id && !created.existed) {
         this.#counts.created++

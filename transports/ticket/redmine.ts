@@ -104,11 +104,14 @@ export class RedmineAdapter implements TicketAdapter {
         `Redmine forbids this (403 Forbidden on ${method} ${path}): give the API key's user a role in project "${project}" that may add, edit and view issues`,
         { permanent: true, status },
       )
-    if (status === 404)
+    if (status === 404 && (path.startsWith('/projects') || path.includes('project_id')))
       return new TicketError(
-        `Redmine has no ${path.startsWith('/projects') || path.includes('project_id') ? `project "${project}"` : `resource ${path}`} (404): check the project identifier in the tickets setting`,
+        `Redmine has no project "${project}" (404): check the project identifier in the tickets setting`,
         { permanent: true, status },
       )
+    // an issue deleted meanwhile: the work is tried again, and its next find() files a new ticket
+    if (status === 404)
+      return new TicketError(`Redmine has no ${path} (404): it was deleted meanwhile`, { status })
     if (status === 422) {
       let errors = text
       try {
@@ -209,7 +212,12 @@ export class RedmineAdapter implements TicketAdapter {
     })
   }
 
+  /** Deletes a duplicate; one that is gone already (a retried removal) is done. */
   async remove(ref: TicketRef): Promise<void> {
-    await this.#call('DELETE', `/issues/${ref.id}.json`)
+    try {
+      await this.#call('DELETE', `/issues/${ref.id}.json`)
+    } catch (err) {
+      if ((err as TicketError).status !== 404) throw err
+    }
   }
 }

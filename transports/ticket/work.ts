@@ -1,6 +1,7 @@
 import type { TransportStats } from '../../lib/delivery/transport-contract.js'
 import type { Report } from '../../lib/report/report.js'
 import type { HeldTickets } from './ceiling.js'
+import type { TicketRef } from './adapter.js'
 import type { TicketOccurrence } from './format.js'
 
 /**
@@ -23,7 +24,8 @@ export interface TicketStats extends TransportStats {
 
 /** One unit of tracker work, as the spool keeps it. */
 export type TicketOp =
-  | { op: 'ensure'; report: Report }
+  /** `created`: the ticket an earlier attempt of this same work filed before it failed, so a retry files no second. */
+  | { op: 'ensure'; report: Report; created?: TicketRef }
   | {
       op: 'comment'
       fingerprint: string
