@@ -1,5 +1,5 @@
 import type { Spool, SpoolEntry } from './spool.js'
-import { jitter } from './stream-connection.js'
+import { Backoff } from './backoff.js'
 import type { TransportStats } from './transport-contract.js'
 
 /** Options of a delivery line. */
@@ -71,7 +71,7 @@ export class Delivery<T> {
   #inFlight = new Set<string>()
   #failedInFlight = false
   #timer: NodeJS.Timeout | undefined
-  #backoff: number
+  readonly #backoff: Backoff
   #failingSince: number | undefined
   #outage = false
   #droppedSinceWarn = 0
@@ -80,7 +80,7 @@ export class Delivery<T> {
   #stats = { delivered: 0, retried: 0, dropped: 0, resent: 0 }
 
   constructor(private readonly options: DeliveryOptions<T>) {
-    this.#backoff = options.minBackoffMs ?? 500
+    this.#backoff = new Backoff(options.minBackoffMs ?? 500, options.maxBackoffMs ?? 60_000)
     if (options.spool) options.spool.onError = (err) => options.events.spoolFailed?.(err)
     // what an earlier process owed goes first, in the order it was accepted
     for (const entry of options.spool?.takeRecovered() ?? [])
@@ -186,7 +186,7 @@ export class Delivery<T> {
     this.#remember(key)
     this.#stats.delivered++
     this.#failingSince = undefined
-    this.#backoff = this.options.minBackoffMs ?? 500
+    this.#backoff.reset()
     const { events } = this.options
     if (value !== undefined) events.delivered?.(key, value)
     if (this.#outage) {
@@ -239,12 +239,10 @@ export class Delivery<T> {
     if (!this.#failedInFlight) return this.#pump()
     if (this.#inFlight.size || this.#timer) return
     this.#failedInFlight = false
-    const delay = jitter(this.#backoff)
-    this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 60_000)
     this.#timer = setTimeout(() => {
       this.#timer = undefined
       this.#pump()
-    }, delay)
+    }, this.#backoff.next())
     this.#timer.unref()
   }
 

@@ -1,9 +1,5 @@
 import type { Socket } from 'node:net'
-
-/** A backoff delay with ±20 % jitter, so many clients of one receiver do not come back in step. */
-export function jitter(backoffMs: number): number {
-  return backoffMs * (0.8 + Math.random() * 0.4)
-}
+import { Backoff } from './backoff.js'
 
 /**
  * Ends a socket politely (`end` says goodbye the protocol's way) and resolves
@@ -61,13 +57,13 @@ export class StreamConnection {
   #closed = false
   #demand = false
   #timer: NodeJS.Timeout | undefined
-  #backoff: number
+  readonly #backoff: Backoff
   #lastError: Error | undefined
   #waiting: Array<{ frame: Buffer; resolve: () => void; reject: (err: Error) => void }> = []
   reconnects = 0
 
   constructor(private readonly options: StreamConnectionOptions) {
-    this.#backoff = options.minBackoffMs ?? 250
+    this.#backoff = new Backoff(options.minBackoffMs ?? 250, options.maxBackoffMs ?? 30_000)
   }
 
   /** Hands one frame to the connection; while a connection is being opened, waits for its outcome. */
@@ -103,7 +99,7 @@ export class StreamConnection {
       this.#everUp = true
       this.#demand = false
       this.#lastError = undefined
-      this.#backoff = this.options.minBackoffMs ?? 250
+      this.#backoff.reset()
       for (const { frame, resolve, reject } of this.#waiting.splice(0))
         socket.write(frame, (err) => (err ? reject(err) : resolve()))
       this.options.onUp?.()
@@ -133,9 +129,7 @@ export class StreamConnection {
     if (wasUp) this.#demand = true
     if (!this.#demand) return
     this.reconnects++
-    const delay = jitter(this.#backoff)
-    this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 30_000)
-    this.#timer = setTimeout(() => this.#connect(), delay)
+    this.#timer = setTimeout(() => this.#connect(), this.#backoff.next())
     this.#timer.unref()
   }
 

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
-import { describeFailure, endSocket, jitter } from '../../lib/delivery/stream-connection.js'
+import { Backoff } from '../../lib/delivery/backoff.js'
+import { describeFailure, endSocket } from '../../lib/delivery/stream-connection.js'
 
 /** How a `RelpConnection` reaches its receiver. */
 export interface RelpConnectionOptions {
@@ -101,12 +102,12 @@ export class RelpConnection {
   #inbox: Buffer = Buffer.alloc(0)
   #timer: NodeJS.Timeout | undefined
   #ackTimer: NodeJS.Timeout | undefined
-  #backoff: number
+  readonly #backoff: Backoff
   #lastError: Error | undefined
   reconnects = 0
 
   constructor(private readonly options: RelpConnectionOptions) {
-    this.#backoff = options.minBackoffMs ?? 250
+    this.#backoff = new Backoff(options.minBackoffMs ?? 250, options.maxBackoffMs ?? 30_000)
   }
 
   /** Sends one syslog message; resolves when the receiver acknowledged it, rejects when that cannot be known. */
@@ -159,7 +160,7 @@ export class RelpConnection {
   #opened(): void {
     this.#open = true
     this.#lastError = undefined
-    this.#backoff = this.options.minBackoffMs ?? 250
+    this.#backoff.reset()
     this.#flushWaiting()
     this.options.onUp?.()
   }
@@ -254,9 +255,7 @@ export class RelpConnection {
     if (wasOpen) this.options.onDown?.()
     if (!owed.length) return
     this.reconnects++
-    const delay = jitter(this.#backoff)
-    this.#backoff = Math.min(this.#backoff * 2, this.options.maxBackoffMs ?? 30_000)
-    this.#timer = setTimeout(() => this.#connect(), delay)
+    this.#timer = setTimeout(() => this.#connect(), this.#backoff.next())
     this.#timer.unref()
   }
 
