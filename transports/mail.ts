@@ -97,9 +97,7 @@ export class MailTransport extends TransportStream implements ReportTransport {
               `${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`,
             ),
           ),
-        delivered: (key) => this.#logged.delivered(key),
-        refused: (key) => this.#logged.forget(key),
-        gaveUp: (key) => this.#logged.forget(key),
+        ...this.#logged.events(),
         spoolFailed: (err) =>
           this.emit(
             'warn',

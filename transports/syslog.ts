@@ -101,9 +101,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
           ),
         up: () => this.emit('warn', new Error(`${settings.target} is reachable again`)),
         dropped: (count) => this.#announceDropped(count),
-        delivered: (key) => this.#logged.delivered(key),
-        refused: (key) => this.#logged.forget(key),
-        gaveUp: (key) => this.#logged.forget(key),
+        ...this.#logged.events(),
         spoolFailed: (err) =>
           this.emit(
             'warn',

@@ -62,6 +62,19 @@ export class LoggedLedger {
     this.#take(key)
   }
 
+  /** The delivery line's events that settle a unit's infos: delivered announces them, refused or given up forgets them. */
+  events(): {
+    delivered(key: string): void
+    refused(key: string): void
+    gaveUp(key: string): void
+  } {
+    return {
+      delivered: (key) => this.delivered(key),
+      refused: (key) => this.forget(key),
+      gaveUp: (key) => this.forget(key),
+    }
+  }
+
   #take(key: string): unknown[] {
     const infos = this.#carried.get(key) ?? []
     this.#carried.delete(key)
