@@ -17,6 +17,7 @@ import type { OutcomeReporter } from '../report/outcome-reporter.js'
 import { getRoute, type Report, type ReportContext } from '../report/report.js'
 import { createLogScrubber } from '../scrub/scrub-report.js'
 import { detectProbe, type SuspicionFound } from '../report/suspicious.js'
+import { captureTrace } from '../report/trace.js'
 
 /** What the request lifecycle is built from. */
 export interface LifecycleOptions {
@@ -66,11 +67,14 @@ export class RequestLifecycle {
 
   /** Starts watching a response, once: its end is where the request's outcome is classified. */
   watch(res: Response): void {
+    // the request's span, while it is still the active one: the report is built at close, maybe outside it
+    captureTrace(res.req)
     if (!this.isWatched(res)) res.on('close', this.#onClose)
   }
 
   /** `watch` for the first middleware, which nothing else of faultline can have run before: no check needed. */
   watchFirst(res: Response): void {
+    captureTrace(res.req)
     res.on('close', this.#onClose)
   }
 

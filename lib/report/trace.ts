@@ -1,0 +1,116 @@
+import { createRequire } from 'node:module'
+
+/**
+ * The trace a report belongs to, under the names OpenTelemetry's winston and
+ * pino instrumentations give log records: lowercase hex ids, and the flags as
+ * two hex digits (`01`: sampled).
+ */
+export interface TraceFields {
+  trace_id: string
+  span_id: string
+  trace_flags: string
+}
+
+/** A span context as `@opentelemetry/api` hands it out, read by shape. */
+interface SpanContextLike {
+  traceId?: unknown
+  spanId?: unknown
+  traceFlags?: unknown
+}
+
+/** The three functions faultline uses of `@opentelemetry/api`: no type of the package itself, which is optional. */
+export interface OpenTelemetryApi {
+  trace: { getSpanContext(context: unknown): SpanContextLike | undefined }
+  context: { active(): unknown }
+  isSpanContextValid(spanContext: SpanContextLike): boolean
+}
+
+type Load = (id: string) => unknown
+
+function isApi(value: unknown): value is OpenTelemetryApi {
+  const api = value as Partial<Record<keyof OpenTelemetryApi, Record<string, unknown>>> | undefined
+  return (
+    typeof api?.trace?.getSpanContext === 'function' &&
+    typeof api.context?.active === 'function' &&
+    typeof api.isSpanContextValid === 'function'
+  )
+}
+
+/**
+ * `@opentelemetry/api` when the app has it installed, else `undefined`: an
+ * optional peer, loaded once at start-up. Its CommonJS and ESM builds share
+ * one global registry, so the copy required here sees the app's provider.
+ *
+ * @example
+ * ```ts
+ * loadOpenTelemetry() // the api, or undefined without the package
+ * ```
+ */
+export function loadOpenTelemetry(
+  load: Load = createRequire(import.meta.url),
+): OpenTelemetryApi | undefined {
+  try {
+    const api = load('@opentelemetry/api')
+    return isApi(api) ? api : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const otel = loadOpenTelemetry()
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+
+function toTraceFields(span: SpanContextLike, api: OpenTelemetryApi): TraceFields | undefined {
+  const { traceId, spanId, traceFlags } = span
+  // hex of the right length, flags a byte: whatever else a span context holds never reaches a sink
+  if (typeof traceId !== 'string' || !TRACE_ID.test(traceId)) return undefined
+  if (typeof spanId !== 'string' || !SPAN_ID.test(spanId)) return undefined
+  if (typeof traceFlags !== 'number' || !Number.isInteger(traceFlags)) return undefined
+  if (traceFlags < 0 || traceFlags > 0xff || !api.isSpanContextValid(span)) return undefined
+  return {
+    trace_id: traceId,
+    span_id: spanId,
+    trace_flags: traceFlags.toString(16).padStart(2, '0'),
+  }
+}
+
+/**
+ * The trace of the span active right now, if OpenTelemetry is installed and
+ * a valid span is active (never the all-zero ids of a non-recording context).
+ *
+ * @example
+ * ```ts
+ * tracer.startActiveSpan('work', () => readActiveTrace()) // { trace_id: '…', span_id: '…', trace_flags: '01' }
+ * ```
+ */
+export function readActiveTrace(api: OpenTelemetryApi | undefined = otel): TraceFields | undefined {
+  if (!api) return undefined
+  try {
+    const span = api.trace.getSpanContext(api.context.active())
+    return span ? toTraceFields(span, api) : undefined
+  } catch {
+    // a broken context manager must not cost the report
+    return undefined
+  }
+}
+
+const CAPTURED = Symbol('faultline.trace')
+
+type WithTrace = object & { [CAPTURED]?: TraceFields }
+
+/**
+ * Remembers on a request the span active now, once: the first capture wins.
+ * Reports are built when the response closes, and a library that loses the
+ * async context (a pool's callback) may close it outside the request's span.
+ */
+export function captureTrace(req: object | undefined): void {
+  if (!otel || !req || (req as WithTrace)[CAPTURED]) return
+  const trace = readActiveTrace(otel)
+  if (trace) (req as WithTrace)[CAPTURED] = trace
+}
+
+/** The trace a request's report carries: the one captured on the request, else the span active now. */
+export function traceOf(req: object | undefined): TraceFields | undefined {
+  return (req && (req as WithTrace)[CAPTURED]) || readActiveTrace(otel)
+}
