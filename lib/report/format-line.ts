@@ -1,6 +1,7 @@
 import { escapeControl } from './control-chars.js'
 import { isReport } from './report.js'
 import { errorChain, stackOf } from './serialize-error.js'
+import { readTraceFields } from './trace.js'
 
 export { escapeControl }
 
@@ -49,7 +50,10 @@ export function formatLine(info: Record<string, unknown>, options: FormatLineOpt
     info.suspicious && !info.message.startsWith(info.suspicious)
       ? ` — ${escapeControl(info.suspicious)}`
       : ''
-  let text = `${time} ${paint(KIND_LABELS[info.kind] ?? info.kind, KIND_COLORS[info.kind], options.colors)}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}\n`
+  const found = readTraceFields(info)
+  // the ids a tracing UI searches by: checked hex, nothing to escape
+  const trace = found ? ` trace_id=${found.trace_id} span_id=${found.span_id}` : ''
+  let text = `${time} ${paint(KIND_LABELS[info.kind] ?? info.kind, KIND_COLORS[info.kind], options.colors)}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}${trace}\n`
   if (info.kind === 'traceback' || info.kind === 'error') {
     for (const { error, label } of errorChain(info.error)) {
       let lines = stackOf(error).split('\n')

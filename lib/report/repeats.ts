@@ -2,6 +2,7 @@ import type { Request } from 'express'
 import { readField } from './error-status.js'
 import { normalizeMessage, normalizePath } from './fingerprint.js'
 import {
+  addTrace,
   collectRequestSecrets,
   isXhrRequest,
   type LoggedMessage,
@@ -153,5 +154,6 @@ export function buildRepeatReport(
     report.logs = input.logs
       .slice(0, 20)
       .map(({ level, message: m }): LoggedMessage => ({ level, message: text(truncate(m, 8192)) }))
+  addTrace(report, input)
   return report
 }

@@ -5,6 +5,7 @@ import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } fro
 import type { Scrubber } from '../scrub/scrub.js'
 import { scrubErrorFields, scrubReport } from '../scrub/scrub-report.js'
 import { serializeError, truncate, type SerializedError } from './serialize-error.js'
+import { traceOf, type TraceFields } from './trace.js'
 
 /** The three outcomes worth reporting. */
 export type ReportKind = 'warning' | 'error' | 'traceback'
@@ -63,6 +64,12 @@ export interface Report {
   repeatOf?: string
   /** On a rate-limit summary: how many warnings were held back. */
   dropped?: { total: number; clients: Array<{ family: string; client: string; count: number }> }
+  /** The OpenTelemetry trace of the request's span (32 hex digits), when `@opentelemetry/api` is installed and a span was active. */
+  trace_id?: TraceFields['trace_id']
+  /** That span's id (16 hex digits). */
+  span_id?: TraceFields['span_id']
+  /** Its trace flags as two hex digits: `01` when sampled. */
+  trace_flags?: TraceFields['trace_flags']
 }
 
 /** What is known about an outcome before it becomes a report. */
@@ -309,7 +316,23 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
     report.request,
     ctx.appRoot,
   )
+  addTrace(report, input)
   return report
+}
+
+/**
+ * Puts the OpenTelemetry trace on a report, after scrubbing (the ids are
+ * checked hex, and a scrubber must not take them for tokens): a request's
+ * report carries its span; an error reported outside a request, the span
+ * active when it was reported. A summary (no request, no error) carries none.
+ */
+export function addTrace(report: Report, input: Pick<ReportInput, 'req' | 'hasError'>): void {
+  if (!input.req && !input.hasError) return
+  const trace = traceOf(input.req)
+  if (!trace) return
+  report.trace_id = trace.trace_id
+  report.span_id = trace.span_id
+  report.trace_flags = trace.trace_flags
 }
 
 /**

@@ -76,15 +76,15 @@ function toTraceFields(span: SpanContextLike, api: OpenTelemetryApi): TraceField
 }
 
 /**
- * The trace of the span active right now, if OpenTelemetry is installed and
- * a valid span is active (never the all-zero ids of a non-recording context).
+ * The trace of the span active right now, through `api` (none without it),
+ * when a valid span is active: never the all-zero ids of a non-recording context.
  *
  * @example
  * ```ts
- * tracer.startActiveSpan('work', () => readActiveTrace()) // { trace_id: '…', span_id: '…', trace_flags: '01' }
+ * tracer.startActiveSpan('work', () => readActiveTrace(loadOpenTelemetry())) // { trace_id: '…', span_id: '…', trace_flags: '01' }
  * ```
  */
-export function readActiveTrace(api: OpenTelemetryApi | undefined = otel): TraceFields | undefined {
+export function readActiveTrace(api: OpenTelemetryApi | undefined): TraceFields | undefined {
   if (!api) return undefined
   try {
     const span = api.trace.getSpanContext(api.context.active())
@@ -113,4 +113,33 @@ export function captureTrace(req: object | undefined): void {
 /** The trace a request's report carries: the one captured on the request, else the span active now. */
 export function traceOf(req: object | undefined): TraceFields | undefined {
   return (req && (req as WithTrace)[CAPTURED]) || readActiveTrace(otel)
+}
+
+const TRACE_FLAGS = /^[0-9a-f]{2}$/
+
+/**
+ * A record's trace fields, read by shape for a sink: all three, each the hex
+ * it must be, or none. A record reaching a transport may come from anywhere.
+ *
+ * @example
+ * ```ts
+ * readTraceFields({ trace_id: 'x"]', span_id: '…', trace_flags: '01' }) // undefined
+ * ```
+ */
+export function readTraceFields(record: object): TraceFields | undefined {
+  const {
+    trace_id: traceId,
+    span_id: spanId,
+    trace_flags: flags,
+  } = record as Record<string, unknown>
+  if (typeof traceId !== 'string' || !TRACE_ID.test(traceId)) return undefined
+  if (typeof spanId !== 'string' || !SPAN_ID.test(spanId)) return undefined
+  if (typeof flags !== 'string' || !TRACE_FLAGS.test(flags)) return undefined
+  return { trace_id: traceId, span_id: spanId, trace_flags: flags }
+}
+
+/** The trace as one line of text: `<trace_id> (span <span_id>, flags <trace_flags>)`, or `undefined`. */
+export function describeTrace(record: object): string | undefined {
+  const trace = readTraceFields(record)
+  return trace && `${trace.trace_id} (span ${trace.span_id}, flags ${trace.trace_flags})`
 }

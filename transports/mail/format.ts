@@ -4,6 +4,7 @@ import type { Digest, HeldBack } from './throttle.js'
 import type { Report } from '../../lib/report/report.js'
 import { formatErrorChain, type SerializedError } from '../../lib/report/serialize-error.js'
 import { getErrorFrames } from '../../lib/source/source-context.js'
+import { describeTrace } from '../../lib/report/trace.js'
 
 /** A mail ready for nodemailer: subject, both parts and the threading headers. */
 export interface ComposedMail {
@@ -72,6 +73,8 @@ function facts(report: Report, occurrence: string): Array<[string, string]> {
     ['Occurrences', occurrence],
   ]
   if (report.locus) rows.push(['Where', report.locus])
+  const trace = describeTrace(report)
+  if (trace) rows.push(['Trace', trace])
   if (report.request) {
     const r = report.request
     rows.push(['Request', `${r.method} ${r.url}`])

@@ -1,6 +1,7 @@
 import { escapeControlReversibly } from '../../lib/report/control-chars.js'
 import { isReport, type Report } from '../../lib/report/report.js'
 import { formatErrorChain } from '../../lib/report/serialize-error.js'
+import { readTraceFields } from '../../lib/report/trace.js'
 
 /** Syslog facilities by name (RFC 5424 table 1). */
 export const FACILITIES: Record<string, number> = {
@@ -135,6 +136,7 @@ function describeReport(
   const r = info.request !== null && typeof info.request === 'object' ? info.request : undefined
   const url = text(r?.url)
   const method = text(r?.method)
+  const trace = readTraceFields(info)
   const sd = structuredData(sdId, [
     ['id', info.id],
     ['fingerprint', info.fingerprint],
@@ -144,6 +146,9 @@ function describeReport(
     ['path', url?.split('?')[0]],
     ['locus', info.locus],
     ['suspicious', info.suspicious],
+    ['trace_id', trace?.trace_id],
+    ['span_id', trace?.span_id],
+    ['trace_flags', trace?.trace_flags],
   ])
   const message = text(info.message) ?? ''
   const stack = info.kind === 'warning' ? undefined : formatErrorChain(info.error) || undefined

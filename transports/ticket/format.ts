@@ -1,6 +1,7 @@
 import { flattenControl } from '../../lib/report/control-chars.js'
 import type { Report } from '../../lib/report/report.js'
 import { formatErrorChain } from '../../lib/report/serialize-error.js'
+import { describeTrace } from '../../lib/report/trace.js'
 
 /** One later occurrence, kept for the batched comment. */
 export interface TicketOccurrence {
@@ -43,6 +44,8 @@ export function ticketBody(report: Report): string {
     `Kind: ${report.kind}${report.status ? ` (${report.status})` : ''}`,
     `App: ${report.app}, host ${report.host}, pid ${report.pid}`,
   ]
+  const spanTrace = describeTrace(report)
+  if (spanTrace) lines.push(`Trace: ${spanTrace}`)
   if (report.request) {
     const r = report.request
     lines.push(`Request: ${r.method} ${r.url}${r.route ? ` (route ${r.route})` : ''}`)
