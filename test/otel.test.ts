@@ -234,6 +234,31 @@ describe('trace correlation with OpenTelemetry', () => {
     expect(reports[0]!.trace_id).not.to.equal(reports[1]!.trace_id)
   })
 
+  it("should give a storm's compact repeat the trace of its own request", async () => {
+    h = createHarness()
+    const app = createApp(h.faultline)
+    spanPerRequest(app)
+    app.get('/pay', () => {
+      throw new Error('card processor down')
+    })
+    app.use(h.faultline.errorHandler())
+    await request(app).get('/pay').expect(500)
+    await request(app).get('/pay').expect(500)
+    const [full, repeat] = await h.waitForReports(2)
+    const spans = await waitUntil(
+      () => (exporter.getFinishedSpans().length === 2 ? exporter.getFinishedSpans() : undefined),
+      3000,
+      'both spans',
+    )
+    expect(repeat!.repeatOf).to.equal(full!.id)
+    expect(full!.span_id).to.equal(spans[0]!.spanContext().spanId)
+    expect(repeat).to.include({
+      trace_id: spans[1]!.spanContext().traceId,
+      span_id: spans[1]!.spanContext().spanId,
+      trace_flags: '01',
+    })
+  })
+
   it('should carry the span active when capture() is called outside a request', async () => {
     h = createHarness()
     const id = tracer().startActiveSpan('nightly job', (span) => {
