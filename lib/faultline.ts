@@ -7,6 +7,8 @@ import { createReportLogger } from './logger.js'
 import type { FaultlineOptions, ResolvedOptions } from './config/options.js'
 import { isXhrRequest, type Report } from './report/report.js'
 import { createRequestHandler } from './middleware/request-handler.js'
+import { createNotFoundHandler, type NotFoundOptions } from './middleware/not-found.js'
+import { shouldAnnounce, startupLine } from './config/startup-line.js'
 import { RequestLifecycle } from './middleware/lifecycle.js'
 import { resolveOptions } from './config/resolve-options.js'
 import { OutcomeReporter } from './report/outcome-reporter.js'
@@ -88,6 +90,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       throwErrors: this.#options.throwErrors,
     })
     if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
+    if (shouldAnnounce(this.#options)) process.stderr.write(startupLine(this.#options, this.logger))
     // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
     const stepAside = this.#options.debug || this.#options.throwErrors
     this.#guards = installProcessGuards(
@@ -156,6 +159,22 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   /** The last middleware: reports the error and answers with a safe error page (or the app's own, through `render`). */
   errorHandler(options?: ErrorHandlerOptions): ErrorRequestHandler {
     return createErrorHandler(this.#lifecycle, options)
+  }
+
+  /**
+   * The catch-all after the app's routes: a 404 page like every other error
+   * page (negotiated, with the incident id, the app's own through `render`),
+   * reported as a warning. Put it after the routes, before `errorHandler()`.
+   *
+   * @example
+   * ```ts
+   * app.use('/api', api)
+   * app.use(faultline.notFound())      // unmatched routes: 404 with an incident id, JSON for API clients
+   * app.use(faultline.errorHandler())
+   * ```
+   */
+  notFound(options?: NotFoundOptions): RequestHandler {
+    return createNotFoundHandler(this.#lifecycle, options)
   }
 
   /** Middleware for XHR-only resources: any other request gets a 400 and a warning. */

@@ -48,6 +48,7 @@ export type { Report, ReportKind, Locus, RequestInfo, LoggedMessage } from './re
 export type { ScrubOptions, Scrubber } from './scrub/scrub.js'
 export type { SerializedError } from './report/serialize-error.js'
 export type { ErrorHandlerOptions, ErrorPageContext } from './middleware/error-handler.js'
+export type { NotFoundOptions } from './middleware/not-found.js'
 export type { PageType } from './pages/error-page.js'
 export type { SuspiciousRequestOptions, SuspiciousCategory } from './report/suspicious.js'
 export type { StderrTransportOptions } from '../transports/stderr.js'

@@ -50,7 +50,10 @@ export interface FaultlineOptions {
   tickets?: string | TicketOptions
   /** A file that receives every report as one JSON line, or `{ filename, level }`. */
   file?: string | { filename: string; level?: 'warn' | 'error' | 'info' }
-  /** Reports to stderr: on by default (warnings and up; everything in debug mode). */
+  /**
+   * Reports to stderr: on by default (warnings and up; everything in debug mode), off by default when
+   * NODE_ENV is `test`. `FAULTLINE_STDERR` (`1`/`0`, or a level) overrides it.
+   */
   stderr?: boolean | { level?: 'warn' | 'error' | 'info' | 'debug' }
   /** More winston transports to hand every report to. */
   transports?: TransportStream[]

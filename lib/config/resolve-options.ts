@@ -82,8 +82,10 @@ function checkFile(value: unknown): ResolvedOptions['file'] {
   return { filename: file.filename, level: level as 'warn' }
 }
 
-function checkStderr(value: unknown, debug: boolean): ResolvedOptions['stderr'] {
+function checkStderr(value: unknown, debug: boolean, nodeEnv?: string): ResolvedOptions['stderr'] {
   if (value === false) return false
+  // a test run already gets each error through throw-errors: report lines would only bury the runner's output
+  if (value === undefined && nodeEnv === 'test') return false
   const fallback = debug ? 'debug' : 'warn'
   if (value === undefined || value === true) return { level: fallback }
   const stderr = checkPlainObject('stderr', value)
@@ -190,6 +192,13 @@ function parseEnvBoolean(name: string, value: string): boolean {
   )
 }
 
+/** `FAULTLINE_STDERR`: on or off as a boolean word, or on from a level (`warn`, `debug`…). */
+function parseEnvStderr(value: string): FaultlineOptions['stderr'] {
+  const level = value.toLowerCase()
+  if (LEVELS.includes(level)) return { level: level as 'warn' }
+  return parseEnvBoolean('FAULTLINE_STDERR', value)
+}
+
 /**
  * Lays the `FAULTLINE_*` environment variables over the options: the
  * deployment has the last word, so a host can change where reports go without
@@ -209,11 +218,13 @@ function applyEnvironment(
   const tickets = pick('FAULTLINE_TICKETS')
   const file = pick('FAULTLINE_FILE')
   const debug = pick('FAULTLINE_DEBUG')
+  const stderr = pick('FAULTLINE_STDERR')
   if (mail) out.mail = mail
   if (syslog) out.syslog = syslog
   if (tickets) out.tickets = tickets
   if (file) out.file = file
   if (debug) out.debug = parseEnvBoolean('FAULTLINE_DEBUG', debug)
+  if (stderr) out.stderr = parseEnvStderr(stderr)
   return out
 }
 
@@ -268,7 +279,7 @@ export function resolveOptions(
     syslog: checkTransport('syslog', options.syslog),
     tickets: checkTransport('tickets', options.tickets),
     file: checkFile(options.file),
-    stderr: checkStderr(options.stderr, debug),
+    stderr: checkStderr(options.stderr, debug, nodeEnv),
     transports: checkTransports(options.transports),
     debug,
     throwErrors: checkBoolean('throwErrors', options.throwErrors) ?? nodeEnv === 'test',

@@ -93,7 +93,7 @@ function renderOwnPage(type: PageType, ctx: ErrorPageContext, appRoot: string): 
 }
 
 /** Reports a failure of the error handling itself, without letting the report fail too; returns its incident id. */
-function captureQuietly(
+export function captureQuietly(
   lifecycle: RequestLifecycle,
   failure: unknown,
   req: Request,
@@ -112,7 +112,7 @@ function captureQuietly(
 }
 
 /** The page of last resort, when preparing the normal one failed: status and incident id, as text. */
-function sendLastResort(req: Request, res: Response, id: string): void {
+export function sendLastResort(req: Request, res: Response, id: string): void {
   try {
     if (res.headersSent) {
       if (!res.writableEnded) req.socket.destroy()
@@ -131,6 +131,17 @@ function sendLastResort(req: Request, res: Response, id: string): void {
   }
 }
 
+/** The `render` option, checked once when the middleware is made. */
+export function checkRender(
+  middleware: string,
+  options: ErrorHandlerOptions,
+): ErrorHandlerOptions['render'] {
+  const { render } = options
+  if (render !== undefined && typeof render !== 'function')
+    throw new TypeError(`faultline: ${middleware} option "render" must be a function`)
+  return render
+}
+
 /**
  * The last middleware, in place of Express's final handler: records the error
  * for the request's report, then answers with the error page (the debug page
@@ -144,9 +155,7 @@ export function createErrorHandler(
   lifecycle: RequestLifecycle,
   options: ErrorHandlerOptions = {},
 ): ErrorRequestHandler {
-  const { render } = options
-  if (render !== undefined && typeof render !== 'function')
-    throw new TypeError('faultline: errorHandler option "render" must be a function')
+  const render = checkRender('errorHandler', options)
   return function faultlineErrorHandler(
     err: unknown,
     req: Request,
@@ -169,7 +178,7 @@ export function createErrorHandler(
         if (!res.writableEnded) req.socket.destroy()
         return
       }
-      answer(lifecycle, render, err, req, res, id)
+      answerWithPage(lifecycle, render, err, req, res, id)
     } catch (failure) {
       // without the request's own id, the page quotes the id of the failure's report
       const captured = captureQuietly(lifecycle, failure, req)
@@ -209,7 +218,11 @@ function prepareContext(
   return ctx
 }
 
-function answer(
+/**
+ * Answers with the error page for `err` (none for a plain 404): the app's
+ * `render`, else faultline's production or debug page, in the negotiated form.
+ */
+export function answerWithPage(
   lifecycle: RequestLifecycle,
   render: ErrorHandlerOptions['render'],
   err: unknown,

@@ -128,13 +128,15 @@ export class OutcomeReporter {
   /** The report an error would make now, for the debug page; the one that goes out is built when the response closes. */
   preview(req: Request, res: Response, err: unknown, id: string): Report {
     const state = getState(req)
-    const status = getErrorStatus(err)
+    // notFound() previews a 404 that no error caused: the warning its status makes
+    const hasError = err !== undefined
+    const status = hasError ? getErrorStatus(err) : res.statusCode
     const report = buildReport(this.#context, {
       id,
       kind: status !== undefined && status < 500 ? 'warning' : 'traceback',
       status: res.statusCode,
       error: err,
-      hasError: true,
+      hasError,
       locus: getLocus(res, state),
       logs: state.messages,
       route: state.route,

@@ -13,7 +13,7 @@ export interface MailOptions {
   auth?: { user: string; pass: string }
   /** The sender. Default: `"<app> errors" <faultline@<host name>>`. */
   from?: string
-  /** Recipients; by default the top-level `managers`. */
+  /** Recipients; by default the top-level `managers` (for an `outbox` without managers, `ops@localhost`). */
   to?: string[]
   /** Write each mail as an `.eml` file in this directory instead of sending it: the embedded default. */
   outbox?: string
@@ -86,6 +86,8 @@ const KNOWN_FIELDS: Record<keyof MailOptions, true> = {
   force: true,
 }
 const KNOWN = Object.keys(KNOWN_FIELDS)
+/** The recipient of an outbox's mails when nobody is named: the files are read from the disk, not delivered. */
+const OUTBOX_RECIPIENT = 'ops@localhost'
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
@@ -116,6 +118,11 @@ function fromUrl(url: string): MailOptions {
   return options
 }
 
+/** Who is mailed when `to` is not set: the managers; an outbox only writes files, so it can do without. */
+function recipientsOf(mail: MailOptions, managers: string[]): string[] {
+  return managers.length === 0 && mail.outbox !== undefined ? [OUTBOX_RECIPIENT] : managers
+}
+
 /**
  * Validates the `mail` setting (URL or object) once, at start-up, naming the
  * field at fault.
@@ -134,7 +141,7 @@ export function resolveMailOptions(
     if (!KNOWN.includes(key))
       failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
-  const to = merged.to ?? context.managers
+  const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)
     failOption('managers', 'must list at least one address when mail is on (or set mail.to)')
   const resolved: ResolvedMailOptions = {
