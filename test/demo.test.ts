@@ -9,6 +9,7 @@ import request from 'supertest'
 import { Writable } from 'node:stream'
 import { createFaultline, StderrTransport, type Faultline, type Report } from '../lib/index.js'
 import { createShopApp } from '../examples/shop/app.js'
+import { NODE_IMPORTS } from './support/processes.js'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..')
 const INCIDENT = /[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}/
@@ -26,9 +27,10 @@ interface Run {
 function runTour(varDir: string): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, SHOP_VAR_DIR: varDir }
   // the demo honours FAULTLINE_*; the test must not depend on the shell it runs in
-  for (const name of Object.keys(env)) if (name.startsWith('FAULTLINE_')) delete env[name]
+  for (const name of Object.keys(env))
+    if (name.startsWith('FAULTLINE_') && name !== 'FAULTLINE_TEST_EXPRESS') delete env[name]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/shop/main.ts', '--tour'], {
+    const child = spawn(process.execPath, [...NODE_IMPORTS, 'examples/shop/main.ts', '--tour'], {
       cwd: REPO,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

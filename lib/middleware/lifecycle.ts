@@ -116,6 +116,25 @@ export class RequestLifecycle {
     return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
   }
 
+  /**
+   * An error the request's code raised where Express does not look: a
+   * rejection on Express 4, a promise floated without `await`, a throw in a
+   * timer. It is recorded as the request's exception, then handed on with the
+   * request's `next(err)`, as Express 5 does with a rejection: the app's error
+   * middleware and `errorHandler()` answer it (their throw-errors and debug
+   * rules included), or Express's final handler does. A response already
+   * complete is only reported.
+   */
+  failAsync(req: Request, res: Response, err: unknown, next: (err: unknown) => void): void {
+    // the same error raised twice (`--unhandled-rejections=strict` emits both events) is one error
+    if (peekState(req)?.exceptions.some((known) => known.error === err)) return
+    try {
+      this.record(req, res, err)
+    } finally {
+      if (!res.writableEnded) next(err)
+    }
+  }
+
   /** The report an error makes, for the debug page; it is the one that goes out at close, unless the outcome changes meanwhile. */
   previewReport(req: Request, res: Response, err: unknown, id: string): Report {
     return this.#reporter.preview(req, res, err, id)

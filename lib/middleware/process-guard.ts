@@ -1,3 +1,5 @@
+import { isClaimed } from './request-scope.js'
+
 /** What the guards call on: the crash path, and the instance's `close()`. */
 export interface GuardedInstance {
   /** Writes the crash report synchronously to every transport. */
@@ -12,7 +14,7 @@ export interface ProcessGuards {
 
 /**
  * Opt-in process-level handling. `handleProcessErrors`: an uncaught exception
- * or an unhandled rejection becomes a traceback report, written synchronously
+ * or an unhandled rejection outside any live request becomes a traceback report, written synchronously
  * to the file and to every transport's spool, and the process exits with code
  * 1, as it would have without faultline, but with nothing lost.
  * `handleSignals`: SIGTERM and SIGINT flush and close faultline first, then
@@ -25,6 +27,8 @@ export function installProcessGuards(
   const removers: Array<() => void> = []
   if (options.errors) {
     const onCrash = (error: unknown, origin: string) => {
+      // a live request's error went to that request (see async-errors.ts): the process goes on
+      if (isClaimed(error)) return
       try {
         instance.crash(
           error,

@@ -1,5 +1,8 @@
-import type { Request, RequestHandler } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { RequestLifecycle } from './lifecycle.js'
+import { installAsyncErrorListeners } from './async-errors.js'
+import { isClosed, peekState } from './request-state.js'
+import { runInScope, type RequestScope } from './request-scope.js'
 import { compileHostCheck, parseHost } from './hosts.js'
 import { escapeControl } from '../report/format-line.js'
 import { SuspiciousRequest } from '../report/suspicious.js'
@@ -32,16 +35,41 @@ function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
   })
 }
 
+/** The request as the async context of whatever its handlers start: an error raised there is the request's. */
+class AsyncScope implements RequestScope {
+  readonly #lifecycle: RequestLifecycle
+  readonly #req: Request
+  readonly #res: Response
+  readonly #next: NextFunction
+
+  constructor(lifecycle: RequestLifecycle, req: Request, res: Response, next: NextFunction) {
+    this.#lifecycle = lifecycle
+    this.#req = req
+    this.#res = res
+    this.#next = next
+  }
+
+  isLive(): boolean {
+    return !isClosed(this.#res, peekState(this.#req))
+  }
+
+  fail(error: unknown): void {
+    this.#lifecycle.failAsync(this.#req, this.#res, error, this.#next)
+  }
+}
+
 /**
  * The first middleware: watches the response so its outcome is classified
- * when it ends, binds `req.log`, and turns away Host headers outside
- * `allowedHosts`.
+ * when it ends, binds `req.log`, turns away Host headers outside
+ * `allowedHosts`, and runs the rest of the chain in the request's async
+ * scope, so an async error Express does not catch still reaches the request.
  */
 export function createRequestHandler(
   lifecycle: RequestLifecycle,
   allowedHosts: string[] | undefined,
 ): RequestHandler {
   const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
+  installAsyncErrorListeners()
   return function faultlineRequestHandler(req, res, next) {
     lifecycle.watchFirst(res)
     enterCatcher(req)
@@ -55,6 +83,6 @@ export function createRequestHandler(
       lifecycle.markSuspicious(req, { reason: suspicion.reason, category: 'disallowed-host' })
       return next(suspicion)
     }
-    next()
+    runInScope(new AsyncScope(lifecycle, req, res, next), next)
   }
 }

@@ -6,6 +6,17 @@ export const ROOT = join(import.meta.dirname, '..', '..')
 /** Where the child scripts of the tests live. */
 export const FIXTURES = join(ROOT, 'test', 'fixtures')
 
+/**
+ * What a child runs with: tsx, and the hook that picks Express 4 under FAULTLINE_TEST_EXPRESS=4 (the child
+ * inherits the environment, so it loads the same Express as the test that spawned it).
+ */
+export const NODE_IMPORTS: readonly string[] = [
+  '--import',
+  'tsx',
+  '--import',
+  './test/support/express-version.mjs',
+]
+
 function scriptPath(script: string): string {
   return isAbsolute(script) ? script : join(FIXTURES, script)
 }
@@ -32,7 +43,7 @@ export function spawnScript(
   args: readonly string[] = [],
   options: { env?: NodeJS.ProcessEnv } = {},
 ): RunningScript {
-  const child = spawn(process.execPath, ['--import', 'tsx', scriptPath(script), ...args], {
+  const child = spawn(process.execPath, [...NODE_IMPORTS, scriptPath(script), ...args], {
     cwd: ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,7 +102,7 @@ export function runScript(
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; allowFailure?: boolean } = {},
 ): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const argv = ['--import', 'tsx', scriptPath(script), ...args]
+    const argv = [...NODE_IMPORTS, scriptPath(script), ...args]
     const settings = {
       cwd: ROOT,
       env: options.env ?? process.env,
