@@ -33,7 +33,8 @@ app.use(faultline.notFound({ render })) // after the routes: a 404 page with an 
 app.use(faultline.errorHandler({ render })) // last: reports, then a safe page with the incident id
 
 const server = app.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => {
-  console.log(`shop listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  const { port } = server.address() as AddressInfo
+  console.log(`shop listening on http://127.0.0.1:${port}`)
 })
 process.on('SIGTERM', () => server.close(() => void faultline.close()))
 
