@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib'
 import request from 'supertest'
 import { detectProbe, SuspiciousRequest } from '../lib/index.js'
 import { createApp, createHarness, listen, settle, waitUntil, type Harness } from './helpers.js'
+import { EXPRESS_MAJOR } from './support/express-major.js'
 
 describe('suspicious requests', () => {
   let h: Harness
@@ -178,7 +179,8 @@ describe('suspicious requests', () => {
       })
     })
 
-    for (const encoding of ['gzip', 'deflate', 'br']) {
+    // body-parser 1 (Express 4) does not decode br: it answers 415, an unsupported encoding
+    for (const encoding of ['gzip', 'deflate', ...(EXPRESS_MAJOR === 5 ? ['br'] : [])]) {
       it(`should make a body that is not the ${encoding} its Content-Encoding says a 400 malformed-input warning`, async () => {
         for (const body of ['{"a":1}', 'x'.repeat(300), '\u0000\u0001garbage']) {
           await request(bodyApp())

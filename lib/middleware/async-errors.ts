@@ -68,9 +68,18 @@ function actAsNodeOnRejection(
   for (const listener of others) listener(error as Error, 'unhandledRejection')
 }
 
+/** Whether a value looks like an error; a Proxy whose traps throw does not. */
+function isErrorLike(value: unknown): boolean {
+  try {
+    return value !== null && typeof value === 'object' && 'stack' in value
+  } catch {
+    return false
+  }
+}
+
 /** What Node raises for a rejection: the reason if it is an error, else an error quoting it. */
 function toRaisedError(reason: unknown): unknown {
-  if (reason !== null && typeof reason === 'object' && 'stack' in reason) return reason
+  if (isErrorLike(reason)) return reason
   const error = new Error(
     'This error originated either by throwing inside of an async function without a catch block, ' +
       `or by rejecting a promise which was not handled with .catch(). The promise rejected with the reason "${inspect(reason)}".`,
@@ -80,12 +89,11 @@ function toRaisedError(reason: unknown): unknown {
 
 /** The end Node gives an uncaught exception: the error on stderr, exit code 1 (or an abort when asked for). */
 function crashAsNode(error: unknown): never {
-  const isError = error !== null && typeof error === 'object' && 'stack' in error
-  const shown = isError ? inspect(error) : `Uncaught ${inspect(error)}`
   try {
+    const shown = isErrorLike(error) ? inspect(error) : `Uncaught ${inspect(error)}`
     writeSync(2, `${shown}\n\nNode.js ${process.version}\n`)
   } catch {
-    // stderr may be closed: the exit code still tells
+    // stderr may be closed, the value may defy inspection: the exit code still tells
   }
   if (process.execArgv.includes('--abort-on-uncaught-exception')) process.abort()
   process.exit(1)

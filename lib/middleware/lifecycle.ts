@@ -128,10 +128,12 @@ export class RequestLifecycle {
   failAsync(req: Request, res: Response, err: unknown, next: (err: unknown) => void): void {
     // the same error raised twice (`--unhandled-rejections=strict` emits both events) is one error
     if (peekState(req)?.exceptions.some((known) => known.error === err)) return
+    // next(null) would mean "carry on": Express 5 hands on this same stand-in for a falsy rejection
+    const raised = err || new Error('Rejected promise')
     try {
-      this.record(req, res, err)
+      this.record(req, res, raised)
     } finally {
-      if (!res.writableEnded) next(err)
+      if (!res.writableEnded) next(raised)
     }
   }
 
