@@ -6,13 +6,13 @@ import { expect } from 'chai'
 import express from 'express'
 import request from 'supertest'
 import { createHarness, settle, sleep, type Harness } from './helpers.js'
+import { EXPRESS_MAJOR } from './support/express-major.js'
 import { express4 } from './support/express4.js'
 import { runScript } from './support/processes.js'
 
-const underTest = process.env.FAULTLINE_TEST_EXPRESS === '4' ? 4 : 5
 // Express 4 always (what needs this), and the Express of this run when it is the other one
 const versions: Array<[string, typeof express]> = [['Express 4', express4]]
-if (underTest === 5) versions.push(['Express 5', express])
+if (EXPRESS_MAJOR === 5) versions.push(['Express 5', express])
 
 async function failLater(message: string): Promise<void> {
   await sleep(5)

@@ -1,9 +1,10 @@
 import { expect } from 'chai'
 import express from 'express'
+import { EXPRESS_MAJOR } from './support/express-major.js'
 import { runScript } from './support/processes.js'
 
 // what `import 'express'` resolves to, here and in a spawned child: the test hook's choice, not node_modules'
-const wanted = process.env.FAULTLINE_TEST_EXPRESS === '4' ? 4 : 5
+const wanted = EXPRESS_MAJOR
 
 function majorOf(version: string): number {
   return Number(version.split('.')[0])
