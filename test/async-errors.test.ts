@@ -80,6 +80,24 @@ for (const [version, makeApp] of versions) {
       expect(h.reports.map((r) => r.id).sort()).to.deep.equal(ids.sort())
     })
 
+    it("should answer through Express's final handler under throw-errors, and still report", async () => {
+      const thrower = createHarness({ throwErrors: true })
+      try {
+        const app = makeApp()
+        app.use(thrower.faultline.requestHandler())
+        app.get('/x', async () => {
+          await sleep(5)
+          throw new Error('for the test runner')
+        })
+        app.use(thrower.faultline.errorHandler())
+        await request(app).get('/x').timeout(5000).expect(500)
+        const [report] = await thrower.waitForReports(1)
+        expect(report).to.include({ kind: 'traceback', status: 500 })
+      } finally {
+        await thrower.faultline.close()
+      }
+    })
+
     it("should hand the error to the app's own error middleware first", async () => {
       const app = makeApp()
       app.use(h.faultline.requestHandler())
