@@ -34,7 +34,7 @@ export function installAsyncErrorListeners(): void {
 }
 
 /** Node's `--unhandled-rejections` mode, from the process's flags; `throw` is Node's default. */
-export function readRejectionMode(flags: readonly string[]): string {
+function readRejectionMode(flags: readonly string[]): string {
   let mode = 'throw'
   for (const [index, flag] of flags.entries()) {
     if (flag.startsWith('--unhandled-rejections=')) mode = flag.slice(flag.indexOf('=') + 1)
