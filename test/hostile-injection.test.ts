@@ -22,7 +22,7 @@ import { getErrorFrames } from '../lib/source/source-context.js'
 import { RequestLifecycle } from '../lib/middleware/lifecycle.js'
 import { occurrencesComment, ticketBody, toRedmineText } from '../transports/ticket/format.js'
 import { RedmineAdapter } from '../transports/ticket/redmine.js'
-import { canRenderMarkup, renderMarkup } from './support/markup.js'
+import { ensureMarkup, renderMarkup } from './support/markup.js'
 import { formatSyslogLine, unescapeLine } from '../transports/syslog/format.js'
 import { createApp, createHarness, listen, waitUntil, type Harness } from './helpers.js'
 
@@ -701,10 +701,10 @@ describe('hostile input', () => {
     const strip = (text: string) => text.replace(/\u200b/g, '')
 
     let base: string
-    let markupAvailable = false
-    before(() => {
+    before(async function () {
+      this.timeout(600_000)
       base = mkdtempSync(join(tmpdir(), 'faultline-tickets-hostile-'))
-      markupAvailable = canRenderMarkup()
+      await ensureMarkup()
     })
     after(() => rmSync(base, { recursive: true, force: true }))
 
@@ -736,7 +736,6 @@ describe('hostile input', () => {
     }
 
     it('should render the local Markdown ticket with no link, image, tag or emphasis from the input, every input shown as text', async function () {
-      if (!markupAvailable) this.skip()
       this.timeout(30_000)
       const dir = join(base, 'local')
       const report = await fileHostileTicket(dir)
@@ -766,7 +765,6 @@ describe('hostile input', () => {
     })
 
     it('should make the Redmine description and notes plain text under both Textile and CommonMark', function () {
-      if (!markupAvailable) this.skip()
       this.timeout(30_000)
       const report = {
         id: 'AAAA-BBBB-CCCC',

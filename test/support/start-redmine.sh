@@ -3,6 +3,8 @@
 #
 #   REDMINE_PORT=4567 REDMINE_STATE_DIR=/tmp/x start-redmine.sh               install if missing, configure, start
 #   REDMINE_PORT=4567 REDMINE_STATE_DIR=/tmp/x start-redmine.sh --start-only  start again (same state dir, after a full run)
+#   REDMINE_PORT=4567 REDMINE_STATE_DIR=/tmp/x start-redmine.sh --install-only  only install the packages (for tests
+#                                                                              that use Redmine's formatters, no server)
 #
 # Must run as root (apt-get, setpriv). REDMINE_STATE_DIR must be an absolute path that www-data can reach
 # (not under a mode-700 home directory). Idempotent: the install and configuration steps are skipped or
@@ -90,7 +92,7 @@ recover_redmine() {
   DEBIAN_FRONTEND=noninteractive dpkg --configure -a
 }
 
-if [ "$MODE" = full ]; then
+if [ "$MODE" = full ] || [ "$MODE" = --install-only ]; then
   # ---- install (skipped when present) -------------------------------------------------------------
   phase install
   if ! dpkg-query -W -f='${Status}\n' redmine redmine-sqlite 2>/dev/null | grep -c 'ok installed' | grep -qx 2; then
@@ -111,6 +113,7 @@ EOF
   fi
   command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive "${APT[@]}" install -y -q --no-install-recommends curl
   lap INSTALL
+  [ "$MODE" = --install-only ] && { phase installed; exit 0; }
 
   # ---- configure ----------------------------------------------------------------------------------
   phase configure
