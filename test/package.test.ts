@@ -9,7 +9,7 @@ const run = promisify(execFile)
 const ROOT = process.cwd()
 
 // names in the README's inline code that are not faultline's own
-const NOT_OURS = new Set(['TypeError', 'AggregateError'])
+const NOT_OURS = new Set(['TypeError', 'AggregateError', 'AsyncLocalStorage'])
 
 /** Every name the README documents as importable: its inline-code identifiers that look like exports, and what its examples import. */
 function readDocumentedNames(): { main: string[]; testing: string[] } {
