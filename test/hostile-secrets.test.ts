@@ -55,7 +55,7 @@ class Sinks {
   async read(body: () => Promise<void>): Promise<Record<string, string>> {
     this.stderr = await captureStderr(async () => {
       await body()
-      await this.h.faultline.close({ timeout: 1000 })
+      await this.h.faultline.close({ timeout: 300 })
     })
     const sinks: Record<string, string> = {
       'report event': JSON.stringify(this.h.reports),
