@@ -2,7 +2,7 @@ import { LEVEL } from 'triple-beam'
 import type { Logger } from 'winston'
 import type TransportStream from 'winston-transport'
 import { formatLine } from './format-line.js'
-import type { Report } from './report.js'
+import { toLogRecord, type Report } from './report.js'
 
 /** A record that is not a report: an aborted request, logged at `info`. */
 export interface EventRecord {
@@ -51,10 +51,10 @@ export class ReportDispatcher {
   report(report: Report): void {
     this.#tell(report)
     if (this.#closing) {
-      process.stderr.write(formatLine(report as unknown as Record<string, unknown>))
+      process.stderr.write(formatLine(toLogRecord(report)))
       return
     }
-    this.#logger.log({ ...report })
+    this.#logger.log(toLogRecord(report))
   }
 
   /** A record that is not a report (an aborted request): the transports only, and only while they are open. */
@@ -74,7 +74,7 @@ export class ReportDispatcher {
       try {
         if (transport.silent) continue
         // each transport gets its own copy; logSync takes the plain report, as it always has
-        if (transport.logSync) transport.logSync({ ...report })
+        if (transport.logSync) transport.logSync(toLogRecord(report))
         else transport.log?.(this.#formatted(report), () => {})
       } catch (err) {
         process.stderr.write(
@@ -95,7 +95,7 @@ export class ReportDispatcher {
 
   // the info a transport would get from winston: the level symbol and the logger's format applied
   #formatted(report: Report): Record<string | symbol, unknown> {
-    const info: Record<string | symbol, unknown> = { ...report, [LEVEL]: report.level }
+    const info: Record<string | symbol, unknown> = { ...toLogRecord(report), [LEVEL]: report.level }
     try {
       const formatted = this.#logger.format.transform(
         info as { level: string; message: string },

@@ -362,6 +362,6 @@ export function isReport(info: Record<string, unknown>): info is Record<string, 
  * logger.log(toLogRecord(report))
  * ```
  */
-export function toLogRecord(report: Report): Record<string, unknown> & Report {
+export function toLogRecord(report: Report): Record<string | symbol, unknown> & Report {
   return { ...report }
 }
