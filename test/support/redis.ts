@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { aptInstall, outputTail } from './apt.js'
+import { getFreePort } from './ports.js'
+
+const SERVER = '/usr/bin/redis-server'
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Installs Debian's redis-server when it is missing; fails naming the package when that is impossible. */
+export async function ensureRedisServer(): Promise<string> {
+  if (existsSync(SERVER)) return SERVER
+  const result = await aptInstall(['redis-server'], Date.now() + 180_000)
+  if (!existsSync(SERVER))
+    throw new Error(
+      `the Redis tests need Debian's redis-server package (apt-get install redis-server); installing it failed: ${outputTail(result)}`,
+    )
+  return SERVER
+}
+
+/** A private redis-server on 127.0.0.1, persisting nothing, stopped by its PID. */
+export interface RedisServer {
+  port: number
+  url: string
+  pid(): number
+  /** Kills it (SIGKILL): every connection drops, and what it held is gone. */
+  kill(): Promise<void>
+  /** Starts it again on the same port (empty). */
+  restart(): Promise<void>
+  /** SIGSTOP: it keeps its connections but answers nothing. */
+  freeze(): void
+  thaw(): void
+  stop(): Promise<void>
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(500, () => done(false))
+    socket.once('error', () => done(false))
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')))
+  })
+}
+
+async function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
+  let errors = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk))
+  const deadline = Date.now() + 10_000
+  while (!(await answersPing(port))) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`redis-server did not start on 127.0.0.1:${port}: ${errors.slice(-400)}`)
+    await sleep(50)
+  }
+  return child
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => child.once('exit', () => resolve()))
+}
+
+/** Starts a private redis-server (installing Debian's package first when it is missing). */
+export async function startRedis(): Promise<RedisServer> {
+  const binary = await ensureRedisServer()
+  const port = await getFreePort()
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-redis-'))
+  let child = await launch(binary, port, dir)
+  const kill = async () => {
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+    await waitExit(child)
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    pid: () => child.pid!,
+    kill,
+    async restart() {
+      await kill()
+      child = await launch(binary, port, dir)
+    },
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
+    async stop() {
+      await kill()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
