@@ -48,6 +48,26 @@ const lazyJson = winston.format((info) => {
 
 const stringify = configure({ bigint: true, circularValue: '[Circular]' })
 
+/** Marks a record the dispatcher already handed to faultline's own transports. */
+export const DELIVERED = Symbol.for('faultline.delivered')
+
+// faultline's own transports get reports straight from the dispatcher; through winston they take only what it did not deliver
+const skipDelivered = winston.format((info) =>
+  (info as Record<symbol, unknown>)[DELIVERED] === true ? false : info,
+)
+
+const ownTransports = new WeakMap<winston.Logger, WeakSet<object>>()
+
+/**
+ * The transports faultline made for this logger: the dispatcher calls their
+ * `log` itself, sparing each report winston's Transform and one pipe per
+ * transport. An app's own transports (in `transports` or added later) are not
+ * among them and get every record through winston.
+ */
+export function isOwnTransport(logger: winston.Logger, transport: object): boolean {
+  return ownTransports.get(logger)?.has(transport) === true
+}
+
 /** Each network transport spools into its own directory. */
 function spoolFor(options: ResolvedOptions, name: string): { spoolDir?: string } {
   return options.spoolDir ? { spoolDir: join(options.spoolDir, name) } : {}
@@ -104,14 +124,16 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
     resolveSyslogOptions(settingOf(options.syslog), { appName: options.appName })
   if (on(options.tickets)) transports.push(openTickets(options))
   else if (options.tickets) resolveTicketOptions(settingOf(options.tickets))
-  transports.push(...options.transports)
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
-  if (transports.length === 0)
+  if (transports.length === 0 && options.transports.length === 0)
     transports.push(
       new TransportStream({
         log: (_info: unknown, callback: () => void) => callback(),
       } as TransportStream.TransportStreamOptions),
     )
+  const own = new WeakSet<object>(transports)
+  for (const transport of transports) transport.format = skipDelivered()
+  transports.push(...options.transports)
   const logger = winston.createLogger({
     levels: winston.config.npm.levels,
     level: 'debug',
@@ -119,6 +141,7 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
     format: lazyJson(),
     transports,
   })
+  ownTransports.set(logger, own)
   // without a listener, winston rethrows a transport's error and takes the app down
   const broken = new WeakSet<object>()
   const nameOf = (transport?: object) =>

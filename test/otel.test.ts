@@ -135,7 +135,7 @@ describe('trace correlation with OpenTelemetry', () => {
       })
 
       expect(formatLine(report as unknown as Record<string, unknown>)).to.contain(
-        `[${report!.id}] Error: stock count went negative trace_id=${traceId} span_id=${spanId}\n`,
+        `[${report!.id}] Error: stock count went negative trace_id=${traceId} span_id=${spanId} fp=${report!.fingerprint}\n`,
       )
 
       const [eml] = await waitUntil(

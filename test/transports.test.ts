@@ -2,11 +2,11 @@ import { expect } from 'chai'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Writable } from 'node:stream'
 import request from 'supertest'
 import TransportStream from 'winston-transport'
 import { createFaultline, StderrTransport } from '../lib/index.js'
-import { createApp, createHarness, type Harness } from './helpers.js'
+import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 
 describe('transports', () => {
   let dir: string
@@ -75,11 +75,11 @@ describe('transports', () => {
       app.use(h.faultline.errorHandler())
       await request(app).get('/boom?a=%0d%0a')
       const [report] = await h.waitForReports(1)
-      await h.waitForRecord((r) => r.id === report!.id)
+      await waitUntil(() => out || undefined, 3000, 'the lines on stderr')
       const [header, ...rest] = out.split('\n')
       expect(header).to.match(
         new RegExp(
-          `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z TRACEBACK 500 GET /boom\\?a=%0d%0a \\[${report!.id}\\] Error: first line\\\\r$`,
+          `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z TRACEBACK 500 GET /boom\\?a=%0d%0a \\[${report!.id}\\] Error: first line\\\\r fp=${report!.fingerprint}$`,
         ),
       )
       expect(out).not.to.match(/^INJECTED/m)
@@ -91,12 +91,68 @@ describe('transports', () => {
       const app = createApp(h.faultline)
       await request(app).get('/missing')
       const [report] = await h.waitForReports(1)
-      await h.waitForRecord((r) => r.id === report!.id)
+      await waitUntil(() => out || undefined, 3000, 'the line on stderr')
       expect(out).to.match(
         new RegExp(
-          `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found — GET /missing\\n$`,
+          `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found — GET /missing fp=${report!.fingerprint}\\n$`,
         ),
       )
+    })
+  })
+
+  describe('stderr in a storm', () => {
+    it('should print a repeat as one short line naming its fingerprint and the full report it repeats', async () => {
+      const stream = new PassThrough()
+      let out = ''
+      stream.on('data', (chunk) => (out += chunk))
+      const h = createHarness({ transports: [new StderrTransport({ stream })] })
+      try {
+        const app = createApp(h.faultline)
+        app.get('/boom', () => {
+          throw new Error('replica down')
+        })
+        app.use(h.faultline.errorHandler())
+        for (let i = 0; i < 3; i++) await request(app).get('/boom').expect(500)
+        const [full, second, third] = await h.waitForReports(3)
+        await waitUntil(() => (out.includes(third!.id) ? out : undefined), 3000, 'the third line')
+        const lines = out.trimEnd().split('\n')
+        const [firstHeader] = lines
+        expect(firstHeader).to.match(
+          new RegExp(`TRACEBACK 500 GET /boom \\[${full!.id}\\] Error: replica down fp=\\w+$`),
+        )
+        // the full report has its stack; each repeat is exactly one line after it
+        expect(lines.slice(1, -2).every((line) => line.startsWith('    '))).to.equal(true)
+        expect(lines.slice(-2)).to.deep.equal(
+          [second!, third!].map(
+            (r) =>
+              `${r.time} TRACEBACK 500 GET /boom [${r.id}] Error: replica down fp=${full!.fingerprint} repeat of ${full!.id}`,
+          ),
+        )
+      } finally {
+        await h.faultline.close()
+      }
+    })
+
+    it('should write the lines of one turn of the event loop in one write, and none after close', async () => {
+      const writes: string[] = []
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writes.push(String(chunk))
+          done()
+        },
+      })
+      const transport = new StderrTransport({ stream })
+      const logged: unknown[] = []
+      transport.on('logged', (info) => logged.push(info))
+      const faultline = createFaultline({ env: false, stderr: false, transports: [transport] })
+      const ids = [1, 2, 3].map((i) => faultline.capture(new Error(`job ${i} failed`)))
+      await waitUntil(() => (logged.length === 3 ? logged : undefined), 3000, 'three lines')
+      expect(writes).to.have.length(1)
+      expect(ids.every((id) => writes[0]!.includes(`[${id}]`))).to.equal(true)
+      faultline.capture(new Error('the last one'))
+      await faultline.close()
+      expect(writes).to.have.length(2)
+      expect(writes[1]).to.contain('Error: the last one')
     })
   })
 

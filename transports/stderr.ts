@@ -10,9 +10,23 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
   colors?: boolean
 }
 
+// past this, the batch is written at once rather than at the end of the turn
+const MAX_BATCH = 64 * 1024
+
+// a process.exit() before the turn ends must not lose what is batched: written on 'exit', synchronously
+const batching = new Set<StderrTransport>()
+let exitHooked = false
+
+function flushAllOnExit(): void {
+  for (const transport of batching) transport.flushNow()
+}
+
 /**
  * Writes every report as readable text to stderr: a header line per report,
- * and the stack for errors and tracebacks.
+ * and the stack for the full report of an error or traceback; a storm's
+ * repeat is one line. The lines of one turn of the event loop go out in one
+ * write: stderr to a file or a pipe is synchronous in Node on Linux, so a
+ * write per report would hold the event loop once per request in a storm.
  *
  * @example
  * ```ts
@@ -23,6 +37,9 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   readonly name = 'stderr'
   readonly #stream: NodeJS.WritableStream
   readonly #colors: boolean
+  #batch = ''
+  #logged: Array<Record<string, unknown>> = []
+  #scheduled: NodeJS.Immediate | undefined
 
   constructor(options: StderrTransportOptions = {}) {
     super(options)
@@ -30,18 +47,65 @@ export class StderrTransport extends TransportStream implements ReportTransport 
     this.#colors = options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true
   }
 
-  /** For a process about to die: written at once. */
+  /** For a process about to die: what is batched, then this report, written at once. */
   logSync(info: Record<string, unknown>): void {
+    this.flushNow()
     this.#stream.write(formatLine(info, { colors: this.#colors }))
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#stream.write(formatLine(info, { colors: this.#colors }))
-      setImmediate(() => this.emit('logged', info))
+      this.#batch += formatLine(info, { colors: this.#colors })
+      this.#logged.push(info)
+      if (this.#batch.length >= MAX_BATCH) this.flushNow()
+      else this.#schedule()
     } catch (err) {
       this.emit('warn', err)
     }
     callback()
+  }
+
+  /** Writes what this turn batched now (on close, on exit, before a crash report). */
+  flushNow(): void {
+    if (this.#scheduled) clearImmediate(this.#scheduled)
+    this.#scheduled = undefined
+    batching.delete(this)
+    if (!this.#batch) return
+    const text = this.#batch
+    const logged = this.#logged
+    this.#batch = ''
+    this.#logged = []
+    try {
+      this.#stream.write(text)
+    } catch (err) {
+      this.emit('warn', err)
+      return
+    }
+    for (const info of logged) this.emit('logged', info)
+  }
+
+  /** For `close()`: nothing stays batched. */
+  flush(): Promise<void> {
+    this.flushNow()
+    return Promise.resolve()
+  }
+
+  override close(): void {
+    this.flushNow()
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.flushNow()
+    callback()
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = setImmediate(() => this.flushNow())
+    batching.add(this)
+    if (!exitHooked) {
+      exitHooked = true
+      process.on('exit', flushAllOnExit)
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { LEVEL } from 'triple-beam'
-import type { Logger } from 'winston'
+import type { LogEntry, Logger } from 'winston'
 import type TransportStream from 'winston-transport'
+import { DELIVERED, isOwnTransport } from '../logger.js'
 import { formatLine } from './format-line.js'
 import { toLogRecord, type Report } from './report.js'
 
@@ -15,8 +16,19 @@ type SyncTransport = TransportStream & {
   logSync?: (info: Record<string | symbol, unknown>) => void
 }
 
+type LogRecord = Record<string | symbol, unknown> & { level: string; message: string }
+
 function describeFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+function ignore(): void {}
+
+/** winston-transport's own test: the transport's level, else the logger's, admits the record's. */
+function admits(transport: TransportStream, logger: Logger, level: string): boolean {
+  const threshold = transport.level ?? logger.level
+  const levels = logger.levels as Record<string, number>
+  return !threshold || (levels[threshold] ?? -1) >= (levels[level] ?? Infinity)
 }
 
 /**
@@ -54,12 +66,40 @@ export class ReportDispatcher {
       process.stderr.write(formatLine(toLogRecord(report)))
       return
     }
-    this.#logger.log(toLogRecord(report))
+    this.#deliver(toLogRecord(report))
   }
 
   /** A record that is not a report (an aborted request): the transports only, and only while they are open. */
   record(record: EventRecord): void {
-    if (!this.#closing) this.#logger.log(record)
+    if (!this.#closing) this.#deliver(record as LogRecord)
+  }
+
+  /**
+   * faultline's own transports get the record from here, in order, through
+   * their `log`; winston's stream plumbing (a Transform, then a pipe per
+   * transport) only carries it when the app added transports of its own.
+   */
+  #deliver(record: LogRecord): void {
+    const logger = this.#logger
+    if (logger.silent) return
+    if (logger.defaultMeta) Object.assign(record, logger.defaultMeta)
+    record[LEVEL] = record.level
+    let foreign = false
+    for (const transport of logger.transports) {
+      if (!isOwnTransport(logger, transport)) foreign = true
+      else if (!transport.silent && admits(transport, logger, record.level))
+        this.#handTo(transport, record)
+    }
+    if (foreign) logger.log({ ...record, [DELIVERED]: true } as LogEntry)
+  }
+
+  #handTo(transport: TransportStream, record: LogRecord): void {
+    try {
+      transport.log!(record, ignore)
+    } catch (err) {
+      // as through winston: the logger's 'error' listener names the transport once
+      transport.emit('error', err)
+    }
   }
 
   /**

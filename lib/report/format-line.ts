@@ -1,5 +1,5 @@
 import { escapeControl } from './control-chars.js'
-import { isReport } from './report.js'
+import { isReport, type Report } from './report.js'
 import { errorChain, stackOf } from './serialize-error.js'
 import { readTraceFields } from './trace.js'
 
@@ -32,10 +32,33 @@ function isForeignFrame(line: string): boolean {
   return /\(node:|\bnode:|[\\/]node_modules[\\/]/.test(line)
 }
 
+/** The stack lines of a full error or traceback report, each escaped and indented under the header. */
+function formatStack(info: Report, colors: boolean | undefined): string {
+  let text = ''
+  for (const { error, label } of errorChain(info.error)) {
+    let lines = stackOf(error).split('\n')
+    // the header line already says "Name: message" of the error itself (the one link without a label)
+    if (!label && lines.length > 1 && lines[0] === `${error.name}: ${error.message}`)
+      lines = lines.slice(1)
+    text +=
+      lines
+        .map((line, i) => {
+          const first = i === 0 && label !== ''
+          const shown = `    ${first ? label : ''}${escapeControl(first ? line : line.trimStart())}`
+          return !first && isForeignFrame(line) ? paint(shown, DIM, colors) : shown
+        })
+        .join('\n') + '\n'
+  }
+  return text
+}
+
 /**
  * One report as readable text: a header line (time, kind, status, method,
- * path, incident id, message), then, for a traceback, the stack with its
- * members and causes, each line escaped so nothing in a message can forge a log line.
+ * path, incident id, message, fingerprint, and for a storm's repeat the id of
+ * the full report it repeats), then, for the full report of an error or a
+ * traceback, the stack with its members and causes. A repeat is that one
+ * line: in a storm, stderr gets a short greppable line per request, never a
+ * stack. Each part is escaped so nothing in a message can forge a log line.
  */
 export function formatLine(info: Record<string, unknown>, options: FormatLineOptions = {}): string {
   const time = typeof info.time === 'string' ? info.time : new Date().toISOString()
@@ -53,22 +76,9 @@ export function formatLine(info: Record<string, unknown>, options: FormatLineOpt
   const found = readTraceFields(info)
   // the ids a tracing UI searches by: checked hex, nothing to escape
   const trace = found ? ` trace_id=${found.trace_id} span_id=${found.span_id}` : ''
-  let text = `${time} ${paint(KIND_LABELS[info.kind] ?? info.kind, KIND_COLORS[info.kind], options.colors)}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}${trace}\n`
-  if (info.kind === 'traceback' || info.kind === 'error') {
-    for (const { error, label } of errorChain(info.error)) {
-      let lines = stackOf(error).split('\n')
-      // the header line already says "Name: message" of the error itself (the one link without a label)
-      if (!label && lines.length > 1 && lines[0] === `${error.name}: ${error.message}`)
-        lines = lines.slice(1)
-      text +=
-        lines
-          .map((line, i) => {
-            const first = i === 0 && label !== ''
-            const shown = `    ${first ? label : ''}${escapeControl(first ? line : line.trimStart())}`
-            return !first && isForeignFrame(line) ? paint(shown, DIM, options.colors) : shown
-          })
-          .join('\n') + '\n'
-    }
-  }
-  return text
+  const fingerprint = info.fingerprint ? ` fp=${escapeControl(info.fingerprint)}` : ''
+  const repeat = info.repeatOf ? ` repeat of ${escapeControl(String(info.repeatOf))}` : ''
+  const text = `${time} ${paint(KIND_LABELS[info.kind] ?? info.kind, KIND_COLORS[info.kind], options.colors)}${status}${request} [${info.id}]${locus} ${escapeControl(info.message)}${suspicious}${trace}${fingerprint}${repeat}\n`
+  if (info.repeatOf || (info.kind !== 'traceback' && info.kind !== 'error')) return text
+  return text + formatStack(info, options.colors)
 }
