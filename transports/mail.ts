@@ -10,13 +10,15 @@ import {
   type ComposedMail,
 } from './mail/format.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from './mail/options.js'
-import { MailThrottle } from './mail/throttle.js'
+import { FleetMailThrottle } from './mail/fleet-throttle.js'
+import { MailThrottle, type MailThrottleSink } from './mail/throttle.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
-import { isReport } from '../lib/report/report.js'
+import { isReport, type Report } from '../lib/report/report.js'
+import type { FleetCoordination } from '../lib/store/types.js'
 
 /** Options of the mail transport: the `mail` settings, plus who it mails for and where it spools. */
 export interface MailTransportOptions extends MailOptions {
@@ -28,6 +30,18 @@ export interface MailTransportOptions extends MailOptions {
   spoolDir?: string
   /** The only directory whose source files a mail may quote. Default `process.cwd()`. */
   appRoot?: string
+  /**
+   * The fleet's shared store: with it, the first occurrence of an error is
+   * mailed once for every process, one process sends each window's digest
+   * with every process's count, and the ceiling counts the fleet's mails.
+   */
+  coordination?: FleetCoordination
+}
+
+/** What the transport needs of its throttle, local or fleet-wide. */
+interface Throttle {
+  add(report: Report): void
+  flush(): void | Promise<void>
 }
 
 /** One mail waiting to go: what the spool keeps. */
@@ -60,14 +74,14 @@ const CLOSE_MS = 2000
 export class MailTransport extends TransportStream implements ReportTransport {
   readonly name = 'mail'
   readonly settings: ResolvedMailOptions
-  readonly #throttle: MailThrottle
+  readonly #throttle: Throttle
   readonly #transporter: Transporter
   readonly #delivery: Delivery<MailUnit>
   readonly #appRoot: string | undefined
   readonly #logged = new LoggedLedger(this)
 
   constructor(options: MailTransportOptions) {
-    const { managers = [], appName = 'app', spoolDir, appRoot, ...setting } = options
+    const { managers = [], appName = 'app', spoolDir, appRoot, coordination, ...setting } = options
     const settings = resolveMailOptions(setting as Record<string, unknown>, { managers, appName })
     super({ level: settings.warnings ? 'warn' : 'error' })
     this.settings = settings
@@ -107,38 +121,39 @@ export class MailTransport extends TransportStream implements ReportTransport {
           ),
       },
     })
-    this.#throttle = new MailThrottle(
-      {
-        windowMs: settings.digestWindowMs,
-        maxPerPeriod: settings.maxPerHour,
-        periodMs: settings.ceilingPeriodMs,
-      },
-      {
-        sendReport: (report) =>
-          this.#push(
-            {
-              mail: composeReportMail(report, appRoot),
-              incident: report.id,
-              fingerprint: report.fingerprint,
-            },
-            [report.fingerprint],
-          ),
-        sendDigest: (digest) =>
-          this.#push(
-            {
-              mail: composeDigestMail(digest),
-              incident: digest.first.id,
-              fingerprint: digest.fingerprint,
-            },
-            [digest.fingerprint],
-          ),
-        sendHeldBack: (held) =>
-          this.#push(
-            { mail: composeHeldBackMail(held, appName, 'localhost') },
-            held.fingerprints.map((f) => f.fingerprint),
-          ),
-      },
-    )
+    const limits = {
+      windowMs: settings.digestWindowMs,
+      maxPerPeriod: settings.maxPerHour,
+      periodMs: settings.ceilingPeriodMs,
+    }
+    const sink: MailThrottleSink = {
+      sendReport: (report) =>
+        this.#push(
+          {
+            mail: composeReportMail(report, appRoot),
+            incident: report.id,
+            fingerprint: report.fingerprint,
+          },
+          [report.fingerprint],
+        ),
+      sendDigest: (digest) =>
+        this.#push(
+          {
+            mail: composeDigestMail(digest),
+            incident: digest.first.id,
+            fingerprint: digest.fingerprint,
+          },
+          [digest.fingerprint],
+        ),
+      sendHeldBack: (held) =>
+        this.#push(
+          { mail: composeHeldBackMail(held, appName, 'localhost') },
+          held.fingerprints.map((f) => f.fingerprint),
+        ),
+    }
+    this.#throttle = coordination
+      ? new FleetMailThrottle(limits, sink, coordination, (err) => this.emit('warn', err))
+      : new MailThrottle(limits, sink)
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
@@ -207,7 +222,8 @@ export class MailTransport extends TransportStream implements ReportTransport {
 
   /** Sends what is gathering and waiting, up to `timeoutMs`; what is left stays spooled. */
   async flush(timeoutMs: number): Promise<void> {
-    this.#throttle.flush()
+    const flushed = this.#throttle.flush()
+    if (flushed) await settleWithin(flushed, timeoutMs)
     await this.#delivery.drain(timeoutMs)
   }
 
@@ -221,17 +237,23 @@ export class MailTransport extends TransportStream implements ReportTransport {
   /** Stops sending; resolves once the spool has recorded what is still owed. Safe to call twice. */
   override close(): Promise<void> {
     if (this.#closing) return this.#closing
-    this.#throttle.flush()
+    // a fleet's windows are taken from the store first: their digests join what is owed
+    const flushed = this.#throttle.flush()
+    // bounded, and held alive while it runs: an app may await it with nothing else running
+    this.#closing = settleWithin(
+      flushed ? settleWithin(flushed, CLOSE_MS / 2).then(() => this.#shutDown()) : this.#shutDown(),
+      CLOSE_MS,
+    )
+    return this.#closing
+  }
+
+  /** Says what is still owed, then lets the spool record it and the connections go. */
+  #shutDown(): Promise<void> {
     const warning = undeliveredAtShutdown(
       this.#delivery.stats(),
       `mail(s) to ${this.settings.target}`,
     )
     if (warning) this.emit('warn', warning)
-    // bounded, and held alive while it runs: an app may await it with nothing else running
-    this.#closing = settleWithin(
-      this.#delivery.close(0).then(() => this.#transporter.close()),
-      CLOSE_MS,
-    )
-    return this.#closing
+    return this.#delivery.close(0).then(() => this.#transporter.close())
   }
 }
