@@ -17,6 +17,8 @@ import { installProcessGuards, type ProcessGuards } from './middleware/process-g
 import { compileScrubber } from './scrub/scrub.js'
 import { closeTransports } from './delivery/shutdown.js'
 import { SuspiciousRequest } from './report/suspicious.js'
+import { openStore } from './store/open-store.js'
+import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
 
 /**
  * Options of `close()`.
@@ -63,6 +65,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   readonly #dispatcher: ReportDispatcher
   readonly #lifecycle: RequestLifecycle
   readonly #guards: ProcessGuards
+  readonly #store: Store
   #closing: Promise<void> | undefined
 
   constructor(options?: FaultlineOptions) {
@@ -75,8 +78,12 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       appRoot: this.#options.appRoot,
       scrubber: compileScrubber(this.#options.scrub),
     }
+    this.#store = openStore(this.#options.store, this.#options.appName)
     this.logger = createReportLogger(this.#options)
-    this.#dispatcher = new ReportDispatcher(this.logger, (report) => this.emit('report', report))
+    this.#dispatcher = new ReportDispatcher(this.logger, (report) => {
+      this.#count(report)
+      this.emit('report', report)
+    })
     this.#reporter = new OutcomeReporter({
       context,
       warningLimit: this.#options.warningLimit,
@@ -139,6 +146,55 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       }
     }
     return out
+  }
+
+  /** Counts the report where the incident view and `issues()` read: never on the request path, never fatal. */
+  #count(report: Report): void {
+    this.#store.record(report).catch((err: unknown) => {
+      process.stderr.write(
+        `faultline: could not count report ${report.id} in the store: ${err instanceof Error ? err.message : String(err)}\n`,
+      )
+    })
+  }
+
+  /**
+   * Where the store stands: local or Redis, whether it is shared right now,
+   * and how many calls were answered locally while Redis was away.
+   *
+   * @example
+   * ```ts
+   * app.get('/healthz', (req, res) => res.json({ store: faultline.storeStatus() }))
+   * ```
+   */
+  storeStatus(): StoreStatus {
+    return this.#store.status()
+  }
+
+  /**
+   * The distinct errors the store counted (the whole fleet's, with Redis):
+   * count, first and last seen, status, filtered and sorted.
+   *
+   * @example
+   * ```ts
+   * const { issues, total } = await faultline.issues({ kind: 'traceback', sort: 'count', limit: 10 })
+   * ```
+   */
+  issues(query?: IssueQuery): Promise<{ issues: IssueSummary[]; total: number }> {
+    return this.#store.issues(query)
+  }
+
+  /**
+   * One distinct error by fingerprint: its counts, the latest full report and
+   * the latest occurrences' incident ids.
+   *
+   * @example
+   * ```ts
+   * const issue = await faultline.issue(report.fingerprint)
+   * console.log(issue?.count, issue?.occurrences.map((o) => o.id))
+   * ```
+   */
+  issue(fingerprint: string): Promise<IssueDetail | undefined> {
+    return this.#store.issue(fingerprint)
   }
 
   /** Whether debug mode is on. */
@@ -220,5 +276,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   async #shutdown(timeout: number): Promise<void> {
     this.#guards.remove()
     await closeTransports(this.logger, timeout)
+    // after the transports: their last digests still ask the store what the fleet gathered
+    await this.#store.close()
   }
 }

@@ -1,5 +1,6 @@
 import type TransportStream from 'winston-transport'
 import type { ScrubOptions } from '../scrub/scrub.js'
+import type { StoreSetting } from '../store/open-store.js'
 import type { MailOptions } from '../../transports/mail/options.js'
 import type { SyslogOptions } from '../../transports/syslog/options.js'
 import type { TicketOptions } from '../../transports/ticket/options.js'
@@ -17,6 +18,27 @@ export interface WarningLimitOptions {
   perClient?: number
   /** Window length in milliseconds. Default 60 000. */
   windowMs?: number
+}
+
+/**
+ * Where faultline keeps what its processes share, as an object: a Redis URL or
+ * the app's own node-redis client, with the key prefix and the time a Redis
+ * call may take before the process answers it alone.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ store: { redis: appRedisClient, timeoutMs: 200 } })
+ * ```
+ */
+export interface StoreOptions {
+  /** `redis://[:password@]host:port[/db]`, or `rediss://…` for TLS. */
+  url?: string
+  /** The app's own client (the `redis` package, v5 or v6); faultline neither connects nor closes it. */
+  redis?: { sendCommand(args: string[]): Promise<unknown> }
+  /** Prefix of every key. Default `faultline:{<appName>}:`. */
+  prefix?: string
+  /** How long a Redis call may take before this process answers it with its own state. Default 250. */
+  timeoutMs?: number
 }
 
 /** A transport setting once checked: a URL string, or an options object, as the transports read it. */
@@ -73,6 +95,12 @@ export interface FaultlineOptions {
   env?: Record<string, string | undefined> | false
   /** Where the network transports keep what they could not deliver yet, one directory each; `false` keeps it in memory only. Default `faultline-spool` in the working directory. */
   spoolDir?: string | false
+  /**
+   * Where faultline keeps what its processes share (mail and ticket windows, warning limits, counts per
+   * error, the incident view's data): `'local'` (the default: this process alone), `'redis://…'` or
+   * `'rediss://…'` for a fleet, or `{ redis: client }`. `FAULTLINE_STORE` overrides it.
+   */
+  store?: string | StoreOptions
   /** Flush and close on SIGTERM and SIGINT, then exit. Off by default. */
   handleSignals?: boolean
   /** Report uncaught exceptions and unhandled rejections, spooled synchronously, then exit with code 1. Off by default. */
@@ -98,6 +126,7 @@ export interface ResolvedOptions {
   /** NODE_ENV as faultline saw it at start-up. */
   nodeEnv: string | undefined
   spoolDir: string | false
+  store: StoreSetting
   handleSignals: boolean
   handleProcessErrors: boolean
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describeValue as describe } from './option-checks.js'
+import { checkStore } from './store-option.js'
 import {
   FaultlineConfigError,
   type FaultlineOptions,
@@ -26,6 +27,7 @@ const KNOWN: Record<keyof FaultlineOptions, true> = {
   appRoot: true,
   env: true,
   spoolDir: true,
+  store: true,
   handleSignals: true,
   handleProcessErrors: true,
 }
@@ -219,12 +221,14 @@ function applyEnvironment(
   const file = pick('FAULTLINE_FILE')
   const debug = pick('FAULTLINE_DEBUG')
   const stderr = pick('FAULTLINE_STDERR')
+  const store = pick('FAULTLINE_STORE')
   if (mail) out.mail = mail
   if (syslog) out.syslog = syslog
   if (tickets) out.tickets = tickets
   if (file) out.file = file
   if (debug) out.debug = parseEnvBoolean('FAULTLINE_DEBUG', debug)
   if (stderr) out.stderr = parseEnvStderr(stderr)
+  if (store) out.store = store
   return out
 }
 
@@ -294,6 +298,7 @@ export function resolveOptions(
     appRoot: resolve(appRoot),
     nodeEnv,
     spoolDir: checkSpoolDir(options.spoolDir),
+    store: checkStore(options.store),
     handleSignals: checkBoolean('handleSignals', options.handleSignals) ?? false,
     handleProcessErrors: checkBoolean('handleProcessErrors', options.handleProcessErrors) ?? false,
   }

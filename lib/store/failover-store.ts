@@ -1,0 +1,237 @@
+import type { Report } from '../report/report.js'
+import type { RedisStore } from './redis-store.js'
+import type {
+  FleetCoordination,
+  IncidentStore,
+  IssueQuery,
+  Store,
+  StoreStatus,
+  StoredOccurrence,
+} from './types.js'
+
+/** How the failover judges Redis and what it says when Redis goes and comes back. */
+export interface FailoverOptions {
+  /** Where the store is, for the lines it writes (credentials already removed). */
+  target: string
+  /** A call slower than this is answered locally, and Redis counts as gone. */
+  timeoutMs: number
+  /** Calls to Redis waiting for an answer at once; past it, the rest are answered locally. */
+  maxInFlight: number
+  /** How often a gone Redis is asked whether it is back. */
+  probeMs: number
+  /** Where the once-per-outage lines go (stderr by default). */
+  say: (line: string) => void
+  /** Gives the client back (for a client faultline made); nothing for the app's own. */
+  release: () => Promise<void>
+}
+
+type Local = FleetCoordination & IncidentStore
+
+class Timeout extends Error {}
+
+/**
+ * The shared store with a way out: every call goes to Redis in the background
+ * with a short deadline; when Redis fails or is slow, the call is answered by
+ * this process's own state at once, the outage is said once, and Redis is
+ * probed until it answers, when sharing resumes (and that is said once too).
+ * Falling back may send an alert twice; it never loses one.
+ */
+export class FailoverStore implements Store {
+  readonly #redis: Promise<RedisStore>
+  readonly #local: Local
+  readonly #options: FailoverOptions
+  #shared = true
+  #inFlight = 0
+  #fallbacks = 0
+  #outages = 0
+  #downSince = 0
+  #probe: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(redis: Promise<RedisStore>, local: Local, options: FailoverOptions) {
+    this.#redis = redis
+    this.#local = local
+    this.#options = options
+    // a client that cannot even be made counts as an outage from the start
+    redis.catch((err: unknown) => this.#down(err))
+  }
+
+  status(): StoreStatus {
+    return {
+      backend: 'redis',
+      shared: this.#shared,
+      fallbacks: this.#fallbacks,
+      outages: this.#outages,
+    }
+  }
+
+  async #call<T>(
+    remote: (redis: RedisStore) => Promise<T>,
+    local: (l: Local) => Promise<T>,
+  ): Promise<T> {
+    if (!this.#shared || this.#closed || this.#inFlight >= this.#options.maxInFlight) {
+      this.#fallbacks++
+      return local(this.#local)
+    }
+    this.#inFlight++
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Timeout()), this.#options.timeoutMs)
+      })
+      return await Promise.race([this.#redis.then(remote), deadline])
+    } catch (err) {
+      this.#down(err)
+      this.#fallbacks++
+      return local(this.#local)
+    } finally {
+      clearTimeout(timer)
+      this.#inFlight--
+    }
+  }
+
+  #down(err: unknown): void {
+    if (!this.#shared || this.#closed) return
+    this.#shared = false
+    this.#outages++
+    this.#downSince = Date.now()
+    const why =
+      err instanceof Timeout
+        ? `no answer within ${this.#options.timeoutMs} ms`
+        : String((err as { message?: unknown })?.message ?? err)
+    this.#options.say(
+      `faultline: the shared store at ${this.#options.target} is unavailable (${why}); each process counts and alerts on its own meanwhile (an alert may go out more than once, none is lost)\n`,
+    )
+    this.#probe = setInterval(() => void this.#check(), this.#options.probeMs).unref()
+  }
+
+  async #check(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Timeout()), this.#options.timeoutMs)
+      })
+      await Promise.race([this.#redis.then((redis) => redis.ping()), deadline])
+    } catch {
+      return
+    } finally {
+      clearTimeout(timer)
+    }
+    if (this.#shared || this.#closed) return
+    clearInterval(this.#probe)
+    this.#probe = undefined
+    this.#shared = true
+    const seconds = Math.round((Date.now() - this.#downSince) / 1000)
+    this.#options.say(
+      `faultline: the shared store at ${this.#options.target} answers again after ${seconds} s; sharing resumes (${this.#fallbacks} call(s) were answered locally)\n`,
+    )
+  }
+
+  countInWindow(key: string, windowMs: number): Promise<number> {
+    return this.#call(
+      (r) => r.countInWindow(key, windowMs),
+      (l) => l.countInWindow(key, windowMs),
+    )
+  }
+
+  gather(
+    scope: string,
+    fingerprint: string,
+    first: string,
+    occurrence: StoredOccurrence,
+    windowMs: number,
+  ) {
+    return this.#call(
+      (r) => r.gather(scope, fingerprint, first, occurrence, windowMs),
+      (l) => l.gather(scope, fingerprint, first, occurrence, windowMs),
+    )
+  }
+
+  async take(scope: string, fingerprint: string, start: number, windowMs: number) {
+    // a window opened during an outage lives in the local state: it is taken there, whatever Redis does now
+    const local = await this.#local.take(scope, fingerprint, start, windowMs)
+    if (local) return local
+    return this.#call(
+      (r) => r.take(scope, fingerprint, start, windowMs),
+      () => Promise.resolve(undefined),
+    )
+  }
+
+  claim(key: string, ttlMs: number): Promise<string | undefined> {
+    return this.#call(
+      (r) => r.claim(key, ttlMs),
+      (l) => l.claim(key, ttlMs),
+    )
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.#local.release(key, token)
+    await this.#call(
+      (r) => r.release(key, token),
+      () => Promise.resolve(),
+    )
+  }
+
+  record(report: Report): Promise<void> {
+    return this.#call(
+      (r) => r.record(report),
+      (l) => l.record(report),
+    )
+  }
+
+  issues(query?: IssueQuery) {
+    return this.#call(
+      (r) => r.issues(query),
+      (l) => l.issues(query),
+    )
+  }
+
+  issue(fingerprint: string) {
+    return this.#call(
+      (r) => r.issue(fingerprint),
+      (l) => l.issue(fingerprint),
+    )
+  }
+
+  hourly(fingerprints: string[], hours: number) {
+    return this.#call(
+      (r) => r.hourly(fingerprints, hours),
+      (l) => l.hourly(fingerprints, hours),
+    )
+  }
+
+  incident(id: string) {
+    return this.#call(
+      (r) => r.incident(id),
+      (l) => l.incident(id),
+    )
+  }
+
+  resolve(fingerprint: string): Promise<void> {
+    return this.#call(
+      (r) => r.resolve(fingerprint),
+      (l) => l.resolve(fingerprint),
+    )
+  }
+
+  mute(fingerprint: string, until: number): Promise<void> {
+    return this.#call(
+      (r) => r.mute(fingerprint, until),
+      (l) => l.mute(fingerprint, until),
+    )
+  }
+
+  linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {
+    return this.#call(
+      (r) => r.linkTicket(fingerprint, ticket),
+      (l) => l.linkTicket(fingerprint, ticket),
+    )
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#probe)
+    this.#probe = undefined
+    await this.#options.release()
+  }
+}

@@ -1,0 +1,117 @@
+import { FailoverStore } from './failover-store.js'
+import { LocalCoordination } from './local-coordination.js'
+import { LocalIncidentStore } from './local-incidents.js'
+import { RedisStore, type RedisCommander } from './redis-store.js'
+import type { FleetCoordination, IncidentStore, Store, StoreStatus } from './types.js'
+
+/** The `store` option once checked. */
+export type StoreSetting =
+  | { kind: 'local' }
+  | { kind: 'url'; url: string; target: string; prefix?: string; timeoutMs: number }
+  | { kind: 'client'; client: RedisCommander; prefix?: string; timeoutMs: number }
+
+/** How long a Redis call may take before the process answers it alone. */
+export const DEFAULT_TIMEOUT_MS = 250
+const RETENTION_MS = 14 * 24 * 3_600_000
+/** Bounds of what the store keeps per app, in Redis and in memory alike. */
+export const STORE_LIMITS = {
+  retentionMs: RETENTION_MS,
+  maxFingerprints: 10_000,
+  maxIncidents: 100_000,
+}
+
+/** This process's own state: the default, and what a fleet falls back to. */
+class LocalStore implements Store {
+  readonly #coordination = new LocalCoordination()
+  readonly #incidents = new LocalIncidentStore({
+    retentionMs: RETENTION_MS,
+    maxFingerprints: STORE_LIMITS.maxFingerprints,
+    maxIncidents: STORE_LIMITS.maxIncidents,
+  })
+  countInWindow = this.#coordination.countInWindow.bind(this.#coordination)
+  gather = this.#coordination.gather.bind(this.#coordination)
+  take = this.#coordination.take.bind(this.#coordination)
+  claim = this.#coordination.claim.bind(this.#coordination)
+  release = this.#coordination.release.bind(this.#coordination)
+  record = this.#incidents.record.bind(this.#incidents)
+  issues = this.#incidents.issues.bind(this.#incidents)
+  issue = this.#incidents.issue.bind(this.#incidents)
+  hourly = this.#incidents.hourly.bind(this.#incidents)
+  incident = this.#incidents.incident.bind(this.#incidents)
+  resolve = this.#incidents.resolve.bind(this.#incidents)
+  mute = this.#incidents.mute.bind(this.#incidents)
+  linkTicket = this.#incidents.linkTicket.bind(this.#incidents)
+
+  status(): StoreStatus {
+    return { backend: 'local', shared: false, fallbacks: 0, outages: 0 }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+/** Every key of one app shares a hash tag, so a Redis Cluster keeps them in one slot (scripts touch several). */
+function prefixOf(setting: { prefix?: string }, appName: string): string {
+  return setting.prefix ?? `faultline:{${appName}}:`
+}
+
+interface OwnClient extends RedisCommander {
+  connect(): Promise<unknown>
+  destroy(): void
+  on(event: 'error', listener: (err: unknown) => void): unknown
+}
+
+/**
+ * Makes the client for a `redis://` URL: connects in the background, reconnects with capped backoff, never
+ * queues offline. `ready` settles once it first connects: calls wait for it within their deadline.
+ */
+async function makeClient(url: string, timeoutMs: number): Promise<OwnClient> {
+  const { createClient } = await import('redis')
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: 10_000,
+    socket: {
+      connectTimeout: Math.max(1000, timeoutMs * 4),
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000),
+    },
+  }) as unknown as OwnClient
+  // the failover reports outages; an unhandled 'error' event would crash the app
+  client.on('error', () => {})
+  return client
+}
+
+/**
+ * Opens the store the options ask for: this process's own state, or Redis
+ * behind the failover. Never waits for Redis: until it answers, calls are
+ * answered locally.
+ */
+export function openStore(
+  setting: StoreSetting,
+  appName: string,
+  say: (line: string) => void = (line) => process.stderr.write(line),
+): Store {
+  if (setting.kind === 'local') return new LocalStore()
+  const local: FleetCoordination & IncidentStore = new LocalStore()
+  const limits = STORE_LIMITS
+  const prefix = prefixOf(setting, appName)
+  const own = setting.kind === 'url' ? makeClient(setting.url, setting.timeoutMs) : undefined
+  const redis =
+    setting.kind === 'client'
+      ? Promise.resolve(new RedisStore(setting.client, { prefix, limits }))
+      : own!
+          .then((client) => client.connect().then(() => client))
+          .then((client) => new RedisStore(client, { prefix, limits }))
+  return new FailoverStore(redis, local, {
+    target: setting.kind === 'url' ? setting.target : 'the app’s Redis client',
+    timeoutMs: setting.timeoutMs,
+    maxInFlight: 1000,
+    probeMs: 1000,
+    say,
+    release: async () => {
+      const client = await own?.catch(() => undefined)
+      client?.destroy()
+    },
+  })
+}

@@ -1,0 +1,169 @@
+/**
+ * The Lua scripts the Redis store runs. Each one is a single atomic step on
+ * the server: a claim, a count with its expiry, a window's take. Keys are
+ * built from the prefix (which carries a hash tag, so every key of one app
+ * lives in one cluster slot). Every key written gets an expiry in the same
+ * script.
+ */
+
+/** ARGV: key, windowMs → the window's count after this event. */
+export const COUNT_IN_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`
+
+/**
+ * KEYS: window hash, its occurrence list, its URL set.
+ * ARGV: now, windowMs, first JSON, occurrence JSON, url ('' for none), max listed, max urls.
+ * → { opened (1|0), start }
+ */
+export const GATHER = `
+local now = tonumber(ARGV[1])
+local windowMs = tonumber(ARGV[2])
+local ttl = windowMs * 3
+local start = tonumber(redis.call('HGET', KEYS[1], 'start') or '-1')
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if start < 0 or (count == 0 and start + windowMs <= now) then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  redis.call('HSET', KEYS[1], 'start', ARGV[1], 'first', ARGV[3], 'count', 0)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return { 1, ARGV[1] }
+end
+redis.call('HINCRBY', KEYS[1], 'count', 1)
+if redis.call('LLEN', KEYS[2]) < tonumber(ARGV[6]) then
+  redis.call('RPUSH', KEYS[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if ARGV[5] ~= '' and redis.call('SCARD', KEYS[3]) < tonumber(ARGV[7]) then
+  redis.call('SADD', KEYS[3], ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+return { 0, tostring(start) }`
+
+/**
+ * KEYS: window hash, its occurrence list, its URL set. ARGV: start, now, windowMs.
+ * → false, or { first, count, occurrences, urls, since }
+ */
+export const TAKE = `
+local start = redis.call('HGET', KEYS[1], 'start')
+if not start or start ~= ARGV[1] then return false end
+local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')
+if count == 0 then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  return false
+end
+local first = redis.call('HGET', KEYS[1], 'first')
+local occurrences = redis.call('LRANGE', KEYS[2], 0, -1)
+local urls = redis.call('SMEMBERS', KEYS[3])
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('HSET', KEYS[1], 'start', ARGV[2], 'count', 0)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 3)
+return { first, count, occurrences, urls, start }`
+
+/** KEYS: the claim. ARGV: token → 1 when it was ours to give back. */
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+/**
+ * Counts one report. ARGV: prefix, fingerprint, now, kind, title, route,
+ * occurrence JSON, incident key, incident JSON, report JSON ('' keeps the
+ * previous one), retentionMs, max fingerprints, max incidents,
+ * hour of the day, day number, max occurrences.
+ */
+export const RECORD = `
+local p, fp, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local retention = tonumber(ARGV[11])
+local k = p .. 'fp:' .. fp
+local fresh = redis.call('HSETNX', k, 'first', ARGV[3]) == 1
+if fresh then
+  redis.call('HSET', k, 'kind', ARGV[4], 'title', ARGV[5], 'route', ARGV[6], 'status', 'open')
+elseif redis.call('HGET', k, 'status') == 'resolved' then
+  redis.call('HSET', k, 'status', 'regressed')
+end
+redis.call('HINCRBY', k, 'count', 1)
+redis.call('HSET', k, 'last', ARGV[3])
+if ARGV[10] ~= '' then redis.call('HSET', k, 'report', ARGV[10]) end
+redis.call('PEXPIRE', k, retention)
+local hk = k .. ':h:' .. ARGV[15]
+redis.call('HINCRBY', hk, ARGV[14], 1)
+redis.call('PEXPIRE', hk, retention + 86400000)
+local ok = k .. ':o'
+redis.call('LPUSH', ok, ARGV[7])
+redis.call('LTRIM', ok, 0, tonumber(ARGV[16]) - 1)
+redis.call('PEXPIRE', ok, retention)
+redis.call('ZADD', p .. 'last', now, fp)
+redis.call('ZINCRBY', p .. 'count', 1, fp)
+redis.call('PEXPIRE', p .. 'last', retention)
+redis.call('PEXPIRE', p .. 'count', retention)
+local function forget(old)
+  redis.call('ZREM', p .. 'last', old)
+  redis.call('ZREM', p .. 'count', old)
+  redis.call('DEL', p .. 'fp:' .. old, p .. 'fp:' .. old .. ':o')
+  local day = tonumber(ARGV[15])
+  for d = day - 15, day do redis.call('DEL', p .. 'fp:' .. old .. ':h:' .. d) end
+end
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', p .. 'last', '-inf', now - retention, 'LIMIT', 0, 20)) do
+  forget(old)
+end
+if fresh then
+  while redis.call('ZCARD', p .. 'last') > tonumber(ARGV[12]) do
+    local oldest = redis.call('ZRANGE', p .. 'last', 0, 0)[1]
+    if not oldest or oldest == fp then break end
+    forget(oldest)
+  end
+end
+local ik = p .. 'inc:' .. ARGV[8]
+redis.call('SET', ik, ARGV[9], 'PX', retention)
+local order = p .. 'incidents'
+redis.call('LPUSH', order, ARGV[8])
+redis.call('PEXPIRE', order, retention)
+while redis.call('LLEN', order) > tonumber(ARGV[13]) do
+  redis.call('DEL', p .. 'inc:' .. redis.call('RPOP', order))
+end
+return 1`
+
+/**
+ * Lists issues. ARGV: prefix, sort ('last'|'count'), kind, status, route,
+ * offset, limit, now, retentionMs → { total, fingerprint, fields…, fingerprint, fields… }
+ * where fields are kind, title, route, count, first, last, status,
+ * mutedUntil, resolvedAt, ticketId, ticketUrl.
+ */
+export const LIST_ISSUES = `
+local p = ARGV[1]
+local kind, status, route = ARGV[3], ARGV[4], ARGV[5]
+local offset, limit, now = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local oldest = now - tonumber(ARGV[9])
+local fps = redis.call('ZREVRANGE', p .. ARGV[2], 0, -1)
+local out = { 0 }
+local total = 0
+for _, fp in ipairs(fps) do
+  local f = redis.call('HMGET', p .. 'fp:' .. fp, 'kind', 'title', 'route', 'count', 'first', 'last', 'status', 'mutedUntil', 'resolvedAt', 'ticketId', 'ticketUrl')
+  if f[1] and tonumber(f[6]) > oldest then
+    local muted = f[8] and tonumber(f[8]) > now
+    local keep = (kind == '' or f[1] == kind) and (route == '' or f[3] == route)
+    if status == 'muted' then keep = keep and muted
+    elseif status ~= '' then keep = keep and f[7] == status end
+    if keep then
+      total = total + 1
+      if total > offset and total <= offset + limit then
+        table.insert(out, fp)
+        for i = 1, 11 do table.insert(out, f[i] or '') end
+      end
+    end
+  else
+    redis.call('ZREM', p .. 'last', fp)
+    redis.call('ZREM', p .. 'count', fp)
+  end
+end
+out[1] = total
+return out`
+
+/** KEYS: fingerprint hash. ARGV: field, value, … → 1 when the issue exists. */
+export const UPDATE_ISSUE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i])
+  else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1`

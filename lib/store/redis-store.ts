@@ -1,0 +1,320 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { Report } from '../report/report.js'
+import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
+import {
+  COUNT_IN_WINDOW,
+  GATHER,
+  LIST_ISSUES,
+  RECORD,
+  RELEASE,
+  TAKE,
+  UPDATE_ISSUE,
+} from './redis-scripts.js'
+import type {
+  FleetCoordination,
+  Gathered,
+  GatherResult,
+  IncidentRecord,
+  IncidentStore,
+  IssueDetail,
+  IssueQuery,
+  IssueSummary,
+  StoredOccurrence,
+} from './types.js'
+
+/**
+ * What faultline needs of a Redis client: node-redis's `sendCommand`, which
+ * every version of the `redis` package has, so an app can hand over its own.
+ */
+export interface RedisCommander {
+  sendCommand(args: string[]): Promise<unknown>
+}
+
+/** Bounds of what the store keeps in Redis, per app. */
+export interface RedisStoreLimits {
+  retentionMs: number
+  maxFingerprints: number
+  maxIncidents: number
+}
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const MAX_OCCURRENCES = 50
+const MAX_LISTED = 50
+const MAX_URLS = 20
+const MAX_LIST = 500
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
+const text = (value: unknown) => (value === null || value === undefined ? '' : String(value))
+const iso = (ms: unknown) => new Date(Number(ms)).toISOString()
+
+function parseJson<T>(value: unknown): T | undefined {
+  if (typeof value !== 'string' || value === '') return undefined
+  try {
+    return JSON.parse(value) as T
+  } catch {
+    return undefined
+  }
+}
+
+/** The fleet's coordination and incident counts on Redis: every step one script, every key with an expiry. */
+export class RedisStore implements FleetCoordination, IncidentStore {
+  readonly #client: RedisCommander
+  readonly #prefix: string
+  readonly #limits: RedisStoreLimits
+  readonly #now: () => number
+
+  constructor(
+    client: RedisCommander,
+    options: { prefix: string; limits: RedisStoreLimits; now?: () => number },
+  ) {
+    this.#client = client
+    this.#prefix = options.prefix
+    this.#limits = options.limits
+    this.#now = options.now ?? Date.now
+  }
+
+  /** Runs a script by its digest, sending its text once when the server does not know it yet. */
+  async #script(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    const rest = [String(keys.length), ...keys, ...args.map(String)]
+    try {
+      return await this.#client.sendCommand(['EVALSHA', sha1(script), ...rest])
+    } catch (err) {
+      if (!String((err as { message?: unknown })?.message).includes('NOSCRIPT')) throw err
+      return this.#client.sendCommand(['EVAL', script, ...rest])
+    }
+  }
+
+  /** Pings the server: the failover's probe. */
+  async ping(): Promise<void> {
+    await this.#client.sendCommand(['PING'])
+  }
+
+  async countInWindow(key: string, windowMs: number): Promise<number> {
+    const count = await this.#script(COUNT_IN_WINDOW, [`${this.#prefix}c:${key}`], [windowMs])
+    return Number(count)
+  }
+
+  #windowKeys(scope: string, fingerprint: string): string[] {
+    const base = `${this.#prefix}w:${scope}:${fingerprint}`
+    return [base, `${base}:o`, `${base}:u`]
+  }
+
+  async gather(
+    scope: string,
+    fingerprint: string,
+    first: string,
+    occurrence: StoredOccurrence,
+    windowMs: number,
+  ): Promise<GatherResult> {
+    const reply = (await this.#script(GATHER, this.#windowKeys(scope, fingerprint), [
+      this.#now(),
+      windowMs,
+      first,
+      JSON.stringify(occurrence),
+      occurrence.url ?? '',
+      MAX_LISTED,
+      MAX_URLS,
+    ])) as [unknown, unknown]
+    return { opened: Number(reply[0]) === 1, start: Number(reply[1]) }
+  }
+
+  async take(
+    scope: string,
+    fingerprint: string,
+    start: number,
+    windowMs: number,
+  ): Promise<Gathered | undefined> {
+    const now = this.#now()
+    const reply = (await this.#script(TAKE, this.#windowKeys(scope, fingerprint), [
+      start,
+      now,
+      windowMs,
+    ])) as [string, unknown, string[], string[], unknown] | null
+    if (!reply) return undefined
+    const [first, count, occurrences, urls, since] = reply
+    return {
+      first,
+      count: Number(count),
+      occurrences: occurrences.flatMap((o) => parseJson<StoredOccurrence>(o) ?? []),
+      urls,
+      since: Number(since),
+      until: now,
+    }
+  }
+
+  async claim(key: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomUUID()
+    const reply = await this.#client.sendCommand([
+      'SET',
+      `${this.#prefix}claim:${key}`,
+      token,
+      'NX',
+      'PX',
+      String(ttlMs),
+    ])
+    return reply === null ? undefined : token
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.#script(RELEASE, [`${this.#prefix}claim:${key}`], [token])
+  }
+
+  async record(report: Report): Promise<void> {
+    const now = this.#now()
+    const { retentionMs, maxFingerprints, maxIncidents } = this.#limits
+    const incident: Omit<IncidentRecord, 'id'> = {
+      ...occurrenceOf(report),
+      fingerprint: report.fingerprint,
+      kind: report.kind,
+      ...(report.status !== undefined ? { status: report.status } : {}),
+      ...(report.request ? { method: report.request.method } : {}),
+      host: report.host,
+    }
+    await this.#script(
+      RECORD,
+      [],
+      [
+        this.#prefix,
+        report.fingerprint,
+        now,
+        report.kind,
+        titleOf(report),
+        report.request?.route ?? '',
+        JSON.stringify(occurrenceOf(report)),
+        incidentKey(report.id),
+        JSON.stringify({ ...incident, id: report.id, at: now }),
+        report.repeatOf ? '' : boundReport(report),
+        retentionMs,
+        maxFingerprints,
+        maxIncidents,
+        Math.floor(now / HOUR),
+        Math.floor(now / DAY),
+        MAX_OCCURRENCES,
+      ],
+    )
+  }
+
+  async issues(query: IssueQuery = {}): Promise<{ issues: IssueSummary[]; total: number }> {
+    const limit = Math.min(Math.max(query.limit ?? 50, 0), MAX_LIST)
+    const reply = (await this.#script(
+      LIST_ISSUES,
+      [],
+      [
+        this.#prefix,
+        query.sort === 'count' ? 'count' : 'last',
+        query.kind ?? '',
+        query.status ?? '',
+        query.route ?? '',
+        Math.max(query.offset ?? 0, 0),
+        limit,
+        this.#now(),
+        this.#limits.retentionMs,
+      ],
+    )) as unknown[]
+    const issues: IssueSummary[] = []
+    for (let i = 1; i + 11 < reply.length + 1; i += 12)
+      issues.push(this.#summary(text(reply[i]), reply.slice(i + 1, i + 12).map(text)))
+    return { issues, total: Number(reply[0]) }
+  }
+
+  #summary(fingerprint: string, f: string[]): IssueSummary {
+    const [kind, title, route, count, first, last, status, mutedUntil, resolvedAt, id, url] = f
+    const muted = mutedUntil && Number(mutedUntil) > this.#now()
+    return {
+      fingerprint,
+      kind: kind as IssueSummary['kind'],
+      title: title ?? '',
+      ...(route ? { route } : {}),
+      count: Number(count),
+      firstSeen: iso(first),
+      lastSeen: iso(last),
+      status: (status || 'open') as IssueSummary['status'],
+      ...(muted ? { mutedUntil: iso(mutedUntil) } : {}),
+      ...(resolvedAt ? { resolvedAt: iso(resolvedAt) } : {}),
+      ...(id ? { ticket: { id, ...(url ? { url } : {}) } } : {}),
+    }
+  }
+
+  async issue(fingerprint: string): Promise<IssueDetail | undefined> {
+    const key = `${this.#prefix}fp:${fingerprint}`
+    const fields = ['kind', 'title', 'route', 'count', 'first', 'last', 'status']
+    const more = ['mutedUntil', 'resolvedAt', 'ticketId', 'ticketUrl', 'report']
+    const [values, occurrences] = (await Promise.all([
+      this.#client.sendCommand(['HMGET', key, ...fields, ...more]),
+      this.#client.sendCommand(['LRANGE', `${key}:o`, '0', '-1']),
+    ])) as [unknown[], string[]]
+    if (values[0] === null || values[0] === undefined) return undefined
+    if (Number(values[5]) <= this.#now() - this.#limits.retentionMs) return undefined
+    const report = parseJson<Report>(values[11])
+    return {
+      ...this.#summary(fingerprint, values.slice(0, 11).map(text)),
+      ...(report ? { report } : {}),
+      occurrences: occurrences.flatMap((o) => parseJson<StoredOccurrence>(o) ?? []),
+    }
+  }
+
+  async hourly(fingerprints: string[], hours: number): Promise<Record<string, number[]>> {
+    const now = Math.floor(this.#now() / HOUR)
+    const from = now - hours + 1
+    const days: number[] = []
+    for (let day = Math.floor(from / 24); day <= Math.floor(now / 24); day++) days.push(day)
+    const out: Record<string, number[]> = {}
+    await Promise.all(
+      fingerprints.map(async (fingerprint) => {
+        const counts = new Array<number>(hours).fill(0)
+        const replies = (await Promise.all(
+          days.map((day) =>
+            this.#client.sendCommand(['HGETALL', `${this.#prefix}fp:${fingerprint}:h:${day}`]),
+          ),
+        )) as unknown[]
+        for (const reply of replies) {
+          for (const [hour, count] of pairsOf(reply)) {
+            const index = Number(hour) - from
+            if (index >= 0 && index < hours) counts[index] = Number(count)
+          }
+        }
+        out[fingerprint] = counts
+      }),
+    )
+    return out
+  }
+
+  async incident(id: string): Promise<IncidentRecord | undefined> {
+    const found = await this.#client.sendCommand(['GET', `${this.#prefix}inc:${incidentKey(id)}`])
+    const incident = parseJson<IncidentRecord & { at?: number }>(found)
+    // Redis expires keys by its own clock; this keeps the retention exact for a clock set apart
+    if (!incident || (incident.at ?? 0) <= this.#now() - this.#limits.retentionMs) return undefined
+    const { at: _at, ...record } = incident
+    return record
+  }
+
+  async #update(fingerprint: string, fields: Record<string, string>): Promise<void> {
+    const args = Object.entries(fields).flat()
+    await this.#script(UPDATE_ISSUE, [`${this.#prefix}fp:${fingerprint}`], args)
+  }
+
+  resolve(fingerprint: string): Promise<void> {
+    return this.#update(fingerprint, { status: 'resolved', resolvedAt: String(this.#now()) })
+  }
+
+  mute(fingerprint: string, until: number): Promise<void> {
+    return this.#update(fingerprint, { mutedUntil: until > 0 ? String(until) : '' })
+  }
+
+  linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {
+    return this.#update(fingerprint, { ticketId: ticket.id, ticketUrl: ticket.url ?? '' })
+  }
+}
+
+/** HGETALL's reply as pairs: a flat array in RESP2, a map (object or Map) in RESP3. */
+function pairsOf(reply: unknown): Array<[string, unknown]> {
+  if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), v])
+  if (Array.isArray(reply)) {
+    const pairs: Array<[string, unknown]> = []
+    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1]])
+    return pairs
+  }
+  if (reply && typeof reply === 'object') return Object.entries(reply)
+  return []
+}

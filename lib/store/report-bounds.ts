@@ -1,0 +1,71 @@
+import type { Report } from '../report/report.js'
+import type { StoredOccurrence } from './types.js'
+
+/** The most of a report the store keeps per fingerprint: its latest, whole while it fits. */
+export const MAX_REPORT_BYTES = 32 * 1024
+const MAX_TITLE = 200
+const MAX_URL = 500
+
+/** The first line of the message, at most 200 characters: what the view lists. */
+export function titleOf(report: Report): string {
+  const line = report.message.split('\n', 1)[0] ?? ''
+  return line.length > MAX_TITLE ? `${line.slice(0, MAX_TITLE - 1)}…` : line
+}
+
+/** An incident id as a lookup key: what a user reads out, in any case, with or without dashes or spaces. */
+export function incidentKey(id: string): string {
+  return id.replace(/[\s-]/g, '').toUpperCase()
+}
+
+/** One occurrence as a window or the index keeps it. */
+export function occurrenceOf(report: Report): StoredOccurrence {
+  const url = report.request?.url
+  return {
+    id: report.id,
+    time: report.time,
+    ...(url !== undefined ? { url: url.length > MAX_URL ? `${url.slice(0, MAX_URL)}…` : url } : {}),
+  }
+}
+
+/**
+ * The report as the store keeps it, within `MAX_REPORT_BYTES`: whole when it
+ * fits; else without request headers and body, then with the stack cut, then
+ * only its summary. Every version is already scrubbed: it is the report the
+ * transports got.
+ */
+export function boundReport(report: Report): string {
+  const whole = JSON.stringify(report)
+  if (whole.length <= MAX_REPORT_BYTES) return whole
+  const request = report.request && {
+    method: report.request.method,
+    url: report.request.url.slice(0, MAX_URL),
+    ...(report.request.route ? { route: report.request.route } : {}),
+    xhr: report.request.xhr,
+  }
+  const lighter: Report = { ...report, ...(request ? { request } : {}) }
+  delete lighter.logs
+  const light = JSON.stringify(lighter)
+  if (light.length <= MAX_REPORT_BYTES) return light
+  const error = report.error && {
+    ...report.error,
+    stack: (report.error.stack ?? '').slice(0, MAX_REPORT_BYTES / 2),
+    message: report.error.message.slice(0, 4096),
+  }
+  delete (error as { cause?: unknown } | undefined)?.cause
+  delete (error as { errors?: unknown } | undefined)?.errors
+  const cut = JSON.stringify({ ...lighter, message: report.message.slice(0, 4096), error })
+  if (cut.length <= MAX_REPORT_BYTES) return cut
+  const { id, kind, level, status, fingerprint, time, app, host, pid } = report
+  return JSON.stringify({
+    id,
+    kind,
+    level,
+    status,
+    message: report.message.slice(0, 4096),
+    fingerprint,
+    time,
+    app,
+    host,
+    pid,
+  })
+}
