@@ -9,7 +9,8 @@
  * all of them.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -35,6 +36,7 @@ const { values: opts } = parseArgs({
     'max-foreign': { type: 'string', default: '10' },
     report: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    source: { type: 'boolean', default: false },
     install: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -43,6 +45,7 @@ const { values: opts } = parseArgs({
 const USAGE = `npm run bench -- [--rounds N] [--duration S] [--warmup S] [--connections C]
     [--routes /ok,/missing,/boom,/async-boom,/hand] [--contenders bare,bare-noop,faultline,express-winston,pino-http,sentry]
     [--out DIR] [--max-minutes M] [--max-foreign PCT] [--cpu-prof CONTENDER,…] [--install] [--smoke]
+    [--source]   faultline from its TypeScript sources through tsx, not built (quicker, not what users run)
     [--report DIR/results.json]   print the table of an earlier run again`
 
 function list(value: string): string[] {
@@ -94,6 +97,27 @@ function ensureWrk(): void {
   })
 }
 
+const ROOT = resolve(new URL('..', import.meta.url).pathname)
+
+/**
+ * Builds the package as `npm run build` does, into the run's folder (the
+ * repository's dist/ is left alone), with the repository's node_modules
+ * beside it: faultline's contenders load what a user installs.
+ */
+function buildPackage(out: string): string {
+  const pkg = join(out, 'package')
+  mkdirSync(pkg, { recursive: true })
+  writeFileSync(join(pkg, 'package.json'), '{ "type": "module" }\n')
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'))
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  execFileSync(
+    process.execPath,
+    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
+    { stdio: 'inherit' },
+  )
+  return join(pkg, 'dist', 'lib', 'index.js')
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms))
 }
@@ -139,11 +163,12 @@ async function main(): Promise<void> {
     opts.out ?? join('/tmp/faultline-bench', new Date().toISOString().replace(/[:.]/g, '-')),
   )
   mkdirSync(out, { recursive: true })
+  const faultlineEntry = opts.source ? undefined : buildPackage(out)
   const runs = rounds * routes.length * contenders.length
   const estimate = runs * (warmupS + durationS + 4)
   process.stdout.write(
     `faultline bench: ${contenders.length} contenders × ${routes.length} routes × ${rounds} rounds, wrk -t1 -c${connections} -d${durationS}s after ${warmupS} s warm-up\n` +
-      `${pinned ? 'server pinned to core 1, wrk to core 0' : 'one core: nothing pinned, numbers are rougher'}; about ${Math.ceil(estimate / 60)} min; files in ${out}\n`,
+      `${pinned ? 'server pinned to core 1, wrk to core 0' : 'one core: nothing pinned, numbers are rougher'}; faultline ${faultlineEntry ? `built: ${faultlineEntry}` : 'from its sources (--source)'}; about ${Math.ceil(estimate / 60)} min; files in ${out}\n`,
   )
 
   const started = Date.now()
@@ -168,6 +193,7 @@ async function main(): Promise<void> {
           warmupS,
           connections,
           cpuProf: profiled.has(name),
+          faultlineEntry,
         })
         // another process took a real share of a core: that sample says more about the machine than the contender, so measure again (twice at most)
         for (
@@ -186,6 +212,7 @@ async function main(): Promise<void> {
             warmupS,
             connections,
             cpuProf: profiled.has(name),
+            faultlineEntry,
           })
           s.retries = retry
         }
@@ -215,6 +242,7 @@ interface MeasureOptions {
   warmupS: number
   connections: number
   cpuProf: boolean
+  faultlineEntry: string | undefined
 }
 
 async function measure(
@@ -236,6 +264,7 @@ async function measure(
       dir,
       ...(o.pinned ? { cpu: 1 } : {}),
       cpuProf: o.cpuProf,
+      ...(o.faultlineEntry ? { faultlineEntry: o.faultlineEntry } : {}),
     })
     sample.readyRssKB = running.readyRssKB
     const url = `http://127.0.0.1:${running.port}${route}`

@@ -55,13 +55,13 @@ async function smokeOne(name: string, dir: string): Promise<SmokeResult> {
   }
   const evidence = await running.stop(30_000)
   problems.push(...judge(name, evidence, 0))
-  if (name === 'faultline') {
-    // every error answer carries its incident id, and that id is in the log file
-    if (incidentIds.length !== 3)
-      problems.push(`faultline: ${incidentIds.length} X-Incident-Id headers on the 3 error routes`)
+  if (name.startsWith('faultline')) {
+    // every error answer (the 404 of notFound() too) carries its incident id, and that id is in the log file
+    if (incidentIds.length !== 4)
+      problems.push(`${name}: ${incidentIds.length} X-Incident-Id headers on the 4 error routes`)
     for (const id of incidentIds)
       if (!evidence.ids?.includes(id))
-        problems.push(`faultline: incident ${id} answered but not in the log file`)
+        problems.push(`${name}: incident ${id} answered but not in the log file`)
   }
   return { contender: name, statuses, evidence, problems }
 }

@@ -13,11 +13,12 @@ describe('bench smoke mode', function () {
     results = await runSmoke()
   })
 
-  it('starts every contender and answers every route with the expected status', () => {
+  it('should start every contender and answer every route with the expected status', () => {
     expect(results.map((r) => r.contender)).to.deep.equal([
       'bare',
       'bare-noop',
       'faultline',
+      'faultline-all',
       'express-winston',
       'pino-http',
       'sentry',
@@ -25,11 +26,11 @@ describe('bench smoke mode', function () {
     for (const r of results) expect(r.statuses, r.contender).to.deep.equal(EXPECTED_STATUS)
   })
 
-  it('has every contender prove its work', () => {
+  it('should have every contender prove its work', () => {
     for (const r of results) expect(r.problems, r.contender).to.deep.equal([])
   })
 
-  it('faultline: one report per error request, one file line per report, a mail for the first traceback', () => {
+  it('should have faultline make one report per error request, one file line per report, a mail for the first traceback', () => {
     const evidence = results.find((r) => r.contender === 'faultline')!.evidence!
     expect(evidence.requests).to.deep.equal({
       '/ok': 1,
@@ -50,7 +51,18 @@ describe('bench smoke mode', function () {
     expect(evidence.closeMs).to.be.below(1000)
   })
 
-  it('peers: a log line or event per error, none for /ok', () => {
+  it('should have faultline with every transport send a syslog datagram per report and file a ticket per distinct traceback', () => {
+    const evidence = results.find((r) => r.contender === 'faultline-all')!.evidence!
+    expect(evidence.counts).to.include({
+      'file.lines': 4,
+      'file.distinctIds': 4,
+      'syslog.datagrams': 4,
+      tickets: 2,
+    })
+    expect(evidence.counts.mails).to.be.at.least(2)
+  })
+
+  it('should have the peers write a log line or event per error, none for /ok', () => {
     const counts = (name: string) => results.find((r) => r.contender === name)!.evidence!.counts
     expect(counts('express-winston')).to.include({
       'file.lines': 4,

@@ -15,6 +15,10 @@ export interface ContenderSpec {
   bare: boolean
   /** A peer faultline must stay ahead of. */
   peer: boolean
+  /** faultline itself: runs the built package the runner names in BENCH_FAULTLINE. */
+  faultline?: boolean
+  /** Sends syslog over UDP: the runner starts a listener and names its port in BENCH_SYSLOG_PORT. */
+  syslogListener?: boolean
 }
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
@@ -44,6 +48,17 @@ export const CONTENDERS: ContenderSpec[] = [
     env: {},
     bare: false,
     peer: false,
+    faultline: true,
+  },
+  {
+    name: 'faultline-all',
+    script: here('../contenders/faultline-all.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: false,
+    peer: false,
+    faultline: true,
+    syslogListener: true,
   },
   {
     name: 'express-winston',
@@ -85,6 +100,7 @@ export const DEFAULT_CONTENDERS = [
   'bare',
   'bare-noop',
   'faultline',
+  'faultline-all',
   'express-winston',
   'pino-http',
   'sentry',

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs'
 import type { Evidence } from './routes.js'
 import type { ContenderSpec } from './contenders.js'
+import { startSyslogListener, type SyslogListener } from './syslog-listener.js'
 
 export interface Running {
   spec: ContenderSpec
@@ -26,6 +27,8 @@ export interface StartOptions {
   cpu?: number
   /** Write a V8 CPU profile into `dir` on exit. */
   cpuProf?: boolean
+  /** The built package's entry point, for faultline's contenders (BENCH_FAULTLINE); the sources when absent. */
+  faultlineEntry?: string
   startTimeoutMs?: number
 }
 
@@ -55,17 +58,28 @@ export async function startContender(spec: ContenderSpec, options: StartOptions)
     options.cpu === undefined
       ? [process.execPath, nodeArgs]
       : ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]]
+  const syslog: SyslogListener | undefined = spec.syslogListener
+    ? await startSyslogListener()
+    : undefined
+  const env: Record<string, string> = {
+    ...(spec.faultline && options.faultlineEntry
+      ? { BENCH_FAULTLINE: options.faultlineEntry }
+      : {}),
+    ...(syslog ? { BENCH_SYSLOG_PORT: String(syslog.port) } : {}),
+  }
   // stderr to a file: bare Express prints every stack there, and a pipe nobody drains would stall the server
   const stderr = openSync(`${options.dir}/stderr.log`, 'a')
   const child: ChildProcess = spawn(command, args, {
     cwd: process.cwd(),
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...spec.env },
+    env: { ...process.env, NODE_ENV: 'production', PORT: '0', ...env, ...spec.env },
     stdio: ['ignore', 'ignore', stderr, 'ipc'],
   })
   closeSync(stderr)
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   )
+  // the last datagrams may still be on their way when the server exits
+  void exited.then(() => setTimeout(() => syslog?.close(), 300))
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () =>
@@ -110,7 +124,12 @@ export async function startContender(spec: ContenderSpec, options: StartOptions)
         // the process exits on its own once the evidence is out; a CPU profile is written then
         void exited.then((code) => {
           clearTimeout(timer)
-          if (evidence) resolve(evidence)
+          if (evidence && syslog)
+            setTimeout(() => {
+              evidence!.counts['syslog.datagrams'] = syslog.received()
+              resolve(evidence!)
+            }, 200)
+          else if (evidence) resolve(evidence)
           else
             reject(
               new Error(
