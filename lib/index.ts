@@ -43,7 +43,15 @@ export { RedmineAdapter } from '../transports/ticket/redmine.js'
 
 export type { CloseOptions } from './faultline.js'
 export type { OutcomeFacts, OutcomeClass } from './report/classify.js'
-export type { FaultlineOptions, WarningLimitOptions } from './config/options.js'
+export type { FaultlineOptions, WarningLimitOptions, StoreOptions } from './config/options.js'
+export type {
+  IssueDetail,
+  IssueQuery,
+  IssueStatus,
+  IssueSummary,
+  StoredOccurrence,
+  StoreStatus,
+} from './store/types.js'
 export type { Report, ReportKind, Locus, RequestInfo, LoggedMessage } from './report/report.js'
 export type { ScrubOptions, Scrubber } from './scrub/scrub.js'
 export type { SerializedError } from './report/serialize-error.js'

@@ -270,4 +270,26 @@ describe('store option', function () {
       await Promise.all([a.close(), b.close()])
     }
   })
+
+  it("should use the app's own client, and leave it open at close", async function () {
+    const client = createClient({ url: server.url })
+    client.on('error', () => {})
+    await client.connect()
+    clients.push(client)
+    const prefix = `t${++prefixes}:{own}:`
+    const faultline = createFaultline({
+      appName: 'own',
+      stderr: false,
+      spoolDir: false,
+      env: false,
+      store: { redis: client, prefix },
+    })
+    faultline.capture(new Error('counted through the app client'))
+    const deadline = Date.now() + 5000
+    while ((await faultline.issues()).total === 0 && Date.now() < deadline) await sleep(20)
+    await faultline.close()
+    expect(client.isOpen).to.equal(true)
+    const keys = (await client.sendCommand(['KEYS', `${prefix}fp:*`])) as string[]
+    expect(keys.length).to.be.greaterThan(0)
+  })
 })

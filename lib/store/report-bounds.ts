@@ -2,7 +2,7 @@ import type { Report } from '../report/report.js'
 import type { StoredOccurrence } from './types.js'
 
 /** The most of a report the store keeps per fingerprint: its latest, whole while it fits. */
-export const MAX_REPORT_BYTES = 32 * 1024
+export const MAX_REPORT_BYTES = 16 * 1024
 const MAX_TITLE = 200
 const MAX_URL = 500
 
