@@ -26,7 +26,8 @@ class LocalStore implements Store {
   readonly #incidents = new LocalIncidentStore({
     retentionMs: RETENTION_MS,
     maxFingerprints: STORE_LIMITS.maxFingerprints,
-    maxIncidents: STORE_LIMITS.maxIncidents,
+    // in the app's own memory: a fifth of what Redis keeps (about 5 MB at most)
+    maxIncidents: 20_000,
   })
   countInWindow = this.#coordination.countInWindow.bind(this.#coordination)
   gather = this.#coordination.gather.bind(this.#coordination)

@@ -114,10 +114,12 @@ if fresh then
   end
 end
 local ik = p .. 'inc:' .. ARGV[8]
-redis.call('SET', ik, ARGV[9], 'PX', retention)
 local order = p .. 'incidents'
-redis.call('LPUSH', order, ARGV[8])
-redis.call('PEXPIRE', order, retention)
+-- one request can make a report and its repeat's: the lookup finds the first
+if redis.call('SET', ik, ARGV[9], 'PX', retention, 'NX') then
+  redis.call('LPUSH', order, ARGV[8])
+  redis.call('PEXPIRE', order, retention)
+end
 while redis.call('LLEN', order) > tonumber(ARGV[13]) do
   redis.call('DEL', p .. 'inc:' .. redis.call('RPOP', order))
 end
