@@ -1,4 +1,7 @@
 import { expect } from 'chai'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import request from 'supertest'
 import type { Express } from 'express'
 import { createApp, createHarness, sleep, waitUntil, type Harness } from './helpers.js'
@@ -6,6 +9,8 @@ import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './supp
 import { LocalCoordination } from '../lib/store/local-coordination.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 import { MailTransport } from '../transports/mail.js'
+import { TicketTransport } from '../transports/ticket.js'
+import type { LocalTicket } from '../transports/ticket/local.js'
 
 // several faultline instances sharing one coordination object: a fleet in one process, as Redis makes one across hosts
 
@@ -42,6 +47,21 @@ async function storm(fleet: Member[], path: string, total: number): Promise<void
         .expect(500)
   }
   await Promise.all(Array.from({ length: 8 }, worker))
+}
+
+/** The local tracker's tickets, read from its directory as a user would. */
+function ticketsIn(dir: string): LocalTicket[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as LocalTicket)
+}
+
+/** Occurrences a ticket's comments count ("37 more occurrences since …"). */
+function commentedCount(ticket: LocalTicket): number {
+  return ticket.comments.reduce(
+    (sum, c) => sum + Number(/^(\d+) more occurrence/.exec(c.text)?.[1] ?? 0),
+    0,
+  )
 }
 
 function subjects(server: TestSmtpServer): string[] {
@@ -92,5 +112,34 @@ describe('a fleet sharing one store', () => {
     )!
     const digest = server.received.find((r) => r.mail.subject?.includes('399 more: '))!
     expect(digest.mail.inReplyTo).to.equal(first.mail.messageId)
+  })
+  it("should file one ticket per error for the whole fleet, its comments counting every process's occurrences", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-fleet-tickets-'))
+    try {
+      fleet = fleetOf(
+        4,
+        (coordination) =>
+          new TicketTransport({ url: `local:${dir}`, windowMs: 3000, coordination }),
+      )
+      await Promise.all([storm(fleet, '/boom', 400), storm(fleet, '/other', 10)])
+      const tickets = await waitUntil(
+        () => {
+          const seen = ticketsIn(dir)
+          return seen.length === 2 && seen.every((t) => t.comments.length > 0) ? seen : undefined
+        },
+        15_000,
+        'two tickets with their comments',
+      )
+      await sleep(500)
+      const storm1 = ticketsIn(dir).find((t) => t.title.includes('the one storm'))!
+      const other = ticketsIn(dir).find((t) => t.title.includes('the other error'))!
+      expect(tickets).to.have.length(2)
+      // the filing occurrence is the ticket itself; every other one is counted in a comment
+      expect(commentedCount(storm1)).to.equal(399)
+      expect(commentedCount(other)).to.equal(9)
+      expect(storm1.comments).to.have.length(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

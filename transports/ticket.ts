@@ -8,6 +8,8 @@ import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/tra
 import { heldBackTicket, TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
 import { occurrenceOf, slim } from './ticket/reports.js'
 import type { TicketAdapter, TicketRef } from './ticket/adapter.js'
+import { FleetTickets } from './ticket/fleet-tickets.js'
+import type { FleetCoordination } from '../lib/store/types.js'
 import { resolveTicketOptions, type TicketOptions } from './ticket/options.js'
 import type { TicketOp, TicketStats, Track } from './ticket/work.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle } from './ticket/format.js'
@@ -16,6 +18,12 @@ import { occurrencesComment, regressionComment, ticketBody, ticketTitle } from '
 export interface TicketTransportOptions extends TicketOptions {
   /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
   spoolDir?: string
+  /**
+   * The fleet's shared store: with it, a fingerprint is claimed before its
+   * ticket is filed (two hosts never file two), and the comments count every
+   * process's occurrences, at most one per ticket per window.
+   */
+  coordination?: FleetCoordination
 }
 
 export type { TicketStats }
@@ -66,10 +74,11 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   #closed = false
   #refusalSaid = false
   readonly #logged = new LoggedLedger(this)
+  readonly #fleet: FleetTickets | undefined
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
-    const { spoolDir, ...setting } = options
+    const { spoolDir, coordination, ...setting } = options
     const settings = resolveTicketOptions(setting as Record<string, unknown>)
     this.adapter = settings.adapter
     this.#windowMs = settings.windowMs ?? 10 * 60_000
@@ -82,6 +91,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       { maxPerPeriod: this.#maxPerHour, periodMs: settings.ceilingPeriodMs },
       (held) => this.#holdBack(held),
     )
+    this.#fleet = coordination && this.#openFleet(coordination)
     const name = this.adapter.name
     this.#delivery = new Delivery<TicketOp>({
       send: (op) => this.#send(op),
@@ -116,8 +126,26 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     })
   }
 
+  #openFleet(coordination: FleetCoordination): FleetTickets {
+    return new FleetTickets(coordination, this.#windowMs, {
+      file: (report, claim) => {
+        if (this.#ceiling.holds(report)) return this.#fleet!.release(report.fingerprint, claim)
+        this.#push(`ensure:${report.id}`, { op: 'ensure', report, claim }, [report.fingerprint])
+      },
+      comment: (op) =>
+        this.#push(`comment:${op.fingerprint}:${op.last}:${op.count}`, op, [op.fingerprint]),
+      warn: (err) => this.emit('warn', err),
+    })
+  }
+
   override log(info: Record<string, unknown>, callback: () => void): void {
-    if (isReport(info) && this.#kinds.has(info.kind)) this.#occur(info)
+    if (isReport(info) && this.#kinds.has(info.kind)) {
+      if (!this.#fleet) this.#occur(info)
+      else {
+        this.#logged.gather(info.fingerprint, info)
+        this.#fleet.occur(info)
+      }
+    }
     callback()
   }
 
@@ -176,7 +204,10 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   }
 
   #send(op: TicketOp): Promise<void> {
-    if (op.op === 'ensure') return this.#ensureTicket(op)
+    if (op.op === 'ensure')
+      return this.#ensureTicket(op).then(() => {
+        if (op.claim) this.#fleet?.release(op.report.fingerprint, op.claim)
+      })
     if (op.op === 'comment') return this.#comment(op)
     return this.#fileSummary(op.held)
   }
@@ -309,6 +340,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   /** The ticket was there already (another process, an earlier run): the occurrence goes into a comment. */
   async #joinExisting(report: Report, ref: TicketRef): Promise<void> {
+    if (this.#fleet && !this.#closed) return this.#fleet.count(report)
     const track = this.#tracks.get(report.fingerprint)
     if (track && !this.#closed) return this.#count(track, report)
     // replayed from the spool, or shutting down: nobody gathers, so it is said now
@@ -335,7 +367,27 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   /** One comment for a window's count, reopening a ticket closed meanwhile, or filing one deleted meanwhile. */
   async #comment(op: Extract<TicketOp, { op: 'comment' }>): Promise<void> {
     const text = occurrencesComment(op.count, op.since, op.occurrences, op.last)
-    const current = await this.adapter.find(op.fingerprint)
+    let current = await this.adapter.find(op.fingerprint)
+    // in a fleet, the ticket may be being filed by another process: only the claim's holder files one
+    const claim =
+      current || !this.#fleet
+        ? undefined
+        : await this.#fleet.claimToFile(
+            op.fingerprint,
+            async () => (current = await this.adapter.find(op.fingerprint)) !== undefined,
+          )
+    try {
+      await this.#commentOn(current, op, text)
+    } finally {
+      if (claim) this.#fleet!.release(op.fingerprint, claim)
+    }
+  }
+
+  async #commentOn(
+    current: TicketRef | undefined,
+    op: Extract<TicketOp, { op: 'comment' }>,
+    text: string,
+  ): Promise<void> {
     if (!current) {
       const ticket = {
         fingerprint: op.fingerprint,
@@ -358,6 +410,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   /** Sends the comments still gathering and waits for the tracker work, up to `timeoutMs`. */
   async flush(timeoutMs = 5000): Promise<void> {
+    if (this.#fleet) await settleWithin(this.#fleet.flush(), timeoutMs)
     this.#ceiling.flush()
     for (const [fingerprint, track] of this.#tracks) {
       if (track.timer) clearTimeout(track.timer)
@@ -379,12 +432,21 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#closed = true
     this.#ceiling.flush()
     for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
+    // a fleet's windows are taken from the store first: their comments join what is owed
+    const taken = this.#fleet && settleWithin(this.#fleet.flush(true), CLOSE_MS / 2)
+    this.#closing = settleWithin(
+      taken ? taken.then(() => this.#shutDown()) : this.#shutDown(),
+      CLOSE_MS,
+    )
+    return this.#closing
+  }
+
+  #shutDown(): Promise<unknown> {
     const warning = undeliveredAtShutdown(
       this.#delivery.stats(),
       `ticket operation(s) for the ${this.adapter.name} tracker`,
     )
     if (warning) this.emit('warn', warning)
-    this.#closing = settleWithin(this.#delivery.close(0), CLOSE_MS)
-    return this.#closing
+    return this.#delivery.close(0)
   }
 }

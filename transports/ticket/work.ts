@@ -25,7 +25,8 @@ export interface TicketStats extends TransportStats {
 /** One unit of tracker work, as the spool keeps it. */
 export type TicketOp =
   /** `created`: the ticket an earlier attempt of this same work filed before it failed, so a retry files no second. */
-  | { op: 'ensure'; report: Report; created?: TicketRef }
+  /** `claim`: in a fleet, the token of the fingerprint's claim, given back once the work is done. */
+  | { op: 'ensure'; report: Report; created?: TicketRef; claim?: string }
   | {
       op: 'comment'
       fingerprint: string
