@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
+import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from 'express'
 import type { Logger } from 'winston'
 import { createErrorHandler, type ErrorHandlerOptions } from './middleware/error-handler.js'
 import { createReportLogger } from './logger.js'
@@ -19,6 +19,8 @@ import { closeTransports } from './delivery/shutdown.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 import { openStore } from './store/open-store.js'
 import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
+import { createDashboard, type DashboardOptions } from './dashboard/index.js'
+import { getState } from './middleware/request-state.js'
 
 /**
  * Options of `close()`.
@@ -195,6 +197,23 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    */
   issue(fingerprint: string): Promise<IssueDetail | undefined> {
     return this.#store.issue(fingerprint)
+  }
+
+  /**
+   * The incident view: a router to mount behind the app's own authentication.
+   * `authorize` is required; a request it refuses gets a plain 404. Requests
+   * to the view never become reports.
+   *
+   * @example
+   * ```ts
+   * app.use('/_faultline', faultline.dashboard({ authorize: (req) => req.user?.role === 'ops' }))
+   * ```
+   */
+  dashboard(options: DashboardOptions): Router {
+    return createDashboard(this.#store, options, {
+      quiet: (req) => void (getState(req).quiet = true),
+      appRoot: this.#options.appRoot,
+    })
   }
 
   /** Whether debug mode is on. */

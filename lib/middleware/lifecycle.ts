@@ -187,7 +187,7 @@ export class RequestLifecycle {
   finalize(req: Request, res: Response): void {
     try {
       let state: RequestState | undefined = peekState(req)
-      if (state?.finalized) return
+      if (state?.finalized || state?.quiet) return
       const localError = readLocalsError(res)
       if (!state && localError === undefined && res.statusCode < 400 && res.writableFinished) {
         // the happy path: only the probe detector runs

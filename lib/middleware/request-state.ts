@@ -40,6 +40,8 @@ export interface RequestState {
   preview?: { error: unknown; report: Report }
   /** Set once the response closed and the request's outcome was reported. */
   finalized: boolean
+  /** A request to faultline's own incident view: its outcome is never reported. */
+  quiet?: boolean
 }
 
 const STATE = Symbol('faultline.state')
