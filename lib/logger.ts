@@ -16,6 +16,7 @@ import { resolveTicketOptions } from '../transports/ticket/options.js'
 import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
+import type { FleetCoordination } from './store/types.js'
 
 function isForced(value: unknown): boolean {
   return (
@@ -86,33 +87,42 @@ function openSyslog(options: ResolvedOptions): SyslogTransport {
   })
 }
 
-function openMail(options: ResolvedOptions): MailTransport {
+function openMail(options: ResolvedOptions, coordination?: FleetCoordination): MailTransport {
   return new MailTransport({
     ...settingOf(options.mail!),
     managers: options.managers,
     appName: options.appName,
     appRoot: options.appRoot,
     ...spoolFor(options, 'mail'),
+    ...(coordination ? { coordination } : {}),
   })
 }
 
-function openTickets(options: ResolvedOptions): TicketTransport {
-  return new TicketTransport({ ...settingOf(options.tickets!), ...spoolFor(options, 'tickets') })
+function openTickets(options: ResolvedOptions, coordination?: FleetCoordination): TicketTransport {
+  return new TicketTransport({
+    ...settingOf(options.tickets!),
+    ...spoolFor(options, 'tickets'),
+    ...(coordination ? { coordination } : {}),
+  })
 }
 
 /**
  * Builds the winston logger every report goes through, with the transports
  * the options ask for. A transport that debug mode leaves off still has its
  * setting checked, so a bad one fails at start-up in development too. Transport failures are written to stderr once per
- * transport and never crash the app.
+ * transport and never crash the app. With a fleet's `coordination`, mail and
+ * tickets alert once for the fleet.
  */
-export function createReportLogger(options: ResolvedOptions): winston.Logger {
+export function createReportLogger(
+  options: ResolvedOptions,
+  coordination?: FleetCoordination,
+): winston.Logger {
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
   const on = (setting: TransportSetting | undefined) =>
     setting !== undefined && (!options.debug || isForced(setting))
-  if (on(options.mail)) transports.push(openMail(options))
+  if (on(options.mail)) transports.push(openMail(options, coordination))
   // recipients matter only to mail that is sent: the rest of the setting is checked all the same
   else if (options.mail)
     resolveMailOptions(settingOf(options.mail), {
@@ -122,7 +132,7 @@ export function createReportLogger(options: ResolvedOptions): winston.Logger {
   if (on(options.syslog)) transports.push(openSyslog(options))
   else if (options.syslog)
     resolveSyslogOptions(settingOf(options.syslog), { appName: options.appName })
-  if (on(options.tickets)) transports.push(openTickets(options))
+  if (on(options.tickets)) transports.push(openTickets(options, coordination))
   else if (options.tickets) resolveTicketOptions(settingOf(options.tickets))
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0 && options.transports.length === 0)

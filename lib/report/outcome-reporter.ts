@@ -21,7 +21,8 @@ import {
   type RecordedMessage,
 } from '../middleware/request-state.js'
 import { getSuspicion, type SuspicionFound } from './suspicious.js'
-import { WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
+import { FleetWarningLimit, WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
+import type { FleetCoordination } from '../store/types.js'
 
 /** What one outcome is made of, once the request's facts are gathered. */
 export interface OutcomeParts {
@@ -37,6 +38,8 @@ export interface OutcomeReporterOptions {
   warningLimit: ResolvedOptions['warningLimit']
   /** Where every report and record leaves. */
   dispatcher: ReportDispatcher
+  /** The fleet's shared store: with it, each client's warning budget counts across the fleet. */
+  coordination?: FleetCoordination
 }
 
 /**
@@ -48,6 +51,7 @@ export interface OutcomeReporterOptions {
 export class OutcomeReporter {
   readonly #context: ReportContext
   readonly #limiter: WarningLimiter | undefined
+  readonly #fleetLimit: FleetWarningLimit | undefined
   // in a storm, an outcome already reported in full this minute is recorded compactly
   readonly #repeats = new RepeatCache(60_000)
   readonly #dispatcher: ReportDispatcher
@@ -61,6 +65,15 @@ export class OutcomeReporter {
           this.#reportDropped(dropped),
         )
       : undefined
+    this.#fleetLimit =
+      this.#limiter && limit && options.coordination
+        ? new FleetWarningLimit(
+            this.#limiter,
+            options.coordination,
+            limit.perClient,
+            limit.windowMs,
+          )
+        : undefined
   }
 
   /** Ends the warning limit's window: what it held back is summarised now. */
@@ -88,12 +101,32 @@ export class OutcomeReporter {
     if (kind === 'warning' && this.#limiter) {
       const family =
         suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
-      if (!this.#limiter.allow(family, req.ip ?? req.socket?.remoteAddress ?? '?')) return
+      const client = req.ip ?? req.socket?.remoteAddress ?? '?'
+      if (this.#fleetLimit) {
+        const id = parts.id ?? createIncidentId()
+        const status = res.statusCode
+        return this.#fleetLimit.decide(family, client, () =>
+          this.#reportParts(req, { ...parts, id }, kind, status, suspicion),
+        )
+      }
+      if (!this.#limiter.allow(family, client)) return
     }
+    this.#reportParts(req, parts, kind, res.statusCode, suspicion)
+  }
+
+  /** Reports an outcome once it is classified (and, for a warning, allowed by the limit). */
+  #reportParts(
+    req: Request,
+    parts: OutcomeParts,
+    kind: Report['kind'],
+    status: number,
+    suspicion: SuspicionFound | undefined,
+  ): void {
+    const { exception, messages } = parts
     this.report({
       id: parts.id ?? createIncidentId(),
       kind,
-      status: res.statusCode,
+      status,
       error: exception?.error,
       hasError: exception !== undefined,
       locus: exception?.locus ?? messages.find((m) => m.level === 'error')?.locus,

@@ -1,3 +1,5 @@
+import type { FleetCoordination } from '../store/types.js'
+
 /** How many warnings one window held back, for the summary report. */
 export interface DroppedWarnings {
   total: number
@@ -33,13 +35,25 @@ export class WarningLimiter {
     const count = (this.#counts.get(key) ?? 0) + 1
     this.#counts.set(key, count)
     if (count <= this.perClient) return true
+    this.#drop(key)
+    return false
+  }
+
+  /** Counts a warning held back by a decision made elsewhere (the fleet's count) into this window's summary. */
+  hold(family: string, client: string): void {
+    if (Date.now() - this.#windowStart >= this.windowMs) this.flush()
+    let key = `${family}\u0000${client}`
+    if (!this.#dropped.has(key) && this.#dropped.size >= MAX_KEYS) key = `${family}\u0000*`
+    this.#drop(key)
+  }
+
+  #drop(key: string): void {
     this.#dropped.set(key, (this.#dropped.get(key) ?? 0) + 1)
     // the summary goes out at the window's end even if the scanner stops
     this.#timer ??= setTimeout(
       () => this.flush(),
       this.windowMs - (Date.now() - this.#windowStart),
     ).unref()
-    return false
   }
 
   /** Ends the window: reports what was held back, and starts counting anew. */
@@ -58,5 +72,49 @@ export class WarningLimiter {
     clients.sort((a, b) => b.count - a.count)
     const total = clients.reduce((sum, entry) => sum + entry.count, 0)
     this.onDropped({ total, clients: clients.slice(0, MAX_LISTED) })
+  }
+}
+
+// decisions waiting for the store at once; past it, warnings are decided by this process alone
+const MAX_IN_FLIGHT = 256
+
+/**
+ * The warning limit counted across a fleet: each client's budget per family
+ * is one fixed window in the shared store, whichever process the client
+ * reaches. The store answers asynchronously, so the decision is made after
+ * the response, never on the request path; past `MAX_IN_FLIGHT` decisions
+ * waiting, or when the store fails, the local limiter decides. What the
+ * fleet's count holds back goes into this process's summary.
+ */
+export class FleetWarningLimit {
+  #inFlight = 0
+
+  constructor(
+    private readonly local: WarningLimiter,
+    private readonly coordination: FleetCoordination,
+    private readonly perClient: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Decides one warning of `family` from `client`; `report` runs when it may be reported. */
+  decide(family: string, client: string, report: () => void): void {
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      if (this.local.allow(family, client)) report()
+      return
+    }
+    this.#inFlight++
+    const bucket = Math.floor(Date.now() / this.windowMs)
+    this.coordination
+      .countInWindow(`warn:${family}:${client}:${bucket}`, this.windowMs)
+      .then(
+        (count) => (count <= this.perClient ? report() : this.local.hold(family, client)),
+        () => this.local.allow(family, client) && report(),
+      )
+      .catch((err: unknown) =>
+        process.stderr.write(
+          `faultline: could not report a warning: ${err instanceof Error ? err.stack : String(err)}\n`,
+        ),
+      )
+      .finally(() => this.#inFlight--)
   }
 }
