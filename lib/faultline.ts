@@ -81,7 +81,9 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       scrubber: compileScrubber(this.#options.scrub),
     }
     this.#store = openStore(this.#options.store, this.#options.appName)
-    this.logger = createReportLogger(this.#options)
+    // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
+    const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
+    this.logger = createReportLogger(this.#options, coordination)
     this.#dispatcher = new ReportDispatcher(this.logger, (report) => {
       this.#count(report)
       this.emit('report', report)
@@ -90,6 +92,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       context,
       warningLimit: this.#options.warningLimit,
       dispatcher: this.#dispatcher,
+      ...(coordination ? { coordination } : {}),
     })
     this.#lifecycle = new RequestLifecycle({
       context,
