@@ -172,6 +172,16 @@ describe('shop demo', function () {
       expect(logged.some((r) => r.request?.url === '/slow')).to.equal(false)
     })
 
+    it('prints the incident view URL and its demo login, and the view listed every distinct error', function () {
+      const line =
+        /^Incident view: (http:\/\/127\.0\.0\.1:\d+\/_faultline\/) \(log in at (\S+) as demo \/ demo\b.*listed (\d+) distinct errors\.$/m.exec(
+          run.stdout,
+        )
+      expect(line, run.stdout).to.not.equal(null)
+      expect(line![2]).to.equal(line![1]!.replace('/_faultline/', '/login'))
+      expect(Number(line![3])).to.equal(new Set(rows.map((r) => `${r.kind} ${r.request}`)).size)
+    })
+
     it('prints every report to stderr too', function () {
       for (const row of rows) expect(run.stderr, row.name).to.include(`[${row.id}]`)
     })
@@ -215,6 +225,26 @@ describe('shop demo', function () {
       expect(report).to.include({ kind: 'traceback', status: 500 })
       expect(report.error?.name).to.equal('TypeError')
       expect(res.text).to.include(id).and.not.include('customer')
+    })
+
+    it('shows the incident view after the demo login, and a 404 before it', async function () {
+      await request(server).get('/boom')
+      expect((await request(server).get('/_faultline/')).status).to.equal(404)
+      const login = await request(server)
+        .post('/login')
+        .type('form')
+        .send({ user: 'demo', password: 'demo' })
+      expect(login.status).to.equal(303)
+      expect(login.headers.location).to.equal('/_faultline/')
+      const cookie = ([] as string[]).concat(login.headers['set-cookie'] ?? [])[0]!.split(';')[0]!
+      const view = await request(server).get('/_faultline/').set('Cookie', cookie)
+      expect(view.status).to.equal(200)
+      expect(view.text).to.include('TypeError')
+      const wrong = await request(server)
+        .post('/login')
+        .type('form')
+        .send({ user: 'demo', password: 'nope' })
+      expect(wrong.status).to.equal(401)
     })
 
     it('reports /checkout, a req.log.error and the 500 page it explains, as one error', async function () {

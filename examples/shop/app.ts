@@ -6,6 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { SuspiciousRequest, type Faultline } from '../../lib/index.js'
+import { mountIncidentView } from './ops.js'
 
 /**
  * The shop's 404: an error with a status, so faultline's error handler renders
@@ -49,6 +50,7 @@ export const SHOP_ROUTES: ReadonlyArray<{ path: string; outcome: string }> = [
     path: '/slow',
     outcome: 'streams for 3 seconds: close the tab early for a client abort (info only)',
   },
+  { path: '/_faultline/', outcome: 'the incident view: log in at /login as demo / demo' },
 ]
 
 const ORDERS: Record<string, { id: string; items: string[]; total: number }> = {
@@ -135,6 +137,8 @@ export function createShopApp(faultline: Faultline): express.Express {
   app.use(faultline.requestHandler())
 
   app.get('/', indexPage)
+  // the incident view, behind the demo's fixed login; its own requests are never reported
+  mountIncidentView(app, faultline)
   app.get('/orders/:id', showOrder)
   app.get('/broken-link', (_req, res) => {
     res

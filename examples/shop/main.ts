@@ -17,6 +17,7 @@ import { createFaultline, type Faultline } from '../../lib/index.js'
 import { createShopApp, SHOP_ROUTES } from './app.js'
 import { reportFile, stderrTransport } from './destinations.js'
 import { runTour } from './tour.js'
+import { DEMO_LOGIN, INCIDENT_VIEW_MOUNT } from './ops.js'
 
 const HOST = '127.0.0.1'
 
@@ -92,6 +93,9 @@ async function serve(): Promise<void> {
   )
   for (const route of SHOP_ROUTES)
     console.log(`  ${(base + route.path).padEnd(width)}  ${route.outcome}`)
+  console.log(
+    `\nincident view: ${base}${INCIDENT_VIEW_MOUNT}/ (log in at ${base}/login as ${DEMO_LOGIN.user} / ${DEMO_LOGIN.password})`,
+  )
   console.log(
     `\n  curl -X POST -H 'X-Requested-With: XMLHttpRequest' -H 'Content-Type: application/json' -d '{"sku":' ${base}/api/cart   # malformed JSON (warning)`,
   )

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import TransportStream from 'winston-transport'
 import type { Faultline, Report, ReportKind } from '../../lib/index.js'
 import { mailOutbox, reportFile, stderrTransport, ticketDir } from './destinations.js'
+import { DEMO_LOGIN, INCIDENT_VIEW_MOUNT, demoAuthorization } from './ops.js'
 
 type Expected = ReportKind | 'ok' | 'aborted'
 
@@ -162,6 +163,21 @@ function table(rows: string[][], notes: string[][]): string[] {
   ])
 }
 
+/** What the incident view's JSON API lists, asked with the demo login as any client would. */
+async function lookAtIncidentView(base: string): Promise<{ total?: number; error?: string }> {
+  try {
+    const res = await fetch(`${base}${INCIDENT_VIEW_MOUNT}/api/issues`, {
+      headers: { Authorization: demoAuthorization() },
+    })
+    const body = (await res.json()) as { total?: unknown }
+    return typeof body.total === 'number'
+      ? { total: body.total }
+      : { error: `status ${res.status}` }
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) }
+  }
+}
+
 export interface TourOptions {
   faultline: Faultline
   /** Where the shop listens, e.g. `http://127.0.0.1:41234`. */
@@ -220,6 +236,7 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
   )
   // a little longer, so a report that should not exist has the time to show up
   await new Promise((resolve) => setTimeout(resolve, 200))
+  const view = await lookAtIncidentView(base)
   await shutdown()
 
   const allReports = reports.flat()
@@ -417,6 +434,14 @@ export async function runTour({ faultline, base, shutdown, print }: TourOptions)
     if (filed.length !== expected)
       problems.push(`${tickets.shown} holds ${filed.length} tickets, expected ${expected}`)
   }
+  const distinct = new Set(allReports.map((r) => r.fingerprint)).size
+  print(
+    `Incident view: ${base}${INCIDENT_VIEW_MOUNT}/ (log in at ${base}/login as ${DEMO_LOGIN.user} / ${DEMO_LOGIN.password}; \`npm run demo\` keeps it open) listed ${view.total ?? '?'} distinct errors.`,
+  )
+  if (view.total !== distinct)
+    problems.push(
+      `the incident view listed ${view.total ?? 'nothing'} distinct errors, expected ${distinct}${view.error ? `: ${view.error}` : ''}`,
+    )
   if (problems.length === 0) {
     print('Every outcome was reported as expected.')
     return true
