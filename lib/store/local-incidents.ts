@@ -53,7 +53,7 @@ const MAX_LIST = 500
  * O(1): both maps keep insertion order, so the fingerprint seen longest ago
  * and the oldest incident are always first in line to go, with no sorting.
  *
- * Memory is bounded by `maxFingerprints` × (a report of at most 32 KiB, 50
+ * Memory is bounded by `maxFingerprints` × (a report of at most 16 KiB, 50
  * occurrences, 336 hourly buckets) plus `maxIncidents` small records.
  *
  * @example
