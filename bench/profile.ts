@@ -56,7 +56,10 @@ function pickFile(path: string): string {
 function label(node: ProfileNode, root: string): string {
   const { functionName, url, lineNumber } = node.callFrame
   if (!url) return functionName || '(anonymous)'
-  const file = url.startsWith('file://') ? relative(root, new URL(url).pathname) : url
+  const path = url.startsWith('file://') ? new URL(url).pathname : url
+  // the built package the bench measures: named by its source's place (lines are the JavaScript's)
+  const built = /\/dist\/((?:lib|transports)\/.*)$/.exec(path)
+  const file = built ? built[1]! : url.startsWith('file://') ? relative(root, path) : url
   return `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`
 }
 

@@ -9,7 +9,7 @@
  * all of them.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -110,12 +110,19 @@ function buildPackage(out: string): string {
   writeFileSync(join(pkg, 'package.json'), '{ "type": "module" }\n')
   symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'))
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  execFileSync(
-    process.execPath,
-    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
-    { stdio: 'inherit' },
-  )
-  return join(pkg, 'dist', 'lib', 'index.js')
+  const entry = join(pkg, 'dist', 'lib', 'index.js')
+  try {
+    execFileSync(
+      process.execPath,
+      [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
+      { stdio: 'inherit' },
+    )
+  } catch (err) {
+    // tsc emits despite type errors (a tree others are editing): measured all the same, and said so
+    if (!existsSync(entry)) throw err
+    process.stdout.write('tsc reported type errors (above): measuring the JavaScript it emitted\n')
+  }
+  return entry
 }
 
 function sleep(ms: number): Promise<void> {

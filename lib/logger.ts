@@ -65,8 +65,8 @@ const ownTransports = new WeakMap<winston.Logger, WeakSet<object>>()
  * transport. An app's own transports (in `transports` or added later) are not
  * among them and get every record through winston.
  */
-export function isOwnTransport(logger: winston.Logger, transport: object): boolean {
-  return ownTransports.get(logger)?.has(transport) === true
+export function ownTransportsOf(logger: winston.Logger): WeakSet<object> {
+  return ownTransports.get(logger) ?? new WeakSet()
 }
 
 /** Each network transport spools into its own directory. */

@@ -43,17 +43,17 @@ export const DEBUG_CSP = strictCsp(DEBUG_STYLE)
 export const CUSTOM_CSP =
   "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// headers that described the body the app meant to send, not the error page
-const STALE_HEADERS = [
-  'Content-Encoding',
-  'Content-Language',
-  'Content-Range',
-  'Content-Disposition',
-  'Content-Location',
-  'ETag',
-  'Last-Modified',
-  'Expires',
-]
+// headers that described the body the app meant to send, not the error page (lower case, as getHeaderNames gives them)
+const STALE_HEADERS = new Set([
+  'content-encoding',
+  'content-language',
+  'content-range',
+  'content-disposition',
+  'content-location',
+  'etag',
+  'last-modified',
+  'expires',
+])
 const CONTENT_TYPES = {
   html: 'text/html; charset=utf-8',
   json: 'application/json; charset=utf-8',
@@ -132,7 +132,8 @@ export function sendErrorPage(
       if (res.headersSent) return
       res.statusCode = status
       if (req.httpVersionMajor < 2) res.statusMessage = reasonPhrase(status)
-      for (const name of STALE_HEADERS) res.removeHeader(name)
+      // the few headers the response has, rather than eight removals of headers it mostly lacks
+      for (const name of res.getHeaderNames()) if (STALE_HEADERS.has(name)) res.removeHeader(name)
       for (const [name, value] of extraHeaders) trySetHeader(res, name, value)
       if (
         page.type === 'html' &&

@@ -1,7 +1,7 @@
 import { LEVEL } from 'triple-beam'
 import type { LogEntry, Logger } from 'winston'
 import type TransportStream from 'winston-transport'
-import { DELIVERED, isOwnTransport } from '../logger.js'
+import { DELIVERED, ownTransportsOf } from '../logger.js'
 import { formatLine } from './format-line.js'
 import { toLogRecord, type Report } from './report.js'
 
@@ -40,12 +40,14 @@ function admits(transport: TransportStream, logger: Logger, level: string): bool
  */
 export class ReportDispatcher {
   readonly #logger: Logger
+  readonly #own: WeakSet<object>
   readonly #announce: (report: Report) => void
   #closing = false
 
   /** `announce` hands a report to the `report` event's listeners. */
   constructor(logger: Logger, announce: (report: Report) => void) {
     this.#logger = logger
+    this.#own = ownTransportsOf(logger)
     this.#announce = announce
   }
 
@@ -86,7 +88,7 @@ export class ReportDispatcher {
     record[LEVEL] = record.level
     let foreign = false
     for (const transport of logger.transports) {
-      if (!isOwnTransport(logger, transport)) foreign = true
+      if (!this.#own.has(transport)) foreign = true
       else if (!transport.silent && admits(transport, logger, record.level))
         this.#handTo(transport, record)
     }

@@ -9,6 +9,7 @@ import {
   type Report,
   type ReportContext,
   type ReportInput,
+  type RequestInfo,
 } from './report.js'
 import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
 
@@ -93,6 +94,25 @@ function refererOf(
   return { referer: text(referer), internalReferer: internal }
 }
 
+/** The request of a repeat: method, URL, route, referer, XHR; built field by field, it runs once per request in a storm. */
+function describeRepeat(
+  req: Request,
+  url: string,
+  route: string | undefined,
+  headers: Record<string, string>,
+  text: (value: string) => string,
+): RequestInfo {
+  const request: RequestInfo = { method: req.method, url, xhr: false }
+  if (route) request.route = route
+  if (headers.referer) {
+    const { referer, internalReferer } = refererOf(req, headers, text)
+    request.referer = referer
+    request.internalReferer = internalReferer
+  }
+  request.xhr = isXhrRequest(req.headers)
+  return request
+}
+
 /** A repeat's compact report: everything that tells this occurrence apart, and a pointer to the full one. */
 export function buildRepeatReport(
   ctx: ReportContext,
@@ -137,13 +157,7 @@ export function buildRepeatReport(
     app: ctx.app,
     host: ctx.host,
     pid: ctx.pid,
-    request: {
-      method: req.method,
-      url,
-      ...(input.route ? { route: input.route } : {}),
-      ...refererOf(req, headers, text),
-      xhr: isXhrRequest(req.headers),
-    },
+    request: describeRepeat(req, url, input.route, headers, text),
     repeatOf: first.id,
   }
   if (input.status !== undefined) report.status = input.status

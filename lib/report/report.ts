@@ -105,8 +105,11 @@ export function getRoute(req: Request): string | undefined {
   if (path === undefined) return undefined
   const base = req.baseUrl ?? ''
   if (base || typeof path !== 'string' || /[*?(]/.test(path)) return `${base}${String(path)}`
+  const url = req.originalUrl ?? req.url
+  // the common case, a route of the app itself matched as written: no mount point to find
+  if (url === path || (url.startsWith(path) && url.charCodeAt(path.length) === 63)) return path
   // once a mounted router hands an error back, baseUrl is restored already: the URL still shows the mount point
-  const urlSegments = (req.originalUrl ?? req.url).split('?')[0]!.split('/').filter(Boolean)
+  const urlSegments = url.split('?')[0]!.split('/').filter(Boolean)
   const mountDepth = urlSegments.length - path.split('/').filter(Boolean).length
   return mountDepth > 0
     ? `${normalizePath(`/${urlSegments.slice(0, mountDepth).join('/')}`)}${path}`
