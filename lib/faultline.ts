@@ -16,6 +16,7 @@ import { ReportDispatcher } from './report/dispatcher.js'
 import { installProcessGuards, type ProcessGuards } from './middleware/process-guard.js'
 import { compileScrubber } from './scrub/scrub.js'
 import { closeTransports } from './delivery/shutdown.js'
+import { settleWithin } from './delivery/deadline.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 import { openStore } from './store/open-store.js'
 import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
@@ -288,17 +289,18 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   close(options: CloseOptions = {}): Promise<void> {
     if (!this.#closing) {
       // held-back warnings are summarised while the transports still listen
-      this.#reporter.flushLimiter()
+      const decided = this.#reporter.flushLimiter()
       this.#dispatcher.close()
-      this.#closing = this.#shutdown(options.timeout ?? 5000)
+      this.#closing = this.#shutdown(options.timeout ?? 5000, decided)
     }
     return this.#closing
   }
 
-  async #shutdown(timeout: number): Promise<void> {
+  async #shutdown(timeout: number, decided: Promise<void>): Promise<void> {
     this.#guards.remove()
     await closeTransports(this.logger, timeout)
     // after the transports: their last digests still ask the store what the fleet gathered
+    await settleWithin(decided, timeout)
     await this.#store.close()
   }
 }

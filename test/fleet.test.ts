@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
@@ -10,7 +10,7 @@ import { LocalCoordination } from '../lib/store/local-coordination.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 import { MailTransport } from '../transports/mail.js'
 import { TicketTransport } from '../transports/ticket.js'
-import type { LocalTicket } from '../transports/ticket/local.js'
+import { commentedCount, ticketsIn } from './support/fleet-tickets.js'
 
 // several faultline instances sharing one coordination object: a fleet in one process, as Redis makes one across hosts
 
@@ -47,21 +47,6 @@ async function storm(fleet: Member[], path: string, total: number): Promise<void
         .expect(500)
   }
   await Promise.all(Array.from({ length: 8 }, worker))
-}
-
-/** The local tracker's tickets, read from its directory as a user would. */
-function ticketsIn(dir: string): LocalTicket[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.json'))
-    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as LocalTicket)
-}
-
-/** Occurrences a ticket's comments count ("37 more occurrences since …"). */
-function commentedCount(ticket: LocalTicket): number {
-  return ticket.comments.reduce(
-    (sum, c) => sum + Number(/^(\d+) more occurrence/.exec(c.text)?.[1] ?? 0),
-    0,
-  )
 }
 
 function subjects(server: TestSmtpServer): string[] {

@@ -76,9 +76,15 @@ export class OutcomeReporter {
         : undefined
   }
 
-  /** Ends the warning limit's window: what it held back is summarised now. */
-  flushLimiter(): void {
+  /**
+   * Ends the warning limit's window: what it held back is summarised now.
+   * Resolves once the fleet's decisions still waiting on the store are in
+   * (they are summarised too): the store must stay open until then.
+   */
+  flushLimiter(): Promise<void> {
+    const settled = this.#fleetLimit?.close()
     this.#limiter?.flush()
+    return settled ?? Promise.resolve()
   }
 
   /** Classifies one outcome of a request and reports it. */

@@ -88,6 +88,8 @@ const MAX_IN_FLIGHT = 256
  */
 export class FleetWarningLimit {
   #inFlight = 0
+  #closed = false
+  #settled: (() => void) | undefined
 
   constructor(
     private readonly local: WarningLimiter,
@@ -115,6 +117,18 @@ export class FleetWarningLimit {
           `faultline: could not report a warning: ${err instanceof Error ? err.stack : String(err)}\n`,
         ),
       )
-      .finally(() => this.#inFlight--)
+      .finally(() => {
+        // decisions that were still waiting at close are summarised once the last one is in
+        if (--this.#inFlight > 0 || !this.#closed) return
+        this.local.flush()
+        this.#settled?.()
+      })
+  }
+
+  /** At close: the decisions still waiting go into one last summary once they are in; resolves then. */
+  close(): Promise<void> {
+    this.#closed = true
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => (this.#settled = resolve))
   }
 }

@@ -1,0 +1,254 @@
+import { expect } from 'chai'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Agent, request } from 'node:http'
+import { sleep, waitUntil } from './helpers.js'
+import { spawnScript, type RunningScript } from './support/processes.js'
+import { startRedis, type RedisServer } from './support/redis.js'
+import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+import { commentedCount, ticketsIn } from './support/fleet-tickets.js'
+
+// several app processes sharing a real redis-server, mailing the real SMTP test server
+
+interface Member {
+  script: RunningScript
+  port: number
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+
+async function startFleet(count: number, env: NodeJS.ProcessEnv): Promise<Member[]> {
+  const fleet = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const script = spawnScript('fleet-app.ts', [], { env: { ...process.env, ...env } })
+      const line = await script.waitForLine((l) => l.startsWith('{"port"'))
+      return { script, port: (JSON.parse(line) as { port: number }).port }
+    }),
+  )
+  if (env.FLEET_STORE?.startsWith('redis')) await untilShared(fleet)
+  return fleet
+}
+
+/** Waits until every member answers through the shared store (a member that found it slow at start-up retries each second). */
+async function untilShared(fleet: Member[]): Promise<void> {
+  const shared = async (m: Member) => {
+    const res = await fetch(`http://127.0.0.1:${m.port}/store`)
+    return ((await res.json()) as { shared: boolean }).shared
+  }
+  const deadline = Date.now() + 15_000
+  while (!(await Promise.all(fleet.map(shared))).every(Boolean)) {
+    if (Date.now() > deadline) throw new Error('the fleet did not reach the shared store')
+    await sleep(100)
+  }
+}
+
+/** Closes each member with SIGTERM (its last digests and comments go out) and waits for it to exit. */
+async function stopFleet(fleet: Member[]): Promise<void> {
+  await Promise.all(
+    fleet.map(async (m) => {
+      if (m.script.child.exitCode === null) m.script.child.kill('SIGTERM')
+      await m.script.exited
+    }),
+  )
+}
+
+/** One GET on loopback; resolves with its status and how long it took, in milliseconds. */
+function get(port: number, path: string): Promise<{ status: number; ms: number }> {
+  const started = process.hrtime.bigint()
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume()
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        }),
+      )
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Sends every path, round-robin over the fleet, 16 at a time; resolves with each request's time. */
+async function storm(fleet: Member[], paths: string[]): Promise<number[]> {
+  const times: number[] = []
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < paths.length; i = next++) {
+      const { ms } = await get(fleet[i % fleet.length]!.port, paths[i]!)
+      times.push(ms)
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, worker))
+  return times
+}
+
+/** `count` paths of one error kind. */
+function many(kind: string, count: number): string[] {
+  return Array.from({ length: count }, () => `/boom/${kind}`)
+}
+
+/** Interleaves lists, so the kinds of a storm arrive mixed. */
+function mixed(...lists: string[][]): string[] {
+  const out: string[] = []
+  for (let i = 0; out.length < lists.reduce((n, l) => n + l.length, 0); i++)
+    for (const list of lists) if (i < list.length) out.push(list[i]!)
+  return out
+}
+
+interface Printed {
+  report?: string
+  fingerprint?: string
+  held?: number
+}
+
+function printed(fleet: Member[]): Printed[] {
+  return fleet.flatMap((m) =>
+    m.script.lines.filter((l) => l.startsWith('{"report"')).map((l) => JSON.parse(l) as Printed),
+  )
+}
+
+/** The mails about one error kind: its first mail(s) and its digests with their counts. */
+function mailsAbout(server: TestSmtpServer, kind: string): { firsts: number; digests: number[] } {
+  const subjects = server.received
+    .map((r) => r.mail.subject ?? '')
+    .filter((s) => s.includes(`fleet error ${kind} `))
+  const digests = subjects
+    .map((s) => / (\d+) more: /.exec(s)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+  return { firsts: subjects.length - digests.length, digests }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+describe('a fleet of processes sharing Redis', function () {
+  this.timeout(120_000)
+  let redis: RedisServer
+  let smtp: TestSmtpServer
+  let fleet: Member[] = []
+  let mailEnv: NodeJS.ProcessEnv
+  before(async function () {
+    this.timeout(240_000)
+    redis = await startRedis()
+  })
+  after(async () => {
+    agent.destroy()
+    await redis?.stop()
+  })
+  beforeEach(async () => {
+    smtp = await startSmtpServer()
+    mailEnv = { FLEET_MAIL: smtp.url, FLEET_CA: getTestCertificate().certFile }
+  })
+  afterEach(async () => {
+    redis.thaw()
+    await stopFleet(fleet)
+    fleet = []
+    await smtp.close()
+  })
+
+  it('should send one first mail and one digest per error for 1,010 tracebacks over 4 processes, the digests counting 999 and 9', async () => {
+    fleet = await startFleet(4, { ...mailEnv, FLEET_STORE: redis.url, FLEET_WINDOW_MS: '8000' })
+    const times = await storm(fleet, mixed(many('A', 1000), many('B', 10)))
+    expect(times).to.have.length(1010)
+    await waitUntil(
+      () => (smtp.received.length >= 4 ? true : undefined),
+      30_000,
+      'two first mails and two digests',
+    )
+    await stopFleet(fleet)
+    expect(mailsAbout(smtp, 'A')).to.deep.equal({ firsts: 1, digests: [999] })
+    expect(mailsAbout(smtp, 'B')).to.deep.equal({ firsts: 1, digests: [9] })
+    expect(smtp.received).to.have.length(4)
+  })
+
+  it('should file one ticket per error for the same storm, its comments counting every occurrence', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-fleet-'))
+    try {
+      fleet = await startFleet(4, {
+        FLEET_STORE: redis.url,
+        FLEET_TICKETS: `local:${dir}`,
+        FLEET_WINDOW_MS: '8000',
+      })
+      await storm(fleet, mixed(many('A', 1000), many('B', 10)))
+      await waitUntil(
+        () => (ticketsIn(dir).filter((t) => t.comments.length > 0).length === 2 ? true : undefined),
+        30_000,
+        'two tickets with their comments',
+      )
+      await stopFleet(fleet)
+      const tickets = ticketsIn(dir)
+      expect(tickets).to.have.length(2)
+      const a = tickets.find((t) => t.title.includes('fleet error A'))!
+      const b = tickets.find((t) => t.title.includes('fleet error B'))!
+      expect(commentedCount(a)).to.equal(999)
+      expect(commentedCount(b)).to.equal(9)
+      // at most one comment per ticket per window: the storm fits one window
+      expect(a.comments).to.have.length(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("should hold a scanner spread over the processes to one client's warning budget for the fleet", async () => {
+    fleet = await startFleet(4, { FLEET_STORE: redis.url })
+    const probes = Array.from({ length: 40 }, (_, i) => `/no-such-page-${i}`)
+    await storm(fleet, probes)
+    await stopFleet(fleet)
+    const reports = printed(fleet)
+    const warnings = reports.filter((r) => r.report === 'warning' && r.held === undefined)
+    const held = reports.reduce((sum, r) => sum + (r.held ?? 0), 0)
+    // perClient is 5: five warnings for the fleet, the other 35 counted in the summaries
+    expect(warnings, fleet.map((m) => m.script.stderr()).join('')).to.have.length(5)
+    expect(held, JSON.stringify(fleet.map((m) => m.script.lines))).to.equal(35)
+  })
+
+  it('should mail every error at least once when Redis dies mid-storm, say so once per process, and share again once it is back', async () => {
+    fleet = await startFleet(4, { ...mailEnv, FLEET_STORE: redis.url, FLEET_WINDOW_MS: '3000' })
+    await storm(fleet, many('A', 200))
+    await redis.kill()
+    await storm(fleet, mixed(many('A', 200), many('B', 40), many('C', 40)))
+    await redis.restart()
+    await waitUntil(
+      () => (fleet.every((m) => /answers again/.test(m.script.stderr())) ? true : undefined),
+      15_000,
+      'every process to find Redis back',
+    )
+    await storm(fleet, mixed(many('D', 40), many('E', 40)))
+    await sleep(500)
+    for (const m of fleet) {
+      expect((await get(m.port, '/ok')).status).to.equal(200)
+      expect(m.script.stderr().match(/is unavailable/g)).to.have.length(1)
+    }
+    await stopFleet(fleet)
+    for (const kind of ['A', 'B', 'C', 'D', 'E'])
+      expect(mailsAbout(smtp, kind).firsts, kind).to.be.at.least(1)
+    // shared again: the errors after the restart are mailed once for the fleet
+    expect(mailsAbout(smtp, 'D').firsts).to.equal(1)
+    expect(mailsAbout(smtp, 'E').firsts).to.equal(1)
+    expect(fleet.map((m) => m.script.child.exitCode)).to.deep.equal([0, 0, 0, 0])
+  })
+
+  it('should keep request latency within twice that of a fleet without Redis while Redis is frozen', async () => {
+    const paths = mixed(many('A', 300), many('B', 100), many('C', 100))
+    const local = await startFleet(2, { ...mailEnv, FLEET_STORE: 'local' })
+    fleet = local
+    await storm(local, many('W', 50))
+    const withoutRedis = median(await storm(local, paths))
+    await stopFleet(local)
+    fleet = await startFleet(2, { ...mailEnv, FLEET_STORE: redis.url })
+    await storm(fleet, many('W', 50))
+    redis.freeze()
+    const frozen = median(await storm(fleet, paths))
+    redis.thaw()
+    expect(
+      frozen / withoutRedis,
+      `p50 ${frozen} ms frozen, ${withoutRedis} ms without Redis`,
+    ).to.be.below(2)
+  })
+})
