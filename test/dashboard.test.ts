@@ -6,6 +6,8 @@ import { captureStderr, settle, sleep } from './helpers.js'
 import { createDashboard } from '../lib/dashboard/index.js'
 import { getState } from '../lib/middleware/request-state.js'
 import type { IncidentStore } from '../lib/store/types.js'
+import { LocalIncidentStore } from '../lib/store/local-incidents.js'
+import { makeReport } from './support/incident-store-suite.js'
 import {
   HOSTILE,
   MOUNT,
@@ -296,6 +298,21 @@ describe('incident view (faultline.dashboard)', function () {
     await settle()
     expect(site.reports.slice(before).map((r) => r.request?.url)).to.deep.equal([])
     expect(site.asked.count).to.be.greaterThan(0)
+  })
+
+  it('should page the list of a store holding 10 000 distinct errors, 50 rows at a time', async function () {
+    const store = new LocalIncidentStore()
+    for (let i = 0; i <= 10_000; i++) await store.record(makeReport(`fp-${i}`))
+    const app = express()
+    app.use(MOUNT, createDashboard(store, { authorize: () => true }, { quiet: () => undefined }))
+    const first = await request(app).get(`${MOUNT}/`)
+    expect(first.status).to.equal(200)
+    expect(first.text).to.include('10000 in all')
+    expect(listedRows(first.text)).to.have.length(50)
+    expect(first.text).to.include('page 1 of 200')
+    const last = await request(app).get(`${MOUNT}/?page=200`)
+    expect(listedRows(last.text)).to.have.length(50)
+    expect(last.text).to.include('page 200 of 200')
   })
 
   it('should answer 503 and report nothing when the store fails', async function () {
