@@ -6,6 +6,7 @@
  * `redis-server` is installed (skipped with a line saying so otherwise).
  *
  *   node --expose-gc --import tsx bench/dashboard.ts [requests]
+ *   node --expose-gc --import tsx bench/dashboard.ts --bounds   (the local store filled to every bound)
  */
 import express from 'express'
 import { createClient } from 'redis'
@@ -20,7 +21,7 @@ import { startRedis } from '../test/support/redis.js'
 
 const FINGERPRINTS = 10_000
 const REPORTS_EACH = 3
-const REQUESTS = Number(process.argv[2] ?? 100)
+const REQUESTS = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100)
 const MB = 1024 * 1024
 
 const frames = Array.from(
@@ -128,7 +129,50 @@ async function measure(name: string, store: IncidentStore): Promise<void> {
   }
 }
 
+/** Heap held by `count` fingerprints filled to every bound: 336 hourly buckets, 50 occurrences, a 16 KiB report. */
+async function heapAtBounds(count: number, maxIncidents: number): Promise<number> {
+  gc()
+  const before = process.memoryUsage().heapUsed
+  let clock = Date.now() - 336 * 3_600_000
+  const store = new LocalIncidentStore({ now: () => clock, maxIncidents })
+  const big = 'x'.repeat(20_000)
+  for (let hour = 0; hour < 336; hour++) {
+    clock += 3_600_000
+    for (let f = 0; f < count; f++) {
+      const report = typicalReport(f, hour)
+      await store.record({
+        ...report,
+        error: { ...report.error!, stack: `${report.error!.stack}\n${big}` },
+      })
+    }
+  }
+  gc()
+  const held = process.memoryUsage().heapUsed - before
+  // the store must still be alive when the heap is measured
+  if ((await store.issues({ limit: 1 })).total !== count)
+    throw new Error('fingerprints went missing')
+  return held
+}
+
+/** What the local store holds with every bound reached, from a sample of fingerprints, scaled up. */
+async function measureBounds(sample: number): Promise<void> {
+  const fingerprintsOnly = await heapAtBounds(sample, 1)
+  const withIncidents = await heapAtBounds(sample, 100_000)
+  const perFingerprint = fingerprintsOnly / sample
+  const incidents = withIncidents - fingerprintsOnly
+  console.log(
+    `\n## local store at its bounds (${sample} fingerprints × 336 hours, scaled to ${FINGERPRINTS})`,
+  )
+  console.log(
+    `per fingerprint (16 KiB report, 50 occurrences, 336 hourly buckets): ${(perFingerprint / 1024).toFixed(1)} KiB; 100 000 incidents: ${(incidents / MB).toFixed(0)} MB; ${FINGERPRINTS} fingerprints at their bounds: ${((perFingerprint * FINGERPRINTS + incidents) / MB).toFixed(0)} MB of heap`,
+  )
+}
+
 console.log(`# incident view bench: ${FINGERPRINTS} distinct fingerprints, Node ${process.version}`)
+if (process.argv.includes('--bounds')) {
+  await measureBounds(500)
+  process.exit(0)
+}
 await measure('local', new LocalIncidentStore())
 
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined
