@@ -147,6 +147,23 @@ describe('start-up and a test run', function () {
       expect(existsSync(join(dir, 'faultline-spool', 'mail'))).to.equal(true)
     })
 
+    it('should name the shared store in the start-up line, never its password', async function () {
+      const out = await captureStderr(() => {
+        started.push(
+          createFaultline({
+            appName: 'shop',
+            spoolDir: false,
+            store: 'redis://:s3cret-pw@127.0.0.1:1/2',
+            env: { NODE_ENV: 'production' },
+          }),
+        )
+      })
+      expect(out.split('\n')[0]).to.equal(
+        'faultline: shop reports to stderr; shares state with its fleet on redis://127.0.0.1:1/2',
+      )
+      expect(out).not.to.include('s3cret')
+    })
+
     it('should write no start-up line when stderr is off', async function () {
       const out = await captureStderr(() => {
         started.push(createFaultline({ stderr: false, env: { NODE_ENV: 'production' } }))

@@ -53,7 +53,14 @@ export function startupLine(options: ResolvedOptions, logger: Logger): string {
   const spool = spools
     ? `; undelivered reports wait in ${showPath(options.spoolDir as string)}/`
     : ''
-  return escapeControl(`faultline: ${options.appName} reports to ${where}${spool}`) + '\n'
+  const store = options.store
+  const shared =
+    store.kind === 'url'
+      ? `; shares state with its fleet on ${store.target}`
+      : store.kind === 'client'
+        ? "; shares state with its fleet on the app's Redis client"
+        : ''
+  return escapeControl(`faultline: ${options.appName} reports to ${where}${spool}${shared}`) + '\n'
 }
 
 /** Whether to write the start-up line: beside the reports on stderr, and never in a test run. */
