@@ -183,6 +183,25 @@ describe('incident view (faultline.dashboard)', function () {
     expect(missing.status).to.equal(404)
   })
 
+  it("should show the error's cause chain, its stack with the app's frames marked, and the scrubbed request", async function () {
+    await request(site.url)
+      .get('/invoices/12?token=abc')
+      .set('Authorization', 'Bearer very-secret-token-123')
+    await waitForCount(site.faultline, 1)
+    const [issue] = (await site.faultline.issues()).issues
+    const page = await ops(`${MOUNT}/issues/${issue!.fingerprint}`)
+    expect(page.text).to.include('<strong>TypeError</strong>: invoice 12 has no lines')
+    expect(page.text).to.match(/caused by<\/p><p><strong>Error<\/strong>: connect ECONNREFUSED/)
+    expect(page.text).to.include('<dt>code</dt><dd>ECONNREFUSED</dd>')
+    expect(page.text).to.match(
+      /<li class="app" data-origin="app">[^<]*<span[^>]*>app<\/span>[^<]*<span>[^<]*dashboard-app\.ts:\d+:\d+<\/span>/,
+    )
+    expect(page.text).to.match(/<li class="other" data-origin="(dependency|node)">/)
+    expect(page.text).to.include('<h2>Request</h2>')
+    expect(page.text).to.not.include('very-secret-token-123')
+    expect(page.text).to.include('<h2>Recent occurrences</h2>')
+  })
+
   it('should answer the JSON API under the same authorize', async function () {
     const res = await request(site.url).get('/orders/9')
     const id = res.headers['x-incident-id'] as string
