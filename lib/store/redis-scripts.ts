@@ -136,9 +136,12 @@ local p = ARGV[1]
 local kind, status, route = ARGV[3], ARGV[4], ARGV[5]
 local offset, limit, now = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local oldest = now - tonumber(ARGV[9])
-local fps = redis.call('ZREVRANGE', p .. ARGV[2], 0, -1)
+local unfiltered = kind == '' and status == '' and route == ''
+-- the usual list, unfiltered, reads one page, not every issue
+local fps = unfiltered and redis.call('ZREVRANGE', p .. ARGV[2], offset, offset + limit - 1)
+  or redis.call('ZREVRANGE', p .. ARGV[2], 0, -1)
 local out = { 0 }
-local total = 0
+local total = unfiltered and offset or 0
 for _, fp in ipairs(fps) do
   local f = redis.call('HMGET', p .. 'fp:' .. fp, 'kind', 'title', 'route', 'count', 'first', 'last', 'status', 'mutedUntil', 'resolvedAt', 'ticketId', 'ticketUrl')
   if f[1] and tonumber(f[6]) > oldest then
@@ -158,7 +161,29 @@ for _, fp in ipairs(fps) do
     redis.call('ZREM', p .. 'count', fp)
   end
 end
-out[1] = total
+out[1] = unfiltered and redis.call('ZCARD', p .. ARGV[2]) or total
+return out`
+
+/**
+ * Hourly counts. ARGV: prefix, first hour, hours, fingerprint… → for each
+ * fingerprint, `hours` counts, oldest first.
+ */
+export const HOURLY = `
+local p, from, hours = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i = 4, #ARGV do
+  local base = p .. 'fp:' .. ARGV[i] .. ':h:'
+  local counts = {}
+  for h = 1, hours do counts[h] = 0 end
+  for day = math.floor(from / 24), math.floor((from + hours - 1) / 24) do
+    local kv = redis.call('HGETALL', base .. day)
+    for j = 1, #kv, 2 do
+      local index = tonumber(kv[j]) - from + 1
+      if index >= 1 and index <= hours then counts[index] = tonumber(kv[j + 1]) end
+    end
+  end
+  for h = 1, hours do table.insert(out, counts[h]) end
+end
 return out`
 
 /** KEYS: fingerprint hash. ARGV: field, value, … → 1 when the issue exists. */

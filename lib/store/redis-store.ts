@@ -4,6 +4,7 @@ import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds
 import {
   COUNT_IN_WINDOW,
   GATHER,
+  HOURLY,
   LIST_ISSUES,
   RECORD,
   RELEASE,
@@ -255,28 +256,20 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   }
 
   async hourly(fingerprints: string[], hours: number): Promise<Record<string, number[]>> {
-    const now = Math.floor(this.#now() / HOUR)
-    const from = now - hours + 1
-    const days: number[] = []
-    for (let day = Math.floor(from / 24); day <= Math.floor(now / 24); day++) days.push(day)
+    const from = Math.floor(this.#now() / HOUR) - hours + 1
     const out: Record<string, number[]> = {}
-    await Promise.all(
-      fingerprints.map(async (fingerprint) => {
-        const counts = new Array<number>(hours).fill(0)
-        const replies = (await Promise.all(
-          days.map((day) =>
-            this.#client.sendCommand(['HGETALL', `${this.#prefix}fp:${fingerprint}:h:${day}`]),
-          ),
-        )) as unknown[]
-        for (const reply of replies) {
-          for (const [hour, count] of pairsOf(reply)) {
-            const index = Number(hour) - from
-            if (index >= 0 && index < hours) counts[index] = Number(count)
-          }
-        }
-        out[fingerprint] = counts
-      }),
-    )
+    // one script per page of rows: a list of 50 issues is one round trip, not 750
+    for (let i = 0; i < fingerprints.length; i += 100) {
+      const batch = fingerprints.slice(i, i + 100)
+      const counts = (await this.#script(
+        HOURLY,
+        [],
+        [this.#prefix, from, hours, ...batch],
+      )) as unknown[]
+      batch.forEach((fingerprint, row) => {
+        out[fingerprint] = counts.slice(row * hours, (row + 1) * hours).map(Number)
+      })
+    }
     return out
   }
 
@@ -305,16 +298,4 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {
     return this.#update(fingerprint, { ticketId: ticket.id, ticketUrl: ticket.url ?? '' })
   }
-}
-
-/** HGETALL's reply as pairs: a flat array in RESP2, a map (object or Map) in RESP3. */
-function pairsOf(reply: unknown): Array<[string, unknown]> {
-  if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), v])
-  if (Array.isArray(reply)) {
-    const pairs: Array<[string, unknown]> = []
-    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1]])
-    return pairs
-  }
-  if (reply && typeof reply === 'object') return Object.entries(reply)
-  return []
 }
