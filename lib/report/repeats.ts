@@ -3,7 +3,7 @@ import { readField } from './error-status.js'
 import { normalizeMessage, normalizePath } from './fingerprint.js'
 import {
   addTrace,
-  collectRequestSecrets,
+  scrubRequestLine,
   isXhrRequest,
   type LoggedMessage,
   type Report,
@@ -122,14 +122,16 @@ export function buildRepeatReport(
 ): Report {
   // the secrets of the whole request and of the error's fields, as the full report gathers them: a repeat quotes them as well
   const secrets = new Set<string>()
-  const headers = collectRequestSecrets(req, ctx.scrubber, secrets)
+  const line = scrubRequestLine(req, ctx.scrubber, secrets)
+  const headers = line.headers
   const fields =
     input.hasError && input.error !== null && typeof input.error === 'object'
       ? collectFields(input.error)
       : undefined
   if (fields) ctx.scrubber.fields(fields, secrets)
   const text = (value: string) => ctx.scrubber.text(value, secrets)
-  const url = text(ctx.scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets))
+  // the URL as scrubbed while the secrets were gathered, then cleaned of every secret found anywhere
+  const url = text(line.url)
   let message: string
   let error: Report['error']
   if (input.hasError) {

@@ -162,11 +162,20 @@ export function collectRequestSecrets(
   scrubber: Scrubber,
   secrets: Set<string>,
 ): Record<string, string> {
+  return scrubRequestLine(req, scrubber, secrets).headers
+}
+
+/** `collectRequestSecrets`, also giving the scrubbed URL it read on the way: a repeat shows it. */
+export function scrubRequestLine(
+  req: Request,
+  scrubber: Scrubber,
+  secrets: Set<string>,
+): { headers: Record<string, string>; url: string } {
   const headers = scrubber.headers(req.headers, secrets)
-  scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
+  const url = scrubber.url(truncate(req.originalUrl ?? req.url ?? '', 4000), secrets)
   readQuery(req, scrubber, secrets)
   readBody(req, scrubber, secrets)
-  return headers
+  return { headers, url }
 }
 
 /** The request as a report shows it; secret values found on the way are added to `secrets`. */
