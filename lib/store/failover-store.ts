@@ -1,4 +1,5 @@
 import type { Report } from '../report/report.js'
+import { isMutedIn } from './mutes.js'
 import type { RedisStore } from './redis-store.js'
 import type {
   FleetCoordination,
@@ -19,6 +20,8 @@ export interface FailoverOptions {
   maxInFlight: number
   /** How often a gone Redis is asked whether it is back. */
   probeMs: number
+  /** How often the fleet's mutes are read. */
+  mutePollMs: number
   /** Where the once-per-outage lines go (stderr by default). */
   say: (line: string) => void
   /** Gives the client back (for a client faultline made); nothing for the app's own. */
@@ -47,6 +50,8 @@ export class FailoverStore implements Store {
   #downSince = 0
   #probe: NodeJS.Timeout | undefined
   #closed = false
+  #muted = new Map<string, number>()
+  readonly #mutePoll: NodeJS.Timeout
 
   constructor(redis: Promise<RedisStore>, local: Local, options: FailoverOptions) {
     this.#redis = redis
@@ -54,6 +59,21 @@ export class FailoverStore implements Store {
     this.#options = options
     // a client that cannot even be made counts as an outage from the start
     redis.catch((err: unknown) => this.#down(err))
+    // mutes made on other hosts reach this one within a poll
+    this.#mutePoll = setInterval(() => void this.#pollMutes(), options.mutePollMs).unref()
+  }
+
+  async #pollMutes(): Promise<void> {
+    if (!this.#shared || this.#closed) return
+    const muted = await this.#call(
+      (r) => r.mutedNow(),
+      () => Promise.resolve(undefined),
+    )
+    if (muted) this.#muted = muted
+  }
+
+  isMuted(fingerprint: string): boolean {
+    return isMutedIn(this.#muted, fingerprint)
   }
 
   status(): StoreStatus {
@@ -215,6 +235,8 @@ export class FailoverStore implements Store {
   }
 
   mute(fingerprint: string, until: number): Promise<void> {
+    if (until > Date.now()) this.#muted.set(fingerprint, until)
+    else this.#muted.delete(fingerprint)
     return this.#call(
       (r) => r.mute(fingerprint, until),
       (l) => l.mute(fingerprint, until),
@@ -230,6 +252,7 @@ export class FailoverStore implements Store {
 
   async close(): Promise<void> {
     this.#closed = true
+    clearInterval(this.#mutePoll)
     clearInterval(this.#probe)
     this.#probe = undefined
     await this.#options.release()

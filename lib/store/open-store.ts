@@ -1,4 +1,5 @@
 import { FailoverStore } from './failover-store.js'
+import { isMutedIn } from './mutes.js'
 import { LocalCoordination } from './local-coordination.js'
 import { LocalIncidentStore } from './local-incidents.js'
 import { RedisStore, type RedisCommander } from './redis-store.js'
@@ -41,7 +42,18 @@ class LocalStore implements Store {
   hourly = this.#incidents.hourly.bind(this.#incidents)
   incident = this.#incidents.incident.bind(this.#incidents)
   resolve = this.#incidents.resolve.bind(this.#incidents)
-  mute = this.#incidents.mute.bind(this.#incidents)
+  readonly #muted = new Map<string, number>()
+
+  mute(fingerprint: string, until: number): Promise<void> {
+    if (until > Date.now()) this.#muted.set(fingerprint, until)
+    else this.#muted.delete(fingerprint)
+    return this.#incidents.mute(fingerprint, until)
+  }
+
+  isMuted(fingerprint: string): boolean {
+    return isMutedIn(this.#muted, fingerprint)
+  }
+
   linkTicket = this.#incidents.linkTicket.bind(this.#incidents)
 
   status(): StoreStatus {
@@ -110,6 +122,7 @@ export function openStore(
     timeoutMs: setting.timeoutMs,
     maxInFlight: 1000,
     probeMs: 1000,
+    mutePollMs: 5000,
     say,
     release: async () => {
       const client = await own?.catch(() => undefined)

@@ -291,8 +291,30 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     return this.#update(fingerprint, { status: 'resolved', resolvedAt: String(this.#now()) })
   }
 
-  mute(fingerprint: string, until: number): Promise<void> {
-    return this.#update(fingerprint, { mutedUntil: until > 0 ? String(until) : '' })
+  async mute(fingerprint: string, until: number): Promise<void> {
+    await this.#update(fingerprint, { mutedUntil: until > 0 ? String(until) : '' })
+    const key = `${this.#prefix}muted`
+    if (until > 0) {
+      await this.#client.sendCommand(['ZADD', key, String(until), fingerprint])
+      await this.#client.sendCommand(['PEXPIRE', key, String(this.#limits.retentionMs)])
+    } else await this.#client.sendCommand(['ZREM', key, fingerprint])
+  }
+
+  /** The fingerprints muted now, with until when: what every process polls. */
+  async mutedNow(): Promise<Map<string, number>> {
+    const reply = (await this.#client.sendCommand([
+      'ZRANGE',
+      `${this.#prefix}muted`,
+      String(this.#now()),
+      '+inf',
+      'BYSCORE',
+      'WITHSCORES',
+    ])) as unknown[]
+    const muted = new Map<string, number>()
+    // RESP2 gives a flat list, RESP3 pairs
+    const flat = reply.flat() as unknown[]
+    for (let i = 0; i + 1 < flat.length; i += 2) muted.set(String(flat[i]), Number(flat[i + 1]))
+    return muted
   }
 
   linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {

@@ -156,5 +156,11 @@ export interface StoreStatus {
 /** Where faultline keeps what its processes share: local to the process, or Redis for a fleet. */
 export interface Store extends FleetCoordination, IncidentStore {
   status(): StoreStatus
+  /**
+   * Whether alerts (mail, tickets) about this error are muted now, as this
+   * process last heard: at once for a mute made here, within seconds for one
+   * made on another host.
+   */
+  isMuted(fingerprint: string): boolean
   close(): Promise<void>
 }
