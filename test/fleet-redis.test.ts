@@ -71,8 +71,8 @@ function get(port: number, path: string): Promise<{ status: number; ms: number }
   })
 }
 
-/** Sends every path, round-robin over the fleet, 16 at a time; resolves with each request's time. */
-async function storm(fleet: Member[], paths: string[]): Promise<number[]> {
+/** Sends every path, round-robin over the fleet, `parallel` at a time; resolves with each request's time. */
+async function storm(fleet: Member[], paths: string[], parallel = 16): Promise<number[]> {
   const times: number[] = []
   let next = 0
   const worker = async () => {
@@ -81,7 +81,7 @@ async function storm(fleet: Member[], paths: string[]): Promise<number[]> {
       times.push(ms)
     }
   }
-  await Promise.all(Array.from({ length: 16 }, worker))
+  await Promise.all(Array.from({ length: parallel }, worker))
   return times
 }
 
@@ -122,6 +122,15 @@ function mailsAbout(server: TestSmtpServer, kind: string): { firsts: number; dig
   return { firsts: subjects.length - digests.length, digests }
 }
 
+/**
+ * The shared store with two seconds' patience: on two shared cores a storm can delay an answer
+ * past the default 250 ms, and a call answered locally after Redis did run it counts twice
+ * (the failover's at-least-once). These tests are about sharing, not about a slow Redis.
+ */
+function patient(redis: RedisServer): NodeJS.ProcessEnv {
+  return { FLEET_STORE: redis.url, FLEET_STORE_TIMEOUT_MS: '2000' }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)]!
@@ -153,7 +162,7 @@ describe('a fleet of processes sharing Redis', function () {
   })
 
   it('should send one first mail and one digest per error for 1,010 tracebacks over 4 processes, the digests counting 999 and 9', async () => {
-    fleet = await startFleet(4, { ...mailEnv, FLEET_STORE: redis.url, FLEET_WINDOW_MS: '8000' })
+    fleet = await startFleet(4, { ...mailEnv, ...patient(redis), FLEET_WINDOW_MS: '8000' })
     const times = await storm(fleet, mixed(many('A', 1000), many('B', 10)))
     expect(times).to.have.length(1010)
     await waitUntil(
@@ -162,7 +171,8 @@ describe('a fleet of processes sharing Redis', function () {
       'two first mails and two digests',
     )
     await stopFleet(fleet)
-    expect(mailsAbout(smtp, 'A')).to.deep.equal({ firsts: 1, digests: [999] })
+    const said = fleet.map((m) => m.script.stderr()).join('')
+    expect(mailsAbout(smtp, 'A'), said).to.deep.equal({ firsts: 1, digests: [999] })
     expect(mailsAbout(smtp, 'B')).to.deep.equal({ firsts: 1, digests: [9] })
     expect(smtp.received).to.have.length(4)
   })
@@ -171,7 +181,7 @@ describe('a fleet of processes sharing Redis', function () {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-fleet-'))
     try {
       fleet = await startFleet(4, {
-        FLEET_STORE: redis.url,
+        ...patient(redis),
         FLEET_TICKETS: `local:${dir}`,
         FLEET_WINDOW_MS: '8000',
       })
@@ -186,7 +196,8 @@ describe('a fleet of processes sharing Redis', function () {
       expect(tickets).to.have.length(2)
       const a = tickets.find((t) => t.title.includes('fleet error A'))!
       const b = tickets.find((t) => t.title.includes('fleet error B'))!
-      expect(commentedCount(a)).to.equal(999)
+      const said = fleet.map((m) => m.script.stderr()).join('')
+      expect(commentedCount(a), said).to.equal(999)
       expect(commentedCount(b)).to.equal(9)
       // at most one comment per ticket per window: the storm fits one window
       expect(a.comments).to.have.length(1)
@@ -196,7 +207,7 @@ describe('a fleet of processes sharing Redis', function () {
   })
 
   it("should hold a scanner spread over the processes to one client's warning budget for the fleet", async () => {
-    fleet = await startFleet(4, { FLEET_STORE: redis.url })
+    fleet = await startFleet(4, patient(redis))
     const probes = Array.from({ length: 40 }, (_, i) => `/no-such-page-${i}`)
     await storm(fleet, probes)
     await stopFleet(fleet)
@@ -209,21 +220,27 @@ describe('a fleet of processes sharing Redis', function () {
   })
 
   it('should mail every error at least once when Redis dies mid-storm, say so once per process, and share again once it is back', async () => {
-    fleet = await startFleet(4, { ...mailEnv, FLEET_STORE: redis.url, FLEET_WINDOW_MS: '3000' })
+    fleet = await startFleet(4, { ...mailEnv, ...patient(redis), FLEET_WINDOW_MS: '3000' })
     await storm(fleet, many('A', 200))
+    // what each process said before: a start-up under load may have found Redis slow once already
+    const before = fleet.map((m) => m.script.stderr().length)
     await redis.kill()
     await storm(fleet, mixed(many('A', 200), many('B', 40), many('C', 40)))
     await redis.restart()
     await waitUntil(
-      () => (fleet.every((m) => /answers again/.test(m.script.stderr())) ? true : undefined),
+      () =>
+        fleet.every((m, i) => /answers again/.test(m.script.stderr().slice(before[i])))
+          ? true
+          : undefined,
       15_000,
       'every process to find Redis back',
     )
     await storm(fleet, mixed(many('D', 40), many('E', 40)))
     await sleep(500)
-    for (const m of fleet) {
+    for (const [i, m] of fleet.entries()) {
       expect((await get(m.port, '/ok')).status).to.equal(200)
-      expect(m.script.stderr().match(/is unavailable/g)).to.have.length(1)
+      const said = m.script.stderr().slice(before[i])
+      expect(said.match(/is unavailable/g), said).to.have.length(1)
     }
     await stopFleet(fleet)
     for (const kind of ['A', 'B', 'C', 'D', 'E'])
@@ -235,17 +252,20 @@ describe('a fleet of processes sharing Redis', function () {
   })
 
   it('should keep request latency within twice that of a fleet without Redis while Redis is frozen', async () => {
-    const paths = mixed(many('A', 300), many('B', 100), many('C', 100))
     const local = await startFleet(2, { ...mailEnv, FLEET_STORE: 'local' })
-    fleet = local
-    await storm(local, many('W', 50))
-    const withoutRedis = median(await storm(local, paths))
-    await stopFleet(local)
-    fleet = await startFleet(2, { ...mailEnv, FLEET_STORE: redis.url })
-    await storm(fleet, many('W', 50))
+    const shared = await startFleet(2, { ...mailEnv, FLEET_STORE: redis.url })
+    fleet = [...local, ...shared]
+    await Promise.all([storm(local, many('W', 50)), storm(shared, many('W', 50))])
     redis.freeze()
-    const frozen = median(await storm(fleet, paths))
+    // rounds taken in turn, so a neighbour's load falls on both alike; two at a time measures the request path, not a queue
+    const times = { local: [] as number[], frozen: [] as number[] }
+    for (let round = 0; round < 4; round++) {
+      const paths = mixed(many(`A${round}`, 60), many(`B${round}`, 20), many('C', 20))
+      times.local.push(...(await storm(local, paths, 2)))
+      times.frozen.push(...(await storm(shared, paths, 2)))
+    }
     redis.thaw()
+    const [withoutRedis, frozen] = [median(times.local), median(times.frozen)]
     expect(
       frozen / withoutRedis,
       `p50 ${frozen} ms frozen, ${withoutRedis} ms without Redis`,
