@@ -10,6 +10,7 @@ import { LocalCoordination } from '../lib/store/local-coordination.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 import { MailTransport } from '../transports/mail.js'
 import { TicketTransport } from '../transports/ticket.js'
+import type { NewTicket, TicketAdapter, TicketRef } from '../transports/ticket/adapter.js'
 import { commentedCount, ticketsIn } from './support/fleet-tickets.js'
 
 // several faultline instances sharing one coordination object: a fleet in one process, as Redis makes one across hosts
@@ -32,6 +33,11 @@ function fleetOf(count: number, transport: (coordination: FleetCoordination) => 
     app.get('/other', () => {
       throw Object.assign(new Error('the other error'), { name: 'OtherError' })
     })
+    app.get('/kind/:kind', (req) => {
+      throw Object.assign(new Error(`error of kind ${req.params.kind}`), {
+        name: `${req.params.kind}Error`,
+      })
+    })
     app.use(h.faultline.errorHandler())
     return { h, app }
   })
@@ -47,6 +53,35 @@ async function storm(fleet: Member[], path: string, total: number): Promise<void
         .expect(500)
   }
   await Promise.all(Array.from({ length: 8 }, worker))
+}
+
+/** An in-memory tracker that takes its time to file a ticket, as a busy Redmine does. */
+function slowTracker(createMs: number): TicketAdapter & {
+  tickets: Array<TicketRef & { title: string; comments: string[] }>
+} {
+  const tickets: Array<TicketRef & { fingerprint: string; title: string; comments: string[] }> = []
+  return {
+    name: 'slow',
+    tickets,
+    find: (fingerprint) => Promise.resolve(tickets.find((t) => t.fingerprint === fingerprint)),
+    async create(ticket: NewTicket) {
+      await sleep(createMs)
+      const filed = {
+        id: String(tickets.length + 1),
+        closed: false,
+        fingerprint: ticket.fingerprint,
+        title: ticket.title,
+        comments: [],
+      }
+      tickets.push(filed)
+      return filed
+    },
+    comment(ref, text) {
+      tickets.find((t) => t.id === ref.id)!.comments.push(text)
+      return Promise.resolve()
+    },
+    reopen: () => Promise.resolve(),
+  }
 }
 
 function subjects(server: TestSmtpServer): string[] {
@@ -126,5 +161,54 @@ describe('a fleet sharing one store', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it("should count the fleet's mails against the hourly ceiling, each process summarising what it held back", async () => {
+    const transports: MailTransport[] = []
+    fleet = fleetOf(3, (coordination) => {
+      const transport = new MailTransport({
+        url: server.url,
+        tls: { ca: getTestCertificate().certFile },
+        managers: MANAGERS,
+        appName: 'test-app',
+        maxPerHour: 2,
+        coordination,
+      })
+      transports.push(transport)
+      return transport
+    })
+    for (const [i, kind] of ['K1', 'K2', 'K3', 'K4', 'K5', 'K6'].entries())
+      await request(fleet[i % 3]!.app)
+        .get(`/kind/${kind}`)
+        .expect(500)
+    await Promise.all(transports.map((t) => t.flush(5000)))
+    const firsts = subjects(server).filter((s) => s.includes('error of kind'))
+    const summaries = subjects(server)
+      .map((s) => /\] (\d+) error mails held back/.exec(s)?.[1])
+      .filter((n) => n !== undefined)
+      .map(Number)
+    expect(firsts).to.have.length(2)
+    expect(summaries.reduce((a, b) => a + b, 0)).to.equal(4)
+  })
+
+  it('should not file a second ticket while another process is still filing the first, and count the occurrence into a comment', async () => {
+    const tracker = slowTracker(1500)
+    fleet = fleetOf(
+      2,
+      (coordination) => new TicketTransport({ adapter: tracker, windowMs: 300, coordination }),
+    )
+    await request(fleet[0]!.app).get('/boom').expect(500)
+    // the first window ends with nothing counted; the next occurrence, elsewhere, opens a new one while the ticket is still being filed
+    await sleep(600)
+    await request(fleet[1]!.app).get('/boom').expect(500)
+    const ticket = await waitUntil(
+      () => (tracker.tickets[0]?.comments.length ? tracker.tickets[0] : undefined),
+      10_000,
+      'the ticket and its comment',
+    )
+    await sleep(500)
+    expect(tracker.tickets).to.have.length(1)
+    expect(ticket.comments).to.have.length(1)
+    expect(ticket.comments[0]).to.match(/^1 more occurrence since/)
   })
 })
