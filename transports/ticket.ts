@@ -5,14 +5,14 @@ import { settleWithin } from '../lib/delivery/deadline.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
-import { heldBackTicket, TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
+import { TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
 import { occurrenceOf, slim } from './ticket/reports.js'
-import type { TicketAdapter, TicketRef } from './ticket/adapter.js'
+import type { TicketAdapter } from './ticket/adapter.js'
 import { FleetTickets } from './ticket/fleet-tickets.js'
+import { TrackerWork } from './ticket/tracker-work.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 import { resolveTicketOptions, type TicketOptions } from './ticket/options.js'
 import type { TicketOp, TicketStats, Track } from './ticket/work.js'
-import { occurrencesComment, regressionComment, ticketBody, ticketTitle } from './ticket/format.js'
 
 /** Options of the ticket transport: the `tickets` settings, plus where it spools. */
 export interface TicketTransportOptions extends TicketOptions {
@@ -60,12 +60,10 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   readonly name = 'tickets'
   readonly adapter: TicketAdapter
   readonly #windowMs: number
-  readonly #onRegression: 'reopen' | 'new'
   readonly #kinds: Set<string>
   readonly #tracks = new Map<string, Track>()
   readonly #delivery: Delivery<TicketOp>
   readonly #ceiling: TicketCeiling
-  readonly #maxPerHour: number
   readonly #maxFingerprints: number
   readonly #maxHeldBytes: number
   #heldBytes = 0
@@ -75,6 +73,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   #refusalSaid = false
   readonly #logged = new LoggedLedger(this)
   readonly #fleet: FleetTickets | undefined
+  readonly #work: TrackerWork
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
@@ -82,19 +81,26 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     const settings = resolveTicketOptions(setting as Record<string, unknown>)
     this.adapter = settings.adapter
     this.#windowMs = settings.windowMs ?? 10 * 60_000
-    this.#onRegression = settings.onRegression
     this.#kinds = new Set(settings.errors ? ['traceback', 'error'] : ['traceback'])
-    this.#maxPerHour = settings.maxPerHour
     this.#maxFingerprints = settings.maxFingerprints
     this.#maxHeldBytes = settings.maxHeldBytes
     this.#ceiling = new TicketCeiling(
-      { maxPerPeriod: this.#maxPerHour, periodMs: settings.ceilingPeriodMs },
+      { maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       (held) => this.#holdBack(held),
     )
     this.#fleet = coordination && this.#openFleet(coordination)
+    this.#work = new TrackerWork({
+      adapter: this.adapter,
+      onRegression: settings.onRegression,
+      maxPerHour: settings.maxPerHour,
+      counts: this.#counts,
+      refund: () => this.#ceiling.refund(),
+      join: (report) => this.#join(report),
+      fleet: this.#fleet,
+    })
     const name = this.adapter.name
     this.#delivery = new Delivery<TicketOp>({
-      send: (op) => this.#send(op),
+      send: (op) => this.#work.send(op),
       ...(spoolDir ? { spool: new Spool<TicketOp>({ dir: spoolDir }) } : {}),
       maxQueue: MAX_QUEUE,
       minBackoffMs: 1000,
@@ -203,15 +209,6 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#delivery.push(key, op)
   }
 
-  #send(op: TicketOp): Promise<void> {
-    if (op.op === 'ensure')
-      return this.#ensureTicket(op).then(() => {
-        if (op.claim) this.#fleet?.release(op.report.fingerprint, op.claim)
-      })
-    if (op.op === 'comment') return this.#comment(op)
-    return this.#fileSummary(op.held)
-  }
-
   #occur(report: Report): void {
     const track = this.#tracks.get(report.fingerprint)
     if (track) {
@@ -289,123 +286,16 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#armWindow(fingerprint, track)
   }
 
-  /** Finds the fingerprint's ticket, files it, or reopens it: a first occurrence's work. */
-  async #ensureTicket(op: Extract<TicketOp, { op: 'ensure' }>): Promise<void> {
-    const { report } = op
-    // a retry after the tracker went away between filing and settling: the ticket filed is ours, not a stranger's
-    const found = op.created ? undefined : await this.adapter.find(report.fingerprint)
-    if (!found) {
-      const created =
-        op.created ??
-        (await this.adapter.create({
-          fingerprint: report.fingerprint,
-          title: ticketTitle(report),
-          body: ticketBody(report),
-          report,
-        }))
-      op.created = created
-      const winner = created.existed ? created : await this.#settleRace(created, report.fingerprint)
-      if (winner.id === created.id && !created.existed) {
-        this.#counts.created++
-        return
-      }
-      this.#ceiling.refund()
-      return this.#joinExisting(report, winner)
+  /** Counts an occurrence whose ticket exists into the window gathering now: the fleet's, or this process's. */
+  #join(report: Report): boolean {
+    if (this.#closed) return false
+    if (this.#fleet) {
+      this.#fleet.count(report)
+      return true
     }
-    if (found.closed && this.#onRegression === 'new') return this.#fileRegression(report, found)
-    // no new ticket after all: the ceiling counts only new ones
-    this.#ceiling.refund()
-    if (!found.closed) return this.#joinExisting(report, found)
-    await this.adapter.reopen(found, regressionComment(report))
-    this.#counts.reopened++
-  }
-
-  async #fileRegression(report: Report, found: TicketRef): Promise<void> {
-    const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
-    await this.adapter.create({
-      fingerprint: report.fingerprint,
-      title: ticketTitle(report),
-      body,
-      report,
-    })
-    this.#counts.created++
-  }
-
-  /** The one ticket for what the ceiling held back in a period. */
-  async #fileSummary(held: HeldTickets): Promise<void> {
-    const ticket = heldBackTicket(held, this.#maxPerHour)
-    const created = await this.adapter.create(ticket)
-    if (!created.existed) this.#counts.summaries++
-  }
-
-  /** The ticket was there already (another process, an earlier run): the occurrence goes into a comment. */
-  async #joinExisting(report: Report, ref: TicketRef): Promise<void> {
-    if (this.#fleet && !this.#closed) return this.#fleet.count(report)
     const track = this.#tracks.get(report.fingerprint)
-    if (track && !this.#closed) return this.#count(track, report)
-    // replayed from the spool, or shutting down: nobody gathers, so it is said now
-    await this.adapter.comment(
-      ref,
-      occurrencesComment(1, report.time, [occurrenceOf(report)], report.time),
-    )
-    this.#counts.comments++
-  }
-
-  /** Several app instances may have filed the same error at once: the oldest ticket wins, ours is withdrawn. */
-  async #settleRace(created: TicketRef, fingerprint: string): Promise<TicketRef> {
-    const oldest = await this.adapter.find(fingerprint)
-    if (!oldest || oldest.id === created.id) return created
-    if (this.adapter.remove) await this.adapter.remove(created)
-    else if (this.adapter.close)
-      await this.adapter.close(
-        created,
-        `Duplicate of ${oldest.id}, filed at the same moment by another instance.`,
-      )
-    return oldest
-  }
-
-  /** One comment for a window's count, reopening a ticket closed meanwhile, or filing one deleted meanwhile. */
-  async #comment(op: Extract<TicketOp, { op: 'comment' }>): Promise<void> {
-    const text = occurrencesComment(op.count, op.since, op.occurrences, op.last)
-    let current = await this.adapter.find(op.fingerprint)
-    // in a fleet, the ticket may be being filed by another process: only the claim's holder files one
-    const claim =
-      current || !this.#fleet
-        ? undefined
-        : await this.#fleet.claimToFile(
-            op.fingerprint,
-            async () => (current = await this.adapter.find(op.fingerprint)) !== undefined,
-          )
-    try {
-      await this.#commentOn(current, op, text)
-    } finally {
-      if (claim) this.#fleet!.release(op.fingerprint, claim)
-    }
-  }
-
-  async #commentOn(
-    current: TicketRef | undefined,
-    op: Extract<TicketOp, { op: 'comment' }>,
-    text: string,
-  ): Promise<void> {
-    if (!current) {
-      const ticket = {
-        fingerprint: op.fingerprint,
-        title: ticketTitle(op.first),
-        body: ticketBody(op.first),
-        report: op.first,
-      }
-      const created = await this.adapter.create(ticket)
-      if (!created.existed) this.#counts.created++
-      await this.adapter.comment(created, text)
-    } else if (current.closed) {
-      await this.adapter.reopen(current, `${regressionComment(op.first)}\n\n${text}`)
-      this.#counts.reopened++
-      return
-    } else {
-      await this.adapter.comment(current, text)
-    }
-    this.#counts.comments++
+    if (track) this.#count(track, report)
+    return track !== undefined
   }
 
   /** Sends the comments still gathering and waits for the tracker work, up to `timeoutMs`. */
