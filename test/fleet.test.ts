@@ -133,6 +133,26 @@ describe('a fleet sharing one store', () => {
     const digest = server.received.find((r) => r.mail.subject?.includes('399 more: '))!
     expect(digest.mail.inReplyTo).to.equal(first.mail.messageId)
   })
+
+  it('should announce every report as logged, including those another process counted into its digest', async () => {
+    const logged: string[] = []
+    fleet = fleetOf(4, (coordination) =>
+      new MailTransport({
+        url: server.url,
+        tls: { ca: getTestCertificate().certFile },
+        managers: MANAGERS,
+        appName: 'test-app',
+        digestWindowMs: 1500,
+        coordination,
+      }).on('logged', (info: { id: string }) => logged.push(info.id)),
+    )
+    await storm(fleet, '/boom', 40)
+    await waitUntil(() => (logged.length >= 40 ? true : undefined), 10_000, '40 reports logged')
+    await sleep(300)
+    const reported = fleet.flatMap((m) => m.h.reports.map((r) => r.id))
+    expect([...logged].sort()).to.deep.equal([...reported].sort())
+  })
+
   it("should file one ticket per error for the whole fleet, its comments counting every process's occurrences", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-fleet-tickets-'))
     try {

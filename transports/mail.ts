@@ -126,6 +126,7 @@ export class MailTransport extends TransportStream implements ReportTransport {
       maxPerPeriod: settings.maxPerHour,
       periodMs: settings.ceilingPeriodMs,
     }
+    let elsewhere = 0
     const sink: MailThrottleSink = {
       sendReport: (report) =>
         this.#push(
@@ -150,6 +151,12 @@ export class MailTransport extends TransportStream implements ReportTransport {
           { mail: composeHeldBackMail(held, appName, 'localhost') },
           held.fingerprints.map((f) => f.fingerprint),
         ),
+      // another process's digest counts them: announced as taken, since that process delivers it
+      countedElsewhere: (fingerprint) => {
+        const key = `elsewhere:${fingerprint}:${++elsewhere}`
+        this.#logged.carry(key, [fingerprint])
+        this.#logged.delivered(key)
+      },
     }
     this.#throttle = coordination
       ? new FleetMailThrottle(limits, sink, coordination, (err) => this.emit('warn', err))

@@ -74,6 +74,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   readonly #logged = new LoggedLedger(this)
   readonly #fleet: FleetTickets | undefined
   readonly #work: TrackerWork
+  #elsewhere = 0
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
@@ -140,6 +141,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       },
       comment: (op) =>
         this.#push(`comment:${op.fingerprint}:${op.last}:${op.count}`, op, [op.fingerprint]),
+      countedElsewhere: (fingerprint) => {
+        // another process's comment counts them: announced as taken, since that process delivers it
+        const key = `elsewhere:${fingerprint}:${++this.#elsewhere}`
+        this.#logged.carry(key, [fingerprint])
+        this.#logged.delivered(key)
+      },
       warn: (err) => this.emit('warn', err),
     })
   }

@@ -128,7 +128,7 @@ export class FleetMailThrottle {
 
   async #take(fingerprint: string, start: number): Promise<void> {
     const gathered = await this.coordination.take(SCOPE, fingerprint, start, this.options.windowMs)
-    if (!gathered) return
+    if (!gathered) return this.sink.countedElsewhere?.(fingerprint)
     const first = JSON.parse(gathered.first) as Report
     if (await this.#allow(gathered.count, first))
       this.sink.sendDigest(digestOf(fingerprint, first, gathered))

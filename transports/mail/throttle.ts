@@ -53,6 +53,8 @@ export interface MailThrottleSink {
   sendReport(report: Report): void
   sendDigest(digest: Digest): void
   sendHeldBack(held: HeldBack): void
+  /** In a fleet: a window this process counted into was taken by another process, whose digest carries its reports. */
+  countedElsewhere?(fingerprint: string): void
 }
 
 interface Window {

@@ -17,6 +17,8 @@ export interface FleetTicketHooks {
   file(report: Report, claim: string): void
   /** This process took a window's counts: one comment for the fleet. */
   comment(op: Extract<TicketOp, { op: 'comment' }>): void
+  /** A window this process counted into was taken by another process, whose comment carries its reports. */
+  countedElsewhere(fingerprint: string): void
   /** A store call failed outright (said once). */
   warn(err: Error): void
 }
@@ -148,7 +150,7 @@ export class FleetTickets {
 
   async #take(fingerprint: string, start: number): Promise<void> {
     const gathered = await this.coordination.take(SCOPE, fingerprint, start, this.windowMs)
-    if (!gathered) return
+    if (!gathered) return this.hooks.countedElsewhere(fingerprint)
     this.hooks.comment({
       op: 'comment',
       fingerprint,
