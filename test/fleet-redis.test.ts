@@ -162,7 +162,7 @@ describe('a fleet of processes sharing Redis', function () {
   })
 
   it('should send one first mail and one digest per error for 1,010 tracebacks over 4 processes, the digests counting 999 and 9', async () => {
-    fleet = await startFleet(4, { ...mailEnv, ...patient(redis), FLEET_WINDOW_MS: '8000' })
+    fleet = await startFleet(4, { ...mailEnv, ...patient(redis), FLEET_WINDOW_MS: '12000' })
     const times = await storm(fleet, mixed(many('A', 1000), many('B', 10)))
     expect(times).to.have.length(1010)
     await waitUntil(
@@ -183,7 +183,7 @@ describe('a fleet of processes sharing Redis', function () {
       fleet = await startFleet(4, {
         ...patient(redis),
         FLEET_TICKETS: `local:${dir}`,
-        FLEET_WINDOW_MS: '8000',
+        FLEET_WINDOW_MS: '12000',
       })
       await storm(fleet, mixed(many('A', 1000), many('B', 10)))
       await waitUntil(
