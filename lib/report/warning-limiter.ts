@@ -90,6 +90,9 @@ export class FleetWarningLimit {
   #inFlight = 0
   #closed = false
   #settled: (() => void) | undefined
+  // clients this process asked about in the current window: past the bound, one shared key per family
+  #clients = new Set<string>()
+  #bucket = 0
 
   constructor(
     private readonly local: WarningLimiter,
@@ -106,10 +109,11 @@ export class FleetWarningLimit {
     }
     this.#inFlight++
     const bucket = Math.floor(Date.now() / this.windowMs)
+    const who = this.#keyOf(client, bucket)
     this.coordination
-      .countInWindow(`warn:${family}:${client}:${bucket}`, this.windowMs)
+      .countInWindow(`warn:${family}:${who}:${bucket}`, this.windowMs)
       .then(
-        (count) => (count <= this.perClient ? report() : this.local.hold(family, client)),
+        (count) => (count <= this.perClient ? report() : this.local.hold(family, who)),
         () => this.local.allow(family, client) && report(),
       )
       .catch((err: unknown) =>
@@ -123,6 +127,18 @@ export class FleetWarningLimit {
         this.local.flush()
         this.#settled?.()
       })
+  }
+
+  /** The client as the store's key names it: a rotating-address scanner cannot make a key per address without bound. */
+  #keyOf(client: string, bucket: number): string {
+    if (bucket !== this.#bucket) {
+      this.#bucket = bucket
+      this.#clients.clear()
+    }
+    if (this.#clients.has(client)) return client
+    if (this.#clients.size >= MAX_KEYS) return '*'
+    this.#clients.add(client)
+    return client
   }
 
   /** At close: the decisions still waiting go into one last summary once they are in; resolves then. */
