@@ -92,6 +92,12 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await getFreePort()
   const dir = mkdtempSync(join(tmpdir(), 'faultline-redis-'))
   let child = await launch(binary, port, dir)
+  // a test run that ends without stop() (a failed before-hook, Ctrl-C) leaves no server behind
+  const reap = () => {
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+  }
+  process.once('exit', reap)
   const kill = async () => {
     child.kill('SIGCONT')
     child.kill('SIGKILL')
@@ -109,6 +115,7 @@ export async function startRedis(): Promise<RedisServer> {
     freeze: () => void child.kill('SIGSTOP'),
     thaw: () => void child.kill('SIGCONT'),
     async stop() {
+      process.off('exit', reap)
       await kill()
       rmSync(dir, { recursive: true, force: true })
     },
