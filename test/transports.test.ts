@@ -133,7 +133,7 @@ describe('transports', () => {
       }
     })
 
-    it('should write the lines of one turn of the event loop in one write, and none after close', async () => {
+    it('should write the lines of a burst in one write, and nothing batched after close', async () => {
       const writes: string[] = []
       const stream = new Writable({
         write(chunk: Buffer, _encoding, done) {

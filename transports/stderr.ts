@@ -10,10 +10,12 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
   colors?: boolean
 }
 
-// past this, the batch is written at once rather than at the end of the turn
+// past this, the batch is written at once rather than when the interval ends
 const MAX_BATCH = 64 * 1024
+// how long a line may wait for others: unnoticeable in `docker logs`, and one write per interval in a storm
+const FLUSH_MS = 20
 
-// a process.exit() before the turn ends must not lose what is batched: written on 'exit', synchronously
+// a process.exit() before the interval ends must not lose what is batched: written on 'exit', synchronously
 const batching = new Set<StderrTransport>()
 let exitHooked = false
 
@@ -24,9 +26,9 @@ function flushAllOnExit(): void {
 /**
  * Writes every report as readable text to stderr: a header line per report,
  * and the stack for the full report of an error or traceback; a storm's
- * repeat is one line. The lines of one turn of the event loop go out in one
- * write: stderr to a file or a pipe is synchronous in Node on Linux, so a
- * write per report would hold the event loop once per request in a storm.
+ * repeat is one line. The lines of 20 ms go out in one write: stderr to a
+ * file or a pipe is synchronous in Node on Linux, so a write per report would
+ * hold the event loop once per request in a storm.
  *
  * @example
  * ```ts
@@ -39,7 +41,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   readonly #colors: boolean
   #batch = ''
   #logged: Array<Record<string, unknown>> = []
-  #scheduled: NodeJS.Immediate | undefined
+  #scheduled: NodeJS.Timeout | undefined
 
   constructor(options: StderrTransportOptions = {}) {
     super(options)
@@ -65,9 +67,9 @@ export class StderrTransport extends TransportStream implements ReportTransport 
     callback()
   }
 
-  /** Writes what this turn batched now (on close, on exit, before a crash report). */
+  /** Writes what is batched now (on close, on exit, before a crash report). */
   flushNow(): void {
-    if (this.#scheduled) clearImmediate(this.#scheduled)
+    if (this.#scheduled) clearTimeout(this.#scheduled)
     this.#scheduled = undefined
     batching.delete(this)
     if (!this.#batch) return
@@ -101,7 +103,8 @@ export class StderrTransport extends TransportStream implements ReportTransport 
 
   #schedule(): void {
     if (this.#scheduled) return
-    this.#scheduled = setImmediate(() => this.flushNow())
+    // unref'd: a batch never keeps the process alive, the 'exit' hook writes it
+    this.#scheduled = setTimeout(() => this.flushNow(), FLUSH_MS).unref()
     batching.add(this)
     if (!exitHooked) {
       exitHooked = true

@@ -12,6 +12,7 @@ import {
   type RequestInfo,
 } from './report.js'
 import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
+import type { Scrubber } from '../scrub/scrub.js'
 
 interface FirstReport {
   id: string
@@ -94,6 +95,31 @@ function refererOf(
   return { referer: text(referer), internalReferer: internal }
 }
 
+const MEMO_ENTRIES = 500
+const MEMO_CHARS = 2000
+
+// a storm repeats the same message and URL: each scanned once per scrubber, while it holds no secret
+const cleanTexts = new WeakMap<Scrubber, Set<string>>()
+
+/**
+ * `scrubber.text`, skipped for a text already found clean (nothing hidden,
+ * nothing found) while no secret is known for this request: the result could
+ * only be the text itself. Only clean texts are kept, so no secret outlives
+ * its report.
+ */
+function scrubRepeated(scrubber: Scrubber, value: string, secrets: Set<string>): string {
+  if (secrets.size > 0 || value.length > MEMO_CHARS) return scrubber.text(value, secrets)
+  let clean = cleanTexts.get(scrubber)
+  if (!clean) cleanTexts.set(scrubber, (clean = new Set()))
+  if (clean.has(value)) return value
+  const text = scrubber.text(value, secrets)
+  if (secrets.size === 0 && text === value) {
+    if (clean.size >= MEMO_ENTRIES) clean.clear()
+    clean.add(value)
+  }
+  return text
+}
+
 /** The request of a repeat: method, URL, route, referer, XHR; built field by field, it runs once per request in a storm. */
 function describeRepeat(
   req: Request,
@@ -129,7 +155,7 @@ export function buildRepeatReport(
       ? collectFields(input.error)
       : undefined
   if (fields) ctx.scrubber.fields(fields, secrets)
-  const text = (value: string) => ctx.scrubber.text(value, secrets)
+  const text = (value: string) => scrubRepeated(ctx.scrubber, value, secrets)
   // the URL as scrubbed while the secrets were gathered, then cleaned of every secret found anywhere
   const url = text(line.url)
   let message: string
