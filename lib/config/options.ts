@@ -37,7 +37,7 @@ export interface StoreOptions {
   redis?: { sendCommand(args: string[]): Promise<unknown> }
   /** Prefix of every key. Default `faultline:{<appName>}:`. */
   prefix?: string
-  /** How long a Redis call may take before this process answers it with its own state. Default 250. */
+  /** How long a Redis call may take before this process answers it with its own state. Default 1000. */
   timeoutMs?: number
 }
 

@@ -16,6 +16,8 @@ export interface FailoverOptions {
   target: string
   /** A call slower than this is answered locally, and Redis counts as gone. */
   timeoutMs: number
+  /** How long calls wait for the first connection before they are answered locally. */
+  connectMs: number
   /** Calls to Redis waiting for an answer at once; past it, the rest are answered locally. */
   maxInFlight: number
   /** How often a gone Redis is asked whether it is back. */
@@ -30,7 +32,13 @@ export interface FailoverOptions {
 
 type Local = FleetCoordination & IncidentStore
 
-class Timeout extends Error {}
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+
+class Timeout extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer within ${ms} ms`)
+  }
+}
 
 /**
  * The shared store with a way out: every call goes to Redis in the background
@@ -50,6 +58,8 @@ export class FailoverStore implements Store {
   #downSince = 0
   #probe: NodeJS.Timeout | undefined
   #closed = false
+  // the first connection (loading the client, the TCP and TLS handshakes) gets longer than a call
+  #connected = false
   #muted = new Map<string, number>()
   readonly #mutePoll: NodeJS.Timeout
 
@@ -58,7 +68,10 @@ export class FailoverStore implements Store {
     this.#local = local
     this.#options = options
     // a client that cannot even be made counts as an outage from the start
-    redis.catch((err: unknown) => this.#down(err))
+    redis.then(
+      () => (this.#connected = true),
+      (err: unknown) => this.#down(err),
+    )
     // mutes made on other hosts reach this one within a poll
     this.#mutePoll = setInterval(() => void this.#pollMutes(), options.mutePollMs).unref()
   }
@@ -97,7 +110,10 @@ export class FailoverStore implements Store {
     let timer: NodeJS.Timeout | undefined
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Timeout()), this.#options.timeoutMs)
+        const wait = this.#connected
+          ? this.#options.timeoutMs
+          : Math.max(this.#options.timeoutMs, this.#options.connectMs)
+        timer = setTimeout(() => reject(new Timeout(wait)), wait)
       })
       return await Promise.race([this.#redis.then(remote), deadline])
     } catch (err) {
@@ -115,10 +131,7 @@ export class FailoverStore implements Store {
     this.#shared = false
     this.#outages++
     this.#downSince = Date.now()
-    const why =
-      err instanceof Timeout
-        ? `no answer within ${this.#options.timeoutMs} ms`
-        : String((err as { message?: unknown })?.message ?? err)
+    const why = String((err as { message?: unknown })?.message ?? err)
     this.#options.say(
       `faultline: the shared store at ${this.#options.target} is unavailable (${why}); each process counts and alerts on its own meanwhile (an alert may go out more than once, none is lost)\n`,
     )
@@ -129,7 +142,10 @@ export class FailoverStore implements Store {
     let timer: NodeJS.Timeout | undefined
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Timeout()), this.#options.timeoutMs)
+        timer = setTimeout(
+          () => reject(new Timeout(this.#options.timeoutMs)),
+          this.#options.timeoutMs,
+        )
       })
       await Promise.race([this.#redis.then((redis) => redis.ping()), deadline])
     } catch {
@@ -251,10 +267,15 @@ export class FailoverStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#closed = true
     clearInterval(this.#mutePoll)
     clearInterval(this.#probe)
     this.#probe = undefined
+    // reports still gathering for a batch are counted before the client goes
+    if (this.#shared && this.#connected) {
+      const redis = await this.#redis
+      await Promise.race([redis.drain().catch(() => {}), sleep(this.#options.timeoutMs)])
+    }
+    this.#closed = true
     await this.#options.release()
   }
 }

@@ -12,7 +12,7 @@ export type StoreSetting =
   | { kind: 'client'; client: RedisCommander; prefix?: string; timeoutMs: number }
 
 /** How long a Redis call may take before the process answers it alone. */
-export const DEFAULT_TIMEOUT_MS = 250
+export const DEFAULT_TIMEOUT_MS = 1000
 const RETENTION_MS = 14 * 24 * 3_600_000
 /** Bounds of what the store keeps per app, in Redis and in memory alike. */
 export const STORE_LIMITS = {
@@ -122,6 +122,7 @@ export function openStore(
     timeoutMs: setting.timeoutMs,
     maxInFlight: 1000,
     probeMs: 1000,
+    connectMs: 5000,
     mutePollMs: 5000,
     say,
     release: async () => {

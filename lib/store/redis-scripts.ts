@@ -66,62 +66,71 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`
 
 /**
- * Counts one report. ARGV: prefix, fingerprint, now, kind, title, route,
- * occurrence JSON, incident key, incident JSON, report JSON ('' keeps the
- * previous one), retentionMs, max fingerprints, max incidents,
- * hour of the day, day number, max occurrences.
+ * Counts a batch of reports. ARGV: prefix, count, retentionMs, max
+ * fingerprints, max incidents, max occurrences, then 9 values per report:
+ * fingerprint, now, kind, title, route, occurrence JSON, incident key,
+ * incident JSON, report JSON ('' keeps the previous one).
  */
 export const RECORD = `
-local p, fp, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local retention = tonumber(ARGV[11])
-local k = p .. 'fp:' .. fp
-local fresh = redis.call('HSETNX', k, 'first', ARGV[3]) == 1
-if fresh then
-  redis.call('HSET', k, 'kind', ARGV[4], 'title', ARGV[5], 'route', ARGV[6], 'status', 'open')
-elseif redis.call('HGET', k, 'status') == 'resolved' then
-  redis.call('HSET', k, 'status', 'regressed')
-end
-redis.call('HINCRBY', k, 'count', 1)
-redis.call('HSET', k, 'last', ARGV[3])
-if ARGV[10] ~= '' then redis.call('HSET', k, 'report', ARGV[10]) end
-redis.call('PEXPIRE', k, retention)
-local hk = k .. ':h:' .. ARGV[15]
-redis.call('HINCRBY', hk, ARGV[14], 1)
-redis.call('PEXPIRE', hk, retention + 86400000)
-local ok = k .. ':o'
-redis.call('LPUSH', ok, ARGV[7])
-redis.call('LTRIM', ok, 0, tonumber(ARGV[16]) - 1)
-redis.call('PEXPIRE', ok, retention)
-redis.call('ZADD', p .. 'last', now, fp)
-redis.call('ZINCRBY', p .. 'count', 1, fp)
-redis.call('PEXPIRE', p .. 'last', retention)
-redis.call('PEXPIRE', p .. 'count', retention)
-local function forget(old)
-  redis.call('ZREM', p .. 'last', old)
-  redis.call('ZREM', p .. 'count', old)
-  redis.call('DEL', p .. 'fp:' .. old, p .. 'fp:' .. old .. ':o')
-  local day = tonumber(ARGV[15])
-  for d = day - 15, day do redis.call('DEL', p .. 'fp:' .. old .. ':h:' .. d) end
-end
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', p .. 'last', '-inf', now - retention, 'LIMIT', 0, 20)) do
-  forget(old)
-end
-if fresh then
-  while redis.call('ZCARD', p .. 'last') > tonumber(ARGV[12]) do
-    local oldest = redis.call('ZRANGE', p .. 'last', 0, 0)[1]
-    if not oldest or oldest == fp then break end
-    forget(oldest)
+local p = ARGV[1]
+local retention = tonumber(ARGV[3])
+local function record(E)
+  local fp, now = E[1], tonumber(E[2])
+  local hour = math.floor(now / 3600000)
+  local day = math.floor(hour / 24)
+  local k = p .. 'fp:' .. fp
+  local fresh = redis.call('HSETNX', k, 'first', E[2]) == 1
+  if fresh then
+    redis.call('HSET', k, 'kind', E[3], 'title', E[4], 'route', E[5], 'status', 'open')
+  elseif redis.call('HGET', k, 'status') == 'resolved' then
+    redis.call('HSET', k, 'status', 'regressed')
+  end
+  redis.call('HINCRBY', k, 'count', 1)
+  redis.call('HSET', k, 'last', E[2])
+  if E[9] ~= '' then redis.call('HSET', k, 'report', E[9]) end
+  redis.call('PEXPIRE', k, retention)
+  local hk = k .. ':h:' .. day
+  redis.call('HINCRBY', hk, hour, 1)
+  redis.call('PEXPIRE', hk, retention + 86400000)
+  local ok = k .. ':o'
+  redis.call('LPUSH', ok, E[6])
+  redis.call('LTRIM', ok, 0, tonumber(ARGV[6]) - 1)
+  redis.call('PEXPIRE', ok, retention)
+  redis.call('ZADD', p .. 'last', now, fp)
+  redis.call('ZINCRBY', p .. 'count', 1, fp)
+  redis.call('PEXPIRE', p .. 'last', retention)
+  redis.call('PEXPIRE', p .. 'count', retention)
+  local function forget(old)
+    redis.call('ZREM', p .. 'last', old)
+    redis.call('ZREM', p .. 'count', old)
+    redis.call('DEL', p .. 'fp:' .. old, p .. 'fp:' .. old .. ':o')
+    for d = day - 15, day do redis.call('DEL', p .. 'fp:' .. old .. ':h:' .. d) end
+  end
+  for _, old in ipairs(redis.call('ZRANGEBYSCORE', p .. 'last', '-inf', now - retention, 'LIMIT', 0, 20)) do
+    forget(old)
+  end
+  if fresh then
+    while redis.call('ZCARD', p .. 'last') > tonumber(ARGV[4]) do
+      local oldest = redis.call('ZRANGE', p .. 'last', 0, 0)[1]
+      if not oldest or oldest == fp then break end
+      forget(oldest)
+    end
+  end
+  local ik = p .. 'inc:' .. E[7]
+  local order = p .. 'incidents'
+  -- one request can make a report and its repeat's: the lookup finds the first
+  if redis.call('SET', ik, E[8], 'PX', retention, 'NX') then
+    redis.call('LPUSH', order, E[7])
+    redis.call('PEXPIRE', order, retention)
+  end
+  while redis.call('LLEN', order) > tonumber(ARGV[5]) do
+    redis.call('DEL', p .. 'inc:' .. redis.call('RPOP', order))
   end
 end
-local ik = p .. 'inc:' .. ARGV[8]
-local order = p .. 'incidents'
--- one request can make a report and its repeat's: the lookup finds the first
-if redis.call('SET', ik, ARGV[9], 'PX', retention, 'NX') then
-  redis.call('LPUSH', order, ARGV[8])
-  redis.call('PEXPIRE', order, retention)
-end
-while redis.call('LLEN', order) > tonumber(ARGV[13]) do
-  redis.call('DEL', p .. 'inc:' .. redis.call('RPOP', order))
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local base = 6 + i * 9
+  record({ ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4], ARGV[base + 5],
+    ARGV[base + 6], ARGV[base + 7], ARGV[base + 8], ARGV[base + 9] })
 end
 return 1`
 

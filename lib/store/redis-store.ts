@@ -39,11 +39,13 @@ export interface RedisStoreLimits {
 }
 
 const HOUR = 3_600_000
-const DAY = 24 * HOUR
 const MAX_OCCURRENCES = 50
 const MAX_LISTED = 50
 const MAX_URLS = 20
 const MAX_LIST = 500
+// a storm's reports gather this long, at most this many, before they go to Redis as one script
+const BATCH_MS = 10
+const MAX_BATCH = 200
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 const text = (value: unknown) => (value === null || value === undefined ? '' : String(value))
@@ -161,9 +163,13 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     await this.#script(RELEASE, [`${this.#prefix}claim:${key}`], [token])
   }
 
-  async record(report: Report): Promise<void> {
+  /**
+   * Counts one report. Reports that come within a few milliseconds of each
+   * other go to Redis as one script: a storm costs one round trip per batch,
+   * not one per request.
+   */
+  record(report: Report): Promise<void> {
     const now = this.#now()
-    const { retentionMs, maxFingerprints, maxIncidents } = this.#limits
     const incident: Omit<IncidentRecord, 'id'> = {
       ...occurrenceOf(report),
       fingerprint: report.fingerprint,
@@ -172,28 +178,52 @@ export class RedisStore implements FleetCoordination, IncidentStore {
       ...(report.request ? { method: report.request.method } : {}),
       host: report.host,
     }
-    await this.#script(
+    const entry = [
+      report.fingerprint,
+      String(now),
+      report.kind,
+      titleOf(report),
+      report.request?.route ?? '',
+      JSON.stringify(occurrenceOf(report)),
+      incidentKey(report.id),
+      JSON.stringify({ ...incident, id: report.id, at: now }),
+      report.repeatOf ? '' : boundReport(report),
+    ]
+    return new Promise((resolve, reject) => {
+      this.#batch.push({ entry, resolve, reject })
+      if (this.#batch.length >= MAX_BATCH) this.#flushBatch()
+      else this.#batchTimer ??= setTimeout(() => this.#flushBatch(), BATCH_MS)
+    })
+  }
+
+  #batch: Array<{ entry: string[]; resolve: () => void; reject: (err: unknown) => void }> = []
+  #batchTimer: NodeJS.Timeout | undefined
+
+  #flushBatch(): void {
+    clearTimeout(this.#batchTimer)
+    this.#batchTimer = undefined
+    const batch = this.#batch
+    this.#batch = []
+    const { retentionMs, maxFingerprints, maxIncidents } = this.#limits
+    const args = [this.#prefix, batch.length, retentionMs, maxFingerprints, maxIncidents]
+    const sent = this.#script(
       RECORD,
       [],
-      [
-        this.#prefix,
-        report.fingerprint,
-        now,
-        report.kind,
-        titleOf(report),
-        report.request?.route ?? '',
-        JSON.stringify(occurrenceOf(report)),
-        incidentKey(report.id),
-        JSON.stringify({ ...incident, id: report.id, at: now }),
-        report.repeatOf ? '' : boundReport(report),
-        retentionMs,
-        maxFingerprints,
-        maxIncidents,
-        Math.floor(now / HOUR),
-        Math.floor(now / DAY),
-        MAX_OCCURRENCES,
-      ],
+      [...args, MAX_OCCURRENCES, ...batch.flatMap((b) => b.entry)],
+    ).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
     )
+    this.#sending.add(sent)
+    void sent.finally(() => this.#sending.delete(sent))
+  }
+
+  readonly #sending = new Set<Promise<void>>()
+
+  /** Sends the batch still gathering and waits for the batches on their way: for close. */
+  async drain(): Promise<void> {
+    if (this.#batch.length) this.#flushBatch()
+    await Promise.all([...this.#sending])
   }
 
   async issues(query: IssueQuery = {}): Promise<{ issues: IssueSummary[]; total: number }> {
