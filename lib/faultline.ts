@@ -84,7 +84,18 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     this.#store = openStore(this.#options.store, this.#options.appName)
     // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
     const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
-    this.logger = createReportLogger(this.#options, coordination)
+    const store = this.#store
+    this.logger = createReportLogger(this.#options, {
+      coordination,
+      muted: (fingerprint) => store.isMuted(fingerprint),
+    })
+    // the incident view links each error to its ticket
+    for (const transport of this.logger.transports)
+      if ((transport as { name?: string }).name === 'tickets')
+        transport.on('ticket', (ticket: { fingerprint: string; id: string; url?: string }) => {
+          const { fingerprint, ...ref } = ticket
+          store.linkTicket(fingerprint, ref).catch(() => {})
+        })
     this.#dispatcher = new ReportDispatcher(this.logger, (report) => {
       this.#count(report)
       this.emit('report', report)

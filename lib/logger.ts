@@ -87,7 +87,13 @@ function openSyslog(options: ResolvedOptions): SyslogTransport {
   })
 }
 
-function openMail(options: ResolvedOptions, coordination?: FleetCoordination): MailTransport {
+/** What the store lends the alerting transports: the fleet's coordination, and which errors are muted. */
+export interface AlertHooks {
+  coordination?: FleetCoordination | undefined
+  muted?: (fingerprint: string) => boolean
+}
+
+function openMail(options: ResolvedOptions, { coordination, muted }: AlertHooks): MailTransport {
   return new MailTransport({
     ...settingOf(options.mail!),
     managers: options.managers,
@@ -95,14 +101,19 @@ function openMail(options: ResolvedOptions, coordination?: FleetCoordination): M
     appRoot: options.appRoot,
     ...spoolFor(options, 'mail'),
     ...(coordination ? { coordination } : {}),
+    ...(muted ? { muted } : {}),
   })
 }
 
-function openTickets(options: ResolvedOptions, coordination?: FleetCoordination): TicketTransport {
+function openTickets(
+  options: ResolvedOptions,
+  { coordination, muted }: AlertHooks,
+): TicketTransport {
   return new TicketTransport({
     ...settingOf(options.tickets!),
     ...spoolFor(options, 'tickets'),
     ...(coordination ? { coordination } : {}),
+    ...(muted ? { muted } : {}),
   })
 }
 
@@ -111,18 +122,18 @@ function openTickets(options: ResolvedOptions, coordination?: FleetCoordination)
  * the options ask for. A transport that debug mode leaves off still has its
  * setting checked, so a bad one fails at start-up in development too. Transport failures are written to stderr once per
  * transport and never crash the app. With a fleet's `coordination`, mail and
- * tickets alert once for the fleet.
+ * tickets alert once for the fleet; `muted` errors are neither mailed nor ticketed.
  */
 export function createReportLogger(
   options: ResolvedOptions,
-  coordination?: FleetCoordination,
+  hooks: AlertHooks = {},
 ): winston.Logger {
   const transports: TransportStream[] = []
   if (options.stderr) transports.push(new StderrTransport({ level: options.stderr.level }))
   if (options.file) transports.push(openFile(options.file))
   const on = (setting: TransportSetting | undefined) =>
     setting !== undefined && (!options.debug || isForced(setting))
-  if (on(options.mail)) transports.push(openMail(options, coordination))
+  if (on(options.mail)) transports.push(openMail(options, hooks))
   // recipients matter only to mail that is sent: the rest of the setting is checked all the same
   else if (options.mail)
     resolveMailOptions(settingOf(options.mail), {
@@ -132,7 +143,7 @@ export function createReportLogger(
   if (on(options.syslog)) transports.push(openSyslog(options))
   else if (options.syslog)
     resolveSyslogOptions(settingOf(options.syslog), { appName: options.appName })
-  if (on(options.tickets)) transports.push(openTickets(options, coordination))
+  if (on(options.tickets)) transports.push(openTickets(options, hooks))
   else if (options.tickets) resolveTicketOptions(settingOf(options.tickets))
   // with every destination turned off, the 'report' event is the only reader; winston would otherwise print each report
   if (transports.length === 0 && options.transports.length === 0)

@@ -36,6 +36,11 @@ export interface MailTransportOptions extends MailOptions {
    * with every process's count, and the ceiling counts the fleet's mails.
    */
   coordination?: FleetCoordination
+  /**
+   * Errors muted in the incident view: their reports are not mailed (they are
+   * still counted and logged elsewhere) until the mute ends.
+   */
+  muted?: (fingerprint: string) => boolean
 }
 
 /** What the transport needs of its throttle, local or fleet-wide. */
@@ -79,11 +84,21 @@ export class MailTransport extends TransportStream implements ReportTransport {
   readonly #delivery: Delivery<MailUnit>
   readonly #appRoot: string | undefined
   readonly #logged = new LoggedLedger(this)
+  readonly #muted: ((fingerprint: string) => boolean) | undefined
 
   constructor(options: MailTransportOptions) {
-    const { managers = [], appName = 'app', spoolDir, appRoot, coordination, ...setting } = options
+    const {
+      managers = [],
+      appName = 'app',
+      spoolDir,
+      appRoot,
+      coordination,
+      muted,
+      ...setting
+    } = options
     const settings = resolveMailOptions(setting as Record<string, unknown>, { managers, appName })
     super({ level: settings.warnings ? 'warn' : 'error' })
+    this.#muted = muted
     this.settings = settings
     this.#appRoot = appRoot
     this.#transporter = settings.smtp
@@ -164,7 +179,8 @@ export class MailTransport extends TransportStream implements ReportTransport {
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
-    if (isReport(info)) {
+    if (isReport(info) && this.#muted?.(info.fingerprint)) this.emit('logged', info)
+    else if (isReport(info)) {
       this.#logged.gather(info.fingerprint, info)
       this.#throttle.add(info)
     }

@@ -24,6 +24,11 @@ export interface TicketTransportOptions extends TicketOptions {
    * process's occurrences, at most one per ticket per window.
    */
   coordination?: FleetCoordination
+  /**
+   * Errors muted in the incident view: their reports are not taken to the tracker (they are
+   * still counted and logged elsewhere) until the mute ends.
+   */
+  muted?: (fingerprint: string) => boolean
 }
 
 export type { TicketStats }
@@ -50,6 +55,8 @@ const HELD = '\u0000held'
  * or the summary ticket of what the ceiling held back. An operation the
  * tracker refuses for good (a `TicketError` with `permanent: true`, such as a
  * wrong API key) is dropped at once, and said once until the tracker works.
+ * `ticket` is emitted with `{ fingerprint, id, url }` once an error's ticket
+ * is known (found, filed or reopened), for the incident view's link.
  *
  * @example
  * ```ts
@@ -72,13 +79,15 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   #closed = false
   #refusalSaid = false
   readonly #logged = new LoggedLedger(this)
+  readonly #muted: ((fingerprint: string) => boolean) | undefined
   readonly #fleet: FleetTickets | undefined
   readonly #work: TrackerWork
   #elsewhere = 0
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
-    const { spoolDir, coordination, ...setting } = options
+    const { spoolDir, coordination, muted, ...setting } = options
+    this.#muted = muted
     const settings = resolveTicketOptions(setting as Record<string, unknown>)
     this.adapter = settings.adapter
     this.#windowMs = settings.windowMs ?? 10 * 60_000
@@ -98,6 +107,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       refund: () => this.#ceiling.refund(),
       join: (report) => this.#join(report),
       fleet: this.#fleet,
+      linked: (fingerprint, ticket) =>
+        this.emit('ticket', {
+          fingerprint,
+          id: ticket.id,
+          ...(ticket.url ? { url: ticket.url } : {}),
+        }),
     })
     const name = this.adapter.name
     this.#delivery = new Delivery<TicketOp>({
@@ -152,7 +167,9 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {
-    if (isReport(info) && this.#kinds.has(info.kind)) {
+    if (isReport(info) && this.#kinds.has(info.kind) && this.#muted?.(info.fingerprint))
+      this.emit('logged', info)
+    else if (isReport(info) && this.#kinds.has(info.kind)) {
       if (!this.#fleet) this.#occur(info)
       else {
         this.#logged.gather(info.fingerprint, info)

@@ -19,6 +19,8 @@ export interface TrackerWorkContext {
   join(report: Report): boolean
   /** The fleet's claims, when the transport has a coordination. */
   fleet?: FleetTickets | undefined
+  /** Told which ticket carries a fingerprint, once it is known. */
+  linked?: (fingerprint: string, ticket: TicketRef) => void
 }
 
 /**
@@ -61,6 +63,7 @@ export class TrackerWork {
         }))
       op.created = created
       const winner = created.existed ? created : await this.#settleRace(created, report.fingerprint)
+      this.#c.linked?.(report.fingerprint, winner)
       if (winner.id === created.id && !created.existed) {
         this.#c.counts.created++
         return
@@ -69,6 +72,7 @@ export class TrackerWork {
       return this.#joinExisting(report, winner)
     }
     if (found.closed && this.#c.onRegression === 'new') return this.#fileRegression(report, found)
+    this.#c.linked?.(report.fingerprint, found)
     // no new ticket after all: the ceiling counts only new ones
     this.#c.refund()
     if (!found.closed) return this.#joinExisting(report, found)
@@ -78,12 +82,13 @@ export class TrackerWork {
 
   async #fileRegression(report: Report, found: TicketRef): Promise<void> {
     const body = `${ticketBody(report)}\n\nRegression of ticket ${found.id}, which was closed.`
-    await this.#c.adapter.create({
+    const created = await this.#c.adapter.create({
       fingerprint: report.fingerprint,
       title: ticketTitle(report),
       body,
       report,
     })
+    this.#c.linked?.(report.fingerprint, created)
     this.#c.counts.created++
   }
 
