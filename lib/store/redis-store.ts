@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Report } from '../report/report.js'
+import { Batcher } from './batcher.js'
+import { parseJson, summaryOf, text } from './redis-replies.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
 import {
   COUNT_IN_WINDOW,
@@ -48,17 +50,6 @@ const BATCH_MS = 10
 const MAX_BATCH = 200
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
-const text = (value: unknown) => (value === null || value === undefined ? '' : String(value))
-const iso = (ms: unknown) => new Date(Number(ms)).toISOString()
-
-function parseJson<T>(value: unknown): T | undefined {
-  if (typeof value !== 'string' || value === '') return undefined
-  try {
-    return JSON.parse(value) as T
-  } catch {
-    return undefined
-  }
-}
 
 /** The fleet's coordination and incident counts on Redis: every step one script, every key with an expiry. */
 export class RedisStore implements FleetCoordination, IncidentStore {
@@ -189,41 +180,22 @@ export class RedisStore implements FleetCoordination, IncidentStore {
       JSON.stringify({ ...incident, id: report.id, at: now }),
       report.repeatOf ? '' : boundReport(report),
     ]
-    return new Promise((resolve, reject) => {
-      this.#batch.push({ entry, resolve, reject })
-      if (this.#batch.length >= MAX_BATCH) this.#flushBatch()
-      else this.#batchTimer ??= setTimeout(() => this.#flushBatch(), BATCH_MS)
-    })
+    return this.#records.add(entry)
   }
 
-  #batch: Array<{ entry: string[]; resolve: () => void; reject: (err: unknown) => void }> = []
-  #batchTimer: NodeJS.Timeout | undefined
+  readonly #records = new Batcher<string[]>(
+    (entries) => {
+      const { retentionMs, maxFingerprints, maxIncidents } = this.#limits
+      const args = [this.#prefix, entries.length, retentionMs, maxFingerprints, maxIncidents]
+      return this.#script(RECORD, [], [...args, MAX_OCCURRENCES, ...entries.flat()])
+    },
+    BATCH_MS,
+    MAX_BATCH,
+  )
 
-  #flushBatch(): void {
-    clearTimeout(this.#batchTimer)
-    this.#batchTimer = undefined
-    const batch = this.#batch
-    this.#batch = []
-    const { retentionMs, maxFingerprints, maxIncidents } = this.#limits
-    const args = [this.#prefix, batch.length, retentionMs, maxFingerprints, maxIncidents]
-    const sent = this.#script(
-      RECORD,
-      [],
-      [...args, MAX_OCCURRENCES, ...batch.flatMap((b) => b.entry)],
-    ).then(
-      () => batch.forEach((b) => b.resolve()),
-      (err: unknown) => batch.forEach((b) => b.reject(err)),
-    )
-    this.#sending.add(sent)
-    void sent.finally(() => this.#sending.delete(sent))
-  }
-
-  readonly #sending = new Set<Promise<void>>()
-
-  /** Sends the batch still gathering and waits for the batches on their way: for close. */
-  async drain(): Promise<void> {
-    if (this.#batch.length) this.#flushBatch()
-    await Promise.all([...this.#sending])
+  /** Sends the reports still gathering for a batch and waits for the batches on their way: for close. */
+  drain(): Promise<void> {
+    return this.#records.drain()
   }
 
   async issues(query: IssueQuery = {}): Promise<{ issues: IssueSummary[]; total: number }> {
@@ -245,26 +217,8 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     )) as unknown[]
     const issues: IssueSummary[] = []
     for (let i = 1; i + 11 < reply.length + 1; i += 12)
-      issues.push(this.#summary(text(reply[i]), reply.slice(i + 1, i + 12).map(text)))
+      issues.push(summaryOf(text(reply[i]), reply.slice(i + 1, i + 12).map(text), this.#now()))
     return { issues, total: Number(reply[0]) }
-  }
-
-  #summary(fingerprint: string, f: string[]): IssueSummary {
-    const [kind, title, route, count, first, last, status, mutedUntil, resolvedAt, id, url] = f
-    const muted = mutedUntil && Number(mutedUntil) > this.#now()
-    return {
-      fingerprint,
-      kind: kind as IssueSummary['kind'],
-      title: title ?? '',
-      ...(route ? { route } : {}),
-      count: Number(count),
-      firstSeen: iso(first),
-      lastSeen: iso(last),
-      status: (status || 'open') as IssueSummary['status'],
-      ...(muted ? { mutedUntil: iso(mutedUntil) } : {}),
-      ...(resolvedAt ? { resolvedAt: iso(resolvedAt) } : {}),
-      ...(id ? { ticket: { id, ...(url ? { url } : {}) } } : {}),
-    }
   }
 
   async issue(fingerprint: string): Promise<IssueDetail | undefined> {
@@ -279,7 +233,7 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     if (Number(values[5]) <= this.#now() - this.#limits.retentionMs) return undefined
     const report = parseJson<Report>(values[11])
     return {
-      ...this.#summary(fingerprint, values.slice(0, 11).map(text)),
+      ...summaryOf(fingerprint, values.slice(0, 11).map(text), this.#now()),
       ...(report ? { report } : {}),
       occurrences: occurrences.flatMap((o) => parseJson<StoredOccurrence>(o) ?? []),
     }
