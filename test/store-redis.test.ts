@@ -185,6 +185,43 @@ describe('Redis store: failover', function () {
     ).to.equal(true)
   })
 
+  it('should tell every host of a mute within its poll, and count a storm in batches', async function () {
+    this.timeout(20_000)
+    const prefix = `t${++prefixes}:{app}:`
+    const hosts = [1, 2].map(() =>
+      openStore(
+        {
+          kind: 'url',
+          url: server.url,
+          target: server.url,
+          timeoutMs: 1000,
+          prefix,
+          mutePollMs: 50,
+        },
+        'shop',
+        (line) => lines.push(line),
+      ),
+    )
+    try {
+      const [a, b] = hosts as [Store, Store]
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) => (i % 2 ? a : b).record(makeReport('fp-m'))),
+      )
+      expect((await b.issue('fp-m'))?.count).to.equal(500)
+      await a.mute('fp-m', Date.now() + 60_000)
+      expect(a.isMuted('fp-m')).to.equal(true)
+      const deadline = Date.now() + 5000
+      while (!b.isMuted('fp-m') && Date.now() < deadline) await sleep(20)
+      expect(b.isMuted('fp-m')).to.equal(true)
+      await a.mute('fp-m', 0)
+      while (b.isMuted('fp-m') && Date.now() < deadline + 5000) await sleep(20)
+      expect(b.isMuted('fp-m')).to.equal(false)
+      expect(lines).to.deep.equal([])
+    } finally {
+      await Promise.all(hosts.map((h) => h.close()))
+    }
+  })
+
   it('should answer within its timeout while Redis is frozen, and fall back', async function () {
     this.timeout(30_000)
     store = open(server.url, 100)

@@ -8,8 +8,21 @@ import type { FleetCoordination, IncidentStore, Store, StoreStatus } from './typ
 /** The `store` option once checked. */
 export type StoreSetting =
   | { kind: 'local' }
-  | { kind: 'url'; url: string; target: string; prefix?: string; timeoutMs: number }
-  | { kind: 'client'; client: RedisCommander; prefix?: string; timeoutMs: number }
+  | {
+      kind: 'url'
+      url: string
+      target: string
+      prefix?: string
+      timeoutMs: number
+      mutePollMs?: number
+    }
+  | {
+      kind: 'client'
+      client: RedisCommander
+      prefix?: string
+      timeoutMs: number
+      mutePollMs?: number
+    }
 
 /** How long a Redis call may take before the process answers it alone. */
 export const DEFAULT_TIMEOUT_MS = 1000
@@ -123,7 +136,7 @@ export function openStore(
     maxInFlight: 1000,
     probeMs: 1000,
     connectMs: 5000,
-    mutePollMs: 5000,
+    mutePollMs: setting.mutePollMs ?? 5000,
     say,
     release: async () => {
       const client = await own?.catch(() => undefined)
