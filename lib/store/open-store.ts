@@ -37,12 +37,12 @@ export const STORE_LIMITS = {
 /** This process's own state: the default, and what a fleet falls back to. */
 class LocalStore implements Store {
   readonly #coordination = new LocalCoordination()
-  // in the app's own heap, a fifth of what Redis keeps: about 77 MB with every bound reached
-  // (2 000 fingerprints at 32 KiB, 20 000 incidents at about 650 bytes), typically a few MB
+  // in the app's own heap, a fifth of what Redis keeps: about 71 MB with every bound reached
+  // (2 000 fingerprints at 32 KiB, 10 000 incidents at about 650 bytes), typically a few MB
   readonly #incidents = new LocalIncidentStore({
     retentionMs: RETENTION_MS,
     maxFingerprints: 2_000,
-    maxIncidents: 20_000,
+    maxIncidents: 10_000,
   })
   countInWindow = this.#coordination.countInWindow.bind(this.#coordination)
   gather = this.#coordination.gather.bind(this.#coordination)
