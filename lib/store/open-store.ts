@@ -37,7 +37,7 @@ export const STORE_LIMITS = {
 /** This process's own state: the default, and what a fleet falls back to. */
 class LocalStore implements Store {
   readonly #coordination = new LocalCoordination()
-  // in the app's own heap, a fifth of what Redis keeps: about 71 MB with every bound reached
+  // in the app's own heap, far less than Redis keeps: about 71 MB with every bound reached
   // (2 000 fingerprints at 32 KiB, 10 000 incidents at about 650 bytes), typically a few MB
   readonly #incidents = new LocalIncidentStore({
     retentionMs: RETENTION_MS,
