@@ -227,8 +227,10 @@ async function main(): Promise<void> {
         const line = s.wrk
           ? `${Math.round(s.wrk.rps)} req/s p50 ${s.wrk.p50.toFixed(2)} ms p99 ${s.wrk.p99.toFixed(2)} ms, peak ${((s.hwmKB ?? 0) / 1024).toFixed(0)} MB`
           : 'no result'
+        const cpu =
+          s.cpuUsPerRequest === undefined ? '' : `, ${s.cpuUsPerRequest.toFixed(1)} µs CPU/req`
         const foreign =
-          s.foreignPct === undefined ? '' : `, others on a core ${s.foreignPct.toFixed(0)}%`
+          cpu + (s.foreignPct === undefined ? '' : `, others on a core ${s.foreignPct.toFixed(0)}%`)
         const ev = s.evidence
           ? `, unwritten ${s.evidence.unwrittenBytes} B, close ${s.evidence.closeMs.toFixed(0)} ms`
           : ''
@@ -289,6 +291,10 @@ async function measure(
       connections: o.connections,
       ...wrkCpu,
     })
+    // the server's own CPU per request: steadier than requests/s on a shared machine, where others take turns on its core
+    const serverTicks = processTicks(running.pid) - before.server
+    if (Number.isFinite(serverTicks) && sample.wrk.requests > 0)
+      sample.cpuUsPerRequest = (serverTicks * 10_000) / sample.wrk.requests
     if (o.pinned) {
       // /proc counts in USER_HZ ticks, 100 per second on Linux
       const ticks = ((performance.now() - before.at) / 1000) * 100
@@ -343,6 +349,7 @@ function finish(
     ...targets.map((t) => `- ${t.met ? 'MET   ' : 'MISSED'} ${t.what}: ${t.detail}`),
     '',
     ...[...new Set(rows.flatMap((r) => r.problems))].map((p) => `⚠ ${p}`),
+    ...cpuLines(samples, routes, contenders),
     `other processes on the busier core during the measured runs (kept samples): median ${foreign(median)}, worst ${foreign((v) => Math.max(...v))}`,
     `total time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   ].join('\n')
@@ -353,6 +360,21 @@ function finish(
   )
   writeFileSync(join(out, 'table.md'), `${text}\n`)
   process.stdout.write(`results: ${join(out, 'results.json')}, ${join(out, 'table.md')}\n`)
+}
+
+/** The server's CPU per request, median and range over rounds, per route and contender. */
+function cpuLines(samples: Sample[], routes: string[], contenders: string[]): string[] {
+  const lines = []
+  for (const route of routes)
+    for (const name of contenders) {
+      const values = samples
+        .filter((s) => s.route === route && s.contender === name)
+        .flatMap((s) => (s.cpuUsPerRequest === undefined ? [] : [s.cpuUsPerRequest]))
+      if (values.length === 0) continue
+      const range = `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`
+      lines.push(`${route} ${name}: ${median(values).toFixed(1)} µs CPU/req (${range})`)
+    }
+  return lines.length ? ['server CPU per request (median, rounds):', ...lines, ''] : []
 }
 
 main().catch((err: unknown) => {

@@ -18,6 +18,8 @@ export interface Sample {
   readyRssKB?: number
   /** CPU share other processes took on the busier of the two cores (server's, wrk's) during the measured run, in percent. */
   foreignPct?: number
+  /** The server's own CPU time during the measured load, per request answered (µs). */
+  cpuUsPerRequest?: number
   /** How many times this measurement was repeated because other processes disturbed it. */
   retries?: number
   evidence?: Evidence

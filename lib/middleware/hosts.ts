@@ -1,3 +1,6 @@
+/** How many allowed Host values a check remembers verbatim. */
+const MAX_REMEMBERED_HOSTS = 64
+
 /**
  * Compiles `allowedHosts` once: `example.org` matches that host only,
  * `.example.org` the domain and every subdomain, `*` anything. Ports are
@@ -15,11 +18,21 @@ export function compileHostCheck(
     else if (host.startsWith('.')) suffixes.push(host)
     else exact.add(host)
   }
-  return (hostHeader) => {
+  const judge = (hostHeader: string | undefined): boolean => {
     const host = parseHost(hostHeader)
     if (host === undefined) return false
     if (any || exact.has(host)) return true
     return suffixes.some((suffix) => host.endsWith(suffix) || host === suffix.slice(1))
+  }
+  // every request asks with one of a handful of Host values: an allowed one is remembered as sent,
+  // so the happy path skips the parse; refused ones are never kept, and the set stays small
+  const allowedSeen = new Set<string>()
+  return (hostHeader) => {
+    if (hostHeader !== undefined && allowedSeen.has(hostHeader)) return true
+    const allowed = judge(hostHeader)
+    if (allowed && hostHeader !== undefined && allowedSeen.size < MAX_REMEMBERED_HOSTS)
+      allowedSeen.add(hostHeader)
+    return allowed
   }
 }
 

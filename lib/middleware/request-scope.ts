@@ -32,9 +32,12 @@ function shared(): SharedScopes {
   return holder[SHARED]
 }
 
+// looked up once: every request enters a scope, and the registry never changes after it is made
+const storage = shared().storage
+
 /** Runs the rest of a request's middleware chain in its scope: whatever it starts, a timer or a promise, carries it. */
 export function runInScope(scope: RequestScope, next: () => void): void {
-  shared().storage.run(scope, next)
+  storage.run(scope, next)
 }
 
 /**
