@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/fleet.ts [--rounds 3] [--requests 4000] [--parallel 16] [--timeout MS]
  *
- * `--timeout` is the store's deadline per call (default 250 ms): past it the
+ * `--timeout` is the store's deadline per call (default 1000 ms): past it the
  * call is answered locally and Redis counts as gone for a second.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
