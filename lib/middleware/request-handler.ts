@@ -70,10 +70,16 @@ export function createRequestHandler(
 ): RequestHandler {
   const isAllowedHost = allowedHosts ? compileHostCheck(allowedHosts) : undefined
   installAsyncErrorListeners()
+  // an app's requests share one prototype: installing on it is checked once per prototype, not per request
+  let installedOn: object | undefined
   return function faultlineRequestHandler(req, res, next) {
     lifecycle.watchFirst(res)
     enterCatcher(req)
-    installRequestLog(Object.getPrototypeOf(req) as object, lifecycle)
+    const proto = Object.getPrototypeOf(req) as object
+    if (proto !== installedOn) {
+      installRequestLog(proto, lifecycle)
+      installedOn = proto
+    }
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {
       const host = req.headers.host
       const shown = parseHost(host) ?? escapeControl(String(host ?? '(none)').slice(0, 100))
