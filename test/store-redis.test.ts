@@ -6,6 +6,8 @@ import { openStore } from '../lib/store/open-store.js'
 import { RedisStore, type RedisCommander } from '../lib/store/redis-store.js'
 import type { Store } from '../lib/store/types.js'
 import { startRedis, type RedisServer } from './support/redis.js'
+import { spawnScript } from './support/processes.js'
+import { getTestCertificate } from './support/smtp.js'
 import {
   describeIncidentStore,
   describeIncidentStoreBounds,
@@ -328,5 +330,27 @@ describe('store option', function () {
     expect(client.isOpen).to.equal(true)
     const keys = (await client.sendCommand(['KEYS', `${prefix}fp:*`])) as string[]
     expect(keys.length).to.be.greaterThan(0)
+  })
+
+  it('should speak TLS to a rediss:// URL, and refuse a certificate it cannot verify', async function () {
+    this.timeout(60_000)
+    const secure = await startRedis({ tls: true })
+    try {
+      const run = async (env: NodeJS.ProcessEnv) => {
+        const child = spawnScript('store-tls.ts', [], {
+          env: { ...process.env, STORE_URL: secure.url, ...env },
+        })
+        await child.exited
+        return { out: JSON.parse(child.lines.at(-1) ?? '{}'), stderr: child.stderr() }
+      }
+      const untrusted = await run({})
+      expect(untrusted.out.status).to.include({ backend: 'redis', shared: false })
+      expect(untrusted.stderr).to.include(`the shared store at ${secure.url} is unavailable`)
+      const trusted = await run({ NODE_EXTRA_CA_CERTS: getTestCertificate().certFile })
+      expect(trusted.out).to.deep.include({ total: 1 })
+      expect(trusted.out.status).to.include({ backend: 'redis', shared: true, outages: 0 })
+    } finally {
+      await secure.stop()
+    }
   })
 })

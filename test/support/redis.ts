@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
+import { connect as connectTls } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { aptInstall, outputTail } from './apt.js'
 import { getFreePort } from './ports.js'
+import { getTestCertificate } from './smtp.js'
 
 const SERVER = '/usr/bin/redis-server'
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -35,26 +37,41 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
-function answersPing(port: number): Promise<boolean> {
+function answersPing(port: number, tls: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
+    // readiness only: the certificate is the test's own, checked by the client under test
+    const socket = tls
+      ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      : connect(port, '127.0.0.1')
     const done = (ok: boolean) => {
       socket.destroy()
       resolve(ok)
     }
     socket.setTimeout(500, () => done(false))
     socket.once('error', () => done(false))
-    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'))
     socket.once('data', (data) => done(data.toString().startsWith('+PONG')))
   })
 }
 
-async function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
+async function launch(
+  binary: string,
+  port: number,
+  dir: string,
+  tls: boolean,
+): Promise<ChildProcess> {
+  const { certFile } = tls ? getTestCertificate() : { certFile: '' }
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certFile]
+    : ['--port', String(port)]
+  const keys = tls
+    ? ['--tls-key-file', join(certFile, '..', 'key.pem'), '--tls-auth-clients', 'no']
+    : []
   const child = spawn(
     binary,
     [
-      '--port',
-      String(port),
+      ...listen,
+      ...keys,
       '--bind',
       '127.0.0.1',
       '--save',
@@ -73,7 +90,7 @@ async function launch(binary: string, port: number, dir: string): Promise<ChildP
   let errors = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk))
   const deadline = Date.now() + 10_000
-  while (!(await answersPing(port))) {
+  while (!(await answersPing(port, tls))) {
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`redis-server did not start on 127.0.0.1:${port}: ${errors.slice(-400)}`)
     await sleep(50)
@@ -86,12 +103,16 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-/** Starts a private redis-server (installing Debian's package first when it is missing). */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts a private redis-server (installing Debian's package first when it is missing); with `tls`, it
+ * listens only for TLS, with the tests' self-signed certificate for 127.0.0.1.
+ */
+export async function startRedis(options: { tls?: boolean } = {}): Promise<RedisServer> {
+  const tls = options.tls ?? false
   const binary = await ensureRedisServer()
   const port = await getFreePort()
   const dir = mkdtempSync(join(tmpdir(), 'faultline-redis-'))
-  let child = await launch(binary, port, dir)
+  let child = await launch(binary, port, dir, tls)
   // a test run that ends without stop() (a failed before-hook, Ctrl-C) leaves no server behind
   const reap = () => {
     child.kill('SIGCONT')
@@ -105,12 +126,12 @@ export async function startRedis(): Promise<RedisServer> {
   }
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     pid: () => child.pid!,
     kill,
     async restart() {
       await kill()
-      child = await launch(binary, port, dir)
+      child = await launch(binary, port, dir, tls)
     },
     freeze: () => void child.kill('SIGSTOP'),
     thaw: () => void child.kill('SIGCONT'),
