@@ -19,6 +19,7 @@ import { closeTransports } from './delivery/shutdown.js'
 import { settleWithin } from './delivery/deadline.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 import { openStore } from './store/open-store.js'
+import { countReport, linkTickets } from './store/wiring.js'
 import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
 import { createDashboard, type DashboardOptions } from './dashboard/index.js'
 import { getState } from './middleware/request-state.js'
@@ -89,15 +90,9 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       coordination,
       muted: (fingerprint) => store.isMuted(fingerprint),
     })
-    // the incident view links each error to its ticket
-    for (const transport of this.logger.transports)
-      if ((transport as { name?: string }).name === 'tickets')
-        transport.on('ticket', (ticket: { fingerprint: string; id: string; url?: string }) => {
-          const { fingerprint, ...ref } = ticket
-          store.linkTicket(fingerprint, ref).catch(() => {})
-        })
+    linkTickets(store, this.logger.transports)
     this.#dispatcher = new ReportDispatcher(this.logger, (report) => {
-      this.#count(report)
+      countReport(store, report)
       this.emit('report', report)
     })
     this.#reporter = new OutcomeReporter({
@@ -163,15 +158,6 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       }
     }
     return out
-  }
-
-  /** Counts the report where the incident view and `issues()` read: never on the request path, never fatal. */
-  #count(report: Report): void {
-    this.#store.record(report).catch((err: unknown) => {
-      process.stderr.write(
-        `faultline: could not count report ${report.id} in the store: ${err instanceof Error ? err.message : String(err)}\n`,
-      )
-    })
   }
 
   /**
