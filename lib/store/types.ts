@@ -1,6 +1,14 @@
 import type { Report, ReportKind } from '../report/report.js'
 
-/** One occurrence of an error, as a window or the incident index keeps it. */
+/**
+ * One occurrence of an error, as a window or the incident index keeps it.
+ *
+ * @example
+ * ```ts
+ * const issue = await faultline.issue(fingerprint)
+ * for (const { id, time, url } of issue?.occurrences ?? []) console.log(id, time, url)
+ * ```
+ */
 export interface StoredOccurrence {
   /** The incident id the user was shown. */
   id: string
@@ -74,10 +82,26 @@ export interface FleetCoordination {
   release(key: string, token: string): Promise<void>
 }
 
-/** Where an issue stands in the incident view. */
+/**
+ * Where an issue stands in the incident view: `regressed` is a resolved
+ * issue that occurred again.
+ *
+ * @example
+ * ```ts
+ * const { total } = await faultline.issues({ status: 'regressed' })
+ * ```
+ */
 export type IssueStatus = 'open' | 'resolved' | 'regressed'
 
-/** One distinct error (one fingerprint), as the incident view lists it. */
+/**
+ * One distinct error (one fingerprint), as the incident view lists it.
+ *
+ * @example
+ * ```ts
+ * const { issues } = await faultline.issues({ sort: 'count', limit: 5 })
+ * for (const i of issues) console.log(`${i.count}× ${i.title} (last ${i.lastSeen})`)
+ * ```
+ */
 export interface IssueSummary {
   fingerprint: string
   kind: ReportKind
@@ -96,7 +120,15 @@ export interface IssueSummary {
   ticket?: { id: string; url?: string }
 }
 
-/** One issue with what its page shows. */
+/**
+ * One issue with what its page shows.
+ *
+ * @example
+ * ```ts
+ * const issue = await faultline.issue(report.fingerprint)
+ * console.log(issue?.report?.error?.stack)
+ * ```
+ */
 export interface IssueDetail extends IssueSummary {
   /** The latest full report (scrubbed, as every transport got it). */
   report?: Report
@@ -113,7 +145,14 @@ export interface IncidentRecord extends StoredOccurrence {
   host: string
 }
 
-/** Which issues to list, and in which order. */
+/**
+ * Which issues to list, and in which order.
+ *
+ * @example
+ * ```ts
+ * await faultline.issues({ kind: 'traceback', route: '/orders/:id', sort: 'lastSeen', limit: 20 })
+ * ```
+ */
 export interface IssueQuery {
   kind?: ReportKind
   status?: IssueStatus | 'muted'
@@ -142,7 +181,15 @@ export interface IncidentStore {
   linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void>
 }
 
-/** Whether the shared backend answers, and what falling back cost. */
+/**
+ * Whether the shared backend answers, and what falling back cost.
+ *
+ * @example
+ * ```ts
+ * const { backend, shared, fallbacks } = faultline.storeStatus()
+ * if (backend === 'redis' && !shared) console.warn(`alerting alone; ${fallbacks} calls answered locally`)
+ * ```
+ */
 export interface StoreStatus {
   backend: 'local' | 'redis'
   /** Whether calls go to the shared backend now (false while falling back). */
