@@ -20,6 +20,8 @@ function get(agent: Agent, port: number, path: string): Promise<{ status: number
   const started = process.hrtime.bigint()
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
+      // a response cut off mid-way fails this request, with its path, instead of the whole test run
+      res.on('error', (err) => reject(new Error(`GET ${path}: ${err.message}`, { cause: err })))
       res.resume()
       res.on('end', () =>
         resolve({
@@ -28,7 +30,7 @@ function get(agent: Agent, port: number, path: string): Promise<{ status: number
         }),
       )
     })
-    req.on('error', reject)
+    req.on('error', (err) => reject(new Error(`GET ${path}: ${err.message}`, { cause: err })))
     req.end()
   })
 }
@@ -57,7 +59,7 @@ describe('an error storm with every transport on', function () {
   })
 
   it(`should answer ${STORM_BOUNDS.requests} erroring requests, keep healthy ones fast, stay small and close in time`, async () => {
-    const { child, lines, exited } = spawnScript('storm-server.ts', [
+    const { child, lines, exited, stderr } = spawnScript('storm-server.ts', [
       dir,
       smtp.url,
       getTestCertificate().certFile,
@@ -102,7 +104,14 @@ describe('an error storm with every transport on', function () {
           healthy.push(ms)
         }
       })()
-      await storm
+      try {
+        await storm
+      } catch (err) {
+        // the prober stops too: nothing of this test runs on into the next one
+        storming = false
+        await prober.catch(() => {})
+        throw err
+      }
       storming = false
       await prober
       agent.destroy()
@@ -125,6 +134,15 @@ describe('an error storm with every transport on', function () {
       // every report reached the file
       expect(readFileSync(join(dir, 'errors.log'), 'utf8').trim().split('\n')).to.have.length(
         STORM_BOUNDS.requests + 250,
+      )
+    } catch (err) {
+      // what the app said is the first thing to read when a storm fails
+      const said = stderr().trim().split('\n').slice(-20).join('\n')
+      throw new Error(
+        `${(err as Error).message}\nthe storm server's stderr, last lines:\n${said}`,
+        {
+          cause: err,
+        },
       )
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL')
