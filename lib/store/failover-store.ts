@@ -61,6 +61,8 @@ export class FailoverStore implements Store {
   // the first connection (loading the client, the TCP and TLS handshakes) gets longer than a call
   #connected = false
   #muted = new Map<string, number>()
+  #muteChanges = 0
+  #mutesOut = 0
   readonly #mutePoll: NodeJS.Timeout
 
   constructor(redis: Promise<RedisStore>, local: Local, options: FailoverOptions) {
@@ -78,11 +80,13 @@ export class FailoverStore implements Store {
 
   async #pollMutes(): Promise<void> {
     if (!this.#shared || this.#closed) return
+    const asked = this.#muteChanges
     const muted = await this.#call(
       (r) => r.mutedNow(),
       () => Promise.resolve(undefined),
     )
-    if (muted) this.#muted = muted
+    // a mute made here while the poll was out is newer than its answer: the next poll brings both
+    if (muted && asked === this.#muteChanges && this.#mutesOut === 0) this.#muted = muted
   }
 
   isMuted(fingerprint: string): boolean {
@@ -250,13 +254,19 @@ export class FailoverStore implements Store {
     )
   }
 
-  mute(fingerprint: string, until: number): Promise<void> {
+  async mute(fingerprint: string, until: number): Promise<void> {
+    this.#muteChanges++
+    this.#mutesOut++
     if (until > Date.now()) this.#muted.set(fingerprint, until)
     else this.#muted.delete(fingerprint)
-    return this.#call(
-      (r) => r.mute(fingerprint, until),
-      (l) => l.mute(fingerprint, until),
-    )
+    try {
+      await this.#call(
+        (r) => r.mute(fingerprint, until),
+        (l) => l.mute(fingerprint, until),
+      )
+    } finally {
+      this.#mutesOut--
+    }
   }
 
   linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {
