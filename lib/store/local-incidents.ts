@@ -70,7 +70,8 @@ export class LocalIncidentStore implements IncidentStore {
   /** In order of last seen, the longest ago first: a record moves its issue to the end. */
   readonly #issues = new Map<string, Issue>()
   /** By normalised id, in the order they happened. */
-  readonly #incidents = new Map<string, IncidentRecord & { at: number }>()
+  // one flat JSON string each: a record made of the report's strings would keep what they were sliced from alive
+  readonly #incidents = new Map<string, { at: number; json: string }>()
 
   constructor(options: LocalIncidentStoreOptions = {}) {
     this.#retentionMs = options.retentionMs ?? 14 * DAY
@@ -124,15 +125,15 @@ export class LocalIncidentStore implements IncidentStore {
     // one request can make a report and its repeat's: the lookup finds the first
     if (this.#incidents.has(key)) return
     while (this.#incidents.size >= this.#maxIncidents) this.#dropFirst(this.#incidents)
-    this.#incidents.set(key, {
+    const record: IncidentRecord = {
       ...occurrence,
       fingerprint: report.fingerprint,
       kind: report.kind,
       ...(report.status !== undefined ? { status: report.status } : {}),
       ...(report.request ? { method: report.request.method } : {}),
       host: report.host,
-      at: now,
-    })
+    }
+    this.#incidents.set(key, { at: now, json: JSON.stringify(record) })
   }
 
   #dropFirst(map: Map<string, unknown>): void {
@@ -198,9 +199,7 @@ export class LocalIncidentStore implements IncidentStore {
   incident(id: string): Promise<IncidentRecord | undefined> {
     this.#expire(this.#now())
     const found = this.#incidents.get(incidentKey(id))
-    if (!found) return Promise.resolve(undefined)
-    const { at: _at, ...record } = found
-    return Promise.resolve(record)
+    return Promise.resolve(found && (JSON.parse(found.json) as IncidentRecord))
   }
 
   resolve(fingerprint: string): Promise<void> {
