@@ -1,6 +1,7 @@
 import type { Spool, SpoolEntry } from './spool.js'
 import { Backoff } from './backoff.js'
 import type { TransportStats } from './transport-contract.js'
+import { FifoMap } from '../store/fifo-map.js'
 
 /** Options of a delivery line. */
 export interface DeliveryOptions<T> {
@@ -67,7 +68,7 @@ const IN_FLIGHT_GRACE_MS = 1000
  */
 export class Delivery<T> {
   #queue = new Map<string, T>()
-  #recent = new Set<string>()
+  #recent = new FifoMap<string, true>()
   #inFlight = new Set<string>()
   #failedInFlight = false
   #timer: NodeJS.Timeout | undefined
@@ -174,8 +175,8 @@ export class Delivery<T> {
   }
 
   #remember(key: string): void {
-    this.#recent.add(key)
-    if (this.#recent.size > RECENT) this.#recent.delete(this.#recent.values().next().value!)
+    this.#recent.add(key, true)
+    if (this.#recent.size > RECENT) this.#recent.dropOldest()
   }
 
   #delivered(key: string): void {

@@ -1,4 +1,5 @@
 import type { Report } from '../report/report.js'
+import { FifoMap } from './fifo-map.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
 import type {
   IncidentRecord,
@@ -71,7 +72,9 @@ export class LocalIncidentStore implements IncidentStore {
   readonly #issues = new Map<string, Issue>()
   /** By normalised id, in the order they happened. */
   // one flat JSON string each: a record made of the report's strings would keep what they were sliced from alive
-  readonly #incidents = new Map<string, { at: number; json: string }>()
+  readonly #incidents = new FifoMap<string, { at: number; json: string }>()
+  /** When expiry last ran: once a second is enough for a retention of days, and a storm does not pay it per record. */
+  #expiredAt = -Infinity
 
   constructor(options: LocalIncidentStoreOptions = {}) {
     this.#retentionMs = options.retentionMs ?? 14 * DAY
@@ -124,16 +127,18 @@ export class LocalIncidentStore implements IncidentStore {
     const key = incidentKey(report.id)
     // one request can make a report and its repeat's: the lookup finds the first
     if (this.#incidents.has(key)) return
-    while (this.#incidents.size >= this.#maxIncidents) this.#dropFirst(this.#incidents)
+    while (this.#incidents.size >= this.#maxIncidents) this.#incidents.dropOldest()
     const record: IncidentRecord = {
-      ...occurrence,
+      id: occurrence.id,
+      time: occurrence.time,
+      url: occurrence.url,
       fingerprint: report.fingerprint,
       kind: report.kind,
-      ...(report.status !== undefined ? { status: report.status } : {}),
-      ...(report.request ? { method: report.request.method } : {}),
+      status: report.status,
+      method: report.request?.method,
       host: report.host,
     }
-    this.#incidents.set(key, { at: now, json: JSON.stringify(record) })
+    this.#incidents.add(key, { at: now, json: JSON.stringify(record) })
   }
 
   #dropFirst(map: Map<string, unknown>): void {
@@ -143,14 +148,16 @@ export class LocalIncidentStore implements IncidentStore {
 
   /** Forgets issues and incidents past the retention period: they are first in their maps. */
   #expire(now: number): void {
+    if (now - this.#expiredAt < 1000 && now >= this.#expiredAt) return
+    this.#expiredAt = now
     const horizon = now - this.#retentionMs
     for (const [fingerprint, issue] of this.#issues) {
       if (issue.lastSeen > horizon) break
       this.#issues.delete(fingerprint)
     }
-    for (const [key, incident] of this.#incidents) {
-      if (incident.at > horizon) break
-      this.#incidents.delete(key)
+    for (let oldest = this.#incidents.oldest(); oldest && oldest.value.at <= horizon;) {
+      this.#incidents.dropOldest()
+      oldest = this.#incidents.oldest()
     }
   }
 
