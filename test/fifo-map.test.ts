@@ -28,17 +28,23 @@ describe('FifoMap (the bounded queues of the local store and delivery)', () => {
     expect(map.size).to.equal(0)
   })
 
-  it('should stay a correct queue through many rounds of adding and dropping', () => {
+  it('should agree with a plain array queue through many rounds of adding, deleting and dropping', () => {
     const map = new FifoMap<number, number>()
+    let model: number[] = []
     for (let i = 0; i < 50_000; i++) {
-      map.add(i, i)
-      if (map.size > 1000) map.dropOldest()
-      if (i % 7 === 0) map.delete(i - 500)
+      map.add(i, i * 2)
+      model.push(i)
+      if (i % 7 === 0) {
+        map.delete(i - 500)
+        model = model.filter((key) => key !== i - 500)
+      }
+      if (map.size > 1000) {
+        map.dropOldest()
+        model.shift()
+      }
     }
-    expect(map.size).to.be.at.most(1000)
-    const oldest = map.oldest()!
-    expect(oldest.key).to.be.within(49_000, 49_010)
-    expect(map.get(49_999)).to.equal(49_999)
-    expect(map.has(48_000)).to.equal(false)
+    expect(map.size).to.equal(model.length)
+    expect(map.oldest()).to.deep.equal({ key: model[0], value: model[0]! * 2 })
+    for (const key of model.slice(0, 20)) expect(map.get(key)).to.equal(key * 2)
   })
 })
