@@ -246,6 +246,19 @@ export function answerWithPage(
   } catch (renderError) {
     return fallBack(renderError)
   }
+  // a renderer that answers at once is sent at once: no promise per error in a storm
+  if (typeof custom === 'string' || custom === undefined) {
+    try {
+      return send(
+        typeof custom === 'string'
+          ? { type, body: custom, csp: CUSTOM_CSP }
+          : renderOwnPage(type, ctx, lifecycle.appRoot),
+      )
+    } catch (failure) {
+      captureQuietly(lifecycle, failure, req)
+      return sendLastResort(req, res, id)
+    }
+  }
   Promise.resolve(custom)
     .then(
       (body) =>

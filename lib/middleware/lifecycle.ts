@@ -48,8 +48,10 @@ export class RequestLifecycle {
   readonly #context: ReportContext
   readonly #reporter: OutcomeReporter
   readonly #logger: Logger
-  // one listener for every response, so watching a response writes nothing onto it
+  // one listener for every response, so watching a response adds no closure to it
   readonly #onClose: (this: Response) => void
+  // this lifecycle's own mark on the responses it watches: two faultline instances in one app watch apart
+  readonly #watched = Symbol('faultline.watched')
 
   constructor(options: LifecycleOptions) {
     this.debug = options.debug
@@ -69,18 +71,19 @@ export class RequestLifecycle {
   watch(res: Response): void {
     // the request's span, while it is still the active one: the report is built at close, maybe outside it
     captureTrace(res.req)
-    if (!this.isWatched(res)) res.on('close', this.#onClose)
+    if (!this.isWatched(res)) this.watchFirst(res)
   }
 
   /** `watch` for the first middleware, which nothing else of faultline can have run before: no check needed. */
   watchFirst(res: Response): void {
     captureTrace(res.req)
+    ;(res as Response & Record<symbol, boolean>)[this.#watched] = true
     res.on('close', this.#onClose)
   }
 
   /** Whether the response is watched already (its request went through `requestHandler()`). */
   isWatched(res: Response): boolean {
-    return res.listeners('close').includes(this.#onClose)
+    return (res as Response & Record<symbol, boolean>)[this.#watched] === true
   }
 
   /** Reports an error on its own, outside any request; returns its incident id. */

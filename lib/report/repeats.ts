@@ -21,6 +21,21 @@ interface FirstReport {
 }
 
 const MAX_KEYS = 1000
+const MAX_NORMALIZED = 256
+
+// a storm repeats one message: normalised once, not through six regular expressions per request
+const normalized = new Map<string, string>()
+
+function normalizeRepeated(message: string): string {
+  if (message.length > 500) return normalizeMessage(message)
+  let known = normalized.get(message)
+  if (known === undefined) {
+    if (normalized.size >= MAX_NORMALIZED) normalized.clear()
+    known = normalizeMessage(message)
+    normalized.set(message, known)
+  }
+  return known
+}
 
 /**
  * What makes two outcomes the same without reading a stack: the kind, the
@@ -42,12 +57,12 @@ export function repeatKeyOf(input: ReportInput, req: Request): string | undefine
     const name = readField(err, 'name')
     const message = readField(err, 'message')
     if (typeof name !== 'string' || typeof message !== 'string') return undefined
-    return `${input.kind}\u0000${place}\u0000${name}\u0000${normalizeMessage(message)}\u0000${input.suspicious ?? ''}`
+    return `${input.kind}\u0000${place}\u0000${name}\u0000${normalizeRepeated(message)}\u0000${input.suspicious ?? ''}`
   }
   const template = input.logs?.find(
     (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
   )?.template
-  return `${input.kind}\u0000${place}\u0000${input.status ?? ''}\u0000${template === undefined ? '' : normalizeMessage(template)}\u0000${input.suspicious ?? ''}`
+  return `${input.kind}\u0000${place}\u0000${input.status ?? ''}\u0000${template === undefined ? '' : normalizeRepeated(template)}\u0000${input.suspicious ?? ''}`
 }
 
 /**
