@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { FifoMap } from '../lib/store/fifo-map.js'
 
-describe('FifoMap (the bounded queues of the local store and delivery)', () => {
+describe('FifoMap (the bounded queue of recent deliveries)', () => {
   it('should hand out the oldest entry first, skipping deleted ones', () => {
     const map = new FifoMap<string, number>()
     for (let i = 0; i < 5; i++) map.add(`k${i}`, i)

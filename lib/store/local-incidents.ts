@@ -1,5 +1,5 @@
 import type { Report } from '../report/report.js'
-import { FifoMap } from './fifo-map.js'
+import { IncidentRing } from './incident-ring.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
 import type {
   IncidentRecord,
@@ -70,9 +70,8 @@ export class LocalIncidentStore implements IncidentStore {
   readonly #now: () => number
   /** In order of last seen, the longest ago first: a record moves its issue to the end. */
   readonly #issues = new Map<string, Issue>()
-  /** By normalised id, in the order they happened. */
-  // one flat JSON string each: a record made of the report's strings would keep what they were sliced from alive
-  readonly #incidents = new FifoMap<string, { at: number; json: string }>()
+  /** By normalised id, in the order they happened: outside the heap, so a storm's incidents cost the collector nothing. */
+  readonly #incidents: IncidentRing
   /** When expiry last ran: once a second is enough for a retention of days, and a storm does not pay it per record. */
   #expiredAt = -Infinity
 
@@ -81,6 +80,7 @@ export class LocalIncidentStore implements IncidentStore {
     this.#maxFingerprints = Math.max(1, options.maxFingerprints ?? 10_000)
     this.#maxIncidents = Math.max(1, options.maxIncidents ?? 100_000)
     this.#now = options.now ?? Date.now
+    this.#incidents = new IncidentRing(this.#maxIncidents)
   }
 
   record(report: Report): Promise<void> {
@@ -124,21 +124,20 @@ export class LocalIncidentStore implements IncidentStore {
   }
 
   #index(report: Report, occurrence: StoredOccurrence, now: number): void {
-    const key = incidentKey(report.id)
-    // one request can make a report and its repeat's: the lookup finds the first
-    if (this.#incidents.has(key)) return
-    while (this.#incidents.size >= this.#maxIncidents) this.#incidents.dropOldest()
-    const record: IncidentRecord = {
-      id: occurrence.id,
-      time: occurrence.time,
-      url: occurrence.url,
-      fingerprint: report.fingerprint,
-      kind: report.kind,
-      status: report.status,
-      method: report.request?.method,
-      host: report.host,
-    }
-    this.#incidents.add(key, { at: now, json: JSON.stringify(record) })
+    this.#incidents.add({
+      key: incidentKey(report.id),
+      at: now,
+      record: {
+        id: occurrence.id,
+        time: occurrence.time,
+        url: occurrence.url,
+        fingerprint: report.fingerprint,
+        kind: report.kind,
+        status: report.status,
+        method: report.request?.method,
+        host: report.host,
+      },
+    })
   }
 
   #dropFirst(map: Map<string, unknown>): void {
@@ -146,7 +145,7 @@ export class LocalIncidentStore implements IncidentStore {
     if (!first.done) map.delete(first.value)
   }
 
-  /** Forgets issues and incidents past the retention period: they are first in their maps. */
+  /** Forgets issues past the retention period (they are first in their map); an incident's lookup checks its own age. */
   #expire(now: number): void {
     if (now - this.#expiredAt < 1000 && now >= this.#expiredAt) return
     this.#expiredAt = now
@@ -154,10 +153,6 @@ export class LocalIncidentStore implements IncidentStore {
     for (const [fingerprint, issue] of this.#issues) {
       if (issue.lastSeen > horizon) break
       this.#issues.delete(fingerprint)
-    }
-    for (let oldest = this.#incidents.oldest(); oldest && oldest.value.at <= horizon;) {
-      this.#incidents.dropOldest()
-      oldest = this.#incidents.oldest()
     }
   }
 
@@ -204,9 +199,8 @@ export class LocalIncidentStore implements IncidentStore {
   }
 
   incident(id: string): Promise<IncidentRecord | undefined> {
-    this.#expire(this.#now())
-    const found = this.#incidents.get(incidentKey(id))
-    return Promise.resolve(found && (JSON.parse(found.json) as IncidentRecord))
+    const horizon = this.#now() - this.#retentionMs
+    return Promise.resolve(this.#incidents.find(incidentKey(id), horizon))
   }
 
   resolve(fingerprint: string): Promise<void> {
