@@ -101,7 +101,9 @@ export class FileTransport extends TransportStream implements ReportTransport {
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    this.#enqueue(Buffer.from(`${toLine(info)}\n`, 'utf8'), info)
+    // the record is held until written only for someone waiting on it
+    const held = this.listenerCount('logged') > 0 ? info : undefined
+    this.#enqueue(Buffer.from(`${toLine(info)}\n`, 'utf8'), held)
     this.#schedule()
     callback()
   }

@@ -39,6 +39,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   readonly name = 'stderr'
   readonly #stream: NodeJS.WritableStream
   readonly #colors: boolean
+  readonly #format: { colors: boolean }
   #batch = ''
   #logged: Array<Record<string, unknown>> = []
   #scheduled: NodeJS.Timeout | undefined
@@ -47,6 +48,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
     super(options)
     this.#stream = options.stream ?? process.stderr
     this.#colors = options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true
+    this.#format = { colors: this.#colors }
   }
 
   /** For a process about to die: what is batched, then this report, written at once. */
@@ -57,8 +59,9 @@ export class StderrTransport extends TransportStream implements ReportTransport 
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#batch += formatLine(info, { colors: this.#colors })
-      this.#logged.push(info)
+      this.#batch += formatLine(info, this.#format)
+      // held until written only for someone waiting on it: a storm's records are otherwise free at once
+      if (this.listenerCount('logged') > 0) this.#logged.push(info)
       if (this.#batch.length >= MAX_BATCH) this.flushNow()
       else this.#schedule()
     } catch (err) {

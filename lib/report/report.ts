@@ -147,6 +147,9 @@ function readBody(req: Request, scrubber: Scrubber, secrets: Set<string>): unkno
 
 function readQuery(req: Request, scrubber: Scrubber, secrets: Set<string>): unknown {
   try {
+    // Express 5 parses the query string on every read: without one, and none set by a middleware, there is nothing
+    if (!Object.hasOwn(req, 'query') && !(req.originalUrl ?? req.url ?? '').includes('?'))
+      return undefined
     const query = req.query
     return query && typeof query === 'object' && Object.keys(query).length > 0
       ? scrubber.fields(query, secrets)

@@ -261,7 +261,9 @@ export function compileScrubber(options: ScrubOptions = {}): Scrubber {
     replacement,
     headers(headers, secrets) {
       const out: Record<string, string> = {}
-      for (const name of Object.keys(headers).slice(0, MAX_HEADERS)) {
+      const names = Object.keys(headers)
+      for (let i = 0; i < names.length && i < MAX_HEADERS; i++) {
+        const name = names[i]!
         const raw = headers[name]
         const value = Array.isArray(raw) ? raw.join(', ') : String(raw ?? '')
         if (isSecretHeader(name)) {
