@@ -85,14 +85,14 @@ export class ReportDispatcher {
     const logger = this.#logger
     if (logger.silent) return
     if (logger.defaultMeta) Object.assign(record, logger.defaultMeta)
-    record[LEVEL] = record.level
+    // no level symbol on what faultline's transports get: a symbol key sends JSON.stringify down its slow path
     let foreign = false
     for (const transport of logger.transports) {
       if (!this.#own.has(transport)) foreign = true
       else if (!transport.silent && admits(transport, logger, record.level))
         this.#handTo(transport, record)
     }
-    if (foreign) logger.log({ ...record, [DELIVERED]: true } as LogEntry)
+    if (foreign) logger.log({ ...record, [LEVEL]: record.level, [DELIVERED]: true } as LogEntry)
   }
 
   #handTo(transport: TransportStream, record: LogRecord): void {

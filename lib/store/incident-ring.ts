@@ -1,3 +1,4 @@
+import { incidentKey } from './report-bounds.js'
 import type { ReportKind } from '../report/report.js'
 import type { IncidentRecord } from './types.js'
 
@@ -21,9 +22,8 @@ const URL_CUT = 1
 const HAS_URL = 2
 const HAS_METHOD = 4
 
-/** What the ring keeps of one incident; `key` is the id as looked up (upper case, no dashes). */
+/** What the ring keeps of one incident; it is looked up by its id as `incidentKey` makes it. */
 export interface RingIncident {
-  key: string
   at: number
   record: IncidentRecord
 }
@@ -52,7 +52,7 @@ export class IncidentRing {
     return this.#count
   }
 
-  add({ key, at, record }: RingIncident): void {
+  add({ at, record }: RingIncident): void {
     const slot = this.#next
     this.#next = (slot + 1) % this.#capacity
     if (this.#count < this.#capacity) this.#count++
@@ -66,7 +66,12 @@ export class IncidentRing {
     buf[start + 18] = Math.max(0, KINDS.indexOf(record.kind))
     let flags = 0
     let pos = start + HEADER
-    pos = writeShort(buf, pos, key, MAX_ID)
+    const keyLength = writeAsciiKey(buf, pos + 1, record.id, MAX_ID)
+    if (keyLength === undefined) pos = writeShort(buf, pos, incidentKey(record.id), MAX_ID)
+    else {
+      buf[pos] = keyLength
+      pos += 1 + keyLength
+    }
     pos = writeShort(buf, pos, record.id, MAX_ID)
     pos = writeShort(buf, pos, record.fingerprint, MAX_FINGERPRINT)
     pos = writeShort(buf, pos, record.host, MAX_HOST)
@@ -112,9 +117,45 @@ export class IncidentRing {
 
 /** A string of at most `max` bytes, after a one-byte length; returns where the next field starts. */
 function writeShort(buf: Buffer, at: number, value: string, max: number): number {
-  const written = buf.write(value, at + 1, max, 'utf8')
+  const written = writeAscii(buf, at + 1, value, max) ?? buf.write(value, at + 1, max, 'utf8')
   buf[at] = written
   return at + 1 + written
+}
+
+// ids, fingerprints, methods and hosts are short ASCII: copied here, without a call into C++ per field
+function writeAscii(buf: Buffer, at: number, value: string, max: number): number | undefined {
+  const length = Math.min(value.length, max)
+  for (let i = 0; i < length; i++) {
+    const code = value.charCodeAt(i)
+    if (code > 127) return undefined
+    buf[at + i] = code
+  }
+  return length
+}
+
+// what `incidentKey` removes, as ASCII codes: whitespace and the dash
+const SKIPPED = new Set([9, 10, 11, 12, 13, 32, 45])
+
+/**
+ * The lookup key of an ASCII id, written as `incidentKey` makes it (no
+ * spaces or dashes, upper case) without building the string; `undefined`
+ * for any other id.
+ */
+export function writeAsciiKey(
+  buf: Buffer,
+  at: number,
+  id: string,
+  max: number,
+): number | undefined {
+  let written = 0
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i)
+    if (code > 127) return undefined
+    if (SKIPPED.has(code)) continue
+    if (written === max) return undefined
+    buf[at + written++] = code >= 97 && code <= 122 ? code - 32 : code
+  }
+  return written
 }
 
 function readShort(buf: Buffer, at: number): [string, number] {

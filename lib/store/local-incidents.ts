@@ -125,7 +125,6 @@ export class LocalIncidentStore implements IncidentStore {
 
   #index(report: Report, occurrence: StoredOccurrence, now: number): void {
     this.#incidents.add({
-      key: incidentKey(report.id),
       at: now,
       record: {
         id: occurrence.id,
