@@ -7,6 +7,7 @@ import request from 'supertest'
 import TransportStream from 'winston-transport'
 import { createFaultline, StderrTransport } from '../lib/index.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
+import { runScript } from './support/processes.js'
 
 describe('transports', () => {
   let dir: string
@@ -34,6 +35,20 @@ describe('transports', () => {
         message: 'Error: job 0 failed',
       })
     })
+
+    for (const how of ['exit', 'end'] as const)
+      it(`should have every line on disk when the process ${how === 'exit' ? 'calls process.exit() right after reporting' : 'runs out of work without close()'}`, async () => {
+        const file = join(dir, 'errors.log')
+        const { stdout } = await runScript('file-exit-child.ts', [file, how], {
+          allowFailure: true,
+        })
+        const ids = JSON.parse(stdout) as string[]
+        const written = readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { id: string }).id)
+        expect(written).to.deep.equal(ids)
+      })
 
     it('should leave info records out by default and take them in when asked', async () => {
       const quiet = join(dir, 'quiet.log')

@@ -62,7 +62,12 @@ export class IncidentRing {
     buf.writeDoubleLE(at, start)
     const time = Date.parse(record.time)
     buf.writeDoubleLE(Number.isNaN(time) ? at : time, start + 8)
-    buf.writeUInt16LE(record.status ?? 0, start + 16)
+    const status = record.status
+    // an HTTP status; anything else a caller passes is left out rather than thrown on
+    buf.writeUInt16LE(
+      Number.isInteger(status) && status! > 0 && status! <= 0xffff ? status! : 0,
+      start + 16,
+    )
     buf[start + 18] = Math.max(0, KINDS.indexOf(record.kind))
     let flags = 0
     let pos = start + HEADER
