@@ -374,6 +374,26 @@ describe('suspicious requests', () => {
       }
     })
 
+    for (const trusted of [false, true])
+      it(`should keep a budget per ${trusted ? 'forwarded client behind a trusted proxy' : 'connection, ignoring X-Forwarded-For, when no proxy is trusted'}`, async () => {
+        h = createHarness({ warningLimit: { perClient: 2, windowMs: 60_000 } })
+        const app = createApp(h.faultline)
+        if (trusted) app.set('trust proxy', true)
+        const agent = request(app)
+        for (let i = 0; i < 3; i++)
+          for (const client of ['203.0.113.7', '198.51.100.9'])
+            await agent.get('/missing').set('X-Forwarded-For', client)
+        await h.waitForReports(trusted ? 4 : 2)
+        await h.faultline.close()
+        const summary = h.reports.find((r) => r.dropped)
+        expect(h.reports.filter((r) => !r.dropped)).to.have.length(trusted ? 4 : 2)
+        expect(summary!.dropped!.total).to.equal(trusted ? 2 : 4)
+        const clients = summary!.dropped!.clients.map((c) => c.client).sort()
+        // supertest's server listens on 127.0.0.1 or ::, so the connection's address is written either way
+        const expectedSocket = clients[0] === '::ffff:127.0.0.1' ? clients[0] : '127.0.0.1'
+        expect(clients).to.deep.equal(trusted ? ['198.51.100.9', '203.0.113.7'] : [expectedSocket])
+      })
+
     it('should count warnings of each family apart, and never hold back errors', async () => {
       h = createHarness({ warningLimit: { perClient: 2, windowMs: 60_000 } })
       const app = createApp(h.faultline)

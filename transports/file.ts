@@ -167,11 +167,14 @@ export class FileTransport extends TransportStream implements ReportTransport {
     })
   }
 
-  /** Takes the written bytes off the front of the queue: whole lines are done, a partly written one keeps its rest. */
-  #wrote(lines: number, written: number): void {
+  /**
+   * Takes written bytes off the queue, from line `from` on (0: the front):
+   * whole lines are done, a partly written one keeps its rest.
+   */
+  #wrote(lines: number, written: number, from = 0): void {
     let left = written
     for (let i = 0; i < lines && left > 0; i++) {
-      const head = this.#pending[0]!
+      const head = this.#pending[from]!
       const n = Math.min(left, head.bytes.length)
       left -= n
       this.#pendingBytes -= n
@@ -179,7 +182,8 @@ export class FileTransport extends TransportStream implements ReportTransport {
         head.bytes = head.bytes.subarray(n)
         break
       }
-      this.#pending.shift()
+      if (from === 0) this.#pending.shift()
+      else this.#pending.splice(from, 1)
       this.#stats.delivered++
       if (head.info !== undefined) this.emit('logged', head.info)
     }
@@ -258,11 +262,13 @@ export class FileTransport extends TransportStream implements ReportTransport {
 
   /** Writes what is still pending synchronously: for a process about to exit. Never throws; what the disk refuses stays pending. */
   flushSync(): void {
-    if (this.#fd === undefined || this.#writing || this.#pending.length === 0) return
-    const lines = this.#pending.length
+    // a write in flight keeps its lines (the disk has them, or will); the ones queued after it go now
+    const from = this.#writing ? this.#inFlightLines : 0
+    if (this.#fd === undefined || this.#pending.length <= from) return
+    const lines = this.#pending.length - from
     try {
-      const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
-      this.#wrote(lines, writeSync(this.#fd, chunk))
+      const chunk = Buffer.concat(this.#pending.slice(from).map((p) => p.bytes))
+      this.#wrote(lines, writeSync(this.#fd, chunk), from)
     } catch (err) {
       if (!this.#outage) this.#failed(err)
     }

@@ -142,7 +142,8 @@ export function sendErrorPage(
         res.setHeader('Content-Security-Policy', page.csp)
       res.setHeader('X-Content-Type-Options', 'nosniff')
       res.setHeader('Cache-Control', 'no-store')
-      res.setHeader(INCIDENT_HEADER, incidentId)
+      // notFound() and a hand-written error set it already, for the app's own page
+      if (res.getHeader(INCIDENT_HEADER) !== incidentId) res.setHeader(INCIDENT_HEADER, incidentId)
       res.setHeader('Content-Type', CONTENT_TYPES[page.type])
       res.setHeader('Content-Length', Buffer.byteLength(page.body, 'utf8'))
       res.end(req.method === 'HEAD' ? undefined : page.body, 'utf8')

@@ -107,7 +107,7 @@ export class OutcomeReporter {
     if (kind === 'warning' && this.#limiter) {
       const family =
         suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
-      const client = req.ip ?? req.socket?.remoteAddress ?? '?'
+      const client = clientOf(req)
       if (this.#fleetLimit) {
         const id = parts.id ?? createIncidentId()
         const status = res.statusCode
@@ -239,6 +239,25 @@ export class OutcomeReporter {
     report.message = `${dropped.total} warnings held back by the rate limit (${listed})`
     report.dropped = dropped
     this.#dispatcher.report(report)
+  }
+}
+
+/**
+ * The client a warning budget is kept for: `req.ip`, which follows the app's
+ * 'trust proxy'. With Express's default (no proxy trusted) that is the
+ * socket's address, read directly: `req.ip` parses X-Forwarded-For on every
+ * read, and a scan's every 404 asks.
+ */
+function clientOf(req: Request): string {
+  try {
+    const trust = (req.app as { get?: (name: string) => unknown } | undefined)?.get?.(
+      'trust proxy fn',
+    )
+    if (typeof trust === 'function' && trust.name === 'trustNone')
+      return req.socket?.remoteAddress ?? '?'
+    return req.ip ?? req.socket?.remoteAddress ?? '?'
+  } catch {
+    return req.socket?.remoteAddress ?? '?'
   }
 }
 
