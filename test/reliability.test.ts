@@ -68,6 +68,13 @@ describe('reliability', function () {
       expect(got!.mail.subject).to.contain(
         'TypeError: inventory cache is corrupt (uncaught exception)',
       )
+      // the server has the mail once it answers; the sender knows once the answer is read: then nothing is owed
+      await waitUntil(
+        () => ((h!.faultline.stats().mail?.delivered ?? 0) > 0 ? true : undefined),
+        10_000,
+        'the mail transport confirming the delivery',
+      )
+      expect(h.faultline.stats().mail).to.include({ spooled: 0, queued: 0 })
       await h.faultline.close()
       expect(owedKeys(join(dir, 'mail'))).to.have.length(0)
 
