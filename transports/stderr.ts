@@ -38,7 +38,6 @@ function flushAllOnExit(): void {
 export class StderrTransport extends TransportStream implements ReportTransport {
   readonly name = 'stderr'
   readonly #stream: NodeJS.WritableStream
-  readonly #colors: boolean
   readonly #format: { colors: boolean }
   #batch = ''
   #logged: Array<Record<string, unknown>> = []
@@ -47,14 +46,15 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   constructor(options: StderrTransportOptions = {}) {
     super(options)
     this.#stream = options.stream ?? process.stderr
-    this.#colors = options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true
-    this.#format = { colors: this.#colors }
+    this.#format = {
+      colors: options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true,
+    }
   }
 
   /** For a process about to die: what is batched, then this report, written at once. */
   logSync(info: Record<string, unknown>): void {
     this.flushNow()
-    this.#stream.write(formatLine(info, { colors: this.#colors }))
+    this.#stream.write(formatLine(info, this.#format))
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {

@@ -1,7 +1,7 @@
 import type { Spool, SpoolEntry } from './spool.js'
 import { Backoff } from './backoff.js'
 import type { TransportStats } from './transport-contract.js'
-import { FifoMap } from '../store/fifo-map.js'
+import { FifoMap } from './fifo-map.js'
 
 /** Options of a delivery line. */
 export interface DeliveryOptions<T> {

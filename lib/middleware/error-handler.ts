@@ -234,10 +234,21 @@ export function answerWithPage(
   const { type, status } = ctx
   const headers = getErrorHeaders(err)
   const send = (page: PreparedPage) => sendErrorPage(req, res, status, id, page, headers)
+  // the app's page when its renderer gave one, faultline's when it gave nothing
+  const sendRendered = (body: string | undefined) =>
+    send(
+      typeof body === 'string'
+        ? { type, body, csp: CUSTOM_CSP }
+        : renderOwnPage(type, ctx, lifecycle.appRoot),
+    )
   const fallBack = (renderError: unknown) => {
     // the app's renderer failed: its error is reported too, and the user still gets a page
     captureQuietly(lifecycle, renderError, req)
     send(renderOwnPage(type, ctx, lifecycle.appRoot))
+  }
+  const giveUp = (failure: unknown) => {
+    captureQuietly(lifecycle, failure, req)
+    sendLastResort(req, res, id)
   }
   if (!render) return send(renderOwnPage(type, ctx, lifecycle.appRoot))
   let custom: ReturnType<typeof render>
@@ -249,28 +260,10 @@ export function answerWithPage(
   // a renderer that answers at once is sent at once: no promise per error in a storm
   if (typeof custom === 'string' || custom === undefined) {
     try {
-      return send(
-        typeof custom === 'string'
-          ? { type, body: custom, csp: CUSTOM_CSP }
-          : renderOwnPage(type, ctx, lifecycle.appRoot),
-      )
+      return sendRendered(custom)
     } catch (failure) {
-      captureQuietly(lifecycle, failure, req)
-      return sendLastResort(req, res, id)
+      return giveUp(failure)
     }
   }
-  Promise.resolve(custom)
-    .then(
-      (body) =>
-        send(
-          typeof body === 'string'
-            ? { type, body, csp: CUSTOM_CSP }
-            : renderOwnPage(type, ctx, lifecycle.appRoot),
-        ),
-      fallBack,
-    )
-    .catch((failure: unknown) => {
-      captureQuietly(lifecycle, failure, req)
-      sendLastResort(req, res, id)
-    })
+  Promise.resolve(custom).then(sendRendered, fallBack).catch(giveUp)
 }

@@ -69,8 +69,8 @@ export class RequestLifecycle {
 
   /** Starts watching a response, once: its end is where the request's outcome is classified. */
   watch(res: Response): void {
-    // the request's span, while it is still the active one: the report is built at close, maybe outside it
     if (!this.isWatched(res)) return this.watchFirst(res)
+    // the request's span, while it is still the active one: the report is built at close, maybe outside it
     captureTrace(res.req)
   }
 

@@ -48,10 +48,6 @@ export class IncidentRing {
     this.#capacity = Math.max(1, capacity)
   }
 
-  get size(): number {
-    return this.#count
-  }
-
   add({ at, record }: RingIncident): void {
     const slot = this.#next
     this.#next = (slot + 1) % this.#capacity
