@@ -19,6 +19,7 @@ describe('bench smoke mode', function () {
       'bare-noop',
       'faultline',
       'faultline-all',
+      'floor',
       'express-winston',
       'pino-http',
       'sentry',
@@ -72,5 +73,10 @@ describe('bench smoke mode', function () {
     })
     expect(counts('pino-http')).to.include({ 'file.warn': 1, 'file.withErr': 3, 'file.hand': 1 })
     expect(counts('sentry')).to.include({ 'sink.events': 3 })
+  })
+
+  it('should have the floor write a line with its own id per 4xx and 5xx, none for /ok', () => {
+    const counts = results.find((r) => r.contender === 'floor')!.evidence!.counts
+    expect(counts).to.include({ 'file.lines': 4, 'file.distinctIds': 4 })
   })
 })

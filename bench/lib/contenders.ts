@@ -76,6 +76,15 @@ export const CONTENDERS: ContenderSpec[] = [
     bare: false,
     peer: true,
   },
+  // not a product: the least a reporter recording every occurrence can do, the floor under faultline's figures
+  {
+    name: 'floor',
+    script: here('../contenders/floor.ts'),
+    nodeArgs: [],
+    env: {},
+    bare: false,
+    peer: false,
+  },
   // Sentry's docs: the instrument file is loaded with --import, before the app
   {
     name: 'sentry',
@@ -101,6 +110,7 @@ export const DEFAULT_CONTENDERS = [
   'bare-noop',
   'faultline',
   'faultline-all',
+  'floor',
   'express-winston',
   'pino-http',
   'sentry',

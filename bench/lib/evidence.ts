@@ -24,8 +24,17 @@ const FAULTLINE: PerRequest = {
 const WINSTON_THROWN = { 'file.thrown': 1, 'file.error': 1, 'file.lines': 1 }
 const PINO_THROWN = { 'file.withErr': 1, 'file.error': 1, 'file.lines': 1 }
 
+const FLOOR_LINE = { 'file.lines': 1, 'file.distinctIds': 1 }
+
 const PER_REQUEST: Record<string, PerRequest> = {
   faultline: FAULTLINE,
+  // a line with its own id for every 4xx and 5xx
+  floor: {
+    '/missing': FLOOR_LINE,
+    '/boom': FLOOR_LINE,
+    '/async-boom': FLOOR_LINE,
+    '/hand': FLOOR_LINE,
+  },
   'faultline-all': FAULTLINE,
   'express-winston': {
     '/missing': { 'file.warn': 1, 'file.lines': 1 },
@@ -143,6 +152,8 @@ export function evidenceSummary(contender: string, route: string, evidence: Evid
           : ''
       return `${c('reports.warning') + c('reports.error') + c('reports.traceback')} reports${held}, ${c('file.distinctIds')} ids, ${c('mails')} mails${all} / ${n} req`
     }
+    case 'floor':
+      return `${c('file.distinctIds')} ids / ${n} req`
     case 'express-winston':
     case 'pino-http':
       return `${c('file.lines')} lines / ${n} req`
