@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
 import type { ReportTransport, TransportStats } from '../lib/delivery/transport-contract.js'
+import { isoTime } from '../lib/report/clock.js'
 
 /** Options of the file transport. */
 export interface FileTransportOptions {
@@ -135,7 +136,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #drop(lines: number): void {
     this.#stats.dropped += lines
     if (this.#unsaid.lines === 0) {
-      this.#unsaid.since = new Date().toISOString()
+      this.#unsaid.since = isoTime()
       // a disk too slow for a storm, not refusing: said once per streak of drops
       if (!this.#outage && !this.#closed)
         this.emit(
@@ -228,7 +229,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
       event: 'dropped',
       dropped,
       since,
-      time: new Date().toISOString(),
+      time: isoTime(),
     }
     const bytes = Buffer.from(`${JSON.stringify(notice)}\n`, 'utf8')
     // the notice is owed whatever the bound: it is about the bound

@@ -2,6 +2,7 @@ import { escapeControl } from './control-chars.js'
 import { isReport, type Report } from './report.js'
 import { errorChain, stackOf } from './serialize-error.js'
 import { readTraceFields } from './trace.js'
+import { isoTime } from './clock.js'
 
 export { escapeControl }
 
@@ -61,7 +62,7 @@ function formatStack(info: Report, colors: boolean | undefined): string {
  * stack. Each part is escaped so nothing in a message can forge a log line.
  */
 export function formatLine(info: Record<string, unknown>, options: FormatLineOptions = {}): string {
-  const time = typeof info.time === 'string' ? info.time : new Date().toISOString()
+  const time = typeof info.time === 'string' ? info.time : isoTime()
   if (!isReport(info)) {
     const level = String(info.level ?? 'info').toUpperCase()
     return `${time} ${level} ${escapeControl(String(info.message ?? ''))}\n`

@@ -13,6 +13,7 @@ import {
 } from './report.js'
 import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
 import type { Scrubber } from '../scrub/scrub.js'
+import { isoTime } from './clock.js'
 
 interface FirstReport {
   id: string
@@ -196,7 +197,7 @@ export function buildRepeatReport(
     level: input.kind === 'warning' ? 'warn' : 'error',
     message,
     fingerprint: first.fingerprint,
-    time: new Date().toISOString(),
+    time: isoTime(),
     app: ctx.app,
     host: ctx.host,
     pid: ctx.pid,

@@ -6,6 +6,7 @@ import type { Scrubber } from '../scrub/scrub.js'
 import { scrubErrorFields, scrubReport } from '../scrub/scrub-report.js'
 import { serializeError, truncate, type SerializedError } from './serialize-error.js'
 import { traceOf, type TraceFields } from './trace.js'
+import { isoTime } from './clock.js'
 
 /** The three outcomes worth reporting. */
 export type ReportKind = 'warning' | 'error' | 'traceback'
@@ -305,7 +306,7 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
     kind: input.kind,
     level: input.kind === 'warning' ? 'warn' : 'error',
     message: '',
-    time: new Date().toISOString(),
+    time: isoTime(),
     app: ctx.app,
     host: ctx.host,
     pid: ctx.pid,

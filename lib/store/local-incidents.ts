@@ -37,8 +37,9 @@ interface Issue {
   ticket?: { id: string; url?: string }
   /** The latest full report, as bounded JSON: parsed on read, so no caller can change what is kept. */
   report?: string
-  /** Newest first. */
+  /** The latest, as a ring: `nextOccurrence` is where the next one goes, so no record moves the others. */
   occurrences: StoredOccurrence[]
+  nextOccurrence: number
   /** Hour number → count, in the order the hours came: the oldest is always first. */
   hours: Map<number, number>
 }
@@ -47,6 +48,18 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const MAX_OCCURRENCES = 50
 const MAX_LIST = 500
+
+function keepOccurrence(issue: Issue, occurrence: StoredOccurrence): void {
+  issue.occurrences[issue.nextOccurrence] = occurrence
+  issue.nextOccurrence = (issue.nextOccurrence + 1) % MAX_OCCURRENCES
+}
+
+function newestFirst({ occurrences, nextOccurrence }: Issue): StoredOccurrence[] {
+  const newest: StoredOccurrence[] = []
+  for (let i = 1; i <= occurrences.length; i++)
+    newest.push(occurrences[(nextOccurrence - i + occurrences.length) % occurrences.length]!)
+  return newest
+}
 
 /**
  * The incident view's data held in this process: what a single-process app
@@ -100,8 +113,7 @@ export class LocalIncidentStore implements IncidentStore {
     // a repeat's compact report keeps the full one it repeats
     if (!report.repeatOf || issue.report === undefined) issue.report = boundReport(report)
     const occurrence = occurrenceOf(report)
-    issue.occurrences.unshift(occurrence)
-    if (issue.occurrences.length > MAX_OCCURRENCES) issue.occurrences.pop()
+    keepOccurrence(issue, occurrence)
     countHour(issue.hours, Math.floor(now / HOUR), Math.floor((now - this.#retentionMs) / HOUR))
     this.#index(report, occurrence, now)
     return Promise.resolve()
@@ -119,6 +131,7 @@ export class LocalIncidentStore implements IncidentStore {
       status: 'open',
       mutedUntil: 0,
       occurrences: [],
+      nextOccurrence: 0,
       hours: new Map(),
     }
   }
@@ -176,7 +189,7 @@ export class LocalIncidentStore implements IncidentStore {
     if (!issue) return Promise.resolve(undefined)
     const detail: IssueDetail = {
       ...summarize(issue, now),
-      occurrences: issue.occurrences.map((occurrence) => ({ ...occurrence })),
+      occurrences: newestFirst(issue).map((occurrence) => ({ ...occurrence })),
     }
     if (issue.report !== undefined) detail.report = JSON.parse(issue.report) as Report
     return Promise.resolve(detail)

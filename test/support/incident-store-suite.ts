@@ -184,6 +184,12 @@ export function describeIncidentStore(
       expect(await store.issue('fp-unknown')).to.equal(undefined)
     })
 
+    it('should list every occurrence, newest first, before the bound is reached', async function () {
+      const reports = await recordMany('fp-b', 3)
+      const issue = await store.issue('fp-b')
+      expect(issue!.occurrences.map((o) => o.id)).to.deep.equal(reports.map((r) => r.id).reverse())
+    })
+
     it('should find an old incident by its normalised id, not only the latest', async function () {
       const [old] = await recordMany('fp-a', 1, { url: '/first' })
       for (let i = 0; i < 200; i++) {
