@@ -5,7 +5,16 @@ import TransportStream from 'winston-transport'
 import type { ReportTransport, TransportStats } from '../lib/delivery/transport-contract.js'
 import { isoTime } from '../lib/report/clock.js'
 
-/** Options of the file transport. */
+/**
+ * Options of the file transport.
+ *
+ * @example
+ * ```ts
+ * // a small container: 1 MiB of lines waits out a full disk, not the default 8 MiB
+ * const options: FileTransportOptions = { filename: 'var/log/errors.log', maxBufferBytes: 1 << 20 }
+ * createFaultline({ transports: [new FileTransport(options)] })
+ * ```
+ */
 export interface FileTransportOptions {
   /** The file; its directory is created if missing (mode 0700), the file itself with mode 0640. */
   filename: string
@@ -19,7 +28,17 @@ export interface FileTransportOptions {
   maxBufferBytes?: number
 }
 
-/** What the file transport did, for health checks and tests. */
+/**
+ * What the file transport did, for health checks and tests.
+ *
+ * @example
+ * ```ts
+ * const file = new FileTransport({ filename: 'var/log/errors.log' })
+ * createFaultline({ transports: [file] })
+ * const { queuedBytes, dropped }: FileStats = file.stats() // what a full disk holds back or loses
+ * if (dropped > 0) console.warn(`${dropped} report lines lost, ${queuedBytes} bytes waiting`)
+ * ```
+ */
 export interface FileStats extends TransportStats {
   /** Bytes of the lines waiting in memory (the file transport has no spool: `spooled` is 0). */
   queuedBytes: number

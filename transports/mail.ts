@@ -20,7 +20,16 @@ import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/tra
 import { isReport, type Report } from '../lib/report/report.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 
-/** Options of the mail transport: the `mail` settings, plus who it mails for and where it spools. */
+/**
+ * Options of the mail transport: the `mail` settings, plus who it mails for and where it spools.
+ *
+ * @example
+ * ```ts
+ * // a transport of the app's own has no spool unless named: unsent mails would die with it
+ * faultline.logger.add(new MailTransport({ url: 'smtp://mail.example.org:587', appName: 'shop',
+ *   managers: ['ops@example.org'], spoolDir: 'var/spool/mail' }))
+ * ```
+ */
 export interface MailTransportOptions extends MailOptions {
   /** Default recipients when `to` is not given. */
   managers?: string[]

@@ -2,7 +2,16 @@ import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { formatLine } from '../lib/report/format-line.js'
 
-/** Options of the stderr transport. */
+/**
+ * Options of the stderr transport.
+ *
+ * @example
+ * ```ts
+ * // errors only and no colours: the collector reading stderr would keep the escape codes
+ * const options: StderrTransportOptions = { level: 'error', colors: false }
+ * createFaultline({ transports: [new StderrTransport(options)], stderr: false })
+ * ```
+ */
 export interface StderrTransportOptions extends TransportStream.TransportStreamOptions {
   /** Where the lines go; `process.stderr` by default. */
   stream?: NodeJS.WritableStream

@@ -16,7 +16,17 @@ import {
   type SyslogOptions,
 } from './syslog/options.js'
 
-/** Options of the syslog transport: the `syslog` settings, plus the app's name for APP-NAME and where it spools. */
+/**
+ * Options of the syslog transport: the `syslog` settings, plus the app's name
+ * for APP-NAME and where it spools.
+ *
+ * @example
+ * ```ts
+ * // without a spool, what the receiver has not acknowledged yet dies with the process
+ * faultline.logger.add(new SyslogTransport({ url: 'relp://logs.example.org:2514',
+ *   defaultAppName: 'shop', spoolDir: 'var/spool/syslog' }))
+ * ```
+ */
 export interface SyslogTransportOptions extends SyslogOptions {
   /** The default APP-NAME. */
   defaultAppName?: string

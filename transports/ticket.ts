@@ -14,7 +14,17 @@ import type { FleetCoordination } from '../lib/store/types.js'
 import { resolveTicketOptions, type TicketOptions } from './ticket/options.js'
 import type { TicketOp, TicketStats, Track } from './ticket/work.js'
 
-/** Options of the ticket transport: the `tickets` settings, plus where it spools. */
+/**
+ * Options of the ticket transport: the `tickets` settings, plus where it spools.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ transports: [new TicketTransport({
+ *   url: 'redmine+https://API_KEY@tracker.example.org/projects/shop',
+ *   spoolDir: 'var/spool/tickets', // else tracker calls not yet done die with the process
+ * })] })
+ * ```
+ */
 export interface TicketTransportOptions extends TicketOptions {
   /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
   spoolDir?: string

@@ -14,7 +14,16 @@ export interface ErrorPageContent {
   exposedMessage?: string
 }
 
-/** The negotiated form of an error response. */
+/**
+ * The negotiated form of an error response.
+ *
+ * @example
+ * ```ts
+ * const ownShape: PageType[] = ['json'] // API clients; browsers and scripts keep faultline's page
+ * app.use(faultline.errorHandler({ render: ({ type, status, incidentId }) =>
+ *   ownShape.includes(type) ? JSON.stringify({ code: status, incidentId }) : undefined }))
+ * ```
+ */
 export type PageType = 'html' | 'json' | 'text'
 
 /** A body ready to send, and the CSP it needs when it is HTML. */

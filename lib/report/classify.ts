@@ -1,6 +1,15 @@
 import type { ReportKind } from './report.js'
 
-/** What is known about a request's outcome when it is classified. */
+/**
+ * What is known about a request's outcome when it is classified.
+ *
+ * @example
+ * ```ts
+ * const quiet = { loggedError: false, loggedWarning: false, suspicious: false }
+ * const facts: OutcomeFacts = { ...quiet, status: 200, finished: false }
+ * classifyOutcome(facts) // 'aborted': the client hung up, which is not the app's error
+ * ```
+ */
 export interface OutcomeFacts {
   /** The response status the client got (or is getting). */
   status: number
@@ -21,7 +30,17 @@ export interface OutcomeFacts {
   suspicious: boolean
 }
 
-/** How an outcome is reported: one of the three kinds, an aborted request (recorded at info), or nothing. */
+/**
+ * How an outcome is reported: one of the three kinds, an aborted request
+ * (recorded at info), or nothing.
+ *
+ * @example
+ * ```ts
+ * const outcome: OutcomeClass = classifyOutcome(facts)
+ * // a healthy response (undefined) and a client that hung up ('aborted') are not the app's fault
+ * const appFault = outcome === 'error' || outcome === 'traceback'
+ * ```
+ */
 export type OutcomeClass = ReportKind | 'aborted' | undefined
 
 /**

@@ -8,13 +8,44 @@ import { serializeError, truncate, type SerializedError } from './serialize-erro
 import { traceOf, type TraceFields } from './trace.js'
 import { isoTime } from './clock.js'
 
-/** The three outcomes worth reporting. */
+/**
+ * The three outcomes worth reporting.
+ *
+ * @example
+ * ```ts
+ * const paged: ReportKind[] = ['error', 'traceback'] // warnings are mostly clients and scanners
+ * faultline.on('report', (report) => {
+ *   if (paged.includes(report.kind)) pager.alert(`${report.id} ${report.message}`)
+ * })
+ * ```
+ */
 export type ReportKind = 'warning' | 'error' | 'traceback'
 
-/** Where in the request's life an error happened; `process` for an uncaught exception or an unhandled rejection. */
+/**
+ * Where in the request's life an error happened; `process` for an uncaught
+ * exception or an unhandled rejection.
+ *
+ * @example
+ * ```ts
+ * faultline.on('report', ({ locus }) => {
+ *   // the headers were out: the client got a cut-off response, never the error page
+ *   if (locus === 'after-headers') metrics.increment('responses.truncated')
+ * })
+ * ```
+ */
 export type Locus = 'before-headers' | 'after-headers' | 'after-finish' | 'at-close' | 'process'
 
-/** The request, as a report shows it: scrubbed, JSON-safe. */
+/**
+ * The request, as a report shows it: scrubbed, JSON-safe.
+ *
+ * @example
+ * ```ts
+ * faultline.on('report', ({ status, request }) => {
+ *   // a 404 linked from the site's own pages is a broken link to fix, not a scanner
+ *   if (status === 404 && request?.internalReferer) brokenLinks.add(request.referer ?? request.url)
+ * })
+ * ```
+ */
 export interface RequestInfo {
   method: string
   url: string
@@ -32,7 +63,17 @@ export interface RequestInfo {
   body?: unknown
 }
 
-/** A hand-written message logged through `req.log` during the request. */
+/**
+ * A hand-written message logged through `req.log` during the request.
+ *
+ * @example
+ * ```ts
+ * // the handler's own lines tell what it was doing when the outcome came
+ * faultline.on('report', ({ id, logs = [] }) => {
+ *   for (const { level, message } of logs) console.log(`${id} ${level}: ${message}`)
+ * })
+ * ```
+ */
 export interface LoggedMessage {
   level: 'error' | 'warn'
   message: string
@@ -41,6 +82,14 @@ export interface LoggedMessage {
 /**
  * One reported outcome: a plain, JSON-safe object, scrubbed before anyone
  * (a `report` listener, a transport) sees it.
+ *
+ * @example
+ * ```ts
+ * faultline.on('report', (report: Report) => {
+ *   if (report.repeatOf) return // a storm's compact repeat: its full report was posted already
+ *   chat.post(`[${report.id}] ${report.kind} ${report.status ?? ''} ${report.message}`)
+ * })
+ * ```
  */
 export interface Report {
   /** The incident id the user can quote to support. */

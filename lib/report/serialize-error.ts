@@ -1,7 +1,16 @@
 import { inspect } from 'node:util'
 import { getErrorStatus, readField } from './error-status.js'
 
-/** A thrown value turned into plain, JSON-safe data. */
+/**
+ * A thrown value turned into plain, JSON-safe data.
+ *
+ * @example
+ * ```ts
+ * // the innermost cause names what failed (ECONNREFUSED); the outer errors say where
+ * const rootCause = (e: SerializedError): SerializedError => (e.cause ? rootCause(e.cause) : e)
+ * faultline.on('report', ({ id, error }) => error && console.log(id, rootCause(error).message))
+ * ```
+ */
 export interface SerializedError {
   /** `TypeError`, `SuspiciousRequest`…; `NonError` when something that is not an error was thrown. */
   name: string

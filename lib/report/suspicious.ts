@@ -1,10 +1,29 @@
 import { getErrorStatus, readField } from './error-status.js'
 
-/** The families of suspicious requests; warnings are rate-limited per family and client. */
+/**
+ * The families of suspicious requests; warnings are rate-limited per family and client.
+ *
+ * @example
+ * ```ts
+ * app.get('/backup.zip', () => {
+ *   // limited per client together with the probes faultline detects itself
+ *   throw new SuspiciousRequest('backup archive probe', { category: 'probe-path' })
+ * })
+ * ```
+ */
 export type SuspiciousCategory =
   'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'app'
 
-/** Options of a `SuspiciousRequest`. */
+/**
+ * Options of a `SuspiciousRequest`.
+ *
+ * @example
+ * ```ts
+ * // the body parsed, but no page of the shop sends a coupon it never issued: 422, not 400
+ * const options: SuspiciousRequestOptions = { status: 422, cause: lookupError }
+ * throw new SuspiciousRequest('unknown coupon code', options)
+ * ```
+ */
 export interface SuspiciousRequestOptions {
   /** A 4xx status for the response; 400 by default. */
   status?: number

@@ -8,7 +8,16 @@ import {
 } from './scrub-text.js'
 import { truncate } from '../report/serialize-error.js'
 
-/** What to hide from reports, on top of the defaults. */
+/**
+ * What to hide from reports, on top of the defaults.
+ *
+ * @example
+ * ```ts
+ * // the app's own secrets; passwords, tokens, cookies and cards are hidden already
+ * const scrub: ScrubOptions = { fields: ['loyaltyNumber', /^acct_/], values: [/\bsk_live_\w+/g] }
+ * createFaultline({ scrub })
+ * ```
+ */
 export interface ScrubOptions {
   /** More header names to hide (exact names, case-insensitive, or patterns). */
   headers?: Array<string | RegExp>
@@ -36,7 +45,18 @@ const MIN_SECRET = 6
 const MIN_LETTERS_SECRET = 16
 const MIN_PART = 6
 
-/** Scrubs one report's worth of data; secret values it hid are remembered so they can be hidden anywhere else they appear. */
+/**
+ * Scrubs one report's worth of data; secret values it hid are remembered so
+ * they can be hidden anywhere else they appear.
+ *
+ * @example
+ * ```ts
+ * const scrubber: Scrubber = compileScrubber({ fields: ['accountRef'] })
+ * const secrets = new Set<string>() // one per report: what one part hides, the others hide too
+ * scrubber.fields({ accountRef: 'AC-7731-XQ' }, secrets) // { accountRef: '[scrubbed]' }
+ * scrubber.text('no ledger for AC-7731-XQ', secrets) // 'no ledger for [scrubbed]'
+ * ```
+ */
 export interface Scrubber {
   readonly replacement: string
   headers(headers: Record<string, unknown>, secrets: Set<string>): Record<string, string>

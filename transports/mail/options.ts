@@ -2,7 +2,16 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
 
-/** The `mail` option as an object. */
+/**
+ * The `mail` option as an object.
+ *
+ * @example
+ * ```ts
+ * // the relay's certificate is from a private CA: trusted for mail only, and still checked
+ * const mail: MailOptions = { host: 'mail.example.org', tls: { ca: '/etc/ssl/mail-ca.pem' } }
+ * createFaultline({ managers: ['ops@example.org'], mail })
+ * ```
+ */
 export interface MailOptions {
   /** `smtp://user:pass@host:587` (STARTTLS required) or `smtps://…` (TLS from the start). Query: `from`, `ca` (a PEM file), `servername`, `requireTLS=false`. */
   url?: string

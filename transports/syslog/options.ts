@@ -2,7 +2,16 @@ import { hostname } from 'node:os'
 import { FACILITIES, toHeaderField } from './format.js'
 import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
 
-/** The `syslog` option as an object. */
+/**
+ * The `syslog` option as an object.
+ *
+ * @example
+ * ```ts
+ * // errors and tracebacks only, under local3, so rsyslog can route them to a file of their own
+ * const syslog: SyslogOptions = { url: 'udp://127.0.0.1:514', facility: 'local3', level: 'error' }
+ * createFaultline({ syslog })
+ * ```
+ */
 export interface SyslogOptions {
   /** `udp://host:514`, `tcp://host:601`, `tls://host:6514`, `relp://host:2514`, `relp+tls://host:2514` or `unix:///path/to/stream.sock`. */
   url?: string

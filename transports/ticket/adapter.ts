@@ -1,6 +1,16 @@
 import type { Report } from '../../lib/report/report.js'
 
-/** A ticket as faultline keeps track of it. */
+/**
+ * A ticket as faultline keeps track of it.
+ *
+ * @example
+ * ```ts
+ * async function find(fingerprint: string): Promise<TicketRef | undefined> {
+ *   const issue = await jira.oldestWithLabel(`fp-${fingerprint}`) // the oldest wins a race
+ *   return issue ? { id: issue.key, closed: issue.resolved, url: issue.browseUrl } : undefined
+ * }
+ * ```
+ */
 export interface TicketRef {
   /** The tracker's id of the ticket (`"42"` in Redmine, the fingerprint in the local tracker). */
   id: string
@@ -11,7 +21,17 @@ export interface TicketRef {
   existed?: boolean
 }
 
-/** What a new ticket says. */
+/**
+ * What a new ticket says.
+ *
+ * @example
+ * ```ts
+ * async function create({ fingerprint, title, body }: NewTicket): Promise<TicketRef> {
+ *   const key = await jira.createIssue(title, body, [`fp-${fingerprint}`]) // labelled for find()
+ *   return { id: key, closed: false }
+ * }
+ * ```
+ */
 export interface NewTicket {
   fingerprint: string
   title: string

@@ -13,7 +13,17 @@ import { join, resolve } from 'node:path'
 import type { NewTicket, TicketAdapter, TicketRef } from './adapter.js'
 import { toMarkdownBlock, toMarkdownInline } from './format.js'
 
-/** One ticket of the local tracker, as stored in `<fingerprint>.json`. */
+/**
+ * One ticket of the local tracker, as stored in `<fingerprint>.json`.
+ *
+ * @example
+ * ```ts
+ * const tracker = new LocalTicketAdapter('var/tickets')
+ * createFaultline({ tickets: { adapter: tracker } })
+ * const ticket: LocalTicket | undefined = tracker.read(report.fingerprint)
+ * console.log(ticket?.status, ticket?.comments.length) // at most one comment per window
+ * ```
+ */
 export interface LocalTicket {
   id: string
   fingerprint: string

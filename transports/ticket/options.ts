@@ -3,7 +3,16 @@ import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
 import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
 
-/** The `tickets` option as an object. */
+/**
+ * The `tickets` option as an object.
+ *
+ * @example
+ * ```ts
+ * // a regression gets a fresh ticket, so the closed one keeps the fix's history as it was
+ * const tickets: TicketOptions = { url: 'local:var/tickets', errors: true, onRegression: 'new' }
+ * createFaultline({ tickets })
+ * ```
+ */
 export interface TicketOptions {
   /** `redmine+https://API_KEY@host/projects/IDENT` or `local:var/tickets`. */
   url?: string

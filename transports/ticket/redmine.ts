@@ -2,7 +2,17 @@ import type { NewTicket, TicketAdapter, TicketRef } from './adapter.js'
 import { TicketError } from './adapter.js'
 import { toRedmineText } from './format.js'
 
-/** Settings of the Redmine adapter. */
+/**
+ * Settings of the Redmine adapter.
+ *
+ * @example
+ * ```ts
+ * // the adapter built by hand reaches what the tickets URL cannot: the per-call timeout
+ * const options: RedmineOptions = { baseUrl: 'https://tracker.example.org', project: 'shop',
+ *   apiKey: process.env.REDMINE_API_KEY ?? '', timeoutMs: 5000 }
+ * createFaultline({ tickets: { adapter: new RedmineAdapter(options) } })
+ * ```
+ */
 export interface RedmineOptions {
   /** The Redmine base URL, `https://tracker.example.org`. */
   baseUrl: string

@@ -8,6 +8,14 @@ import type { TicketOccurrence } from './format.js'
  * What the transport did, for health checks and tests: the common counts
  * count tracker operations (a ticket's work, a comment, a summary), then
  * what they did.
+ *
+ * @example
+ * ```ts
+ * const tickets = new TicketTransport({ url: 'local:var/tickets' })
+ * createFaultline({ transports: [tickets] })
+ * const { created, heldBack }: TicketStats = tickets.stats() // heldBack: past maxPerHour
+ * console.log(`${created} tickets filed, ${heldBack} errors counted into summary tickets`)
+ * ```
  */
 export interface TicketStats extends TransportStats {
   created: number
