@@ -165,10 +165,10 @@ export class RequestLifecycle {
     const state = getState(req)
     state.log ??= createRequestLogger(
       this.#logger,
-      {
+      () => ({
         method: req.method,
         url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()),
-      },
+      }),
       (message) => {
         const res = req.res as Response
         message.locus = getLocus(res, state)

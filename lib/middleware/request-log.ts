@@ -42,14 +42,17 @@ function toRecordedMessage(
  * through, bound to the request; errors and warnings are held on the request
  * instead, so a hand-written error and the 500 it caused become one report
  * when the response ends. `scrub` cleans the lines that go straight through.
+ * `describe` gives the request's fields for those lines, asked once on the
+ * first: a request that only logs an error never scrubs its URL here.
  */
 export function createRequestLogger(
   logger: Logger,
-  meta: Record<string, unknown>,
+  describe: () => Record<string, unknown>,
   hold: (message: RecordedMessage) => void,
   scrub: (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown> = (info) =>
     info,
 ): Logger {
+  let meta: Record<string, unknown> | undefined
   return Object.create(logger, {
     write: {
       value(info: Record<string | symbol, unknown> & { level?: string }) {
@@ -58,7 +61,7 @@ export function createRequestLogger(
           hold(toRecordedMessage(level, info))
           return true
         }
-        const merged = Object.assign({}, meta, info)
+        const merged = Object.assign({}, (meta ??= describe()), info)
         if (info instanceof Error) {
           merged.message = info.message
           merged.stack = info.stack
