@@ -1,81 +1,15 @@
 import { closeSync, fsync, mkdirSync, openSync, write, writeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
-import type { ReportTransport, TransportStats } from '../lib/delivery/transport-contract.js'
+import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { isoTime } from '../lib/report/clock.js'
+import { flushOnExit, stopFlushingOnExit } from './file/exit-flush.js'
+import { describeFailure, droppedNotice, toLine, type Pending } from './file/lines.js'
+import { DEFAULT_BUFFER_BYTES, type FileStats, type FileTransportOptions } from './file/options.js'
 
-/**
- * Options of the file transport.
- *
- * @example
- * ```ts
- * // a small container: 1 MiB of lines waits out a full disk, not the default 8 MiB
- * const options: FileTransportOptions = { filename: 'var/log/errors.log', maxBufferBytes: 1 << 20 }
- * createFaultline({ transports: [new FileTransport(options)] })
- * ```
- */
-export interface FileTransportOptions {
-  /** The file; its directory is created if missing (mode 0700), the file itself with mode 0640. */
-  filename: string
-  /** The least severe level written. Default `warn`. */
-  level?: string
-  /**
-   * The most bytes of lines kept in memory while the file cannot be written
-   * (a full disk, a lost mount). Past it, new lines are dropped and counted,
-   * and the count is written to the file once it works again. Default 8 MiB.
-   */
-  maxBufferBytes?: number
-}
-
-/**
- * What the file transport did, for health checks and tests.
- *
- * @example
- * ```ts
- * const file = new FileTransport({ filename: 'var/log/errors.log' })
- * createFaultline({ transports: [file] })
- * const { queuedBytes, dropped }: FileStats = file.stats() // what a full disk holds back or loses
- * if (dropped > 0) console.warn(`${dropped} report lines lost, ${queuedBytes} bytes waiting`)
- * ```
- */
-export interface FileStats extends TransportStats {
-  /** Bytes of the lines waiting in memory (the file transport has no spool: `spooled` is 0). */
-  queuedBytes: number
-}
-
-// circular or BigInt metadata from an app's own req.log call must not cost the line
-const stringify = configure({ bigint: true, circularValue: '[Circular]', deterministic: false })
 const RETRY_MS = 1000
 // a storm's lines go out together, one write per 10 ms at most: a write per line costs the core a thread hand-off each
 const BATCH_MS = 10
-
-// lines still waiting when the process exits are written before it goes
-const open = new Set<FileTransport>()
-function flushAllOnExit(): void {
-  for (const transport of open) transport.flushSync()
-}
-const DEFAULT_BUFFER_BYTES = 8 * 1024 * 1024
-
-/** One JSON line: reports are JSON-safe, so the native stringify serves; an app's own odd metadata falls back to the safe one. */
-function toLine(info: Record<string | symbol, unknown>): string {
-  try {
-    return JSON.stringify(info)
-  } catch {
-    return stringify(info)
-  }
-}
-
-function describeFailure(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown } | undefined
-  return typeof e?.code === 'string' ? e.code : String(e?.message ?? err)
-}
-
-/** One line waiting: its bytes, and the record to announce as logged once it is written (none for faultline's own notices). */
-interface Pending {
-  bytes: Buffer
-  info?: unknown
-}
 
 /**
  * Appends every report as one JSON line (the report's fields plus `level` and
@@ -116,8 +50,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     // opened at once, so a path that cannot be written fails at start-up, not at the first error
     mkdirSync(dirname(this.filename), { recursive: true, mode: 0o700 })
     this.#fd = openSync(this.filename, 'a', 0o640)
-    if (open.size === 0) process.on('exit', flushAllOnExit)
-    open.add(this)
+    flushOnExit(this)
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
@@ -242,15 +175,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#outage = false
     if (!dropped) return
     this.#unsaid = { lines: 0, since: '' }
-    const notice = {
-      level: 'warn',
-      message: `faultline: ${dropped} line(s) were dropped because ${this.filename} could not take them`,
-      event: 'dropped',
-      dropped,
-      since,
-      time: isoTime(),
-    }
-    const bytes = Buffer.from(`${JSON.stringify(notice)}\n`, 'utf8')
+    const bytes = droppedNotice(this.filename, dropped, since)
     // the notice is owed whatever the bound: it is about the bound
     this.#pending.unshift({ bytes })
     this.#pendingBytes += bytes.length
@@ -310,8 +235,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#batch = undefined
     this.flushSync()
     this.#closed = true
-    open.delete(this)
-    if (open.size === 0) process.off('exit', flushAllOnExit)
+    stopFlushingOnExit(this)
     // lines of a write still in flight are the disk's now; the rest are lost
     const lost = this.#pending.length - (this.#writing ? this.#inFlightLines : 0)
     if (lost) {

@@ -1,6 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { isIP, connect as netConnect } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
+import { isIP } from 'node:net'
 import TransportStream from 'winston-transport'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
@@ -10,38 +9,17 @@ import { Spool } from '../lib/delivery/spool.js'
 import { RelpConnection } from './syslog/relp-connection.js'
 import { StreamConnection } from '../lib/delivery/stream-connection.js'
 import { formatSyslogLine, truncateBytes, type SyslogHeader } from './syslog/format.js'
+import { connectTo } from './syslog/connect.js'
+import { InDoubt } from './syslog/in-doubt.js'
 import {
   resolveSyslogOptions,
   type ResolvedSyslogOptions,
-  type SyslogOptions,
+  type SyslogTransportOptions,
 } from './syslog/options.js'
-
-/**
- * Options of the syslog transport: the `syslog` settings, plus the app's name
- * for APP-NAME and where it spools.
- *
- * @example
- * ```ts
- * // without a spool, what the receiver has not acknowledged yet dies with the process
- * faultline.logger.add(new SyslogTransport({ url: 'relp://logs.example.org:2514',
- *   defaultAppName: 'shop', spoolDir: 'var/spool/syslog' }))
- * ```
- */
-export interface SyslogTransportOptions extends SyslogOptions {
-  /** The default APP-NAME. */
-  defaultAppName?: string
-  /** The directory where undelivered messages wait across crashes and restarts (TCP, TLS, RELP and Unix sockets); none keeps them in memory only. */
-  spoolDir?: string
-}
 
 let sequence = 0
 
 const CLOSE_TIMEOUT_MS = 2000
-// what is kept for resending after a plain TCP connection drops, whatever `inDoubtMs` says
-const IN_DOUBT_MAX_UNITS = 10_000
-const IN_DOUBT_MAX_BYTES = 16 * 1024 * 1024
-
-type Connector = ReturnType<ConstructorParameters<typeof StreamConnection>[0]['connect']>
 
 /**
  * Sends every report to a syslog receiver: RFC 5424 (or 3164) lines with the
@@ -65,8 +43,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   readonly #header: SyslogHeader
   readonly #connection: StreamConnection | RelpConnection | undefined
   readonly #delivery: Delivery<string> | undefined
-  #inDoubt: Array<{ key: string; value: string; at: number }> = []
-  #inDoubtBytes = 0
+  readonly #inDoubt: InDoubt
   #udp: UdpSocket | undefined
   #udpPending = 0
   #udpWarned = false
@@ -88,6 +65,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
       procid: String(process.pid),
       sdId: settings.sdId,
     }
+    this.#inDoubt = new InDoubt(settings.inDoubtMs)
     if (settings.protocol === 'udp') return
     const connection = this.#openConnection()
     this.#connection = connection
@@ -128,67 +106,29 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     const onUp = () => this.#delivery?.wake()
     if (s.protocol === 'relp' || s.protocol === 'relp+tls')
       return new RelpConnection({
-        connect: () => this.#connect(),
+        connect: () => connectTo(s),
         target: s.target,
         window: s.relp.window,
         ackTimeoutMs: s.relp.ackTimeoutMs,
         onUp,
       })
     return new StreamConnection({
-      connect: () => this.#connect(),
+      connect: () => connectTo(s),
       target: s.target,
       onUp,
       onDown: () => this.#resendInDoubt(),
     })
   }
 
-  /** Writes one frame; once written, it stays in doubt for `inDoubtMs`, bounded in count and bytes. */
+  /** Writes one frame; once written, it stays in doubt for `inDoubtMs`. */
   async #write(connection: StreamConnection, key: string, frame: string): Promise<void> {
     await connection.write(Buffer.from(frame, 'utf8'))
-    if (!this.settings.inDoubtMs) return
-    const now = Date.now()
-    this.#inDoubt.push({ key, value: frame, at: now })
-    this.#inDoubtBytes += frame.length
-    const horizon = now - this.settings.inDoubtMs
-    let drop = 0
-    while (
-      drop < this.#inDoubt.length &&
-      (this.#inDoubt[drop]!.at < horizon ||
-        this.#inDoubt.length - drop > IN_DOUBT_MAX_UNITS ||
-        this.#inDoubtBytes > IN_DOUBT_MAX_BYTES)
-    ) {
-      this.#inDoubtBytes -= this.#inDoubt[drop]!.value.length
-      drop++
-    }
-    if (drop) this.#inDoubt.splice(0, drop)
+    if (this.settings.inDoubtMs) this.#inDoubt.add(key, frame)
   }
 
   /** Plain TCP has no acknowledgement: what went out in the last moments of a dropped connection is sent again. */
   #resendInDoubt(): void {
-    const horizon = Date.now() - this.settings.inDoubtMs
-    const again = this.#inDoubt.filter((unit) => unit.at >= horizon)
-    this.#inDoubt = []
-    this.#inDoubtBytes = 0
-    this.#delivery?.resend(again)
-  }
-
-  #connect(): Connector {
-    const s = this.settings
-    if (s.protocol === 'tls' || s.protocol === 'relp+tls') {
-      const servername = s.tls.servername ?? (isIP(s.host) ? undefined : s.host)
-      const { ca, cert, key, rejectUnauthorized } = s.tls
-      const socket = tlsConnect({
-        host: s.host,
-        port: s.port,
-        ...(ca ? { ca } : {}),
-        ...(cert && key ? { cert, key } : {}),
-        ...(servername ? { servername } : {}),
-        rejectUnauthorized,
-      })
-      return { socket, ready: 'secureConnect' }
-    }
-    const socket = s.protocol === 'unix' ? netConnect(s.path!) : netConnect(s.port, s.host)
-    return { socket, ready: 'connect' }
+    this.#delivery?.resend(this.#inDoubt.take())
   }
 
   /** Emits `logged` with the info once the receiver took it: acknowledged (RELP), written (TCP, TLS, Unix) or sent (UDP). */

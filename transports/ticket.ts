@@ -6,44 +6,16 @@ import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
 import { TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
-import { occurrenceOf, slim } from './ticket/reports.js'
 import type { TicketAdapter } from './ticket/adapter.js'
 import { FleetTickets } from './ticket/fleet-tickets.js'
 import { TrackerWork } from './ticket/tracker-work.js'
 import type { FleetCoordination } from '../lib/store/types.js'
-import { resolveTicketOptions, type TicketOptions } from './ticket/options.js'
+import { resolveTicketOptions, type TicketTransportOptions } from './ticket/options.js'
 import type { TicketOp, TicketStats, Track } from './ticket/work.js'
-
-/**
- * Options of the ticket transport: the `tickets` settings, plus where it spools.
- *
- * @example
- * ```ts
- * createFaultline({ transports: [new TicketTransport({
- *   url: 'redmine+https://API_KEY@tracker.example.org/projects/shop',
- *   spoolDir: 'var/spool/tickets', // else tracker calls not yet done die with the process
- * })] })
- * ```
- */
-export interface TicketTransportOptions extends TicketOptions {
-  /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
-  spoolDir?: string
-  /**
-   * The fleet's shared store: with it, a fingerprint is claimed before its
-   * ticket is filed (two hosts never file two), and the comments count every
-   * process's occurrences, at most one per ticket per window.
-   */
-  coordination?: FleetCoordination
-  /**
-   * Errors muted in the incident view: their reports are not taken to the tracker (they are
-   * still counted and logged elsewhere) until the mute ends.
-   */
-  muted?: (fingerprint: string) => boolean
-}
+import { TicketWindows } from './ticket/windows.js'
 
 export type { TicketStats }
 
-const MAX_LISTED = 50
 const MAX_QUEUE = 1000
 const CLOSE_MS = 2000
 // the group the reports the ceiling held back gather under, until their summary ticket carries them
@@ -78,13 +50,9 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   readonly adapter: TicketAdapter
   readonly #windowMs: number
   readonly #kinds: Set<string>
-  readonly #tracks = new Map<string, Track>()
+  readonly #windows: TicketWindows
   readonly #delivery: Delivery<TicketOp>
   readonly #ceiling: TicketCeiling
-  readonly #maxFingerprints: number
-  readonly #maxHeldBytes: number
-  #heldBytes = 0
-  #heldReports = 0
   #counts = { created: 0, comments: 0, reopened: 0, heldBack: 0, summaries: 0 }
   #closed = false
   #refusalSaid = false
@@ -102,8 +70,12 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.adapter = settings.adapter
     this.#windowMs = settings.windowMs ?? 10 * 60_000
     this.#kinds = new Set(settings.errors ? ['traceback', 'error'] : ['traceback'])
-    this.#maxFingerprints = settings.maxFingerprints
-    this.#maxHeldBytes = settings.maxHeldBytes
+    this.#windows = new TicketWindows({
+      windowMs: this.#windowMs,
+      maxFingerprints: settings.maxFingerprints,
+      maxHeldBytes: settings.maxHeldBytes,
+      ended: (fingerprint, track) => this.#pushComment(fingerprint, track),
+    })
     this.#ceiling = new TicketCeiling(
       { maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
       (held) => this.#holdBack(held),
@@ -197,11 +169,6 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   stats(): TicketStats {
     const { delivered, queued, spooled, retried, dropped } = this.#delivery.stats()
-    const windows = {
-      windowed: this.#tracks.size,
-      heldReports: this.#heldReports,
-      heldBytes: this.#heldBytes,
-    }
     return {
       delivered,
       queued,
@@ -210,7 +177,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       dropped,
       ...this.#counts,
       heldBack: this.#counts.heldBack + this.#ceiling.heldBack,
-      ...windows,
+      ...this.#windows.stats(),
     }
   }
 
@@ -244,47 +211,11 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   }
 
   #occur(report: Report): void {
-    const track = this.#tracks.get(report.fingerprint)
-    if (track) {
-      this.#logged.gather(report.fingerprint, report)
-      return this.#count(track, report)
-    }
+    if (this.#windows.count(report)) return this.#logged.gather(report.fingerprint, report)
     if (this.#ceiling.holds(report)) return this.#logged.gather(HELD, report)
     this.#logged.gather(report.fingerprint, report)
-    if (this.#tracks.size >= this.#maxFingerprints) this.#endOldestWindow()
-    const fresh: Track = {
-      ...this.#keep(report),
-      count: 0,
-      since: report.time,
-      last: report.time,
-      occurrences: [],
-    }
-    this.#tracks.set(report.fingerprint, fresh)
-    this.#armWindow(report.fingerprint, fresh)
+    this.#windows.open(report)
     this.#push(`ensure:${report.id}`, { op: 'ensure', report }, [report.fingerprint])
-  }
-
-  /** The first report as the window keeps it: whole within the byte budget, slim past it. */
-  #keep(report: Report): Pick<Track, 'first' | 'bytes'> {
-    const bytes = JSON.stringify(report).length
-    if (this.#heldBytes + bytes > this.#maxHeldBytes) return { first: slim(report), bytes: 0 }
-    this.#heldBytes += bytes
-    this.#heldReports++
-    return { first: report, bytes }
-  }
-
-  #forget(fingerprint: string, track: Track): void {
-    if (track.timer) clearTimeout(track.timer)
-    this.#tracks.delete(fingerprint)
-    this.#heldBytes -= track.bytes
-    if (track.bytes) this.#heldReports--
-  }
-
-  /** Too many windows open: the oldest ends now, its count goes out, and its error starts afresh if it comes again. */
-  #endOldestWindow(): void {
-    const [fingerprint, track] = this.#tracks.entries().next().value!
-    this.#forget(fingerprint, track)
-    if (track.count) this.#pushComment(fingerprint, track)
   }
 
   #pushComment(fingerprint: string, track: Track): void {
@@ -296,30 +227,6 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     )
   }
 
-  #count(track: Track, report: Report): void {
-    track.count++
-    track.last = report.time
-    if (track.occurrences.length < MAX_LISTED) track.occurrences.push(occurrenceOf(report))
-  }
-
-  #armWindow(fingerprint: string, track: Track): void {
-    if (this.#closed) return
-    track.timer = setTimeout(() => this.#endWindow(fingerprint, track), this.#windowMs)
-    track.timer.unref()
-  }
-
-  /** The window's end: what it counted becomes one comment, and a new window opens while they keep coming. */
-  #endWindow(fingerprint: string, track: Track): void {
-    track.timer = undefined
-    if (track.count === 0) return this.#forget(fingerprint, track)
-    this.#pushComment(fingerprint, track)
-    const { last } = track
-    track.count = 0
-    track.occurrences = []
-    track.since = last
-    this.#armWindow(fingerprint, track)
-  }
-
   /** Counts an occurrence whose ticket exists into the window gathering now: the fleet's, or this process's. */
   #join(report: Report): boolean {
     if (this.#closed) return false
@@ -327,20 +234,14 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       this.#fleet.count(report)
       return true
     }
-    const track = this.#tracks.get(report.fingerprint)
-    if (track) this.#count(track, report)
-    return track !== undefined
+    return this.#windows.count(report)
   }
 
   /** Sends the comments still gathering and waits for the tracker work, up to `timeoutMs`. */
   async flush(timeoutMs = 5000): Promise<void> {
     if (this.#fleet) await settleWithin(this.#fleet.flush(), timeoutMs)
     this.#ceiling.flush()
-    for (const [fingerprint, track] of this.#tracks) {
-      if (track.timer) clearTimeout(track.timer)
-      track.timer = undefined
-      this.#endWindow(fingerprint, track)
-    }
+    this.#windows.endAll()
     await this.#delivery.drain(timeoutMs)
   }
 
@@ -354,8 +255,8 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   override close(): Promise<void> {
     if (this.#closing) return this.#closing
     this.#closed = true
+    this.#windows.close()
     this.#ceiling.flush()
-    for (const track of this.#tracks.values()) if (track.timer) clearTimeout(track.timer)
     // a fleet's windows are taken from the store first: their comments join what is owed
     const taken = this.#fleet && settleWithin(this.#fleet.flush(true), CLOSE_MS / 2)
     this.#closing = settleWithin(

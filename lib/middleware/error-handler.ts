@@ -16,7 +16,8 @@ import {
   type PageType,
   type PreparedPage,
 } from '../pages/error-page.js'
-import { isXhrRequest, type Report } from '../report/report.js'
+import type { Report } from '../report/report.js'
+import { isXhrRequest } from '../report/request-info.js'
 import type { RequestLifecycle } from './lifecycle.js'
 import { enteredThrowing } from './throw-errors.js'
 

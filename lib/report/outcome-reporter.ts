@@ -5,13 +5,9 @@ import { createIncidentId } from './incident-id.js'
 import type { ResolvedOptions } from '../config/options.js'
 import { buildRepeatReport, RepeatCache, repeatKeyOf } from './repeats.js'
 import type { ReportDispatcher } from './dispatcher.js'
-import {
-  buildReport,
-  describeRequest,
-  type Report,
-  type ReportContext,
-  type ReportInput,
-} from './report.js'
+import type { Report } from './report.js'
+import { buildReport, type ReportContext, type ReportInput } from './build-report.js'
+import { describeRequest } from './request-info.js'
 import { scrubRecord } from '../scrub/scrub-report.js'
 import {
   getLocus,

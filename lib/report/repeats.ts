@@ -1,16 +1,9 @@
 import type { Request } from 'express'
 import { readField } from './error-status.js'
 import { normalizeMessage, normalizePath } from './fingerprint.js'
-import {
-  addTrace,
-  scrubRequestLine,
-  isXhrRequest,
-  type LoggedMessage,
-  type Report,
-  type ReportContext,
-  type ReportInput,
-  type RequestInfo,
-} from './report.js'
+import type { LoggedMessage, Report, RequestInfo } from './report.js'
+import { addTrace, type ReportContext, type ReportInput } from './build-report.js'
+import { isXhrRequest, scrubRequestLine } from './request-info.js'
 import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
 import type { Scrubber } from '../scrub/scrub.js'
 import { isoTime } from './clock.js'

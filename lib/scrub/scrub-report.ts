@@ -4,7 +4,8 @@
  * @module
  */
 import type { Request } from 'express'
-import { collectRequestSecrets, type Report } from '../report/report.js'
+import type { Report } from '../report/report.js'
+import { collectRequestSecrets } from '../report/request-info.js'
 import { scrubStrings, type Scrubber } from './scrub.js'
 import type { SerializedError } from '../report/serialize-error.js'
 

@@ -56,6 +56,24 @@ export interface SyslogOptions {
   force?: boolean
 }
 
+/**
+ * Options of the syslog transport: the `syslog` settings, plus the app's name
+ * for APP-NAME and where it spools.
+ *
+ * @example
+ * ```ts
+ * // without a spool, what the receiver has not acknowledged yet dies with the process
+ * faultline.logger.add(new SyslogTransport({ url: 'relp://logs.example.org:2514',
+ *   defaultAppName: 'shop', spoolDir: 'var/spool/syslog' }))
+ * ```
+ */
+export interface SyslogTransportOptions extends SyslogOptions {
+  /** The default APP-NAME. */
+  defaultAppName?: string
+  /** The directory where undelivered messages wait across crashes and restarts (TCP, TLS, RELP and Unix sockets); none keeps them in memory only. */
+  spoolDir?: string
+}
+
 /** The syslog settings once validated. */
 export interface ResolvedSyslogOptions {
   protocol: 'udp' | 'tcp' | 'tls' | 'relp' | 'relp+tls' | 'unix'

@@ -2,6 +2,7 @@ import type { TicketAdapter } from './adapter.js'
 import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
 import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
+import type { FleetCoordination } from '../../lib/store/types.js'
 
 /**
  * The `tickets` option as an object.
@@ -48,6 +49,33 @@ export interface TicketOptions {
    * facts. Default 4 MiB.
    */
   maxHeldBytes?: number
+}
+
+/**
+ * Options of the ticket transport: the `tickets` settings, plus where it spools.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ transports: [new TicketTransport({
+ *   url: 'redmine+https://API_KEY@tracker.example.org/projects/shop',
+ *   spoolDir: 'var/spool/tickets', // else tracker calls not yet done die with the process
+ * })] })
+ * ```
+ */
+export interface TicketTransportOptions extends TicketOptions {
+  /** The directory where tracker work waits across crashes and restarts; none keeps it in memory only. */
+  spoolDir?: string
+  /**
+   * The fleet's shared store: with it, a fingerprint is claimed before its
+   * ticket is filed (two hosts never file two), and the comments count every
+   * process's occurrences, at most one per ticket per window.
+   */
+  coordination?: FleetCoordination
+  /**
+   * Errors muted in the incident view: their reports are not taken to the tracker (they are
+   * still counted and logged elsewhere) until the mute ends.
+   */
+  muted?: (fingerprint: string) => boolean
 }
 
 /** The `tickets` setting once checked: what the ticket transport is built from. */
