@@ -1,13 +1,19 @@
 import { expect } from 'chai'
+import { pbkdf2 } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import request from 'supertest'
 import TransportStream from 'winston-transport'
-import { createFaultline, StderrTransport } from '../lib/index.js'
+import { createFaultline, FileTransport, StderrTransport } from '../lib/index.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
+
+/** Occupies a thread of the pool for tens of milliseconds, as hashing a password does. */
+function keepPoolBusy(): Promise<void> {
+  return new Promise((resolve) => pbkdf2('pool', 'salt', 100_000, 32, 'sha256', () => resolve()))
+}
 
 describe('transports', () => {
   let dir: string
@@ -49,6 +55,26 @@ describe('transports', () => {
           .map((line) => (JSON.parse(line) as { id: string }).id)
         expect(written).to.deep.equal(ids)
       })
+
+    it('should write a crash report after the lines of a write still in flight, never before them', async () => {
+      const file = join(dir, 'errors.log')
+      const transport = new FileTransport({ filename: file })
+      for (let i = 0; i < 2000; i++)
+        transport.log({ level: 'error', message: 'boom', n: i }, () => {})
+      // the app keeps the thread pool busy (hashing, compression, DNS): the batch's write waits in its queue
+      const busy = Array.from({ length: 4 }, () => keepPoolBusy())
+      await new Promise((resolve) => setTimeout(resolve, 11))
+      transport.logSync({ level: 'error', message: 'crash', n: 'crash' })
+      const written = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { n: number | string }).n)
+      expect(written).to.have.length(2001)
+      expect(written.at(-1)).to.equal('crash')
+      expect(written.slice(0, 2000)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => i))
+      transport.close()
+      await Promise.all(busy)
+    })
 
     it('should leave info records out by default and take them in when asked', async () => {
       const quiet = join(dir, 'quiet.log')

@@ -1,4 +1,4 @@
-import { closeSync, fsync, mkdirSync, openSync, write, writeSync } from 'node:fs'
+import { closeSync, fstatSync, fsync, mkdirSync, openSync, write, writeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
@@ -10,6 +10,17 @@ import { DEFAULT_BUFFER_BYTES, type FileStats, type FileTransportOptions } from 
 const RETRY_MS = 1000
 // a storm's lines go out together, one write per 10 ms at most: a write per line costs the core a thread hand-off each
 const BATCH_MS = 10
+// a disk that takes longer than this for a batch gets the exit's lines after it, or out of order
+const IN_FLIGHT_WAIT_MS = 200
+
+/** The file's size plus `bytes`, or undefined if it cannot be read. */
+function sizeAfter(fd: number, bytes: number): number | undefined {
+  try {
+    return fstatSync(fd).size + bytes
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * Appends every report as one JSON line (the report's fields plus `level` and
@@ -34,6 +45,8 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #pendingBytes = 0
   #writing = false
   #inFlightLines = 0
+  /** The file's size once the write in flight is done, if it could be read. */
+  #inFlightEnd: number | undefined
   #drained: Array<() => void> = []
   #retry: NodeJS.Timeout | undefined
   #outage = false
@@ -109,6 +122,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
     this.#writing = true
     this.#inFlightLines = lines
+    this.#inFlightEnd = sizeAfter(this.#fd, chunk.length)
     write(this.#fd, chunk, 0, chunk.length, null, (err, written) => {
       this.#writing = false
       if (this.#closed) return this.#closeFile()
@@ -210,6 +224,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     // a write in flight keeps its lines (the disk has them, or will); the ones queued after it go now
     const from = this.#writing ? this.#inFlightLines : 0
     if (this.#fd === undefined || this.#pending.length <= from) return
+    if (this.#writing) this.#awaitInFlight(this.#fd)
     const lines = this.#pending.length - from
     try {
       const chunk = Buffer.concat(this.#pending.slice(from).map((p) => p.bytes))
@@ -217,6 +232,19 @@ export class FileTransport extends TransportStream implements ReportTransport {
     } catch (err) {
       if (!this.#outage) this.#failed(err)
     }
+  }
+
+  /**
+   * The thread pool may not have written the lines in flight yet: a line
+   * written now could land before them (a crash report before the errors that
+   * led to it), so wait until the file has grown by them, for at most
+   * IN_FLIGHT_WAIT_MS of a process that is about to exit anyway.
+   */
+  #awaitInFlight(fd: number): void {
+    const end = this.#inFlightEnd
+    if (end === undefined) return
+    const deadline = Date.now() + IN_FLIGHT_WAIT_MS
+    while (Date.now() < deadline) if ((sizeAfter(fd, 0) ?? end) >= end) return
   }
 
   override _final(callback: (error?: Error | null) => void): void {
