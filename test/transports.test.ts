@@ -43,9 +43,9 @@ describe('transports', () => {
     })
 
     for (const how of ['exit', 'end'] as const)
-      it(`should have every line on disk when the process ${how === 'exit' ? 'calls process.exit() right after reporting' : 'runs out of work without close()'}`, async () => {
+      it(`should have every line on disk and on stderr when the process ${how === 'exit' ? 'calls process.exit() right after reporting' : 'runs out of work without close()'}`, async () => {
         const file = join(dir, 'errors.log')
-        const { stdout } = await runScript('file-exit-child.ts', [file, how], {
+        const { stdout, stderr } = await runScript('file-exit-child.ts', [file, how], {
           allowFailure: true,
         })
         const ids = JSON.parse(stdout) as string[]
@@ -54,6 +54,9 @@ describe('transports', () => {
           .split('\n')
           .map((line) => (JSON.parse(line) as { id: string }).id)
         expect(written).to.deep.equal(ids)
+        // stderr batches too: every report's header line is printed before the process goes
+        const printed = ids.filter((id) => stderr.includes(id))
+        expect(printed).to.deep.equal(ids)
       })
 
     it('should write a crash report after the lines of a write still in flight, never before them', async () => {

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { isoTime } from '../lib/report/clock.js'
-import { flushOnExit, stopFlushingOnExit } from './file/exit-flush.js'
+import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
 import { describeFailure, droppedNotice, toLine, type Pending } from './file/lines.js'
 import { DEFAULT_BUFFER_BYTES, type FileStats, type FileTransportOptions } from './file/options.js'
 

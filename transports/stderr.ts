@@ -1,5 +1,6 @@
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
+import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
 import { formatLine } from '../lib/report/format-line.js'
 
 /**
@@ -23,14 +24,6 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
 const MAX_BATCH = 64 * 1024
 // how long a line may wait for others: unnoticeable in `docker logs`, and one write per interval in a storm
 const FLUSH_MS = 20
-
-// a process.exit() before the interval ends must not lose what is batched: written on 'exit', synchronously
-const batching = new Set<StderrTransport>()
-let exitHooked = false
-
-function flushAllOnExit(): void {
-  for (const transport of batching) transport.flushNow()
-}
 
 /**
  * Writes every report as readable text to stderr: a header line per report,
@@ -62,7 +55,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
 
   /** For a process about to die: what is batched, then this report, written at once. */
   logSync(info: Record<string, unknown>): void {
-    this.flushNow()
+    this.flushSync()
     this.#stream.write(formatLine(info, this.#format))
   }
 
@@ -71,7 +64,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
       this.#batch += formatLine(info, this.#format)
       // held until written only for someone waiting on it: a storm's records are otherwise free at once
       if (this.listenerCount('logged') > 0) this.#logged.push(info)
-      if (this.#batch.length >= MAX_BATCH) this.flushNow()
+      if (this.#batch.length >= MAX_BATCH) this.flushSync()
       else this.#schedule()
     } catch (err) {
       this.emit('warn', err)
@@ -80,10 +73,10 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   }
 
   /** Writes what is batched now (on close, on exit, before a crash report). */
-  flushNow(): void {
+  flushSync(): void {
     if (this.#scheduled) clearTimeout(this.#scheduled)
     this.#scheduled = undefined
-    batching.delete(this)
+    stopFlushingOnExit(this)
     if (!this.#batch) return
     const text = this.#batch
     const logged = this.#logged
@@ -100,27 +93,24 @@ export class StderrTransport extends TransportStream implements ReportTransport 
 
   /** For `close()`: nothing stays batched. */
   flush(): Promise<void> {
-    this.flushNow()
+    this.flushSync()
     return Promise.resolve()
   }
 
   override close(): void {
-    this.flushNow()
+    this.flushSync()
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.flushNow()
+    this.flushSync()
     callback()
   }
 
   #schedule(): void {
     if (this.#scheduled) return
     // unref'd: a batch never keeps the process alive, the 'exit' hook writes it
-    this.#scheduled = setTimeout(() => this.flushNow(), FLUSH_MS).unref()
-    batching.add(this)
-    if (!exitHooked) {
-      exitHooked = true
-      process.on('exit', flushAllOnExit)
-    }
+    this.#scheduled = setTimeout(() => this.flushSync(), FLUSH_MS).unref()
+    // a process.exit() before the interval ends must not lose what is batched
+    flushOnExit(this)
   }
 }

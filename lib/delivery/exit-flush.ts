@@ -3,13 +3,13 @@ export interface FlushesOnExit {
   flushSync(): void
 }
 
-// lines still waiting when the process exits are written before it goes
+// lines a transport still batches when the process exits are written before it goes: 'exit' listeners may only do synchronous work
 const open = new Set<FlushesOnExit>()
 function flushAllOnExit(): void {
   for (const transport of open) transport.flushSync()
 }
 
-/** Has the transport's waiting lines written when the process exits; one exit listener serves them all. */
+/** Has the transport's waiting lines written when the process exits; one exit listener serves every transport. */
 export function flushOnExit(transport: FlushesOnExit): void {
   if (open.size === 0) process.on('exit', flushAllOnExit)
   open.add(transport)
