@@ -2,6 +2,7 @@ import type { Report } from '../../lib/report/report.js'
 import type { FleetCoordination, Gathered } from '../../lib/store/types.js'
 import { slim } from '../ticket/reports.js'
 import type { HeldBack, MailThrottleOptions, MailThrottleSink } from './throttle.js'
+import { BackgroundWork } from '../../lib/delivery/background-work.js'
 
 interface Budget {
   readonly name: HeldBack['budget']
@@ -40,10 +41,9 @@ export class FleetMailThrottle {
     string,
     { fingerprint: string; start: number; timer: NodeJS.Timeout }
   >()
-  readonly #pending = new Set<Promise<void>>()
+  readonly #work: BackgroundWork
   readonly #errors: Budget
   readonly #warnings: Budget
-  #failureSaid = false
 
   constructor(
     private readonly options: MailThrottleOptions,
@@ -57,11 +57,17 @@ export class FleetMailThrottle {
       options.maxWarningsPerPeriod ?? Math.max(1, Math.ceil(options.maxPerPeriod / 3))
     this.#errors = { name: 'errors', max: options.maxPerPeriod, held: undefined }
     this.#warnings = { name: 'warnings', max: warnings, held: undefined }
+    // nothing escapes: a sink or store that throws is said once, never raised into the app
+    this.#work = new BackgroundWork((err) =>
+      this.warn(
+        new Error(`the shared store failed for mail (${reasonOf(err)}); mails go out unshared`),
+      ),
+    )
   }
 
   /** Takes one report: counted into its fingerprint's fleet window, mailed now when it opens one. */
   add(report: Report): void {
-    this.#track(this.#gather(report))
+    this.#work.track(this.#gather(report))
   }
 
   async #gather(report: Report): Promise<void> {
@@ -81,27 +87,12 @@ export class FleetMailThrottle {
       )
     } catch (err) {
       // the store failed outright: the alert goes out all the same (maybe twice in the fleet, never lost)
-      this.#failed(err)
+      this.#work.failed(err)
       if (await this.#allow(1, report)) this.sink.sendReport(report)
       return
     }
     this.#armTake(report.fingerprint, result.start)
     if (result.opened && (await this.#allow(1, report))) this.sink.sendReport(report)
-  }
-
-  #track(work: Promise<void>): void {
-    // nothing escapes: a sink or store that throws is said once, never raised into the app
-    const settled = work.catch((err: unknown) => this.#failed(err))
-    this.#pending.add(settled)
-    void settled.then(() => this.#pending.delete(settled))
-  }
-
-  #failed(err: unknown): void {
-    if (this.#failureSaid) return
-    this.#failureSaid = true
-    this.warn(
-      new Error(`the shared store failed for mail (${reasonOf(err)}); mails go out unshared`),
-    )
   }
 
   /** Every process that counted into a window asks for it at its end; the store gives it to one. */
@@ -123,7 +114,7 @@ export class FleetMailThrottle {
     if (!entry) return
     clearTimeout(entry.timer)
     this.#timers.delete(key)
-    this.#track(this.#take(entry.fingerprint, entry.start))
+    this.#work.track(this.#take(entry.fingerprint, entry.start))
   }
 
   async #take(fingerprint: string, start: number): Promise<void> {
@@ -146,7 +137,7 @@ export class FleetMailThrottle {
         periodMs,
       )
     } catch (err) {
-      this.#failed(err)
+      this.#work.failed(err)
       return true
     }
     if (sent <= budget.max) return true
@@ -197,9 +188,9 @@ export class FleetMailThrottle {
    * nothing), and the held-back summaries go out. For shutdown.
    */
   async flush(): Promise<void> {
-    await Promise.all(this.#pending)
+    await this.#work.settled()
     for (const key of [...this.#timers.keys()]) this.#takeNow(key)
-    await Promise.all(this.#pending)
+    await this.#work.settled()
     this.#sendHeldBack(this.#errors)
     this.#sendHeldBack(this.#warnings)
   }

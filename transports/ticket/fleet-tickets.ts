@@ -2,6 +2,7 @@ import type { Report } from '../../lib/report/report.js'
 import type { FleetCoordination } from '../../lib/store/types.js'
 import { occurrenceOf, slim } from './reports.js'
 import type { TicketOp } from './work.js'
+import { BackgroundWork } from '../../lib/delivery/background-work.js'
 
 const SCOPE = 'tickets'
 // long enough for a slow tracker to file; a process that dies holding it blocks no one for longer
@@ -40,8 +41,7 @@ export class FleetTickets {
     string,
     { fingerprint: string; start: number; timer: NodeJS.Timeout }
   >()
-  readonly #pending = new Set<Promise<void>>()
-  #failureSaid = false
+  readonly #work: BackgroundWork
   #closed = false
 
   constructor(
@@ -49,16 +49,21 @@ export class FleetTickets {
     private readonly windowMs: number,
     private readonly hooks: FleetTicketHooks,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.#work = new BackgroundWork((err) => {
+      const reason = String((err as { message?: unknown })?.message ?? err)
+      this.hooks.warn(new Error(`the shared store failed for tickets (${reason})`))
+    })
+  }
 
   /** One occurrence: it opens the fleet's window (and files, holding the claim), or counts into it. */
   occur(report: Report): void {
-    this.#track(this.#occur(report))
+    this.#work.track(this.#occur(report))
   }
 
   /** An occurrence that joined an existing ticket: counted into the fleet's window, for the next comment. */
   count(report: Report): void {
-    this.#track(this.#count(report))
+    this.#work.track(this.#count(report))
   }
 
   async #occur(report: Report): Promise<void> {
@@ -90,7 +95,7 @@ export class FleetTickets {
 
   /** Gives the claim back once the ticket is filed or joined: a later regression claims afresh. */
   release(fingerprint: string, claim: string): void {
-    this.#track(this.coordination.release(claimKey(fingerprint), claim))
+    this.#work.track(this.coordination.release(claimKey(fingerprint), claim))
   }
 
   /**
@@ -110,19 +115,6 @@ export class FleetTickets {
       if (await appeared()) return undefined
     }
     return undefined
-  }
-
-  #track(work: Promise<void>): void {
-    const settled = work.catch((err: unknown) => this.#failed(err))
-    this.#pending.add(settled)
-    void settled.then(() => this.#pending.delete(settled))
-  }
-
-  #failed(err: unknown): void {
-    if (this.#failureSaid) return
-    this.#failureSaid = true
-    const reason = String((err as { message?: unknown })?.message ?? err)
-    this.hooks.warn(new Error(`the shared store failed for tickets (${reason})`))
   }
 
   /** Every process that counted into a window asks for it at its end; the store gives it to one. */
@@ -145,7 +137,7 @@ export class FleetTickets {
     if (!entry) return
     clearTimeout(entry.timer)
     this.#timers.delete(key)
-    this.#track(this.#take(entry.fingerprint, entry.start))
+    this.#work.track(this.#take(entry.fingerprint, entry.start))
   }
 
   async #take(fingerprint: string, start: number): Promise<void> {
@@ -165,8 +157,8 @@ export class FleetTickets {
   /** Settles the store calls under way and takes every window this process counted into: for shutdown. */
   async flush(closing = false): Promise<void> {
     this.#closed ||= closing
-    await Promise.all(this.#pending)
+    await this.#work.settled()
     for (const key of [...this.#timers.keys()]) this.#takeNow(key)
-    await Promise.all(this.#pending)
+    await this.#work.settled()
   }
 }
