@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { startRedis } from './support/redis.js'
 
 const run = promisify(execFile)
 const ROOT = process.cwd()
@@ -277,5 +278,66 @@ describe('the published package', function () {
       tickets: [{ title: 'OrderLockedError: order 42 is locked — GET /boom', notes: 1 }],
       refused: ['mail.outbx', 'tickets.adaptor', 'managers'],
     })
+  })
+  // redis is an optional peer: npm leaves it out, so an app that names a Redis server hears so at start-up
+  const STORE_CHECK = `import { createFaultline } from 'faultline'
+try {
+  const options = { env: false, stderr: false, store: process.argv[1] }
+  // reported at once, before the client has even connected, and closed right after
+  const faultline = createFaultline(options)
+  faultline.capture(new Error('stored in the fleet'))
+  const status = faultline.storeStatus()
+  await faultline.close()
+  const { total } = await createFaultline(options).issues()
+  console.log(JSON.stringify({ status, total }))
+} catch (err) {
+  console.log(JSON.stringify({ name: err.name, field: err.field, message: err.message }))
+}
+process.exit(0)
+`
+
+  it('should refuse a Redis store at start-up, naming the package to install, when redis is not installed', async () => {
+    const project = join(dir, 'consumer')
+    expect(existsSync(join(project, 'node_modules', 'redis'))).to.equal(false)
+    const out = await run(
+      process.execPath,
+      ['--input-type=module', '-e', STORE_CHECK, 'redis://127.0.0.1:6379'],
+      { cwd: project },
+    )
+    expect(JSON.parse(out.stdout)).to.deep.equal({
+      name: 'FaultlineConfigError',
+      field: 'store',
+      message:
+        'faultline: option "store" names a Redis server, which needs the "redis" package (node-redis): npm install redis',
+    })
+  })
+
+  it('should share its incidents through a real Redis once the app installs redis', async function () {
+    this.timeout(180_000)
+    const project = join(dir, 'consumer')
+    await run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', 'redis@6'],
+      {
+        cwd: project,
+      },
+    )
+    const redis = await startRedis()
+    try {
+      const out = await run(
+        process.execPath,
+        ['--input-type=module', '-e', STORE_CHECK, redis.url],
+        { cwd: project },
+      )
+      const { status, total } = JSON.parse(out.stdout) as {
+        status: { backend: string; shared: boolean }
+        total: number
+      }
+      expect(status).to.include({ backend: 'redis' })
+      // a second instance sees the first one's incident: close() let it land
+      expect(total).to.equal(1)
+    } finally {
+      await redis.stop()
+    }
   })
 })

@@ -58,6 +58,8 @@ export class FailoverStore implements Store {
   #downSince = 0
   #probe: NodeJS.Timeout | undefined
   #closed = false
+  /** Calls on their way to Redis: close() lets them land, made before the client connected included. */
+  readonly #calls = new Set<Promise<unknown>>()
   // the first connection (loading the client, the TCP and TLS handshakes) gets longer than a call
   #connected = false
   #muted = new Map<string, number>()
@@ -119,7 +121,13 @@ export class FailoverStore implements Store {
           : Math.max(this.#options.timeoutMs, this.#options.connectMs)
         timer = setTimeout(() => reject(new Timeout(wait)), wait)
       })
-      return await Promise.race([this.#redis.then(remote), deadline])
+      const call = Promise.race([this.#redis.then(remote), deadline])
+      this.#calls.add(call)
+      try {
+        return await call
+      } finally {
+        this.#calls.delete(call)
+      }
     } catch (err) {
       this.#down(err)
       this.#fallbacks++
@@ -276,15 +284,18 @@ export class FailoverStore implements Store {
     )
   }
 
+  async #settle(): Promise<void> {
+    const redis = await this.#redis.catch(() => undefined)
+    await redis?.drain().catch(() => {})
+    await Promise.allSettled([...this.#calls])
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#mutePoll)
     clearInterval(this.#probe)
     this.#probe = undefined
-    // reports still gathering for a batch are counted before the client goes
-    if (this.#shared && this.#connected) {
-      const redis = await this.#redis
-      await Promise.race([redis.drain().catch(() => {}), sleep(this.#options.timeoutMs)])
-    }
+    // reports still gathering for a batch, or waiting for the first connection, are counted before the client goes
+    if (this.#shared) await Promise.race([this.#settle(), sleep(this.#options.timeoutMs)])
     this.#closed = true
     await this.#options.release()
   }
