@@ -6,6 +6,7 @@ import { openStore } from '../lib/store/open-store.js'
 import { RedisStore, type RedisCommander } from '../lib/store/redis-store.js'
 import type { Store } from '../lib/store/types.js'
 import { startRedis, type RedisServer } from './support/redis.js'
+import { getDeadPort } from './support/ports.js'
 import { spawnScript } from './support/processes.js'
 import { getTestCertificate } from './support/smtp.js'
 import {
@@ -154,6 +155,18 @@ describe('Redis store: failover', function () {
       (line) => lines.push(line),
     )
   }
+
+  it('should say it is shared only once connected, not while a server that refuses is still being tried', async function () {
+    store = open(`redis://127.0.0.1:${await getDeadPort()}`)
+    expect(store.status()).to.include({ backend: 'redis', shared: false })
+    await sleep(300)
+    expect(store.status().shared).to.equal(false)
+    await store.close()
+    store = open()
+    const deadline = Date.now() + 5_000
+    while (!store.status().shared && Date.now() < deadline) await sleep(20)
+    expect(store.status()).to.include({ shared: true, outages: 0 })
+  })
 
   it('should answer locally at once when Redis is killed, say so once, and share again when it is back', async function () {
     this.timeout(30_000)

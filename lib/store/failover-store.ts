@@ -98,7 +98,8 @@ export class FailoverStore implements Store {
   status(): StoreStatus {
     return {
       backend: 'redis',
-      shared: this.#shared,
+      // not before the first connection: a health check must not say shared of a server never reached
+      shared: this.#shared && this.#connected,
       fallbacks: this.#fallbacks,
       outages: this.#outages,
     }
