@@ -192,7 +192,7 @@ export interface IncidentStore {
  */
 export interface StoreStatus {
   backend: 'local' | 'redis'
-  /** Whether calls go to the shared backend now (false while falling back). */
+  /** Whether the shared backend is connected and answering now (false until the first connection, and while falling back). */
   shared: boolean
   /** Calls answered by the local state because the shared one failed or was slow. */
   fallbacks: number
