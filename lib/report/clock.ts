@@ -17,6 +17,8 @@ function enterSecond(ms: number): void {
 /** `new Date(ms).toISOString()`, the current time by default. */
 export function isoTime(ms: number = Date.now()): string {
   if (!Number.isFinite(ms)) return new Date(ms).toISOString()
+  // a Date drops fractions toward zero, before the epoch as well
+  ms = Math.trunc(ms)
   if (Math.floor(ms / 1000) !== second) enterSecond(ms)
   const milli = Math.floor(ms - second * 1000)
   return `${prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`
