@@ -140,19 +140,21 @@ export class FileTransport extends TransportStream implements ReportTransport {
    */
   #wrote(lines: number, written: number, from = 0): void {
     let left = written
-    for (let i = 0; i < lines && left > 0; i++) {
-      const head = this.#pending[from]!
-      const n = Math.min(left, head.bytes.length)
+    let done = 0
+    for (; done < lines && left > 0; done++) {
+      const line = this.#pending[from + done]!
+      const n = Math.min(left, line.bytes.length)
       left -= n
       this.#pendingBytes -= n
-      if (n < head.bytes.length) {
-        head.bytes = head.bytes.subarray(n)
+      if (n < line.bytes.length) {
+        line.bytes = line.bytes.subarray(n)
         break
       }
-      if (from === 0) this.#pending.shift()
-      else this.#pending.splice(from, 1)
+    }
+    // one splice for the lines done: a line at a time would move the rest of the queue each time
+    for (const line of this.#pending.splice(from, done)) {
       this.#stats.delivered++
-      if (head.info !== undefined) this.emit('logged', head.info)
+      if (line.info !== undefined) this.emit('logged', line.info)
     }
   }
 
