@@ -1,7 +1,14 @@
 import type { Request } from 'express'
 import { STATUS_CODES } from 'node:http'
 import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } from './fingerprint.js'
-import type { Attribution, LoggedMessage, Locus, Report, ReportKind, RequestInfo } from './report.js'
+import type {
+  Attribution,
+  LoggedMessage,
+  Locus,
+  Report,
+  ReportKind,
+  RequestInfo,
+} from './report.js'
 import { describeRequest } from './request-info.js'
 import type { Scrubber } from '../scrub/scrub.js'
 import { scrubErrorFields, scrubReport } from '../scrub/scrub-report.js'
@@ -159,7 +166,10 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
 }
 
 /** Says, on a request's report, how it was tied to the request; set after scrubbing, as a fact no request can rewrite. */
-export function addAttribution(report: Report, input: Pick<ReportInput, 'req' | 'attribution'>): void {
+export function addAttribution(
+  report: Report,
+  input: Pick<ReportInput, 'req' | 'attribution'>,
+): void {
   if (input.req) report.attribution = input.attribution ?? 'exact'
 }
 
