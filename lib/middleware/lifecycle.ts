@@ -160,9 +160,20 @@ export class RequestLifecycle {
         this.record(req, res, raised, attribution)
       } finally {
         if (!closed && !res.writableEnded) next(raised)
-        if (!closed && (res.writableEnded || res.destroyed)) this.finalize(req, res)
+        if (!closed && (res.writableEnded || res.destroyed)) this.#finalizeNow(req, res)
       }
     })
+  }
+
+  /**
+   * Finalizes as the response's close would: through the first faultline
+   * that watches it (an app's, when a sub-app has its own), which reports
+   * what every instance recorded on the request.
+   */
+  #finalizeNow(req: Request, res: Response): void {
+    const first = res.listeners('close').find((listener) => listener.name === 'onResponseClose')
+    if (first) (first as (this: Response) => void).call(res)
+    else this.finalize(req, res)
   }
 
   /** Whether this error was handed to its request already (an error raised twice is one error). */
