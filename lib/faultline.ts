@@ -24,6 +24,7 @@ import { countReport, linkTickets } from './store/wiring.js'
 import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
 import { createDashboard, type DashboardOptions } from './dashboard/index.js'
 import { getState } from './middleware/request-state.js'
+import { bindToRequest } from './middleware/request-scope.js'
 
 /**
  * Options of `close()`.
@@ -281,6 +282,30 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    */
   incidentId(req: Request): string {
     return this.#lifecycle.incidentId(req, req.res as Response)
+  }
+
+  /**
+   * Ties a callback to the request whose handling creates it: wherever it is
+   * called from, it runs in that request's context, and a synchronous throw in
+   * it is that request's error (answered 500, reported with `attribution:
+   * 'exact'`), not whichever request opened the connection calling it. For
+   * the callbacks handed to a pool or client that shares one socket between
+   * requests. Outside a request it returns the callback as it is. (Node's
+   * `AsyncResource.bind` restores the context, but only while the callback
+   * runs: by the time Node reports its throw, the context is the socket's.)
+   *
+   * @example
+   * ```ts
+   * app.get('/orders/:id', (req, res) => {
+   *   pool.query('SELECT …', [req.params.id], faultline.bind((err, rows) => {
+   *     if (err) throw err            // this request's 500, not another's
+   *     res.json(rows)
+   *   }))
+   * })
+   * ```
+   */
+  bind<A extends unknown[], R>(callback: (...args: A) => R): (...args: A) => R | undefined {
+    return bindToRequest(callback)
   }
 
   /** Flushes every transport and releases every socket and timer; resolves within `timeout`. */

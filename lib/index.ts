@@ -52,7 +52,14 @@ export type {
   StoredOccurrence,
   StoreStatus,
 } from './store/types.js'
-export type { Report, ReportKind, Locus, RequestInfo, LoggedMessage } from './report/report.js'
+export type {
+  Attribution,
+  Report,
+  ReportKind,
+  Locus,
+  RequestInfo,
+  LoggedMessage,
+} from './report/report.js'
 export type { ScrubOptions, Scrubber } from './scrub/scrub.js'
 export type { SerializedError } from './report/serialize-error.js'
 export type { ErrorHandlerOptions, ErrorPageContext } from './middleware/error-handler.js'

@@ -2,6 +2,7 @@ import type { Report, RequestInfo } from '../report/report.js'
 import type { SerializedError } from '../report/serialize-error.js'
 import { getErrorFrames } from '../source/source-context.js'
 import { esc } from './layout.js'
+import { describeAttribution } from '../report/attribution.js'
 
 const MAX_CAUSES = 8
 const MAX_FRAMES = 60
@@ -79,6 +80,8 @@ function renderRequest(request: RequestInfo): string {
 export function renderReport(report: Report, appRoot: string): string {
   let html = `<h2>Message</h2><pre class="message">${esc(report.message)}</pre>`
   if (report.suspicious) html += `<p>Suspicious: ${esc(report.suspicious)}</p>`
+  const attribution = describeAttribution(report)
+  if (attribution) html += `<p class="attribution">Attribution: ${esc(attribution)}</p>`
   if (report.error) html += `<h2>Error</h2>${renderError(report.error, appRoot, 0)}`
   if (report.logs?.length)
     html += `<h2>Logged</h2><pre>${report.logs.map((l) => esc(`${l.level}: ${l.message}`)).join('\n')}</pre>`
@@ -90,6 +93,7 @@ export function renderReport(report: Report, appRoot: string): string {
     ['host', report.host],
     ['pid', report.pid],
     ['locus', report.locus],
+    ['attribution', report.attribution],
     ['trace', report.trace_id],
   ]
   html += `<h2>Report</h2><dl class="facts">${facts

@@ -1,14 +1,15 @@
 import { writeSync } from 'node:fs'
 import { inspect } from 'node:util'
-import { claimForRequest, markInstalled } from './request-scope.js'
+import { claimForRequest, isClaimed, markInstalled } from './request-scope.js'
 
 /**
  * Async errors of a request that Express never sees: on Express 4 every
  * rejected promise a handler returns, on both versions a promise floated
  * without `await` or a throw in a timer the handler set. Node raises them as
  * `unhandledRejection` / `uncaughtException` in the async context of the
- * request that started them, so the request that owns one can still be
- * answered and reported. Anything else is left exactly as it was: to the
+ * request that started them, so that request can still be answered and
+ * reported, and the process goes on; once its response closed, as a report of
+ * its own. Anything outside every request is left exactly as it was: to the
  * app's own listeners, to faultline's `handleProcessErrors` guard, or, with
  * neither, to what Node itself would have done (which a listener disables, so
  * it is done here).
@@ -25,9 +26,14 @@ export function installAsyncErrorListeners(): void {
     if (process.listenerCount('unhandledRejection') > 1) return
     actAsNodeOnRejection(reason, mode, faultlineOnException)
   })
+  // Node calls monitors before any `uncaughtException` listener, even one the app prepends later:
+  // the request is answered and its report written before the app's own listener can exit
+  process.on('uncaughtExceptionMonitor', function faultlineClaimException(error) {
+    claimForRequest(error)
+  })
   process.prependListener('uncaughtException', faultlineOnException)
   function faultlineOnException(error: unknown): void {
-    if (claimForRequest(error)) return
+    if (isClaimed(error)) return
     if (process.listenerCount('uncaughtException') > 1) return
     crashAsNode(error)
   }

@@ -14,7 +14,7 @@ import { INCIDENT_HEADER } from '../pages/error-page.js'
 import { getErrorStatus } from '../report/error-status.js'
 import { createIncidentId } from '../report/incident-id.js'
 import type { OutcomeReporter } from '../report/outcome-reporter.js'
-import type { Report } from '../report/report.js'
+import type { Attribution, Report } from '../report/report.js'
 import type { ReportContext } from '../report/build-report.js'
 import { getRoute } from '../report/request-info.js'
 import { createLogScrubber } from '../scrub/scrub-report.js'
@@ -54,6 +54,8 @@ export class RequestLifecycle {
   readonly #onClose: (this: Response) => void
   // this lifecycle's own mark on the responses it watches: two faultline instances in one app watch apart
   readonly #watched = Symbol('faultline.watched')
+  // errors already handed to a request: `--unhandled-rejections=strict` raises one error as both events
+  readonly #handed = new WeakMap<object, Request>()
 
   constructor(options: LifecycleOptions) {
     this.debug = options.debug
@@ -101,7 +103,12 @@ export class RequestLifecycle {
   }
 
   /** Records an exception on its request; reports it at once if the request's outcome was already reported. */
-  record(req: Request, res: Response, err: unknown): { id: string; clientAbort: boolean } {
+  record(
+    req: Request,
+    res: Response,
+    err: unknown,
+    attribution?: Attribution,
+  ): { id: string; clientAbort: boolean } {
     this.watch(res)
     const state = getState(req)
     const exception: RecordedException = {
@@ -110,6 +117,7 @@ export class RequestLifecycle {
       clientAbort: isClientAbort(err, req),
       route: getRoute(req),
     }
+    if (attribution) exception.attribution = attribution
     state.route ??= exception.route
     if (isClosed(res, state)) {
       const id = createIncidentId()
@@ -124,22 +132,58 @@ export class RequestLifecycle {
   /**
    * An error the request's code raised where Express does not look: a
    * rejection on Express 4, a promise floated without `await`, a throw in a
-   * timer. It is recorded as the request's exception, then handed on with the
-   * request's `next(err)`, as Express 5 does with a rejection: the app's error
-   * middleware and `errorHandler()` answer it (their throw-errors and debug
-   * rules included), or Express's final handler does. A response already
-   * complete is only reported.
+   * timer, a callback wrapped with `faultline.bind`. It is recorded as the
+   * request's exception, then handed on with the request's `next(err)`, as
+   * Express 5 does with a rejection: the app's error middleware and
+   * `errorHandler()` answer it (their throw-errors and debug rules included),
+   * or Express's final handler does. A response already complete is only
+   * reported; one already closed gets a report of its own.
+   *
+   * This runs inside an `uncaughtException` or `unhandledRejection` emit, and
+   * the app's own listener may end the process right after it: once the
+   * response is answered, its report is built and written now, not when the
+   * response closes.
    */
-  failAsync(req: Request, res: Response, err: unknown, next: (err: unknown) => void): void {
-    // the same error raised twice (`--unhandled-rejections=strict` emits both events) is one error
-    if (peekState(req)?.exceptions.some((known) => known.error === err)) return
+  failAsync(
+    req: Request,
+    res: Response,
+    err: unknown,
+    next: (err: unknown) => void,
+    attribution: Attribution = 'async-context',
+  ): void {
+    if (this.#wasHanded(req, err)) return
     // next(null) would mean "carry on": Express 5 hands on this same stand-in for a falsy rejection
     const raised = err || new Error('Rejected promise')
-    try {
-      this.record(req, res, raised)
-    } finally {
-      if (!res.writableEnded) next(raised)
-    }
+    this.#reporter.durably(() => {
+      const closed = isClosed(res, peekState(req))
+      try {
+        this.record(req, res, raised, attribution)
+      } finally {
+        if (!closed && !res.writableEnded) next(raised)
+        if (!closed && (res.writableEnded || res.destroyed)) this.#finalizeNow(req, res)
+      }
+    })
+  }
+
+  /**
+   * Finalizes as the response's close would: through the first faultline
+   * that watches it (an app's, when a sub-app has its own), which reports
+   * what every instance recorded on the request.
+   */
+  #finalizeNow(req: Request, res: Response): void {
+    const first = res.listeners('close').find((listener) => listener.name === 'onResponseClose')
+    if (first) (first as (this: Response) => void).call(res)
+    else this.finalize(req, res)
+  }
+
+  /** Whether this error was handed to its request already (an error raised twice is one error). */
+  #wasHanded(req: Request, err: unknown): boolean {
+    if (peekState(req)?.exceptions.some((known) => known.error === err)) return true
+    if (err === null || (typeof err !== 'object' && typeof err !== 'function')) return false
+    // per request: one error object (a shared constant) may be raised by many requests
+    if (this.#handed.get(err) === req) return true
+    this.#handed.set(err, req)
+    return false
   }
 
   /** The report an error makes, for the debug page; it is the one that goes out at close, unless the outcome changes meanwhile. */

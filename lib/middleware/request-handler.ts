@@ -5,6 +5,7 @@ import { isClosed, peekState } from './request-state.js'
 import { runInScope, type RequestScope } from './request-scope.js'
 import { compileHostCheck, parseHost } from './hosts.js'
 import { escapeControl } from '../report/format-line.js'
+import type { Attribution } from '../report/report.js'
 import { SuspiciousRequest } from '../report/suspicious.js'
 import { enterCatcher, raiseFlagOnPrototype } from './throw-errors.js'
 
@@ -53,8 +54,8 @@ class AsyncScope implements RequestScope {
     return !isClosed(this.#res, peekState(this.#req))
   }
 
-  fail(error: unknown): void {
-    this.#lifecycle.failAsync(this.#req, this.#res, error, this.#next)
+  fail(error: unknown, attribution?: Attribution): void {
+    this.#lifecycle.failAsync(this.#req, this.#res, error, this.#next, attribution)
   }
 }
 

@@ -1,14 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Attribution } from '../report/report.js'
 
 /**
  * What an error raised in a request's async context is handed to: the
  * request's own error path (see `RequestLifecycle.failAsync`).
  */
 export interface RequestScope {
-  /** Whether the request can still own an error: its response has not closed. */
+  /** Whether the request's response is still open (another copy of faultline may ask). */
   isLive(): boolean
-  /** Makes the error the request's traceback and answers the request, once per error. */
-  fail(error: unknown): void
+  /**
+   * Makes the error the request's traceback and answers the request, once per
+   * error; once the response closed, a report of its own. `attribution` says
+   * how the error was tied to the request.
+   */
+  fail(error: unknown, attribution?: Attribution): void
 }
 
 interface SharedScopes {
@@ -41,26 +46,53 @@ export function runInScope(scope: RequestScope, next: () => void): void {
 }
 
 /**
- * Hands an error raised in a live request's async context to that request;
- * false when the current context is no live request's (then nothing is done).
+ * Hands an error raised in a request's async context to that request, open
+ * or closed, tied by that context only; false when the current context is no
+ * request's (then nothing is done).
  */
 export function claimForRequest(error: unknown): boolean {
   const state = shared()
   const scope = state.storage.getStore()
-  if (!scope?.isLive()) return false
+  if (!scope) return false
   state.claimed = { error }
   // the guards' listeners run in this same emit, right after: they see the claim, then it is gone
   queueMicrotask(() => {
     if (state.claimed?.error === error) state.claimed = undefined
   })
+  hand(scope, error, 'async-context')
+  return true
+}
+
+function hand(scope: RequestScope, error: unknown, attribution: Attribution): void {
   try {
-    scope.fail(error)
+    scope.fail(error, attribution)
   } catch (failure) {
     process.stderr.write(
-      `faultline: could not hand an async error to its request: ${failure instanceof Error ? failure.stack : String(failure)}\n`,
+      `faultline: could not hand an error to its request: ${failure instanceof Error ? failure.stack : String(failure)}\n`,
     )
   }
-  return true
+}
+
+/**
+ * The callback, tied to the request whose handling is running now: it runs
+ * in that request's scope wherever it is called from (a pool socket another
+ * request opened), and a synchronous throw in it is that request's error,
+ * exactly. Outside any request, the callback itself.
+ */
+export function bindToRequest<A extends unknown[], R>(
+  callback: (...args: A) => R,
+): (...args: A) => R | undefined {
+  const scope = storage.getStore()
+  if (!scope) return callback
+  return function faultlineBound(this: unknown, ...args: A): R | undefined {
+    try {
+      return storage.run(scope, () => callback.apply(this, args))
+    } catch (error) {
+      // taken here, while the request is known: past this frame Node would only see the caller's context
+      hand(scope, error, 'exact')
+      return undefined
+    }
+  }
 }
 
 /** Whether the error being emitted now was taken by its request (so a process guard must not crash on it). */

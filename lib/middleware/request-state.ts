@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express'
 import type { Logger } from 'winston'
-import type { Locus, Report } from '../report/report.js'
+import type { Attribution, Locus, Report } from '../report/report.js'
 import type { SuspicionFound } from '../report/suspicious.js'
 
 /** An exception recorded on a request. */
@@ -9,6 +9,8 @@ export interface RecordedException {
   locus: Locus
   clientAbort: boolean
   route?: string
+  /** Set when the request was found only through the async context the error surfaced in. */
+  attribution?: Attribution
 }
 
 /** A hand-written message recorded through `req.log`. */

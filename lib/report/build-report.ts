@@ -1,7 +1,14 @@
 import type { Request } from 'express'
 import { STATUS_CODES } from 'node:http'
 import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } from './fingerprint.js'
-import type { LoggedMessage, Locus, Report, ReportKind, RequestInfo } from './report.js'
+import type {
+  Attribution,
+  LoggedMessage,
+  Locus,
+  Report,
+  ReportKind,
+  RequestInfo,
+} from './report.js'
 import { describeRequest } from './request-info.js'
 import type { Scrubber } from '../scrub/scrub.js'
 import { scrubErrorFields, scrubReport } from '../scrub/scrub-report.js'
@@ -17,6 +24,8 @@ export interface ReportInput {
   error?: unknown
   hasError: boolean
   locus?: Locus
+  /** How the error was tied to the request; `exact` unless it was found through the async context only. */
+  attribution?: Attribution
   suspicious?: string
   family?: string
   logs?: Array<LoggedMessage & { template: string; error?: unknown }>
@@ -152,7 +161,16 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
     ctx.appRoot,
   )
   addTrace(report, input)
+  addAttribution(report, input)
   return report
+}
+
+/** Says, on a request's report, how it was tied to the request; set after scrubbing, as a fact no request can rewrite. */
+export function addAttribution(
+  report: Report,
+  input: Pick<ReportInput, 'req' | 'attribution'>,
+): void {
+  if (input.req) report.attribution = input.attribution ?? 'exact'
 }
 
 /**

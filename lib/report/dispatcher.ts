@@ -14,6 +14,7 @@ export interface EventRecord {
 
 type SyncTransport = TransportStream & {
   logSync?: (info: Record<string | symbol, unknown>) => void
+  flushSync?: () => void
 }
 
 type LogRecord = Record<string | symbol, unknown> & { level: string; message: string }
@@ -43,6 +44,10 @@ export class ReportDispatcher {
   readonly #own: WeakSet<object>
   readonly #announce: (report: Report) => void
   #closing = false
+  // the reports `durably` is gathering now, and those promised this tick that only a spool can keep
+  #gathering: Report[] | undefined
+  #promised: Report[] = []
+  readonly #keepPromised = () => this.#spoolPromised()
 
   /** `announce` hands a report to the `report` event's listeners. */
   constructor(logger: Logger, announce: (report: Report) => void) {
@@ -63,6 +68,7 @@ export class ReportDispatcher {
 
   /** A report: the `report` event first, then the transports (or stderr, after close). */
   report(report: Report): void {
+    this.#gathering?.push(report)
     this.#tell(report)
     if (this.#closing) {
       process.stderr.write(formatLine(toLogRecord(report)))
@@ -122,6 +128,70 @@ export class ReportDispatcher {
         process.stderr.write(
           `faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`,
         )
+      }
+    }
+  }
+
+  /**
+   * Runs `work` (which answers a request and reports it) so that what it
+   * reports is on disk before this returns: an app's own exit-on-crash
+   * listener may end the process right after, and the page already said
+   * "reported". File and stderr lines are written now; a transport with only
+   * a spool (mail, syslog, tickets) has its normal path, which spools within
+   * the tick, and if the process exits first, the report goes to its spool
+   * synchronously from the 'exit' event, as on the crash path. Nothing is sent
+   * twice while the process lives.
+   */
+  durably(work: () => void): void {
+    if (this.#gathering) return work()
+    const gathered: Report[] = (this.#gathering = [])
+    try {
+      work()
+    } finally {
+      this.#gathering = undefined
+      if (gathered.length) this.#secure(gathered)
+    }
+  }
+
+  #secure(reports: Report[]): void {
+    let spoolOnly = false
+    for (const transport of this.#logger.transports as SyncTransport[]) {
+      try {
+        if (transport.silent) continue
+        if (transport.flushSync) transport.flushSync()
+        else if (transport.logSync) spoolOnly = true
+      } catch (err) {
+        process.stderr.write(
+          `faultline: could not write a report through ${transport.constructor.name} at once: ${describeFailure(err)}\n`,
+        )
+      }
+    }
+    if (!spoolOnly) return
+    if (this.#promised.length === 0) {
+      process.on('exit', this.#keepPromised)
+      // by the next turn the transports' own spools wrote what they took in this one
+      setImmediate(() => {
+        this.#promised = []
+        process.off('exit', this.#keepPromised)
+      })
+    }
+    this.#promised.push(...reports)
+  }
+
+  /** The process is exiting in the tick a report was promised in: the spool-only transports get it now. */
+  #spoolPromised(): void {
+    const reports = this.#promised
+    this.#promised = []
+    for (const transport of this.#logger.transports as SyncTransport[]) {
+      if (transport.silent || transport.flushSync || !transport.logSync) continue
+      for (const report of reports) {
+        try {
+          transport.logSync(toLogRecord(report))
+        } catch (err) {
+          process.stderr.write(
+            `faultline: could not spool a report through ${transport.constructor.name}: ${describeFailure(err)}\n`,
+          )
+        }
       }
     }
   }

@@ -132,6 +132,7 @@ export class OutcomeReporter {
       error: exception?.error,
       hasError: exception !== undefined,
       locus: exception?.locus ?? messages.find((m) => m.level === 'error')?.locus,
+      attribution: exception?.attribution,
       suspicious: suspicion?.reason,
       family: suspicion?.category,
       logs: messages,
@@ -180,6 +181,11 @@ export class OutcomeReporter {
     // kept, so the report that goes out at close is this one, not a second build of it
     state.preview = { error: err, report }
     return report
+  }
+
+  /** Runs `work`; every report it dispatches is on disk before this returns (see `ReportDispatcher.durably`). */
+  durably(work: () => void): void {
+    this.#dispatcher.durably(work)
   }
 
   /** The report of an error that is taking the process down. */

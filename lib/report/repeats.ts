@@ -2,7 +2,7 @@ import type { Request } from 'express'
 import { readField } from './error-status.js'
 import { normalizeMessage, normalizePath } from './fingerprint.js'
 import type { LoggedMessage, Report, RequestInfo } from './report.js'
-import { addTrace, type ReportContext, type ReportInput } from './build-report.js'
+import { addAttribution, addTrace, type ReportContext, type ReportInput } from './build-report.js'
 import { isXhrRequest, scrubRequestLine } from './request-info.js'
 import { collectFields, hideParserQuote, truncate } from './serialize-error.js'
 import type { Scrubber } from '../scrub/scrub.js'
@@ -206,5 +206,6 @@ export function buildRepeatReport(
       .slice(0, 20)
       .map(({ level, message: m }): LoggedMessage => ({ level, message: text(truncate(m, 8192)) }))
   addTrace(report, input)
+  addAttribution(report, input)
   return report
 }

@@ -31,6 +31,25 @@ export type ReportKind = 'warning' | 'error' | 'traceback'
 export type Locus = 'before-headers' | 'after-headers' | 'after-finish' | 'at-close' | 'process'
 
 /**
+ * How a report was tied to its request: `exact` when the error came through
+ * the request's own call chain (a sync throw, `next(err)`, a rejection of a
+ * promise a handler returned, `req.log`, the response's status, a callback
+ * wrapped with `faultline.bind`); `async-context` when faultline found the
+ * request only through the async context an uncaught exception or a floated
+ * rejection surfaced in, which a shared connection (a pool's socket opened by
+ * another request) can make the wrong one.
+ *
+ * @example
+ * ```ts
+ * faultline.on('report', ({ attribution, request }) => {
+ *   // the URL and user may be another request's: do not page its owner on this alone
+ *   if (attribution === 'async-context') metrics.increment('reports.loosely-attributed', { url: request?.url })
+ * })
+ * ```
+ */
+export type Attribution = 'exact' | 'async-context'
+
+/**
  * The request, as a report shows it: scrubbed, JSON-safe.
  *
  * @example
@@ -101,6 +120,8 @@ export interface Report {
   request?: RequestInfo
   error?: SerializedError
   locus?: Locus
+  /** On a request's report: how it was tied to that request (see `Attribution`). */
+  attribution?: Attribution
   /** Why the request looks like an attack or a probe. */
   suspicious?: string
   /** Hand-written messages the request logged. */

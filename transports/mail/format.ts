@@ -5,6 +5,7 @@ import type { Report } from '../../lib/report/report.js'
 import { formatErrorChain, type SerializedError } from '../../lib/report/serialize-error.js'
 import { getErrorFrames } from '../../lib/source/source-context.js'
 import { describeTrace } from '../../lib/report/trace.js'
+import { describeAttribution } from '../../lib/report/attribution.js'
 
 /** A mail ready for nodemailer: subject, both parts and the threading headers. */
 export interface ComposedMail {
@@ -73,6 +74,8 @@ function facts(report: Report, occurrence: string): Array<[string, string]> {
     ['Occurrences', occurrence],
   ]
   if (report.locus) rows.push(['Where', report.locus])
+  const attribution = describeAttribution(report)
+  if (attribution) rows.push(['Attribution', attribution])
   const trace = describeTrace(report)
   if (trace) rows.push(['Trace', trace])
   if (report.request) {

@@ -1,3 +1,4 @@
+import { describeAttribution } from '../../lib/report/attribution.js'
 import { flattenControl } from '../../lib/report/control-chars.js'
 import type { Report } from '../../lib/report/report.js'
 import { formatErrorChain } from '../../lib/report/serialize-error.js'
@@ -49,6 +50,8 @@ export function ticketBody(report: Report): string {
   if (report.request) {
     const r = report.request
     lines.push(`Request: ${r.method} ${r.url}${r.route ? ` (route ${r.route})` : ''}`)
+    const attribution = describeAttribution(report)
+    if (attribution) lines.push(`Attribution: ${attribution}`)
     if (r.referer) lines.push(`Referer: ${r.referer}`)
     if (r.userAgent) lines.push(`User agent: ${r.userAgent}`)
   }
