@@ -35,7 +35,8 @@ export interface CoordinationAnswers {
   release(key: string, token: string): Answer<void>
 }
 
-function isPromise<T>(answer: Answer<T>): answer is Promise<T> {
+/** Whether an answer is still to come. */
+export function isPromise<T>(answer: Answer<T>): answer is Promise<T> {
   return typeof (answer as { then?: unknown } | undefined)?.then === 'function'
 }
 

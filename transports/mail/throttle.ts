@@ -3,12 +3,13 @@ import type { Report } from '../../lib/report/report.js'
 import {
   answersOf,
   detach,
+  isPromise,
   settle,
   type Answer,
   type CoordinationAnswers,
 } from '../../lib/store/answers.js'
 import { LocalCoordination } from '../../lib/store/local-coordination.js'
-import type { FleetCoordination, Gathered } from '../../lib/store/types.js'
+import type { FleetCoordination, Gathered, GatherResult } from '../../lib/store/types.js'
 import { WindowTakes } from '../../lib/store/window-takes.js'
 import { occurrenceOf, slim } from '../ticket/reports.js'
 
@@ -132,25 +133,30 @@ export class MailThrottle {
 
   /** Takes one report: mails it now when it opens its fingerprint's window, else counts it into the window. */
   add(report: Report): void {
-    const gathered = settle(
-      this.#answers.gather(
-        SCOPE,
-        report.fingerprint,
-        () => JSON.stringify(slim(report)),
-        occurrenceOf(report),
-        this.options.windowMs,
-      ),
-      (result) => {
-        this.#takes.arm(report.fingerprint, result.start)
-        return result.opened ? this.#mailIfAllowed(report) : undefined
-      },
-      (err) => {
-        // the store failed outright: the alert goes out all the same (maybe twice in the fleet, never lost)
-        this.#work.failed(err)
-        return this.#mailIfAllowed(report)
-      },
+    const answer = this.#answers.gather(
+      SCOPE,
+      report.fingerprint,
+      () => JSON.stringify(slim(report)),
+      occurrenceOf(report),
+      this.options.windowMs,
     )
-    detach(gathered, (work) => this.#work.track(work))
+    // this process's own state answers at once: a storm's report costs no promise
+    if (!isPromise(answer)) return void this.#gathered(report, answer)
+    this.#work.track(
+      answer.then(
+        (result) => this.#gathered(report, result),
+        (err: unknown) => {
+          // the store failed outright: the alert goes out all the same (maybe twice in the fleet, never lost)
+          this.#work.failed(err)
+          return this.#mailIfAllowed(report)
+        },
+      ),
+    )
+  }
+
+  #gathered(report: Report, result: GatherResult): Answer<void> {
+    this.#takes.arm(report.fingerprint, result.start)
+    return result.opened ? this.#mailIfAllowed(report) : undefined
   }
 
   #mailIfAllowed(report: Report): Answer<void> {
