@@ -10,14 +10,13 @@ import {
   type ComposedMail,
 } from './mail/format.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from './mail/options.js'
-import { FleetMailThrottle } from './mail/fleet-throttle.js'
 import { MailThrottle, type MailThrottleSink } from './mail/throttle.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
-import { isReport, type Report } from '../lib/report/report.js'
+import { isReport } from '../lib/report/report.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 
 /**
@@ -52,12 +51,6 @@ export interface MailTransportOptions extends MailOptions {
   muted?: (fingerprint: string) => boolean
 }
 
-/** What the transport needs of its throttle, local or fleet-wide. */
-interface Throttle {
-  add(report: Report): void
-  flush(): void | Promise<void>
-}
-
 /** One mail waiting to go: what the spool keeps. */
 interface MailUnit {
   mail: ComposedMail
@@ -88,7 +81,7 @@ const CLOSE_MS = 2000
 export class MailTransport extends TransportStream implements ReportTransport {
   readonly name = 'mail'
   readonly settings: ResolvedMailOptions
-  readonly #throttle: Throttle
+  readonly #throttle: MailThrottle
   readonly #transporter: Transporter
   readonly #delivery: Delivery<MailUnit>
   readonly #appRoot: string | undefined
@@ -182,9 +175,8 @@ export class MailTransport extends TransportStream implements ReportTransport {
         this.#logged.delivered(key)
       },
     }
-    this.#throttle = coordination
-      ? new FleetMailThrottle(limits, sink, coordination, (err) => this.emit('warn', err))
-      : new MailThrottle(limits, sink)
+    // without a shared store the same rules run on this process's own state, answered at once
+    this.#throttle = new MailThrottle(limits, sink, coordination, (err) => this.emit('warn', err))
   }
 
   override log(info: Record<string, unknown>, callback: () => void): void {

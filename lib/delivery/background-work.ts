@@ -26,6 +26,11 @@ export class BackgroundWork {
     this.sayFailure(err)
   }
 
+  /** Whether anything tracked is still under way. */
+  get busy(): boolean {
+    return this.#pending.size > 0
+  }
+
   /** Resolves once everything tracked so far has settled. */
   async settled(): Promise<void> {
     await Promise.all(this.#pending)

@@ -183,6 +183,13 @@ export class FailoverStore implements Store {
     )
   }
 
+  admit(key: string, max: number, periodMs: number) {
+    return this.#call(
+      (r) => r.admit(key, max, periodMs),
+      (l) => l.admit(key, max, periodMs),
+    )
+  }
+
   gather(
     scope: string,
     fingerprint: string,

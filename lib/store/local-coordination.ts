@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { FleetCoordination, Gathered, GatherResult, StoredOccurrence } from './types.js'
+import type { CoordinationAnswers } from './answers.js'
+import type {
+  Admission,
+  FleetCoordination,
+  Gathered,
+  GatherResult,
+  StoredOccurrence,
+} from './types.js'
 
 interface Window {
   start: number
@@ -22,19 +29,25 @@ function makeRoom<V extends { expires: number }>(map: Map<string, V>, now: numbe
   while (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!)
 }
 
+function freshWindow(start: number, first: string, windowMs: number): Window {
+  return { start, first, count: 0, occurrences: [], urls: new Set(), expires: start + windowMs * 3 }
+}
+
 /**
- * The fleet's coordination held in this process alone: what every process
- * uses while Redis is away, and the whole story for an app of one process.
- * Same answers as the Redis scripts, for one process.
+ * The coordination rules held in this process, answered in the caller's own
+ * turn: no promise per call, so a storm through a process of its own costs a
+ * few map lookups per report. Same answers as the Redis scripts, for one
+ * process.
  */
-export class LocalCoordination implements FleetCoordination {
+export class InstantCoordination implements CoordinationAnswers {
   readonly #counters = new Map<string, { count: number; expires: number }>()
   readonly #windows = new Map<string, Window>()
+  readonly #admitted = new Map<string, { times: number[]; expires: number }>()
   readonly #claims = new Map<string, { token: string; expires: number }>()
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  countInWindow(key: string, windowMs: number): Promise<number> {
+  countInWindow(key: string, windowMs: number): number {
     const now = this.now()
     let counter = this.#counters.get(key)
     if (!counter || counter.expires <= now) {
@@ -42,8 +55,109 @@ export class LocalCoordination implements FleetCoordination {
       counter = { count: 0, expires: now + windowMs }
       this.#counters.set(key, counter)
     }
-    counter.count++
-    return Promise.resolve(counter.count)
+    return ++counter.count
+  }
+
+  admit(key: string, max: number, periodMs: number): Admission {
+    const now = this.now()
+    let log = this.#admitted.get(key)
+    if (!log) {
+      makeRoom(this.#admitted, now)
+      log = { times: [], expires: 0 }
+      this.#admitted.set(key, log)
+    }
+    const { times } = log
+    while (times.length && times[0]! <= now - periodMs) times.shift()
+    if (times.length < max) {
+      times.push(now)
+      log.expires = now + periodMs
+      return { admitted: true, freeAt: now }
+    }
+    return { admitted: false, freeAt: times[0]! + periodMs }
+  }
+
+  /** `first` may be given as a function: it is called only when this occurrence opens a window. */
+  gather(
+    scope: string,
+    fingerprint: string,
+    first: string | (() => string),
+    occurrence: StoredOccurrence,
+    windowMs: number,
+  ): GatherResult {
+    const now = this.now()
+    const key = `${scope}\u0000${fingerprint}`
+    const window = this.#windows.get(key)
+    // a window past its end that gathered nothing is over: this occurrence opens a new one
+    const over =
+      window && (window.expires <= now || (window.count === 0 && window.start + windowMs <= now))
+    if (!window || over) {
+      if (!window) makeRoom(this.#windows, now)
+      this.#windows.set(
+        key,
+        freshWindow(now, typeof first === 'string' ? first : first(), windowMs),
+      )
+      return { opened: true, start: now }
+    }
+    window.count++
+    if (window.occurrences.length < MAX_LISTED) window.occurrences.push(occurrence)
+    if (occurrence.url !== undefined && window.urls.size < MAX_URLS) window.urls.add(occurrence.url)
+    return { opened: false, start: window.start }
+  }
+
+  take(scope: string, fingerprint: string, start: number, windowMs: number): Gathered | undefined {
+    const key = `${scope}\u0000${fingerprint}`
+    const window = this.#windows.get(key)
+    if (!window || window.start !== start) return undefined
+    if (window.count === 0) {
+      this.#windows.delete(key)
+      return undefined
+    }
+    const now = this.now()
+    this.#windows.set(key, freshWindow(now, window.first, windowMs))
+    return {
+      first: window.first,
+      count: window.count,
+      occurrences: window.occurrences,
+      urls: [...window.urls],
+      since: window.start,
+      until: now,
+    }
+  }
+
+  claim(key: string, ttlMs: number): string | undefined {
+    const now = this.now()
+    const held = this.#claims.get(key)
+    if (held && held.expires > now) return undefined
+    makeRoom(this.#claims, now)
+    const token = randomUUID()
+    this.#claims.set(key, { token, expires: now + ttlMs })
+    return token
+  }
+
+  release(key: string, token: string): void {
+    if (this.#claims.get(key)?.token === token) this.#claims.delete(key)
+  }
+}
+
+/**
+ * The fleet's coordination held in this process alone: what every process
+ * uses while Redis is away, and the whole story for an app of one process.
+ * Its `instant` answers are the same without a promise, for the alerting
+ * transports' storm path.
+ */
+export class LocalCoordination implements FleetCoordination {
+  readonly instant: InstantCoordination
+
+  constructor(now: () => number = Date.now) {
+    this.instant = new InstantCoordination(now)
+  }
+
+  countInWindow(key: string, windowMs: number): Promise<number> {
+    return Promise.resolve(this.instant.countInWindow(key, windowMs))
+  }
+
+  admit(key: string, max: number, periodMs: number): Promise<Admission> {
+    return Promise.resolve(this.instant.admit(key, max, periodMs))
   }
 
   gather(
@@ -53,28 +167,7 @@ export class LocalCoordination implements FleetCoordination {
     occurrence: StoredOccurrence,
     windowMs: number,
   ): Promise<GatherResult> {
-    const now = this.now()
-    const key = `${scope}\u0000${fingerprint}`
-    const window = this.#windows.get(key)
-    // a window past its end that gathered nothing is over: this occurrence opens a new one
-    const over =
-      window && (window.expires <= now || (window.count === 0 && window.start + windowMs <= now))
-    if (!window || over) {
-      if (!window) makeRoom(this.#windows, now)
-      this.#windows.set(key, {
-        start: now,
-        first,
-        count: 0,
-        occurrences: [],
-        urls: new Set(),
-        expires: now + windowMs * 3,
-      })
-      return Promise.resolve({ opened: true, start: now })
-    }
-    window.count++
-    if (window.occurrences.length < MAX_LISTED) window.occurrences.push(occurrence)
-    if (occurrence.url !== undefined && window.urls.size < MAX_URLS) window.urls.add(occurrence.url)
-    return Promise.resolve({ opened: false, start: window.start })
+    return Promise.resolve(this.instant.gather(scope, fingerprint, first, occurrence, windowMs))
   }
 
   take(
@@ -83,45 +176,15 @@ export class LocalCoordination implements FleetCoordination {
     start: number,
     windowMs: number,
   ): Promise<Gathered | undefined> {
-    const key = `${scope}\u0000${fingerprint}`
-    const window = this.#windows.get(key)
-    if (!window || window.start !== start) return Promise.resolve(undefined)
-    const now = this.now()
-    if (window.count === 0) {
-      this.#windows.delete(key)
-      return Promise.resolve(undefined)
-    }
-    const gathered: Gathered = {
-      first: window.first,
-      count: window.count,
-      occurrences: window.occurrences,
-      urls: [...window.urls],
-      since: window.start,
-      until: now,
-    }
-    this.#windows.set(key, {
-      start: now,
-      first: window.first,
-      count: 0,
-      occurrences: [],
-      urls: new Set(),
-      expires: now + windowMs * 3,
-    })
-    return Promise.resolve(gathered)
+    return Promise.resolve(this.instant.take(scope, fingerprint, start, windowMs))
   }
 
   claim(key: string, ttlMs: number): Promise<string | undefined> {
-    const now = this.now()
-    const held = this.#claims.get(key)
-    if (held && held.expires > now) return Promise.resolve(undefined)
-    makeRoom(this.#claims, now)
-    const token = randomUUID()
-    this.#claims.set(key, { token, expires: now + ttlMs })
-    return Promise.resolve(token)
+    return Promise.resolve(this.instant.claim(key, ttlMs))
   }
 
   release(key: string, token: string): Promise<void> {
-    if (this.#claims.get(key)?.token === token) this.#claims.delete(key)
+    this.instant.release(key, token)
     return Promise.resolve()
   }
 }

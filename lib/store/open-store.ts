@@ -45,6 +45,7 @@ class LocalStore implements Store {
     maxIncidents: 10_000,
   })
   countInWindow = this.#coordination.countInWindow.bind(this.#coordination)
+  admit = this.#coordination.admit.bind(this.#coordination)
   gather = this.#coordination.gather.bind(this.#coordination)
   take = this.#coordination.take.bind(this.#coordination)
   claim = this.#coordination.claim.bind(this.#coordination)

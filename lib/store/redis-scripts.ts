@@ -13,6 +13,22 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`
 
 /**
+ * A sliding ceiling: KEYS: its sorted set of admitted times. ARGV: now,
+ * periodMs, max, a unique member. → { admitted (1|0), freeAt }
+ */
+export const ADMIT = `
+local now = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], period)
+  return { 1, ARGV[1] }
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return { 0, tostring(tonumber(oldest[2]) + period) }`
+
+/**
  * KEYS: window hash, its occurrence list, its URL set.
  * ARGV: now, windowMs, first JSON, occurrence JSON, url ('' for none), max listed, max urls.
  * → { opened (1|0), start }

@@ -4,6 +4,7 @@ import { Batcher } from './batcher.js'
 import { parseJson, summaryOf, text } from './redis-replies.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
 import {
+  ADMIT,
   COUNT_IN_WINDOW,
   GATHER,
   HOURLY,
@@ -14,6 +15,7 @@ import {
   UPDATE_ISSUE,
 } from './redis-scripts.js'
 import type {
+  Admission,
   FleetCoordination,
   Gathered,
   GatherResult,
@@ -87,6 +89,15 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   async countInWindow(key: string, windowMs: number): Promise<number> {
     const count = await this.#script(COUNT_IN_WINDOW, [`${this.#prefix}c:${key}`], [windowMs])
     return Number(count)
+  }
+
+  async admit(key: string, max: number, periodMs: number): Promise<Admission> {
+    const reply = (await this.#script(
+      ADMIT,
+      [`${this.#prefix}a:${key}`],
+      [this.#now(), periodMs, max, randomUUID()],
+    )) as [unknown, unknown]
+    return { admitted: Number(reply[0]) === 1, freeAt: Number(reply[1]) }
   }
 
   #windowKeys(scope: string, fingerprint: string): string[] {

@@ -42,6 +42,14 @@ export interface GatherResult {
   start: number
 }
 
+/** What `admit` says about one event counted against a ceiling. */
+export interface Admission {
+  /** Whether it was admitted (and counted): fewer than `max` were admitted in the last `periodMs`. */
+  admitted: boolean
+  /** When refused: when the oldest admitted event leaves the period, i.e. when one is admitted again. */
+  freeAt: number
+}
+
 /**
  * What processes of one fleet coordinate on. Every call is atomic on the
  * backend (one command or one script), never a read followed by a write.
@@ -76,6 +84,12 @@ export interface FleetCoordination {
     start: number,
     windowMs: number,
   ): Promise<Gathered | undefined>
+  /**
+   * A ceiling over a sliding period: admits (and counts) an event when fewer
+   * than `max` were admitted under `key` in the last `periodMs`, so no period
+   * of that length, wherever it starts, holds more than `max`.
+   */
+  admit(key: string, max: number, periodMs: number): Promise<Admission>
   /** Claims `key` for `ttlMs`: a token when this caller holds it, `undefined` when another does. */
   claim(key: string, ttlMs: number): Promise<string | undefined>
   /** Gives a claim back, only if `token` still holds it. */

@@ -1,4 +1,17 @@
+import { BackgroundWork } from '../../lib/delivery/background-work.js'
 import type { Report } from '../../lib/report/report.js'
+import {
+  answersOf,
+  detach,
+  isPromise,
+  settle,
+  type Answer,
+  type CoordinationAnswers,
+} from '../../lib/store/answers.js'
+import { LocalCoordination } from '../../lib/store/local-coordination.js'
+import type { FleetCoordination, Gathered, GatherResult } from '../../lib/store/types.js'
+import { WindowTakes } from '../../lib/store/window-takes.js'
+import { occurrenceOf, slim } from '../ticket/reports.js'
 
 /** One occurrence kept for a digest: enough to find it again, nothing more. */
 export interface Occurrence {
@@ -57,24 +70,9 @@ export interface MailThrottleSink {
   countedElsewhere?(fingerprint: string): void
 }
 
-interface Window {
-  first: Report
-  count: number
-  start: number
-  occurrences: Occurrence[]
-  urls: Set<string>
-  timer: NodeJS.Timeout
-}
-
-const MAX_LISTED = 50
-const MAX_URLS = 20
-const MAX_FINGERPRINTS = 2000
-
 interface Budget {
   readonly name: HeldBack['budget']
   readonly max: number
-  /** When each mail of the current period went out, oldest first. */
-  sent: number[]
   held:
     | {
         mails: number
@@ -86,118 +84,152 @@ interface Budget {
     | undefined
 }
 
+const SCOPE = 'mail'
+const MAX_HELD_FINGERPRINTS = 20
+
+/** Why a store call failed, for the one line that says so. */
+function reasonOf(err: unknown): string {
+  return String((err as { message?: unknown })?.message ?? err)
+}
+
 /**
- * The mail flood guard. The first occurrence of a fingerprint is mailed at
- * once; later ones within the window are counted into one digest at the
- * window's end, and while they keep coming each window ends in one digest. A
- * ceiling caps mails per period; what it holds back is counted into one
- * summary when the period ends. Warnings have a ceiling of their own, so a
- * storm of probes never holds back the mail of a real traceback. Memory
+ * The mail flood guard, one set of rules over the fleet's coordination: this
+ * process's own state (answered at once) or the shared store. The first
+ * occurrence of a fingerprint opens its window and is mailed at once; later
+ * ones, from every process, are counted into that window, and at its end
+ * exactly one process takes the count and sends the one digest; while they
+ * keep coming each window ends in one digest. A ceiling caps mails per
+ * sliding period; what it holds back is counted into one summary (per
+ * process) when mail is possible again. Warnings have a ceiling of their own,
+ * so a storm of probes never holds back the mail of a real traceback. Memory
  * stays bounded however long the storm.
  */
 export class MailThrottle {
-  #windows = new Map<string, Window>()
+  readonly #answers: CoordinationAnswers
+  readonly #takes: WindowTakes
+  readonly #work: BackgroundWork
   readonly #errors: Budget
   readonly #warnings: Budget
 
   constructor(
     private readonly options: MailThrottleOptions,
     private readonly sink: MailThrottleSink,
+    coordination: FleetCoordination = new LocalCoordination(),
+    /** Where a failing store is said, once: the transport's `warn`. */
+    warn: (err: Error) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {
     const warnings =
       options.maxWarningsPerPeriod ?? Math.max(1, Math.ceil(options.maxPerPeriod / 3))
-    this.#errors = { name: 'errors', max: options.maxPerPeriod, sent: [], held: undefined }
-    this.#warnings = { name: 'warnings', max: warnings, sent: [], held: undefined }
+    this.#errors = { name: 'errors', max: options.maxPerPeriod, held: undefined }
+    this.#warnings = { name: 'warnings', max: warnings, held: undefined }
+    this.#answers = answersOf(coordination)
+    this.#takes = new WindowTakes(options.windowMs, (fp, start) => this.#take(fp, start), now)
+    // nothing escapes: a sink or store that throws is said once, never raised into the app
+    this.#work = new BackgroundWork((err) =>
+      warn(new Error(`the shared store failed for mail (${reasonOf(err)}); mails go out unshared`)),
+    )
   }
 
-  /** Takes one report: mails it now, or counts it into its fingerprint's digest. */
+  /** Takes one report: mails it now when it opens its fingerprint's window, else counts it into the window. */
   add(report: Report): void {
-    const window = this.#windows.get(report.fingerprint)
-    if (window) {
-      window.count++
-      if (window.occurrences.length < MAX_LISTED)
-        window.occurrences.push({
-          id: report.id,
-          time: report.time,
-          ...(report.request ? { url: report.request.url } : {}),
-        })
-      if (report.request && window.urls.size < MAX_URLS) window.urls.add(report.request.url)
-      return
-    }
-    if (this.#windows.size >= MAX_FINGERPRINTS) this.#flushOldest()
-    this.#openWindow(report, this.now())
-    if (this.#allow(1, report)) this.sink.sendReport(report)
+    const answer = this.#answers.gather(
+      SCOPE,
+      report.fingerprint,
+      () => JSON.stringify(slim(report)),
+      occurrenceOf(report),
+      this.options.windowMs,
+    )
+    // this process's own state answers at once: a storm's report costs no promise
+    if (!isPromise(answer)) return void this.#gathered(report, answer)
+    this.#work.track(
+      answer.then(
+        (result) => this.#gathered(report, result),
+        (err: unknown) => {
+          // the store failed outright: the alert goes out all the same (maybe twice in the fleet, never lost)
+          this.#work.failed(err)
+          return this.#mailIfAllowed(report)
+        },
+      ),
+    )
   }
 
-  #openWindow(first: Report, start: number): void {
-    const timer = setTimeout(() => this.#closeWindow(first.fingerprint), this.options.windowMs)
-    timer.unref()
-    this.#windows.set(first.fingerprint, {
-      first,
-      count: 0,
-      start,
-      occurrences: [],
-      urls: new Set(),
-      timer,
-    })
+  #gathered(report: Report, result: GatherResult): Answer<void> {
+    this.#takes.arm(report.fingerprint, result.start)
+    return result.opened ? this.#mailIfAllowed(report) : undefined
   }
 
-  #closeWindow(fingerprint: string): void {
-    const window = this.#windows.get(fingerprint)
-    if (!window) return
-    clearTimeout(window.timer)
-    this.#windows.delete(fingerprint)
-    if (window.count === 0) return
-    const end = this.now()
-    if (this.#allow(window.count, window.first)) {
-      this.sink.sendDigest({
-        fingerprint,
-        first: window.first,
-        count: window.count,
-        from: new Date(window.start).toISOString(),
-        to: new Date(end).toISOString(),
-        occurrences: window.occurrences,
-        urls: [...window.urls],
-      })
-    }
-    // a storm that goes on keeps its thread: the next window also ends in a digest
-    this.#openWindow(window.first, end)
+  #mailIfAllowed(report: Report): Answer<void> {
+    return settle(
+      this.#allow(1, report),
+      (allowed) => (allowed ? this.sink.sendReport(report) : undefined),
+      (err) => this.#work.failed(err),
+    )
   }
 
-  #flushOldest(): void {
-    const oldest = this.#windows.keys().next()
-    if (!oldest.done) this.#closeWindow(oldest.value)
+  #take(fingerprint: string, start: number): void {
+    const taken = settle(
+      this.#answers.take(SCOPE, fingerprint, start, this.options.windowMs),
+      (gathered) =>
+        gathered ? this.#sendDigest(fingerprint, gathered) : this.#elsewhere(fingerprint),
+      (err) => this.#work.failed(err),
+    )
+    detach(taken, (work) => this.#work.track(work))
+  }
+
+  /** A window this process counted into was taken by another process, or gathered nothing. */
+  #elsewhere(fingerprint: string): void {
+    this.sink.countedElsewhere?.(fingerprint)
+  }
+
+  #sendDigest(fingerprint: string, gathered: Gathered): Answer<void> {
+    const first = JSON.parse(gathered.first) as Report
+    return settle(
+      this.#allow(gathered.count, first),
+      (allowed) =>
+        allowed ? this.sink.sendDigest(digestOf(fingerprint, first, gathered)) : undefined,
+      (err) => this.#work.failed(err),
+    )
   }
 
   #budgetOf(report: Report): Budget {
     return report.kind === 'warning' ? this.#warnings : this.#errors
   }
 
+  #ceilingKey(budget: Budget): string {
+    return `mail:ceiling:${budget.name}`
+  }
+
   /** Counts a mail against its budget's ceiling; past it, holds the mail back for that budget's summary. */
-  #allow(reports: number, report: Report): boolean {
+  #allow(reports: number, report: Report): Answer<boolean> {
     const budget = this.#budgetOf(report)
-    const now = this.now()
-    while (budget.sent.length && budget.sent[0]! <= now - this.options.periodMs) budget.sent.shift()
-    if (budget.sent.length < budget.max) {
-      budget.sent.push(now)
-      return true
-    }
+    return settle(
+      this.#answers.admit(this.#ceilingKey(budget), budget.max, this.options.periodMs),
+      ({ admitted, freeAt }) => {
+        if (!admitted) this.#hold(budget, reports, report, freeAt)
+        return admitted
+      },
+      (err) => {
+        this.#work.failed(err)
+        return true
+      },
+    )
+  }
+
+  #hold(budget: Budget, reports: number, report: Report, freeAt: number): void {
     if (!budget.held) {
       // the summary goes out when the oldest counted mail leaves the period, i.e. when mail is possible again
-      const wait = Math.max(0, budget.sent[0]! + this.options.periodMs - now)
-      const timer = setTimeout(() => this.#sendHeldBack(budget), wait)
+      const timer = setTimeout(() => this.#sendHeldBack(budget), Math.max(0, freeAt - this.now()))
       timer.unref()
-      budget.held = { mails: 0, reports: 0, since: now, byFingerprint: new Map(), timer }
+      budget.held = { mails: 0, reports: 0, since: this.now(), byFingerprint: new Map(), timer }
     }
     const held = budget.held
     held.mails++
     held.reports += reports
     const entry = held.byFingerprint.get(report.fingerprint)
     if (entry) entry.reports += reports
-    else if (held.byFingerprint.size < MAX_URLS)
+    else if (held.byFingerprint.size < MAX_HELD_FINGERPRINTS)
       held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
-    return false
   }
 
   #sendHeldBack(budget: Budget): void {
@@ -207,8 +239,13 @@ export class MailThrottle {
     clearTimeout(held.timer)
     const fingerprints = [...held.byFingerprint].map(([fingerprint, v]) => ({ fingerprint, ...v }))
     fingerprints.sort((a, b) => b.reports - a.reports)
-    // the summary is exempt from the ceiling: it is what keeps the ceiling honest
-    budget.sent.push(this.now())
+    // the summary is exempt from the ceiling, but counts in its period: it is what keeps the ceiling honest
+    const counted = settle(
+      this.#answers.admit(this.#ceilingKey(budget), budget.max, this.options.periodMs),
+      () => undefined,
+      (err) => this.#work.failed(err),
+    )
+    detach(counted, (work) => this.#work.track(work))
     this.sink.sendHeldBack({
       budget: budget.name,
       mails: held.mails,
@@ -219,18 +256,41 @@ export class MailThrottle {
     })
   }
 
-  /** Ends every window and period now, sending what they gathered: for shutdown. */
-  flush(): void {
-    for (const fingerprint of [...this.#windows.keys()]) {
-      const window = this.#windows.get(fingerprint)!
-      this.#closeWindow(fingerprint)
-      const reopened = this.#windows.get(fingerprint)
-      if (reopened && reopened !== window) {
-        clearTimeout(reopened.timer)
-        this.#windows.delete(fingerprint)
-      }
+  /**
+   * Ends what this process knows of now, for shutdown: the windows it counted
+   * into are taken (a window another process already took gives nothing) and
+   * the held-back summaries go out. At once with this process's own state;
+   * with a shared store, once its calls under way have settled.
+   */
+  flush(): void | Promise<void> {
+    if (!this.#work.busy) {
+      this.#takes.takeAll()
+      if (!this.#work.busy) return this.#sendAllHeldBack()
     }
+    return this.#work
+      .settled()
+      .then(() => {
+        this.#takes.takeAll()
+        return this.#work.settled()
+      })
+      .then(() => this.#sendAllHeldBack())
+  }
+
+  #sendAllHeldBack(): void {
     this.#sendHeldBack(this.#errors)
     this.#sendHeldBack(this.#warnings)
+  }
+}
+
+/** A window's digest: threaded under the window's first report. */
+function digestOf(fingerprint: string, first: Report, gathered: Gathered): Digest {
+  return {
+    fingerprint,
+    first,
+    count: gathered.count,
+    from: new Date(gathered.since).toISOString(),
+    to: new Date(gathered.until).toISOString(),
+    occurrences: gathered.occurrences,
+    urls: gathered.urls,
   }
 }
