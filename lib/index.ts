@@ -98,7 +98,6 @@ type RequestLogField = import('node:http').IncomingMessage extends { log: unknow
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
     interface Request extends FaultlineRequestFields, RequestLogField {}
   }
 }

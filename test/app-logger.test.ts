@@ -63,7 +63,12 @@ describe('faultline.logger and the app’s own winston logger', () => {
     expect(first.records.slice(0, 3).map((r) => r.id)).to.deep.equal(reports)
     expect(reports).to.include(ids[0]).and.include(ids[2])
     const [traceback, warning, handWritten] = first.records
-    expect(traceback).to.include({ level: 'error', kind: 'traceback', service: 'shop', status: 500 })
+    expect(traceback).to.include({
+      level: 'error',
+      kind: 'traceback',
+      service: 'shop',
+      status: 500,
+    })
     expect(traceback!.message).to.match(/replica down/)
     expect(traceback!.request).to.include({ method: 'GET', url: '/boom' })
     expect(warning).to.include({ level: 'warn', kind: 'warning', status: 404 })
@@ -89,7 +94,11 @@ describe('faultline.logger and the app’s own winston logger', () => {
     await request(app).get('/paid').expect(200)
     await waitUntil(() => mine.records[0], 3000, 'the info line')
     await faultline.close()
-    expect(mine.records[0]).to.include({ level: 'info', message: 'payment p-1 captured', url: '/paid' })
+    expect(mine.records[0]).to.include({
+      level: 'info',
+      message: 'payment p-1 captured',
+      url: '/paid',
+    })
     appLogger.close()
   })
 
