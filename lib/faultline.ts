@@ -64,8 +64,14 @@ function warnDebugInProduction(): void {
  * ```
  */
 export class Faultline extends EventEmitter<{ report: [Report] }> {
-  /** The winston logger every report goes through; add transports to it as to any winston logger. */
+  /**
+   * The winston logger every report goes through: the app's own when given as
+   * `logger`, else faultline's; add transports to it, pipe it or listen to its
+   * `data` as to any winston logger, and every report reaches them, in order.
+   */
   readonly logger: Logger
+  // faultline's destinations (stderr, file, mail, syslog, tickets, `transports`): what stats() counts and close() closes
+  readonly #destinations: Logger
   readonly #options: ResolvedOptions
   readonly #reporter: OutcomeReporter
   readonly #dispatcher: ReportDispatcher
@@ -88,15 +94,20 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
     const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
     const store = this.#store
-    this.logger = createReportLogger(this.#options, {
+    this.#destinations = createReportLogger(this.#options, {
       coordination,
       muted: (fingerprint) => store.isMuted(fingerprint),
     })
-    linkTickets(store, this.logger.transports)
-    this.#dispatcher = new ReportDispatcher(this.logger, (report) => {
-      countReport(store, report)
-      this.emit('report', report)
-    })
+    this.logger = this.#options.logger?.logger ?? this.#destinations
+    linkTickets(store, this.#destinations.transports)
+    this.#dispatcher = new ReportDispatcher(
+      this.#destinations,
+      (report) => {
+        countReport(store, report)
+        this.emit('report', report)
+      },
+      this.#options.logger,
+    )
     this.#reporter = new OutcomeReporter({
       context,
       warningLimit: this.#options.warningLimit,
@@ -111,7 +122,8 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       throwErrors: this.#options.throwErrors,
     })
     if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
-    if (shouldAnnounce(this.#options)) process.stderr.write(startupLine(this.#options, this.logger))
+    if (shouldAnnounce(this.#options))
+      process.stderr.write(startupLine(this.#options, this.#destinations))
     // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
     const stepAside = this.#options.debug || this.#options.throwErrors
     this.#guards = installProcessGuards(
@@ -143,7 +155,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     }
   > {
     const out: ReturnType<Faultline['stats']> = {}
-    for (const transport of this.logger.transports) {
+    for (const transport of this.#destinations.transports) {
       const stats = (transport as { stats?: () => Record<string, number> }).stats?.()
       if (!stats) continue
       const name =
@@ -321,7 +333,8 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   async #shutdown(timeout: number, decided: Promise<void>): Promise<void> {
     this.#guards.remove()
-    await closeTransports(this.logger, timeout)
+    // the app's own logger stays the app's to close
+    await closeTransports(this.#destinations, timeout)
     // after the transports: their last digests still ask the store what the fleet gathered
     await settleWithin(decided, timeout)
     await this.#store.close()

@@ -78,12 +78,33 @@ export type { TicketAdapter, TicketRef, NewTicket } from '../transports/ticket/a
 export type { LocalTicket } from '../transports/ticket/local.js'
 export type { RedmineOptions } from '../transports/ticket/redmine.js'
 
+/**
+ * Where faultline's request logger is typed on `req`. `req.faultline` always;
+ * `req.log` too, unless another library's types already give Node's
+ * `IncomingMessage` a `log` (pino-http's do): then `req.log` keeps that
+ * library's type, as it keeps its logger at run time.
+ *
+ * @example
+ * ```ts
+ * app.get('/orders/:id', (req, res) => {
+ *   req.faultline.info('order shown') // with pino-http, req.log is pino's
+ *   res.send('ok')
+ * })
+ * ```
+ */
+export interface FaultlineRequestFields {
+  /** A winston child logger bound to the request; its errors and warnings join the request's report. */
+  faultline: import('winston').Logger
+}
+
+// a second, different `log` on the same request is a type error (TS2320) in every app that also uses pino-http
+type RequestLogField = import('node:http').IncomingMessage extends { log: unknown }
+  ? object
+  : { /** faultline's request logger, as `req.faultline`. */ log: import('winston').Logger }
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    interface Request {
-      /** A winston child logger bound to the request; its errors and warnings join the request's report. */
-      log: import('winston').Logger
-    }
+    interface Request extends FaultlineRequestFields, RequestLogField {}
   }
 }

@@ -16,7 +16,8 @@ import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
-import { isReport } from '../lib/report/report.js'
+import { isReport, type Report } from '../lib/report/report.js'
+import { reportOf } from '../lib/report/from-record.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 
 /**
@@ -87,6 +88,7 @@ export class MailTransport extends TransportStream implements ReportTransport {
   readonly #appRoot: string | undefined
   readonly #logged = new LoggedLedger(this)
   readonly #muted: ((fingerprint: string) => boolean) | undefined
+  readonly #appName: string
 
   constructor(options: MailTransportOptions) {
     const {
@@ -101,6 +103,7 @@ export class MailTransport extends TransportStream implements ReportTransport {
     const settings = resolveMailOptions(setting as Record<string, unknown>, { managers, appName })
     super({ level: settings.warnings ? 'warn' : 'error' })
     this.#muted = muted
+    this.#appName = appName
     this.settings = settings
     this.#appRoot = appRoot
     this.#transporter = settings.smtp
@@ -179,7 +182,9 @@ export class MailTransport extends TransportStream implements ReportTransport {
     this.#throttle = new MailThrottle(limits, sink, coordination, (err) => this.emit('warn', err))
   }
 
-  override log(info: Record<string, unknown>, callback: () => void): void {
+  // on a plain winston logger, `logger.error('database is down')` is mailed as a hand-written error
+  override log(record: Record<string, unknown>, callback: () => void): void {
+    const info = reportOf(record, this.#appName) ?? record
     if (isReport(info) && this.#muted?.(info.fingerprint)) this.emit('logged', info)
     else if (isReport(info)) {
       this.#logged.gather(info.fingerprint, info)
@@ -189,8 +194,9 @@ export class MailTransport extends TransportStream implements ReportTransport {
   }
 
   /** For a process about to die: the report's mail goes straight to the spool, past the throttle. */
-  logSync(info: Record<string, unknown>): void {
-    if (!isReport(info) || (info.kind === 'warning' && !this.settings.warnings)) return
+  logSync(record: Record<string, unknown>): void {
+    const info = reportOf(record, this.#appName)
+    if (!info || (info.kind === 'warning' && !this.settings.warnings)) return
     const mail = composeReportMail(info, this.#appRoot)
     this.#delivery.pushSync(mail.messageId, {
       mail,

@@ -1,7 +1,17 @@
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
-import { formatLine } from '../lib/report/format-line.js'
+import { MESSAGE } from 'triple-beam'
+import { escapeControl, formatLine } from '../lib/report/format-line.js'
+import { isReport } from '../lib/report/report.js'
+
+// a formatted line may hold several lines of its own (a stack); only control characters that forge or hide lines go
+function escapeLine(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => escapeControl(line))
+    .join('\n    ')
+}
 
 /**
  * Options of the stderr transport.
@@ -61,7 +71,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#batch += formatLine(info, this.#format)
+      this.#batch += this.#lineOf(info)
       // held until written only for someone waiting on it: a storm's records are otherwise free at once
       if (this.listenerCount('logged') > 0) this.#logged.push(info)
       if (this.#batch.length >= MAX_BATCH) this.flushSync()
@@ -70,6 +80,21 @@ export class StderrTransport extends TransportStream implements ReportTransport 
       this.emit('warn', err)
     }
     callback()
+  }
+
+  /**
+   * A report in faultline's own line; any other record as the logger's
+   * format wrote it (a plain winston logger's `simple()`, `json()`…), else in
+   * the same line shape with its fields: nothing the app logged is dropped.
+   */
+  #lineOf(info: Record<string | symbol, unknown>): string {
+    if (!isReport(info as Record<string, unknown>)) {
+      const formatted = Object.getOwnPropertyDescriptor(info, MESSAGE)
+      // faultline's own logger makes its JSON lazily, as a getter: that is no format an app chose
+      if (formatted && typeof formatted.value === 'string')
+        return `${escapeLine(formatted.value)}\n`
+    }
+    return formatLine(info as Record<string, unknown>, this.#format)
   }
 
   /** Writes what is batched now (on close, on exit, before a crash report). */

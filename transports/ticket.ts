@@ -1,6 +1,7 @@
 import TransportStream from 'winston-transport'
 import { Delivery } from '../lib/delivery/delivery.js'
 import { isReport, type Report } from '../lib/report/report.js'
+import { reportOf } from '../lib/report/from-record.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
@@ -148,7 +149,9 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     })
   }
 
-  override log(info: Record<string, unknown>, callback: () => void): void {
+  // on a plain winston logger, `logger.error('database is down')` is a hand-written error, ticketed when `errors` is on
+  override log(record: Record<string, unknown>, callback: () => void): void {
+    const info = reportOf(record, 'app') ?? record
     if (isReport(info) && this.#kinds.has(info.kind) && this.#muted?.(info.fingerprint))
       this.emit('logged', info)
     else if (isReport(info) && this.#kinds.has(info.kind)) {
@@ -162,8 +165,9 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   }
 
   /** For a process about to die: the report's ticket work goes straight to the spool. */
-  logSync(info: Record<string, unknown>): void {
-    if (!isReport(info) || !this.#kinds.has(info.kind)) return
+  logSync(record: Record<string, unknown>): void {
+    const info = reportOf(record, 'app')
+    if (!info || !this.#kinds.has(info.kind)) return
     this.#delivery.pushSync(`ensure:${info.id}`, { op: 'ensure', report: info })
   }
 

@@ -79,6 +79,12 @@ export interface FaultlineOptions {
   stderr?: boolean | { level?: 'warn' | 'error' | 'info' | 'debug' }
   /** More winston transports to hand every report to. */
   transports?: TransportStream[]
+  /**
+   * The app's own winston logger: every report (and an aborted request's record) is logged through it,
+   * to its transports and its format, and `req.log` is its child. faultline adds no transport to it;
+   * mail, syslog, tickets, file and `transports` stay faultline's own. stderr is off by default with it.
+   */
+  logger?: import('winston').Logger
   /** Debug mode; by default on only when NODE_ENV is `development` or `test`. */
   debug?: boolean
   /** Hand errors on with `next(err)` instead of rendering a page; by default on only when NODE_ENV is `test`. */
@@ -117,6 +123,7 @@ export interface ResolvedOptions {
   file?: { filename: string; level: 'warn' | 'error' | 'info' }
   stderr: false | { level: 'warn' | 'error' | 'info' | 'debug' }
   transports: TransportStream[]
+  logger?: import('./logger-option.js').AppLogger
   debug: boolean
   throwErrors: boolean
   scrub: ScrubOptions

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describeValue as describe } from './option-checks.js'
 import { checkStore } from './store-option.js'
+import { checkLogger } from './logger-option.js'
 import {
   FaultlineConfigError,
   type FaultlineOptions,
@@ -19,6 +20,7 @@ const KNOWN: Record<keyof FaultlineOptions, true> = {
   file: true,
   stderr: true,
   transports: true,
+  logger: true,
   debug: true,
   throwErrors: true,
   scrub: true,
@@ -84,8 +86,15 @@ function checkFile(value: unknown): ResolvedOptions['file'] {
   return { filename: file.filename, level: level as 'warn' }
 }
 
-function checkStderr(value: unknown, debug: boolean, nodeEnv?: string): ResolvedOptions['stderr'] {
+function checkStderr(
+  value: unknown,
+  debug: boolean,
+  nodeEnv?: string,
+  appLogger?: boolean,
+): ResolvedOptions['stderr'] {
   if (value === false) return false
+  // the app's own logger already writes where the app wants its lines: a second copy on stderr is asked for, not assumed
+  if (value === undefined && appLogger) return false
   // a test run already gets each error through throw-errors: report lines would only bury the runner's output
   if (value === undefined && nodeEnv === 'test') return false
   const fallback = debug ? 'debug' : 'warn'
@@ -275,6 +284,7 @@ export function resolveOptions(
     fail('appName', 'a name of 1 to 64 letters, digits, ".", "-", "_", "@" or "/"', options.appName)
   }
   const debug = checkBoolean('debug', options.debug) ?? isDebugEnvironment(nodeEnv)
+  const logger = checkLogger(options.logger)
   return {
     appName: options.appName ?? readAppName(appRoot),
     managers:
@@ -283,8 +293,9 @@ export function resolveOptions(
     syslog: checkTransport('syslog', options.syslog),
     tickets: checkTransport('tickets', options.tickets),
     file: checkFile(options.file),
-    stderr: checkStderr(options.stderr, debug, nodeEnv),
+    stderr: checkStderr(options.stderr, debug, nodeEnv, logger !== undefined),
     transports: checkTransports(options.transports),
+    ...(logger ? { logger } : {}),
     debug,
     throwErrors: checkBoolean('throwErrors', options.throwErrors) ?? nodeEnv === 'test',
     scrub: checkScrub(options.scrub),

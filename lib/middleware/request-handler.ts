@@ -11,22 +11,15 @@ import { enterCatcher, raiseFlagOnPrototype } from './throw-errors.js'
 
 const LOG_INSTALLED = Symbol('faultline.log-installed')
 
-/**
- * Puts `req.log` on the app's request prototype once, as a getter, so a
- * request that never logs pays nothing for it. An app that assigns its own
- * `req.log` keeps it.
- */
-function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
-  if (Object.prototype.hasOwnProperty.call(proto, LOG_INSTALLED)) return
-  Object.defineProperty(proto, LOG_INSTALLED, { value: true })
-  raiseFlagOnPrototype(proto)
-  Object.defineProperty(proto, 'log', {
+/** A property the app, or a library such as pino-http, can assign over faultline's: the assigned value wins. */
+function defineYielding(proto: object, name: string, get: (req: Request) => unknown): void {
+  Object.defineProperty(proto, name, {
     configurable: true,
     get(this: Request) {
-      return lifecycle.requestLogger(this)
+      return get(this)
     },
     set(this: Request, value: unknown) {
-      Object.defineProperty(this, 'log', {
+      Object.defineProperty(this, name, {
         value,
         writable: true,
         configurable: true,
@@ -34,6 +27,32 @@ function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
       })
     },
   })
+}
+
+/**
+ * Whether another HTTP logger has this request: pino-http puts its logger on
+ * `res.log` and then on `req.log` only if `req.log` is empty, so faultline's
+ * `req.log` must look empty to it, whichever of the two is mounted first.
+ */
+function isClaimedByAnotherLogger(req: Request): boolean {
+  const res = req.res as unknown as Record<string, unknown> | undefined
+  return res !== undefined && Object.hasOwn(res, 'log')
+}
+
+/**
+ * Puts faultline's request logger on the app's request prototype once, as
+ * getters, so a request that never logs pays nothing for it: always as
+ * `req.faultline`, and as `req.log` unless the app or another logger
+ * (pino-http) puts its own there.
+ */
+function installRequestLog(proto: object, lifecycle: RequestLifecycle): void {
+  if (Object.prototype.hasOwnProperty.call(proto, LOG_INSTALLED)) return
+  Object.defineProperty(proto, LOG_INSTALLED, { value: true })
+  raiseFlagOnPrototype(proto)
+  defineYielding(proto, 'faultline', (req) => lifecycle.requestLogger(req))
+  defineYielding(proto, 'log', (req) =>
+    isClaimedByAnotherLogger(req) ? undefined : lifecycle.requestLogger(req),
+  )
 }
 
 /** The request as the async context of whatever its handlers start: an error raised there is the request's. */
@@ -61,7 +80,7 @@ class AsyncScope implements RequestScope {
 
 /**
  * The first middleware: watches the response so its outcome is classified
- * when it ends, binds `req.log`, turns away Host headers outside
+ * when it ends, binds `req.faultline` (and `req.log`), turns away Host headers outside
  * `allowedHosts`, and runs the rest of the chain in the request's async
  * scope, so an async error Express does not catch still reaches the request.
  */

@@ -3,7 +3,16 @@ import { format } from 'node:util'
 import { SPLAT } from 'triple-beam'
 import type { RecordedMessage } from './request-state.js'
 
-const INTERCEPTED: Record<string, RecordedMessage['level']> = { error: 'error', warn: 'warn' }
+// an app's own logger may have syslog's level names: its errors and warnings join the report all the same
+const INTERCEPTED: Record<string, RecordedMessage['level']> = {
+  emerg: 'error',
+  alert: 'error',
+  crit: 'error',
+  error: 'error',
+  err: 'error',
+  warn: 'warn',
+  warning: 'warn',
+}
 
 /** Reads what was logged: the template as written, the message as interpolated, and an Error passed along. */
 function toRecordedMessage(

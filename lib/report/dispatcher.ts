@@ -2,6 +2,7 @@ import { LEVEL } from 'triple-beam'
 import type { LogEntry, Logger } from 'winston'
 import type TransportStream from 'winston-transport'
 import { DELIVERED, ownTransportsOf } from '../logger.js'
+import type { AppLogger } from '../config/logger-option.js'
 import { formatLine } from './format-line.js'
 import { toLogRecord, type Report } from './report.js'
 
@@ -32,28 +33,35 @@ function admits(transport: TransportStream, logger: Logger, level: string): bool
   return !threshold || (levels[threshold] ?? -1) >= (levels[level] ?? Infinity)
 }
 
+/** Whether anything reads the logger's stream itself: a `data` or `readable` listener. */
+function isRead(logger: Logger): boolean {
+  return logger.listenerCount('data') > 0 || logger.listenerCount('readable') > 0
+}
+
 /**
  * The one way out for everything faultline reports. A report goes to the
- * `report` event, then to the logger and its transports; an aborted request's
- * record goes to the logger only; a crash report to every transport at once,
- * synchronously; and once `close()` began, a late report goes to stderr, the
- * last place left.
+ * `report` event, then to the logger and its transports (and through the
+ * app's own logger, when there is one); an aborted request's record goes to
+ * the loggers only; a crash report to every transport at once, synchronously;
+ * and once `close()` began, a late report goes to stderr, the last place left.
  */
 export class ReportDispatcher {
   readonly #logger: Logger
   readonly #own: WeakSet<object>
   readonly #announce: (report: Report) => void
+  readonly #app: AppLogger | undefined
   #closing = false
   // the reports `durably` is gathering now, and those promised this tick that only a spool can keep
   #gathering: Report[] | undefined
   #promised: Report[] = []
   readonly #keepPromised = () => this.#spoolPromised()
 
-  /** `announce` hands a report to the `report` event's listeners. */
-  constructor(logger: Logger, announce: (report: Report) => void) {
+  /** `announce` hands a report to the `report` event's listeners; `app` is the app's own logger, if given. */
+  constructor(logger: Logger, announce: (report: Report) => void, app?: AppLogger) {
     this.#logger = logger
     this.#own = ownTransportsOf(logger)
     this.#announce = announce
+    this.#app = app
   }
 
   /** Whether `close()` began: the transports take nothing more. */
@@ -83,11 +91,23 @@ export class ReportDispatcher {
   }
 
   /**
-   * faultline's own transports get the record from here, in order, through
-   * their `log`; winston's stream plumbing (a Transform, then a pipe per
-   * transport) only carries it when the app added transports of its own.
+   * Every record goes through the logger as a winston record, as the README
+   * promises, but only where something can see it: faultline's own
+   * transports get it from here, in order, through their `log`, sparing a
+   * storm winston's stream plumbing (a Transform, then a pipe per transport,
+   * and a copy of the record); the record is written into the logger itself
+   * whenever anything else reads it: a transport the app added or piped, a
+   * `data` or `readable` listener. Those see every record, in order, with the
+   * logger's format applied; faultline's own transports skip that copy.
    */
   #deliver(record: LogRecord): void {
+    // the app's logger gets its own copy, before faultline's defaultMeta and transports touch the record
+    const forApp = this.#app ? { ...record } : undefined
+    this.#deliverOwn(record)
+    if (forApp) this.#logThroughApp(forApp)
+  }
+
+  #deliverOwn(record: LogRecord): void {
     const logger = this.#logger
     if (logger.silent) return
     if (logger.defaultMeta) Object.assign(record, logger.defaultMeta)
@@ -98,7 +118,20 @@ export class ReportDispatcher {
       else if (!transport.silent && admits(transport, logger, record.level))
         this.#handTo(transport, record)
     }
-    if (foreign) logger.log({ ...record, [LEVEL]: record.level, [DELIVERED]: true } as LogEntry)
+    if (foreign || isRead(logger))
+      logger.log({ ...record, [LEVEL]: record.level, [DELIVERED]: true } as LogEntry)
+  }
+
+  /** Through the app's logger as any of its records: its defaultMeta, format, levels and transports, in order. */
+  #logThroughApp(record: LogRecord): void {
+    const { logger, levels } = this.#app!
+    record.level = levels[record.level] ?? record.level
+    try {
+      logger.log(record as LogEntry)
+    } catch (err) {
+      // an app's format that throws must not cost faultline's own transports, nor the request
+      process.stderr.write(`faultline: the app's logger threw: ${describeFailure(err)}\n`)
+    }
   }
 
   #handTo(transport: TransportStream, record: LogRecord): void {
@@ -118,12 +151,22 @@ export class ReportDispatcher {
    */
   crash(report: Report): void {
     this.#tell(report)
-    for (const transport of this.#logger.transports as SyncTransport[]) {
+    this.#crashTo(this.#logger, report, report.level)
+    const app = this.#app
+    if (app && !app.logger.silent) this.#crashTo(app.logger, report, app.levels[report.level]!)
+  }
+
+  #crashTo(logger: Logger, report: Report, level: string): void {
+    // a stream reader would get the record on a later tick, which a dying process does not have
+    if (isRead(logger))
+      this.#quietly(() => logger.emit('data', this.#formatted(logger, report, level)))
+    for (const transport of logger.transports as SyncTransport[]) {
       try {
         if (transport.silent) continue
         // each transport gets its own copy; logSync takes the plain report, as it always has
-        if (transport.logSync) transport.logSync(toLogRecord(report))
-        else transport.log?.(this.#formatted(report), () => {})
+        if (transport.logSync && logger === this.#logger) transport.logSync(toLogRecord(report))
+        else if (transport.logSync) transport.logSync(this.#formatted(logger, report, level))
+        else transport.log?.(this.#formatted(logger, report, level), () => {})
       } catch (err) {
         process.stderr.write(
           `faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`,
@@ -205,14 +248,23 @@ export class ReportDispatcher {
     }
   }
 
-  // the info a transport would get from winston: the level symbol and the logger's format applied
-  #formatted(report: Report): Record<string | symbol, unknown> {
-    const info: Record<string | symbol, unknown> = { ...toLogRecord(report), [LEVEL]: report.level }
+  #quietly(action: () => void): void {
     try {
-      const formatted = this.#logger.format.transform(
-        info as { level: string; message: string },
-        {},
-      )
+      action()
+    } catch (err) {
+      process.stderr.write(`faultline: could not write the crash report: ${describeFailure(err)}\n`)
+    }
+  }
+
+  // the info a transport would get from winston: the level symbol and the logger's format applied
+  #formatted(logger: Logger, report: Report, level: string): Record<string | symbol, unknown> {
+    const info: Record<string | symbol, unknown> = {
+      ...toLogRecord(report),
+      level,
+      [LEVEL]: level,
+    }
+    try {
+      const formatted = logger.format.transform(info as { level: string; message: string }, {})
       return typeof formatted === 'object' ? formatted : info
     } catch {
       return info

@@ -1,3 +1,4 @@
+import { configure } from 'safe-stable-stringify'
 import { escapeControl } from './control-chars.js'
 import { isReport, type Report } from './report.js'
 import { errorChain, stackOf } from './serialize-error.js'
@@ -53,6 +54,19 @@ function formatStack(info: Report, colors: boolean | undefined): string {
   return text
 }
 
+const stringifyMeta = configure({ bigint: true, circularValue: '[Circular]' })
+const OWN_FIELDS = new Set(['level', 'message', 'time'])
+
+/** A plain record's other fields, as escaped JSON after its message: what the app logged with it is not lost. */
+function metadataOf(info: Record<string, unknown>): string {
+  let fields: Record<string, unknown> | undefined
+  for (const key of Object.keys(info)) {
+    if (OWN_FIELDS.has(key)) continue
+    ;(fields ??= {})[key] = info[key]
+  }
+  return fields ? ` ${escapeControl(stringifyMeta(fields) ?? '')}` : ''
+}
+
 /**
  * One report as readable text: a header line (time, kind, status, method,
  * path, incident id, message, fingerprint, and for a storm's repeat the id of
@@ -65,7 +79,7 @@ export function formatLine(info: Record<string, unknown>, options: FormatLineOpt
   const time = typeof info.time === 'string' ? info.time : isoTime()
   if (!isReport(info)) {
     const level = String(info.level ?? 'info').toUpperCase()
-    return `${time} ${level} ${escapeControl(String(info.message ?? ''))}\n`
+    return `${time} ${level} ${escapeControl(String(info.message ?? ''))}${metadataOf(info)}\n`
   }
   const request = info.request ? ` ${info.request.method} ${escapeControl(info.request.url)}` : ''
   const status = info.status === undefined ? '' : ` ${info.status}`
