@@ -16,7 +16,7 @@ import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
-import { isReport, type Report } from '../lib/report/report.js'
+import { isReport } from '../lib/report/report.js'
 import { reportOf } from '../lib/report/from-record.js'
 import type { FleetCoordination } from '../lib/store/types.js'
 
