@@ -173,7 +173,8 @@ if (process.argv.includes('--bounds')) {
   await measureBounds(500)
   process.exit(0)
 }
-await measure('local', new LocalIncidentStore())
+// every kind bounded at FINGERPRINTS: the list is measured with all of them in the store
+await measure('local', new LocalIncidentStore({ maxFingerprints: FINGERPRINTS }))
 
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined
 try {
@@ -187,7 +188,10 @@ if (redis) {
   try {
     await measure(
       'Redis',
-      new RedisStore(client, { prefix: 'bench:{shop}:', limits: STORE_LIMITS }),
+      new RedisStore(client, {
+        prefix: 'bench:{shop}:',
+        limits: { ...STORE_LIMITS, maxFingerprints: FINGERPRINTS },
+      }),
     )
     const used = /used_memory_human:(\S+)/.exec(
       String(await client.sendCommand(['INFO', 'memory'])),

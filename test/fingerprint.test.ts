@@ -99,7 +99,7 @@ describe('fingerprints', () => {
       expect(cart!.fingerprint).not.to.equal(one!.fingerprint)
     })
 
-    it('should group 404s by normalised path, and tell statuses apart', async () => {
+    it('should group 404s of paths no route matched, and tell statuses apart', async () => {
       const app = createApp(h.faultline)
       app.get('/forbidden', (_req, res) => {
         res.sendStatus(403)
@@ -110,6 +110,67 @@ describe('fingerprints', () => {
       const [a, b, c] = await h.waitForReports(3)
       expect(a!.fingerprint).to.equal(b!.fingerprint)
       expect(c!.fingerprint).not.to.equal(a!.fingerprint)
+    })
+    it('should group the warnings no route matched into one per method and family, whatever path or query string a client made up', async () => {
+      const app = createApp(h.faultline)
+      const paths = [
+        '/xyz',
+        '/abc/def?x=1',
+        '/foo?x=2',
+        '/foo',
+        '/qwerty/uiop/asdf',
+        `/${'z'.repeat(3000)}`,
+      ]
+      for (const path of paths) await request(app).get(path)
+      await request(app).post('/xyz')
+      await request(app).get('/wp-login.php')
+      await request(app).get('/.env?x=1')
+      const reports = await h.waitForReports(paths.length + 3)
+      const gets = reports.slice(0, paths.length)
+      expect(new Set(gets.map((r) => r.fingerprint)).size).to.equal(1)
+      // each occurrence still says which path it asked for
+      expect(gets.map((r) => r.request!.url.slice(0, 20))).to.deep.equal(
+        paths.map((p) => p.slice(0, 20)),
+      )
+      const [post, probe, otherProbe] = reports.slice(paths.length)
+      expect(post!.fingerprint).not.to.equal(gets[0]!.fingerprint)
+      expect(probe!.suspicious).to.be.a('string')
+      expect(probe!.fingerprint).to.equal(otherProbe!.fingerprint)
+      expect(probe!.fingerprint).not.to.equal(gets[0]!.fingerprint)
+      const listed = await h.faultline.issues({ kind: 'warning' })
+      expect(listed.issues.map((i) => i.title).sort()).to.deep.equal(
+        [
+          '404 Not Found — GET <unmatched path>',
+          '404 Not Found — POST <unmatched path>',
+          'probe path: a file only scanners ask for — GET <unmatched path>',
+        ].sort(),
+      )
+      expect(listed.issues.find((i) => i.title.startsWith('404 Not Found — GET'))!.count).to.equal(
+        paths.length,
+      )
+    })
+
+    it('should keep the route of a 404 a route answered, and the path of an error no route matched, in their fingerprints', async () => {
+      const app = createApp(h.faultline)
+      app.get('/orders/:id', (_req, res) => {
+        res.status(404).end()
+      })
+      app.use('/legacy', (_req, res) => {
+        res.status(502).end()
+      })
+      await request(app).get('/orders/abc')
+      await request(app).get('/orders/def?x=1')
+      await request(app).get('/nothing-here')
+      await request(app).get('/legacy/alpha')
+      await request(app).get('/legacy/bravo?x=1')
+      const [a, b, unmatched, alpha, bravo] = await h.waitForReports(5)
+      expect(a!.fingerprint).to.equal(b!.fingerprint)
+      expect(a!.fingerprint).to.equal(computeFingerprint(['warning', 'GET /orders/:id', '404', '']))
+      expect(unmatched!.fingerprint).not.to.equal(a!.fingerprint)
+      // errors are fingerprinted exactly as before: by their normalised path
+      expect(alpha!.kind).to.equal('error')
+      expect(alpha!.fingerprint).to.equal(computeFingerprint(['error', 'GET /legacy/alpha', '502']))
+      expect(bravo!.fingerprint).to.equal(computeFingerprint(['error', 'GET /legacy/bravo', '502']))
     })
   })
 })

@@ -12,18 +12,25 @@ describeIncidentStoreBounds('local', (now) =>
 )
 
 describe('LocalIncidentStore defaults', function () {
-  it('should keep at most 10 000 fingerprints, dropping the one seen longest ago', async function () {
+  it('should keep at most 1 000 tracebacks, 500 errors and 500 warnings, each kind making room among its own', async function () {
     let clock = Date.UTC(2026, 0, 5)
     const store = new LocalIncidentStore({ now: () => clock })
-    for (let i = 0; i <= 10_000; i++) {
-      clock += 10
-      await store.record(makeReport(`fp-${i}`))
+    for (const [kind, bound] of [
+      ['traceback', 1000],
+      ['error', 500],
+      ['warning', 500],
+    ] as const) {
+      for (let i = 0; i <= bound; i++) {
+        clock += 10
+        await store.record(makeReport(`${kind}-${i}`, { kind }))
+      }
+      const { total, issues } = await store.issues({ kind, limit: 1 })
+      expect(total).to.equal(bound)
+      expect(issues[0]!.fingerprint).to.equal(`${kind}-${bound}`)
+      expect(await store.issue(`${kind}-0`)).to.equal(undefined)
+      expect(await store.issue(`${kind}-1`)).to.not.equal(undefined)
     }
-    const { total, issues } = await store.issues({ limit: 1 })
-    expect(total).to.equal(10_000)
-    expect(issues[0]!.fingerprint).to.equal('fp-10000')
-    expect(await store.issue('fp-0')).to.equal(undefined)
-    expect(await store.issue('fp-1')).to.not.equal(undefined)
+    expect((await store.issues()).total).to.equal(2000)
   })
 })
 

@@ -2,8 +2,8 @@ import { expect } from 'chai'
 import { createClient } from 'redis'
 import { FaultlineConfigError } from '../lib/index.js'
 import { createFaultline } from '../lib/index.js'
-import { openStore } from '../lib/store/open-store.js'
-import { RedisStore, type RedisCommander } from '../lib/store/redis-store.js'
+import { openStore, STORE_LIMITS } from '../lib/store/open-store.js'
+import { RedisStore, type RedisCommander, type RedisStoreLimits } from '../lib/store/redis-store.js'
 import type { Store } from '../lib/store/types.js'
 import { startRedis, type RedisServer } from './support/redis.js'
 import { getDeadPort } from './support/ports.js'
@@ -32,7 +32,7 @@ async function newClient(): Promise<RedisCommander> {
 /** A RedisStore on a prefix of its own: every test starts from an empty app. */
 async function openRedis(
   now: () => number = Date.now,
-  limits = { retentionMs: 14 * 86_400_000, maxFingerprints: 10_000, maxIncidents: 100_000 },
+  limits: RedisStoreLimits = STORE_LIMITS,
   prefix = `t${++prefixes}:{app}:`,
 ): Promise<RedisStore> {
   return new RedisStore(await newClient(), { prefix, limits, now })
@@ -52,6 +52,40 @@ describeIncidentStore('redis', (now) => openRedis(now))
 describeIncidentStoreBounds('redis', (now) =>
   openRedis(now, { retentionMs: 14 * 86_400_000, maxFingerprints: 3, maxIncidents: 5 }),
 )
+
+describe('Redis store: a scan against its default bounds', function () {
+  it('should keep a traceback, an error and their incidents after 10 000 warnings of new fingerprints', async function () {
+    this.timeout(120_000)
+    const store = await openRedis(Date.now, STORE_LIMITS)
+    const traceback = makeReport('fp-trace')
+    const error = makeReport('fp-error', { kind: 'error' })
+    await store.record(traceback)
+    await store.record(error)
+    // a scanner's 404s as the store got them before their paths were grouped: one fingerprint each
+    for (let start = 0; start < 10_000; start += 500)
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          store.record(
+            makeReport(`fp-scan-${start + i}`, {
+              kind: 'warning',
+              status: 404,
+              message: 'Not Found',
+              url: `/made-up-${start + i}?q=1`,
+              route: '',
+            }),
+          ),
+        ),
+      )
+    expect((await store.issue('fp-trace'))?.kind).to.equal('traceback')
+    expect((await store.issue('fp-error'))?.kind).to.equal('error')
+    expect((await store.incident(traceback.id))?.fingerprint).to.equal('fp-trace')
+    expect((await store.incident(error.id))?.fingerprint).to.equal('fp-error')
+    expect((await store.issues({ kind: 'warning' })).total).to.equal(
+      STORE_LIMITS.maxFingerprints.warning,
+    )
+    expect((await store.issues()).total).to.equal(STORE_LIMITS.maxFingerprints.warning + 2)
+  })
+})
 
 describe('Redis store: fleet coordination', function () {
   it('should open one window per fingerprint for the whole fleet, and give its count to exactly one taker', async function () {

@@ -1,6 +1,12 @@
 import type { Request } from 'express'
-import { STATUS_CODES } from 'node:http'
-import { computeFingerprint, getAppFrames, normalizeMessage, normalizePath } from './fingerprint.js'
+import { METHODS, STATUS_CODES } from 'node:http'
+import {
+  computeFingerprint,
+  getAppFrames,
+  normalizeMessage,
+  normalizePath,
+  UNMATCHED_PATH,
+} from './fingerprint.js'
 import type {
   Attribution,
   LoggedMessage,
@@ -43,6 +49,8 @@ export interface ReportContext {
 }
 
 const MAX_LOGS = 20
+// a method-override middleware can set any string: a warning's fingerprint names only methods Node parses
+const KNOWN_METHODS = new Set(METHODS)
 
 function firstLine(text: string): string {
   const nl = text.indexOf('\n')
@@ -101,8 +109,21 @@ function fingerprintOf(
   return computeFingerprint(fingerprintParts(input, request))
 }
 
+/**
+ * Where an outcome happened, for its fingerprint: the method and the route,
+ * else the normalised path. A warning no route matched (a 404, a probe, a bad
+ * Host) takes no part of its path: the client chose it, and a scanner's
+ * made-up paths are one issue per method and family, "404 on unmatched paths",
+ * with each URL still in its occurrences.
+ */
+function placeOf(kind: string, request: RequestInfo): string {
+  if (kind !== 'warning') return `${request.method} ${request.route ?? normalizePath(request.url)}`
+  const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
+  return `${method} ${request.route || UNMATCHED_PATH}`
+}
+
 function fingerprintParts(input: ReportInput, request: RequestInfo | undefined): string[] {
-  const place = request ? `${request.method} ${request.route ?? normalizePath(request.url)}` : ''
+  const place = request ? placeOf(input.kind, request) : ''
   const logged = input.logs?.find(
     (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
   )

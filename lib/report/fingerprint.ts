@@ -31,6 +31,9 @@ export function normalizeMessage(message: string): string {
   return text
 }
 
+/** What stands for the path in the fingerprint and the title of a warning no route matched. */
+export const UNMATCHED_PATH = '<unmatched path>'
+
 /** Normalises the variable parts out of a URL path, for grouping requests that matched no route. */
 export function normalizePath(url: string): string {
   const q = url.indexOf('?')

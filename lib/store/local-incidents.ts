@@ -1,12 +1,29 @@
-import type { Report } from '../report/report.js'
+import type { Report, ReportKind } from '../report/report.js'
 import { IncidentRing } from './incident-ring.js'
+import {
+  boundKindOf,
+  KINDS,
+  kindBounds,
+  LOCAL_MAX_FINGERPRINTS,
+  LOCAL_MAX_INCIDENTS,
+  type KindBounds,
+} from './kind-bounds.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
+import {
+  countHour,
+  dropFirst,
+  keepOccurrence,
+  matchesQuery,
+  mergeNewestFirst,
+  newestFirst,
+  summarize,
+  type Issue,
+} from './local-issue.js'
 import type {
   IncidentRecord,
   IncidentStore,
   IssueDetail,
   IssueQuery,
-  IssueStatus,
   IssueSummary,
   StoredOccurrence,
 } from './types.js'
@@ -15,99 +32,103 @@ import type {
 export interface LocalIncidentStoreOptions {
   /** How long an issue and an incident are kept after they were last seen. Default 14 days. */
   retentionMs?: number
-  /** Distinct fingerprints kept; the one seen longest ago makes room. Default 10 000. */
-  maxFingerprints?: number
-  /** Incidents the lookup can find; the oldest makes room. Default 100 000. */
-  maxIncidents?: number
+  /**
+   * Distinct fingerprints kept per kind; the one of the same kind seen
+   * longest ago makes room, so warnings never evict a traceback or an error.
+   * A number bounds each kind alike. Default `LOCAL_MAX_FINGERPRINTS`:
+   * 1 000 tracebacks, 500 errors, 500 warnings.
+   */
+  maxFingerprints?: number | Partial<KindBounds>
+  /**
+   * Incidents the lookup can find per kind; the oldest of the same kind makes
+   * room. A number bounds each kind alike. Default `LOCAL_MAX_INCIDENTS`:
+   * 5 000 tracebacks, 2 500 errors, 2 500 warnings.
+   */
+  maxIncidents?: number | Partial<KindBounds>
   /** The clock, for tests. */
   now?: () => number
 }
 
-interface Issue {
-  fingerprint: string
-  kind: Report['kind']
-  title: string
-  route?: string
-  count: number
-  firstSeen: number
-  lastSeen: number
-  status: IssueStatus
-  mutedUntil: number
-  resolvedAt?: number
-  ticket?: { id: string; url?: string }
-  /** The latest full report, as bounded JSON: parsed on read, so no caller can change what is kept. */
-  report?: string
-  /** The latest, as a ring: `nextOccurrence` is where the next one goes, so no record moves the others. */
-  occurrences: StoredOccurrence[]
-  nextOccurrence: number
-  /** Hour number → count, in the order the hours came: the oldest is always first. */
-  hours: Map<number, number>
-}
-
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
-const MAX_OCCURRENCES = 50
 const MAX_LIST = 500
-
-function keepOccurrence(issue: Issue, occurrence: StoredOccurrence): void {
-  issue.occurrences[issue.nextOccurrence] = occurrence
-  issue.nextOccurrence = (issue.nextOccurrence + 1) % MAX_OCCURRENCES
-}
-
-function newestFirst({ occurrences, nextOccurrence }: Issue): StoredOccurrence[] {
-  const newest: StoredOccurrence[] = []
-  for (let i = 1; i <= occurrences.length; i++)
-    newest.push(occurrences[(nextOccurrence - i + occurrences.length) % occurrences.length]!)
-  return newest
-}
 
 /**
  * The incident view's data held in this process: what a single-process app
  * uses, and what every process falls back to without Redis. `record` is
- * O(1): both maps keep insertion order, so the fingerprint seen longest ago
- * and the oldest incident are always first in line to go, with no sorting.
+ * O(1): each kind's map keeps insertion order, so the fingerprint seen
+ * longest ago and the oldest incident of a kind are always first in line to
+ * go, with no sorting. Each kind has its own bounds: a scanner's warnings
+ * only ever make room among warnings.
  *
- * Memory is bounded by `maxFingerprints` × (a report of at most 16 KiB, 50
- * occurrences, 336 hourly buckets) plus `maxIncidents` small records.
+ * Memory is bounded by the sum of `maxFingerprints` × (a report of at most
+ * 16 KiB, 50 occurrences, 336 hourly buckets) plus the sum of `maxIncidents`
+ * slots of 768 bytes: with the defaults about 64 MB of heap and 7.7 MB
+ * outside it when every bound is reached.
  *
  * @example
  * ```ts
- * const store = new LocalIncidentStore({ retentionMs: 7 * 24 * 3_600_000 })
+ * const store = new LocalIncidentStore({ retentionMs: 7 * 24 * 3_600_000, maxFingerprints: { warning: 100 } })
  * faultline.on('report', (report) => void store.record(report))
  * ```
  */
 export class LocalIncidentStore implements IncidentStore {
   readonly #retentionMs: number
-  readonly #maxFingerprints: number
-  readonly #maxIncidents: number
+  readonly #maxFingerprints: KindBounds
   readonly #now: () => number
-  /** In order of last seen, the longest ago first: a record moves its issue to the end. */
-  readonly #issues = new Map<string, Issue>()
-  /** By normalised id, in the order they happened: outside the heap, so a storm's incidents cost the collector nothing. */
-  readonly #incidents: IncidentRing
+  /** Per kind, in order of last seen, the longest ago first: a record moves its issue to the end. */
+  readonly #issues: Record<ReportKind, Map<string, Issue>> = {
+    traceback: new Map(),
+    error: new Map(),
+    warning: new Map(),
+  }
+  /** Per kind, by normalised id, in the order they happened: outside the heap, so a storm's incidents cost the collector nothing. */
+  readonly #incidents: Record<ReportKind, IncidentRing>
   /** When expiry last ran: once a second is enough for a retention of days, and a storm does not pay it per record. */
   #expiredAt = -Infinity
+  /** Counts records: orders issues of different kinds by when they were last seen. */
+  #seq = 0
 
   constructor(options: LocalIncidentStoreOptions = {}) {
     this.#retentionMs = options.retentionMs ?? 14 * DAY
-    this.#maxFingerprints = Math.max(1, options.maxFingerprints ?? 10_000)
-    this.#maxIncidents = Math.max(1, options.maxIncidents ?? 100_000)
+    this.#maxFingerprints = kindBounds(options.maxFingerprints, LOCAL_MAX_FINGERPRINTS)
+    const maxIncidents = kindBounds(options.maxIncidents, LOCAL_MAX_INCIDENTS)
     this.#now = options.now ?? Date.now
-    this.#incidents = new IncidentRing(this.#maxIncidents)
+    this.#incidents = {
+      traceback: new IncidentRing(maxIncidents.traceback),
+      error: new IncidentRing(maxIncidents.error),
+      warning: new IncidentRing(maxIncidents.warning),
+    }
+  }
+
+  /** The issue of a fingerprint, of whichever kind, with the map that holds it. */
+  #find(fingerprint: string): [Issue, Map<string, Issue>] | undefined {
+    for (const kind of KINDS) {
+      const issues = this.#issues[kind]
+      const issue = issues.get(fingerprint)
+      if (issue) return [issue, issues]
+    }
+    return undefined
   }
 
   record(report: Report): Promise<void> {
     const now = this.#now()
     this.#expire(now)
-    let issue = this.#issues.get(report.fingerprint)
-    if (issue) {
-      this.#issues.delete(report.fingerprint)
+    const found = this.#find(report.fingerprint)
+    let issue: Issue
+    let issues: Map<string, Issue>
+    if (found) {
+      ;[issue, issues] = found
+      issues.delete(report.fingerprint)
       if (issue.status === 'resolved') issue.status = 'regressed'
     } else {
       issue = this.#create(report, now)
-      while (this.#issues.size >= this.#maxFingerprints) this.#dropFirst(this.#issues)
+      const kind = boundKindOf(report.kind)
+      issues = this.#issues[kind]
+      while (issues.size >= this.#maxFingerprints[kind]) dropFirst(issues)
     }
-    this.#issues.set(report.fingerprint, issue)
+    issues.set(report.fingerprint, issue)
+    issue.seq = ++this.#seq
     issue.count++
     issue.lastSeen = now
     // a repeat's compact report keeps the full one it repeats
@@ -122,6 +143,7 @@ export class LocalIncidentStore implements IncidentStore {
   #create(report: Report, now: number): Issue {
     return {
       fingerprint: report.fingerprint,
+      seq: 0,
       kind: report.kind,
       title: titleOf(report),
       ...(report.request?.route ? { route: report.request.route } : {}),
@@ -137,7 +159,7 @@ export class LocalIncidentStore implements IncidentStore {
   }
 
   #index(report: Report, occurrence: StoredOccurrence, now: number): void {
-    this.#incidents.add({
+    this.#incidents[boundKindOf(report.kind)].add({
       at: now,
       record: {
         id: occurrence.id,
@@ -152,30 +174,32 @@ export class LocalIncidentStore implements IncidentStore {
     })
   }
 
-  #dropFirst(map: Map<string, unknown>): void {
-    const first = map.keys().next()
-    if (!first.done) map.delete(first.value)
-  }
-
   /** Forgets issues past the retention period (they are first in their map); an incident's lookup checks its own age. */
   #expire(now: number): void {
     if (now - this.#expiredAt < 1000 && now >= this.#expiredAt) return
     this.#expiredAt = now
     const horizon = now - this.#retentionMs
-    for (const [fingerprint, issue] of this.#issues) {
-      if (issue.lastSeen > horizon) break
-      this.#issues.delete(fingerprint)
+    for (const kind of KINDS) {
+      const issues = this.#issues[kind]
+      for (const [fingerprint, issue] of issues) {
+        if (issue.lastSeen > horizon) break
+        issues.delete(fingerprint)
+      }
     }
   }
 
   issues(query: IssueQuery = {}): Promise<{ issues: IssueSummary[]; total: number }> {
     const now = this.#now()
     this.#expire(now)
-    const matches: Issue[] = []
-    for (const issue of this.#issues.values())
-      if (matchesQuery(issue, query, now)) matches.push(issue)
-    if (query.sort === 'count') matches.sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen)
-    else matches.reverse()
+    const kinds = query.kind ? [boundKindOf(query.kind)] : KINDS
+    const perKind = kinds.map((kind) => {
+      const matches: Issue[] = []
+      for (const issue of this.#issues[kind].values())
+        if (matchesQuery(issue, query, now)) matches.push(issue)
+      return matches
+    })
+    const matches = mergeNewestFirst(perKind)
+    if (query.sort === 'count') matches.sort((a, b) => b.count - a.count || b.seq - a.seq)
     const offset = Math.max(0, query.offset ?? 0)
     const limit = Math.min(Math.max(0, query.limit ?? 50), MAX_LIST)
     const page = matches.slice(offset, offset + limit).map((issue) => summarize(issue, now))
@@ -185,7 +209,7 @@ export class LocalIncidentStore implements IncidentStore {
   issue(fingerprint: string): Promise<IssueDetail | undefined> {
     const now = this.#now()
     this.#expire(now)
-    const issue = this.#issues.get(fingerprint)
+    const issue = this.#find(fingerprint)?.[0]
     if (!issue) return Promise.resolve(undefined)
     const detail: IssueDetail = {
       ...summarize(issue, now),
@@ -201,7 +225,7 @@ export class LocalIncidentStore implements IncidentStore {
     const out: Record<string, number[]> = {}
     for (const fingerprint of fingerprints) {
       const counts = new Array<number>(Math.max(0, hours)).fill(0)
-      const buckets = this.#issues.get(fingerprint)?.hours
+      const buckets = this.#find(fingerprint)?.[0].hours
       if (buckets)
         for (const [hour, count] of buckets)
           if (hour >= from && hour <= last) counts[hour - from] = count
@@ -212,11 +236,16 @@ export class LocalIncidentStore implements IncidentStore {
 
   incident(id: string): Promise<IncidentRecord | undefined> {
     const horizon = this.#now() - this.#retentionMs
-    return Promise.resolve(this.#incidents.find(incidentKey(id), horizon))
+    const key = incidentKey(id)
+    for (const kind of KINDS) {
+      const found = this.#incidents[kind].find(key, horizon)
+      if (found) return Promise.resolve(found)
+    }
+    return Promise.resolve(undefined)
   }
 
   resolve(fingerprint: string): Promise<void> {
-    const issue = this.#issues.get(fingerprint)
+    const issue = this.#find(fingerprint)?.[0]
     if (issue) {
       issue.status = 'resolved'
       issue.resolvedAt = this.#now()
@@ -225,48 +254,14 @@ export class LocalIncidentStore implements IncidentStore {
   }
 
   mute(fingerprint: string, until: number): Promise<void> {
-    const issue = this.#issues.get(fingerprint)
+    const issue = this.#find(fingerprint)?.[0]
     if (issue) issue.mutedUntil = until > 0 ? until : 0
     return Promise.resolve()
   }
 
   linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {
-    const issue = this.#issues.get(fingerprint)
+    const issue = this.#find(fingerprint)?.[0]
     if (issue) issue.ticket = { id: ticket.id, ...(ticket.url ? { url: ticket.url } : {}) }
     return Promise.resolve()
-  }
-}
-
-/** Adds one to the hour's bucket and drops buckets older than `oldest`: they came first. */
-function countHour(hours: Map<number, number>, hour: number, oldest: number): void {
-  hours.set(hour, (hours.get(hour) ?? 0) + 1)
-  for (const first of hours.keys()) {
-    if (first >= oldest) break
-    hours.delete(first)
-  }
-}
-
-function matchesQuery(issue: Issue, query: IssueQuery, now: number): boolean {
-  if (query.kind && issue.kind !== query.kind) return false
-  if (query.route && issue.route !== query.route) return false
-  if (query.status === 'muted') return issue.mutedUntil > now
-  return !query.status || issue.status === query.status
-}
-
-function summarize(issue: Issue, now: number): IssueSummary {
-  return {
-    fingerprint: issue.fingerprint,
-    kind: issue.kind,
-    title: issue.title,
-    ...(issue.route !== undefined ? { route: issue.route } : {}),
-    count: issue.count,
-    firstSeen: new Date(issue.firstSeen).toISOString(),
-    lastSeen: new Date(issue.lastSeen).toISOString(),
-    status: issue.status,
-    ...(issue.mutedUntil > now ? { mutedUntil: new Date(issue.mutedUntil).toISOString() } : {}),
-    ...(issue.resolvedAt !== undefined
-      ? { resolvedAt: new Date(issue.resolvedAt).toISOString() }
-      : {}),
-    ...(issue.ticket ? { ticket: { ...issue.ticket } } : {}),
   }
 }

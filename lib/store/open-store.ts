@@ -1,4 +1,10 @@
 import { FailoverStore } from './failover-store.js'
+import {
+  LOCAL_MAX_FINGERPRINTS,
+  LOCAL_MAX_INCIDENTS,
+  REDIS_MAX_FINGERPRINTS,
+  REDIS_MAX_INCIDENTS,
+} from './kind-bounds.js'
 import { isMutedIn } from './mutes.js'
 import { LocalCoordination } from './local-coordination.js'
 import { LocalIncidentStore } from './local-incidents.js'
@@ -27,11 +33,11 @@ export type StoreSetting =
 /** How long a Redis call may take before the process answers it alone. */
 export const DEFAULT_TIMEOUT_MS = 1000
 const RETENTION_MS = 14 * 24 * 3_600_000
-/** Bounds of what the store keeps per app, in Redis and in memory alike. */
+/** Bounds of what Redis keeps per app, each kind within its own (see `kind-bounds.ts`). */
 export const STORE_LIMITS = {
   retentionMs: RETENTION_MS,
-  maxFingerprints: 10_000,
-  maxIncidents: 100_000,
+  maxFingerprints: REDIS_MAX_FINGERPRINTS,
+  maxIncidents: REDIS_MAX_INCIDENTS,
 }
 
 /** This process's own state: the default, and what a fleet falls back to. */
@@ -41,8 +47,8 @@ class LocalStore implements Store {
   // (2 000 fingerprints at 32 KiB of heap, 10 000 incidents in 768-byte slots off the heap), typically a few MB
   readonly #incidents = new LocalIncidentStore({
     retentionMs: RETENTION_MS,
-    maxFingerprints: 2_000,
-    maxIncidents: 10_000,
+    maxFingerprints: LOCAL_MAX_FINGERPRINTS,
+    maxIncidents: LOCAL_MAX_INCIDENTS,
   })
   countInWindow = this.#coordination.countInWindow.bind(this.#coordination)
   admit = this.#coordination.admit.bind(this.#coordination)

@@ -83,13 +83,34 @@ return 0`
 
 /**
  * Counts a batch of reports. ARGV: prefix, count, retentionMs, max
- * fingerprints, max incidents, max occurrences, then 9 values per report:
+ * occurrences, max fingerprints per kind (traceback, error, warning), max
+ * incidents per kind (the same order), then 9 values per report:
  * fingerprint, now, kind, title, route, occurrence JSON, incident key,
  * incident JSON, report JSON ('' keeps the previous one).
+ *
+ * Each kind has its own order of last seen (`last:<kind>`) and of
+ * incidents (`incidents:<kind>`): a new fingerprint or incident makes room
+ * only among its own kind, so warnings never evict a traceback or an error.
+ * `last` and `count` order every kind together, for the list.
  */
 export const RECORD = `
 local p = ARGV[1]
 local retention = tonumber(ARGV[3])
+local kinds = { 'traceback', 'error', 'warning' }
+local maxFingerprints = { traceback = tonumber(ARGV[5]), error = tonumber(ARGV[6]), warning = tonumber(ARGV[7]) }
+local maxIncidents = { traceback = tonumber(ARGV[8]), error = tonumber(ARGV[9]), warning = tonumber(ARGV[10]) }
+-- a kind faultline does not make counts as a warning: it cannot take a traceback's room
+local function boundKind(kind)
+  if kind == 'traceback' or kind == 'error' then return kind end
+  return 'warning'
+end
+local function forget(old, day)
+  redis.call('ZREM', p .. 'last', old)
+  redis.call('ZREM', p .. 'count', old)
+  for _, kind in ipairs(kinds) do redis.call('ZREM', p .. 'last:' .. kind, old) end
+  redis.call('DEL', p .. 'fp:' .. old, p .. 'fp:' .. old .. ':o')
+  for d = day - 15, day do redis.call('DEL', p .. 'fp:' .. old .. ':h:' .. d) end
+end
 local function record(E)
   local fp, now = E[1], tonumber(E[2])
   local hour = math.floor(now / 3600000)
@@ -101,6 +122,8 @@ local function record(E)
   elseif redis.call('HGET', k, 'status') == 'resolved' then
     redis.call('HSET', k, 'status', 'regressed')
   end
+  -- the bound the issue counts against is its own kind's, as first recorded
+  local kind = boundKind(fresh and E[3] or redis.call('HGET', k, 'kind'))
   redis.call('HINCRBY', k, 'count', 1)
   redis.call('HSET', k, 'last', E[2])
   if E[9] ~= '' then redis.call('HSET', k, 'report', E[9]) end
@@ -110,41 +133,38 @@ local function record(E)
   redis.call('PEXPIRE', hk, retention + 86400000)
   local ok = k .. ':o'
   redis.call('LPUSH', ok, E[6])
-  redis.call('LTRIM', ok, 0, tonumber(ARGV[6]) - 1)
+  redis.call('LTRIM', ok, 0, tonumber(ARGV[4]) - 1)
   redis.call('PEXPIRE', ok, retention)
+  local own = p .. 'last:' .. kind
   redis.call('ZADD', p .. 'last', now, fp)
+  redis.call('ZADD', own, now, fp)
   redis.call('ZINCRBY', p .. 'count', 1, fp)
   redis.call('PEXPIRE', p .. 'last', retention)
+  redis.call('PEXPIRE', own, retention)
   redis.call('PEXPIRE', p .. 'count', retention)
-  local function forget(old)
-    redis.call('ZREM', p .. 'last', old)
-    redis.call('ZREM', p .. 'count', old)
-    redis.call('DEL', p .. 'fp:' .. old, p .. 'fp:' .. old .. ':o')
-    for d = day - 15, day do redis.call('DEL', p .. 'fp:' .. old .. ':h:' .. d) end
-  end
   for _, old in ipairs(redis.call('ZRANGEBYSCORE', p .. 'last', '-inf', now - retention, 'LIMIT', 0, 20)) do
-    forget(old)
+    forget(old, day)
   end
   if fresh then
-    while redis.call('ZCARD', p .. 'last') > tonumber(ARGV[4]) do
-      local oldest = redis.call('ZRANGE', p .. 'last', 0, 0)[1]
+    while redis.call('ZCARD', own) > maxFingerprints[kind] do
+      local oldest = redis.call('ZRANGE', own, 0, 0)[1]
       if not oldest or oldest == fp then break end
-      forget(oldest)
+      forget(oldest, day)
     end
   end
   local ik = p .. 'inc:' .. E[7]
-  local order = p .. 'incidents'
+  local order = p .. 'incidents:' .. kind
   -- one request can make a report and its repeat's: the lookup finds the first
   if redis.call('SET', ik, E[8], 'PX', retention, 'NX') then
     redis.call('LPUSH', order, E[7])
     redis.call('PEXPIRE', order, retention)
   end
-  while redis.call('LLEN', order) > tonumber(ARGV[5]) do
+  while redis.call('LLEN', order) > maxIncidents[kind] do
     redis.call('DEL', p .. 'inc:' .. redis.call('RPOP', order))
   end
 end
 for i = 0, tonumber(ARGV[2]) - 1 do
-  local base = 6 + i * 9
+  local base = 10 + i * 9
   record({ ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4], ARGV[base + 5],
     ARGV[base + 6], ARGV[base + 7], ARGV[base + 8], ARGV[base + 9] })
 end
@@ -184,6 +204,7 @@ for _, fp in ipairs(fps) do
   else
     redis.call('ZREM', p .. 'last', fp)
     redis.call('ZREM', p .. 'count', fp)
+    for _, k in ipairs({ 'traceback', 'error', 'warning' }) do redis.call('ZREM', p .. 'last:' .. k, fp) end
   end
 end
 out[1] = unfiltered and redis.call('ZCARD', p .. ARGV[2]) or total

@@ -1,6 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Report } from '../report/report.js'
 import { Batcher } from './batcher.js'
+import {
+  kindBounds,
+  REDIS_MAX_FINGERPRINTS,
+  REDIS_MAX_INCIDENTS,
+  type KindBounds,
+} from './kind-bounds.js'
 import { parseJson, summaryOf, text } from './redis-replies.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
 import {
@@ -38,8 +44,19 @@ export interface RedisCommander {
 /** Bounds of what the store keeps in Redis, per app. */
 export interface RedisStoreLimits {
   retentionMs: number
-  maxFingerprints: number
-  maxIncidents: number
+  /**
+   * Distinct fingerprints per kind; the one of the same kind seen longest
+   * ago makes room, so warnings never evict a traceback or an error. A
+   * number bounds each kind alike. Default `REDIS_MAX_FINGERPRINTS`: 5 000
+   * tracebacks, 2 500 errors, 2 500 warnings.
+   */
+  maxFingerprints?: number | Partial<KindBounds>
+  /**
+   * Incidents the lookup can find per kind; the oldest of the same kind
+   * makes room. Default `REDIS_MAX_INCIDENTS`: 50 000 tracebacks, 25 000
+   * errors, 25 000 warnings.
+   */
+  maxIncidents?: number | Partial<KindBounds>
 }
 
 const HOUR = 3_600_000
@@ -57,7 +74,9 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 export class RedisStore implements FleetCoordination, IncidentStore {
   readonly #client: RedisCommander
   readonly #prefix: string
-  readonly #limits: RedisStoreLimits
+  readonly #limits: { retentionMs: number }
+  /** The script's bound arguments: fingerprints then incidents, each per kind (traceback, error, warning). */
+  readonly #bounds: number[]
   readonly #now: () => number
 
   constructor(
@@ -67,6 +86,9 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     this.#client = client
     this.#prefix = options.prefix
     this.#limits = options.limits
+    const fingerprints = kindBounds(options.limits.maxFingerprints, REDIS_MAX_FINGERPRINTS)
+    const incidents = kindBounds(options.limits.maxIncidents, REDIS_MAX_INCIDENTS)
+    this.#bounds = [fingerprints, incidents].flatMap((b) => [b.traceback, b.error, b.warning])
     this.#now = options.now ?? Date.now
   }
 
@@ -196,9 +218,8 @@ export class RedisStore implements FleetCoordination, IncidentStore {
 
   readonly #records = new Batcher<string[]>(
     (entries) => {
-      const { retentionMs, maxFingerprints, maxIncidents } = this.#limits
-      const args = [this.#prefix, entries.length, retentionMs, maxFingerprints, maxIncidents]
-      return this.#script(RECORD, [], [...args, MAX_OCCURRENCES, ...entries.flat()])
+      const args = [this.#prefix, entries.length, this.#limits.retentionMs, MAX_OCCURRENCES]
+      return this.#script(RECORD, [], [...args, ...this.#bounds, ...entries.flat()])
     },
     BATCH_MS,
     MAX_BATCH,

@@ -1,4 +1,5 @@
 import type { Report } from '../report/report.js'
+import { UNMATCHED_PATH } from '../report/fingerprint.js'
 import type { StoredOccurrence } from './types.js'
 
 /** The most of a report the store keeps per fingerprint: its latest, whole while it fits. */
@@ -6,10 +7,24 @@ export const MAX_REPORT_BYTES = 16 * 1024
 const MAX_TITLE = 200
 const MAX_URL = 500
 
-/** The first line of the message, at most 200 characters: what the view lists. */
+/**
+ * The first line of the message, at most 200 characters: what the view
+ * lists. A warning no route matched is one issue for every path (see
+ * `placeOf` in build-report.ts), so its title names no path: not the first
+ * one a scanner made up.
+ */
 export function titleOf(report: Report): string {
-  const line = report.message.split('\n', 1)[0] ?? ''
+  const line = withoutUnmatchedPath(report, report.message.split('\n', 1)[0] ?? '')
   return line.length > MAX_TITLE ? `${line.slice(0, MAX_TITLE - 1)}…` : line
+}
+
+function withoutUnmatchedPath(report: Report, line: string): string {
+  const request = report.request
+  if (report.kind !== 'warning' || !request || request.route) return line
+  // the message ends "<reason> — <method> <url>"; the first marker, so a URL quoting one is cut too
+  const marker = ` — ${request.method} `
+  const at = line.indexOf(marker)
+  return at === -1 ? line : `${line.slice(0, at)}${marker}${UNMATCHED_PATH}`
 }
 
 /** An incident id as a lookup key: what a user reads out, in any case, with or without dashes or spaces. */

@@ -264,8 +264,8 @@ export function describeIncidentStore(
 
 /**
  * The bounds, for a store opened with `maxFingerprints: 3` and
- * `maxIncidents: 5`: the fingerprint seen longest ago goes first, and the
- * oldest incidents.
+ * `maxIncidents: 5` (per kind): the fingerprint seen longest ago goes first,
+ * and the oldest incidents, each only among its own kind.
  */
 export function describeIncidentStoreBounds(
   name: string,
@@ -311,6 +311,70 @@ export function describeIncidentStoreBounds(
       expect(await store.incident(ids[2]!)).to.equal(undefined)
       expect((await store.incident(ids[7]!))?.id).to.equal(ids[7])
       expect((await store.incident(ids[3]!))?.id).to.equal(ids[3])
+    })
+    it('should keep every traceback and error, and their incidents, however many new warnings come', async function () {
+      const traceback = makeReport('fp-trace')
+      const error = makeReport('fp-error', { kind: 'error', message: 'payment refused' })
+      await store.record(traceback)
+      clock += 1000
+      await store.record(error)
+      const warnings: Report[] = []
+      for (let i = 0; i < 40; i++) {
+        clock += 1000
+        const warning = makeReport(`fp-scan-${i}`, {
+          kind: 'warning',
+          status: 404,
+          message: 'Not Found',
+          url: `/made-up-${i}?q=${i}`,
+          route: '',
+        })
+        warnings.push(warning)
+        await store.record(warning)
+      }
+      expect((await store.issue('fp-trace'))?.kind).to.equal('traceback')
+      expect((await store.issue('fp-error'))?.kind).to.equal('error')
+      expect((await store.incident(traceback.id))?.fingerprint).to.equal('fp-trace')
+      expect((await store.incident(error.id))?.fingerprint).to.equal('fp-error')
+      // the warnings made room among themselves: the newest are kept, within their bound
+      expect((await store.issues({ kind: 'warning' })).total).to.equal(3)
+      expect((await store.issue('fp-scan-39'))?.count).to.equal(1)
+      expect(await store.issue('fp-scan-0')).to.equal(undefined)
+      expect((await store.incident(warnings[39]!.id))?.fingerprint).to.equal('fp-scan-39')
+      expect(await store.incident(warnings[0]!.id)).to.equal(undefined)
+      // the list still shows every kind, newest first
+      expect((await store.issues()).issues.map((i) => i.fingerprint)).to.deep.equal([
+        'fp-scan-39',
+        'fp-scan-38',
+        'fp-scan-37',
+        'fp-error',
+        'fp-trace',
+      ])
+    })
+
+    it('should let new errors make room only among errors, never by evicting a traceback', async function () {
+      const traceback = makeReport('fp-trace')
+      await store.record(traceback)
+      for (let i = 0; i < 10; i++) {
+        clock += 1000
+        await store.record(makeReport(`fp-error-${i}`, { kind: 'error' }))
+      }
+      expect(await store.issue('fp-trace')).to.not.equal(undefined)
+      expect((await store.incident(traceback.id))?.fingerprint).to.equal('fp-trace')
+      expect((await store.issues({ kind: 'error' })).total).to.equal(3)
+      expect((await store.issues()).total).to.equal(4)
+    })
+
+    it('should keep the kind an issue was first recorded with, for its bound too', async function () {
+      await store.record(makeReport('fp-trace'))
+      // the same fingerprint reported later under another kind stays one issue, a traceback
+      clock += 1000
+      await store.record(makeReport('fp-trace', { kind: 'warning' }))
+      for (let i = 0; i < 5; i++) {
+        clock += 1000
+        await store.record(makeReport(`fp-w-${i}`, { kind: 'warning' }))
+      }
+      const issue = await store.issue('fp-trace')
+      expect(issue).to.include({ kind: 'traceback', count: 2 })
     })
   })
 }
