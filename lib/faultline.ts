@@ -141,7 +141,8 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   /**
    * Per transport: how many units were delivered, are queued in memory, wait
-   * in the spool, were retried, or were dropped (and said so).
+   * in the spool, were retried, or were dropped (and said so); for syslog,
+   * also how many sessions were dropped because the receiver broke the protocol.
    */
   stats(): Record<
     string,
@@ -152,6 +153,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       retried: number
       dropped: number
       resent?: number
+      protocolErrors?: number
     }
   > {
     const out: ReturnType<Faultline['stats']> = {}
@@ -169,6 +171,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         retried: stats.retried ?? stats.failures ?? 0,
         dropped: stats.dropped ?? 0,
         ...(stats.resent !== undefined ? { resent: stats.resent } : {}),
+        ...(stats.protocolErrors !== undefined ? { protocolErrors: stats.protocolErrors } : {}),
       }
     }
     return out

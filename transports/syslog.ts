@@ -6,7 +6,8 @@ import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
 import { Spool } from '../lib/delivery/spool.js'
-import { RelpConnection } from './syslog/relp-connection.js'
+import { isProtocolError, RelpConnection } from './syslog/relp-connection.js'
+import type { RelpProtocolError } from './syslog/relp-frames.js'
 import { StreamConnection } from '../lib/delivery/stream-connection.js'
 import { formatSyslogLine, truncateBytes, type SyslogHeader } from './syslog/format.js'
 import { connectTo } from './syslog/connect.js'
@@ -18,6 +19,12 @@ import {
 } from './syslog/options.js'
 
 let sequence = 0
+
+/** Counts of a syslog transport. */
+export interface SyslogStats extends DeliveryStats {
+  /** RELP sessions dropped because the receiver broke the protocol (their unacknowledged messages were sent again). */
+  protocolErrors: number
+}
 
 const CLOSE_TIMEOUT_MS = 2000
 
@@ -48,6 +55,8 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   #udpPending = 0
   #udpWarned = false
   #udpSent = 0
+  #protocolErrors = 0
+  #protocolWarned = false
   readonly #logged = new LoggedLedger(this)
 
   constructor(options: SyslogTransportOptions) {
@@ -80,14 +89,20 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
       minBackoffMs: 250,
       maxBackoffMs: 30_000,
       events: {
-        down: (err) =>
+        down: (err) => {
+          // a broken protocol was said already, with what happens next
+          if (isProtocolError(err)) return
           this.emit(
             'warn',
             new Error(
               `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`,
             ),
-          ),
-        up: () => this.emit('warn', new Error(`${settings.target} is reachable again`)),
+          )
+        },
+        up: () => {
+          this.#protocolWarned = false
+          this.emit('warn', new Error(`${settings.target} is reachable again`))
+        },
         dropped: (count) => this.#announceDropped(count),
         ...this.#logged.events(),
         spoolFailed: (err) =>
@@ -111,6 +126,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
         window: s.relp.window,
         ackTimeoutMs: s.relp.ackTimeoutMs,
         onUp,
+        onProtocolError: (err) => this.#onProtocolError(err),
       })
     return new StreamConnection({
       connect: () => connectTo(s),
@@ -118,6 +134,19 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
       onUp,
       onDown: () => this.#resendInDoubt(),
     })
+  }
+
+  /** Counted each time; said once until messages are acknowledged again, however often the receiver repeats it. */
+  #onProtocolError(err: RelpProtocolError): void {
+    this.#protocolErrors++
+    if (this.#protocolWarned) return
+    this.#protocolWarned = true
+    this.emit(
+      'warn',
+      new Error(
+        `${this.settings.target} broke the RELP protocol (${err.message}): the session was dropped and its unacknowledged messages are sent again on a new one`,
+      ),
+    )
   }
 
   /** Writes one frame; once written, it stays in doubt for `inDoubtMs`. */
@@ -216,18 +245,19 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     )
   }
 
-  /** Delivered, queued, spooled, retried and dropped counts. */
-  stats(): DeliveryStats {
-    return (
-      this.#delivery?.stats() ?? {
+  /** Delivered, queued, spooled, retried and dropped counts, and RELP sessions dropped for a broken protocol. */
+  stats(): SyslogStats {
+    return {
+      ...(this.#delivery?.stats() ?? {
         delivered: this.#udpSent,
         queued: this.#udpPending,
         spooled: 0,
         retried: 0,
         dropped: 0,
         resent: 0,
-      }
-    )
+      }),
+      protocolErrors: this.#protocolErrors,
+    }
   }
 
   /** Sends what waits, up to `timeoutMs`; what is left stays spooled. */

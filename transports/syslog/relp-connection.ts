@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { Backoff } from '../../lib/delivery/backoff.js'
 import { describeFailure, endSocket } from '../../lib/delivery/stream-connection.js'
+import { encodeFrame, RelpFrameReader, RelpProtocolError, type Frame } from './relp-frames.js'
 
 /** How a `RelpConnection` reaches its receiver. */
 export interface RelpConnectionOptions {
@@ -16,6 +17,8 @@ export interface RelpConnectionOptions {
   onUp?: () => void
   /** Called when a session ends without our asking: what was unacknowledged is then owed again. */
   onDown?: () => void
+  /** Called when a session is dropped because the receiver broke the protocol (its unacknowledged messages are owed again). */
+  onProtocolError?: (err: RelpProtocolError) => void
   minBackoffMs?: number
   maxBackoffMs?: number
 }
@@ -27,58 +30,12 @@ interface Unacked {
 
 // RELP transaction numbers run from 1 to 999,999,999 and wrap to 1; 0 is the server's own (serverclose).
 const MAX_TXNR = 999_999_999
+/** An error that says the receiver broke the protocol, read by shape. */
+export function isProtocolError(err: unknown): err is RelpProtocolError {
+  return (err as { code?: unknown } | undefined)?.code === 'ERELPPROTOCOL'
+}
+
 const OFFERS = 'relp_version=0\nrelp_software=faultline\ncommands=syslog'
-// a frame header is "TXNR SP COMMAND SP DATALEN": 9 + 1 + 32 + 1 + 9 digits at most
-const MAX_HEADER = 64
-
-/** One frame as the receiver sent it. */
-interface Frame {
-  txnr: number
-  command: string
-  data: string
-}
-
-/** Encodes one RELP frame: `TXNR SP COMMAND SP DATALEN [SP DATA] LF`. */
-function encodeFrame(txnr: number, command: string, data: Buffer): Buffer {
-  const head = data.length ? `${txnr} ${command} ${data.length} ` : `${txnr} ${command} 0`
-  return Buffer.concat([Buffer.from(head, 'latin1'), data, Buffer.from('\n', 'latin1')])
-}
-
-/**
- * Reads the complete frames at the start of `buffer`; returns them and the bytes left over. Throws on anything
- * that is not RELP, so a stray listener on the port is found out at once rather than waited on.
- */
-function decodeFrames(buffer: Buffer): { frames: Frame[]; rest: Buffer } {
-  const frames: Frame[] = []
-  let at = 0
-  for (;;) {
-    const head = buffer.subarray(at, at + MAX_HEADER).toString('latin1')
-    const match = /^(\d{1,9}) ([a-z]{1,32}) (\d{1,9})([ \n])/.exec(head)
-    if (!match) {
-      if (/^\d{0,9}( [a-z]{0,32}( \d{0,9})?)?$/.test(head) && head.length < MAX_HEADER)
-        return { frames, rest: buffer.subarray(at) }
-      throw new Error(
-        `the receiver does not speak RELP (it sent ${JSON.stringify(head.slice(0, 32))})`,
-      )
-    }
-    const length = Number(match[3])
-    const start = at + match[0].length
-    const dataStart = match[4] === ' ' ? start : start - 1
-    if (match[4] === '\n' && length !== 0)
-      throw new Error('the receiver sent a malformed RELP frame')
-    const end = dataStart + length
-    if (buffer.length < end + (match[4] === ' ' ? 1 : 0))
-      return { frames, rest: buffer.subarray(at) }
-    if (match[4] === ' ' && buffer[end] !== 0x0a)
-      throw new Error('the receiver sent a RELP frame without its trailer')
-    frames.push({
-      txnr: Number(match[1]),
-      command: match[2]!,
-      data: buffer.subarray(dataStart, end).toString('utf8'),
-    })
-    at = match[4] === ' ' ? end + 1 : start
-  }
-}
 
 /**
  * One RELP session (the Reliable Event Logging Protocol of rsyslog's imrelp)
@@ -99,7 +56,9 @@ export class RelpConnection {
   #txnr = 0
   #unacked = new Map<number, Unacked>()
   #waiting: Array<{ data: Buffer } & Unacked> = []
-  #inbox: Buffer = Buffer.alloc(0)
+  #reader = new RelpFrameReader()
+  // answers for transaction numbers this session never had outstanding: noise, never progress
+  #strays = 0
   #timer: NodeJS.Timeout | undefined
   #ackTimer: NodeJS.Timeout | undefined
   readonly #backoff: Backoff
@@ -122,8 +81,12 @@ export class RelpConnection {
   }
 
   #failure(): Error {
-    const why = this.#lastError ? describeFailure(this.#lastError) : 'the session closed'
-    return new Error(`${this.options.target} is unreachable: ${why}`)
+    const err = this.#lastError
+    if (isProtocolError(err))
+      return new RelpProtocolError(`${this.options.target} broke the RELP protocol: ${err.message}`)
+    return new Error(
+      `${this.options.target} is unreachable: ${err ? describeFailure(err) : 'the session closed'}`,
+    )
   }
 
   #nextTxnr(): number {
@@ -139,7 +102,8 @@ export class RelpConnection {
     this.#open = false
     this.#serverClosing = false
     this.#txnr = 0
-    this.#inbox = Buffer.alloc(0)
+    this.#reader = new RelpFrameReader()
+    this.#strays = 0
     socket.unref()
     socket.setNoDelay(true)
     socket.once(ready, () => {
@@ -179,39 +143,50 @@ export class RelpConnection {
 
   #receive(socket: Socket, chunk: Buffer): void {
     if (socket !== this.#socket) return
-    this.#inbox = this.#inbox.length ? Buffer.concat([this.#inbox, chunk]) : chunk
     let frames: Frame[]
     try {
-      const decoded = decodeFrames(this.#inbox)
-      frames = decoded.frames
-      this.#inbox = decoded.rest
+      frames = this.#reader.push(chunk)
     } catch (err) {
-      this.#lastError = err as Error
-      socket.destroy()
-      return
+      return this.#dropForProtocol(socket, err as RelpProtocolError)
     }
-    for (const frame of frames) this.#handle(socket, frame)
-    this.#armAckTimer(true)
+    let progress = false
+    for (const frame of frames) progress = this.#handle(socket, frame) || progress
+    // only an answer to a message still out is progress: bytes alone (a trickle, a babble) never restart the wait
+    this.#armAckTimer(progress)
     this.#flushWaiting()
   }
 
-  #handle(socket: Socket, frame: Frame): void {
+  /** The receiver broke the protocol: the session is dropped and what it did not acknowledge is owed again. */
+  #dropForProtocol(socket: Socket, err: RelpProtocolError): void {
+    this.#lastError = err
+    this.#reader = new RelpFrameReader()
+    socket.destroy()
+    this.options.onProtocolError?.(err)
+  }
+
+  /** Acts on one frame; says whether it answered a message still out. */
+  #handle(socket: Socket, frame: Frame): boolean {
     if (frame.command === 'serverclose') {
       // the receiver is shutting down: what it has not acknowledged is owed again on the next session
       this.#serverClosing = true
       socket.end()
-      return
+      return false
     }
-    if (frame.command !== 'rsp') return
+    if (frame.command !== 'rsp') return false
     const unit = this.#unacked.get(frame.txnr)
-    if (!unit) return
+    if (!unit) {
+      this.#strays++
+      return false
+    }
     this.#unacked.delete(frame.txnr)
     const status = frame.data.slice(0, 3)
     if (
       status === '200' &&
       (frame.txnr !== 1 || /(^|\n)commands=[^\n]*\bsyslog\b/.test(frame.data))
-    )
-      return unit.resolve()
+    ) {
+      unit.resolve()
+      return true
+    }
     const refusal = new Error(
       `${this.options.target} refused ${frame.txnr === 1 ? 'the session' : 'a message'}: ${frame.data.split('\n')[0]}`,
     )
@@ -221,6 +196,7 @@ export class RelpConnection {
     } else {
       unit.reject(refusal)
     }
+    return true
   }
 
   /** Watches for an answer while messages are unacknowledged; `progress` restarts the wait. */
@@ -234,8 +210,17 @@ export class RelpConnection {
     this.#ackTimer = setTimeout(() => {
       this.#ackTimer = undefined
       if (socket !== this.#socket || !socket) return
-      this.#lastError = new Error(`no acknowledgement within ${this.options.ackTimeoutMs} ms`)
-      socket.destroy()
+      const silence = `no acknowledgement within ${this.options.ackTimeoutMs} ms`
+      if (!this.#strays) {
+        this.#lastError = new Error(silence)
+        return void socket.destroy()
+      }
+      this.#dropForProtocol(
+        socket,
+        new RelpProtocolError(
+          `${silence}, only ${this.#strays} answer(s) for transactions never sent`,
+        ),
+      )
     }, this.options.ackTimeoutMs)
     this.#ackTimer.unref()
   }

@@ -1,6 +1,7 @@
 import type { NewTicket, TicketAdapter, TicketRef } from './adapter.js'
 import { TicketError } from './adapter.js'
 import { toRedmineText } from './format.js'
+import { readBounded } from './read-body.js'
 
 /**
  * Settings of the Redmine adapter.
@@ -38,6 +39,10 @@ interface RedmineIssue {
 const MARKER = (fingerprint: string) => `[fp:${fingerprint}]`
 // enough to get past issues that only quote the marker (a message can say anything) to the one that carries it
 const SEARCH_LIMIT = '100'
+// a search answers at most SEARCH_LIMIT issues with their descriptions; anything past this is not a Redmine answering
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024
+// an error's body only feeds a message of a few hundred characters
+const MAX_ERROR_BYTES = 16 * 1024
 
 /** A title that cannot pass for another issue's marker: `[fp:` in a message becomes `[fp-`. */
 export function neutralizeMarker(title: string): string {
@@ -95,13 +100,36 @@ export class RedmineAdapter implements TicketAdapter {
         { cause: err },
       )
     }
-    if (response.ok)
-      return response.status === 204 ? undefined : response.json().catch(() => undefined)
+    if (response.ok) return this.#readJson(response, method, path)
     throw await this.#explain(response, method, path)
   }
 
+  /** The answer's JSON, read within the byte bound and the call's timeout; an empty body is `undefined`. */
+  async #readJson(response: Response, method: string, path: string): Promise<unknown> {
+    if (response.status === 204) return undefined
+    const where = `Redmine's answer to ${method} ${path.split('?')[0]}`
+    let body: Awaited<ReturnType<typeof readBounded>>
+    try {
+      body = await readBounded(response, MAX_ANSWER_BYTES)
+    } catch (err) {
+      throw new TicketError(
+        `${where} did not arrive whole within ${this.options.timeoutMs ?? 10_000} ms (${(err as Error).message})`,
+        { cause: err },
+      )
+    }
+    if (!body.complete)
+      throw new TicketError(`${where} is larger than ${MAX_ANSWER_BYTES} bytes: not read further`)
+    if (!body.text.trim()) return undefined
+    try {
+      return JSON.parse(body.text) as unknown
+    } catch {
+      // never taken for "no such issue": that would file a duplicate ticket
+      throw new TicketError(`${where} is not JSON: ${JSON.stringify(body.text.slice(0, 80))}`)
+    }
+  }
+
   async #explain(response: Response, method: string, path: string): Promise<TicketError> {
-    const text = await response.text().catch(() => '')
+    const { text } = await readBounded(response, MAX_ERROR_BYTES).catch(() => ({ text: '' }))
     const status = response.status
     const { project } = this.options
     if (status === 401)
