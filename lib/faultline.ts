@@ -24,18 +24,19 @@ import { countReport, linkTickets } from './store/wiring.js'
 import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
 import { createDashboard, type DashboardOptions } from './dashboard/index.js'
 import { getState } from './middleware/request-state.js'
+import { renamedError } from './config/renames.js'
 
 /**
  * Options of `close()`.
  *
  * @example
  * ```ts
- * await faultline.close({ timeout: 2000 })
+ * await faultline.close({ timeoutMs: 2000 })
  * ```
  */
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
-  timeout?: number
+  timeoutMs?: number
 }
 
 function warnDebugInProduction(): void {
@@ -59,7 +60,7 @@ function warnDebugInProduction(): void {
  * app.use(faultline.requestHandler())
  * // … routes …
  * app.use(faultline.errorHandler())
- * process.on('SIGTERM', () => server.close(() => faultline.close({ timeout: 5000 })))
+ * process.on('SIGTERM', () => server.close(() => faultline.close({ timeoutMs: 5000 })))
  * ```
  */
 export class Faultline extends EventEmitter<{ report: [Report] }> {
@@ -283,13 +284,18 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     return this.#lifecycle.incidentId(req, req.res as Response)
   }
 
-  /** Flushes every transport and releases every socket and timer; resolves within `timeout`. */
+  /** Flushes every transport and releases every socket and timer; resolves within `timeoutMs`. */
   close(options: CloseOptions = {}): Promise<void> {
+    // the old name would otherwise be ignored, and a shutdown's deadline with it
+    const renamed = renamedError(
+      `close.${Object.keys(options).find((k) => k !== 'timeoutMs') ?? ''}`,
+    )
+    if (renamed) return Promise.reject(renamed)
     if (!this.#closing) {
       // held-back warnings are summarised while the transports still listen
       const decided = this.#reporter.flushLimiter()
       this.#dispatcher.close()
-      this.#closing = this.#shutdown(options.timeout ?? 5000, decided)
+      this.#closing = this.#shutdown(options.timeoutMs ?? 5000, decided)
     }
     return this.#closing
   }

@@ -174,8 +174,8 @@ describe('options', () => {
     expect(
       configError({ tickets: 'redmine+https://KEY@tracker.example.org/issues' }).message,
     ).to.contain('must name the project')
-    expect(configError({ tickets: { url: 'local:x', windowMs: 0 } }).field).to.equal(
-      'tickets.windowMs',
+    expect(configError({ tickets: { url: 'local:x', digestWindowMs: 0 } }).field).to.equal(
+      'tickets.digestWindowMs',
     )
     expect(configError({ tickets: { adapter: { name: 'half' } } }).field).to.equal(
       'tickets.adapter',
