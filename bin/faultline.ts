@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import nodemailer from 'nodemailer'
 import { describeMailError } from '../transports/mail/errors.js'
 import { resolveMailOptions } from '../transports/mail/options.js'
+import { readEnvironment } from '../lib/config/environment.js'
 
 const USAGE =
   'usage: faultline test-mail [--to ADDRESS]... [--url smtp://user:pass@host:587] [--from ADDRESS] [--ca PEM_FILE]'
@@ -27,26 +28,23 @@ async function testMail(args: string[]): Promise<number> {
       ca: { type: 'string' },
     },
   })
-  const url = values.url ?? process.env.FAULTLINE_MAIL
+  // the library's own reading of FAULTLINE_*: what is tested here is what the app will use
+  const env = readEnvironment(process.env).options
+  const url = values.url ?? (typeof env.mail === 'string' ? env.mail : undefined)
   if (!url) {
     process.stderr.write(
       `faultline test-mail: no mail server configured: set FAULTLINE_MAIL (smtp://user:pass@host:587) or pass --url\n${USAGE}\n`,
     )
     return 2
   }
-  const to =
-    values.to ??
-    (process.env.FAULTLINE_MANAGERS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
+  const to = values.to ?? env.managers ?? []
   const settings = resolveMailOptions(
     {
       url,
       ...(values.from ? { from: values.from } : {}),
       ...(values.ca ? { tls: { ca: values.ca } } : {}),
     },
-    { managers: to, appName: 'faultline' },
+    { managers: to, appName: env.appName ?? 'faultline' },
   )
   if (!settings.smtp) throw new Error('test-mail needs an SMTP server, not an outbox')
   const transporter = nodemailer.createTransport(settings.smtp)

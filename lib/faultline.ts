@@ -25,6 +25,7 @@ import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from '
 import { createDashboard, type DashboardOptions } from './dashboard/index.js'
 import { getState } from './middleware/request-state.js'
 import { renamedError } from './config/renames.js'
+import { blameEnvironment } from './config/environment.js'
 
 /**
  * Options of `close()`.
@@ -88,10 +89,16 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
     const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
     const store = this.#store
-    this.logger = createReportLogger(this.#options, {
-      coordination,
-      muted: (fingerprint) => store.isMuted(fingerprint),
-    })
+    try {
+      this.logger = createReportLogger(this.#options, {
+        coordination,
+        muted: (fingerprint) => store.isMuted(fingerprint),
+      })
+    } catch (err) {
+      void this.#store.close()
+      // a destination the environment set is fixed there, not in the code
+      throw blameEnvironment(err, this.#options.sources)
+    }
     linkTickets(store, this.logger.transports)
     this.#dispatcher = new ReportDispatcher(this.logger, (report) => {
       countReport(store, report)

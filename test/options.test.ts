@@ -183,12 +183,10 @@ describe('options', () => {
   })
 
   describe('environment', () => {
-    it('should read FAULTLINE_* settings, which have the last word', () => {
-      const err = configError(
-        { syslog: 'udp://127.0.0.1:514' },
-        { FAULTLINE_SYSLOG: 'ftp://logs.example.org' },
-      )
-      expect(err.field).to.equal('syslog')
+    it('should read a FAULTLINE_* setting the options leave unset, and name the variable when it is wrong', () => {
+      const err = configError({}, { FAULTLINE_SYSLOG: 'ftp://logs.example.org' })
+      expect(err.field).to.equal('FAULTLINE_SYSLOG')
+      expect(err.message).to.contain('environment variable FAULTLINE_SYSLOG is wrong')
       expect(err.message).to.contain('ftp://logs.example.org')
     })
 

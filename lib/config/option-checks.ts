@@ -3,6 +3,9 @@ import { resolve } from 'node:path'
 import { inspect } from 'node:util'
 import { FaultlineConfigError } from './options.js'
 
+/** An e-mail address as `managers` takes it: no display name, no list. */
+export const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/
+
 /** Describes a bad value for an error message, with any credentials in it hidden. */
 export function describeValue(value: unknown): string {
   const text =

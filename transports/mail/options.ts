@@ -177,7 +177,10 @@ export function resolveMailOptions(
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url, 'mail'), ...raw } : raw
   const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)
-    failOption('managers', 'must list at least one address when mail is on (or set mail.to)')
+    failOption(
+      'managers',
+      'must list at least one address when mail is on (or set mail.to, or FAULTLINE_MANAGERS)',
+    )
   const resolved: ResolvedMailOptions = {
     from:
       merged.from ??
