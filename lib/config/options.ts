@@ -131,6 +131,8 @@ export interface ResolvedOptions {
   handleProcessErrors: boolean
   /** Option name → the `FAULTLINE_*` variable that set it, for each option the environment filled in. */
   sources: Record<string, string>
+  /** What turned debug mode on or off: `NODE_ENV=development`, `FAULTLINE_DEBUG=1`, `debug: true`… */
+  debugCause: string
 }
 
 /**

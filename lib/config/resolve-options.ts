@@ -219,16 +219,28 @@ export function resolveOptions(
   const { options, sources } = applyEnvironment(raw as FaultlineOptions, env)
   const nodeEnv = env.NODE_ENV ?? processEnv.NODE_ENV
   try {
-    return { ...checkOptions(options, nodeEnv), sources }
+    const checked = checkOptions(options, nodeEnv)
+    return { ...checked, sources, debugCause: debugCause(checked, options, sources) }
   } catch (err) {
     throw blameEnvironment(err, sources)
   }
 }
 
+/** Who decided debug mode, as the operator would change it. */
+function debugCause(
+  checked: { debug: boolean; nodeEnv: string | undefined },
+  options: FaultlineOptions,
+  sources: Record<string, string>,
+): string {
+  if (sources.debug) return `${sources.debug}=${checked.debug ? '1' : '0'}`
+  if (options.debug !== undefined) return `debug: ${String(checked.debug)}`
+  return checked.nodeEnv === undefined ? 'NODE_ENV unset' : `NODE_ENV=${checked.nodeEnv}`
+}
+
 function checkOptions(
   options: FaultlineOptions,
   nodeEnv: string | undefined,
-): Omit<ResolvedOptions, 'sources'> {
+): Omit<ResolvedOptions, 'sources' | 'debugCause'> {
   const appRoot = options.appRoot === undefined ? process.cwd() : options.appRoot
   if (typeof appRoot !== 'string' || appRoot === '') fail('appRoot', 'a directory path', appRoot)
   if (
