@@ -3,10 +3,13 @@
  * The faultline command.
  *
  *   faultline test-mail [--to ADDRESS]… [--url SMTP_URL] [--from ADDRESS] [--ca PEM_FILE]
+ *   faultline doctor [--module PATH [--export NAME]]
  *
  * Sends one test mail with the configured settings (FAULTLINE_MAIL, and
  * FAULTLINE_MANAGERS as a comma-separated list of recipients) and says
- * exactly what went wrong if it cannot.
+ * exactly what went wrong if it cannot. `doctor` prints what the app would
+ * do with its options and this environment: each destination on or off and
+ * why, where it goes, the store and debug mode.
  */
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -14,6 +17,7 @@ import nodemailer from 'nodemailer'
 import { describeMailError } from '../transports/mail/errors.js'
 import { resolveMailOptions } from '../transports/mail/options.js'
 import { readEnvironment } from '../lib/config/environment.js'
+import { doctor, DOCTOR_USAGE } from './doctor.js'
 
 const USAGE =
   'usage: faultline test-mail [--to ADDRESS]... [--url smtp://user:pass@host:587] [--from ADDRESS] [--ca PEM_FILE]'
@@ -73,7 +77,8 @@ async function testMail(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'test-mail') return testMail(rest)
-  process.stderr.write(`${USAGE}\n`)
+  if (command === 'doctor') return doctor(rest)
+  process.stderr.write(`${USAGE}\n${DOCTOR_USAGE}\n`)
   return command === undefined || command === '--help' ? 0 : 2
 }
 
