@@ -25,18 +25,20 @@ import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from '
 import { createDashboard, type DashboardOptions } from './dashboard/index.js'
 import { getState } from './middleware/request-state.js'
 import { bindToRequest } from './middleware/request-scope.js'
+import { warnRenamedOnce } from './config/renames.js'
+import { blameEnvironment } from './config/environment.js'
 
 /**
  * Options of `close()`.
  *
  * @example
  * ```ts
- * await faultline.close({ timeout: 2000 })
+ * await faultline.close({ timeoutMs: 2000 })
  * ```
  */
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
-  timeout?: number
+  timeoutMs?: number
 }
 
 function warnDebugInProduction(): void {
@@ -60,7 +62,7 @@ function warnDebugInProduction(): void {
  * app.use(faultline.requestHandler())
  * // … routes …
  * app.use(faultline.errorHandler())
- * process.on('SIGTERM', () => server.close(() => faultline.close({ timeout: 5000 })))
+ * process.on('SIGTERM', () => server.close(() => faultline.close({ timeoutMs: 5000 })))
  * ```
  */
 export class Faultline extends EventEmitter<{ report: [Report] }> {
@@ -94,10 +96,16 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
     const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
     const store = this.#store
-    this.#destinations = createReportLogger(this.#options, {
-      coordination,
-      muted: (fingerprint) => store.isMuted(fingerprint),
-    })
+    try {
+      this.#destinations = createReportLogger(this.#options, {
+        coordination,
+        muted: (fingerprint) => store.isMuted(fingerprint),
+      })
+    } catch (err) {
+      void this.#store.close()
+      // a destination the environment set is fixed there, not in the code
+      throw blameEnvironment(err, this.#options.sources)
+    }
     this.logger = this.#options.logger?.logger ?? this.#destinations
     linkTickets(store, this.#destinations.transports)
     this.#dispatcher = new ReportDispatcher(
@@ -323,13 +331,17 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     return bindToRequest(callback)
   }
 
-  /** Flushes every transport and releases every socket and timer; resolves within `timeout`. */
+  /** Flushes every transport and releases every socket and timer; resolves within `timeoutMs`. */
   close(options: CloseOptions = {}): Promise<void> {
+    // a shutdown must not fail on a renamed option: the old name is honoured and named once
+    const legacy = (options as { timeout?: unknown }).timeout
+    const timeoutMs = options.timeoutMs ?? (typeof legacy === 'number' ? legacy : 5000)
+    if (legacy !== undefined) warnRenamedOnce('close.timeout')
     if (!this.#closing) {
       // held-back warnings are summarised while the transports still listen
       const decided = this.#reporter.flushLimiter()
       this.#dispatcher.close()
-      this.#closing = this.#shutdown(options.timeout ?? 5000, decided)
+      this.#closing = this.#shutdown(timeoutMs, decided)
     }
     return this.#closing
   }

@@ -159,7 +159,7 @@ describe('a fleet sharing one store', () => {
       fleet = fleetOf(
         4,
         (coordination) =>
-          new TicketTransport({ url: `local:${dir}`, windowMs: 3000, coordination }),
+          new TicketTransport({ url: `local:${dir}`, digestWindowMs: 3000, coordination }),
       )
       await Promise.all([storm(fleet, '/boom', 400), storm(fleet, '/other', 10)])
       const tickets = await waitUntil(
@@ -191,7 +191,7 @@ describe('a fleet sharing one store', () => {
         tls: { ca: getTestCertificate().certFile },
         managers: MANAGERS,
         appName: 'test-app',
-        maxPerHour: 2,
+        ceiling: { max: 2 },
         coordination,
       })
       transports.push(transport)
@@ -215,7 +215,8 @@ describe('a fleet sharing one store', () => {
     const tracker = slowTracker(1500)
     fleet = fleetOf(
       2,
-      (coordination) => new TicketTransport({ adapter: tracker, windowMs: 300, coordination }),
+      (coordination) =>
+        new TicketTransport({ adapter: tracker, digestWindowMs: 300, coordination }),
     )
     await request(fleet[0]!.app).get('/boom').expect(500)
     // the first window ends with nothing counted; the next occurrence, elsewhere, opens a new one while the ticket is still being filed

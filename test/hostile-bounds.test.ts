@@ -96,11 +96,11 @@ describe('hostile bounds', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
   describe('an error storm of distinct tracebacks into tickets', () => {
-    it('should file at most maxPerHour tickets and one summary ticket naming how many were held back', async function () {
+    it('should file at most ceiling.max tickets and one summary ticket naming how many were held back', async function () {
       this.timeout(120_000)
       const tickets = join(dir, 'tickets')
       const h = createHarness({
-        tickets: { url: `local:${tickets}`, windowMs: 60_000, maxPerHour: 10 },
+        tickets: { url: `local:${tickets}`, digestWindowMs: 60_000, ceiling: { max: 10 } },
       })
       try {
         raiseDistinct(h, 3000, 2)
@@ -116,7 +116,7 @@ describe('hostile bounds', function () {
         expect(summaries[0]!.body).to.contain('2990 distinct error(s) occurring 5980 time(s)')
         expect(transport.stats()).to.include({ created: 10, summaries: 1, heldBack: 2990 })
       } finally {
-        await h.faultline.close({ timeout: 5000 })
+        await h.faultline.close({ timeoutMs: 5000 })
       }
     })
 
@@ -125,8 +125,8 @@ describe('hostile bounds', function () {
       const h = createHarness({
         tickets: {
           url: `local:${join(dir, 'tickets')}`,
-          windowMs: 60_000,
-          maxPerHour: 100_000,
+          digestWindowMs: 60_000,
+          ceiling: { max: 100_000 },
           maxFingerprints: 200,
           maxHeldBytes: 64 * 1024,
         },
@@ -140,19 +140,23 @@ describe('hostile bounds', function () {
           expect(stats.heldBytes).to.be.at.most(64 * 1024)
           expect(stats.heldReports).to.be.above(0).and.below(200)
         } finally {
-          await h.faultline.close({ timeout: 300 })
+          await h.faultline.close({ timeoutMs: 300 })
         }
       })
     })
 
     it('should refuse a ceiling or bound that is not a whole number at start-up, naming the field', () => {
-      for (const field of ['maxPerHour', 'ceilingPeriodMs', 'maxFingerprints', 'maxHeldBytes']) {
+      for (const field of ['ceiling.max', 'ceiling.periodMs', 'maxFingerprints', 'maxHeldBytes']) {
         for (const value of [0, -1, 1.5, '10']) {
+          const [outer, inner] = field.split('.') as [string, string | undefined]
           expect(() =>
             createFaultline({
               env: false,
               stderr: false,
-              tickets: { url: `local:${join(dir, 'tickets')}`, [field]: value },
+              tickets: {
+                url: `local:${join(dir, 'tickets')}`,
+                [outer]: inner ? { [inner]: value } : value,
+              },
             }),
           ).to.throw(`option "tickets.${field}" must be a whole number of at least 1`)
         }
@@ -176,7 +180,7 @@ describe('hostile bounds', function () {
         expect(stats.queuedBytes).to.be.at.most(64 * 1024)
         expect(stats.queued).to.be.above(0)
         expect(stats.dropped).to.equal(2000 - stats.queued)
-        await h.faultline.close({ timeout: 1000 })
+        await h.faultline.close({ timeoutMs: 1000 })
       })
       expect(countOf(stderr, 'cannot write to /dev/full (ENOSPC)')).to.equal(1)
       expect(stderr).to.contain('could not be written to /dev/full at shutdown')
@@ -209,7 +213,7 @@ describe('hostile bounds', function () {
             10_000,
             'the queued lines written',
           )
-          await h.faultline.close({ timeout: 1000 })
+          await h.faultline.close({ timeoutMs: 1000 })
           const lines = readFileSync(join(mount, 'errors.log'), 'utf8')
             .trim()
             .split('\n')
@@ -235,7 +239,7 @@ describe('hostile bounds', function () {
           file: join(dir, 'logs', 'app', 'errors.log'),
           mail: { outbox: join(dir, 'outbox', 'mails'), digestWindowMs: 50 },
           managers: ['ops@example.org'],
-          tickets: { url: `local:${join(dir, 'tickets', 'local')}`, windowMs: 50 },
+          tickets: { url: `local:${join(dir, 'tickets', 'local')}`, digestWindowMs: 50 },
         })
         // the second occurrence makes a comment, which takes the ticket's lock and rewrites it
         for (let i = 0; i < 2; i++) h.faultline.capture(new Error('card declined'))
@@ -247,7 +251,7 @@ describe('hostile bounds', function () {
           5000,
           'a ticket',
         )
-        await h.faultline.close({ timeout: 5000 })
+        await h.faultline.close({ timeoutMs: 5000 })
       } finally {
         process.umask(previous)
       }

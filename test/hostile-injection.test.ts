@@ -624,7 +624,7 @@ describe('hostile input', () => {
       this.timeout(20_000)
       const base = mkdtempSync(join(tmpdir(), 'faultline-budget-'))
       const outbox = join(base, 'outbox')
-      const h = createHarness({ managers: ['ops@example.org'], mail: { outbox, warnings: true } })
+      const h = createHarness({ managers: ['ops@example.org'], mail: { outbox, level: 'warn' } })
       try {
         const app = createApp(h.faultline)
         app.get('/boom', () => {

@@ -44,7 +44,7 @@ class Sinks {
       stderr: { level: 'info' },
       managers: ['ops@example.org'],
       mail: { outbox: join(this.dir, 'outbox') },
-      tickets: { url: `local:${join(this.dir, 'tickets')}`, windowMs: 100 },
+      tickets: { url: `local:${join(this.dir, 'tickets')}`, digestWindowMs: 100 },
       syslog: `tcp://127.0.0.1:${await getDeadPort()}`,
       spoolDir: join(this.dir, 'spool'),
       scrub: { fields: ['house_secret_field'] },
@@ -55,7 +55,7 @@ class Sinks {
   async read(body: () => Promise<void>): Promise<Record<string, string>> {
     this.stderr = await captureStderr(async () => {
       await body()
-      await this.h.faultline.close({ timeout: 300 })
+      await this.h.faultline.close({ timeoutMs: 300 })
     })
     const sinks: Record<string, string> = {
       'report event': JSON.stringify(this.h.reports),

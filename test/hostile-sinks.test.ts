@@ -190,7 +190,7 @@ describe('hostile input against every sink (real SMTP, rsyslog over RELP, local 
         20_000,
         'the first mails',
       )
-      await h.faultline.close({ timeout: 5000 })
+      await h.faultline.close({ timeoutMs: 5000 })
     })
     const sinks: Record<string, string> = {
       'report event': JSON.stringify(h.reports),

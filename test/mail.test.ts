@@ -132,7 +132,7 @@ describe('mail to the managers', () => {
 
   it('should keep to the ceiling and send one summary of what it held back', async function () {
     this.timeout(20_000)
-    h = mailHarness(server, { maxPerHour: 3, ceilingPeriodMs: 800, digestWindowMs: 60_000 })
+    h = mailHarness(server, { ceiling: { max: 3, periodMs: 800 }, digestWindowMs: 60_000 })
     for (const kind of ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'])
       h.faultline.capture(errorOfKind(kind))
     const mails = await waitUntil(
@@ -180,7 +180,7 @@ describe('mail to the managers', () => {
     this.timeout(60_000)
     const deadPort = await getDeadPort()
     const silent = await startSilentServer()
-    const timeouts = { connection: 400, greeting: 400, socket: 400 }
+    const timeouts = { connectionMs: 400, greetingMs: 400, socketMs: 400 }
     const setups: Record<string, Harness> = {
       off: createHarness(),
       down: createHarness({
@@ -216,7 +216,7 @@ describe('mail to the managers', () => {
       await new Promise((resolve) => setTimeout(resolve, 1500))
     } finally {
       process.stderr.write = original
-      await Promise.all(Object.values(setups).map((s) => s.faultline.close({ timeout: 500 })))
+      await Promise.all(Object.values(setups).map((s) => s.faultline.close({ timeoutMs: 500 })))
       await silent.close()
     }
     // the same 60 error pages, with and without a broken mail server behind them

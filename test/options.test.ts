@@ -174,8 +174,8 @@ describe('options', () => {
     expect(
       configError({ tickets: 'redmine+https://KEY@tracker.example.org/issues' }).message,
     ).to.contain('must name the project')
-    expect(configError({ tickets: { url: 'local:x', windowMs: 0 } }).field).to.equal(
-      'tickets.windowMs',
+    expect(configError({ tickets: { url: 'local:x', digestWindowMs: 0 } }).field).to.equal(
+      'tickets.digestWindowMs',
     )
     expect(configError({ tickets: { adapter: { name: 'half' } } }).field).to.equal(
       'tickets.adapter',
@@ -183,12 +183,10 @@ describe('options', () => {
   })
 
   describe('environment', () => {
-    it('should read FAULTLINE_* settings, which have the last word', () => {
-      const err = configError(
-        { syslog: 'udp://127.0.0.1:514' },
-        { FAULTLINE_SYSLOG: 'ftp://logs.example.org' },
-      )
-      expect(err.field).to.equal('syslog')
+    it('should read a FAULTLINE_* setting the options leave unset, and name the variable when it is wrong', () => {
+      const err = configError({}, { FAULTLINE_SYSLOG: 'ftp://logs.example.org' })
+      expect(err.field).to.equal('FAULTLINE_SYSLOG')
+      expect(err.message).to.contain('environment variable FAULTLINE_SYSLOG is wrong')
       expect(err.message).to.contain('ftp://logs.example.org')
     })
 
@@ -251,5 +249,112 @@ describe('options', () => {
         rmSync(dir, { recursive: true, force: true })
       }
     })
+  })
+})
+
+describe('URL-shaped options', () => {
+  // each with a password, which no message may show
+  const malformed: Array<[string, Record<string, unknown>, string]> = [
+    ['a syslog URL with no host', { syslog: 'relp://' }, 'syslog'],
+    ['a syslog URL with no host, over TLS', { syslog: 'tls://:6514' }, 'syslog'],
+    ['a syslog URL with port 0', { syslog: 'tcp://logs.example.org:0' }, 'syslog'],
+    ['a syslog URL with a port past 65535', { syslog: 'udp://logs.example.org:65536' }, 'syslog'],
+    ['a syslog URL with a path', { syslog: 'tcp://logs.example.org:601/logs' }, 'syslog'],
+    ['a unix socket URL with a host', { syslog: 'unix://logs.example.org/dev/log' }, 'syslog'],
+    ['a unix socket URL with no path', { syslog: 'unix://' }, 'syslog'],
+    [
+      'a syslog object with an empty host',
+      { syslog: { protocol: 'tcp', host: '' } },
+      'syslog.host',
+    ],
+    ['a mail URL with no host', { mail: 'smtp://alerts:hunter2@:587' }, 'mail'],
+    ['a mail URL with no host at all', { mail: 'smtps://' }, 'mail'],
+    ['a mail URL with port 0', { mail: 'smtp://alerts:hunter2@mail.example.org:0' }, 'mail'],
+    [
+      'a mail URL with a port past 65535',
+      { mail: 'smtp://alerts:hunter2@mail.example.org:99999' },
+      'mail',
+    ],
+    ['a mail URL with a path', { mail: 'smtp://alerts:hunter2@mail.example.org/inbox' }, 'mail'],
+    ['a mail object URL with no host', { mail: { url: 'smtp://alerts:hunter2@' } }, 'mail'],
+    [
+      'a tickets URL with no host',
+      { tickets: 'redmine+https://hunter2@/projects/shop' },
+      'tickets',
+    ],
+    [
+      'a tickets URL with port 0',
+      { tickets: 'redmine+https://hunter2@t.example.org:0/projects/shop' },
+      'tickets',
+    ],
+    [
+      'a tickets URL with a port past 65535',
+      { tickets: 'redmine+https://hunter2@t.example.org:70000/projects/shop' },
+      'tickets',
+    ],
+    [
+      'a tickets URL of another scheme',
+      { tickets: 'jira+https://hunter2@t.example.org/projects/shop' },
+      'tickets',
+    ],
+    ['a store URL with no host', { store: 'redis://:hunter2@' }, 'store'],
+    ['a store URL with port 0', { store: 'redis://:hunter2@127.0.0.1:0' }, 'store'],
+    ['a store URL with a port past 65535', { store: 'redis://:hunter2@127.0.0.1:65536' }, 'store'],
+    [
+      'a store URL whose path is no database',
+      { store: 'redis://:hunter2@127.0.0.1:6379/keys' },
+      'store',
+    ],
+    [
+      'a store object URL of another scheme',
+      { store: { url: 'http://:hunter2@127.0.0.1' } },
+      'store.url',
+    ],
+  ]
+  for (const [what, options, field] of malformed) {
+    it(`should fail at start-up on ${what}, naming ${field} and hiding the password`, () => {
+      const err = configError({ managers: ['ops@example.org'], ...options })
+      expect(err.field).to.equal(field)
+      expect(err.message).to.match(new RegExp(`^faultline: option "${field}"`))
+      expect(err.message).not.to.contain('hunter2')
+    })
+  }
+
+  it('should check a URL the same in debug mode, where syslog, mail and tickets stay off', () => {
+    for (const options of [
+      { syslog: 'relp://' },
+      { mail: 'smtp://:587' },
+      { tickets: 'redmine+https://k@:0/projects/p' },
+    ])
+      expect(configError({ debug: true, ...options }).field).to.equal(Object.keys(options)[0])
+  })
+
+  it('should hide a password holding an @, and a tracker key written as the user, in every message', () => {
+    const withAt = configError({ mail: 'http://alerts:hun@ter2@mail.example.org' })
+    expect(withAt.message).not.to.match(/hun|ter2/)
+    const key = configError({ tickets: 'jira://hunter2@t.example.org/projects/p' })
+    expect(key.message).not.to.contain('hunter2')
+    const long = configError({ store: `redis://:${'x'.repeat(90)}hunter2@127.0.0.1:0` })
+    expect(long.message).not.to.contain('hunter2')
+  })
+
+  it('should accept the well-formed URLs', async () => {
+    for (const options of [
+      { syslog: 'relp://127.0.0.1:2514' },
+      { syslog: 'udp://[::1]:514' },
+      { syslog: 'unix:///dev/log' },
+      { mail: 'smtp://alerts:hunter2@mail.example.org:587/?from=a@example.org' },
+      { tickets: 'redmine+https://KEY@t.example.org:8443/redmine/projects/shop' },
+    ]) {
+      const faultline = createFaultline({
+        env: false,
+        stderr: false,
+        spoolDir: false,
+        debug: true,
+        managers: ['ops@example.org'],
+        ...options,
+      })
+      await faultline.close()
+    }
   })
 })

@@ -45,7 +45,7 @@ describe('outages of real receivers during a run of errors', function () {
     dir = mkdtempSync(join(tmpdir(), 'faultline-outage-'))
   })
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 2000 })
+    await h?.faultline.close({ timeoutMs: 2000 })
     h = undefined
     rmSync(dir, { recursive: true, force: true })
   })
@@ -61,7 +61,7 @@ describe('outages of real receivers during a run of errors', function () {
         mail: {
           url: server.url,
           tls: { ca: getTestCertificate().certFile },
-          timeouts: { connection: 500, greeting: 500, socket: 1000 },
+          timeouts: { connectionMs: 500, greetingMs: 500, socketMs: 1000 },
         },
       })
       await runErrors(failingApp(h), 12, async (i) => {
@@ -85,7 +85,7 @@ describe('outages of real receivers during a run of errors', function () {
       expect(counts).to.deep.equal(ids.map(() => 1))
       expect(h.faultline.stats().mail!.retried).to.be.at.least(1)
     } finally {
-      await h?.faultline.close({ timeout: 2000 })
+      await h?.faultline.close({ timeoutMs: 2000 })
       h = undefined
       await server.close()
     }
@@ -131,7 +131,7 @@ describe('outages of real receivers during a run of errors', function () {
       await tracker.reset()
       h = createHarness({
         spoolDir: dir,
-        tickets: { ...(tracker.setting() as object), windowMs: 500 },
+        tickets: { ...(tracker.setting() as object), digestWindowMs: 500 },
       })
       const agent = failingApp(h)
       // five errors, three times each: the tracker is down for the middle of the run
@@ -141,7 +141,7 @@ describe('outages of real receivers during a run of errors', function () {
         if (round === 1) await new Promise((resolve) => setTimeout(resolve, 1500))
         if (round === 2) await tracker.redmine.start()
       }
-      await h.faultline.close({ timeout: 60_000 })
+      await h.faultline.close({ timeoutMs: 60_000 })
       h = undefined
       const tickets = await tracker.tickets()
       expect(tickets).to.have.length(5)

@@ -139,7 +139,7 @@ await inject(app, { url: '/boom' }).then(
 )
 const page = await inject(app, { url: '/boom', throwErrors: false })
 assert.equal(page.status, 500)
-await faultline.close({ timeout: 3000 })
+await faultline.close({ timeoutMs: 3000 })
 console.log(JSON.stringify({
   throwFlag: typeof THROW_ERRORS,
   kinds: reports.map((r) => r.kind),

@@ -81,7 +81,7 @@ describe('faultline’s transports on a plain winston logger', () => {
 
   it('should ticket a plain error record when errors are ticketed', async () => {
     const adapter = new LocalTicketAdapter(join(dir, 'tickets'))
-    const transport = new TicketTransport({ adapter, errors: true })
+    const transport = new TicketTransport({ adapter, level: 'error' })
     await logThrough(transport)
     const tickets = await waitUntil(
       () =>

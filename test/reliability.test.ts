@@ -36,7 +36,7 @@ describe('reliability', function () {
     dir = mkdtempSync(join(tmpdir(), 'faultline-spool-'))
   })
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 1000 })
+    await h?.faultline.close({ timeoutMs: 1000 })
     h = undefined
     rmSync(dir, { recursive: true, force: true })
   })
@@ -115,7 +115,7 @@ describe('reliability', function () {
         60_000,
         `${owed.length} records`,
       )
-      await h.faultline.close({ timeout: 5000 })
+      await h.faultline.close({ timeoutMs: 5000 })
       const seen = new Map<string, number>()
       for (const record of rsyslog.records()) {
         const id = /id="([^"]+)"/.exec(record.structuredData)?.[1]
@@ -172,7 +172,7 @@ describe('reliability', function () {
       managers: ['ops@example.org'],
       mail: {
         url: `smtp://u:p@127.0.0.1:${dead}`,
-        timeouts: { connection: 200, greeting: 200, socket: 200 },
+        timeouts: { connectionMs: 200, greetingMs: 200, socketMs: 200 },
       },
     })
     for (const kind of ['A', 'B', 'C'])

@@ -39,7 +39,7 @@ describe('a RELP receiver that misbehaves (a hostile receiver of our own in fron
   })
   after(() => rsyslog?.close())
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 2000 })
+    await h?.faultline.close({ timeoutMs: 2000 })
     await hostile?.close()
     h = hostile = undefined
   })

@@ -6,7 +6,7 @@ import { spawnScript } from './support/processes.js'
 describe('one way out for a report', () => {
   let h: Harness | undefined
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 1000 })
+    await h?.faultline.close({ timeoutMs: 1000 })
     h = undefined
   })
 
@@ -42,7 +42,7 @@ describe('one way out for a report', () => {
 
   it('should hand a report raised after close() to the report event and to stderr', async () => {
     h = createHarness()
-    await h.faultline.close({ timeout: 1000 })
+    await h.faultline.close({ timeoutMs: 1000 })
     let id = ''
     const written = await captureStderr(() => {
       id = h!.faultline.capture(new TypeError('a background job failed late'))

@@ -123,6 +123,41 @@ describe('start-up and a test run', function () {
       expect(existsSync(join(dir, 'spool', 'mail'))).to.equal(true)
     })
 
+    it('should name each destination debug mode turns off, why, and how to turn it on', async function () {
+      const settings = {
+        appName: 'shop',
+        managers: ['ops@example.org'],
+        mail: 'smtp://alerts:hunter2@mail.example.org:587',
+        tickets: `local:${join(dir, 'tickets')}`,
+        spoolDir: false as const,
+      }
+      const fix = 'set force: true or FAULTLINE_FORCE=1 to send'
+      const lines: string[] = []
+      for (const [env, extra] of [
+        [{ NODE_ENV: 'development' }, {}],
+        [{ NODE_ENV: 'production', FAULTLINE_DEBUG: '1' }, {}],
+        [
+          { NODE_ENV: 'development' },
+          { tickets: { url: `local:${join(dir, 'tickets')}`, force: true } },
+        ],
+      ] as const) {
+        lines.push(
+          await captureStderr(() => {
+            started.push(createFaultline({ ...settings, ...extra, env }))
+          }),
+        )
+      }
+      const [development, fromVariable, forced] = lines.map((l) => l.split('\n').at(-2))
+      expect(development).to.equal(
+        `faultline: shop reports to stderr; mail off: NODE_ENV=development (debug mode); ${fix}; tickets off: NODE_ENV=development (debug mode); ${fix}`,
+      )
+      expect(fromVariable).to.contain(`mail off: FAULTLINE_DEBUG=1 (debug mode); ${fix}`)
+      expect(forced).to.match(/^faultline: shop reports to stderr, tickets \(local /)
+      expect(forced).to.contain('mail off: NODE_ENV=development')
+      expect(forced).not.to.contain('tickets off')
+      expect(lines.join('')).not.to.contain('hunter2')
+    })
+
     it('should create faultline-spool/ in the working directory, at start-up, only when a transport spools', async function () {
       const cwd = process.cwd()
       let out = ''

@@ -63,7 +63,7 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
     dir = mkdtempSync(join(tmpdir(), 'faultline-restart-'))
   })
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 2000 })
+    await h?.faultline.close({ timeoutMs: 2000 })
     h = undefined
     rmSync(dir, { recursive: true, force: true })
   })

@@ -222,7 +222,7 @@ describe('syslog to a real rsyslog', function () {
         })
         t.faultline.capture(new Error('must not leave unverified'))
         await new Promise((resolve) => setTimeout(resolve, 1000))
-        await t.faultline.close({ timeout: 300 })
+        await t.faultline.close({ timeoutMs: 300 })
       })
       expect(stderr).to.match(/is unreachable: its TLS certificate was refused/)
       expect(untrusted.records()).to.have.length(0)

@@ -33,7 +33,7 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
   after(() => tracker?.dispose())
   beforeEach(() => tracker.reset())
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 10_000 })
+    await h?.faultline.close({ timeoutMs: 10_000 })
     h = undefined
   })
 
@@ -42,7 +42,7 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     h = createHarness({
       tickets: {
         ...(typeof setting === 'string' ? { url: setting } : setting),
-        windowMs: 300,
+        digestWindowMs: 300,
         ...options,
       },
     })
@@ -137,7 +137,7 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     const setting = tracker.setting()
     const tickets = JSON.stringify({
       ...(typeof setting === 'string' ? { url: setting } : setting),
-      windowMs: 300,
+      digestWindowMs: 300,
     })
     const outputs = await Promise.all(
       [1, 2].map(() => runScript('ticket-child.ts', [tickets, '100', startAt])),
@@ -182,7 +182,7 @@ describe('tickets', () => {
       after(() => tracker?.dispose())
 
       it('should say once what to fix, file nothing, and drop the refused work at once', async () => {
-        const setting = tracker.setting() as { url: string; fingerprintField: number }
+        const setting = tracker.setting() as { url: string; redmine: { fingerprintField: number } }
         const wrong = {
           ...setting,
           url: setting.url.replace(tracker.redmine.apiKey, '0'.repeat(40)),
@@ -193,7 +193,7 @@ describe('tickets', () => {
           (stderr += String(chunk)),
           true
         )) as typeof process.stderr.write
-        const t = createHarness({ tickets: { ...wrong, windowMs: 300 }, file: undefined })
+        const t = createHarness({ tickets: { ...wrong, digestWindowMs: 300 }, file: undefined })
         try {
           const ids = [raise(t, 'WrongKey'), raise(t, 'AlsoWrongKey')]
           const deadline = Date.now() + 20_000
@@ -207,7 +207,7 @@ describe('tickets', () => {
           expect(transportOf(t).stats()).to.include({ dropped: 2, queued: 0, retried: 0 })
           expect(t.reports.map((r) => r.id)).to.deep.equal(ids)
         } finally {
-          await t.faultline.close({ timeout: 300 })
+          await t.faultline.close({ timeoutMs: 300 })
           process.stderr.write = original
         }
         expect(stderr).not.to.contain('still undelivered at shutdown')
@@ -237,8 +237,8 @@ describe('tickets', () => {
       }
     } finally {
       await Promise.all([
-        off.faultline.close({ timeout: 300 }),
-        stuck.faultline.close({ timeout: 300 }),
+        off.faultline.close({ timeoutMs: 300 }),
+        stuck.faultline.close({ timeoutMs: 300 }),
       ])
       await silent.close()
     }

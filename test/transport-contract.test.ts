@@ -37,7 +37,7 @@ describe("transports keep winston's contract", () => {
   let h: Harness | undefined
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'faultline-contract-'))))
   afterEach(async () => {
-    await h?.faultline.close({ timeout: 1000 })
+    await h?.faultline.close({ timeoutMs: 1000 })
     h = undefined
     rmSync(dir, { recursive: true, force: true })
   })
@@ -64,7 +64,7 @@ describe("transports keep winston's contract", () => {
         'the line at the receiver',
       )
     } finally {
-      await h.faultline.close({ timeout: 1000 })
+      await h.faultline.close({ timeoutMs: 1000 })
       h = undefined
       server.close()
     }
@@ -87,7 +87,7 @@ describe("transports keep winston's contract", () => {
   })
 
   it('should emit logged for a ticketed report when its ticket is filed, and for a counted one when its comment is', async () => {
-    h = createHarness({ tickets: { url: `local:${join(dir, 'tickets')}`, windowMs: 60_000 } })
+    h = createHarness({ tickets: { url: `local:${join(dir, 'tickets')}`, digestWindowMs: 60_000 } })
     const tickets = transportOf(h, TicketTransport)
     const seen = listen(tickets)
     const first = raise(h, 'TicketedError')
@@ -121,7 +121,7 @@ describe("transports keep winston's contract", () => {
       comment: (ref, text) => local.comment(ref, text),
       reopen: (ref, text) => local.reopen(ref, text),
     }
-    h = createHarness({ tickets: { adapter: refusing, windowMs: 60_000 } })
+    h = createHarness({ tickets: { adapter: refusing, digestWindowMs: 60_000 } })
     const tickets = transportOf(h, TicketTransport)
     const seen = listen(tickets)
     raise(h, 'FirstRefusedError')
@@ -152,7 +152,7 @@ describe("transports keep winston's contract", () => {
       comment: (ref, text) => local.comment(ref, text),
       reopen: (ref, text) => local.reopen(ref, text),
     }
-    h = createHarness({ tickets: { adapter: flaky, windowMs: 300 } })
+    h = createHarness({ tickets: { adapter: flaky, digestWindowMs: 300 } })
     const tickets = transportOf(h, TicketTransport)
     listen(tickets)
     raise(h, 'FlakyTrackerError')
@@ -162,7 +162,7 @@ describe("transports keep winston's contract", () => {
       'the ticket',
     )
     raise(h, 'FlakyTrackerError')
-    await h.faultline.close({ timeout: 5000 })
+    await h.faultline.close({ timeoutMs: 5000 })
     const files = readdirSync(join(dir, 'tickets')).filter((name) => name.endsWith('.json'))
     expect(files).to.have.length(1)
     const ticket = JSON.parse(readFileSync(join(dir, 'tickets', files[0]!), 'utf8')) as {

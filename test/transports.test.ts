@@ -258,7 +258,7 @@ describe('transports', () => {
       const h = createHarness({ transports: [new StuckTransport()] })
       h.faultline.capture(new Error('x'))
       const started = Date.now()
-      await h.faultline.close({ timeout: 200 })
+      await h.faultline.close({ timeoutMs: 200 })
       expect(Date.now() - started).to.be.below(2000)
     })
   })

@@ -29,7 +29,7 @@ const HELD = '\u0000held'
  * on the shared delivery line (spooled, in order, retried with backoff), so a
  * tracker that is down or slow delays no request and loses no count.
  * Memory and tracker load stay bounded in a storm of distinct errors: at most
- * `maxPerHour` new errors go to the tracker per hour (the rest are counted
+ * `ceiling.max` new errors go to the tracker per period (the rest are counted
  * into one summary ticket), at most `maxFingerprints` windows are open, and
  * they keep whole first reports only within `maxHeldBytes`.
  *

@@ -87,7 +87,7 @@ export async function serveFaultline(setup: FaultlineSetup): Promise<void> {
       app.use(faultline.errorHandler({ render }))
     },
     writtenBytes: () => fileSize(file) + dirSize(outbox) + (setup.writtenBytes?.() ?? 0),
-    close: () => faultline.close({ timeout: 30_000 }),
+    close: () => faultline.close({ timeoutMs: 30_000 }),
     async counts() {
       const lines = await countLines(
         file,

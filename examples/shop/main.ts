@@ -1,8 +1,8 @@
 /**
  * Runs the shop the way it would run in production: debug off, errors
  * answered with safe pages, every report appended to a JSON-lines file and
- * printed to stderr. `FAULTLINE_*` environment variables still have the last
- * word (FAULTLINE_FILE moves the file, FAULTLINE_DEBUG turns debug on).
+ * printed to stderr. The options below win over `FAULTLINE_*` environment
+ * variables, which fill in only what they leave unset (FAULTLINE_SYSLOG adds syslog).
  *
  *   npm run demo               serve on 127.0.0.1:$PORT (3000 by default)
  *   npm run demo -- --tour     fire one request of each kind, print what was reported where, exit
@@ -84,9 +84,7 @@ async function serve(): Promise<void> {
   const base = `http://${HOST}:${port}`
   const file = reportFile(faultline)
   const width = Math.max(...SHOP_ROUTES.map((r) => base.length + r.path.length))
-  const mode = faultline.debug
-    ? 'debug mode, from FAULTLINE_DEBUG'
-    : 'production mode: debug off, safe error pages'
+  const mode = faultline.debug ? 'debug mode' : 'production mode: debug off, safe error pages'
   console.log(`shop is listening on ${base} (${mode})`)
   console.log(
     `reports go to: ${[file?.shown, stderrTransport(faultline) ? 'stderr' : undefined].filter(Boolean).join(' and ') || 'the report event only'}\n`,

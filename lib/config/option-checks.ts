@@ -3,42 +3,96 @@ import { resolve } from 'node:path'
 import { inspect } from 'node:util'
 import { FaultlineConfigError } from './options.js'
 
+/** An e-mail address as `managers` takes it: no display name, no list. */
+export const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/
+
 /** Describes a bad value for an error message, with any credentials in it hidden. */
 export function describeValue(value: unknown): string {
   const text =
     typeof value === 'string'
       ? JSON.stringify(value)
       : inspect(value, { depth: 1, breakLength: Infinity })
-  const short = text.length > 80 ? `${text.slice(0, 80)}…` : text
+  // hidden before the cut: a cut inside the user part would leave no @ to find the password by
+  const hidden = hideCredentials(text)
+  const short = hidden.length > 80 ? `${hidden.slice(0, 80)}…` : hidden
   const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
-  return `${short.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')} (${kind})`
+  return `${short} (${kind})`
 }
 
 /**
- * Parses a transport's URL setting once, at start-up: a URL whose scheme is
- * one of `schemes`, or the start-up error naming the field and the value
- * (its password hidden).
+ * A text with the credentials of every URL in it hidden: the password after
+ * `user:`, or the whole user part when it has no password (a tracker's API
+ * key is written as the user). The user part ends at the last `@` before the
+ * host, so a password holding an `@` is hidden whole.
+ *
+ * @example
+ * ```ts
+ * hideCredentials('smtp://alerts:s3cret@mail.example.org') // 'smtp://alerts:***@mail.example.org'
+ * ```
+ */
+export function hideCredentials(text: string): string {
+  return text.replace(/\/\/([^/?#\s]*)@/g, (_all, userinfo: string) => {
+    const colon = userinfo.indexOf(':')
+    return colon === -1 ? '//***@' : `//${userinfo.slice(0, colon)}:***@`
+  })
+}
+
+/** What a URL setting must carry besides its scheme. */
+export interface UrlShape {
+  /** A host name (`required`), or none at all (`none`, for a Unix socket's path). Default `required`. */
+  host?: 'required' | 'none'
+  /** No path beyond `/` (`none`), a path that is not empty (`required`), or any (`any`). Default `none`. */
+  path?: 'none' | 'required' | 'any'
+}
+
+// what new URL() refuses before any of our checks could say why: a port past 65535
+const PORT_IN_AUTHORITY =
+  /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^/?#:@]*):(\d+)(?:[/?#]|$)/i
+
+/**
+ * Parses a URL setting once, at start-up: its scheme one of `schemes`, a host
+ * when it needs one, a port from 1 to 65535, and a path only where the
+ * scheme uses one; else the start-up error naming the field, with any
+ * password in the value hidden.
  *
  * @example
  * ```ts
  * parseSettingUrl('mail', 'smtp://u:p@mail.example.org:587', ['smtp:', 'smtps:']).hostname // 'mail.example.org'
  * ```
  */
-export function parseSettingUrl(field: string, value: string, schemes: string[]): URL {
+export function parseSettingUrl(
+  field: string,
+  value: string,
+  schemes: string[],
+  shape: UrlShape = {},
+): URL {
+  const got = describeValue(value)
   let url: URL
   try {
     url = new URL(value)
   } catch {
+    const port = PORT_IN_AUTHORITY.exec(value)?.[1]
+    if (port !== undefined && Number(port) > 65535)
+      failOption(field, `must have a port from 1 to 65535; got ${got}`)
     return failOption(
       field,
-      `must be a URL (${schemes.map((s) => `${s}//…`).join(', ')}); got ${describeValue(value)}`,
+      `must be a URL (${schemes.map((s) => `${s}//…`).join(', ')}); got ${got}`,
     )
   }
   if (!schemes.includes(url.protocol))
-    failOption(
-      field,
-      `must be a URL starting with ${schemes.join(' or ')}; got ${describeValue(value)}`,
-    )
+    failOption(field, `must be a URL starting with ${schemes.join(' or ')}; got ${got}`)
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if ((shape.host ?? 'required') === 'required' && !host)
+    failOption(field, `must name a host (${url.protocol}//host…); got ${got}`)
+  if (shape.host === 'none' && (host || url.port))
+    failOption(field, `must not name a host (${url.protocol}///path); got ${got}`)
+  if (url.port !== '' && Number(url.port) < 1)
+    failOption(field, `must have a port from 1 to 65535; got ${got}`)
+  const path = url.pathname
+  if ((shape.path ?? 'none') === 'none' && path !== '' && path !== '/')
+    failOption(field, `must have no path (${url.protocol}//host:port); got ${got}`)
+  if (shape.path === 'required' && (path === '' || path === '/'))
+    failOption(field, `must have a path; got ${got}`)
   return url
 }
 
@@ -57,4 +111,39 @@ export function readCaOption(ca: string | string[], field: string): string[] {
       return failOption(field, `names a CA file that cannot be read: ${(err as Error).message}`)
     }
   })
+}
+
+function wholeAtLeastOne(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    failOption(field, `must be a whole number of at least 1; got ${describeValue(value)}`)
+  return value
+}
+
+/**
+ * Checks a `ceiling: { max, periodMs }` setting (mail's and tickets' alike)
+ * into the transports' own names for it.
+ *
+ * @example
+ * ```ts
+ * checkCeiling('mail', { max: 10 }) // { maxPerHour: 10, ceilingPeriodMs: 3_600_000 }
+ * ```
+ */
+export function checkCeiling(
+  prefix: string,
+  value: unknown,
+): { maxPerHour: number; ceilingPeriodMs: number } {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value)))
+    failOption(
+      `${prefix}.ceiling`,
+      `must be an object such as { max: 30, periodMs: 3600000 }; got ${describeValue(value)}`,
+    )
+  const ceiling = (value ?? {}) as Record<string, unknown>
+  for (const key of Object.keys(ceiling))
+    if (key !== 'max' && key !== 'periodMs')
+      failOption(`${prefix}.ceiling.${key}`, 'is not a ceiling option; known: max, periodMs')
+  return {
+    maxPerHour: wholeAtLeastOne(`${prefix}.ceiling.max`, ceiling.max, 30),
+    ceilingPeriodMs: wholeAtLeastOne(`${prefix}.ceiling.periodMs`, ceiling.periodMs, 60 * 60_000),
+  }
 }

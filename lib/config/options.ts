@@ -74,7 +74,7 @@ export interface FaultlineOptions {
   file?: string | { filename: string; level?: 'warn' | 'error' | 'info' }
   /**
    * Reports to stderr: on by default (warnings and up; everything in debug mode), off by default when
-   * NODE_ENV is `test`. `FAULTLINE_STDERR` (`1`/`0`, or a level) overrides it.
+   * NODE_ENV is `test`. When unset, `FAULTLINE_STDERR` (`1`/`0`, or a level) decides.
    */
   stderr?: boolean | { level?: 'warn' | 'error' | 'info' | 'debug' }
   /** More winston transports to hand every report to. */
@@ -97,14 +97,14 @@ export interface FaultlineOptions {
   warningLimit?: WarningLimitOptions | false
   /** Root of the app's own source, for telling its stack frames apart in fingerprints. Default: the working directory. */
   appRoot?: string
-  /** Where `FAULTLINE_*` settings are read from (default `process.env`), or `false` to ignore the environment. */
+  /** Where `FAULTLINE_*` settings are read from (default `process.env`), or `false` to ignore the environment. They fill in only what the options leave unset. */
   env?: Record<string, string | undefined> | false
   /** Where the network transports keep what they could not deliver yet, one directory each; `false` keeps it in memory only. Default `faultline-spool` in the working directory. */
   spoolDir?: string | false
   /**
    * Where faultline keeps what its processes share (mail and ticket windows, warning limits, counts per
    * error, the incident view's data): `'local'` (the default: this process alone), `'redis://…'` or
-   * `'rediss://…'` for a fleet, or `{ redis: client }`. `FAULTLINE_STORE` overrides it.
+   * `'rediss://…'` for a fleet, or `{ redis: client }`. When unset, `FAULTLINE_STORE` decides.
    */
   store?: string | StoreOptions
   /** Flush and close on SIGTERM and SIGINT, then exit. Off by default. */
@@ -136,6 +136,10 @@ export interface ResolvedOptions {
   store: StoreSetting
   handleSignals: boolean
   handleProcessErrors: boolean
+  /** Option name → the `FAULTLINE_*` variable that set it, for each option the environment filled in. */
+  sources: Record<string, string>
+  /** What turned debug mode on or off: `NODE_ENV=development`, `FAULTLINE_DEBUG=1`, `debug: true`… */
+  debugCause: string
 }
 
 /**

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { describeValue as describe } from './option-checks.js'
+import { describeValue as describe, EMAIL } from './option-checks.js'
 import { checkStore } from './store-option.js'
 import { checkLogger } from './logger-option.js'
+import { applyEnvironment, blameEnvironment } from './environment.js'
 import {
   FaultlineConfigError,
   type FaultlineOptions,
@@ -35,7 +36,6 @@ const KNOWN: Record<keyof FaultlineOptions, true> = {
 }
 const KNOWN_OPTIONS = Object.keys(KNOWN)
 const LEVELS = ['error', 'warn', 'info', 'debug']
-const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/
 
 function fail(field: string, expected: string, got: unknown): never {
   throw new FaultlineConfigError(
@@ -193,54 +193,6 @@ function readAppName(appRoot: string): string {
   return 'app'
 }
 
-function parseEnvBoolean(name: string, value: string): boolean {
-  const lower = value.trim().toLowerCase()
-  if (['1', 'true', 'yes', 'on'].includes(lower)) return true
-  if (['0', 'false', 'no', 'off'].includes(lower)) return false
-  throw new FaultlineConfigError(
-    name,
-    `faultline: environment variable ${name} must be one of 1, 0, true, false, yes, no, on, off; got ${describe(value)}`,
-  )
-}
-
-/** `FAULTLINE_STDERR`: on or off as a boolean word, or on from a level (`warn`, `debug`…). */
-function parseEnvStderr(value: string): FaultlineOptions['stderr'] {
-  const level = value.toLowerCase()
-  if (LEVELS.includes(level)) return { level: level as 'warn' }
-  return parseEnvBoolean('FAULTLINE_STDERR', value)
-}
-
-/**
- * Lays the `FAULTLINE_*` environment variables over the options: the
- * deployment has the last word, so a host can change where reports go without
- * a code change.
- */
-function applyEnvironment(
-  options: FaultlineOptions,
-  env: Record<string, string | undefined>,
-): FaultlineOptions {
-  const out: FaultlineOptions = { ...options }
-  const pick = (name: string) => {
-    const value = env[name]
-    return value === undefined || value.trim() === '' ? undefined : value.trim()
-  }
-  const mail = pick('FAULTLINE_MAIL')
-  const syslog = pick('FAULTLINE_SYSLOG')
-  const tickets = pick('FAULTLINE_TICKETS')
-  const file = pick('FAULTLINE_FILE')
-  const debug = pick('FAULTLINE_DEBUG')
-  const stderr = pick('FAULTLINE_STDERR')
-  const store = pick('FAULTLINE_STORE')
-  if (mail) out.mail = mail
-  if (syslog) out.syslog = syslog
-  if (tickets) out.tickets = tickets
-  if (file) out.file = file
-  if (debug) out.debug = parseEnvBoolean('FAULTLINE_DEBUG', debug)
-  if (stderr) out.stderr = parseEnvStderr(stderr)
-  if (store) out.store = store
-  return out
-}
-
 /** Whether NODE_ENV asks for debug mode; an unset NODE_ENV means production, so a forgotten variable never publishes stacks. */
 export function isDebugEnvironment(nodeEnv: string | undefined): boolean {
   return nodeEnv === 'development' || nodeEnv === 'test'
@@ -273,8 +225,31 @@ export function resolveOptions(
     raw.env === false
       ? {}
       : ((raw.env as Record<string, string | undefined> | undefined) ?? processEnv)
-  const options = applyEnvironment(raw as FaultlineOptions, env)
+  const { options, sources } = applyEnvironment(raw as FaultlineOptions, env)
   const nodeEnv = env.NODE_ENV ?? processEnv.NODE_ENV
+  try {
+    const checked = checkOptions(options, nodeEnv)
+    return { ...checked, sources, debugCause: debugCause(checked, options, sources) }
+  } catch (err) {
+    throw blameEnvironment(err, sources)
+  }
+}
+
+/** Who decided debug mode, as the operator would change it. */
+function debugCause(
+  checked: { debug: boolean; nodeEnv: string | undefined },
+  options: FaultlineOptions,
+  sources: Record<string, string>,
+): string {
+  if (sources.debug) return `${sources.debug}=${checked.debug ? '1' : '0'}`
+  if (options.debug !== undefined) return `debug: ${String(checked.debug)}`
+  return checked.nodeEnv === undefined ? 'NODE_ENV unset' : `NODE_ENV=${checked.nodeEnv}`
+}
+
+function checkOptions(
+  options: FaultlineOptions,
+  nodeEnv: string | undefined,
+): Omit<ResolvedOptions, 'sources' | 'debugCause'> {
   const appRoot = options.appRoot === undefined ? process.cwd() : options.appRoot
   if (typeof appRoot !== 'string' || appRoot === '') fail('appRoot', 'a directory path', appRoot)
   if (

@@ -2,6 +2,7 @@ import { relative, isAbsolute } from 'node:path'
 import type { Logger } from 'winston'
 import { escapeControl } from '../report/control-chars.js'
 import type { ResolvedOptions } from './options.js'
+import { offDestinations } from './destinations.js'
 
 // the transports that keep what they could not deliver yet in the spool
 const SPOOLING = new Set(['mail', 'syslog', 'tickets'])
@@ -60,7 +61,13 @@ export function startupLine(options: ResolvedOptions, logger: Logger): string {
       : store.kind === 'client'
         ? "; shares state with its fleet on the app's Redis client"
         : ''
-  return escapeControl(`faultline: ${options.appName} reports to ${where}${spool}${shared}`) + '\n'
+  // configured but silent: said here, or a developer waits for mail that debug mode holds back
+  const off = offDestinations(options)
+    .map(({ name, reason }) => `; ${name} off: ${reason}`)
+    .join('')
+  return (
+    escapeControl(`faultline: ${options.appName} reports to ${where}${off}${spool}${shared}`) + '\n'
+  )
 }
 
 /** Whether to write the start-up line: beside the reports on stderr, and never in a test run. */

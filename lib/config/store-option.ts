@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { describeValue as describe } from './option-checks.js'
+import { describeValue as describe, parseSettingUrl } from './option-checks.js'
 import { FaultlineConfigError } from './options.js'
 import { DEFAULT_TIMEOUT_MS, type StoreSetting } from '../store/open-store.js'
 
@@ -28,15 +28,7 @@ function requireRedisPackage(): void {
 }
 
 function checkUrl(value: string, field: string): { url: string; target: string } {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return fail(field, "'local', or a URL such as redis://host:6379 or rediss://host:6380/2", value)
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-    fail(field, 'a redis:// or rediss:// URL', `${url.protocol}//…`)
-  if (!url.hostname) fail(field, 'a URL with a host name', value)
+  const url = parseSettingUrl(field, value, ['redis:', 'rediss:'], { path: 'any' })
   if (url.pathname.length > 1 && !/^\/\d{1,2}$/.test(url.pathname))
     fail(field, 'a URL whose path is a database number (/0 to /15)', url.pathname)
   requireRedisPackage()

@@ -4,7 +4,7 @@ import { isClaimed } from './request-scope.js'
 export interface GuardedInstance {
   /** Writes the crash report synchronously to every transport. */
   crash(error: unknown, origin: string): void
-  close(options: { timeout: number }): Promise<void>
+  close(options: { timeoutMs: number }): Promise<void>
 }
 
 /** What `installProcessGuards` set up, to take back on close. */
@@ -50,7 +50,7 @@ export function installProcessGuards(
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const onSignal = () => {
         process.off(signal, onSignal)
-        void instance.close({ timeout: options.closeTimeoutMs }).finally(() => {
+        void instance.close({ timeoutMs: options.closeTimeoutMs }).finally(() => {
           // with nobody else listening, the signal does what it always does: end the process
           if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
         })

@@ -16,7 +16,7 @@ export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Re
   const { url, apiKey, projectIdentifier, fingerprintFieldId } = redmine
   const setting = {
     url: `redmine+${url.replace('://', `://${apiKey}@`)}/projects/${projectIdentifier}`,
-    fingerprintField: fingerprintFieldId,
+    redmine: { fingerprintField: fingerprintFieldId },
   }
   return {
     name: 'redmine',

@@ -1,6 +1,12 @@
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
-import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
+import {
+  checkCeiling,
+  failOption,
+  parseSettingUrl,
+  readCaOption,
+} from '../../lib/config/option-checks.js'
+import { rejectRenamed } from '../../lib/config/renames.js'
 
 /**
  * The `mail` option as an object.
@@ -30,20 +36,33 @@ export interface MailOptions {
   requireTLS?: boolean
   /** TLS settings: a CA (PEM text, or a path to a PEM file) to trust, the name to check, certificate checks (on). */
   tls?: { ca?: string | string[]; servername?: string; rejectUnauthorized?: boolean }
-  /** Mail warnings too, not only errors and tracebacks. */
-  warnings?: boolean
+  /** The least severe report mailed: `error` (the default: errors and tracebacks) or `warn` (warnings too). */
+  level?: 'error' | 'warn'
   /** How long later occurrences of one fingerprint gather into a digest. Default 5 minutes. */
   digestWindowMs?: number
-  /** The most mails per ceiling period; past it, one summary says what was held back. Default 30. */
-  maxPerHour?: number
-  /** The ceiling's period. Default an hour. */
-  ceilingPeriodMs?: number
-  /** Connection, greeting and socket timeouts, in milliseconds (10 s, 10 s, 30 s). */
-  timeouts?: { connection?: number; greeting?: number; socket?: number }
+  /** At most `max` mails (default 30) per `periodMs` (default an hour); past it, one summary says what was held back. */
+  ceiling?: CeilingOptions
+  /** Connection, greeting and socket timeouts (10 s, 10 s, 30 s). */
+  timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number }
   /** Tries per mail before it is kept as undeliverable. Default 6. */
   attempts?: number
   /** Send even in debug mode. */
   force?: boolean
+}
+
+/**
+ * A ceiling: at most `max` per `periodMs`, for mails and for new tickets alike.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ managers: ['ops@example.org'], mail: { url: 'smtp://mail.example.org', ceiling: { max: 10, periodMs: 3_600_000 } } })
+ * ```
+ */
+export interface CeilingOptions {
+  /** The most per period. Default 30. */
+  max?: number
+  /** The period, in milliseconds. Default an hour. */
+  periodMs?: number
 }
 
 /** SMTP settings in nodemailer's terms. */
@@ -86,10 +105,9 @@ const KNOWN_FIELDS: Record<keyof MailOptions, true> = {
   outbox: true,
   requireTLS: true,
   tls: true,
-  warnings: true,
+  level: true,
   digestWindowMs: true,
-  maxPerHour: true,
-  ceilingPeriodMs: true,
+  ceiling: true,
   timeouts: true,
   attempts: true,
   force: true,
@@ -105,8 +123,8 @@ function positive(field: string, value: unknown, fallback: number): number {
   return value
 }
 
-function fromUrl(url: string): MailOptions {
-  const parsed = parseSettingUrl('mail', url, ['smtp:', 'smtps:'])
+function fromUrl(url: string, field: string): MailOptions {
+  const parsed = parseSettingUrl(field, url, ['smtp:', 'smtps:'])
   const q = parsed.searchParams
   const options: MailOptions = {
     host: parsed.hostname.replace(/^\[|\]$/g, ''),
@@ -127,6 +145,11 @@ function fromUrl(url: string): MailOptions {
   return options
 }
 
+function checkMailLevel(level: unknown): 'error' | 'warn' {
+  if (level === undefined || level === 'error' || level === 'warn') return level ?? 'error'
+  return failOption('mail.level', `must be "error" or "warn"; got ${JSON.stringify(level)}`)
+}
+
 /** Who is mailed when `to` is not set: the managers; an outbox only writes files, so it can do without. */
 function recipientsOf(mail: MailOptions, managers: string[]): string[] {
   return managers.length === 0 && mail.outbox !== undefined ? [OUTBOX_RECIPIENT] : managers
@@ -145,23 +168,27 @@ export function resolveMailOptions(
   setting: string | Record<string, unknown>,
   context: { managers: string[]; appName: string },
 ): ResolvedMailOptions {
-  const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as MailOptions)
+  const raw = typeof setting === 'string' ? fromUrl(setting, 'mail') : (setting as MailOptions)
+  rejectRenamed('mail', raw)
+  rejectRenamed('mail.timeouts', raw.timeouts)
   for (const key of Object.keys(raw))
     if (!KNOWN.includes(key))
       failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
-  const merged: MailOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
+  const merged: MailOptions = raw.url ? { ...fromUrl(raw.url, 'mail'), ...raw } : raw
   const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)
-    failOption('managers', 'must list at least one address when mail is on (or set mail.to)')
+    failOption(
+      'managers',
+      'must list at least one address when mail is on (or set mail.to, or FAULTLINE_MANAGERS)',
+    )
   const resolved: ResolvedMailOptions = {
     from:
       merged.from ??
       `"${context.appName} errors" <faultline@${hostname().replace(/[^a-zA-Z0-9.-]/g, '') || 'localhost'}>`,
     to,
-    warnings: merged.warnings === true,
+    warnings: checkMailLevel(merged.level) === 'warn',
     digestWindowMs: positive('mail.digestWindowMs', merged.digestWindowMs, 5 * 60_000),
-    maxPerHour: positive('mail.maxPerHour', merged.maxPerHour, 30),
-    ceilingPeriodMs: positive('mail.ceilingPeriodMs', merged.ceilingPeriodMs, 60 * 60_000),
+    ...checkCeiling('mail', merged.ceiling),
     attempts: positive('mail.attempts', merged.attempts, 6),
     target: '',
   }
@@ -190,9 +217,9 @@ export function resolveMailOptions(
       ...(merged.tls?.servername ? { servername: merged.tls.servername } : {}),
       rejectUnauthorized: merged.tls?.rejectUnauthorized !== false,
     },
-    connectionTimeout: positive('mail.timeouts.connection', timeouts.connection, 10_000),
-    greetingTimeout: positive('mail.timeouts.greeting', timeouts.greeting, 10_000),
-    socketTimeout: positive('mail.timeouts.socket', timeouts.socket, 30_000),
+    connectionTimeout: positive('mail.timeouts.connectionMs', timeouts.connectionMs, 10_000),
+    greetingTimeout: positive('mail.timeouts.greetingMs', timeouts.greetingMs, 10_000),
+    socketTimeout: positive('mail.timeouts.socketMs', timeouts.socketMs, 30_000),
   }
   resolved.target = `${secure ? 'smtps' : 'smtp'}://${merged.host}:${port}`
   return resolved

@@ -127,11 +127,14 @@ const KNOWN = Object.keys(KNOWN_FIELDS)
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, 'relp+tls': 2514, unix: 0 }
 const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'relp+tls', 'unix']
 
-function fromUrl(url: string): SyslogOptions {
+function fromUrl(url: string, field: string): SyslogOptions {
+  const schemes = PROTOCOLS.map((p) => `${p}:`)
+  const unix = url.toLowerCase().startsWith('unix:')
   const parsed = parseSettingUrl(
-    'syslog',
+    field,
     url,
-    PROTOCOLS.map((p) => `${p}:`),
+    schemes,
+    unix ? { host: 'none', path: 'required' } : {},
   )
   const protocol = parsed.protocol.slice(0, -1)
   if (protocol === 'unix') return { protocol: 'unix', path: decodeURIComponent(parsed.pathname) }
@@ -169,11 +172,11 @@ export function resolveSyslogOptions(
   setting: string | Record<string, unknown>,
   context: { appName: string },
 ): ResolvedSyslogOptions {
-  const raw = typeof setting === 'string' ? fromUrl(setting) : (setting as SyslogOptions)
+  const raw = typeof setting === 'string' ? fromUrl(setting, 'syslog') : (setting as SyslogOptions)
   for (const key of Object.keys(raw))
     if (!KNOWN.includes(key))
       failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
-  const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url), ...raw } : raw
+  const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url, 'syslog'), ...raw } : raw
   const protocol = o.protocol ?? 'udp'
   if (!PROTOCOLS.includes(protocol))
     failOption('syslog.protocol', 'must be udp, tcp, tls, relp, relp+tls or unix')
@@ -204,6 +207,8 @@ export function resolveSyslogOptions(
   if (!/^[\x21-\x7e]{1,32}$/.test(sdId) || /[= \]"]/.test(sdId))
     failOption('syslog.sdId', 'must be 1 to 32 printable characters without =, space, ] or "')
   const host = o.host ?? '127.0.0.1'
+  if (protocol !== 'unix' && (typeof host !== 'string' || host.trim() === ''))
+    failOption('syslog.host', `must be a host name; got ${JSON.stringify(host)}`)
   const port = wholeNumber(
     'syslog.port',
     o.port,

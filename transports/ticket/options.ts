@@ -1,7 +1,9 @@
 import type { TicketAdapter } from './adapter.js'
 import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
-import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
+import { checkCeiling, failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
+import { rejectRenamed } from '../../lib/config/renames.js'
+import type { CeilingOptions } from '../mail/options.js'
 import type { FleetCoordination } from '../../lib/store/types.js'
 
 /**
@@ -10,7 +12,7 @@ import type { FleetCoordination } from '../../lib/store/types.js'
  * @example
  * ```ts
  * // a regression gets a fresh ticket, so the closed one keeps the fix's history as it was
- * const tickets: TicketOptions = { url: 'local:var/tickets', errors: true, onRegression: 'new' }
+ * const tickets: TicketOptions = { url: 'local:var/tickets', level: 'error', onRegression: 'new' }
  * createFaultline({ tickets })
  * ```
  */
@@ -19,28 +21,23 @@ export interface TicketOptions {
   url?: string
   /** Your own tracker: see `TicketAdapter`. */
   adapter?: TicketAdapter
-  /** For Redmine: the id of the issue custom field that holds the fingerprint. */
-  fingerprintField?: number
-  /** For Redmine: the tracker new issues get, and the status reopened ones get. */
-  trackerId?: number
-  reopenStatusId?: number
-  /** Later occurrences are batched into at most one comment per window. Default 10 minutes. */
-  windowMs?: number
-  /** File hand-written errors too. */
-  errors?: boolean
+  /** Redmine's own settings (a `redmine+https://` URL only). */
+  redmine?: RedmineSettings
+  /** Later occurrences are gathered into at most one comment per window. Default 10 minutes. */
+  digestWindowMs?: number
+  /** The least severe report filed: `traceback` (the default) or `error` (hand-written errors too). */
+  level?: 'traceback' | 'error'
   /** `reopen` (default) or `new`: what an occurrence of a closed ticket does. */
   onRegression?: 'reopen' | 'new'
   /** File tickets even in debug mode. */
   force?: boolean
   /**
-   * The most new errors taken to the tracker per hour; each files a ticket, or
-   * gives its slot back when its ticket exists already. The rest get one
-   * summary ticket per hour, naming how many were held back and the most
-   * frequent. Default 30.
+   * At most `max` new errors (default 30) taken to the tracker per `periodMs`
+   * (default an hour); each files a ticket, or gives its slot back when its
+   * ticket exists already. The rest get one summary ticket per period, naming
+   * how many were held back and the most frequent.
    */
-  maxPerHour?: number
-  /** The period `maxPerHour` counts over, in milliseconds. Default an hour. */
-  ceilingPeriodMs?: number
+  ceiling?: CeilingOptions
   /** The most errors whose batching window is open at once; past it, the oldest window ends early. Default 1000. */
   maxFingerprints?: number
   /**
@@ -49,6 +46,23 @@ export interface TicketOptions {
    * facts. Default 4 MiB.
    */
   maxHeldBytes?: number
+}
+
+/**
+ * Redmine's own ticket settings.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ tickets: { url: 'redmine+https://KEY@tracker.example.org/projects/shop', redmine: { fingerprintField: 3 } } })
+ * ```
+ */
+export interface RedmineSettings {
+  /** The id of the issue custom field that holds the fingerprint. */
+  fingerprintField?: number
+  /** The tracker new issues get. */
+  trackerId?: number
+  /** The status reopened issues get. */
+  reopenStatusId?: number
 }
 
 /**
@@ -94,15 +108,12 @@ export interface ResolvedTicketOptions {
 const KNOWN_FIELDS: Record<keyof TicketOptions, true> = {
   url: true,
   adapter: true,
-  fingerprintField: true,
-  trackerId: true,
-  reopenStatusId: true,
-  windowMs: true,
-  errors: true,
+  redmine: true,
+  digestWindowMs: true,
+  level: true,
   onRegression: true,
   force: true,
-  maxPerHour: true,
-  ceilingPeriodMs: true,
+  ceiling: true,
   maxFingerprints: true,
   maxHeldBytes: true,
 }
@@ -119,13 +130,36 @@ function countOption(name: string, value: unknown, fallback: number): number {
   return value
 }
 
+const REDMINE_FIELDS = ['fingerprintField', 'trackerId', 'reopenStatusId']
+
+function checkRedmineSettings(value: unknown): void {
+  if (value === undefined) return
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    failOption('tickets.redmine', 'must be an object such as { fingerprintField: 3 }')
+  for (const [key, v] of Object.entries(value)) {
+    if (!REDMINE_FIELDS.includes(key))
+      failOption(
+        `tickets.redmine.${key}`,
+        `is not a Redmine option; known: ${REDMINE_FIELDS.join(', ')}`,
+      )
+    if (!Number.isInteger(v) || (v as number) < 1)
+      failOption(
+        `tickets.redmine.${key}`,
+        `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`,
+      )
+  }
+}
+
 function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
   if (url.startsWith('local:')) {
+    if (o.redmine) failOption('tickets.redmine', 'applies only to a redmine+https:// URL')
     const dir = url.slice('local:'.length).replace(/^\/\/(?=\/)/, '')
     if (!dir) failOption('tickets', 'needs a directory: local:var/tickets')
     return new LocalTicketAdapter(dir)
   }
-  const parsed = parseSettingUrl('tickets', url, ['redmine+https:', 'redmine+http:', 'local:'])
+  const parsed = parseSettingUrl('tickets', url, ['redmine+https:', 'redmine+http:'], {
+    path: 'required',
+  })
   const match = /^(.*)\/projects\/([^/]+)\/?$/.exec(parsed.pathname)
   if (!match)
     failOption('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
@@ -137,9 +171,9 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
     baseUrl,
     apiKey,
     project: decodeURIComponent(match[2]!),
-    ...(o.fingerprintField ? { fingerprintField: o.fingerprintField } : {}),
-    ...(o.trackerId ? { trackerId: o.trackerId } : {}),
-    ...(o.reopenStatusId ? { reopenStatusId: o.reopenStatusId } : {}),
+    ...(o.redmine?.fingerprintField ? { fingerprintField: o.redmine.fingerprintField } : {}),
+    ...(o.redmine?.trackerId ? { trackerId: o.redmine.trackerId } : {}),
+    ...(o.redmine?.reopenStatusId ? { reopenStatusId: o.redmine.reopenStatusId } : {}),
   })
 }
 
@@ -156,19 +190,18 @@ export function resolveTicketOptions(
 ): ResolvedTicketOptions {
   const o: TicketOptions =
     typeof setting === 'string' ? { url: setting } : (setting as TicketOptions)
+  rejectRenamed('tickets', o)
   for (const key of Object.keys(o))
     if (!KNOWN.includes(key))
       failOption(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
-  for (const key of ['fingerprintField', 'trackerId', 'reopenStatusId'] as const) {
-    const v = o[key]
-    if (v !== undefined && (!Number.isInteger(v) || v < 1))
-      failOption(
-        `tickets.${key}`,
-        `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`,
-      )
-  }
-  if (o.windowMs !== undefined && (typeof o.windowMs !== 'number' || !(o.windowMs > 0)))
-    failOption('tickets.windowMs', 'must be a positive number of milliseconds')
+  checkRedmineSettings(o.redmine)
+  if (
+    o.digestWindowMs !== undefined &&
+    (typeof o.digestWindowMs !== 'number' || !(o.digestWindowMs > 0))
+  )
+    failOption('tickets.digestWindowMs', 'must be a positive number of milliseconds')
+  if (o.level !== undefined && o.level !== 'traceback' && o.level !== 'error')
+    failOption('tickets.level', `must be "traceback" or "error"; got ${JSON.stringify(o.level)}`)
   if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new')
     failOption('tickets.onRegression', 'must be "reopen" or "new"')
   let adapter = o.adapter
@@ -186,15 +219,14 @@ export function resolveTicketOptions(
     adapter = adapterFromUrl(o.url, o)
   }
   const bounds = {
-    maxPerHour: countOption('maxPerHour', o.maxPerHour, 30),
-    ceilingPeriodMs: countOption('ceilingPeriodMs', o.ceilingPeriodMs, 60 * 60_000),
+    ...checkCeiling('tickets', o.ceiling),
     maxFingerprints: countOption('maxFingerprints', o.maxFingerprints, 1000),
     maxHeldBytes: countOption('maxHeldBytes', o.maxHeldBytes, 4 * 1024 * 1024),
   }
   return {
     adapter,
-    ...(o.windowMs ? { windowMs: o.windowMs } : {}),
-    errors: o.errors === true,
+    ...(o.digestWindowMs ? { windowMs: o.digestWindowMs } : {}),
+    errors: o.level === 'error',
     onRegression: o.onRegression ?? 'reopen',
     ...bounds,
   }

@@ -242,9 +242,12 @@ export class RedmineAdapter implements TicketAdapter {
   async reopen(ref: TicketRef, text: string): Promise<void> {
     await this.#closedStatusIds()
     if (this.#reopenStatus === undefined)
-      throw new TicketError('Redmine has no open issue status to reopen with: set reopenStatusId', {
-        permanent: true,
-      })
+      throw new TicketError(
+        'Redmine has no open issue status to reopen with: set tickets.redmine.reopenStatusId',
+        {
+          permanent: true,
+        },
+      )
     await this.#call('PUT', `/issues/${ref.id}.json`, {
       issue: { status_id: this.#reopenStatus, notes: toRedmineText(text) },
     })

@@ -13,7 +13,7 @@ import type { TicketOccurrence } from './format.js'
  * ```ts
  * const tickets = new TicketTransport({ url: 'local:var/tickets' })
  * createFaultline({ transports: [tickets] })
- * const { created, heldBack }: TicketStats = tickets.stats() // heldBack: past maxPerHour
+ * const { created, heldBack }: TicketStats = tickets.stats() // heldBack: past ceiling.max
  * console.log(`${created} tickets filed, ${heldBack} errors counted into summary tickets`)
  * ```
  */
