@@ -6,9 +6,18 @@ export const MAX_REPORT_BYTES = 16 * 1024
 const MAX_TITLE = 200
 const MAX_URL = 500
 
-/** The first line of the message, at most 200 characters: what the view lists. */
+/**
+ * What the view lists, at most 200 characters: the message's first line,
+ * and where, unless the route column says it already (a 404 or a probe
+ * matched no route, so its path goes in the title, once).
+ */
 export function titleOf(report: Report): string {
-  const line = report.message.split('\n', 1)[0] ?? ''
+  const message = report.message.split('\n', 1)[0] ?? ''
+  const request = report.request
+  const line =
+    request && !request.route
+      ? `${message} — ${request.method} ${request.url.split('?', 1)[0]}`
+      : message
   return line.length > MAX_TITLE ? `${line.slice(0, MAX_TITLE - 1)}…` : line
 }
 
