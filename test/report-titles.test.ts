@@ -101,7 +101,7 @@ describe('report titles name the request once', function () {
       expect(sinks.subject).to.equal(
         `[test-app] 503 Service Unavailable response with no exception — GET /x?t=1 (${report!.id})`,
       )
-      expect(countOf(sinks.ticketTitle, 'GET /x')).to.equal(1)
+      expect(countOf(sinks.ticketTitle!, 'GET /x')).to.equal(1)
       expect(countOf(sinks.syslogLine, 'GET /x')).to.equal(1)
       expect(countOf(sinks.stderrLine, 'GET /x')).to.equal(1)
       expect(sinks.title).to.equal('503 Service Unavailable response with no exception — GET /x')
@@ -125,7 +125,7 @@ describe('report titles name the request once', function () {
       expect(sinks.subject).to.equal(
         `[test-app] 502 Bad Gateway response with no exception — GET /orders/:id (${routed!.id})`,
       )
-      expect(countOf(sinks.ticketTitle, 'GET /orders')).to.equal(1)
+      expect(countOf(sinks.ticketTitle!, 'GET /orders')).to.equal(1)
       expect(countOf(sinks.stderrLine, 'GET /orders')).to.equal(1)
       expect(countOf(sinks.syslogLine, 'GET /orders')).to.equal(1)
       // the view's route column says where

@@ -12,7 +12,7 @@ import { getErrorStatus, readField } from './error-status.js'
  * ```
  */
 export type SuspiciousCategory =
-  'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'app'
+  'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'incident-view' | 'app'
 
 /**
  * Options of a `SuspiciousRequest`.
