@@ -227,8 +227,10 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   /**
    * The incident view: a router to mount behind the app's own authentication.
-   * `authorize` is required; a request it refuses gets a plain 404. Requests
-   * to the view never become reports.
+   * `authorize` is required; a request it refuses gets a plain 404 and a
+   * warning, as does any request the view turns away (an unknown page or
+   * action, a form without its CSRF token); a throwing `authorize` gets a 403
+   * and a traceback once per cause. The view's own pages never become reports.
    *
    * @example
    * ```ts
@@ -236,9 +238,21 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * ```
    */
   dashboard(options: DashboardOptions): Router {
+    const lifecycle = this.#lifecycle
     return createDashboard(this.#store, options, {
       quiet: (req) => void (getState(req).quiet = true),
       appRoot: this.#options.appRoot,
+      // someone guessing the view's way in leaves warnings, under the warning limit like any probe
+      refuse: (req, res, reason) => {
+        const state = getState(req)
+        state.quiet = false
+        state.suspicion = { reason, category: 'incident-view' }
+        lifecycle.watch(res)
+      },
+      fail: (req, res, error) => {
+        getState(req).quiet = false
+        lifecycle.record(req, res, error)
+      },
     })
   }
 

@@ -184,6 +184,30 @@ describe('incident view in a real browser (headless Chromium)', function () {
     expect(await violationsOf(opened)).to.deep.equal([])
   })
 
+  it("should mute for an hour and unmute from the page's own buttons, and report none of it", async function () {
+    await cause(['/orders/1'])
+    const before = site.reports.length
+    const opened = await open(`${MOUNT}/`)
+    await Promise.all([opened.page.waitForURL(/issues\//), opened.page.click('td.title a')])
+    await Promise.all([
+      opened.page.waitForLoadState('load'),
+      opened.page.click('button[value="mute-hour"]'),
+    ])
+    expect(await opened.page.innerText('dl.facts')).to.include('muted until')
+    const [muted] = (await site.faultline.issues({ status: 'muted' })).issues
+    const left = Date.parse(muted!.mutedUntil!) - Date.now()
+    expect(left).to.be.within(59 * 60_000, 60 * 60_000 + 1000)
+    await Promise.all([
+      opened.page.waitForLoadState('load'),
+      opened.page.click('button[value="unmute"]'),
+    ])
+    expect(await opened.page.innerText('dl.facts')).to.not.include('muted until')
+    expect((await site.faultline.issues({ status: 'muted' })).total).to.equal(0)
+    expect(await violationsOf(opened)).to.deep.equal([])
+    // the view's own pages and forms are not probes: nothing was reported
+    expect(site.reports.slice(before)).to.deep.equal([])
+  })
+
   it('should render hostile messages, URLs and User-Agents as text, run nothing and break no CSP rule', async function () {
     const [id] = await cause([HOSTILE.path], { 'User-Agent': HOSTILE.userAgent })
     const [issue] = (await site.faultline.issues()).issues

@@ -277,6 +277,72 @@ describe('suspicious requests', () => {
       )
     })
 
+    it('should name the traversal, not the file it aims at, however the dots are encoded', () => {
+      for (const url of [
+        '/%2e%2e/%2e%2e/etc/passwd',
+        '/cgi-bin/..%2f..%2fbin/sh',
+        '/%252e%252e/%252e%252e/etc/passwd',
+        '/.git/..%2f..%2fconfig',
+        '/wp-admin/%2e%2e/%2e%2e/x.php',
+        '/static/..%5c..%5c.env',
+        '/..%c0%af..%c0%afetc/passwd',
+        '/phpmyadmin/%u002e%u002e/x',
+      ]) {
+        expect(detectProbe(url), url).to.equal('probe path: directory traversal')
+      }
+    })
+
+    it('should name a NUL byte first, wherever a round of decoding reveals it', () => {
+      for (const url of [
+        '/etc/passwd%00',
+        '/..%2f..%2fetc/passwd%00.png',
+        '/.env%2500',
+        '/index.php%252500.png',
+        '/.env/%00',
+        '/cgi-bin/x.cgi%2500',
+      ]) {
+        expect(detectProbe(url), url).to.equal('probe path: NUL byte in the URL')
+      }
+    })
+
+    it('should see a scanner file behind backslashes and path parameters', () => {
+      for (const url of ['/static%5c.git%5cconfig', '/a\\.env', '/shell.php;.jpg', '/.git;/HEAD']) {
+        expect(detectProbe(url), url).to.equal('probe path: a file only scanners ask for')
+      }
+    })
+
+    it('should report a traversal over a route that answered it 404, 200 or 400 for its bad escape', async () => {
+      const app = createApp(h.faultline)
+      app.get('/files/:name', (req, res) => {
+        res.send(`no file ${req.params.name.length}`)
+      })
+      app.use(h.faultline.notFound())
+      app.use(h.faultline.errorHandler())
+      const server = await listen(app)
+      const status = (path: string) =>
+        new Promise<number>((resolve, reject) =>
+          get({ host: '127.0.0.1', port: server.port, path }, (res) =>
+            res.resume().on('end', () => resolve(res.statusCode ?? 0)),
+          ).on('error', reject),
+        )
+      try {
+        expect(await status('/%2e%2e/%2e%2e/etc/passwd')).to.equal(404)
+        expect(await status('/cgi-bin/..%2f..%2fbin/sh')).to.equal(404)
+        expect(await status('/files/..%252f..%252fetc%252fpasswd')).to.equal(200)
+        // Express cannot decode the parameter: a 400 for malformed input, and still the traversal it is
+        expect(await status('/files/..%2f..%2fetc%2fpasswd%zz')).to.equal(400)
+        const reports = await h.waitForReports(4)
+        expect(reports.map((r) => [r.status, r.suspicious, r.kind])).to.deep.equal([
+          [404, 'probe path: directory traversal', 'warning'],
+          [404, 'probe path: directory traversal', 'warning'],
+          [200, 'probe path: directory traversal', 'warning'],
+          [400, 'probe path: directory traversal', 'warning'],
+        ])
+      } finally {
+        await server.close()
+      }
+    })
+
     it('should warn about a double-encoded traversal that an SPA catch-all answered with 200', async () => {
       const app = createApp(h.faultline)
       app.use((_req, res) => {

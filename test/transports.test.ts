@@ -138,7 +138,7 @@ describe('transports', () => {
       await waitUntil(() => out || undefined, 3000, 'the line on stderr')
       expect(out).to.match(
         new RegExp(
-          `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found — GET /missing fp=${report!.fingerprint}\\n$`,
+          `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found fp=${report!.fingerprint}\\n$`,
         ),
       )
     })

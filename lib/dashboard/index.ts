@@ -6,6 +6,8 @@ import { renderIncidentPage, renderIssuePage, renderNotFoundIncident } from './i
 import { rootOf, sendHtml, sendJson, sendText } from './layout.js'
 import { PAGE_SIZE, readListQuery, renderListPage } from './list-page.js'
 import { readForm } from './read-form.js'
+import { findAction } from './actions.js'
+import { AuthorizeGate } from './gate.js'
 
 /**
  * Options of `faultline.dashboard()`: who may see the incident view.
@@ -17,8 +19,10 @@ import { readForm } from './read-form.js'
  */
 export interface DashboardOptions {
   /**
-   * Whether this request may see the view; required. Anything but a truthy
-   * answer (false, a throw, a rejection) gets a plain 404 that reveals nothing.
+   * Whether this request may see the view; required. A falsy answer (or a
+   * thrown 4xx) gets a plain 404 that reveals nothing, reported as a warning.
+   * A throw or a rejection is a bug of the app's: a plain 403, and the error
+   * reported as a traceback once per cause.
    */
   authorize(req: Request): boolean | Promise<boolean>
   /**
@@ -34,11 +38,17 @@ export interface DashboardHooks {
   quiet(req: Request): void
   /** The app's root, to tell its stack frames apart. Default: the working directory. */
   appRoot?: string
+  /**
+   * A request the view turned away (authorize said no, an unknown page or
+   * action, a form without its CSRF token): reported after all, as a warning
+   * with this reason, under the warning limit. Default: nothing is reported.
+   */
+  refuse?(req: Request, res: Response, reason: string): void
+  /** `authorize` threw or rejected: the request's outcome is a traceback with this error. */
+  fail?(req: Request, res: Response, error: Error): void
 }
 
-const HOUR = 3_600_000
 const HOURS_SHOWN = 14 * 24
-const MUTE_SPANS: Record<string, number> = { hour: HOUR, day: 24 * HOUR, week: 7 * 24 * HOUR }
 const MAX_FINGERPRINT = 200
 const ID_ALPHABET = /^[0-9A-HJKMNP-TV-Z]{12}$/
 
@@ -72,16 +82,21 @@ function dashed(id: string): string {
   return `${id.slice(0, 4)}-${id.slice(4, 8)}-${id.slice(8)}`
 }
 
-/** Runs an async handler; a store that fails gets a 503, never a thrown error or a report. */
+/** The answer when the view itself fails (a store that fails above all): a 503, never a thrown error or a report. */
+function answerFailure(res: Response): (err: unknown) => void {
+  return (err) => {
+    process.stderr.write(
+      `faultline: the incident view could not answer: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
+    if (!res.headersSent) sendText(res, 503, 'The incident view could not read its store.')
+    else res.destroy()
+  }
+}
+
+/** Runs an async handler; a store that fails gets a 503. */
 function guarded(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
   return (req, res) => {
-    handler(req, res).catch((err: unknown) => {
-      process.stderr.write(
-        `faultline: the incident view could not answer: ${err instanceof Error ? err.message : String(err)}\n`,
-      )
-      if (!res.headersSent) sendText(res, 503, 'The incident view could not read its store.')
-      else res.destroy()
-    })
+    handler(req, res).catch(answerFailure(res))
   }
 }
 
@@ -101,23 +116,29 @@ export function createDashboard(
   hooks: DashboardHooks,
 ): Router {
   checkOptions(options)
-  const { authorize } = options
+  const gate = new AuthorizeGate(options.authorize)
   const csrf = new CsrfGuard(options.secret)
   const appRoot = hooks.appRoot ?? process.cwd()
   const router = Router()
+  /** Turns a request away with a plain answer; the reason, naming the view, goes on its warning. */
+  const refuse = (req: Request, res: Response, status: number, text: string, reason: string) => {
+    hooks.refuse?.(req, res, `incident view: ${reason}`)
+    sendText(res, status, text)
+  }
 
   router.use((req, res, next) => {
     hooks.quiet(req)
-    let answer: boolean | Promise<boolean>
-    try {
-      answer = authorize(req)
-    } catch {
-      answer = false
-    }
-    Promise.resolve(answer).then(
-      (allowed) => (allowed ? next() : sendText(res, 404, 'Not Found')),
-      () => sendText(res, 404, 'Not Found'),
-    )
+    gate
+      .ask(req)
+      .then((verdict) => {
+        if (verdict.allowed) return next()
+        if ('reason' in verdict) return refuse(req, res, 404, 'Not Found', verdict.reason)
+        // the same cause again is a refusal like any other: the traceback went out the first time
+        if (verdict.firstOfItsCause) hooks.fail?.(req, res, verdict.failure)
+        else hooks.refuse?.(req, res, 'incident view: authorize failed again (reported once)')
+        sendText(res, 403, 'Forbidden')
+      })
+      .catch(answerFailure(res))
   })
 
   const formToken = (req: Request, res: Response) => csrf.token(req, res, req.baseUrl || '/')
@@ -208,22 +229,25 @@ export function createDashboard(
     guarded(async (req, res) => {
       const form = await readForm(req)
       if (!csrf.check(req, form.csrf))
-        return sendText(res, 403, 'Forbidden: the form was not sent from the incident view.')
+        return refuse(
+          req,
+          res,
+          403,
+          'Forbidden: the form was not sent from the incident view.',
+          'a form without its CSRF token, or from another site',
+        )
+      const action = findAction(form.action)
+      if (!action) return refuse(req, res, 400, 'Unknown action.', 'an action it does not have')
       const fingerprint = String(req.params.fingerprint ?? '').slice(0, MAX_FINGERPRINT)
       if (!(await store.issue(fingerprint)))
         return sendText(res, 404, 'No such error in the store.')
-      const action = String(form.action ?? '')
-      if (action === 'resolve') await store.resolve(fingerprint)
-      else if (action === 'unmute') await store.mute(fingerprint, 0)
-      else if (action.startsWith('mute-') && MUTE_SPANS[action.slice(5)])
-        await store.mute(fingerprint, Date.now() + MUTE_SPANS[action.slice(5)]!)
-      else return sendText(res, 400, 'Unknown action.')
+      await action(store, fingerprint)
       // relative: from …/issues/<fp> this is the issue's page, under any mount path
       res.status(303).setHeader('Location', encodeURIComponent(fingerprint))
       sendText(res, 303, 'See Other')
     }),
   )
 
-  router.use((_req, res) => sendText(res, 404, 'Not Found'))
+  router.use((req, res) => refuse(req, res, 404, 'Not Found', 'no such page'))
   return router
 }

@@ -61,21 +61,22 @@ function reasonOf(status: number | undefined): string {
   return status === undefined ? '' : `${status} ${STATUS_CODES[status] ?? ''}`.trim()
 }
 
-function summarize(
-  input: ReportInput,
-  error: SerializedError | undefined,
-  request: RequestInfo | undefined,
-): string {
-  const where = request ? ` — ${request.method} ${request.route ?? request.url}` : ''
+/**
+ * What happened, in one line, without where: every sink names the request
+ * itself (the mail subject and ticket title after the message, stderr and
+ * syslog around it, the view in its own column), so a message that named it
+ * too was read with the request twice.
+ */
+function summarize(input: ReportInput, error: SerializedError | undefined): string {
   if (input.kind === 'traceback' && error) return firstLine(`${error.name}: ${error.message}`)
   const logged = input.logs?.find(
     (log) => log.level === (input.kind === 'error' ? 'error' : 'warn'),
   )
   if (logged) return firstLine(logged.message)
-  if (input.suspicious) return firstLine(`${input.suspicious}${where}`)
+  if (input.suspicious) return firstLine(input.suspicious)
   if (error) return firstLine(`${error.name}: ${error.message}`)
-  if (input.kind === 'error') return `${reasonOf(input.status)} response with no exception${where}`
-  return `${reasonOf(input.status)}${where}`
+  if (input.kind === 'error') return `${reasonOf(input.status)} response with no exception`
+  return reasonOf(input.status) || 'response'
 }
 
 // the same error thrown again and again has the same name, message and stack: its fingerprint is worked out once
@@ -170,7 +171,7 @@ export function buildReport(ctx: ReportContext, input: ReportInput): Report {
       .slice(0, MAX_LOGS)
       .map(({ level, message }) => ({ level, message: truncate(message, 8192) }))
   const report = scrubReport(draft, ctx.scrubber, secrets) as Report
-  report.message = ctx.scrubber.text(summarize(input, report.error, report.request), secrets)
+  report.message = ctx.scrubber.text(summarize(input, report.error), secrets)
   const templates = input.logs?.map((log) => ({
     ...log,
     template: ctx.scrubber.text(log.template, secrets),

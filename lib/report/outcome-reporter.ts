@@ -16,7 +16,7 @@ import {
   type RecordedException,
   type RecordedMessage,
 } from '../middleware/request-state.js'
-import { getSuspicion, type SuspicionFound } from './suspicious.js'
+import { getSuspicion, pickSuspicion, type SuspicionFound } from './suspicious.js'
 import { FleetWarningLimit, WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
 import type { FleetCoordination } from '../store/types.js'
 
@@ -86,7 +86,7 @@ export class OutcomeReporter {
   /** Classifies one outcome of a request and reports it. */
   reportOutcome(req: Request, res: Response, parts: OutcomeParts): void {
     const { exception, messages } = parts
-    const suspicion = (exception && getSuspicion(exception.error)) ?? parts.suspicion
+    const suspicion = pickSuspicion(exception && getSuspicion(exception.error), parts.suspicion)
     const kind = classifyOutcome({
       status: res.statusCode,
       finished: res.writableFinished,

@@ -12,7 +12,7 @@ import { getErrorStatus, readField } from './error-status.js'
  * ```
  */
 export type SuspiciousCategory =
-  'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'app'
+  'disallowed-host' | 'xhr-only' | 'malformed-input' | 'probe-path' | 'incident-view' | 'app'
 
 /**
  * Options of a `SuspiciousRequest`.
@@ -114,9 +114,24 @@ export function getSuspicion(err: unknown): SuspicionFound | undefined {
   return undefined
 }
 
-// what scanners ask a Node app for: other stacks' files, VCS and secret dotfiles, traversal, NUL bytes
+/**
+ * The suspicion a report names when the error and the URL both have one:
+ * the error's, unless it is only the malformed input a probe brings along
+ * (a traversal whose stray `%` fails to decode is the traversal).
+ */
+export function pickSuspicion(
+  fromError: SuspicionFound | undefined,
+  fromRequest: SuspicionFound | undefined,
+): SuspicionFound | undefined {
+  if (!fromError || !fromRequest) return fromError ?? fromRequest
+  return fromError.category === 'malformed-input' && fromRequest.category === 'probe-path'
+    ? fromRequest
+    : fromError
+}
+
+// what scanners ask a Node app for: other stacks' files, VCS and secret dotfiles; "\\" separates as "/" does on Windows
 const PROBE_PATH =
-  /(?:^|\/)(?:\.env|\.git|\.svn|\.hg|\.ds_store|\.aws|\.ssh|\.htaccess|\.htpasswd|wp-(?:login|admin|content|includes)|xmlrpc\.php|phpmyadmin|cgi-bin|etc\/passwd|server-status|actuator)(?:[/.?#]|$)|\.(?:php\d?|asp|aspx|jsp|cgi)(?:[/?#]|$)/i
+  /(?:^|[/\\])(?:\.env|\.git|\.svn|\.hg|\.ds_store|\.aws|\.ssh|\.htaccess|\.htpasswd|wp-(?:login|admin|content|includes)|xmlrpc\.php|phpmyadmin|cgi-bin|etc[/\\]passwd|server-status|actuator)(?:[/\\.?#;]|$)|\.(?:php\d?|asp|aspx|jsp|cgi)(?:[/\\?#;]|$)/i
 // checked on the decoded URL: a ".." segment between any separators (Tomcat's "..;" included)
 const TRAVERSAL = /(?:^|[/\\])\.\.;?(?:[/\\?#]|$)/
 const ENCODED = /%(?:[0-9a-f]{2}|u[0-9a-f]{4})/i
@@ -152,30 +167,45 @@ function decodeRound(text: string): string {
   )
 }
 
+// the reasons from the most specific down: a NUL byte or a traversal says more than the file it aims at
+const NUL_BYTE = 'probe path: NUL byte in the URL'
+const TRAVERSAL_FOUND = 'probe path: directory traversal'
+const SCANNER_FILE = 'probe path: a file only scanners ask for'
+
+/** The most specific probe in one form of the URL, or `undefined`. */
 function probeIn(url: string): string | undefined {
-  if (url.includes('\0')) return 'probe path: NUL byte in the URL'
-  if (TRAVERSAL.test(url)) return 'probe path: directory traversal'
-  if (PROBE_PATH.test(url)) return 'probe path: a file only scanners ask for'
+  if (url.includes('\0')) return NUL_BYTE
+  if (TRAVERSAL.test(url)) return TRAVERSAL_FOUND
+  if (PROBE_PATH.test(url)) return SCANNER_FILE
   return undefined
+}
+
+function rankOf(reason: string | undefined): number {
+  return reason === NUL_BYTE ? 3 : reason === TRAVERSAL_FOUND ? 2 : reason === SCANNER_FILE ? 1 : 0
 }
 
 /**
  * Flags a URL that only a scanner would ask for; the reason goes on the
  * request's warning. The URL is looked at as sent and after each of up to
  * three rounds of decoding, since a catch-all route answers a
- * double-encoded traversal with 200 as readily as a plain one.
+ * double-encoded traversal with 200 as readily as a plain one. The most
+ * specific reason of every round wins: `/%2e%2e/%2e%2e/etc/passwd` names
+ * `etc/passwd` as sent, but decoded it is the traversal it is.
  *
  * @example
  * ```ts
- * detectProbe('/.env')       // 'probe path: a file only scanners ask for'
- * detectProbe('/shop/cart')  // undefined
+ * detectProbe('/.env')                     // 'probe path: a file only scanners ask for'
+ * detectProbe('/%2e%2e/%2e%2e/etc/passwd') // 'probe path: directory traversal'
+ * detectProbe('/shop/cart')                // undefined
  * ```
  */
 export function detectProbe(url: string): string | undefined {
   let current = url.length > MAX_URL_CHARS ? url.slice(0, MAX_URL_CHARS) : url
+  let best: string | undefined
   for (let round = 0; ; round++) {
     const found = probeIn(current)
-    if (found || round === DECODE_ROUNDS || !ENCODED.test(current)) return found
+    if (rankOf(found) > rankOf(best)) best = found
+    if (best === NUL_BYTE || round === DECODE_ROUNDS || !ENCODED.test(current)) return best
     current = decodeRound(current)
   }
 }

@@ -8,23 +8,22 @@ const MAX_TITLE = 200
 const MAX_URL = 500
 
 /**
- * The first line of the message, at most 200 characters: what the view
- * lists. A warning no route matched is one issue for every path (see
- * `placeOf` in build-report.ts), so its title names no path: not the first
- * one a scanner made up.
+ * What the view lists, at most 200 characters: the message's first line,
+ * and where, unless the route column says it already. A warning no route
+ * matched is one issue for every path (see `placeOf` in build-report.ts), so
+ * its title names no path: not the first one a scanner made up.
  */
 export function titleOf(report: Report): string {
-  const line = withoutUnmatchedPath(report, report.message.split('\n', 1)[0] ?? '')
+  const message = report.message.split('\n', 1)[0] ?? ''
+  const request = report.request
+  const line =
+    request && !request.route ? `${message} — ${request.method} ${pathOf(report)}` : message
   return line.length > MAX_TITLE ? `${line.slice(0, MAX_TITLE - 1)}…` : line
 }
 
-function withoutUnmatchedPath(report: Report, line: string): string {
-  const request = report.request
-  if (report.kind !== 'warning' || !request || request.route) return line
-  // the message ends "<reason> — <method> <url>"; the first marker, so a URL quoting one is cut too
-  const marker = ` — ${request.method} `
-  const at = line.indexOf(marker)
-  return at === -1 ? line : `${line.slice(0, at)}${marker}${UNMATCHED_PATH}`
+function pathOf(report: Report): string {
+  if (report.kind === 'warning') return UNMATCHED_PATH
+  return report.request?.url.split('?', 1)[0] ?? ''
 }
 
 /** An incident id as a lookup key: what a user reads out, in any case, with or without dashes or spaces. */
