@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import { nodeRequire } from '../node-require.cjs'
 
 /**
  * The trace a report belongs to, under the names OpenTelemetry's winston and
@@ -47,7 +47,7 @@ function isApi(value: unknown): value is OpenTelemetryApi {
  * ```
  */
 export function loadOpenTelemetry(
-  load: Load = createRequire(import.meta.url),
+  load: Load = nodeRequire,
 ): OpenTelemetryApi | undefined {
   try {
     const api = load('@opentelemetry/api')
