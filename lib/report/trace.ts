@@ -46,9 +46,7 @@ function isApi(value: unknown): value is OpenTelemetryApi {
  * loadOpenTelemetry() // the api, or undefined without the package
  * ```
  */
-export function loadOpenTelemetry(
-  load: Load = nodeRequire,
-): OpenTelemetryApi | undefined {
+export function loadOpenTelemetry(load: Load = nodeRequire): OpenTelemetryApi | undefined {
   try {
     const api = load('@opentelemetry/api')
     return isApi(api) ? api : undefined
