@@ -207,6 +207,35 @@ test('renders the error page with its incident id and reports the traceback', as
 })
 `
 
+// an ESM app on one copy, a CommonJS library on the other: what the two must agree on
+const MIXED_APP = `import { createRequire } from 'node:module'
+import express from 'express'
+import { createFaultline, shouldThrow, THROW_ERRORS } from 'faultline'
+import { inject, Outbox } from 'faultline/testing'
+
+const required = createRequire(import.meta.url)('faultline')
+const outbox = new Outbox()
+const faultline = createFaultline({ appName: 'mixed', env: false, stderr: false, spoolDir: false, transports: [outbox] })
+const app = express()
+app.use(faultline.requestHandler())
+app.get('/flag', (req, res) => res.json([shouldThrow(req), required.shouldThrow(req)]))
+app.get('/probe', () => {
+  throw new required.SuspiciousRequest('negative refund')
+})
+app.use(faultline.errorHandler())
+
+const flag = await inject(app, { url: '/flag' })
+const probe = await inject(app, { url: '/probe', throwErrors: false })
+await faultline.close({ timeout: 3000 })
+console.log(JSON.stringify({
+  twoCopies: required.createFaultline !== createFaultline,
+  sameFlag: required.THROW_ERRORS === THROW_ERRORS,
+  flags: JSON.parse(flag.body),
+  probe: probe.status,
+  kinds: outbox.reports.map((report) => report.kind),
+}))
+`
+
 describe('faultline in CommonJS consumers', function () {
   this.timeout(240_000)
 
@@ -337,5 +366,22 @@ describe('faultline in CommonJS consumers', function () {
       throw new Error(`jest failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`, { cause: err })
     })
     expect(out.stderr).to.match(/Tests:\s+2 passed, 2 total/)
+  })
+
+  it('should agree across the two copies an app that imports and requires it loads: the throw flag, a SuspiciousRequest', async () => {
+    const project = await makeConsumer('mixed', {
+      files: {
+        'package.json': JSON.stringify({ name: 'mixed', private: true }),
+        'app.mjs': MIXED_APP,
+      },
+      links: { express: EXPRESS },
+    })
+    expect(await runScript(project, 'app.mjs')).to.deep.equal({
+      twoCopies: true,
+      sameFlag: true,
+      flags: [true, true],
+      probe: 400,
+      kinds: ['warning'],
+    })
   })
 })
