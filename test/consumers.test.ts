@@ -5,6 +5,12 @@ import { binary, makeConsumer, packPackage, run } from './support/packed-package
 // the Express this run tests, linked as the `express` the consumers require
 const EXPRESS = EXPRESS_MAJOR === 4 ? 'express4' : 'express'
 const PRODUCTION = { ...process.env, NODE_ENV: 'production' }
+// the CommonJS build needs no require(esm): it loads where that is off, as in jest (on a Node that still has the switch)
+const WITHOUT_REQUIRE_ESM = process.allowedNodeEnvironmentFlags.has(
+  '--no-experimental-require-module',
+)
+  ? ['--no-experimental-require-module']
+  : []
 
 /** Runs a command; its output, or a failure that quotes it. */
 async function runIn(cwd: string, command: string, args: string[]): Promise<string> {
@@ -20,8 +26,12 @@ async function runIn(cwd: string, command: string, args: string[]): Promise<stri
 }
 
 /** A Node script's last line of output, read as JSON. */
-async function runScript(cwd: string, script: string): Promise<Record<string, unknown>> {
-  const out = await runIn(cwd, process.execPath, [script])
+async function runScript(
+  cwd: string,
+  script: string,
+  nodeOptions: string[] = [],
+): Promise<Record<string, unknown>> {
+  const out = await runIn(cwd, process.execPath, [...nodeOptions, script])
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>
 }
 
@@ -285,7 +295,7 @@ describe('faultline in CommonJS consumers', function () {
       },
       links: { express: 'express4' },
     })
-    const out = await runScript(project, 'server.js')
+    const out = await runScript(project, 'server.js', WITHOUT_REQUIRE_ESM)
     expect(out).to.deep.include({
       express: '4',
       loaded: 'dist/cjs/lib/index.js',
