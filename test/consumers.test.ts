@@ -1,6 +1,22 @@
 import { expect } from 'chai'
 import { EXPRESS_MAJOR } from './support/express-major.js'
-import { binary, makeConsumer, packPackage, run } from './support/packed-package.js'
+import {
+  BABEL_APP,
+  EXPRESS4_APP,
+  JEST_TEST,
+  MIXED_APP,
+  TS_APP,
+  TS_NODE10,
+  TS_NODENEXT,
+} from './fixtures/consumer-apps.js'
+import {
+  binary,
+  makeConsumer,
+  packPackage,
+  resolvedFiles,
+  run,
+  type AttwAnalysis,
+} from './support/packed-package.js'
 
 // the Express this run tests, linked as the `express` the consumers require
 const EXPRESS = EXPRESS_MAJOR === 4 ? 'express4' : 'express'
@@ -34,217 +50,6 @@ async function runScript(
   const out = await runIn(cwd, process.execPath, [...nodeOptions, script])
   return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>
 }
-
-interface AttwAnalysis {
-  problems: unknown
-  analysis: {
-    entrypoints: Record<
-      string,
-      {
-        resolutions: Record<
-          string,
-          { resolution?: { fileName: string }; implementationResolution?: { fileName: string } }
-        >
-      }
-    >
-  }
-}
-
-/** Per entry point and resolution mode, the declaration file and the code it resolves to. */
-function resolvedFiles({
-  entrypoints,
-}: AttwAnalysis['analysis']): Record<string, Record<string, string>> {
-  const within = (file: string | undefined) =>
-    file?.replace('/node_modules/faultline/', '') ?? 'none'
-  const entries = Object.entries(entrypoints).filter(([subpath]) => subpath !== './package.json')
-  return Object.fromEntries(
-    entries.map(([subpath, { resolutions }]) => [
-      subpath,
-      Object.fromEntries(
-        Object.entries(resolutions).map(([mode, found]) => [
-          mode,
-          `${within(found.resolution?.fileName)} → ${within(found.implementationResolution?.fileName)}`,
-        ]),
-      ),
-    ]),
-  )
-}
-
-const EXPRESS4_APP = `'use strict'
-const express = require('express')
-const { readFileSync } = require('node:fs')
-const { createFaultline } = require('faultline')
-
-// set up synchronously, as in ESM
-const faultline = createFaultline({
-  appName: 'legacy', env: false, stderr: false, spoolDir: false, file: 'var/errors.log',
-})
-const app = express()
-app.use(faultline.requestHandler())
-app.get('/boom', () => {
-  throw new Error('order 42 is locked')
-})
-app.use(faultline.errorHandler())
-
-const server = app.listen(0, '127.0.0.1', async () => {
-  const res = await fetch('http://127.0.0.1:' + server.address().port + '/boom')
-  const page = await res.text()
-  server.close()
-  await faultline.close({ timeout: 3000 })
-  const lines = readFileSync('var/errors.log', 'utf8').split('\\n').filter(Boolean).map((line) => JSON.parse(line))
-  console.log(JSON.stringify({
-    express: require('express/package.json').version.split('.')[0],
-    loaded: require.resolve('faultline').replace(/^.*node_modules\\/faultline\\//, ''),
-    status: res.status,
-    incidentId: res.headers.get('x-incident-id'),
-    pageQuotesId: page.includes(res.headers.get('x-incident-id')),
-    lines: lines.map((line) => ({ id: line.id, kind: line.kind, message: line.message })),
-  }))
-})
-`
-
-// the same source type-checks under nodenext and node10, and runs as CommonJS
-const TS_APP = `import express from 'express'
-import { createFaultline, SuspiciousRequest, type Faultline, type Report } from 'faultline'
-import { inject, Outbox } from 'faultline/testing'
-
-const outbox = new Outbox()
-const faultline: Faultline = createFaultline({
-  appName: 'ts-cjs', env: false, stderr: false, spoolDir: false, transports: [outbox],
-})
-const app = express()
-app.use(faultline.requestHandler())
-app.get('/probe', () => {
-  throw new SuspiciousRequest('negative refund')
-})
-app.get('/boom', () => {
-  throw new Error('order 42 is locked')
-})
-app.use(faultline.errorHandler())
-
-async function main(): Promise<void> {
-  const probe = await inject(app, { url: '/probe', throwErrors: false })
-  const boom = await inject(app, { url: '/boom', throwErrors: false })
-  await faultline.close({ timeout: 3000 })
-  const kinds = outbox.reports.map((report: Report) => report.kind)
-  console.log(JSON.stringify({
-    commonjs: typeof module === 'object' && typeof require === 'function',
-    loaded: require.resolve('faultline').replace(/^.*node_modules\\/faultline\\//, ''),
-    statuses: [probe.status, boom.status],
-    kinds,
-  }))
-}
-void main()
-`
-
-const TS_NODENEXT = {
-  compilerOptions: {
-    target: 'ES2022',
-    module: 'NodeNext',
-    moduleResolution: 'NodeNext',
-    strict: true,
-    esModuleInterop: true,
-    outDir: 'out',
-    rootDir: 'src',
-    types: ['node'],
-  },
-  include: ['src'],
-}
-const TS_NODE10 = {
-  compilerOptions: {
-    ...TS_NODENEXT.compilerOptions,
-    module: 'CommonJS',
-    moduleResolution: 'Node10',
-    outDir: 'out-node10',
-    // faultline's declarations are checked once, above; here what matters is that node10 resolves them
-    skipLibCheck: true,
-  },
-  include: ['src'],
-}
-
-// ESM source, as Babel users write it; import() becomes require() too
-const BABEL_APP = `import express from 'express'
-import { createFaultline } from 'faultline'
-import { inject, Outbox } from 'faultline/testing'
-
-const outbox = new Outbox()
-const faultline = createFaultline({ appName: 'babel', env: false, stderr: false, spoolDir: false, transports: [outbox] })
-const app = express()
-app.use(faultline.requestHandler())
-app.get('/boom', () => {
-  throw new Error('order 42 is locked')
-})
-app.use(faultline.errorHandler())
-
-async function main() {
-  const page = await inject(app, { url: '/boom', throwErrors: false })
-  const again = await import('faultline')
-  await faultline.close({ timeout: 3000 })
-  console.log(JSON.stringify({
-    loaded: require.resolve('faultline').replace(/^.*node_modules\\/faultline\\//, ''),
-    status: page.status,
-    kinds: outbox.reports.map((report) => report.kind),
-    oneCopy: again.createFaultline === createFaultline,
-  }))
-}
-main()
-`
-
-const JEST_TEST = `const express = require('express')
-const { createFaultline } = require('faultline')
-const { inject, Outbox } = require('faultline/testing')
-
-const outbox = new Outbox()
-const faultline = createFaultline({ appName: 'jest', env: false, stderr: false, spoolDir: false, transports: [outbox] })
-const app = express()
-app.use(faultline.requestHandler())
-app.get('/boom', () => {
-  throw new Error('order 42 is locked')
-})
-app.use(faultline.errorHandler())
-
-afterAll(() => faultline.close({ timeout: 3000 }))
-
-test('hands a thrown error to the test', async () => {
-  await expect(inject(app, { url: '/boom' })).rejects.toThrow('order 42 is locked')
-})
-
-test('renders the error page with its incident id and reports the traceback', async () => {
-  const page = await inject(app, { url: '/boom', throwErrors: false })
-  expect(page.status).toBe(500)
-  expect(page.headers['x-incident-id']).toEqual(expect.any(String))
-  expect(outbox.reports.map((report) => report.kind)).toContain('traceback')
-})
-`
-
-// an ESM app on one copy, a CommonJS library on the other: what the two must agree on
-const MIXED_APP = `import { createRequire } from 'node:module'
-import express from 'express'
-import { createFaultline, shouldThrow, THROW_ERRORS } from 'faultline'
-import { inject, Outbox } from 'faultline/testing'
-
-const required = createRequire(import.meta.url)('faultline')
-const outbox = new Outbox()
-const faultline = createFaultline({ appName: 'mixed', env: false, stderr: false, spoolDir: false, transports: [outbox] })
-const app = express()
-app.use(faultline.requestHandler())
-app.get('/flag', (req, res) => res.json([shouldThrow(req), required.shouldThrow(req)]))
-app.get('/probe', () => {
-  throw new required.SuspiciousRequest('negative refund')
-})
-app.use(faultline.errorHandler())
-
-const flag = await inject(app, { url: '/flag' })
-const probe = await inject(app, { url: '/probe', throwErrors: false })
-await faultline.close({ timeout: 3000 })
-console.log(JSON.stringify({
-  twoCopies: required.createFaultline !== createFaultline,
-  sameFlag: required.THROW_ERRORS === THROW_ERRORS,
-  flags: JSON.parse(flag.body),
-  probe: probe.status,
-  kinds: outbox.reports.map((report) => report.kind),
-}))
-`
 
 describe('faultline in CommonJS consumers', function () {
   this.timeout(240_000)

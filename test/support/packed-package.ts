@@ -87,3 +87,39 @@ export function linksOf(names: string[]): Record<string, string> {
 export function binary(relative: string): string {
   return join(ROOT, 'node_modules', relative)
 }
+
+/** What `attw --format json` reports. */
+export interface AttwAnalysis {
+  problems: unknown
+  analysis: {
+    entrypoints: Record<
+      string,
+      {
+        resolutions: Record<
+          string,
+          { resolution?: { fileName: string }; implementationResolution?: { fileName: string } }
+        >
+      }
+    >
+  }
+}
+
+/** Per entry point and resolution mode, the declaration file and the code it resolves to. */
+export function resolvedFiles({
+  entrypoints,
+}: AttwAnalysis['analysis']): Record<string, Record<string, string>> {
+  const within = (file: string | undefined) =>
+    file?.replace('/node_modules/faultline/', '') ?? 'none'
+  const entries = Object.entries(entrypoints).filter(([subpath]) => subpath !== './package.json')
+  return Object.fromEntries(
+    entries.map(([subpath, { resolutions }]) => [
+      subpath,
+      Object.fromEntries(
+        Object.entries(resolutions).map(([mode, found]) => [
+          mode,
+          `${within(found.resolution?.fileName)} → ${within(found.implementationResolution?.fileName)}`,
+        ]),
+      ),
+    ]),
+  )
+}
