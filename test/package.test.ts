@@ -1,13 +1,8 @@
 import { expect } from 'chai'
-import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
+import { packPackage, ROOT, run } from './support/packed-package.js'
 import { startRedis } from './support/redis.js'
-
-const run = promisify(execFile)
-const ROOT = process.cwd()
 
 // names in the README's inline code that are not faultline's own
 const NOT_OURS = new Set(['TypeError', 'AggregateError', 'AsyncLocalStorage'])
@@ -175,17 +170,7 @@ describe('the published package', function () {
   const documented = readDocumentedNames()
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'faultline-package-'))
-    // npm pack runs the build (prepare), as publishing does
-    const packed = await run('npm', ['pack', '--silent', '--pack-destination', dir], {
-      cwd: ROOT,
-      maxBuffer: 16 * 1024 * 1024,
-    })
-    tarball = join(dir, packed.stdout.trim().split('\n').pop()!)
-    files = (await run('tar', ['tzf', tarball], { maxBuffer: 16 * 1024 * 1024 })).stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((f) => f.replace(/^package\//, ''))
+    ;({ dir, tarball, files } = await packPackage())
     const project = join(dir, 'consumer')
     mkdirSync(join(project, 'src'), { recursive: true })
     writeFileSync(
@@ -220,7 +205,6 @@ describe('the published package', function () {
       (err: { code: number; stdout: string }) => ({ code: err.code, output: err.stdout }),
     )
   })
-  after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('should ship compiled code with its declarations, and no source maps pointing at sources it does not ship', () => {
     expect(files).to.include.members([
@@ -238,8 +222,9 @@ describe('the published package', function () {
 
   it('should ship nothing left over from an older build: every file has its source', () => {
     const orphans = files
-      .filter((f) => f.startsWith('dist/') && f.endsWith('.js'))
-      .filter((f) => !existsSync(join(ROOT, f.replace(/^dist\//, '').replace(/\.js$/, '.ts'))))
+      .filter((f) => f.startsWith('dist/') && /\.c?js$/.test(f))
+      .map((f) => f.replace(/^dist\/(cjs\/)?/, '').replace(/\.(c?)js$/, '.$1ts'))
+      .filter((source) => !existsSync(join(ROOT, source)))
     expect(orphans).to.deep.equal([])
   })
 

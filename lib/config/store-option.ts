@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module'
 import { describeValue as describe, parseSettingUrl } from './option-checks.js'
+import { nodeRequire } from '../node-require.cjs'
 import { FaultlineConfigError } from './options.js'
 import { DEFAULT_TIMEOUT_MS, type StoreSetting } from '../store/open-store.js'
 
@@ -18,7 +18,7 @@ function targetOf(url: URL): string {
 // the client is an optional peer: only a fleet needs it, and it should fail at start-up, not at the first error
 function requireRedisPackage(): void {
   try {
-    createRequire(import.meta.url).resolve('redis')
+    nodeRequire.resolve('redis')
   } catch {
     throw new FaultlineConfigError(
       'store',

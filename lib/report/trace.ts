@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import { nodeRequire } from '../node-require.cjs'
 
 /**
  * The trace a report belongs to, under the names OpenTelemetry's winston and
@@ -46,9 +46,7 @@ function isApi(value: unknown): value is OpenTelemetryApi {
  * loadOpenTelemetry() // the api, or undefined without the package
  * ```
  */
-export function loadOpenTelemetry(
-  load: Load = createRequire(import.meta.url),
-): OpenTelemetryApi | undefined {
+export function loadOpenTelemetry(load: Load = nodeRequire): OpenTelemetryApi | undefined {
   try {
     const api = load('@opentelemetry/api')
     return isApi(api) ? api : undefined
