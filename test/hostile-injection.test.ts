@@ -675,7 +675,7 @@ describe('hostile input', () => {
       for (let i = 0; i < 30; i++) throttle.add(report(i % 2 ? 'traceback' : 'error', i))
       expect(sent.filter((k) => k !== 'warning')).to.have.length(30)
       expect(sent.filter((k) => k === 'warning')).to.have.length(10)
-      throttle.flush()
+      void throttle.flush()
       expect(held).to.deep.equal(['warnings:190'])
     })
   })
