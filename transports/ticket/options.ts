@@ -1,6 +1,7 @@
 import type { TicketAdapter } from './adapter.js'
 import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
+import { tracAdapterFromUrl, checkTracFields, type TracFields } from './trac-options.js'
 import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
 import type { FleetCoordination } from '../../lib/store/types.js'
 
@@ -15,7 +16,7 @@ import type { FleetCoordination } from '../../lib/store/types.js'
  * ```
  */
 export interface TicketOptions {
-  /** `redmine+https://API_KEY@host/projects/IDENT` or `local:var/tickets`. */
+  /** `redmine+https://API_KEY@host/projects/IDENT`, `trac+https://USER:PASSWORD@host/path` or `local:var/tickets`. */
   url?: string
   /** Your own tracker: see `TicketAdapter`. */
   adapter?: TicketAdapter
@@ -24,6 +25,8 @@ export interface TicketOptions {
   /** For Redmine: the tracker new issues get, and the status reopened ones get. */
   trackerId?: number
   reopenStatusId?: number
+  /** For Trac: the fields new tickets get (`type`, `component`, `priority`, `milestone`, `keywords`, custom `fields`) and the per-call `timeoutMs`. */
+  trac?: TracFields
   /** Later occurrences are batched into at most one comment per window. Default 10 minutes. */
   windowMs?: number
   /** File hand-written errors too. */
@@ -97,6 +100,7 @@ const KNOWN_FIELDS: Record<keyof TicketOptions, true> = {
   fingerprintField: true,
   trackerId: true,
   reopenStatusId: true,
+  trac: true,
   windowMs: true,
   errors: true,
   onRegression: true,
@@ -125,7 +129,14 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
     if (!dir) failOption('tickets', 'needs a directory: local:var/tickets')
     return new LocalTicketAdapter(dir)
   }
-  const parsed = parseSettingUrl('tickets', url, ['redmine+https:', 'redmine+http:', 'local:'])
+  if (/^trac\+https?:/i.test(url)) return tracAdapterFromUrl(url, o.trac)
+  const parsed = parseSettingUrl('tickets', url, [
+    'redmine+https:',
+    'redmine+http:',
+    'trac+https:',
+    'trac+http:',
+    'local:',
+  ])
   const match = /^(.*)\/projects\/([^/]+)\/?$/.exec(parsed.pathname)
   if (!match)
     failOption('tickets', 'must name the project: redmine+https://API_KEY@host/projects/IDENT')
@@ -167,6 +178,7 @@ export function resolveTicketOptions(
         `must be a Redmine id (a whole number); got ${JSON.stringify(v)}`,
       )
   }
+  if (o.trac !== undefined) checkTracFields(o.trac)
   if (o.windowMs !== undefined && (typeof o.windowMs !== 'number' || !(o.windowMs > 0)))
     failOption('tickets.windowMs', 'must be a positive number of milliseconds')
   if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new')
@@ -182,7 +194,11 @@ export function resolveTicketOptions(
     failOption('tickets.adapter', 'must have find, create, comment and reopen methods')
   }
   if (!adapter) {
-    if (!o.url) failOption('tickets', 'needs a url (redmine+https://… or local:…) or an adapter')
+    if (!o.url)
+      failOption(
+        'tickets',
+        'needs a url (redmine+https://…, trac+https://… or local:…) or an adapter',
+      )
     adapter = adapterFromUrl(o.url, o)
   }
   const bounds = {
