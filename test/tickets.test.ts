@@ -130,7 +130,7 @@ export function ticketBehaviours(makeTracker: () => Promise<TrackerUnderTest>): 
     const again = harness()
     const id = raise(again, 'Regressed')
     const reopened = await pollComments(1)
-    expect(reopened.closed).to.equal(false)
+    expect(reopened.closed, JSON.stringify(reopened)).to.equal(false)
     expect(reopened.comments.at(-1)).to.match(
       new RegExp(`^Regression: seen again at \\S+ \\(incident ${id}\\)`),
     )

@@ -118,6 +118,8 @@ export async function startTrac(): Promise<Trac> {
     `initenv --config=${ini}`,
     `permission add ${user} TRAC_ADMIN`,
     'permission add viewer XML_RPC',
+    // Trac lets every logged-in user file and change tickets by default
+    'permission remove authenticated TICKET_CREATE TICKET_MODIFY',
   ]
   await must(PYTHON, ['-m', 'trac.admin.console', envDir], env, `${commands.join('\n')}\n`)
   const sha = (p: string) => createHash('sha1').update(p).digest('base64')

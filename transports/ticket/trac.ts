@@ -43,7 +43,7 @@ interface TracTicket {
 const KEYWORD_SAFE = /^[A-Za-z0-9._-]{1,100}$/
 // enough to get past tickets whose keywords only contain the fingerprint's as a substring
 const SEARCH_LIMIT = 100
-const STALE_RETRIES = 3
+const STALE_RETRIES = 6
 
 /** The keyword that marks a fingerprint's ticket. */
 export function fingerprintKeyword(fingerprint: string): string {
@@ -208,6 +208,8 @@ export class TracAdapter implements TicketAdapter {
         return
       } catch (err) {
         if (!isStale(err) || attempt >= STALE_RETRIES) throw err
+        // the others changing it now are spread apart, so the next read is likely the last
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80 * attempt))
       }
     }
   }
