@@ -167,6 +167,70 @@ describe('tickets on Trac', function () {
     }
   })
 
+  it('should render hostile text from the request and the error as plain text on the ticket page Trac serves', async function () {
+    this.timeout(30_000)
+    const hostile = [
+      '}}}',
+      '{{{#!html',
+      '<script>alert(1)</script>',
+      '}}}',
+      '[[Image(http://evil.example/i.png)]] [[PageOutline]] [[TitleIndex]]',
+      '{{{#!html <b>x</b> }}} {{{#!default y}}}',
+      '[javascript:alert(1) click] javascript:alert(2)',
+      "[http://evil.example/label label] http://evil.example/bare '''bold''' EvilCamelPage",
+      '= Heading =',
+      '#!html',
+      '}}}}} {{{{{',
+    ].join('\n')
+    h = createHarness({ tickets: { ...tracSetting(trac), windowMs: 300 } })
+    const app = createApp(h.faultline)
+    app.get('/t', (req) => {
+      req.log.error(`logged ${hostile}`)
+      throw new Error(`#!html\n${hostile}`)
+    })
+    app.use(h.faultline.errorHandler())
+    await request(app)
+      .get('/t')
+      .query({ q: '}}} [[Image(http://evil.example/q.png)]]' })
+      .set('User-Agent', `UA }}} [javascript:alert(3) x] {{{#!html`)
+      .set('Referer', 'http://evil.example/ref?}}}')
+      .expect(500)
+    await waitUntil(
+      async () => ((await trac.tickets()).length ? true : undefined),
+      15_000,
+      'the ticket',
+    )
+    const [ticket] = await trac.tickets()
+    await adapter().comment({ id: String(ticket!.id), closed: false }, `note ${hostile}`)
+    const benign = await adapter().create(newTicket('5555555555555555'))
+    const page = await trac.ticketPage(ticket!.id)
+    const baseline = await trac.ticketPage(Number(benign.id))
+    expect(page).not.to.match(/<a[^>]+href="javascript:/i)
+    expect(page).not.to.match(/(href|src)="[^"]*evil\.example/i)
+    expect(page).not.to.contain('/wiki/EvilCamelPage')
+    expect(page).not.to.contain('wiki-toc')
+    expect(page).not.to.match(/<script>alert/)
+    expect(page).not.to.match(/<h1[^>]*id="Heading"/)
+    // every element on the page is one the page of a benign ticket has too
+    const elements = (html: string) =>
+      new Set([...html.matchAll(/<([a-z][a-z0-9]*)/g)].map((m) => m[1]))
+    const extra = [...elements(page)].filter((e) => !elements(baseline).has(e))
+    expect(extra).to.deep.equal([])
+    // the hostile lines are there, as text inside the code blocks
+    const blocks = [...page.matchAll(/<pre class="wiki">([\s\S]*?)<\/pre>/g)].map((m) => m[1]!)
+    expect(blocks.length).to.be.at.least(2)
+    const text = blocks
+      .join('\n')
+      .replace(/\u200b/g, '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&#34;|&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&')
+    for (const line of hostile.split('\n')) expect(text).to.contain(line)
+    expect(text).to.contain('UA }}} [javascript:alert(3) x] {{{#!html')
+  })
+
   it('should file every ticket once and count every occurrence when Trac is stopped mid-storm and restarted', async function () {
     this.timeout(120_000)
     const spool = mkdtempSync(join(tmpdir(), 'faultline-trac-spool-'))
