@@ -8,6 +8,8 @@ import { TicketTransport } from '../transports/ticket.js'
 import { TicketError } from '../transports/ticket/adapter.js'
 import { TracAdapter } from '../transports/ticket/trac.js'
 import { captureStderr, createApp, createHarness, waitUntil, type Harness } from './helpers.js'
+import { spawnScript, type RunningScript } from './support/processes.js'
+import { startRedis } from './support/redis.js'
 import { startTrac, type Trac } from './support/trac.js'
 import { readableTrac, tracSetting } from './support/trac-tracker.js'
 
@@ -269,6 +271,51 @@ describe('tickets on Trac', function () {
       expect(waiting).to.be.greaterThan(0)
     } finally {
       rmSync(spool, { recursive: true, force: true })
+    }
+  })
+
+  it('should file one ticket per error from four processes sharing Redis, its comments counting every occurrence', async function () {
+    this.timeout(120_000)
+    const redis = await startRedis()
+    const fleet: RunningScript[] = []
+    try {
+      const env = {
+        ...process.env,
+        FLEET_STORE: redis.url,
+        FLEET_STORE_TIMEOUT_MS: '2000',
+        FLEET_TICKETS: tracSetting(trac).url,
+        FLEET_WINDOW_MS: '8000',
+        FLEET_QUIET: '1',
+      }
+      const ports = await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const script = spawnScript('fleet-app.ts', [], { env })
+          fleet.push(script)
+          const line = await script.waitForLine((l) => l.startsWith('{"port"'))
+          return (JSON.parse(line) as { port: number }).port
+        }),
+      )
+      // 200 of one error and 10 of another, round-robin over the fleet, 8 at a time
+      const paths = Array.from({ length: 210 }, (_, i) => (i % 21 === 20 ? '/boom/B' : '/boom/A'))
+      let next = 0
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = next++; i < paths.length; i = next++)
+            await (await fetch(`http://127.0.0.1:${ports[i % 4]}${paths[i]}`)).text()
+        }),
+      )
+      for (const script of fleet) script.child.kill('SIGTERM')
+      await Promise.all(fleet.map((s) => s.exited))
+      const tickets = await trac.tickets()
+      const said = fleet.map((s) => s.stderr()).join('')
+      expect(tickets, said).to.have.length(2)
+      const a = tickets.find((t) => t.summary.includes('fleet error A'))!
+      const b = tickets.find((t) => t.summary.includes('fleet error B'))!
+      expect(1 + counted(await trac.comments(a.id)), said).to.equal(200)
+      expect(1 + counted(await trac.comments(b.id))).to.equal(10)
+    } finally {
+      for (const script of fleet) if (script.child.exitCode === null) script.child.kill('SIGKILL')
+      await redis.stop()
     }
   })
 })
