@@ -40,6 +40,7 @@ export { TicketTransport } from '../transports/ticket.js'
 export { TicketError } from '../transports/ticket/adapter.js'
 export { LocalTicketAdapter } from '../transports/ticket/local.js'
 export { RedmineAdapter } from '../transports/ticket/redmine.js'
+export { TracAdapter } from '../transports/ticket/trac.js'
 
 export type { CloseOptions } from './faultline.js'
 export type { OutcomeFacts, OutcomeClass } from './report/classify.js'
@@ -77,6 +78,8 @@ export type { TicketTransportOptions, TicketOptions } from '../transports/ticket
 export type { TicketAdapter, TicketRef, NewTicket } from '../transports/ticket/adapter.js'
 export type { LocalTicket } from '../transports/ticket/local.js'
 export type { RedmineOptions } from '../transports/ticket/redmine.js'
+export type { TracOptions } from '../transports/ticket/trac.js'
+export type { TracFields } from '../transports/ticket/trac-options.js'
 
 /**
  * Where faultline's request logger is typed on `req`. `req.faultline` always;

@@ -68,7 +68,7 @@ export interface FaultlineOptions {
   mail?: string | MailOptions
   /** Syslog transport: `relp://host:2514`, `udp://host:514`, `tcp://…`, `tls://…`, `unix:///path`, or its options. */
   syslog?: string | SyslogOptions
-  /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `local:var/tickets`, or its options (`{ adapter }` for your own tracker). */
+  /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `trac+https://USER:PASSWORD@host/path`, `local:var/tickets`, or its options (`{ adapter }` for your own tracker). */
   tickets?: string | TicketOptions
   /** A file that receives every report as one JSON line, or `{ filename, level }`. */
   file?: string | { filename: string; level?: 'warn' | 'error' | 'info' }

@@ -15,6 +15,8 @@ export interface SeenTicket {
 /** A tracker the ticket behaviour tests run against. */
 export interface TrackerUnderTest {
   name: string
+  /** A batching window longer than the tracker takes to find and file a ticket (default 300 ms). */
+  windowMs?: number
   /** The `tickets` setting that points faultline at it. */
   setting(): string | Record<string, unknown>
   tickets(): Promise<SeenTicket[]>

@@ -147,3 +147,31 @@ export function occurrencesComment(
 export function regressionComment(report: Report): string {
   return `Regression: seen again at ${report.time} (incident ${report.id}) after the ticket was closed, so it was reopened.`
 }
+
+// Trac keeps at most 262,144 characters in a description or comment by default
+const TRAC_TEXT_MAX = 200_000
+
+/**
+ * Plain text as Trac shows it verbatim: one `{{{ }}}` code block, inside
+ * which Trac's WikiFormatting does nothing. A zero-width space goes between
+ * any two braces in a row and after a `#` that opens a line with `#!`, so
+ * nothing inside can close the block, open a nested one or name a processor
+ * (`{{{#!html`); C0 control characters become U+FFFD. Text past Trac's size
+ * limit is cut, saying so.
+ *
+ * @example
+ * ```ts
+ * toTracText('}}} [[Image(x)]]') // '{{{\n}\u200b}\u200b} [[Image(x)]]\n}}}'
+ * ```
+ */
+export function toTracText(text: string): string {
+  let inert = text
+    .replace(/\r\n?/g, '\n')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\ufffd')
+    .replace(/([{}])(?=[{}])/g, '$1\u200b')
+    .replace(/^(\s*)#!/gm, '$1#\u200b!')
+  if (inert.length > TRAC_TEXT_MAX)
+    inert = `${inert.slice(0, TRAC_TEXT_MAX)}\n… (cut at ${TRAC_TEXT_MAX} characters)`
+  return `{{{\n${inert}\n}}}`
+}

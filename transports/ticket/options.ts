@@ -4,6 +4,7 @@ import { RedmineAdapter } from './redmine.js'
 import { checkCeiling, failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
 import { rejectRenamed } from '../../lib/config/renames.js'
 import type { CeilingOptions } from '../mail/options.js'
+import { tracAdapterFromUrl, checkTracFields, type TracFields } from './trac-options.js'
 import type { FleetCoordination } from '../../lib/store/types.js'
 
 /**
@@ -17,7 +18,7 @@ import type { FleetCoordination } from '../../lib/store/types.js'
  * ```
  */
 export interface TicketOptions {
-  /** `redmine+https://API_KEY@host/projects/IDENT` or `local:var/tickets`. */
+  /** `redmine+https://API_KEY@host/projects/IDENT`, `trac+https://USER:PASSWORD@host/path` or `local:var/tickets`. */
   url?: string
   /** Your own tracker: see `TicketAdapter`. */
   adapter?: TicketAdapter
@@ -27,6 +28,8 @@ export interface TicketOptions {
   digestWindowMs?: number
   /** The least severe report filed: `traceback` (the default) or `error` (hand-written errors too). */
   level?: 'traceback' | 'error'
+  /** Trac's own settings (a `trac+https://` URL only): the fields new tickets get (`type`, `component`, `priority`, `milestone`, `keywords`, custom `fields`) and the per-call `timeoutMs`. */
+  trac?: TracFields
   /** `reopen` (default) or `new`: what an occurrence of a closed ticket does. */
   onRegression?: 'reopen' | 'new'
   /** File tickets even in debug mode. */
@@ -111,6 +114,7 @@ const KNOWN_FIELDS: Record<keyof TicketOptions, true> = {
   redmine: true,
   digestWindowMs: true,
   level: true,
+  trac: true,
   onRegression: true,
   force: true,
   ceiling: true,
@@ -157,6 +161,7 @@ function adapterFromUrl(url: string, o: TicketOptions): TicketAdapter {
     if (!dir) failOption('tickets', 'needs a directory: local:var/tickets')
     return new LocalTicketAdapter(dir)
   }
+  if (/^trac\+https?:/i.test(url)) return tracAdapterFromUrl(url, o.trac)
   const parsed = parseSettingUrl('tickets', url, ['redmine+https:', 'redmine+http:'], {
     path: 'required',
   })
@@ -202,6 +207,7 @@ export function resolveTicketOptions(
     failOption('tickets.digestWindowMs', 'must be a positive number of milliseconds')
   if (o.level !== undefined && o.level !== 'traceback' && o.level !== 'error')
     failOption('tickets.level', `must be "traceback" or "error"; got ${JSON.stringify(o.level)}`)
+  if (o.trac !== undefined) checkTracFields(o.trac)
   if (o.onRegression !== undefined && o.onRegression !== 'reopen' && o.onRegression !== 'new')
     failOption('tickets.onRegression', 'must be "reopen" or "new"')
   let adapter = o.adapter
@@ -215,7 +221,11 @@ export function resolveTicketOptions(
     failOption('tickets.adapter', 'must have find, create, comment and reopen methods')
   }
   if (!adapter) {
-    if (!o.url) failOption('tickets', 'needs a url (redmine+https://… or local:…) or an adapter')
+    if (!o.url)
+      failOption(
+        'tickets',
+        'needs a url (redmine+https://…, trac+https://… or local:…) or an adapter',
+      )
     adapter = adapterFromUrl(o.url, o)
   }
   const bounds = {
