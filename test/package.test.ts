@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { packPackage, ROOT, run } from './support/packed-package.js'
 import { startRedis } from './support/redis.js'
@@ -7,9 +7,17 @@ import { startRedis } from './support/redis.js'
 // names in the README's inline code that are not faultline's own
 const NOT_OURS = new Set(['TypeError', 'AggregateError', 'AsyncLocalStorage'])
 
-/** Every name the README documents as importable: its inline-code identifiers that look like exports, and what its examples import. */
+/** The README and its topic pages under docs/, as one text. */
+function readDocs(): string {
+  const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md'))
+  return [join(ROOT, 'README.md'), ...pages.map((f) => join(ROOT, 'docs', f))]
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n')
+}
+
+/** Every name the documentation says is importable: its inline-code identifiers that look like exports, and what its examples import. */
 function readDocumentedNames(): { main: string[]; testing: string[] } {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const readme = readDocs()
   const main = new Set<string>()
   const testing = new Set<string>()
   for (const [, span] of readme.matchAll(/`([^`\n]+)`/g)) {

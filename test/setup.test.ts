@@ -13,12 +13,11 @@ const EXAMPLE = join(ROOT, 'examples', 'setup', 'app.ts')
 const INCIDENT = /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/
 const HOST = 'shop.example'
 
-/** The README's production set-up, as its code block shows it. */
+/** The production set-up page's code, as its first code block shows it. */
 async function readmeSetup(): Promise<string> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('\n## A production set-up'))
-  const block = /```ts\n([\s\S]*?)```/.exec(section)
-  if (!block) throw new Error('README.md has no code block under "A production set-up"')
+  const page = await readFile(join(ROOT, 'docs', 'production-setup.md'), 'utf8')
+  const block = /```ts\n([\s\S]*?)```/.exec(page)
+  if (!block) throw new Error('docs/production-setup.md has no ts code block')
   return block[1]!
 }
 
