@@ -23,15 +23,10 @@ export function createFaultline(options?: FaultlineOptions): Faultline {
 
 // values, then types: everything README.md documents, and nothing deeper
 export { Faultline } from './faultline.js'
-export { classifyOutcome } from './report/classify.js'
-export { getErrorStatus, getResponseStatus } from './report/error-status.js'
-export { computeFingerprint, normalizeMessage } from './report/fingerprint.js'
-export { createIncidentId } from './report/incident-id.js'
+export { getErrorStatus } from './report/error-status.js'
 export { FaultlineConfigError } from './config/options.js'
-export { compileScrubber } from './scrub/scrub.js'
-export { serializeError } from './report/serialize-error.js'
 export { THROW_ERRORS, shouldThrow } from './middleware/throw-errors.js'
-export { SuspiciousRequest, detectProbe } from './report/suspicious.js'
+export { SuspiciousRequest } from './report/suspicious.js'
 export { StderrTransport } from '../transports/stderr.js'
 export { FileTransport, createFileTransport } from '../transports/file.js'
 export { MailTransport } from '../transports/mail.js'
@@ -43,7 +38,6 @@ export { RedmineAdapter } from '../transports/ticket/redmine.js'
 export { TracAdapter } from '../transports/ticket/trac.js'
 
 export type { CloseOptions } from './faultline.js'
-export type { OutcomeFacts, OutcomeClass } from './report/classify.js'
 export type { FaultlineOptions, WarningLimitOptions, StoreOptions } from './config/options.js'
 export type {
   IssueDetail,
@@ -61,7 +55,7 @@ export type {
   RequestInfo,
   LoggedMessage,
 } from './report/report.js'
-export type { ScrubOptions, Scrubber } from './scrub/scrub.js'
+export type { ScrubOptions } from './scrub/scrub.js'
 export type { SerializedError } from './report/serialize-error.js'
 export type { ErrorHandlerOptions, ErrorPageContext } from './middleware/error-handler.js'
 export type { NotFoundOptions } from './middleware/not-found.js'

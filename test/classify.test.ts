@@ -1,10 +1,7 @@
 import { expect } from 'chai'
-import {
-  classifyOutcome,
-  getErrorStatus,
-  getResponseStatus,
-  type OutcomeFacts,
-} from '../lib/index.js'
+import { getErrorStatus } from '../lib/index.js'
+import { classifyOutcome, type OutcomeFacts } from '../lib/report/classify.js'
+import { getResponseStatus } from '../lib/report/error-status.js'
 
 const quiet: OutcomeFacts = {
   status: 200,

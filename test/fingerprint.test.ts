@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
-import { computeFingerprint, normalizeMessage } from '../lib/index.js'
+import { computeFingerprint, normalizeMessage } from '../lib/report/fingerprint.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
 

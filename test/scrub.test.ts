@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
-import { compileScrubber } from '../lib/index.js'
+import { compileScrubber } from '../lib/scrub/scrub.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
 
 const SECRETS = {

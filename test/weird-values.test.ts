@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import request from 'supertest'
-import { serializeError } from '../lib/index.js'
+import { serializeError } from '../lib/report/serialize-error.js'
 import { createApp, createHarness, type Harness } from './helpers.js'
 import { anyPath, withOnlyFaultlineListening } from './support/express-major.js'
 
