@@ -1,0 +1,272 @@
+import { expect } from 'chai'
+import express from 'express'
+import request from 'supertest'
+import { createHarness, settle, sleep, type Harness } from './helpers.js'
+import { EXPRESS_MAJOR, withOnlyFaultlineListening } from './support/express-major.js'
+import { express4 } from './support/express4.js'
+
+// Express 4 always (what needs this), and the Express of this run when it is the other one
+const versions: Array<[string, typeof express]> = [['Express 4', express4]]
+if (EXPRESS_MAJOR === 5) versions.push(['Express 5', express])
+
+type ErrorMiddleware = express.ErrorRequestHandler
+
+async function rejectLater(message: string): Promise<never> {
+  await sleep(2)
+  throw new Error(message)
+}
+
+/** The Layer class of an Express copy, through a router of its own (Express 4's and the `router` package's alike). */
+function layerPrototypeOf(makeApp: typeof express): Record<string, unknown> {
+  const router = makeApp.Router()
+  router.use(() => undefined)
+  return Object.getPrototypeOf((router as unknown as { stack: object[] }).stack[0]) as Record<
+    string,
+    unknown
+  >
+}
+
+/**
+ * express-async-errors in ten lines: every layer's handle is wrapped when it is set, and the wrapper
+ * hands a returned promise's rejection to the `next` it was given, returning the promise as it was.
+ * Returns what undoes it.
+ */
+function patchLikeExpressAsyncErrors(makeApp: typeof express): () => void {
+  const proto = layerPrototypeOf(makeApp)
+  const held = Symbol('handle')
+  Object.defineProperty(proto, 'handle', {
+    configurable: true,
+    get(this: Record<symbol, unknown>) {
+      return this[held]
+    },
+    set(this: Record<symbol, unknown>, fn: (...args: unknown[]) => unknown) {
+      const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+        const ret = fn.apply(this, args)
+        const next = (args.length === 5 ? args[2] : args.at(-1)) as (err: unknown) => void
+        if (ret && typeof (ret as Promise<unknown>).catch === 'function')
+          (ret as Promise<unknown>).catch((err: unknown) => next(err))
+        return ret
+      }
+      Object.defineProperty(wrapped, 'length', { value: fn.length })
+      this[held] = wrapped
+    },
+  })
+  return () => void delete proto.handle
+}
+
+for (const [version, makeApp] of versions) {
+  describe(`promises returned to ${version}`, () => {
+    let h: Harness
+    let seenByApp: unknown[]
+    beforeEach(() => {
+      h = createHarness()
+      seenByApp = []
+    })
+    afterEach(() => h.faultline.close())
+
+    /** The app's own error middleware: notes what reached it through `next`, then hands it to faultline. */
+    const appErrors: ErrorMiddleware = (err, _req, _res, next) => {
+      seenByApp.push(err)
+      next(err)
+    }
+
+    function appWith(routes: (app: express.Express) => void): express.Express {
+      const app = makeApp()
+      app.use(h.faultline.requestHandler())
+      routes(app)
+      app.use(appErrors)
+      app.use(h.faultline.errorHandler())
+      return app
+    }
+
+    async function expectOneExactReport(path: string, message: string): Promise<void> {
+      const [report] = await h.waitForReports(1)
+      await settle()
+      expect(h.reports).to.have.length(1)
+      expect(report).to.include({ kind: 'traceback', status: 500, attribution: 'exact' })
+      expect(report!.error?.message).to.equal(message)
+      expect(report!.request?.url).to.equal(path)
+      expect(seenByApp.map((err) => (err as Error).message)).to.deep.equal([message])
+    }
+
+    it("should hand an async handler's rejection to the app's error middleware, and report it once, exact", async () => {
+      const app = appWith((a) => a.get('/x', () => rejectLater('handler rejected')))
+      await request(app).get('/x').timeout(5000).expect(500)
+      await expectOneExactReport('/x', 'handler rejected')
+    })
+
+    it("should hand an async middleware's rejection on the same way", async () => {
+      const app = appWith((a) => {
+        a.use(async (_req, _res, next) => {
+          await rejectLater('middleware rejected')
+          next()
+        })
+        a.get('/x', (_req, res) => res.send('not reached'))
+      })
+      await request(app).get('/x').timeout(5000).expect(500)
+      await expectOneExactReport('/x', 'middleware rejected')
+    })
+
+    it("should let a router mounted under a path answer its handlers' rejections with its own error middleware", async () => {
+      const api = makeApp.Router()
+      api.get('/orders', () => rejectLater('no orders'))
+      api.use(((err: Error, _req, res, _next) => {
+        seenByApp.push(err)
+        res.status(500).json({ error: 'the api says no' })
+      }) as ErrorMiddleware)
+      const app = appWith((a) => a.use('/api', api))
+      const res = await request(app).get('/api/orders').timeout(5000).expect(500)
+      expect(res.body).to.deep.equal({ error: 'the api says no' })
+      const [report] = await h.waitForReports(1)
+      await settle()
+      expect(h.reports).to.have.length(1)
+      expect(report).to.include({ status: 500, attribution: 'exact' })
+      expect(report!.request?.url).to.equal('/api/orders')
+      expect(seenByApp.map((err) => (err as Error).message)).to.deep.equal(['no orders'])
+    })
+
+    it('should hand on the rejection of a route added after the first request', async () => {
+      const late = makeApp.Router()
+      const app = appWith((a) => {
+        a.get('/ok', (_req, res) => res.send('ok'))
+        a.use(late)
+      })
+      await request(app).get('/ok').timeout(5000).expect(200)
+      late.get('/late', () => rejectLater('late route rejected'))
+      await request(app).get('/late').timeout(5000).expect(500)
+      await expectOneExactReport('/late', 'late route rejected')
+    })
+
+    it('should hand on the rejection of an async error middleware', async () => {
+      const app = makeApp()
+      app.use(h.faultline.requestHandler())
+      app.get('/x', () => {
+        throw new Error('first')
+      })
+      app.use((async (err: Error, _req, _res, _next) => {
+        seenByApp.push(err)
+        await rejectLater('error middleware rejected')
+      }) as ErrorMiddleware)
+      app.use(h.faultline.errorHandler())
+      await request(app).get('/x').timeout(5000).expect(500)
+      await h.waitForReports(1)
+      await settle()
+      // as on Express 5: the error that reached faultline is the one the app's error middleware raised
+      expect(h.reports.map((r) => [r.error?.message, r.attribution])).to.deep.equal([
+        ['error middleware rejected', 'exact'],
+      ])
+      expect(seenByApp.map((err) => (err as Error).message)).to.deep.equal(['first'])
+    })
+
+    for (const [what, reason] of [
+      ['undefined', undefined],
+      ['null', null],
+      ['a string', 'just a string'],
+      ['an object whose every getter throws', hostileReason()],
+    ] as const) {
+      it(`should answer one 500 for a rejection with ${what}`, async () => {
+        const app = appWith((a) => a.get('/x', () => Promise.reject(reason)))
+        await withOnlyFaultlineListening(async () => {
+          await request(app).get('/x').timeout(5000).expect(500)
+          const [report] = await h.waitForReports(1)
+          await settle()
+          expect(h.reports).to.have.length(1)
+          expect(report).to.include({ status: 500, attribution: 'exact' })
+          expect(seenByApp).to.have.length(1)
+        })
+      })
+    }
+
+    it('should answer once and report once when express-async-errors-style patching hands the rejection on too', async () => {
+      const unpatch = patchLikeExpressAsyncErrors(makeApp)
+      try {
+        let answers = 0
+        const app = makeApp()
+        // Express 5 itself hands the rejection on a second time, to its final handler, which prints it outside 'test'
+        app.set('env', 'test')
+        app.use(h.faultline.requestHandler())
+        app.get('/x', () => rejectLater('handed on twice?'))
+        app.use(appErrors)
+        app.use(((err, _req, res, _next) => {
+          answers++
+          res.status(500).send(`answer ${answers}`)
+        }) as ErrorMiddleware)
+        const res = await request(app).get('/x').timeout(5000).expect(500)
+        expect(res.text).to.equal('answer 1')
+        await h.waitForReports(1)
+        await settle()
+        expect(answers).to.equal(1)
+        expect(h.reports).to.have.length(1)
+        expect(h.reports[0]).to.include({ status: 500, attribution: 'exact' })
+        expect(seenByApp.map((err) => (err as Error).message)).to.deep.equal(['handed on twice?'])
+      } finally {
+        unpatch()
+      }
+    })
+
+    it('should leave a floated promise, one not returned, tied by the async context', async () => {
+      const app = appWith((a) =>
+        a.get('/x', () => {
+          void rejectLater('floated')
+        }),
+      )
+      await request(app).get('/x').timeout(5000).expect(500)
+      const [report] = await h.waitForReports(1)
+      await settle()
+      expect(h.reports).to.have.length(1)
+      expect(report).to.include({ status: 500, attribution: 'async-context' })
+    })
+  })
+}
+
+function hostileReason(): object {
+  return new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('no reading me')
+      },
+      getPrototypeOf() {
+        throw new Error('no prototype either')
+      },
+    },
+  )
+}
+
+describe('promises returned to Express 4 by an app without faultline', () => {
+  it("should leave another app's handlers as Express 4 runs them", async () => {
+    const h = createHarness()
+    try {
+      const withFaultline = express4()
+      withFaultline.use(h.faultline.requestHandler())
+      withFaultline.get('/x', (_req, res) => res.send('patched now'))
+      await request(withFaultline).get('/x').timeout(5000).expect(200)
+
+      const plain = express4()
+      let reachedNext = false
+      plain.get('/x', (_req, res) => {
+        setTimeout(() => res.status(202).send('answered by the handler'), 20)
+        return Promise.reject(new Error('ignored by Express 4'))
+      })
+      plain.use(((_err, _req, res, _next) => {
+        reachedNext = true
+        res.status(500).send('error middleware')
+      }) as ErrorMiddleware)
+      const rejections: unknown[] = []
+      const others = process.listeners('unhandledRejection')
+      for (const listener of others) process.off('unhandledRejection', listener)
+      const keep = (reason: unknown) => rejections.push(reason)
+      process.on('unhandledRejection', keep)
+      try {
+        await request(plain).get('/x').timeout(5000).expect(202)
+      } finally {
+        process.off('unhandledRejection', keep)
+        for (const listener of others) process.on('unhandledRejection', listener)
+      }
+      expect(reachedNext).to.equal(false)
+      expect(rejections.map((r) => (r as Error).message)).to.deep.equal(['ignored by Express 4'])
+    } finally {
+      await h.faultline.close()
+    }
+  })
+})
