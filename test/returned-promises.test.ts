@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module'
+import { dirname, sep } from 'node:path'
 import { expect } from 'chai'
 import express from 'express'
 import request from 'supertest'
@@ -6,8 +8,22 @@ import { EXPRESS_MAJOR } from './support/express-major.js'
 import { express4 } from './support/express4.js'
 
 // Express 4 always (what needs this), and the Express of this run when it is the other one
-const versions: Array<[string, typeof express]> = [['Express 4', express4]]
-if (EXPRESS_MAJOR === 5) versions.push(['Express 5', express])
+const versions: Array<[string, typeof express, string]> = [['Express 4', express4, 'express4']]
+if (EXPRESS_MAJOR === 5) versions.push(['Express 5', express, 'express'])
+
+/** A second copy of an Express package, as a sub-app bundled with its own node_modules brings: its own Layer class. */
+function loadSecondCopy(name: string): typeof express {
+  const require = createRequire(import.meta.url)
+  const dir = dirname(require.resolve(`${name}/package.json`)) + sep
+  const own = Object.keys(require.cache).filter((file) => file.startsWith(dir))
+  const saved = own.map((file) => [file, require.cache[file]] as const)
+  for (const file of own) delete require.cache[file]
+  try {
+    return require(name) as typeof express
+  } finally {
+    for (const [file, module] of saved) require.cache[file] = module
+  }
+}
 
 type ErrorMiddleware = express.ErrorRequestHandler
 
@@ -75,7 +91,7 @@ function patchLikeExpressAsyncErrors(makeApp: typeof express): () => void {
   return () => void delete proto.handle
 }
 
-for (const [version, makeApp] of versions) {
+for (const [version, makeApp, packageName] of versions) {
   describe(`promises returned to ${version}`, () => {
     let h: Harness
     let seenByApp: unknown[]
@@ -156,6 +172,49 @@ for (const [version, makeApp] of versions) {
       late.get('/late', () => rejectLater('late route rejected'))
       await request(app).get('/late').timeout(5000).expect(500)
       await expectOneExactReport('/late', 'late route rejected')
+    })
+
+    it("should hand on the rejection in a sub-app made with the same Express, through the sub-app's error middleware", async () => {
+      const admin = makeApp()
+      admin.get('/report', () => rejectLater('admin report failed'))
+      admin.use(appErrors)
+      const app = appWith((a) => a.use('/admin', admin))
+      await request(app).get('/admin/report').timeout(5000).expect(500)
+      const [report] = await h.waitForReports(1)
+      await settle()
+      expect(h.reports).to.have.length(1)
+      expect(report).to.include({ status: 500, attribution: 'exact' })
+      // the sub-app's error middleware, then the app's, both through next
+      expect(seenByApp.map((err) => (err as Error).message)).to.deep.equal([
+        'admin report failed',
+        'admin report failed',
+      ])
+    })
+
+    it('should hand on the rejection in a sub-app made with another copy of Express that has its own requestHandler()', async () => {
+      const other = loadSecondCopy(packageName)
+      expect(other).not.to.equal(makeApp)
+      // Express 5's Layer class is the `router` package's, which both copies share
+      if (version === 'Express 4')
+        expect(layerPrototypeOf(other)).not.to.equal(layerPrototypeOf(makeApp))
+      const inner = createHarness()
+      try {
+        const admin = other()
+        admin.use(inner.faultline.requestHandler())
+        admin.get('/report', () => rejectLater('admin report failed'))
+        admin.use(appErrors)
+        admin.use(inner.faultline.errorHandler())
+        const app = appWith((a) => a.use('/admin', admin))
+        await request(app).get('/admin/report').timeout(5000).expect(500)
+        const [report] = await h.waitForReports(1)
+        await settle()
+        // as with a synchronous error: the sub-app's faultline hands it on, the app's reports it
+        expect(h.reports).to.have.length(1)
+        expect(inner.reports).to.have.length(0)
+        expect(report).to.include({ status: 500, attribution: 'exact' })
+      } finally {
+        await inner.faultline.close()
+      }
     })
 
     it('should hand on the rejection of an async error middleware', async () => {
