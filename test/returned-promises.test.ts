@@ -1,94 +1,25 @@
-import { createRequire } from 'node:module'
-import { dirname, sep } from 'node:path'
 import { expect } from 'chai'
 import express from 'express'
 import request from 'supertest'
 import { createHarness, settle, sleep, type Harness } from './helpers.js'
 import { EXPRESS_MAJOR } from './support/express-major.js'
 import { express4 } from './support/express4.js'
+import {
+  layerPrototypeOf,
+  loadSecondCopy,
+  patchLikeExpressAsyncErrors,
+  unhandledDuring,
+} from './support/express-layers.js'
 
 // Express 4 always (what needs this), and the Express of this run when it is the other one
 const versions: Array<[string, typeof express, string]> = [['Express 4', express4, 'express4']]
 if (EXPRESS_MAJOR === 5) versions.push(['Express 5', express, 'express'])
-
-/** A second copy of an Express package, as a sub-app bundled with its own node_modules brings: its own Layer class. */
-function loadSecondCopy(name: string): typeof express {
-  const require = createRequire(import.meta.url)
-  const dir = dirname(require.resolve(`${name}/package.json`)) + sep
-  const own = Object.keys(require.cache).filter((file) => file.startsWith(dir))
-  const saved = own.map((file) => [file, require.cache[file]] as const)
-  for (const file of own) delete require.cache[file]
-  try {
-    return require(name) as typeof express
-  } finally {
-    for (const [file, module] of saved) require.cache[file] = module
-  }
-}
 
 type ErrorMiddleware = express.ErrorRequestHandler
 
 async function rejectLater(message: string): Promise<never> {
   await sleep(2)
   throw new Error(message)
-}
-
-/**
- * Runs `body` with a listener of the app's own in place of every `unhandledRejection` listener but
- * faultline's (mocha's among them), and returns what reached it.
- */
-async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
-  const rejections: unknown[] = []
-  const keep = (reason: unknown) => rejections.push(reason)
-  const others = process
-    .listeners('unhandledRejection')
-    .filter((listener) => listener.name !== 'faultlineOnRejection')
-  for (const listener of others) process.off('unhandledRejection', listener)
-  process.on('unhandledRejection', keep)
-  try {
-    await body()
-  } finally {
-    process.off('unhandledRejection', keep)
-    for (const listener of others) process.on('unhandledRejection', listener)
-  }
-  return rejections
-}
-
-/** The Layer class of an Express copy, through a router of its own (Express 4's and the `router` package's alike). */
-function layerPrototypeOf(makeApp: typeof express): Record<string, unknown> {
-  const router = makeApp.Router()
-  router.use(() => undefined)
-  return Object.getPrototypeOf((router as unknown as { stack: object[] }).stack[0]) as Record<
-    string,
-    unknown
-  >
-}
-
-/**
- * express-async-errors in ten lines: every layer's handle is wrapped when it is set, and the wrapper
- * hands a returned promise's rejection to the `next` it was given, returning the promise as it was.
- * Returns what undoes it.
- */
-function patchLikeExpressAsyncErrors(makeApp: typeof express): () => void {
-  const proto = layerPrototypeOf(makeApp)
-  const held = Symbol('handle')
-  Object.defineProperty(proto, 'handle', {
-    configurable: true,
-    get(this: Record<symbol, unknown>) {
-      return this[held]
-    },
-    set(this: Record<symbol, unknown>, fn: (...args: unknown[]) => unknown) {
-      const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-        const ret = fn.apply(this, args)
-        const next = (args.length === 5 ? args[2] : args.at(-1)) as (err: unknown) => void
-        if (ret && typeof (ret as Promise<unknown>).catch === 'function')
-          (ret as Promise<unknown>).catch((err: unknown) => next(err))
-        return ret
-      }
-      Object.defineProperty(wrapped, 'length', { value: fn.length })
-      this[held] = wrapped
-    },
-  })
-  return () => void delete proto.handle
 }
 
 for (const [version, makeApp, packageName] of versions) {
