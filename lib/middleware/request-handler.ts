@@ -8,6 +8,7 @@ import { escapeControl } from '../report/format-line.js'
 import type { Attribution } from '../report/report.js'
 import { SuspiciousRequest } from '../report/suspicious.js'
 import { enterCatcher, raiseFlagOnPrototype } from './throw-errors.js'
+import { handOnReturnedRejections } from './returned-promises.js'
 
 const LOG_INSTALLED = Symbol('faultline.log-installed')
 
@@ -98,6 +99,8 @@ export function createRequestHandler(
     const proto = Object.getPrototypeOf(req) as object
     if (proto !== installedOn) {
       installRequestLog(proto, lifecycle)
+      // the app is on the request prototype: its routers' Layer classes are looked for once per app
+      handOnReturnedRejections((req as { app?: unknown }).app)
       installedOn = proto
     }
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {

@@ -108,3 +108,8 @@ export function markInstalled(): boolean {
   state.installed = true
   return true
 }
+
+/** The scope of the request whose handling is running now, if any. */
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore()
+}
