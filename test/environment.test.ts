@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -36,6 +37,42 @@ describe('set-up from the environment', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }))
 
   const mailUrl = () => `${server.url}?ca=${encodeURIComponent(getTestCertificate().certFile)}`
+
+  it('should write mail to an outbox and file a local ticket from FAULTLINE_MAIL=outbox:… and FAULTLINE_TICKETS alone', async () => {
+    const faultline = createFaultline({
+      spoolDir: false,
+      env: {
+        NODE_ENV: 'production',
+        FAULTLINE_MAIL: `outbox:${join(dir, 'outbox')}`,
+        FAULTLINE_TICKETS: `local:${join(dir, 'tickets')}`,
+        FAULTLINE_MANAGERS: 'ops@example.org',
+        FAULTLINE_STDERR: '0',
+      },
+    })
+    try {
+      faultline.capture(new TypeError('total is undefined'))
+      const mails = await waitUntil(
+        () => {
+          const files = existsSync(join(dir, 'outbox')) ? readdirSync(join(dir, 'outbox')) : []
+          return files.some((f) => f.endsWith('.eml')) ? files : undefined
+        },
+        10_000,
+        'a mail in the outbox',
+      )
+      expect(mails.filter((f) => f.endsWith('.eml'))).to.have.length(1)
+      const tickets = await waitUntil(
+        () => {
+          const files = existsSync(join(dir, 'tickets')) ? readdirSync(join(dir, 'tickets')) : []
+          return files.some((f) => f.endsWith('.json')) ? files : undefined
+        },
+        10_000,
+        'a local ticket',
+      )
+      expect(tickets.filter((f) => f.endsWith('.json'))).to.have.length(1)
+    } finally {
+      await faultline.close()
+    }
+  })
 
   it('should mail the managers with FAULTLINE_MAIL, FAULTLINE_MANAGERS and FAULTLINE_APP_NAME alone', async () => {
     const faultline = createFaultline({

@@ -10,7 +10,7 @@ import { FaultlineConfigError, type FaultlineOptions } from './options.js'
 export const ENVIRONMENT_VARIABLES = [
   ['FAULTLINE_APP_NAME', 'appName', 'the app name'],
   ['FAULTLINE_MANAGERS', 'managers', 'comma-separated e-mail addresses'],
-  ['FAULTLINE_MAIL', 'mail', 'smtp://user:pass@host:587, smtps://…'],
+  ['FAULTLINE_MAIL', 'mail', 'smtp://user:pass@host:587, smtps://…, outbox:DIR'],
   ['FAULTLINE_SYSLOG', 'syslog', 'relp://host:2514, tls://…, tcp://…, udp://…, unix:///path'],
   ['FAULTLINE_TICKETS', 'tickets', 'redmine+https://KEY@host/projects/IDENT, local:DIR'],
   ['FAULTLINE_FILE', 'file', 'a path'],

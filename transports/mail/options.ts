@@ -19,7 +19,7 @@ import { rejectRenamed } from '../../lib/config/renames.js'
  * ```
  */
 export interface MailOptions {
-  /** `smtp://user:pass@host:587` (STARTTLS required) or `smtps://…` (TLS from the start). Query: `from`, `ca` (a PEM file), `servername`, `requireTLS=false`. */
+  /** `smtp://user:pass@host:587` (STARTTLS required), `smtps://…` (TLS from the start), or `outbox:DIR` (each mail an `.eml` file in DIR, no server). Query: `from`, `ca` (a PEM file), `servername`, `requireTLS=false`. */
   url?: string
   host?: string
   port?: number
@@ -124,6 +124,12 @@ function positive(field: string, value: unknown, fallback: number): number {
 }
 
 function fromUrl(url: string, field: string): MailOptions {
+  // `outbox:var/outbox`, so the environment alone can ask for files instead of a server
+  if (/^outbox:/i.test(url)) {
+    const outbox = url.slice('outbox:'.length)
+    if (!outbox) failOption(field, 'needs a directory: outbox:var/outbox')
+    return { outbox }
+  }
   const parsed = parseSettingUrl(field, url, ['smtp:', 'smtps:'])
   const q = parsed.searchParams
   const options: MailOptions = {
