@@ -47,6 +47,9 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #inFlightLines = 0
   /** The file's size once the write in flight is done, if it could be read. */
   #inFlightEnd: number | undefined
+  /** Numbers the writes handed to the pool, so a write flushSync took over is known when it completes. */
+  #writeNumber = 0
+  #abandoned = 0
   #drained: Array<() => void> = []
   #retry: NodeJS.Timeout | undefined
   #outage = false
@@ -123,9 +126,15 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#writing = true
     this.#inFlightLines = lines
     this.#inFlightEnd = sizeAfter(this.#fd, chunk.length)
+    const number = ++this.#writeNumber
     write(this.#fd, chunk, 0, chunk.length, null, (err, written) => {
       this.#writing = false
       if (this.#closed) return this.#closeFile()
+      if (number === this.#abandoned) {
+        // flushSync wrote these lines itself; what is pending now came after them
+        if (this.#pending.length) this.#schedule()
+        return
+      }
       if (err) return this.#failed(err)
       this.#wrote(lines, written)
       this.#recovered()
@@ -224,9 +233,9 @@ export class FileTransport extends TransportStream implements ReportTransport {
   /** Writes what is still pending synchronously: for a process about to exit. Never throws; what the disk refuses stays pending. */
   flushSync(): void {
     // a write in flight keeps its lines (the disk has them, or will); the ones queued after it go now
-    const from = this.#writing ? this.#inFlightLines : 0
+    let from = this.#writing ? this.#inFlightLines : 0
     if (this.#fd === undefined || this.#pending.length <= from) return
-    if (this.#writing) this.#awaitInFlight(this.#fd)
+    if (from > 0 && !this.#awaitInFlight(this.#fd)) from = this.#abandonInFlight()
     const lines = this.#pending.length - from
     try {
       const chunk = Buffer.concat(this.#pending.slice(from).map((p) => p.bytes))
@@ -242,11 +251,26 @@ export class FileTransport extends TransportStream implements ReportTransport {
    * led to it), so wait until the file has grown by them, for at most
    * IN_FLIGHT_WAIT_MS of a process that is about to exit anyway.
    */
-  #awaitInFlight(fd: number): void {
+  #awaitInFlight(fd: number): boolean {
     const end = this.#inFlightEnd
-    if (end === undefined) return
+    if (end === undefined) return true
     const deadline = Date.now() + IN_FLIGHT_WAIT_MS
-    while (Date.now() < deadline) if ((sizeAfter(fd, 0) ?? end) >= end) return
+    while (Date.now() < deadline) if ((sizeAfter(fd, 0) ?? end) >= end) return true
+    return false
+  }
+
+  /**
+   * The pool never got to the write in flight (it is busy hashing, say): a
+   * process about to die would lose those lines, so they are written now, in
+   * order, before what follows. Should the queued write still run later, its
+   * lines are in the file twice, each with its own incident id: twice is
+   * better than lost. Its callback then finds nothing of its own to take off.
+   */
+  #abandonInFlight(): number {
+    this.#abandoned = this.#writeNumber
+    this.#inFlightLines = 0
+    this.#inFlightEnd = undefined
+    return 0
   }
 
   override _final(callback: (error?: Error | null) => void): void {
