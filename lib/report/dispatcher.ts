@@ -33,9 +33,34 @@ function admits(transport: TransportStream, logger: Logger, level: string): bool
   return !threshold || (levels[threshold] ?? -1) >= (levels[level] ?? Infinity)
 }
 
-/** Whether anything reads the logger's stream itself: a `data` or `readable` listener. */
+/** The streams the logger is piped into: winston pipes it into each of its transports. */
+function pipedStreams(logger: Logger): unknown[] {
+  const pipes = (logger as unknown as { _readableState?: { pipes?: unknown } })._readableState
+    ?.pipes
+  if (pipes === null || pipes === undefined) return []
+  return Array.isArray(pipes) ? pipes : [pipes]
+}
+
+/**
+ * A `data` listener that is not a pipe's: winston pipes the logger into each
+ * transport, and readable-stream's pipe listens with a function named `ondata`.
+ */
+function readers(logger: Logger): Array<(record: unknown) => void> {
+  return logger.listeners('data').filter((listener) => listener.name !== 'ondata') as Array<
+    (record: unknown) => void
+  >
+}
+
+/**
+ * Whether anything but the logger's own transports reads its stream: a `data`
+ * or `readable` listener, or a pipe into a stream that is not a transport.
+ * The pipes winston makes to its transports do not count, or every report
+ * would take winston's path (and the crash path would write twice).
+ */
 function isRead(logger: Logger): boolean {
-  return logger.listenerCount('data') > 0 || logger.listenerCount('readable') > 0
+  if (logger.listenerCount('readable') > 0 || readers(logger).length > 0) return true
+  const transports: unknown[] = logger.transports
+  return pipedStreams(logger).some((stream) => !transports.includes(stream))
 }
 
 /**
@@ -157,9 +182,9 @@ export class ReportDispatcher {
   }
 
   #crashTo(logger: Logger, report: Report, level: string): void {
-    // a stream reader would get the record on a later tick, which a dying process does not have
-    if (isRead(logger))
-      this.#quietly(() => logger.emit('data', this.#formatted(logger, report, level)))
+    // a stream reader would get the record on a later tick, which a dying process does not have;
+    // the transports, piped or not, get it below, once
+    if (isRead(logger)) this.#readNow(logger, this.#formatted(logger, report, level))
     for (const transport of logger.transports as SyncTransport[]) {
       try {
         if (transport.silent) continue
@@ -173,6 +198,14 @@ export class ReportDispatcher {
         )
       }
     }
+  }
+
+  #readNow(logger: Logger, record: Record<string | symbol, unknown>): void {
+    for (const reader of readers(logger)) this.#quietly(() => reader.call(logger, record))
+    const transports: unknown[] = logger.transports
+    for (const stream of pipedStreams(logger))
+      if (!transports.includes(stream))
+        this.#quietly(() => (stream as NodeJS.WritableStream).write(record as never))
   }
 
   /**
