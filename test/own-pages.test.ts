@@ -1,0 +1,272 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'chai'
+import express, { type Express, type NextFunction, type Request, type Response } from 'express'
+import request from 'supertest'
+import type { FaultlineOptions, Report } from '../lib/index.js'
+import { createHarness, settle, waitUntil, type Harness } from './helpers.js'
+
+const INCIDENT = /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/
+
+type ErrorMiddleware = (err: unknown, req: Request, res: Response, next: NextFunction) => void
+
+/** The one report of a request to `path`, after a window in which a second would have arrived. */
+async function onlyReportOf(h: Harness, path: string): Promise<Report> {
+  const of = () => h.reports.filter((r) => r.request?.url === path)
+  await waitUntil(() => (of().length ? true : undefined), 3000, `a report of ${path}`)
+  await settle()
+  expect(of(), `reports of ${path}`).to.have.length(1)
+  return of()[0]!
+}
+
+/** Requests `path` and checks what a user would: the header's id is the one report's. */
+async function expectOneIncident(
+  h: Harness,
+  app: Express,
+  path: string,
+  expected: { status: number; kind: Report['kind'] },
+): Promise<{ res: request.Response; report: Report }> {
+  const res = await request(app).get(path)
+  expect(res.status).to.equal(expected.status)
+  const id = res.headers['x-incident-id'] as string | undefined
+  expect(id, 'X-Incident-Id').to.match(INCIDENT)
+  const report = await onlyReportOf(h, path)
+  expect(report).to.include({ id, kind: expected.kind, status: expected.status })
+  return { res, report }
+}
+
+describe('apps that answer their own 404s and errors (no faultline.notFound() or errorHandler() on the path)', function () {
+  const open: Harness[] = []
+  let views: string
+
+  const make = (options: FaultlineOptions = {}) => {
+    const h = createHarness(options)
+    open.push(h)
+    const app = express()
+    app.use(h.faultline.requestHandler())
+    app.get('/boom', () => {
+      throw new Error('the ledger is locked')
+    })
+    return { h, app }
+  }
+
+  before(async function () {
+    views = await mkdtemp(join(tmpdir(), 'faultline-own-pages-'))
+    await writeFile(join(views, 'error.txt'), 'Sorry: {{message}}')
+  })
+
+  after(async function () {
+    await Promise.all(open.map((h) => h.faultline.close()))
+    await rm(views, { recursive: true, force: true })
+  })
+
+  /** A tiny view engine, so `res.render` runs as it does with pug or ejs. */
+  const useViews = (app: Express) => {
+    app.engine(
+      'txt',
+      (_path: string, options: object, callback: (e: unknown, s?: string) => void) =>
+        callback(null, `Sorry: ${String((options as { message?: unknown }).message)}`),
+    )
+    app.set('views', views)
+    app.set('view engine', 'txt')
+  }
+
+  describe('its own catch-all 404', function () {
+    it('should send X-Incident-Id with the id of the one warning it reports', async function () {
+      const { h, app } = make()
+      app.use((_req, res) => {
+        res.status(404).send('no such page')
+      })
+      const { res } = await expectOneIncident(h, app, '/missing', { status: 404, kind: 'warning' })
+      expect(res.text).to.equal('no such page')
+    })
+
+    it('should give faultline.incidentId(req) in the handler the same id as the header and the report', async function () {
+      const { h, app } = make()
+      app.use((req, res) => {
+        res.status(404).json({ message: 'Not here', incident: h.faultline.incidentId(req) })
+      })
+      const { res, report } = await expectOneIncident(h, app, '/gone', {
+        status: 404,
+        kind: 'warning',
+      })
+      expect((res.body as { incident: string }).incident).to.equal(report.id)
+    })
+
+    it('should stamp a 4xx written with res.writeHead and raw headers too', async function () {
+      const { h, app } = make()
+      app.use((_req, res) => {
+        res.writeHead(410, 'Gone for good', { 'Content-Type': 'text/plain' })
+        res.end('gone')
+      })
+      await expectOneIncident(h, app, '/old', { status: 410, kind: 'warning' })
+    })
+
+    it('should leave a 2xx and 3xx without an incident id or a report', async function () {
+      const { h, app } = make()
+      app.get('/ok', (_req, res) => {
+        res.send('fine')
+      })
+      app.get('/moved', (_req, res) => {
+        res.redirect('/ok')
+      })
+      const ok = await request(app).get('/ok').expect(200)
+      const moved = await request(app).get('/moved').expect(302)
+      expect(ok.headers['x-incident-id']).to.equal(undefined)
+      expect(moved.headers['x-incident-id']).to.equal(undefined)
+      await settle()
+      expect(h.reports).to.have.length(0)
+    })
+
+    it("should keep the app's own X-Incident-Id when it set one itself", async function () {
+      const { h, app } = make()
+      app.use((req, res) => {
+        res.set('X-Incident-Id', h.faultline.incidentId(req)).status(404).send('none')
+      })
+      await expectOneIncident(h, app, '/own-header', { status: 404, kind: 'warning' })
+    })
+  })
+
+  describe('its own error middleware', function () {
+    const shapes: Array<{
+      name: string
+      handler: (h: Harness) => ErrorMiddleware
+      status: number
+      kind: Report['kind']
+      errorHandlerAfter?: boolean
+      render?: boolean
+    }> = [
+      {
+        name: 'a bare res.status(500).send()',
+        handler: () => (_err, _req, res) => void res.status(500).send('something broke'),
+        status: 500,
+        kind: 'error',
+      },
+      {
+        name: 'res.sendStatus(500)',
+        handler: () => (_err, _req, res) => void res.sendStatus(500),
+        status: 500,
+        kind: 'error',
+      },
+      {
+        name: 'res.locals.error = err, then res.status(503).json()',
+        handler: () => (err, _req, res) => {
+          res.locals.error = err
+          res.status(503).json({ message: 'try later' })
+        },
+        status: 503,
+        kind: 'traceback',
+      },
+      {
+        name: 'its own page, then next(err) to faultline.errorHandler()',
+        handler: () => (err, _req, res, next) => {
+          res.status(500).send('our apologies')
+          next(err)
+        },
+        status: 500,
+        kind: 'traceback',
+        errorHandlerAfter: true,
+      },
+      {
+        name: 'res.render() of its own error view',
+        handler: () => (_err, _req, res) => res.status(500).render('error', { message: 'oops' }),
+        status: 500,
+        kind: 'error',
+        render: true,
+      },
+      {
+        name: 'res.locals.error = err, then res.render()',
+        handler: () => (err, _req, res) => {
+          res.locals.error = err
+          res.status(500).render('error', { message: 'oops' })
+        },
+        status: 500,
+        kind: 'traceback',
+        render: true,
+      },
+      {
+        name: 'faultline.incidentId(req) on its own page',
+        handler: (h) => (_err, req, res) =>
+          void res.status(500).send(`incident ${h.faultline.incidentId(req)}`),
+        status: 500,
+        kind: 'error',
+      },
+    ]
+
+    for (const shape of shapes) {
+      it(`should send X-Incident-Id with the id of its one ${shape.kind} report, for ${shape.name}`, async function () {
+        const { h, app } = make()
+        if (shape.render) useViews(app)
+        const handler = shape.handler(h)
+        // four parameters: Express tells error middleware by its arity
+        app.use(((err, req, res, next) => handler(err, req, res, next)) as ErrorMiddleware)
+        if (shape.errorHandlerAfter) app.use(h.faultline.errorHandler())
+        const { res, report } = await expectOneIncident(h, app, '/boom', shape)
+        if (shape.kind === 'traceback')
+          expect(report.error?.message).to.equal('the ledger is locked')
+        if (res.text.startsWith('incident ')) expect(res.text).to.equal(`incident ${report.id}`)
+      })
+    }
+  })
+
+  describe('a mounted router or sub-app with error middleware of its own', function () {
+    it("should stamp the router's own 500 and report it once, before the app's faultline.errorHandler()", async function () {
+      const { h, app } = make()
+      const api = express.Router()
+      api.get('/orders', () => {
+        throw new Error('orders table is gone')
+      })
+      api.use(((err, _req, res, _next) => {
+        res.locals.error = err
+        res.status(500).json({ error: 'internal' })
+      }) as ErrorMiddleware)
+      app.use('/api', api)
+      app.use(h.faultline.notFound())
+      app.use(h.faultline.errorHandler())
+      const { report } = await expectOneIncident(h, app, '/api/orders', {
+        status: 500,
+        kind: 'traceback',
+      })
+      expect(report.error?.message).to.equal('orders table is gone')
+    })
+
+    it("should stamp a sub-app's own 500 when only the outer app has requestHandler()", async function () {
+      const { h, app } = make()
+      const admin = express()
+      admin.get('/stats', () => {
+        throw new Error('stats are stale')
+      })
+      admin.use(
+        ((_err, _req, res, _next) => void res.status(500).send('admin broke')) as ErrorMiddleware,
+      )
+      app.use('/admin', admin)
+      await expectOneIncident(h, app, '/admin/stats', { status: 500, kind: 'error' })
+    })
+  })
+
+  describe('beside other middleware that wraps res.writeHead', function () {
+    it('should still run a wrapper installed before requestHandler() (on-headers, as morgan does)', async function () {
+      const h = createHarness()
+      open.push(h)
+      const app = express()
+      let wrapperRan = 0
+      app.use((_req, res, next) => {
+        const writeHead = res.writeHead
+        res.writeHead = function (this: Response, ...args: unknown[]) {
+          wrapperRan++
+          this.setHeader('X-Response-Time', '1ms')
+          return (writeHead as (...a: unknown[]) => Response).apply(this, args)
+        } as typeof res.writeHead
+        next()
+      })
+      app.use(h.faultline.requestHandler())
+      app.use((_req, res) => {
+        res.status(404).send('none')
+      })
+      const { res } = await expectOneIncident(h, app, '/x', { status: 404, kind: 'warning' })
+      expect(res.headers['x-response-time']).to.equal('1ms')
+      expect(wrapperRan).to.equal(1)
+    })
+  })
+})
