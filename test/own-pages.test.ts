@@ -13,7 +13,9 @@ type ErrorMiddleware = (err: unknown, req: Request, res: Response, next: NextFun
 
 /** The one report of a request to `path`, after a window in which a second would have arrived. */
 async function onlyReportOf(h: Harness, path: string): Promise<Report> {
-  const of = () => h.reports.filter((r) => r.request?.url === path)
+  // the query is compared without its values, which the report scrubs
+  const bare = (url: string | undefined) => url?.split('?')[0]
+  const of = () => h.reports.filter((r) => bare(r.request?.url) === bare(path))
   await waitUntil(() => (of().length ? true : undefined), 3000, `a report of ${path}`)
   await settle()
   expect(of(), `reports of ${path}`).to.have.length(1)
@@ -267,6 +269,110 @@ describe('apps that answer their own 404s and errors (no faultline.notFound() or
       const { res } = await expectOneIncident(h, app, '/x', { status: 404, kind: 'warning' })
       expect(res.headers['x-response-time']).to.equal('1ms')
       expect(wrapperRan).to.equal(1)
+    })
+  })
+
+  describe("a stack trace on the app's own page", function () {
+    const showsStack =
+      (kept: boolean): ErrorMiddleware =>
+      (err, _req, res, _next) => {
+        if (kept) res.locals.error = err
+        res
+          .status(500)
+          .type('html')
+          .send(`<h1>Error</h1><pre>${(err as Error).stack}</pre>`)
+      }
+    const shown = (h: Harness) => h.notices.filter((n) => n.includes('showed a stack trace'))
+
+    it("should say once, on stderr, that the app's own page showed the stack, naming the route and incident", async function () {
+      const { h, app } = make()
+      app.get('/orders/:id', () => {
+        throw new Error('order is locked')
+      })
+      app.use(showsStack(true))
+      const first = await request(app).get('/orders/7?token=s3cret').expect(500)
+      await onlyReportOf(h, '/orders/7?token=s3cret')
+      await request(app).get('/boom').expect(500)
+      await onlyReportOf(h, '/boom')
+      expect(shown(h)).to.deep.equal([
+        `faultline: the app's own error page for GET /orders/:id (incident ${String(first.headers['x-incident-id'])}) showed a stack trace; ` +
+          "faultline's pages never do, but it cannot change a page the app renders itself: " +
+          'keep err.stack off it in production (this notice is given once)\n',
+      ])
+    })
+
+    it('should find the stack in a JSON body and in an HTML-escaped one', async function () {
+      for (const send of [
+        (err: Error, res: Response) => void res.status(500).json({ stack: err.stack }),
+        (err: Error, res: Response) =>
+          void res
+            .status(500)
+            .send(`<pre>${err.stack!.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</pre>`),
+      ]) {
+        const { h, app } = make()
+        app.use(((err, _req, res, _next) => {
+          res.locals.error = err
+          send(err as Error, res)
+        }) as ErrorMiddleware)
+        await request(app).get('/boom').expect(500)
+        await onlyReportOf(h, '/boom')
+        expect(shown(h)).to.have.length(1)
+      }
+    })
+
+    it('should say nothing of a page without the stack, in debug mode, or when faultline was not given the error', async function () {
+      const quiet = make()
+      quiet.app.use(((err, _req, res, _next) => {
+        res.locals.error = err
+        res.status(500).send(`Something broke: ${(err as Error).message}`)
+      }) as ErrorMiddleware)
+      const debug = make({ debug: true })
+      debug.app.use(showsStack(true))
+      const unknown = make()
+      unknown.app.use(showsStack(false))
+      for (const { h, app } of [quiet, debug, unknown]) {
+        await request(app).get('/boom').expect(500)
+        await onlyReportOf(h, '/boom')
+        expect(shown(h)).to.deep.equal([])
+      }
+    })
+
+    it('should survive hostile errors and paths: a throwing stack getter, a frame-less stack, control characters in the URL', async function () {
+      const { h, app } = make()
+      app.get('/getter', (_req, _res, next) => {
+        next(
+          Object.defineProperty({}, 'stack', {
+            get: () => {
+              throw new Error('no')
+            },
+          }),
+        )
+      })
+      app.get('/frameless', (_req, _res, next) => {
+        next(Object.assign(new Error('x'), { stack: 'Error: x\n'.repeat(50_000) }))
+      })
+      app.get('/esc/:name', () => {
+        throw new Error('escaped')
+      })
+      app.use(((err, _req, res, _next) => {
+        res.locals.error = err
+        const readStack = () => {
+          try {
+            return String((err as Error).stack)
+          } catch {
+            return 'unreadable'
+          }
+        }
+        res.status(500).send(readStack())
+      }) as ErrorMiddleware)
+      await request(app).get('/getter').expect(500)
+      await request(app).get('/frameless').expect(500)
+      await onlyReportOf(h, '/frameless')
+      expect(shown(h)).to.deep.equal([])
+      await request(app).get('/esc/%1B%5B2J%0Aforged').expect(500)
+      await waitUntil(() => (shown(h).length ? true : undefined), 3000, 'the notice')
+      expect(shown(h)[0]).to.include('for GET /esc/:name (incident')
+      expect(shown(h)[0]!.slice(0, -1)).not.to.match(/[\u0000-\u001f]/)
     })
   })
 })
