@@ -212,6 +212,45 @@ describe('apps that answer their own 404s and errors (no faultline.notFound() or
     }
   })
 
+  describe('res.locals.error as express-generator and login forms use it', function () {
+    it("should report the generator's production idiom (locals.error = {}, capture(err, req)) once, as the traceback", async function () {
+      const { h, app } = make()
+      useViews(app)
+      app.use(((err, req, res, _next) => {
+        h.faultline.capture(err, req)
+        res.locals.message = (err as Error).message
+        res.locals.error = req.app.get('env') === 'development' ? err : {}
+        res.status(500).render('error')
+      }) as ErrorMiddleware)
+      app.set('env', 'production')
+      const { report } = await expectOneIncident(h, app, '/boom', {
+        status: 500,
+        kind: 'traceback',
+      })
+      expect(report.error?.message).to.equal('the ledger is locked')
+    })
+
+    it('should report a 500 whose locals.error is an empty object once, as an error', async function () {
+      const { h, app } = make()
+      app.use(((_err, _req, res, _next) => {
+        res.locals.error = {}
+        res.status(500).send('broke')
+      }) as ErrorMiddleware)
+      await expectOneIncident(h, app, '/boom', { status: 500, kind: 'error' })
+    })
+
+    it('should not report a page whose locals.error is a message for the user (a login form)', async function () {
+      const { h, app } = make()
+      app.post('/login', (_req, res) => {
+        res.locals.error = 'Wrong password'
+        res.send('<form>Wrong password</form>')
+      })
+      await request(app).post('/login').expect(200)
+      await settle()
+      expect(h.reports).to.deep.equal([])
+    })
+  })
+
   describe('a mounted router or sub-app with error middleware of its own', function () {
     it("should stamp the router's own 500 and report it once, before the app's faultline.errorHandler()", async function () {
       const { h, app } = make()
