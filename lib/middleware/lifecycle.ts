@@ -2,6 +2,7 @@ import type { Request, Response } from 'express'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
 import { createRequestLogger } from './request-log.js'
+import { pathOf, readLocalsError } from './locals-error.js'
 import { hookResponse } from './response-hooks.js'
 import { findShownStack } from './stack-notice.js'
 import {
@@ -31,30 +32,6 @@ export interface LifecycleOptions {
   logger: Logger
   debug: boolean
   throwErrors: boolean
-}
-
-/** The request's path without its query, which may carry what the scrubber would hide. */
-function pathOf(req: Request): string {
-  const url = req.originalUrl ?? req.url ?? ''
-  const query = url.indexOf('?')
-  return query === -1 ? url : url.slice(0, query)
-}
-
-/**
- * The error an app's own error middleware left in `res.locals.error`, if it
- * has an error's shape (a `stack` or a `message`): express-generator puts `{}`
- * there in production, and login forms put the message for the user there.
- */
-function readLocalsError(res: Response): unknown {
-  try {
-    const error = (res.locals as Record<string, unknown> | undefined)?.error
-    if (error === null || (typeof error !== 'object' && typeof error !== 'function'))
-      return undefined
-    return 'stack' in error || 'message' in error ? error : undefined
-  } catch {
-    // a Proxy that throws on `in` is no error the app meant faultline to read
-    return undefined
-  }
 }
 
 /**
