@@ -2,6 +2,9 @@ import type { Request, Response } from 'express'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
 import { createRequestLogger } from './request-log.js'
+import { pathOf, readLocalsError } from './locals-error.js'
+import { hookResponse } from './response-hooks.js'
+import { findShownStack } from './stack-notice.js'
 import {
   getLocus,
   getState,
@@ -31,11 +34,6 @@ export interface LifecycleOptions {
   throwErrors: boolean
 }
 
-function readLocalsError(res: Response): unknown {
-  const locals = res.locals as Record<string, unknown> | undefined
-  return locals ? locals.error : undefined
-}
-
 /**
  * A request's life as faultline follows it: watched from the first
  * middleware, its exceptions and `req.log` lines recorded as they happen,
@@ -56,6 +54,8 @@ export class RequestLifecycle {
   readonly #watched = Symbol('faultline.watched')
   // errors already handed to a request: `--unhandled-rejections=strict` raises one error as both events
   readonly #handed = new WeakMap<object, Request>()
+  // in production, until the app's own page is first seen showing a stack trace (said once, then no more looking)
+  #watchingForStacks: boolean
 
   constructor(options: LifecycleOptions) {
     this.debug = options.debug
@@ -64,6 +64,7 @@ export class RequestLifecycle {
     this.#context = options.context
     this.#reporter = options.reporter
     this.#logger = options.logger
+    this.#watchingForStacks = !options.debug
     // one listener for every response: the response is `this` when it closes, the lifecycle is bound
     const finalize = (res: Response) => this.finalize(res.req as Request, res)
     this.#onClose = function onResponseClose(this: Response) {
@@ -81,6 +82,7 @@ export class RequestLifecycle {
   /** `watch` for the first middleware, which nothing else of faultline can have run before: no check needed. */
   watchFirst(res: Response): void {
     captureTrace(res.req)
+    hookResponse(res, this.#watchingForStacks)
     ;(res as Response & Record<symbol, boolean>)[this.#watched] = true
     res.on('close', this.#onClose)
   }
@@ -232,6 +234,20 @@ export class RequestLifecycle {
     return state.log
   }
 
+  /** Says once, on stderr, that the app's own 5xx page showed the stack of the error faultline was given. */
+  #checkShownStack(req: Request, res: Response, state: RequestState): void {
+    const errors = state.exceptions.map((exception) => exception.error)
+    const where = {
+      method: req.method,
+      path: state.route ?? getRoute(req) ?? pathOf(req),
+      id: state.id,
+    }
+    const notice = findShownStack(res, errors, where)
+    if (notice === undefined) return
+    this.#watchingForStacks = false
+    process.stderr.write(notice)
+  }
+
   /** Classifies and reports a request's outcome when its response closes. */
   finalize(req: Request, res: Response): void {
     try {
@@ -265,6 +281,7 @@ export class RequestLifecycle {
       })
       for (const exception of others)
         this.#reporter.reportOutcome(req, res, { exception, messages: [] })
+      if (this.#watchingForStacks && res.statusCode >= 500) this.#checkShownStack(req, res, state)
     } catch (err) {
       process.stderr.write(
         `faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`,
