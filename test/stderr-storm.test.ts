@@ -7,7 +7,8 @@ import request from 'supertest'
 import { StderrTransport } from '../lib/index.js'
 import { createApp, createHarness } from './helpers.js'
 
-const SUMMARY = /^\S+ TRACEBACK (\d+) repeat\(s\) of \[(\S+)\] Error: replica down fp=(\w+) \((.*)\)$/
+const SUMMARY =
+  /^\S+ TRACEBACK (\d+) repeat\(s\) of \[(\S+)\] Error: replica down fp=(\w+) \((.*)\)$/
 
 describe('stderr in an error storm', () => {
   let dir: string
