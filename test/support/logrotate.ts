@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { aptInstall, outputTail, runCommand, type CommandResult } from './apt.js'
 
 const LOGROTATE = '/usr/sbin/logrotate'
@@ -20,7 +20,6 @@ export async function rotate(
   mode: 'create' | 'copytruncate',
   confPath: string,
 ): Promise<CommandResult> {
-  const { writeFileSync } = await import('node:fs')
   // the directory is the test's own, not root's: logrotate refuses an insecure parent without `su`
   writeFileSync(confPath, `${file} {\n  rotate 3\n  ${mode}\n  nocompress\n  missingok\n}\n`, {
     mode: 0o644,
