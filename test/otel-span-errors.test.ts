@@ -124,6 +124,37 @@ describe('errors on the OpenTelemetry span', () => {
     expect(String(event.attributes!['exception.stacktrace']).length).to.be.at.most(8193)
   })
 
+  it('should record a thrown value of any shape, and survive a span whose methods throw', async () => {
+    const app = createApp(h.faultline)
+    app.get('/string', () => {
+      throw `no stock for ${SECRET}`
+    })
+    app.get('/broken-span', () => {
+      const span = trace.getActiveSpan()!
+      span.recordException = () => {
+        throw new Error('exporter exploded')
+      }
+      throw new Error('the real error')
+    })
+    app.use(h.faultline.errorHandler())
+    await request(insideHttpSpan(app))
+      .get('/string')
+      .set('Authorization', `Bearer ${SECRET}`)
+      .expect(500)
+    const [span] = await waitUntil(
+      () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
+      3000,
+      'the server span',
+    )
+    const [report] = await h.waitForReports(1)
+    const event = span!.events.find((e) => e.name === 'exception')!
+    expect(event.attributes!['exception.type']).to.equal('NonError')
+    expect(span!.attributes['faultline.incident_id']).to.equal(report!.id)
+    expect(JSON.stringify(span!.events)).not.to.contain(SECRET)
+    const res = await request(insideHttpSpan(app)).get('/broken-span').expect(500)
+    expect(res.text).to.contain('Incident')
+  })
+
   it("should mark the span of a 5xx the app answered itself, with the report's incident and fingerprint", async () => {
     const [span, report] = await spanOf('/own-500', 500)
     expect(report!.kind).to.equal('error')
