@@ -138,6 +138,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       {
         crash: (error, origin) => this.#dispatcher.crash(this.#reporter.crashReport(error, origin)),
         close: (closeOptions) => this.close(closeOptions),
+        reopen: () => this.reopen(),
       },
       {
         errors: this.#options.handleProcessErrors && !stepAside,
@@ -343,6 +344,30 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    */
   bind<A extends unknown[], R>(callback: (...args: A) => R): (...args: A) => R | undefined {
     return bindToRequest(callback)
+  }
+
+  /**
+   * Reopens the files faultline writes (the `file` destination, and any
+   * transport with a `reopen()` method), for an app that rotates its own
+   * logs: lines from now on go to the file the path names now. `handleSignals`
+   * does this on SIGHUP. A rotation by rename is also noticed on its own
+   * within a second of writing.
+   *
+   * @example
+   * ```ts
+   * renameSync('var/log/errors.log', 'var/log/errors.log.1')
+   * faultline.reopen() // later reports go to a new var/log/errors.log
+   * ```
+   */
+  reopen(): void {
+    for (const transport of this.#destinations.transports) {
+      const reopen = (transport as { reopen?: unknown }).reopen
+      try {
+        if (typeof reopen === 'function' && reopen.length === 0) reopen.call(transport)
+      } catch {
+        // one transport that cannot reopen must not keep the others on their old files
+      }
+    }
   }
 
   /** Flushes every transport and releases every socket and timer; resolves within `timeoutMs`. */

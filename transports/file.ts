@@ -1,10 +1,11 @@
-import { closeSync, fstatSync, fsync, mkdirSync, openSync, write, writeSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { fstatSync, fsync, write, writeSync } from 'node:fs'
+import { resolve } from 'node:path'
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { isoTime } from '../lib/report/clock.js'
 import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
 import { describeFailure, droppedNotice, toLine, type Pending } from './file/lines.js'
+import { checkMoved, CHECK_MS, closeQuietly, identityOf, openAppend } from './file/follow.js'
 import { DEFAULT_BUFFER_BYTES, type FileStats, type FileTransportOptions } from './file/options.js'
 
 const RETRY_MS = 1000
@@ -30,6 +31,13 @@ function sizeAfter(fd: number, bytes: number): number | undefined {
  * file cannot be written (a full disk), lines wait in memory up to
  * `maxBufferBytes`; what is beyond is dropped, said once per outage, and
  * counted in a line of its own when writing works again.
+ *
+ * It follows its file through log rotation: `reopen()` (and SIGHUP under
+ * `handleSignals`) opens the path again, and the path is checked at most once
+ * a second while lines are written, so a rename-and-create is followed on its
+ * own; a copytruncate needs nothing (appends go on at the new end). A batch in
+ * flight finishes in the old file, the next goes to the new one: no line is
+ * lost or written twice across the switch.
  *
  * @example
  * ```ts
@@ -58,15 +66,59 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #closed = false
   #batch: NodeJS.Timeout | undefined
   #stats = { delivered: 0, retried: 0, dropped: 0 }
+  /** Device and inode of the file open now, to tell when the path names another. */
+  #identity: string | undefined
+  #reopenWanted = false
+  #checkedAt = Date.now()
 
   constructor(options: FileTransportOptions) {
     super({ level: options.level ?? 'warn' })
     this.filename = resolve(options.filename)
     this.#maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES
     // opened at once, so a path that cannot be written fails at start-up, not at the first error
-    mkdirSync(dirname(this.filename), { recursive: true, mode: 0o700 })
-    this.#fd = openSync(this.filename, 'a', 0o640)
+    this.#fd = openAppend(this.filename)
+    this.#identity = identityOf(this.#fd)
     flushOnExit(this)
+  }
+
+  /**
+   * Opens the file's path again, for log rotation: lines from now on go to
+   * the file the path names now (created if missing). A write in flight
+   * finishes in the old file first. Never throws: a path that cannot be
+   * opened keeps the old file, with a warning.
+   */
+  reopen(): void {
+    if (this.#closed) return
+    this.#reopenWanted = true
+    if (!this.#writing) this.#swapFile()
+  }
+
+  #swapFile(): void {
+    if (!this.#reopenWanted || this.#closed) return
+    this.#reopenWanted = false
+    let fd: number
+    try {
+      fd = openAppend(this.filename)
+    } catch (err) {
+      this.emit(
+        'warn',
+        new Error(
+          `cannot reopen ${this.filename} (${describeFailure(err)}); writing on to the file open before`,
+        ),
+      )
+      return
+    }
+    if (this.#fd !== undefined) closeQuietly(this.#fd)
+    this.#fd = fd
+    this.#identity = identityOf(fd)
+  }
+
+  /** At most once a second, and only while lines are written: has the path been rotated away? */
+  #checkRotation(): void {
+    const now = Date.now()
+    if (now - this.#checkedAt < CHECK_MS) return
+    this.#checkedAt = now
+    checkMoved(this.filename, this.#identity, () => this.reopen())
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
@@ -119,7 +171,9 @@ export class FileTransport extends TransportStream implements ReportTransport {
 
   #pump(): void {
     if (this.#writing || this.#retry) return
+    this.#swapFile()
     if (this.#pending.length === 0 || this.#fd === undefined) return this.#settleWaiters()
+    this.#checkRotation()
     // the lines stay queued while they are written, so the bound counts them and a failure keeps them in order
     const lines = this.#pending.length
     const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
@@ -232,6 +286,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
 
   /** Writes what is still pending synchronously: for a process about to exit. Never throws; what the disk refuses stays pending. */
   flushSync(): void {
+    if (!this.#writing) this.#swapFile()
     // a write in flight keeps its lines (the disk has them, or will); the ones queued after it go now
     let from = this.#writing ? this.#inFlightLines : 0
     if (this.#fd === undefined || this.#pending.length <= from) return
@@ -310,11 +365,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #closeFile(): void {
     // a write still in flight closes the file from its callback
     if (this.#fd === undefined || this.#writing) return
-    try {
-      closeSync(this.#fd)
-    } catch {
-      // already gone: nothing is left to release
-    }
+    closeQuietly(this.#fd)
     this.#fd = undefined
   }
 }

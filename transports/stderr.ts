@@ -4,6 +4,7 @@ import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
 import { MESSAGE } from 'triple-beam'
 import { escapeControl, formatLine } from '../lib/report/format-line.js'
 import { isReport } from '../lib/report/report.js'
+import { RepeatSummary } from './stderr/repeat-summary.js'
 
 // a formatted line may hold several lines of its own (a stack); only control characters that forge or hide lines go
 function escapeLine(text: string): string {
@@ -34,11 +35,15 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
 const MAX_BATCH = 64 * 1024
 // how long a line may wait for others: unnoticeable in `docker logs`, and one write per interval in a storm
 const FLUSH_MS = 20
+// a storm's repeats are summarised at most once a second per fingerprint: what an operator reads fits on a screen
+const SUMMARY_MS = 1000
 
 /**
  * Writes every report as readable text to stderr: a header line per report,
- * and the stack for the full report of an error or traceback; a storm's
- * repeat is one line. The lines of 20 ms go out in one write: stderr to a
+ * and the stack for the full report of an error or traceback. A storm's
+ * repeats are summarised: one line per fingerprint per second at most, with
+ * how many and the first and last incident id (each repeat is still in the
+ * file and the incident store under its own id). The lines of 20 ms go out in one write: stderr to a
  * file or a pipe is synchronous in Node on Linux, so a write per report would
  * hold the event loop once per request in a storm.
  *
@@ -54,6 +59,9 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   #batch = ''
   #logged: Array<Record<string, unknown>> = []
   #scheduled: NodeJS.Timeout | undefined
+  readonly #repeats: RepeatSummary
+  #summarised: Array<Record<string, unknown>> = []
+  #summaryDue: NodeJS.Timeout | undefined
 
   constructor(options: StderrTransportOptions = {}) {
     super(options)
@@ -61,6 +69,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
     this.#format = {
       colors: options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true,
     }
+    this.#repeats = new RepeatSummary(this.#format.colors)
   }
 
   /** For a process about to die: what is batched, then this report, written at once. */
@@ -71,15 +80,39 @@ export class StderrTransport extends TransportStream implements ReportTransport 
 
   override log(info: Record<string, unknown>, callback: () => void): void {
     try {
-      this.#batch += this.#lineOf(info)
-      // held until written only for someone waiting on it: a storm's records are otherwise free at once
-      if (this.listenerCount('logged') > 0) this.#logged.push(info)
-      if (this.#batch.length >= MAX_BATCH) this.flushSync()
-      else this.#schedule()
+      if (isReport(info) && this.#repeats.add(info)) this.#countRepeat(info)
+      else this.#batchLine(info)
     } catch (err) {
       this.emit('warn', err)
     }
     callback()
+  }
+
+  /** A repeat is counted, not written: its summary goes out with the others of its second. */
+  #countRepeat(info: Record<string, unknown>): void {
+    if (this.listenerCount('logged') > 0) this.#summarised.push(info)
+    if (this.#repeats.full) return this.#writeSummaries()
+    if (this.#summaryDue) return
+    this.#summaryDue = setTimeout(() => this.#writeSummaries(), SUMMARY_MS).unref()
+    flushOnExit(this)
+  }
+
+  /** The summaries of the second, after what is batched, so each follows the full report it counts repeats of. */
+  #writeSummaries(): void {
+    clearTimeout(this.#summaryDue)
+    this.#summaryDue = undefined
+    if (this.#repeats.empty) return
+    this.#batch += this.#repeats.take()
+    this.#logged.push(...this.#summarised.splice(0))
+    this.#writeBatch()
+  }
+
+  #batchLine(info: Record<string, unknown>): void {
+    this.#batch += this.#lineOf(info)
+    // held until written only for someone waiting on it: a storm's records are otherwise free at once
+    if (this.listenerCount('logged') > 0) this.#logged.push(info)
+    if (this.#batch.length >= MAX_BATCH) this.#writeBatch()
+    else this.#schedule()
   }
 
   /**
@@ -97,11 +130,16 @@ export class StderrTransport extends TransportStream implements ReportTransport 
     return formatLine(info as Record<string, unknown>, this.#format)
   }
 
-  /** Writes what is batched now (on close, on exit, before a crash report). */
+  /** Writes what is batched now, and the repeats counted so far (on close, on exit, before a crash report). */
   flushSync(): void {
+    this.#writeSummaries()
+    this.#writeBatch()
+  }
+
+  #writeBatch(): void {
     if (this.#scheduled) clearTimeout(this.#scheduled)
     this.#scheduled = undefined
-    stopFlushingOnExit(this)
+    if (!this.#summaryDue) stopFlushingOnExit(this)
     if (!this.#batch) return
     const text = this.#batch
     const logged = this.#logged
@@ -134,7 +172,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   #schedule(): void {
     if (this.#scheduled) return
     // unref'd: a batch never keeps the process alive, the 'exit' hook writes it
-    this.#scheduled = setTimeout(() => this.flushSync(), FLUSH_MS).unref()
+    this.#scheduled = setTimeout(() => this.#writeBatch(), FLUSH_MS).unref()
     // a process.exit() before the interval ends must not lose what is batched
     flushOnExit(this)
   }

@@ -107,7 +107,7 @@ export interface FaultlineOptions {
    * `'rediss://…'` for a fleet, or `{ redis: client }`. When unset, `FAULTLINE_STORE` decides.
    */
   store?: string | StoreOptions
-  /** Flush and close on SIGTERM and SIGINT, then exit. Off by default. */
+  /** Flush and close on SIGTERM and SIGINT, then exit; reopen the file on SIGHUP (log rotation). Off by default. */
   handleSignals?: boolean
   /** Report uncaught exceptions and unhandled rejections, spooled synchronously, then exit with code 1. Off by default. */
   handleProcessErrors?: boolean

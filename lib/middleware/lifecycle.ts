@@ -23,6 +23,7 @@ import { getRoute } from '../report/request-info.js'
 import { createLogScrubber } from '../scrub/scrub-report.js'
 import { detectProbe, type SuspicionFound } from '../report/suspicious.js'
 import { captureTrace } from '../report/trace.js'
+import { hasSpan, markSpanError, onStatusWritten } from '../report/span-errors.js'
 
 /** What the request lifecycle is built from. */
 export interface LifecycleOptions {
@@ -85,6 +86,30 @@ export class RequestLifecycle {
     hookResponse(res, this.#watchingForStacks)
     ;(res as Response & Record<symbol, boolean>)[this.#watched] = true
     res.on('close', this.#onClose)
+    // a 5xx no exception explains is known when its status goes out: the span is told then, while open
+    if (hasSpan(res.req)) onStatusWritten(res, (status) => this.#markHandWritten(res, status))
+  }
+
+  #markHandWritten(res: Response, status: unknown): void {
+    try {
+      const req = res.req as Request
+      const state = peekState(req)
+      if (typeof status !== 'number' || status < 500 || state?.quiet) return
+      // an exception explains it: its traceback told the span when it was caught
+      if (state?.exceptions.some((known) => !known.clientAbort)) return
+      this.#markSpan(req, res, this.incidentId(req, res), status)
+    } catch {
+      // telling the span is best effort: the response goes out whatever happens here
+    }
+  }
+
+  /** Tells the request's span about its error now, with the report it is expected to make. */
+  #markSpan(req: Request, res: Response, id: string, status: number, error?: { value: unknown }) {
+    try {
+      markSpanError(req, this.#reporter.draft(req, res, id, status, error))
+    } catch {
+      // telling the span is best effort: the report and the page come first
+    }
   }
 
   /** Whether the response is watched already (its request went through `requestHandler()`). */
@@ -126,8 +151,13 @@ export class RequestLifecycle {
       this.#reporter.reportOutcome(req, res, { exception, messages: [], id })
       return { id, clientAbort: exception.clientAbort }
     }
+    const first = state.exceptions.length === 0
     if (!state.exceptions.some((known) => known.error === err)) state.exceptions.push(exception)
     if (!exception.clientAbort) state.id ??= createIncidentId()
+    // the request's traceback, told to its span while the span is open; a 4xx is a warning and leaves it alone
+    const status = getErrorStatus(err) ?? 500
+    if (first && state.id && !exception.clientAbort && status >= 500 && hasSpan(req))
+      this.#markSpan(req, res, state.id, status, { value: err })
     return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
   }
 
@@ -223,8 +253,8 @@ export class RequestLifecycle {
         if (!isClosed(res, state)) {
           state.route ??= getRoute(req)
           // a hand-written error gets its incident id now, so the app's own page can show it
-          if (message.level === 'error') this.incidentId(req, res, state)
           if (state.messages.length < 50) state.messages.push(message)
+          if (message.level === 'error') this.#loggedError(req, res, state)
           return
         }
         this.#reporter.reportOutcome(req, res, { messages: [message], id: createIncidentId() })
@@ -246,6 +276,13 @@ export class RequestLifecycle {
     if (notice === undefined) return
     this.#watchingForStacks = false
     process.stderr.write(notice)
+  }
+
+  /** A hand-written error: its incident id now, and its span told while open, unless an exception told it. */
+  #loggedError(req: Request, res: Response, state: RequestState): void {
+    const id = this.incidentId(req, res, state)
+    if (!hasSpan(req) || state.exceptions.some((known) => !known.clientAbort)) return
+    this.#markSpan(req, res, id, res.statusCode)
   }
 
   /** Classifies and reports a request's outcome when its response closes. */

@@ -5,6 +5,8 @@ export interface GuardedInstance {
   /** Writes the crash report synchronously to every transport. */
   crash(error: unknown, origin: string): void
   close(options: { timeoutMs: number }): Promise<void>
+  /** Reopens the files written, after a log rotation. */
+  reopen(): void
 }
 
 /** What `installProcessGuards` set up, to take back on close. */
@@ -18,7 +20,8 @@ export interface ProcessGuards {
  * to the file and to every transport's spool, and the process exits with code
  * 1, as it would have without faultline, but with nothing lost.
  * `handleSignals`: SIGTERM and SIGINT flush and close faultline first, then
- * the signal takes its course (or the app's own handlers do).
+ * the signal takes its course (or the app's own handlers do); SIGHUP reopens
+ * the files faultline writes (logrotate's `postrotate`), and the process goes on.
  */
 export function installProcessGuards(
   instance: GuardedInstance,
@@ -58,6 +61,11 @@ export function installProcessGuards(
       process.on(signal, onSignal)
       removers.push(() => process.off(signal, onSignal))
     }
+  }
+  if (options.signals) {
+    const onHangup = () => instance.reopen()
+    process.on('SIGHUP', onHangup)
+    removers.push(() => process.off('SIGHUP', onHangup))
   }
   return { remove: () => removers.forEach((remove) => remove()) }
 }

@@ -30,6 +30,11 @@ function paint(text: string, color: string | undefined, on: boolean | undefined)
   return on && color ? `${color}${text}${RESET}` : text
 }
 
+/** A report kind's label as the header line shows it (coloured for a terminal). */
+export function kindLabel(kind: string, colors?: boolean): string {
+  return paint(KIND_LABELS[kind] ?? kind, KIND_COLORS[kind], colors)
+}
+
 function isForeignFrame(line: string): boolean {
   return /\(node:|\bnode:|[\\/]node_modules[\\/]/.test(line)
 }

@@ -183,6 +183,32 @@ export class OutcomeReporter {
     return report
   }
 
+  /**
+   * The report a request's error is expected to make, built while its span is
+   * still open (the HTTP instrumentation ends it when the response finishes,
+   * before the report is built at close); not kept, not sent.
+   */
+  draft(
+    req: Request,
+    res: Response,
+    id: string,
+    status: number,
+    error?: { value: unknown },
+  ): Report {
+    const state = getState(req)
+    return buildReport(this.#context, {
+      id,
+      kind: error ? 'traceback' : 'error',
+      status,
+      error: error?.value,
+      hasError: error !== undefined,
+      locus: getLocus(res, state),
+      logs: state.messages,
+      route: state.route,
+      req,
+    })
+  }
+
   /** Runs `work`; every report it dispatches is on disk before this returns (see `ReportDispatcher.durably`). */
   durably(work: () => void): void {
     this.#dispatcher.durably(work)

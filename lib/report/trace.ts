@@ -1,4 +1,5 @@
 import { nodeRequire } from '../node-require.cjs'
+import { keepSpan } from './span-errors.js'
 
 /**
  * The trace a report belongs to, under the names OpenTelemetry's winston and
@@ -20,7 +21,11 @@ interface SpanContextLike {
 
 /** The three functions faultline uses of `@opentelemetry/api`: no type of the package itself, which is optional. */
 export interface OpenTelemetryApi {
-  trace: { getSpanContext(context: unknown): SpanContextLike | undefined }
+  trace: {
+    getSpanContext(context: unknown): SpanContextLike | undefined
+    /** The active span itself, to record an error on; read by shape where used. */
+    getSpan?(context: unknown): unknown
+  }
   context: { active(): unknown }
   isSpanContextValid(spanContext: SpanContextLike): boolean
 }
@@ -105,7 +110,18 @@ type WithTrace = object & { [CAPTURED]?: TraceFields }
 export function captureTrace(req: object | undefined): void {
   if (!otel || !req || (req as WithTrace)[CAPTURED]) return
   const trace = readActiveTrace(otel)
-  if (trace) (req as WithTrace)[CAPTURED] = trace
+  if (!trace) return
+  ;(req as WithTrace)[CAPTURED] = trace
+  keepSpan(req, readActiveSpan(otel))
+}
+
+/** The span object active now, for an error to be recorded on later; undefined when the api cannot say. */
+function readActiveSpan(api: OpenTelemetryApi): unknown {
+  try {
+    return api.trace.getSpan?.(api.context.active())
+  } catch {
+    return undefined
+  }
 }
 
 /** The trace a request's report carries: the one captured on the request, else the span active now. */
