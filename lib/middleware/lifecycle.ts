@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
 import { createRequestLogger } from './request-log.js'
@@ -29,6 +30,8 @@ export interface LifecycleOptions {
   logger: Logger
   debug: boolean
   throwErrors: boolean
+  /** Where notices go: the `notices` option. */
+  say?: NoticeChannel
 }
 
 function readLocalsError(res: Response): unknown {
@@ -47,6 +50,8 @@ export class RequestLifecycle {
   readonly throwErrors: boolean
   /** The app's directory: the only place the debug page shows source from. */
   readonly appRoot: string
+  /** Where this faultline's notices go. */
+  readonly say: NoticeChannel
   readonly #context: ReportContext
   readonly #reporter: OutcomeReporter
   readonly #logger: Logger
@@ -61,6 +66,7 @@ export class RequestLifecycle {
     this.debug = options.debug
     this.throwErrors = options.throwErrors
     this.appRoot = options.context.appRoot
+    this.say = options.say ?? stderrNotices
     this.#context = options.context
     this.#reporter = options.reporter
     this.#logger = options.logger
@@ -266,8 +272,11 @@ export class RequestLifecycle {
       for (const exception of others)
         this.#reporter.reportOutcome(req, res, { exception, messages: [] })
     } catch (err) {
-      process.stderr.write(
-        `faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`,
+      this.say(
+        noticeOf(
+          'FAULTLINE_REPORT_FAILED',
+          `could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}`,
+        ),
       )
     }
   }

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { NoticeChannel } from '../notices.js'
 import type { RequestLifecycle } from './lifecycle.js'
 import { installAsyncErrorListeners } from './async-errors.js'
 import { isClosed, peekState } from './request-state.js'
@@ -71,6 +72,10 @@ class AsyncScope implements RequestScope {
 
   isLive(): boolean {
     return !isClosed(this.#res, peekState(this.#req))
+  }
+
+  get say(): NoticeChannel {
+    return this.#lifecycle.say
   }
 
   fail(error: unknown, attribution?: Attribution): void {
