@@ -3,6 +3,11 @@ import { escapeControl } from './report/control-chars.js'
 /**
  * Every code a notice can carry, and what it says. Codes are stable: match on
  * them, not on the wording.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ notices: (n) => n.code in NOTICE_CODES && alerts.send(n.code, n.message) })
+ * ```
  */
 export const NOTICE_CODES = {
   FAULTLINE_STARTED: 'the start-up line: where reports go',
@@ -48,7 +53,14 @@ export const NOTICE_CODES = {
   FAULTLINE_STDERR_FAILED: 'stderr could not be written',
 } as const
 
-/** A code of `NOTICE_CODES`. */
+/**
+ * A code of `NOTICE_CODES`.
+ *
+ * @example
+ * ```ts
+ * const paging: NoticeCode[] = ['FAULTLINE_STORE_DOWN', 'FAULTLINE_MAIL_DROPPED']
+ * ```
+ */
 export type NoticeCode = keyof typeof NOTICE_CODES
 
 /**

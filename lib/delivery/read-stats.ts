@@ -4,6 +4,12 @@ import type { TransportStats } from './transport-contract.js'
  * One transport's counts as `faultline.stats()` gives them: the declared
  * `TransportStats`, and for syslog (and mail, whose delivery line counts it
  * too) the units sent again and the sessions dropped for a broken protocol.
+ *
+ * @example
+ * ```ts
+ * const mail: FaultlineTransportStats | undefined = faultline.stats().mail
+ * if (mail && mail.dropped > 0) alert(`${mail.dropped} mails lost`)
+ * ```
  */
 export interface FaultlineTransportStats extends TransportStats {
   /** Units sent again because their delivery was in doubt (syslog over plain TCP, mail). */
@@ -12,7 +18,14 @@ export interface FaultlineTransportStats extends TransportStats {
   protocolErrors?: number
 }
 
-/** `faultline.stats()`: each transport that declares `stats()`, by name. */
+/**
+ * `faultline.stats()`: each transport that declares `stats()`, by name.
+ *
+ * @example
+ * ```ts
+ * const stats: FaultlineStats = faultline.stats() // { syslog: { delivered: 40, queued: 0, …, protocolErrors: 0 } }
+ * ```
+ */
 export type FaultlineStats = Record<string, FaultlineTransportStats>
 
 const DECLARED = ['delivered', 'queued', 'spooled', 'retried', 'dropped'] as const
