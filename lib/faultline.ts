@@ -27,6 +27,8 @@ import { getState } from './middleware/request-state.js'
 import { bindToRequest } from './middleware/request-scope.js'
 import { warnRenamedOnce } from './config/renames.js'
 import { blameEnvironment } from './config/environment.js'
+import { noticeOf, type Notice, type NoticeChannel } from './notices.js'
+import { readStats, type FaultlineStats } from './delivery/read-stats.js'
 
 /**
  * Options of `close()`.
@@ -41,14 +43,29 @@ export interface CloseOptions {
   timeoutMs?: number
 }
 
-function warnDebugInProduction(): void {
+function warnDebugInProduction(say: NoticeChannel): void {
   const bar = '!'.repeat(78)
-  process.stderr.write(
-    `${bar}\nfaultline: DEBUG MODE IS ON WHILE NODE_ENV=production.\n` +
+  const notice = noticeOf(
+    'FAULTLINE_DEBUG_IN_PRODUCTION',
+    'DEBUG MODE IS ON WHILE NODE_ENV=production. ' +
+      'Error pages will show stack traces, source code and request data to anyone who triggers an error. ' +
+      'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.',
+  )
+  // a banner on stderr, so nobody scrolls past it; one line everywhere else
+  say({
+    ...notice,
+    text:
+      `${bar}\nfaultline: DEBUG MODE IS ON WHILE NODE_ENV=production.\n` +
       'Error pages will show stack traces, source code and request data to anyone who triggers an error.\n' +
       'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.\n' +
-      `${bar}\n`,
-  )
+      bar,
+  })
+}
+
+/** The start-up line as a notice: already escaped, one line. */
+function announcement(line: string): Notice {
+  const text = line.replace(/\n$/, '')
+  return { code: 'FAULTLINE_STARTED', message: text.replace(/^faultline: /, ''), text }
 }
 
 /**
@@ -92,7 +109,8 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       appRoot: this.#options.appRoot,
       scrubber: compileScrubber(this.#options.scrub),
     }
-    this.#store = openStore(this.#options.store, this.#options.appName)
+    const say = this.#options.notices
+    this.#store = openStore(this.#options.store, this.#options.appName, say)
     // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
     const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
     const store = this.#store
@@ -100,6 +118,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       this.#destinations = createReportLogger(this.#options, {
         coordination,
         muted: (fingerprint) => store.isMuted(fingerprint),
+        say,
       })
     } catch (err) {
       void this.#store.close()
@@ -111,15 +130,17 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     this.#dispatcher = new ReportDispatcher(
       this.#destinations,
       (report) => {
-        countReport(store, report)
+        countReport(store, report, say)
         this.emit('report', report)
       },
       this.#options.logger,
+      say,
     )
     this.#reporter = new OutcomeReporter({
       context,
       warningLimit: this.#options.warningLimit,
       dispatcher: this.#dispatcher,
+      say,
       ...(coordination ? { coordination } : {}),
     })
     this.#lifecycle = new RequestLifecycle({
@@ -128,10 +149,11 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
       logger: this.logger,
       debug: this.#options.debug,
       throwErrors: this.#options.throwErrors,
+      say,
     })
-    if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction()
+    if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction(say)
     if (shouldAnnounce(this.#options))
-      process.stderr.write(startupLine(this.#options, this.#destinations))
+      say(announcement(startupLine(this.#options, this.#destinations)))
     // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
     const stepAside = this.#options.debug || this.#options.throwErrors
     this.#guards = installProcessGuards(
@@ -149,41 +171,19 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   }
 
   /**
-   * Per transport: how many units were delivered, are queued in memory, wait
-   * in the spool, were retried, or were dropped (and said so); for syslog,
-   * also how many sessions were dropped because the receiver broke the protocol.
+   * Per transport, the counts it declares (`TransportStats`): units
+   * delivered, queued in memory, waiting in the spool, retried, and dropped
+   * (and said so); for syslog, also units resent and sessions dropped because
+   * the receiver broke the protocol. A transport of the app's own is read when
+   * its `stats()` answers that shape, and left out otherwise.
+   *
+   * @example
+   * ```ts
+   * app.get('/healthz', (req, res) => res.json(faultline.stats())) // { mail: { delivered: 12, queued: 0, … } }
+   * ```
    */
-  stats(): Record<
-    string,
-    {
-      delivered?: number
-      queued: number
-      spooled: number
-      retried: number
-      dropped: number
-      resent?: number
-      protocolErrors?: number
-    }
-  > {
-    const out: ReturnType<Faultline['stats']> = {}
-    for (const transport of this.#destinations.transports) {
-      const stats = (transport as { stats?: () => Record<string, number> }).stats?.()
-      if (!stats) continue
-      const name =
-        (transport as { name?: string }).name ??
-        transport.constructor.name.replace(/Transport$/, '').toLowerCase()
-      out[name] = {
-        delivered:
-          stats.delivered ?? (stats.created ?? 0) + (stats.comments ?? 0) + (stats.reopened ?? 0),
-        queued: stats.queued ?? stats.pending ?? 0,
-        spooled: stats.spooled ?? 0,
-        retried: stats.retried ?? stats.failures ?? 0,
-        dropped: stats.dropped ?? 0,
-        ...(stats.resent !== undefined ? { resent: stats.resent } : {}),
-        ...(stats.protocolErrors !== undefined ? { protocolErrors: stats.protocolErrors } : {}),
-      }
-    }
-    return out
+  stats(): FaultlineStats {
+    return readStats(this.#destinations.transports)
   }
 
   /**
@@ -254,6 +254,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
         getState(req).quiet = false
         lifecycle.record(req, res, error)
       },
+      say: this.#options.notices,
     })
   }
 
@@ -375,7 +376,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
     // a shutdown must not fail on a renamed option: the old name is honoured and named once
     const legacy = (options as { timeout?: unknown }).timeout
     const timeoutMs = options.timeoutMs ?? (typeof legacy === 'number' ? legacy : 5000)
-    if (legacy !== undefined) warnRenamedOnce('close.timeout')
+    if (legacy !== undefined) warnRenamedOnce('close.timeout', this.#options.notices)
     if (!this.#closing) {
       // held-back warnings are summarised while the transports still listen
       const decided = this.#reporter.flushLimiter()
@@ -388,7 +389,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
   async #shutdown(timeout: number, decided: Promise<void>): Promise<void> {
     this.#guards.remove()
     // the app's own logger stays the app's to close
-    await closeTransports(this.#destinations, timeout)
+    await closeTransports(this.#destinations, timeout, this.#options.notices)
     // after the transports: their last digests still ask the store what the fleet gathered
     await settleWithin(decided, timeout)
     await this.#store.close()

@@ -36,8 +36,12 @@ export { TicketError } from '../transports/ticket/adapter.js'
 export { LocalTicketAdapter } from '../transports/ticket/local.js'
 export { RedmineAdapter } from '../transports/ticket/redmine.js'
 export { TracAdapter } from '../transports/ticket/trac.js'
+export { NOTICE_CODES } from './notices.js'
 
 export type { CloseOptions } from './faultline.js'
+export type { Notice, NoticeCode, NoticesOption } from './notices.js'
+export type { FaultlineStats, FaultlineTransportStats } from './delivery/read-stats.js'
+export type { TransportStats, ReportTransport } from './delivery/transport-contract.js'
 export type { FaultlineOptions, WarningLimitOptions, StoreOptions } from './config/options.js'
 export type {
   IssueDetail,

@@ -17,6 +17,15 @@ import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
 import type { FleetCoordination } from './store/types.js'
+import { adoptTransport, noticeOf, stderrNotices, wasSaid, type NoticeChannel } from './notices.js'
+
+function describe(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err)
+  } catch {
+    return 'an unprintable value'
+  }
+}
 
 function isForced(value: unknown): boolean {
   return (
@@ -91,6 +100,8 @@ function openSyslog(options: ResolvedOptions): SyslogTransport {
 export interface AlertHooks {
   coordination?: FleetCoordination | undefined
   muted?: (fingerprint: string) => boolean
+  /** Where the transports' notices go: the `notices` option. */
+  say?: NoticeChannel
 }
 
 function openMail(options: ResolvedOptions, { coordination, muted }: AlertHooks): MailTransport {
@@ -152,6 +163,9 @@ export function createReportLogger(
         log: (_info: unknown, callback: () => void) => callback(),
       } as TransportStream.TransportStreamOptions),
     )
+  const say = hooks.say ?? stderrNotices
+  // a transport the app built with its own `notices` keeps it; the rest speak through faultline's
+  for (const transport of [...transports, ...options.transports]) adoptTransport(transport, say)
   const own = new WeakSet<object>(transports)
   for (const transport of transports) transport.format = skipDelivered()
   transports.push(...options.transports)
@@ -173,14 +187,24 @@ export function createReportLogger(
     const key = transport ?? logger
     if (broken.has(key)) return
     broken.add(key)
-    process.stderr.write(
-      `faultline: ${nameOf(transport)} failed: ${err instanceof Error ? err.message : String(err)}\n`,
+    say(
+      noticeOf(
+        'FAULTLINE_TRANSPORT_FAILED',
+        `${nameOf(transport)} failed: ${describe(err)}`,
+        nameOf(transport),
+      ),
     )
   })
-  // a transport's warnings are its own to ration (once per outage), and never go back through the transports
+  // a transport's warnings are its own to ration (once per outage), and never go back through the transports;
+  // faultline's transports said theirs already, with their codes
   logger.on('warn', (err: unknown, transport?: object) => {
-    process.stderr.write(
-      `faultline: ${nameOf(transport)}: ${err instanceof Error ? err.message : String(err)}\n`,
+    if (wasSaid(err)) return
+    say(
+      noticeOf(
+        'FAULTLINE_TRANSPORT_WARNING',
+        `${nameOf(transport)}: ${describe(err)}`,
+        nameOf(transport),
+      ),
     )
   })
   return logger

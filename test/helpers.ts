@@ -6,6 +6,7 @@ import {
   createFaultline,
   type Faultline,
   type FaultlineOptions,
+  type Notice,
   type Report,
 } from '../lib/index.js'
 
@@ -36,39 +37,22 @@ export interface Harness {
     match: (record: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>
-  /** faultline's own notices ("faultline: …" on stderr) written since this harness was made, kept off the terminal. */
+  /** faultline's own notices as stderr would show them ("faultline: …\n"), kept off the terminal (`FAULTLINE_TEST_NOTICES=show` prints them too). */
   readonly notices: string[]
-}
-
-// faultline writes its own notices (a transport failed, a listener threw) straight to process.stderr, with no
-// option to send them elsewhere. Once a harness exists they are kept here instead of cluttering the test run;
-// a test that patches process.stderr.write itself (captureStderr) sits on top of this and still sees them.
-const noticeLog: string[] = []
-let harnessCount = 0
-const writeToTerminal = process.stderr.write.bind(process.stderr)
-process.stderr.write = function (chunk: string | Uint8Array, ...rest: unknown[]): boolean {
-  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-  if (
-    harnessCount === 0 ||
-    !text.startsWith('faultline:') ||
-    process.env.FAULTLINE_TEST_NOTICES === 'show'
-  ) {
-    return (writeToTerminal as (...args: unknown[]) => boolean)(chunk, ...rest)
-  }
-  noticeLog.push(text)
-  const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined
-  if (callback) process.nextTick(callback)
-  return true
-} as typeof process.stderr.write
-
-/** Every faultline notice kept off the terminal so far in this process (`FAULTLINE_TEST_NOTICES=show` lets them through). */
-export function faultlineNotices(): readonly string[] {
-  return noticeLog
+  /** The same notices as the `notices` option hands them over: code, message, text. */
+  readonly noticeRecords: Notice[]
 }
 
 export function createHarness(options: FaultlineOptions = {}): Harness {
   const memory = new MemoryTransport()
+  const noticeRecords: Notice[] = []
+  const notices: string[] = []
   const faultline = createFaultline({
+    notices: (notice) => {
+      noticeRecords.push(notice)
+      notices.push(`${notice.text}\n`)
+      if (process.env.FAULTLINE_TEST_NOTICES === 'show') process.stderr.write(`${notice.text}\n`)
+    },
     appName: 'test-app',
     env: false,
     debug: false,
@@ -81,12 +65,9 @@ export function createHarness(options: FaultlineOptions = {}): Harness {
   })
   const reports: Report[] = []
   faultline.on('report', (report) => reports.push(report))
-  harnessCount++
-  const firstNotice = noticeLog.length
   return {
-    get notices() {
-      return noticeLog.slice(firstNotice)
-    },
+    notices,
+    noticeRecords,
     faultline,
     reports,
     records: memory.records,

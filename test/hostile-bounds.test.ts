@@ -168,7 +168,7 @@ describe('hostile bounds', function () {
     it('should hold at most maxBufferBytes, count what is dropped, warn once per outage, and resolve close()', async () => {
       const file = new FileTransport({ filename: '/dev/full', maxBufferBytes: 64 * 1024 })
       const h = createHarness({ transports: [file] })
-      const stderr = await captureStderr(async () => {
+      await (async () => {
         for (let i = 0; i < 2000; i++) h.faultline.capture(new Error(`disk full ${i}`))
         // a few retries into the outage, so a warning per retry would show
         await waitUntil(
@@ -181,7 +181,8 @@ describe('hostile bounds', function () {
         expect(stats.queued).to.be.above(0)
         expect(stats.dropped).to.equal(2000 - stats.queued)
         await h.faultline.close({ timeoutMs: 1000 })
-      })
+      })()
+      const stderr = h.notices.join('')
       expect(countOf(stderr, 'cannot write to /dev/full (ENOSPC)')).to.equal(1)
       expect(stderr).to.contain('could not be written to /dev/full at shutdown')
       expect(file.stats().dropped).to.equal(2000)
@@ -196,7 +197,7 @@ describe('hostile bounds', function () {
         })
         const h = createHarness({ transports: [file] })
         const filler = fillDisk(mount)
-        const stderr = await captureStderr(async () => {
+        await (async () => {
           const ids = Array.from({ length: 300 }, (_, i) =>
             h.faultline.capture(new Error(`disk full ${i}`)),
           )
@@ -222,7 +223,8 @@ describe('hostile bounds', function () {
           expect(notices.map((n) => n.dropped)).to.deep.equal([dropped])
           // every line is either in the file or counted in the notice
           expect(lines.filter((l) => l.id).length + dropped).to.equal(ids.length)
-        })
+        })()
+        const stderr = h.notices.join('')
         expect(countOf(stderr, 'cannot write to')).to.equal(1)
         expect(stderr).to.contain('can be written again')
       } finally {

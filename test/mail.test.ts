@@ -219,6 +219,9 @@ describe('mail to the managers', () => {
       await Promise.all(Object.values(setups).map((s) => s.faultline.close({ timeoutMs: 500 })))
       await silent.close()
     }
+    stderr += Object.values(setups)
+      .map((s) => s.notices.join(''))
+      .join('')
     // the same 60 error pages, with and without a broken mail server behind them
     expect(elapsed.down! / elapsed.off!).to.be.below(2)
     expect(elapsed.silent! / elapsed.off!).to.be.below(2)

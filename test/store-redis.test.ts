@@ -186,7 +186,7 @@ describe('Redis store: failover', function () {
     return openStore(
       { kind: 'url', url, target: url, timeoutMs, prefix: `t${++prefixes}:{app}:` },
       'shop',
-      (line) => lines.push(line),
+      (notice) => lines.push(`${notice.text}\n`),
     )
   }
 
@@ -248,7 +248,7 @@ describe('Redis store: failover', function () {
           mutePollMs: 50,
         },
         'shop',
-        (line) => lines.push(line),
+        (notice) => lines.push(`${notice.text}\n`),
       ),
     )
     try {

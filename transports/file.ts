@@ -1,5 +1,6 @@
 import { fstatSync, fsync, write, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { sayFrom, setTransportNotices } from '../lib/notices.js'
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { isoTime } from '../lib/report/clock.js'
@@ -73,6 +74,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
 
   constructor(options: FileTransportOptions) {
     super({ level: options.level ?? 'warn' })
+    setTransportNotices(this, options.notices)
     this.filename = resolve(options.filename)
     this.#maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES
     // opened at once, so a path that cannot be written fails at start-up, not at the first error
@@ -159,11 +161,10 @@ export class FileTransport extends TransportStream implements ReportTransport {
       this.#unsaid.since = isoTime()
       // a disk too slow for a storm, not refusing: said once per streak of drops
       if (!this.#outage && !this.#closed)
-        this.emit(
-          'warn',
-          new Error(
-            `more than ${this.#maxBufferBytes} bytes of lines wait for ${this.filename}; later ones are dropped and counted until it catches up`,
-          ),
+        sayFrom(
+          this,
+          'FAULTLINE_FILE_BEHIND',
+          `more than ${this.#maxBufferBytes} bytes of lines wait for ${this.filename}; later ones are dropped and counted until it catches up`,
         )
     }
     this.#unsaid.lines += lines
@@ -226,11 +227,10 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#stats.retried++
     if (!this.#outage) {
       this.#outage = true
-      this.emit(
-        'warn',
-        new Error(
-          `cannot write to ${this.filename} (${describeFailure(err)}); up to ${this.#maxBufferBytes} bytes of lines wait in memory, later ones are dropped and counted until it works again`,
-        ),
+      sayFrom(
+        this,
+        'FAULTLINE_FILE_DOWN',
+        `cannot write to ${this.filename} (${describeFailure(err)}); up to ${this.#maxBufferBytes} bytes of lines wait in memory, later ones are dropped and counted until it works again`,
       )
     }
     // nothing more can be done right now: whoever waits for the lines is let go
@@ -245,11 +245,10 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #recovered(): void {
     const { lines: dropped, since } = this.#unsaid
     if (this.#outage)
-      this.emit(
-        'warn',
-        new Error(
-          `${this.filename} can be written again${dropped ? `; ${dropped} line(s) were dropped` : ''}`,
-        ),
+      sayFrom(
+        this,
+        'FAULTLINE_FILE_BACK',
+        `${this.filename} can be written again${dropped ? `; ${dropped} line(s) were dropped` : ''}`,
       )
     this.#outage = false
     if (!dropped) return
@@ -349,11 +348,10 @@ export class FileTransport extends TransportStream implements ReportTransport {
     const lost = this.#pending.length - (this.#writing ? this.#inFlightLines : 0)
     if (lost) {
       this.#drop(lost)
-      this.emit(
-        'warn',
-        new Error(
-          `${lost} line(s) could not be written to ${this.filename} at shutdown (${this.#unsaid.lines} dropped in all since ${this.#unsaid.since})`,
-        ),
+      sayFrom(
+        this,
+        'FAULTLINE_FILE_LOST',
+        `${lost} line(s) could not be written to ${this.filename} at shutdown (${this.#unsaid.lines} dropped in all since ${this.#unsaid.since})`,
       )
     }
     this.#pending = []

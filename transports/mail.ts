@@ -1,4 +1,5 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { sayFrom, setTransportNotices, type NoticesOption } from '../lib/notices.js'
 import { join } from 'node:path'
 import nodemailer, { type Transporter } from 'nodemailer'
 import TransportStream from 'winston-transport'
@@ -39,6 +40,8 @@ export interface MailTransportOptions extends MailOptions {
   spoolDir?: string
   /** The only directory whose source files a mail may quote. Default `process.cwd()`. */
   appRoot?: string
+  /** Where this transport's notices go when it is not one of a faultline's (which gives it its own `notices`). Default stderr. */
+  notices?: NoticesOption
   /**
    * The fleet's shared store: with it, the first occurrence of an error is
    * mailed once for every process, one process sends each window's digest
@@ -98,10 +101,12 @@ export class MailTransport extends TransportStream implements ReportTransport {
       appRoot,
       coordination,
       muted,
+      notices,
       ...setting
     } = options
     const settings = resolveMailOptions(setting as Record<string, unknown>, { managers, appName })
     super({ level: settings.warnings ? 'warn' : 'error' })
+    setTransportNotices(this, notices)
     this.#muted = muted
     this.#appName = appName
     this.settings = settings
@@ -117,27 +122,24 @@ export class MailTransport extends TransportStream implements ReportTransport {
       // one line per outage, never one per mail, and never through this transport itself
       events: {
         down: (err) =>
-          this.emit(
-            'warn',
-            new Error(
-              `mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_MAIL_DOWN',
+            `mail to ${settings.target} failed: ${describeMailError(err, settings.target)}; retrying with backoff`,
           ),
-        up: () => this.emit('warn', new Error(`mail to ${settings.target} works again`)),
+        up: () => sayFrom(this, 'FAULTLINE_MAIL_BACK', `mail to ${settings.target} works again`),
         dropped: (count) =>
-          this.emit(
-            'warn',
-            new Error(
-              `${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_MAIL_DROPPED',
+            `${count} mail(s) to ${settings.target} were dropped (queue full or retried too long)`,
           ),
         ...this.#logged.events(),
         spoolFailed: (err) =>
-          this.emit(
-            'warn',
-            new Error(
-              `the mail spool cannot be written (${err.message}); mails wait in memory meanwhile`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_MAIL_SPOOL_FAILED',
+            `the mail spool cannot be written (${err.message}); mails wait in memory meanwhile`,
           ),
       },
     })
@@ -179,7 +181,9 @@ export class MailTransport extends TransportStream implements ReportTransport {
       },
     }
     // without a shared store the same rules run on this process's own state, answered at once
-    this.#throttle = new MailThrottle(limits, sink, coordination, (err) => this.emit('warn', err))
+    this.#throttle = new MailThrottle(limits, sink, coordination, (err) =>
+      sayFrom(this, 'FAULTLINE_MAIL_STORE_FAILED', err.message),
+    )
   }
 
   // on a plain winston logger, `logger.error('database is down')` is mailed as a hand-written error
@@ -283,7 +287,7 @@ export class MailTransport extends TransportStream implements ReportTransport {
       this.#delivery.stats(),
       `mail(s) to ${this.settings.target}`,
     )
-    if (warning) this.emit('warn', warning)
+    if (warning) sayFrom(this, 'FAULTLINE_MAIL_UNDELIVERED', warning.message)
     return this.#delivery.close(0).then(() => this.#transporter.close())
   }
 }

@@ -1,4 +1,5 @@
 import TransportStream from 'winston-transport'
+import { sayFrom, setTransportNotices, type NoticesOption } from '../lib/notices.js'
 import type { ReportTransport } from '../lib/delivery/transport-contract.js'
 import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
 import { MESSAGE } from 'triple-beam'
@@ -29,6 +30,8 @@ export interface StderrTransportOptions extends TransportStream.TransportStreamO
   stream?: NodeJS.WritableStream
   /** ANSI colours; by default on when the stream is a terminal. */
   colors?: boolean
+  /** Where this transport's notices go when it is not one of a faultline's (which gives it its own `notices`). Default stderr. */
+  notices?: NoticesOption
 }
 
 // past this, the batch is written at once rather than when the interval ends
@@ -64,10 +67,12 @@ export class StderrTransport extends TransportStream implements ReportTransport 
   #summaryDue: NodeJS.Timeout | undefined
 
   constructor(options: StderrTransportOptions = {}) {
-    super(options)
-    this.#stream = options.stream ?? process.stderr
+    const { notices, ...rest } = options
+    super(rest)
+    setTransportNotices(this, notices)
+    this.#stream = rest.stream ?? process.stderr
     this.#format = {
-      colors: options.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true,
+      colors: rest.colors ?? (this.#stream as { isTTY?: boolean }).isTTY === true,
     }
     this.#repeats = new RepeatSummary(this.#format.colors)
   }
@@ -83,7 +88,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
       if (isReport(info) && this.#repeats.add(info)) this.#countRepeat(info)
       else this.#batchLine(info)
     } catch (err) {
-      this.emit('warn', err)
+      sayFrom(this, 'FAULTLINE_STDERR_FAILED', err instanceof Error ? err.message : String(err))
     }
     callback()
   }
@@ -148,7 +153,7 @@ export class StderrTransport extends TransportStream implements ReportTransport 
     try {
       this.#stream.write(text)
     } catch (err) {
-      this.emit('warn', err)
+      sayFrom(this, 'FAULTLINE_STDERR_FAILED', err instanceof Error ? err.message : String(err))
       return
     }
     for (const info of logged) this.emit('logged', info)

@@ -1,4 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { sayFrom, setTransportNotices } from '../lib/notices.js'
 import { isIP } from 'node:net'
 import TransportStream from 'winston-transport'
 import { settleWithin } from '../lib/delivery/deadline.js'
@@ -60,11 +61,12 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   readonly #logged = new LoggedLedger(this)
 
   constructor(options: SyslogTransportOptions) {
-    const { defaultAppName = 'app', spoolDir, ...setting } = options
+    const { defaultAppName = 'app', spoolDir, notices, ...setting } = options
     const settings = resolveSyslogOptions(setting as Record<string, unknown>, {
       appName: defaultAppName,
     })
     super({ level: settings.level })
+    setTransportNotices(this, notices)
     this.settings = settings
     this.#header = {
       format: settings.format,
@@ -92,25 +94,23 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
         down: (err) => {
           // a broken protocol was said already, with what happens next
           if (isProtocolError(err)) return
-          this.emit(
-            'warn',
-            new Error(
-              `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_SYSLOG_DOWN',
+            `${err.message}; messages are queued (up to ${settings.queueSize}) and sent when it is back`,
           )
         },
         up: () => {
           this.#protocolWarned = false
-          this.emit('warn', new Error(`${settings.target} is reachable again`))
+          sayFrom(this, 'FAULTLINE_SYSLOG_BACK', `${settings.target} is reachable again`)
         },
         dropped: (count) => this.#announceDropped(count),
         ...this.#logged.events(),
         spoolFailed: (err) =>
-          this.emit(
-            'warn',
-            new Error(
-              `the spool of ${settings.target} cannot be written (${err.message}); messages wait in memory meanwhile`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_SYSLOG_SPOOL_FAILED',
+            `the spool of ${settings.target} cannot be written (${err.message}); messages wait in memory meanwhile`,
           ),
       },
     })
@@ -141,11 +141,10 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     this.#protocolErrors++
     if (this.#protocolWarned) return
     this.#protocolWarned = true
-    this.emit(
-      'warn',
-      new Error(
-        `${this.settings.target} broke the RELP protocol (${err.message}): the session was dropped and its unacknowledged messages are sent again on a new one`,
-      ),
+    sayFrom(
+      this,
+      'FAULTLINE_SYSLOG_PROTOCOL_ERROR',
+      `${this.settings.target} broke the RELP protocol (${err.message}): the session was dropped and its unacknowledged messages are sent again on a new one`,
     )
   }
 
@@ -165,7 +164,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     try {
       this.#send(this.#keyOf(info), formatSyslogLine(info, this.#header), false, info)
     } catch (err) {
-      this.emit('warn', err)
+      sayFrom(this, 'FAULTLINE_SYSLOG_FAILED', err instanceof Error ? err.message : String(err))
     }
     callback()
   }
@@ -220,15 +219,14 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   #warnUdp(err: Error): void {
     if (this.#udpWarned) return
     this.#udpWarned = true
-    this.emit('warn', new Error(`${this.settings.target}: ${err.message}`))
+    sayFrom(this, 'FAULTLINE_SYSLOG_FAILED', `${this.settings.target}: ${err.message}`)
   }
 
   #announceDropped(count: number): void {
-    this.emit(
-      'warn',
-      new Error(
-        `${count} messages to ${this.settings.target} were dropped while it was unreachable (queue bound ${this.settings.queueSize})`,
-      ),
+    sayFrom(
+      this,
+      'FAULTLINE_SYSLOG_DROPPED',
+      `${count} messages to ${this.settings.target} were dropped while it was unreachable (queue bound ${this.settings.queueSize})`,
     )
     // the notice goes first and counts against no bound: it is about the bound
     this.#send(
@@ -285,7 +283,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
           { queued, spooled: this.#delivery.stats().spooled },
           `message(s) to ${this.settings.target}`,
         )
-        if (warning) this.emit('warn', warning)
+        if (warning) sayFrom(this, 'FAULTLINE_SYSLOG_UNDELIVERED', warning.message)
         await this.#connection!.close()
       }
       const udp = this.#udp

@@ -1,4 +1,5 @@
 import TransportStream from 'winston-transport'
+import { sayFrom, setTransportNotices } from '../lib/notices.js'
 import { Delivery } from '../lib/delivery/delivery.js'
 import { isReport, type Report } from '../lib/report/report.js'
 import { reportOf } from '../lib/report/from-record.js'
@@ -65,7 +66,8 @@ export class TicketTransport extends TransportStream implements ReportTransport 
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
-    const { spoolDir, coordination, muted, ...setting } = options
+    const { spoolDir, coordination, muted, notices, ...setting } = options
+    setTransportNotices(this, notices)
     this.#muted = muted
     const settings = resolveTicketOptions(setting as Record<string, unknown>)
     this.adapter = settings.adapter
@@ -105,27 +107,26 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       minBackoffMs: 1000,
       events: {
         down: (err) =>
-          this.emit(
-            'warn',
-            new Error(`${name} tracker: ${err.message}; ticket work is kept and retried`),
+          sayFrom(
+            this,
+            'FAULTLINE_TICKETS_DOWN',
+            `${name} tracker: ${err.message}; ticket work is kept and retried`,
           ),
-        up: () => this.emit('warn', new Error(`${name} tracker answers again`)),
+        up: () => sayFrom(this, 'FAULTLINE_TICKETS_BACK', `${name} tracker answers again`),
         dropped: (count) =>
-          this.emit(
-            'warn',
-            new Error(
-              `${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_TICKETS_DROPPED',
+            `${count} ticket operation(s) for the ${name} tracker were dropped (queue full or retried too long)`,
           ),
         delivered: (key) => this.#delivered(key),
         refused: (key) => this.#logged.forget(key),
         gaveUp: (key, err) => this.#gaveUp(key, err),
         spoolFailed: (err) =>
-          this.emit(
-            'warn',
-            new Error(
-              `the ${name} tracker's spool cannot be written (${err.message}); ticket work waits in memory meanwhile`,
-            ),
+          sayFrom(
+            this,
+            'FAULTLINE_TICKETS_SPOOL_FAILED',
+            `the ${name} tracker's spool cannot be written (${err.message}); ticket work waits in memory meanwhile`,
           ),
       },
     })
@@ -145,7 +146,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
         this.#logged.carry(key, [fingerprint])
         this.#logged.delivered(key)
       },
-      warn: (err) => this.emit('warn', err),
+      warn: (err) => sayFrom(this, 'FAULTLINE_TICKETS_STORE_FAILED', err.message),
     })
   }
 
@@ -195,11 +196,10 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#logged.forget(key)
     if (!(err as { permanent?: unknown }).permanent || this.#refusalSaid) return
     this.#refusalSaid = true
-    this.emit(
-      'warn',
-      new Error(
-        `${this.adapter.name} tracker: ${err.message}; ticket work it refuses is dropped, not retried`,
-      ),
+    sayFrom(
+      this,
+      'FAULTLINE_TICKETS_REFUSED',
+      `${this.adapter.name} tracker: ${err.message}; ticket work it refuses is dropped, not retried`,
     )
   }
 
@@ -275,7 +275,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       this.#delivery.stats(),
       `ticket operation(s) for the ${this.adapter.name} tracker`,
     )
-    if (warning) this.emit('warn', warning)
+    if (warning) sayFrom(this, 'FAULTLINE_TICKETS_UNDELIVERED', warning.message)
     return this.#delivery.close(0)
   }
 }

@@ -111,6 +111,12 @@ export interface FaultlineOptions {
   handleSignals?: boolean
   /** Report uncaught exceptions and unhandled rejections, spooled synchronously, then exit with code 1. Off by default. */
   handleProcessErrors?: boolean
+  /**
+   * Where faultline's own notices go (a store outage, a transport that drops, a renamed option), each
+   * with a stable `code`: a function, `'stderr'` (the default, one `faultline: …` line each),
+   * `'emitWarning'` (`process.emitWarning` with the code) or `false` for none.
+   */
+  notices?: import('../notices.js').NoticesOption
 }
 
 /** The options once validated, with every default filled in. */
@@ -130,6 +136,8 @@ export interface ResolvedOptions {
   allowedHosts?: string[]
   warningLimit: false | { perClient: number; windowMs: number }
   appRoot: string
+  /** Where notices go, resolved. */
+  notices: import('../notices.js').NoticeChannel
   /** NODE_ENV as faultline saw it at start-up. */
   nodeEnv: string | undefined
   spoolDir: string | false
@@ -154,6 +162,8 @@ export interface ResolvedOptions {
  */
 export class FaultlineConfigError extends Error {
   override readonly name = 'FaultlineConfigError'
+  /** Read by shape, as Node's own errors: the same for every bad option. */
+  readonly code = 'FAULTLINE_CONFIG'
   constructor(
     readonly field: string,
     message: string,

@@ -1,3 +1,4 @@
+import { noticeOf, type NoticeChannel } from '../notices.js'
 import { FaultlineConfigError } from './options.js'
 
 /**
@@ -50,9 +51,9 @@ export function rejectRenamed(prefix: string, value: unknown): void {
 const warned = new Set<string>()
 
 /** For a call past start-up (`close()`), where failing would cost a shutdown: the old name still works, and is named once per process. */
-export function warnRenamedOnce(old: string): void {
+export function warnRenamedOnce(old: string, say: NoticeChannel): void {
   if (warned.has(old)) return
   warned.add(old)
   const err = renamedError(old)
-  if (err) process.emitWarning(err.message, { code: 'FAULTLINE_RENAMED_OPTION' })
+  if (err) say(noticeOf('FAULTLINE_RENAMED_OPTION', err.message.replace(/^faultline: /, '')))
 }

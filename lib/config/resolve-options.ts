@@ -4,6 +4,7 @@ import { describeValue as describe, EMAIL } from './option-checks.js'
 import { checkStore } from './store-option.js'
 import { checkLogger } from './logger-option.js'
 import { applyEnvironment, blameEnvironment } from './environment.js'
+import { isNoticesOption, noticeChannel } from '../notices.js'
 import {
   FaultlineConfigError,
   type FaultlineOptions,
@@ -33,6 +34,7 @@ const KNOWN: Record<keyof FaultlineOptions, true> = {
   store: true,
   handleSignals: true,
   handleProcessErrors: true,
+  notices: true,
 }
 const KNOWN_OPTIONS = Object.keys(KNOWN)
 const LEVELS = ['error', 'warn', 'info', 'debug']
@@ -173,6 +175,12 @@ function checkScrub(value: unknown): ResolvedOptions['scrub'] {
   return scrub as ResolvedOptions['scrub']
 }
 
+function checkNotices(value: unknown): ResolvedOptions['notices'] {
+  if (!isNoticesOption(value))
+    return fail('notices', "a function, 'stderr', 'emitWarning' or false", value)
+  return noticeChannel(value)
+}
+
 function checkSpoolDir(value: unknown): string | false {
   if (value === false) return false
   if (value === undefined) return resolve('faultline-spool')
@@ -287,5 +295,6 @@ function checkOptions(
     store: checkStore(options.store),
     handleSignals: checkBoolean('handleSignals', options.handleSignals) ?? false,
     handleProcessErrors: checkBoolean('handleProcessErrors', options.handleProcessErrors) ?? false,
+    notices: checkNotices(options.notices),
   }
 }

@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express'
 import { FaultlineConfigError } from '../config/options.js'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { IncidentStore } from '../store/types.js'
 import { CsrfGuard } from './csrf.js'
 import { renderIncidentPage, renderIssuePage, renderNotFoundIncident } from './issue-page.js'
@@ -46,6 +47,8 @@ export interface DashboardHooks {
   refuse?(req: Request, res: Response, reason: string): void
   /** `authorize` threw or rejected: the request's outcome is a traceback with this error. */
   fail?(req: Request, res: Response, error: Error): void
+  /** Where notices go (a store that fails the view). Default: stderr. */
+  say?: NoticeChannel
 }
 
 const HOURS_SHOWN = 14 * 24
@@ -83,10 +86,13 @@ function dashed(id: string): string {
 }
 
 /** The answer when the view itself fails (a store that fails above all): a 503, never a thrown error or a report. */
-function answerFailure(res: Response): (err: unknown) => void {
+function answerFailure(res: Response, say: NoticeChannel): (err: unknown) => void {
   return (err) => {
-    process.stderr.write(
-      `faultline: the incident view could not answer: ${err instanceof Error ? err.message : String(err)}\n`,
+    say(
+      noticeOf(
+        'FAULTLINE_VIEW_FAILED',
+        `the incident view could not answer: ${err instanceof Error ? err.message : String(err)}`,
+      ),
     )
     if (!res.headersSent) sendText(res, 503, 'The incident view could not read its store.')
     else res.destroy()
@@ -94,9 +100,11 @@ function answerFailure(res: Response): (err: unknown) => void {
 }
 
 /** Runs an async handler; a store that fails gets a 503. */
-function guarded(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return (req, res) => {
-    handler(req, res).catch(answerFailure(res))
+function guardedBy(
+  say: NoticeChannel,
+): (handler: (req: Request, res: Response) => Promise<void>) => RequestHandler {
+  return (handler) => (req, res) => {
+    handler(req, res).catch(answerFailure(res, say))
   }
 }
 
@@ -119,6 +127,8 @@ export function createDashboard(
   const gate = new AuthorizeGate(options.authorize)
   const csrf = new CsrfGuard(options.secret)
   const appRoot = hooks.appRoot ?? process.cwd()
+  const say = hooks.say ?? stderrNotices
+  const guarded = guardedBy(say)
   const router = Router()
   /** Turns a request away with a plain answer; the reason, naming the view, goes on its warning. */
   const refuse = (req: Request, res: Response, status: number, text: string, reason: string) => {
@@ -138,7 +148,7 @@ export function createDashboard(
         else hooks.refuse?.(req, res, 'incident view: authorize failed again (reported once)')
         sendText(res, 403, 'Forbidden')
       })
-      .catch(answerFailure(res))
+      .catch(answerFailure(res, say))
   })
 
   const formToken = (req: Request, res: Response) => csrf.token(req, res, req.baseUrl || '/')

@@ -1,4 +1,5 @@
 import type { Logger } from 'winston'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import { startDeadline } from './deadline.js'
 
 /** The part of a close timeout kept for ending the transports after they drained: a fifth, at most half a second. */
@@ -11,12 +12,15 @@ function sleepUnref(ms: number): Promise<void> {
 }
 
 /** Runs one transport's shutdown step; a step that throws must not keep the others from theirs, nor reject close(). */
-function callQuietly(step: () => unknown): unknown {
+function callQuietly(step: () => unknown, say: NoticeChannel): unknown {
   try {
     return step()
   } catch (err) {
-    process.stderr.write(
-      `faultline: a transport failed while closing: ${err instanceof Error ? err.message : String(err)}\n`,
+    say(
+      noticeOf(
+        'FAULTLINE_CLOSE_FAILED',
+        `a transport failed while closing: ${err instanceof Error ? err.message : String(err)}`,
+      ),
     )
     return undefined
   }
@@ -33,25 +37,29 @@ function callQuietly(step: () => unknown): unknown {
  * await closeTransports(faultline.logger, 1000)
  * ```
  */
-export async function closeTransports(logger: Logger, timeout: number): Promise<void> {
+export async function closeTransports(
+  logger: Logger,
+  timeout: number,
+  say: NoticeChannel = stderrNotices,
+): Promise<void> {
   const deadline = startDeadline(timeout)
   try {
     const flushMs = Math.max(0, timeout - closeReserve(timeout))
     const flushing = logger.transports.map((t) =>
-      callQuietly(() => (t as { flush?: (ms: number) => Promise<void> }).flush?.(flushMs)),
+      callQuietly(() => (t as { flush?: (ms: number) => Promise<void> }).flush?.(flushMs), say),
     )
     await deadline.race(Promise.race([Promise.allSettled(flushing), sleepUnref(flushMs)]))
     // ending gets half of what is left, so the transports' own close always has time to settle their spools
     const finished = new Promise<void>((resolve) => logger.once('finish', resolve))
-    callQuietly(() => logger.end())
+    callQuietly(() => logger.end(), say)
     await deadline.race(Promise.race([finished, sleepUnref(deadline.left() / 2)]))
     // the transports' own close settles their spools before close() resolves; winston's would not wait
     const closing = logger.transports.map((t) =>
-      callQuietly(() => (t as { close?: () => unknown }).close?.()),
+      callQuietly(() => (t as { close?: () => unknown }).close?.(), say),
     )
     await deadline.race(Promise.allSettled(closing))
   } finally {
     deadline.clear()
-    callQuietly(() => logger.close())
+    callQuietly(() => logger.close(), say)
   }
 }

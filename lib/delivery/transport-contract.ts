@@ -1,7 +1,17 @@
 /**
  * The counts every faultline transport gives from `stats()`, named alike, so
  * a health check reads them the same way whichever transport it asks.
- * A transport may add its own fields after these.
+ * A transport may add its own fields after these, declared in its own stats
+ * type (`SyslogStats`, `TicketStats`, `FileStats`); `faultline.stats()` reads
+ * any transport whose `stats()` answers this shape, the app's own included.
+ *
+ * @example
+ * ```ts
+ * class AuditTransport extends TransportStream {
+ *   readonly name = 'audit'
+ *   stats(): TransportStats { return { delivered: this.sent, queued: 0, spooled: 0, retried: 0, dropped: 0 } }
+ * }
+ * ```
  */
 export interface TransportStats {
   /** Units delivered: lines written, messages sent, mails handed to the server, tracker calls done. */

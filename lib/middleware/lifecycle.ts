@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
 import { createRequestLogger } from './request-log.js'
@@ -33,6 +34,8 @@ export interface LifecycleOptions {
   logger: Logger
   debug: boolean
   throwErrors: boolean
+  /** Where notices go: the `notices` option. */
+  say?: NoticeChannel
 }
 
 /**
@@ -46,6 +49,8 @@ export class RequestLifecycle {
   readonly throwErrors: boolean
   /** The app's directory: the only place the debug page shows source from. */
   readonly appRoot: string
+  /** Where this faultline's notices go. */
+  readonly say: NoticeChannel
   readonly #context: ReportContext
   readonly #reporter: OutcomeReporter
   readonly #logger: Logger
@@ -62,6 +67,7 @@ export class RequestLifecycle {
     this.debug = options.debug
     this.throwErrors = options.throwErrors
     this.appRoot = options.context.appRoot
+    this.say = options.say ?? stderrNotices
     this.#context = options.context
     this.#reporter = options.reporter
     this.#logger = options.logger
@@ -264,7 +270,7 @@ export class RequestLifecycle {
     return state.log
   }
 
-  /** Says once, on stderr, that the app's own 5xx page showed the stack of the error faultline was given. */
+  /** Says once, as a notice, that the app's own 5xx page showed the stack of the error faultline was given. */
   #checkShownStack(req: Request, res: Response, state: RequestState): void {
     const errors = state.exceptions.map((exception) => exception.error)
     const where = {
@@ -275,7 +281,7 @@ export class RequestLifecycle {
     const notice = findShownStack(res, errors, where)
     if (notice === undefined) return
     this.#watchingForStacks = false
-    process.stderr.write(notice)
+    this.say(noticeOf('FAULTLINE_PAGE_SHOWS_STACK', notice))
   }
 
   /** A hand-written error: its incident id now, and its span told while open, unless an exception told it. */
@@ -320,8 +326,11 @@ export class RequestLifecycle {
         this.#reporter.reportOutcome(req, res, { exception, messages: [] })
       if (this.#watchingForStacks && res.statusCode >= 500) this.#checkShownStack(req, res, state)
     } catch (err) {
-      process.stderr.write(
-        `faultline: could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}\n`,
+      this.say(
+        noticeOf(
+          'FAULTLINE_REPORT_FAILED',
+          `could not report a request's outcome: ${err instanceof Error ? err.stack : String(err)}`,
+        ),
       )
     }
   }

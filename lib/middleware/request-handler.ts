@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { NoticeChannel } from '../notices.js'
 import type { RequestLifecycle } from './lifecycle.js'
 import { installAsyncErrorListeners } from './async-errors.js'
 import { isClosed, peekState } from './request-state.js'
@@ -74,6 +75,10 @@ class AsyncScope implements RequestScope {
     return !isClosed(this.#res, peekState(this.#req))
   }
 
+  get say(): NoticeChannel {
+    return this.#lifecycle.say
+  }
+
   fail(error: unknown, attribution?: Attribution): void {
     this.#lifecycle.failAsync(this.#req, this.#res, error, this.#next, attribution)
   }
@@ -100,7 +105,7 @@ export function createRequestHandler(
     if (proto !== installedOn) {
       installRequestLog(proto, lifecycle)
       // the app is on the request prototype: its routers' Layer classes are looked for once per app
-      handOnReturnedRejections((req as { app?: unknown }).app)
+      handOnReturnedRejections((req as { app?: unknown }).app, lifecycle.say)
       installedOn = proto
     }
     if (isAllowedHost && !isAllowedHost(req.headers.host)) {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { Attribution } from '../report/report.js'
 
 /**
@@ -14,6 +15,8 @@ export interface RequestScope {
    * how the error was tied to the request.
    */
   fail(error: unknown, attribution?: Attribution): void
+  /** Where the faultline that made the scope says its notices (absent in an older copy of faultline). */
+  readonly say?: NoticeChannel
 }
 
 interface SharedScopes {
@@ -67,8 +70,11 @@ function hand(scope: RequestScope, error: unknown, attribution: Attribution): vo
   try {
     scope.fail(error, attribution)
   } catch (failure) {
-    process.stderr.write(
-      `faultline: could not hand an error to its request: ${failure instanceof Error ? failure.stack : String(failure)}\n`,
+    ;(scope.say ?? stderrNotices)(
+      noticeOf(
+        'FAULTLINE_REPORT_FAILED',
+        `could not hand an error to its request: ${failure instanceof Error ? failure.stack : String(failure)}`,
+      ),
     )
   }
 }

@@ -1,4 +1,5 @@
 import { types } from 'node:util'
+import { noticeOf, type NoticeChannel } from '../notices.js'
 import { currentScope, type RequestScope } from './request-scope.js'
 
 /*
@@ -47,15 +48,18 @@ const MAX_LAYERS_WALKED = 10_000
 const appsSeen = new WeakSet<object>()
 
 /** Makes the Layer classes an Express 4 app's routers use hand a returned promise's rejection to `next(err)`; once per class. */
-export function handOnReturnedRejections(app: unknown): void {
+export function handOnReturnedRejections(app: unknown, say: NoticeChannel): void {
   if (app === null || (typeof app !== 'object' && typeof app !== 'function') || appsSeen.has(app))
     return
   appsSeen.add(app)
   try {
     for (const proto of findLayerPrototypes(readOwn(app, '_router'))) patchLayerPrototype(proto)
   } catch (error) {
-    process.stderr.write(
-      `faultline: could not follow promises returned to Express 4: ${error instanceof Error ? error.message : String(error)}\n`,
+    say(
+      noticeOf(
+        'FAULTLINE_EXPRESS4_PROMISES_UNFOLLOWED',
+        `could not follow promises returned to Express 4: ${error instanceof Error ? error.message : String(error)}`,
+      ),
     )
   }
 }

@@ -76,8 +76,8 @@ export function findShownStack(
   const path = escapeControl(where.path.slice(0, 200))
   const incident = where.id ? ` (incident ${where.id})` : ''
   return (
-    `faultline: the app's own error page for ${method} ${path}${incident} showed a stack trace; ` +
+    `the app's own error page for ${method} ${path}${incident} showed a stack trace; ` +
     `faultline's pages never do, but it cannot change a page the app renders itself: ` +
-    `keep err.stack off it in production (this notice is given once)\n`
+    `keep err.stack off it in production (this notice is given once)`
   )
 }

@@ -1,4 +1,5 @@
 import { LEVEL } from 'triple-beam'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { LogEntry, Logger } from 'winston'
 import type TransportStream from 'winston-transport'
 import { DELIVERED, ownTransportsOf } from '../logger.js'
@@ -78,11 +79,18 @@ export class ReportDispatcher {
   #closing = false
   // the reports `durably` is gathering now, and those promised this tick that only a spool can keep
   #gathering: Report[] | undefined
+  readonly #say: NoticeChannel
   #promised: Report[] = []
   readonly #keepPromised = () => this.#spoolPromised()
 
   /** `announce` hands a report to the `report` event's listeners; `app` is the app's own logger, if given. */
-  constructor(logger: Logger, announce: (report: Report) => void, app?: AppLogger) {
+  constructor(
+    logger: Logger,
+    announce: (report: Report) => void,
+    app?: AppLogger,
+    say: NoticeChannel = stderrNotices,
+  ) {
+    this.#say = say
     this.#logger = logger
     this.#own = ownTransportsOf(logger)
     this.#announce = announce
@@ -155,7 +163,9 @@ export class ReportDispatcher {
       logger.log(record as LogEntry)
     } catch (err) {
       // an app's format that throws must not cost faultline's own transports, nor the request
-      process.stderr.write(`faultline: the app's logger threw: ${describeFailure(err)}\n`)
+      this.#say(
+        noticeOf('FAULTLINE_LOGGER_THREW', `the app's logger threw: ${describeFailure(err)}`),
+      )
     }
   }
 
@@ -193,8 +203,11 @@ export class ReportDispatcher {
         else if (transport.logSync) transport.logSync(this.#formatted(logger, report, level))
         else transport.log?.(this.#formatted(logger, report, level), () => {})
       } catch (err) {
-        process.stderr.write(
-          `faultline: could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}\n`,
+        this.#say(
+          noticeOf(
+            'FAULTLINE_CRASH_REPORT_FAILED',
+            `could not write the crash report through ${transport.constructor.name}: ${describeFailure(err)}`,
+          ),
         )
       }
     }
@@ -237,8 +250,11 @@ export class ReportDispatcher {
         if (transport.flushSync) transport.flushSync()
         else if (transport.logSync) spoolOnly = true
       } catch (err) {
-        process.stderr.write(
-          `faultline: could not write a report through ${transport.constructor.name} at once: ${describeFailure(err)}\n`,
+        this.#say(
+          noticeOf(
+            'FAULTLINE_DELIVERY_FAILED',
+            `could not write a report through ${transport.constructor.name} at once: ${describeFailure(err)}`,
+          ),
         )
       }
     }
@@ -264,8 +280,11 @@ export class ReportDispatcher {
         try {
           transport.logSync(toLogRecord(report))
         } catch (err) {
-          process.stderr.write(
-            `faultline: could not spool a report through ${transport.constructor.name}: ${describeFailure(err)}\n`,
+          this.#say(
+            noticeOf(
+              'FAULTLINE_DELIVERY_FAILED',
+              `could not spool a report through ${transport.constructor.name}: ${describeFailure(err)}`,
+            ),
           )
         }
       }
@@ -277,7 +296,9 @@ export class ReportDispatcher {
       this.#announce(report)
     } catch (err) {
       // a listener's failure must not cost the report
-      process.stderr.write(`faultline: a 'report' listener threw: ${describeFailure(err)}\n`)
+      this.#say(
+        noticeOf('FAULTLINE_LISTENER_THREW', `a 'report' listener threw: ${describeFailure(err)}`),
+      )
     }
   }
 
@@ -285,7 +306,12 @@ export class ReportDispatcher {
     try {
       action()
     } catch (err) {
-      process.stderr.write(`faultline: could not write the crash report: ${describeFailure(err)}\n`)
+      this.#say(
+        noticeOf(
+          'FAULTLINE_CRASH_REPORT_FAILED',
+          `could not write the crash report: ${describeFailure(err)}`,
+        ),
+      )
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express'
+import type { NoticeChannel } from '../notices.js'
 import { classifyOutcome } from './classify.js'
 import { getErrorStatus } from './error-status.js'
 import { createIncidentId } from './incident-id.js'
@@ -36,6 +37,8 @@ export interface OutcomeReporterOptions {
   dispatcher: ReportDispatcher
   /** The fleet's shared store: with it, each client's warning budget counts across the fleet. */
   coordination?: FleetCoordination
+  /** Where notices go: the `notices` option. */
+  say?: NoticeChannel
 }
 
 /**
@@ -68,6 +71,7 @@ export class OutcomeReporter {
             options.coordination,
             limit.perClient,
             limit.windowMs,
+            options.say,
           )
         : undefined
   }

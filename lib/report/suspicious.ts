@@ -45,6 +45,8 @@ export interface SuspiciousRequestOptions {
  */
 export class SuspiciousRequest extends Error {
   override readonly name = 'SuspiciousRequest'
+  /** Read by shape, as Node's own errors. */
+  readonly code = 'FAULTLINE_SUSPICIOUS_REQUEST'
   readonly status: number
   readonly reason: string
   readonly category: SuspiciousCategory

@@ -1,4 +1,5 @@
 import type { FleetCoordination } from '../store/types.js'
+import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 
 /** How many warnings one window held back, for the summary report. */
 export interface DroppedWarnings {
@@ -99,6 +100,7 @@ export class FleetWarningLimit {
     private readonly coordination: FleetCoordination,
     private readonly perClient: number,
     private readonly windowMs: number,
+    private readonly say: NoticeChannel = stderrNotices,
   ) {}
 
   /** Decides one warning of `family` from `client`; `report` runs when it may be reported. */
@@ -117,8 +119,11 @@ export class FleetWarningLimit {
         () => this.local.allow(family, client) && report(),
       )
       .catch((err: unknown) =>
-        process.stderr.write(
-          `faultline: could not report a warning: ${err instanceof Error ? err.stack : String(err)}\n`,
+        this.say(
+          noticeOf(
+            'FAULTLINE_REPORT_FAILED',
+            `could not report a warning: ${err instanceof Error ? err.stack : String(err)}`,
+          ),
         ),
       )
       .finally(() => {

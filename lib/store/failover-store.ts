@@ -1,4 +1,5 @@
 import type { Report } from '../report/report.js'
+import { noticeOf, type NoticeChannel } from '../notices.js'
 import { isMutedIn } from './mutes.js'
 import type { RedisStore } from './redis-store.js'
 import type {
@@ -25,7 +26,7 @@ export interface FailoverOptions {
   /** How often the fleet's mutes are read. */
   mutePollMs: number
   /** Where the once-per-outage lines go (stderr by default). */
-  say: (line: string) => void
+  say: NoticeChannel
   /** Gives the client back (for a client faultline made); nothing for the app's own. */
   release: () => Promise<void>
 }
@@ -35,6 +36,7 @@ type Local = FleetCoordination & IncidentStore
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
 
 class Timeout extends Error {
+  readonly code = 'FAULTLINE_STORE_TIMEOUT'
   constructor(readonly ms: number) {
     super(`no answer within ${ms} ms`)
   }
@@ -146,7 +148,10 @@ export class FailoverStore implements Store {
     this.#downSince = Date.now()
     const why = String((err as { message?: unknown })?.message ?? err)
     this.#options.say(
-      `faultline: the shared store at ${this.#options.target} is unavailable (${why}); each process counts and alerts on its own meanwhile (an alert may go out more than once, none is lost)\n`,
+      noticeOf(
+        'FAULTLINE_STORE_DOWN',
+        `the shared store at ${this.#options.target} is unavailable (${why}); each process counts and alerts on its own meanwhile (an alert may go out more than once, none is lost)`,
+      ),
     )
     this.#probe = setInterval(() => void this.#check(), this.#options.probeMs).unref()
   }
@@ -172,7 +177,10 @@ export class FailoverStore implements Store {
     this.#shared = true
     const seconds = Math.round((Date.now() - this.#downSince) / 1000)
     this.#options.say(
-      `faultline: the shared store at ${this.#options.target} answers again after ${seconds} s; sharing resumes (${this.#fallbacks} call(s) were answered locally)\n`,
+      noticeOf(
+        'FAULTLINE_STORE_BACK',
+        `the shared store at ${this.#options.target} answers again after ${seconds} s; sharing resumes (${this.#fallbacks} call(s) were answered locally)`,
+      ),
     )
   }
 

@@ -1,4 +1,5 @@
 import { FailoverStore } from './failover-store.js'
+import { stderrNotices, type NoticeChannel } from '../notices.js'
 import {
   LOCAL_MAX_FINGERPRINTS,
   LOCAL_MAX_INCIDENTS,
@@ -124,7 +125,7 @@ async function makeClient(url: string, timeoutMs: number): Promise<OwnClient> {
 export function openStore(
   setting: StoreSetting,
   appName: string,
-  say: (line: string) => void = (line) => process.stderr.write(line),
+  say: NoticeChannel = stderrNotices,
 ): Store {
   if (setting.kind === 'local') return new LocalStore()
   const local: FleetCoordination & IncidentStore = new LocalStore()

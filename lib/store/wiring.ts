@@ -1,3 +1,4 @@
+import { noticeOf, type NoticeChannel } from '../notices.js'
 import type TransportStream from 'winston-transport'
 import type { Report } from '../report/report.js'
 import type { Store } from './types.js'
@@ -13,10 +14,13 @@ export function linkTickets(store: Store, transports: readonly TransportStream[]
 }
 
 /** Counts a report where the incident view and `issues()` read: never on the request path, never fatal. */
-export function countReport(store: Store, report: Report): void {
+export function countReport(store: Store, report: Report, say: NoticeChannel): void {
   store.record(report).catch((err: unknown) => {
-    process.stderr.write(
-      `faultline: could not count report ${report.id} in the store: ${err instanceof Error ? err.message : String(err)}\n`,
+    say(
+      noticeOf(
+        'FAULTLINE_STORE_FAILED',
+        `could not count report ${report.id} in the store: ${err instanceof Error ? err.message : String(err)}`,
+      ),
     )
   })
 }

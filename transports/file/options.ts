@@ -1,4 +1,5 @@
 import type { TransportStats } from '../../lib/delivery/transport-contract.js'
+import type { NoticesOption } from '../../lib/notices.js'
 
 /**
  * Options of the file transport.
@@ -21,6 +22,8 @@ export interface FileTransportOptions {
    * and the count is written to the file once it works again. Default 8 MiB.
    */
   maxBufferBytes?: number
+  /** Where this transport's notices go when it is not one of a faultline's (which gives it its own `notices`). Default stderr. */
+  notices?: NoticesOption
 }
 
 export const DEFAULT_BUFFER_BYTES = 8 * 1024 * 1024

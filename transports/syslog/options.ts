@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import type { NoticesOption } from '../../lib/notices.js'
 import { FACILITIES, toHeaderField } from './format.js'
 import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
 
@@ -72,6 +73,8 @@ export interface SyslogTransportOptions extends SyslogOptions {
   defaultAppName?: string
   /** The directory where undelivered messages wait across crashes and restarts (TCP, TLS, RELP and Unix sockets); none keeps them in memory only. */
   spoolDir?: string
+  /** Where this transport's notices go when it is not one of a faultline's (which gives it its own `notices`). Default stderr. */
+  notices?: NoticesOption
 }
 
 /** The syslog settings once validated. */

@@ -32,7 +32,7 @@ interface Unacked {
 const MAX_TXNR = 999_999_999
 /** An error that says the receiver broke the protocol, read by shape. */
 export function isProtocolError(err: unknown): err is RelpProtocolError {
-  return (err as { code?: unknown } | undefined)?.code === 'ERELPPROTOCOL'
+  return (err as { code?: unknown } | undefined)?.code === 'FAULTLINE_RELP_PROTOCOL'
 }
 
 const OFFERS = 'relp_version=0\nrelp_software=faultline\ncommands=syslog'

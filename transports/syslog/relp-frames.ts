@@ -15,7 +15,8 @@ const MAX_HEADER = 53
  * frame, or answers for transactions never sent. Read by shape (`code`).
  */
 export class RelpProtocolError extends Error {
-  readonly code = 'ERELPPROTOCOL'
+  override readonly name = 'RelpProtocolError'
+  readonly code = 'FAULTLINE_RELP_PROTOCOL'
 }
 
 /** Encodes one RELP frame: `TXNR SP COMMAND SP DATALEN [SP DATA] LF`. */

@@ -86,6 +86,8 @@ export interface TicketAdapter {
  */
 export class TicketError extends Error {
   override readonly name = 'TicketError'
+  /** Read by shape, as Node's own errors. */
+  readonly code = 'FAULTLINE_TICKET'
   readonly permanent: boolean
   readonly status?: number
   constructor(

@@ -1,4 +1,5 @@
 import type { TicketAdapter } from './adapter.js'
+import type { NoticesOption } from '../../lib/notices.js'
 import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
 import { checkCeiling, failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
@@ -88,6 +89,8 @@ export interface TicketTransportOptions extends TicketOptions {
    * process's occurrences, at most one per ticket per window.
    */
   coordination?: FleetCoordination
+  /** Where this transport's notices go when it is not one of a faultline's (which gives it its own `notices`). Default stderr. */
+  notices?: NoticesOption
   /**
    * Errors muted in the incident view: their reports are not taken to the tracker (they are
    * still counted and logged elsewhere) until the mute ends.
