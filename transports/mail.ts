@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { sayFrom, setTransportNotices, type NoticesOption } from '../lib/notices.js'
 import { join } from 'node:path'
-import nodemailer, { type Transporter } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import TransportStream from 'winston-transport'
 import { describeMailError } from './mail/errors.js'
 import {
@@ -12,6 +12,7 @@ import {
 } from './mail/format.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from './mail/options.js'
 import { MailThrottle, type MailThrottleSink } from './mail/throttle.js'
+import { openTransporter, sendWithin } from './mail/send-deadline.js'
 import { settleWithin } from '../lib/delivery/deadline.js'
 import { Delivery, type DeliveryStats } from '../lib/delivery/delivery.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
@@ -86,7 +87,8 @@ export class MailTransport extends TransportStream implements ReportTransport {
   readonly name = 'mail'
   readonly settings: ResolvedMailOptions
   readonly #throttle: MailThrottle
-  readonly #transporter: Transporter
+  #transporter: Transporter
+  #deadlinesMissed = 0
   readonly #delivery: Delivery<MailUnit>
   readonly #appRoot: string | undefined
   readonly #logged = new LoggedLedger(this)
@@ -111,9 +113,7 @@ export class MailTransport extends TransportStream implements ReportTransport {
     this.#appName = appName
     this.settings = settings
     this.#appRoot = appRoot
-    this.#transporter = settings.smtp
-      ? nodemailer.createTransport({ ...settings.smtp, pool: true, maxConnections: 2 })
-      : nodemailer.createTransport({ streamTransport: true, buffer: true })
+    this.#transporter = openTransporter(settings.smtp)
     this.#delivery = new Delivery<MailUnit>({
       send: (unit) => this.#deliver(unit),
       ...(spoolDir ? { spool: new Spool<MailUnit>({ dir: spoolDir }) } : {}),
@@ -239,8 +239,27 @@ export class MailTransport extends TransportStream implements ReportTransport {
         ...(unit.fingerprint ? { 'X-Faultline-Fingerprint': unit.fingerprint } : {}),
       },
     }
-    const info = await this.#transporter.sendMail(message)
+    const transporter = this.#transporter
+    const info = await sendWithin(transporter, message, this.settings.sendMs, () =>
+      this.#dropTransporter(transporter),
+    )
     if (this.settings.outbox) this.#writeEml(mail, (info as unknown as { message: Buffer }).message)
+  }
+
+  /**
+   * A send missed its deadline: its connection is closed with the send on it
+   * (never handed back to the pool), and later mails go through a new pool.
+   */
+  #dropTransporter(late: Transporter): void {
+    this.#deadlinesMissed++
+    if (late !== this.#transporter) return
+    this.#transporter = openTransporter(this.settings.smtp)
+    ;(late.close as (options?: { force?: boolean }) => void)({ force: true })
+  }
+
+  /** Sends that missed `mail.timeouts.sendMs` (each one failed, to be retried, and its connection destroyed). */
+  get deadlinesMissed(): number {
+    return this.#deadlinesMissed
   }
 
   #writeEml(mail: ComposedMail, content: Buffer): void {

@@ -25,6 +25,8 @@ let sequence = 0
 export interface SyslogStats extends DeliveryStats {
   /** RELP sessions dropped because the receiver broke the protocol (their unacknowledged messages were sent again). */
   protocolErrors: number
+  /** TCP, TLS or Unix connections dropped because the receiver stopped reading (a write did not drain within `writeTimeoutMs`); what it may not have read was sent again. */
+  stalls: number
 }
 
 const CLOSE_TIMEOUT_MS = 2000
@@ -132,7 +134,8 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
       connect: () => connectTo(s),
       target: s.target,
       onUp,
-      onDown: () => this.#resendInDoubt(),
+      onDown: (stalled) => this.#resendInDoubt(stalled),
+      writeTimeoutMs: s.writeTimeoutMs,
     })
   }
 
@@ -154,9 +157,13 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
     if (this.settings.inDoubtMs) this.#inDoubt.add(key, frame)
   }
 
-  /** Plain TCP has no acknowledgement: what went out in the last moments of a dropped connection is sent again. */
-  #resendInDoubt(): void {
-    this.#delivery?.resend(this.#inDoubt.take())
+  /**
+   * Plain TCP has no acknowledgement: what went out in the last moments of a
+   * dropped connection is sent again; after a stall, all that is kept, since
+   * the receiver may have read none of it.
+   */
+  #resendInDoubt(stalled: boolean): void {
+    this.#delivery?.resend(this.#inDoubt.take(stalled))
   }
 
   /** Emits `logged` with the info once the receiver took it: acknowledged (RELP), written (TCP, TLS, Unix) or sent (UDP). */
@@ -255,6 +262,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
         resent: 0,
       }),
       protocolErrors: this.#protocolErrors,
+      stalls: this.#connection instanceof StreamConnection ? this.#connection.stalls : 0,
     }
   }
 

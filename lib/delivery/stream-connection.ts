@@ -28,8 +28,10 @@ export interface StreamConnectionOptions {
   target: string
   /** Called when a connection comes up, so waiting senders can go at once. */
   onUp?: () => void
-  /** Called when a connection that was up closes without our asking. */
-  onDown?: () => void
+  /** Called when a connection that was up closes without our asking; `stalled` when it was dropped for a write that never drained. */
+  onDown?: (stalled: boolean) => void
+  /** How long a write may wait unsent (a receiver that stopped reading) before the connection is dropped. Default 30 000 ms. */
+  writeTimeoutMs?: number
   minBackoffMs?: number
   maxBackoffMs?: number
 }
@@ -60,7 +62,11 @@ export class StreamConnection {
   readonly #backoff: Backoff
   #lastError: Error | undefined
   #waiting: Array<{ frame: Buffer; resolve: () => void; reject: (err: Error) => void }> = []
+  #stalled = false
+  readonly #stallErrors = new WeakMap<Socket, Error>()
   reconnects = 0
+  /** Connections dropped because a write did not drain within `writeTimeoutMs`. */
+  stalls = 0
 
   constructor(private readonly options: StreamConnectionOptions) {
     this.#backoff = new Backoff(options.minBackoffMs ?? 250, options.maxBackoffMs ?? 30_000)
@@ -69,16 +75,39 @@ export class StreamConnection {
   /** Hands one frame to the connection; while a connection is being opened, waits for its outcome. */
   write(frame: Buffer): Promise<void> {
     const socket = this.#socket
-    if (this.#up && socket) {
-      return new Promise((resolve, reject) => {
-        socket.write(frame, (err) => (err ? reject(err) : resolve()))
-      })
-    }
+    if (this.#up && socket)
+      return new Promise((resolve, reject) => this.#send(socket, frame, resolve, reject))
     this.#demand = true
     if (!this.#socket && !this.#timer) this.#connect()
     if (this.#socket)
       return new Promise((resolve, reject) => this.#waiting.push({ frame, resolve, reject }))
     return Promise.reject(this.#failure())
+  }
+
+  /**
+   * Writes with a deadline: the callback comes once the kernel took the
+   * bytes, so one that does not come means the receiver stopped reading and
+   * the buffers are full. Nothing else would ever give that connection up.
+   */
+  #send(socket: Socket, frame: Buffer, resolve: () => void, reject: (err: Error) => void): void {
+    const ms = this.options.writeTimeoutMs ?? 30_000
+    const timer = setTimeout(() => this.#stall(socket, ms), ms)
+    timer.unref()
+    socket.write(frame, (err) => {
+      clearTimeout(timer)
+      // the write the stall cut short says why, not "write after destroy"
+      if (err) reject(this.#stallErrors.get(socket) ?? err)
+      else resolve()
+    })
+  }
+
+  #stall(socket: Socket, ms: number): void {
+    if (socket !== this.#socket || socket.destroyed) return
+    this.stalls++
+    this.#stalled = true
+    this.#lastError = new Error(`it stopped reading: a write did not drain within ${ms} ms`)
+    this.#stallErrors.set(socket, this.#failure())
+    socket.destroy()
   }
 
   #failure(): Error {
@@ -101,7 +130,7 @@ export class StreamConnection {
       this.#lastError = undefined
       this.#backoff.reset()
       for (const { frame, resolve, reject } of this.#waiting.splice(0))
-        socket.write(frame, (err) => (err ? reject(err) : resolve()))
+        this.#send(socket, frame, resolve, reject)
       this.options.onUp?.()
     })
     socket.on('error', (err) => {
@@ -119,13 +148,15 @@ export class StreamConnection {
     if (socket !== this.#socket) return
     // 'end' (the receiver's FIN) already set #up to false; what matters is whether this connection ever was up
     const wasUp = this.#everUp
+    const stalled = this.#stalled
     this.#everUp = false
+    this.#stalled = false
     this.#socket = undefined
     this.#up = false
     const failure = this.#failure()
     for (const { reject } of this.#waiting.splice(0)) reject(failure)
     if (this.#closed) return
-    if (wasUp) this.options.onDown?.()
+    if (wasUp) this.options.onDown?.(stalled)
     if (wasUp) this.#demand = true
     if (!this.#demand) return
     this.reconnects++

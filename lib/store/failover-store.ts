@@ -29,6 +29,13 @@ export interface FailoverOptions {
   say: NoticeChannel
   /** Gives the client back (for a client faultline made); nothing for the app's own. */
   release: () => Promise<void>
+  /**
+   * Destroys the client and makes a new one, for a client faultline made: a
+   * call past its deadline may be a reply still arriving (node-redis buffers a
+   * bulk string of any announced length), so the connection is not kept.
+   * Absent for the app's own client, which faultline must not replace.
+   */
+  reopen?: () => Promise<RedisStore>
 }
 
 type Local = FleetCoordination & IncidentStore
@@ -50,7 +57,9 @@ class Timeout extends Error {
  * Falling back may send an alert twice; it never loses one.
  */
 export class FailoverStore implements Store {
-  readonly #redis: Promise<RedisStore>
+  #redis: Promise<RedisStore>
+  #reopens = 0
+  #cannotReopenSaid = false
   readonly #local: Local
   readonly #options: FailoverOptions
   #shared = true
@@ -133,6 +142,7 @@ export class FailoverStore implements Store {
       }
     } catch (err) {
       this.#down(err)
+      if (err instanceof Timeout) this.#reopen()
       this.#fallbacks++
       return local(this.#local)
     } finally {
@@ -156,6 +166,37 @@ export class FailoverStore implements Store {
     this.#probe = setInterval(() => void this.#check(), this.#options.probeMs).unref()
   }
 
+  /**
+   * A call missed its deadline: whatever the connection is receiving (a reply
+   * of any size) goes with the client, so a hostile or broken Redis costs
+   * memory for one deadline at most. The app's own client is left alone, and
+   * that is said once.
+   */
+  #reopen(): void {
+    if (this.#closed) return
+    const reopen = this.#options.reopen
+    if (!reopen) {
+      if (this.#cannotReopenSaid) return
+      this.#cannotReopenSaid = true
+      this.#options.say(
+        `faultline: a call to ${this.#options.target} missed its deadline; faultline does not replace the app's own client, so whatever that connection still receives is held by it (pass store: 'redis://…' to let faultline drop and reopen its own connection)\n`,
+      )
+      return
+    }
+    this.#reopens++
+    this.#connected = false
+    this.#redis = reopen()
+    this.#redis.then(
+      () => (this.#connected = true),
+      () => undefined,
+    )
+  }
+
+  /** Clients destroyed and made again after a call missed its deadline. */
+  get reopens(): number {
+    return this.#reopens
+  }
+
   async #check(): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     try {
@@ -166,7 +207,8 @@ export class FailoverStore implements Store {
         )
       })
       await Promise.race([this.#redis.then((redis) => redis.ping()), deadline])
-    } catch {
+    } catch (err) {
+      if (err instanceof Timeout) this.#reopen()
       return
     } finally {
       clearTimeout(timer)

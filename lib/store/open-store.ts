@@ -131,13 +131,15 @@ export function openStore(
   const local: FleetCoordination & IncidentStore = new LocalStore()
   const limits = STORE_LIMITS
   const prefix = prefixOf(setting, appName)
-  const own = setting.kind === 'url' ? makeClient(setting.url, setting.timeoutMs) : undefined
+  let own = setting.kind === 'url' ? makeClient(setting.url, setting.timeoutMs) : undefined
+  const connectOwn = () =>
+    own!
+      .then((client) => client.connect().then(() => client))
+      .then((client) => new RedisStore(client, { prefix, limits }))
   const redis =
     setting.kind === 'client'
       ? Promise.resolve(new RedisStore(setting.client, { prefix, limits }))
-      : own!
-          .then((client) => client.connect().then(() => client))
-          .then((client) => new RedisStore(client, { prefix, limits }))
+      : connectOwn()
   return new FailoverStore(redis, local, {
     target: setting.kind === 'url' ? setting.target : 'the app’s Redis client',
     timeoutMs: setting.timeoutMs,
@@ -150,5 +152,18 @@ export function openStore(
       const client = await own?.catch(() => undefined)
       client?.destroy()
     },
+    ...(setting.kind === 'url'
+      ? {
+          reopen: () => {
+            const old = own!
+            own = makeClient(setting.url, setting.timeoutMs)
+            void old.then(
+              (client) => client.destroy(),
+              () => undefined,
+            )
+            return connectOwn()
+          },
+        }
+      : {}),
   })
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
-import { createServer, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simpleParser, type ParsedMail } from 'mailparser'
@@ -148,6 +148,74 @@ export async function startSilentServer(): Promise<{ port: number; close(): Prom
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** A stalling SMTP server in front of a good one: what it did, for the test to read. */
+export interface TricklingServer {
+  port: number
+  /** Connections it stalled, and how many of them the client closed. */
+  stalled: number
+  closedByClient: number
+  close(): Promise<void>
+}
+
+/**
+ * The first `stall` connections get a greeting, then a reply to EHLO one byte
+ * every `everyMs` (inside any socket timeout), for at most `maxBytes` bytes;
+ * later connections are piped to `target`, a good server.
+ */
+export async function startTricklingServer(
+  target: number,
+  { stall = 1, everyMs = 50, maxBytes = 2000 } = {},
+): Promise<TricklingServer> {
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  const state = { stalled: 0, closedByClient: 0 }
+  const server: Server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+    if (state.stalled >= stall) {
+      const upstream = connect(target, '127.0.0.1')
+      upstream.on('error', () => socket.destroy())
+      socket.on('close', () => upstream.destroy())
+      upstream.on('close', () => socket.destroy())
+      socket.pipe(upstream).pipe(socket)
+      return
+    }
+    state.stalled++
+    socket.write('220 trickle.test ESMTP\r\n')
+    const reply = Buffer.from(`250-trickle.test${'.'.repeat(maxBytes)}\r\n250 OK\r\n`)
+    let sent = 0
+    socket.once('data', () => {
+      const timer = setInterval(() => {
+        if (sent >= maxBytes || socket.destroyed) return clearInterval(timer)
+        socket.write(reply.subarray(sent, ++sent))
+      }, everyMs)
+      timers.add(timer)
+    })
+    socket.on('close', () => {
+      sockets.delete(socket)
+      if (sent < maxBytes) state.closedByClient++
+    })
+  })
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  )
+  return {
+    port,
+    get stalled() {
+      return state.stalled
+    },
+    get closedByClient() {
+      return state.closedByClient
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearInterval(t)
         for (const s of sockets) s.destroy()
         server.close(() => resolve())
       }),

@@ -22,6 +22,8 @@ export function describeMailError(err: unknown, target: string): string {
   const e = (err ?? {}) as MailError
   const message = String(e.message ?? err)
   const where = target.replace(/^smtps?:\/\//, '')
+  if (e.code === 'ESENDDEADLINE')
+    return `${where} kept the connection busy past the send deadline (${message}): the server is stalling or overloaded; raise mail.timeouts.sendMs only for a slow but working server`
   if (e.code === 'EAUTH')
     return `${where} refused the user name or password (${e.response ?? message}): check the credentials in the mail setting`
   if (/ECONNREFUSED/.test(message))

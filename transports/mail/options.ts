@@ -42,8 +42,13 @@ export interface MailOptions {
   digestWindowMs?: number
   /** At most `max` mails (default 30) per `periodMs` (default an hour); past it, one summary says what was held back. */
   ceiling?: CeilingOptions
-  /** Connection, greeting and socket timeouts (10 s, 10 s, 30 s). */
-  timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number }
+  /**
+   * Connection, greeting and socket timeouts (10 s, 10 s, 30 s), and `sendMs`, the most one mail may take
+   * from start to end (default 3 minutes): the socket timeout only counts silence, so a server that answers
+   * a byte at a time would otherwise hold a send, and the connection the next mails wait for, for hours.
+   * A send past it fails, is retried later, and its connection is destroyed rather than reused.
+   */
+  timeouts?: { connectionMs?: number; greetingMs?: number; socketMs?: number; sendMs?: number }
   /** Tries per mail before it is kept as undeliverable. Default 6. */
   attempts?: number
   /** Send even in debug mode. */
@@ -89,6 +94,8 @@ export interface ResolvedMailOptions {
   maxPerHour: number
   ceilingPeriodMs: number
   attempts: number
+  /** The most one send may take, start to end, before it fails and its connection is destroyed. */
+  sendMs: number
   /** Where mail goes, for messages: `smtp://host:port` or the outbox path, never a password. */
   target: string
 }
@@ -196,6 +203,7 @@ export function resolveMailOptions(
     digestWindowMs: positive('mail.digestWindowMs', merged.digestWindowMs, 5 * 60_000),
     ...checkCeiling('mail', merged.ceiling),
     attempts: positive('mail.attempts', merged.attempts, 6),
+    sendMs: positive('mail.timeouts.sendMs', merged.timeouts?.sendMs, 3 * 60_000),
     target: '',
   }
   if (merged.outbox !== undefined) {

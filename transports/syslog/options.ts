@@ -51,6 +51,11 @@ export interface SyslogOptions {
   relp?: { window?: number; ackTimeoutMs?: number }
   /** TCP and TLS: messages written this long before a connection closed are sent again on the next one, since plain syslog never says what the receiver kept. Default 2000 ms; 0 turns it off. */
   inDoubtMs?: number
+  /**
+   * TCP, TLS and Unix sockets: how long bytes handed to the connection may wait unsent (a receiver that stopped
+   * reading) before the connection is dropped and what it may not have read is sent again on a new one. Default 30 000 ms.
+   */
+  writeTimeoutMs?: number
   /** The least severe level sent. Default `warn`: every report. */
   level?: 'error' | 'warn' | 'info'
   /** Send even in debug mode. */
@@ -100,6 +105,7 @@ export interface ResolvedSyslogOptions {
   streamMaxBytes: number
   relp: { window: number; ackTimeoutMs: number }
   inDoubtMs: number
+  writeTimeoutMs: number
   level: 'error' | 'warn' | 'info'
   /** Where messages go, for messages about it. */
   target: string
@@ -123,6 +129,7 @@ const KNOWN_FIELDS: Record<keyof SyslogOptions, true> = {
   streamMaxBytes: true,
   relp: true,
   inDoubtMs: true,
+  writeTimeoutMs: true,
   level: true,
   force: true,
 }
@@ -260,6 +267,7 @@ export function resolveSyslogOptions(
       ),
     },
     inDoubtMs: wholeNumber('syslog.inDoubtMs', o.inDoubtMs, 2000, 0, 60_000),
+    writeTimeoutMs: wholeNumber('syslog.writeTimeoutMs', o.writeTimeoutMs, 30_000, 100, 3_600_000),
     level,
     target: protocol === 'unix' ? `unix://${o.path}` : `${protocol}://${host}:${port}`,
   }
