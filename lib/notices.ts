@@ -17,6 +17,8 @@ export const NOTICE_CODES = {
   FAULTLINE_STORE_DOWN: 'the shared store is unavailable; each process counts and alerts alone',
   FAULTLINE_STORE_BACK: 'the shared store answers again; sharing resumes',
   FAULTLINE_STORE_FAILED: 'a report could not be counted in the store',
+  FAULTLINE_STORE_CLIENT_KEPT:
+    "a Redis call missed its deadline on the app's own client, which faultline does not replace (said once)",
   FAULTLINE_VIEW_FAILED: 'the incident view could not answer (its store failed)',
   FAULTLINE_REPORT_FAILED: "a request's outcome, a warning or an error could not be reported",
   FAULTLINE_LOGGER_THREW: "the app's logger (`logger` option) threw",

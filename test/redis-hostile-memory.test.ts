@@ -40,7 +40,9 @@ describe('a Redis that answers with a bulk string of 900 MB (fake Redis on loopb
       expect(total).to.be.at.least(1)
       expect(faultline.storeStatus().fallbacks).to.be.above(0)
       expect(redis.connections, 'the client was made again').to.be.above(1)
-      expect(peak - before).to.be.below(announced / 2)
+      // without the reopen the client holds the whole reply and its copies (1.8 GB measured); with it, what
+      // one 100 ms deadline lets in (about 480 MB at most in a 10 s run on loopback)
+      expect(peak - before).to.be.below(announced * 0.75)
     } finally {
       clearInterval(watch)
     }

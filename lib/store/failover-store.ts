@@ -179,7 +179,10 @@ export class FailoverStore implements Store {
       if (this.#cannotReopenSaid) return
       this.#cannotReopenSaid = true
       this.#options.say(
-        `faultline: a call to ${this.#options.target} missed its deadline; faultline does not replace the app's own client, so whatever that connection still receives is held by it (pass store: 'redis://…' to let faultline drop and reopen its own connection)\n`,
+        noticeOf(
+          'FAULTLINE_STORE_CLIENT_KEPT',
+          `a call to ${this.#options.target} missed its deadline; faultline does not replace the app's own client, so whatever that connection still receives is held by it (pass store: 'redis://…' to let faultline drop and reopen its own connection)`,
+        ),
       )
       return
     }
