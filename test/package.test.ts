@@ -5,11 +5,20 @@ import { packPackage, ROOT, run } from './support/packed-package.js'
 import { startRedis } from './support/redis.js'
 
 // names in the README's inline code that are not faultline's own
-const NOT_OURS = new Set(['TypeError', 'AggregateError', 'AsyncLocalStorage'])
+const NOT_OURS = new Set([
+  'TypeError',
+  'AggregateError',
+  'AsyncLocalStorage',
+  'AsyncResource',
+  'createError',
+])
 
 /** The README and its topic pages under docs/, as one text. */
 function readDocs(): string {
-  const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md'))
+  // architecture.md is for contributors: it names internals on purpose
+  const pages = readdirSync(join(ROOT, 'docs')).filter(
+    (f) => f.endsWith('.md') && f !== 'architecture.md',
+  )
   return [join(ROOT, 'README.md'), ...pages.map((f) => join(ROOT, 'docs', f))]
     .map((file) => readFileSync(file, 'utf8'))
     .join('\n')
