@@ -76,6 +76,12 @@ export class InstantCoordination implements CoordinationAnswers {
     return { admitted: false, freeAt: times[0]! + periodMs }
   }
 
+  giveBack(key: string, at: number): void {
+    const times = this.#admitted.get(key)?.times
+    const index = times ? times.indexOf(at) : -1
+    if (index >= 0) times!.splice(index, 1)
+  }
+
   /** `first` may be given as a function: it is called only when this occurrence opens a window. */
   gather(
     scope: string,
@@ -158,6 +164,11 @@ export class LocalCoordination implements FleetCoordination {
 
   admit(key: string, max: number, periodMs: number): Promise<Admission> {
     return Promise.resolve(this.instant.admit(key, max, periodMs))
+  }
+
+  giveBack(key: string, at: number): Promise<void> {
+    this.instant.giveBack(key, at)
+    return Promise.resolve()
   }
 
   gather(

@@ -99,6 +99,23 @@ export function describeCoordination(name: string, openFleet: OpenCoordination):
       expect((await a.admit('other', 3, MINUTE)).admitted).to.equal(true)
     })
 
+    it('should count an event given back no more, and give back only what was admitted', async () => {
+      const [a, b] = [await member(), await member()]
+      const first = await a.admit('tickets', 2, MINUTE)
+      clock += 1000
+      await b.admit('tickets', 2, MINUTE)
+      clock += 1000
+      expect((await a.admit('tickets', 2, MINUTE)).admitted).to.equal(false)
+      // an error that had its ticket already: its slot goes back, for any member of the fleet
+      await b.giveBack('tickets', first.freeAt)
+      await b.giveBack('tickets', first.freeAt)
+      await a.giveBack('tickets', START + 30_000)
+      await a.giveBack('nothing', START)
+      expect((await a.admit('tickets', 2, MINUTE)).admitted).to.equal(true)
+      const refused = await b.admit('tickets', 2, MINUTE)
+      expect(refused).to.deep.equal({ admitted: false, freeAt: START + 1000 + MINUTE })
+    })
+
     it('should count events in a window across members', async () => {
       const [a, b] = [await member(), await member()]
       const counts = []

@@ -11,7 +11,7 @@ import {
 import { LocalCoordination } from '../../lib/store/local-coordination.js'
 import type { FleetCoordination, Gathered, GatherResult } from '../../lib/store/types.js'
 import { WindowTakes } from '../../lib/store/window-takes.js'
-import { occurrenceOf, slim } from '../ticket/reports.js'
+import { occurrenceOf, slim, summaryLineOf } from '../ticket/reports.js'
 
 /** One occurrence kept for a digest: enough to find it again, nothing more. */
 export interface Occurrence {
@@ -229,7 +229,7 @@ export class MailThrottle {
     const entry = held.byFingerprint.get(report.fingerprint)
     if (entry) entry.reports += reports
     else if (held.byFingerprint.size < MAX_HELD_FINGERPRINTS)
-      held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
+      held.byFingerprint.set(report.fingerprint, { message: summaryLineOf(report), reports })
   }
 
   #sendHeldBack(budget: Budget): void {
