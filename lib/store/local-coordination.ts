@@ -105,6 +105,8 @@ export class InstantCoordination implements CoordinationAnswers {
       return { opened: true, start: now }
     }
     window.count++
+    // a window that gathers lives until it is taken, however late its taker's timer: its counts are owed
+    window.expires = now + windowMs * 3
     if (window.occurrences.length < MAX_LISTED) window.occurrences.push(occurrence)
     if (occurrence.url !== undefined && window.urls.size < MAX_URLS) window.urls.add(occurrence.url)
     return { opened: false, start: window.start }

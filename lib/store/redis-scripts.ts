@@ -52,6 +52,7 @@ if start < 0 or (count == 0 and start + windowMs <= now) then
   return { 1, ARGV[1] }
 end
 redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('PEXPIRE', KEYS[1], ttl)
 if redis.call('LLEN', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('RPUSH', KEYS[2], ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ttl)

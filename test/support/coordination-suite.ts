@@ -71,6 +71,20 @@ export function describeCoordination(name: string, openFleet: OpenCoordination):
       expect(fresh).to.deep.equal({ opened: true, start: clock })
     })
 
+    it('should keep counting into a window its taker is late for, while occurrences keep coming', async () => {
+      const c = await member()
+      const { start } = await c.gather('tickets', 'fp', '{}', occurrence('A'), MINUTE)
+      // a taker whose event loop was blocked: the window's timer fires windows late
+      for (let i = 1; i <= 5; i++) {
+        clock += i === 1 ? MINUTE / 2 : MINUTE
+        expect(await c.gather('tickets', 'fp', '{}', occurrence(`${i}`), MINUTE)).to.deep.equal({
+          opened: false,
+          start,
+        })
+      }
+      expect((await c.take('tickets', 'fp', start, MINUTE))?.count).to.equal(5)
+    })
+
     it('should give nothing for a window taken already or never opened', async () => {
       const c = await member()
       expect(await c.take('mail', 'nothing', START, MINUTE)).to.equal(undefined)

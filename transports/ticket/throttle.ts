@@ -167,7 +167,11 @@ export class TicketThrottle {
           : // another process is filing this error's ticket right now: the occurrence is counted, not filed
             settle(
               this.#gather(report),
-              (again) => this.#counted(report, again.start),
+              (again) => {
+                // the window it opened is this process's to take: a comment that re-files wants it whole
+                this.#firsts.keep(report)
+                this.#counted(report, again.start)
+              },
               (err) => this.#work.failed(err),
             ),
       (err) => {
