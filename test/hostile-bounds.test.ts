@@ -133,7 +133,7 @@ describe('hostile bounds', function () {
             name: `Order${req.params.id}Error`,
           })
         })
-        app.use((req) => {
+        app.use(() => {
           throw Object.assign(new Error('line one\nforged  line 99×  GET /admin'), {
             name: 'UnroutedError',
           })
