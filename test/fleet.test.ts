@@ -154,6 +154,37 @@ describe('a fleet sharing one store', () => {
     expect([...logged].sort()).to.deep.equal([...reported].sort())
   })
 
+  it('should give an error the fleet ceiling held back no ticket of its own, however often it recurs in a window', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-fleet-ceiling-'))
+    try {
+      const transports: TicketTransport[] = []
+      fleet = fleetOf(2, (coordination) => {
+        const transport = new TicketTransport({
+          url: `local:${dir}`,
+          digestWindowMs: 60_000,
+          ceiling: { max: 2 },
+          coordination,
+        })
+        transports.push(transport)
+        return transport
+      })
+      for (const kind of ['A', 'B', 'C', 'D', 'A', 'B', 'C', 'D', 'C', 'D'])
+        await storm(fleet, `/kind/${kind}`, 2)
+      for (const transport of transports) await transport.flush(10_000)
+      const tickets = ticketsIn(dir)
+      const summaries = tickets.filter((t) => t.title.includes('held back'))
+      // A and B filed for the whole fleet; C and D (12 occurrences) in the summaries, never filed by a comment
+      expect(tickets.length - summaries.length).to.equal(2)
+      expect(summaries.length).to.be.within(1, 2)
+      const heldBack = summaries.map((t) =>
+        /(\d+) distinct error\(s\) occurring (\d+)/.exec(t.body)!,
+      )
+      expect(heldBack.reduce((sum, m) => sum + Number(m[2]), 0)).to.equal(12)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("should file one ticket per error for the whole fleet, its comments counting every process's occurrences", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-fleet-tickets-'))
     try {
