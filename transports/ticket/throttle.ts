@@ -1,4 +1,4 @@
-import { BackgroundWork } from '../../lib/delivery/background-work.js'
+import type { BackgroundWork } from '../../lib/delivery/background-work.js'
 import type { Report } from '../../lib/report/report.js'
 import {
   answersOf,
@@ -10,6 +10,7 @@ import {
 } from '../../lib/store/answers.js'
 import { LocalCoordination } from '../../lib/store/local-coordination.js'
 import type { FleetCoordination, Gathered, GatherResult } from '../../lib/store/types.js'
+import { flushWindows, storeWork } from '../../lib/store/throttle-work.js'
 import { WindowTakes } from '../../lib/store/window-takes.js'
 import { HeldBackTickets, type HeldTickets } from './ceiling.js'
 import { FirstReports } from './first-reports.js'
@@ -58,10 +59,6 @@ function claimKey(fingerprint: string): string {
   return `ticket:${fingerprint}`
 }
 
-function reasonOf(err: unknown): string {
-  return String((err as { message?: unknown })?.message ?? err)
-}
-
 /**
  * The ticket flood guard, one set of rules over the fleet's coordination:
  * this process's own state (answered at once, no promise per report) or the
@@ -96,9 +93,7 @@ export class TicketThrottle {
     )
     this.#held = new HeldBackTickets((held) => sink.heldBack(held), now)
     this.#firsts = new FirstReports(options.maxFingerprints, options.maxHeldBytes)
-    this.#work = new BackgroundWork((err) =>
-      warn(new Error(`the shared store failed for tickets (${reasonOf(err)})`)),
-    )
+    this.#work = storeWork('tickets', warn)
   }
 
   stats(): { windowed: number; heldReports: number; heldBytes: number; heldBack: number } {
@@ -294,17 +289,7 @@ export class TicketThrottle {
    * own state; with a shared store, once its calls under way have settled.
    */
   flush(closing = false): void | Promise<void> {
-    if (!this.#work.busy) {
-      this.#takes.takeAll(closing)
-      if (!this.#work.busy) return this.#held.flush()
-    }
-    return this.#work
-      .settled()
-      .then(() => {
-        this.#takes.takeAll(closing)
-        return this.#work.settled()
-      })
-      .then(() => this.#held.flush())
+    return flushWindows(this.#work, this.#takes, () => this.#held.flush(), closing)
   }
 
   /** Releases the held-back summary's timer. */
