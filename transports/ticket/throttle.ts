@@ -291,9 +291,4 @@ export class TicketThrottle {
   flush(closing = false): void | Promise<void> {
     return flushWindows(this.#work, this.#takes, () => this.#held.flush(), closing)
   }
-
-  /** Releases the held-back summary's timer. */
-  stop(): void {
-    this.#held.stop()
-  }
 }
