@@ -18,7 +18,8 @@ import { createFaultline } from '../lib/index.js'
 import type { LocalTicket } from '../transports/ticket/local.js'
 import { FileTransport } from '../transports/file.js'
 import { TicketTransport } from '../transports/ticket.js'
-import { captureStderr, createHarness, waitUntil, type Harness } from './helpers.js'
+import request from 'supertest'
+import { captureStderr, createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { getDeadPort } from './support/ports.js'
 import { runScript } from './support/processes.js'
 
@@ -115,6 +116,44 @@ describe('hostile bounds', function () {
         )
         expect(summaries[0]!.body).to.contain('2990 distinct error(s) occurring 5980 time(s)')
         expect(transport.stats()).to.include({ created: 10, summaries: 1, heldBack: 2990 })
+      } finally {
+        await h.faultline.close({ timeoutMs: 5000 })
+      }
+    })
+
+    it("should name each held-back error's request on its one summary line, whatever its message and URL hold", async function () {
+      const tickets = join(dir, 'tickets')
+      const h = createHarness({
+        tickets: { url: `local:${tickets}`, digestWindowMs: 60_000, ceiling: { max: 1 } },
+      })
+      try {
+        const app = createApp(h.faultline)
+        app.get('/orders/:id', (req) => {
+          throw Object.assign(new Error(`order ${req.params.id}`), {
+            name: `Order${req.params.id}Error`,
+          })
+        })
+        app.use(() => {
+          throw Object.assign(new Error('line one\nforged  line 99×  GET /admin'), {
+            name: 'UnroutedError',
+          })
+        })
+        app.use(h.faultline.errorHandler())
+        for (const id of ['1', '2']) await request(app).get(`/orders/${id}`).expect(500)
+        await request(app)
+          .get(`/nowhere/${'x'.repeat(300)}?token=secret`)
+          .expect(500)
+        await ticketTransportOf(h).flush(10_000)
+        const summary = readTickets(tickets).find((t) => t.title.includes('held back'))
+        const lines = summary!.body
+          .split('\n')
+          .filter((l) => /^[0-9a-f]{16} {2}/.test(l.replace('<pre>', '')))
+        expect(lines).to.have.length(2)
+        expect(lines.join('\n')).to.contain('order 2 — GET /orders/:id')
+        const unrouted = lines.find((l) => l.includes('line one'))!
+        expect(unrouted).to.match(/UnroutedError: line one — GET \/nowhere\/x{100}/)
+        expect(unrouted).not.to.contain('token=secret')
+        expect(unrouted.length).to.be.below(400)
       } finally {
         await h.faultline.close({ timeoutMs: 5000 })
       }

@@ -151,6 +151,30 @@ describe('mail to the managers', () => {
       expect(mails[3]!.mail.text).to.contain(`${kind}Error: storm`)
   })
 
+  it("should name each held-back mail's request in the summary, the route or else the path without its query", async function () {
+    this.timeout(20_000)
+    h = mailHarness(server, { ceiling: { max: 1, periodMs: 800 }, digestWindowMs: 60_000 })
+    const app = createApp(h.faultline)
+    app.get('/orders/:id', (req) => {
+      throw errorOfKind(`Order${req.params.id}`, 'database timeout')
+    })
+    app.use(() => {
+      throw errorOfKind('Unrouted', 'database timeout')
+    })
+    app.use(h.faultline.errorHandler())
+    for (const id of ['1', '2']) await request(app).get(`/orders/${id}`).expect(500)
+    await request(app).get('/nowhere/deep?token=secret').expect(500)
+    const mails = await waitUntil(
+      () => (server.received.length >= 2 ? server.received : undefined),
+      15_000,
+      'a mail and a summary',
+    )
+    const text = mails[1]!.mail.text!
+    expect(text).to.contain('Order2Error: database timeout — GET /orders/:id')
+    expect(text).to.contain('UnroutedError: database timeout — GET /nowhere/deep')
+    expect(text).not.to.contain('token=secret')
+  })
+
   it('should not let CRLF or Bcc: in a message or URL add headers or recipients', async () => {
     h = mailHarness(server)
     const app = createApp(h.faultline)

@@ -7,14 +7,12 @@ import { settleWithin } from '../lib/delivery/deadline.js'
 import { LoggedLedger } from '../lib/delivery/logged-ledger.js'
 import { Spool } from '../lib/delivery/spool.js'
 import { undeliveredAtShutdown, type ReportTransport } from '../lib/delivery/transport-contract.js'
-import { TicketCeiling, type HeldTickets } from './ticket/ceiling.js'
+import type { HeldTickets } from './ticket/ceiling.js'
 import type { TicketAdapter } from './ticket/adapter.js'
-import { FleetTickets } from './ticket/fleet-tickets.js'
 import { TrackerWork } from './ticket/tracker-work.js'
-import type { FleetCoordination } from '../lib/store/types.js'
 import { resolveTicketOptions, type TicketTransportOptions } from './ticket/options.js'
-import type { TicketOp, TicketStats, Track } from './ticket/work.js'
-import { TicketWindows } from './ticket/windows.js'
+import { TicketThrottle, type TicketThrottleSink } from './ticket/throttle.js'
+import type { TicketOp, TicketStats } from './ticket/work.js'
 
 export type { TicketStats }
 
@@ -30,9 +28,11 @@ const HELD = '\u0000held'
  * on the shared delivery line (spooled, in order, retried with backoff), so a
  * tracker that is down or slow delays no request and loses no count.
  * Memory and tracker load stay bounded in a storm of distinct errors: at most
- * `ceiling.max` new errors go to the tracker per period (the rest are counted
- * into one summary ticket), at most `maxFingerprints` windows are open, and
- * they keep whole first reports only within `maxHeldBytes`.
+ * `ceiling.max` new tickets per sliding period (across the fleet with a
+ * shared store; the rest are counted into one summary ticket per process),
+ * at most `maxFingerprints` windows wait, and whole first reports are kept
+ * for their comments only within `maxHeldBytes`. The same rules run on this
+ * process's own state or on the fleet's store.
  *
  * `logged` is emitted with a report once the tracker operation that carries
  * it is done: its ticket's work, the window's comment it was counted into,
@@ -50,19 +50,15 @@ const HELD = '\u0000held'
 export class TicketTransport extends TransportStream implements ReportTransport {
   readonly name = 'tickets'
   readonly adapter: TicketAdapter
-  readonly #windowMs: number
   readonly #kinds: Set<string>
-  readonly #windows: TicketWindows
+  readonly #throttle: TicketThrottle
   readonly #delivery: Delivery<TicketOp>
-  readonly #ceiling: TicketCeiling
   #counts = { created: 0, comments: 0, reopened: 0, heldBack: 0, summaries: 0 }
   #closed = false
   #refusalSaid = false
   readonly #logged = new LoggedLedger(this)
   readonly #muted: ((fingerprint: string) => boolean) | undefined
-  readonly #fleet: FleetTickets | undefined
   readonly #work: TrackerWork
-  #elsewhere = 0
 
   constructor(options: TicketTransportOptions) {
     super({ level: 'error' })
@@ -71,27 +67,26 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#muted = muted
     const settings = resolveTicketOptions(setting as Record<string, unknown>)
     this.adapter = settings.adapter
-    this.#windowMs = settings.windowMs ?? 10 * 60_000
     this.#kinds = new Set(settings.errors ? ['traceback', 'error'] : ['traceback'])
-    this.#windows = new TicketWindows({
-      windowMs: this.#windowMs,
+    const limits = {
+      windowMs: settings.windowMs ?? 10 * 60_000,
+      maxPerPeriod: settings.maxPerHour,
+      periodMs: settings.ceilingPeriodMs,
       maxFingerprints: settings.maxFingerprints,
       maxHeldBytes: settings.maxHeldBytes,
-      ended: (fingerprint, track) => this.#pushComment(fingerprint, track),
-    })
-    this.#ceiling = new TicketCeiling(
-      { maxPerPeriod: settings.maxPerHour, periodMs: settings.ceilingPeriodMs },
-      (held) => this.#holdBack(held),
+    }
+    // without a shared store the same rules run on this process's own state, answered at once
+    this.#throttle = new TicketThrottle(limits, this.#sink(), coordination, (err) =>
+      sayFrom(this, 'FAULTLINE_TICKETS_STORE_FAILED', err.message),
     )
-    this.#fleet = coordination && this.#openFleet(coordination)
     this.#work = new TrackerWork({
       adapter: this.adapter,
       onRegression: settings.onRegression,
       maxPerHour: settings.maxPerHour,
       counts: this.#counts,
-      refund: () => this.#ceiling.refund(),
+      giveBack: (admittedAt) => this.#throttle.giveBack(admittedAt),
       join: (report) => this.#join(report),
-      fleet: this.#fleet,
+      claims: this.#throttle,
       linked: (fingerprint, ticket) =>
         this.emit('ticket', {
           fingerprint,
@@ -132,22 +127,30 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     })
   }
 
-  #openFleet(coordination: FleetCoordination): FleetTickets {
-    return new FleetTickets(coordination, this.#windowMs, {
-      file: (report, claim) => {
-        if (this.#ceiling.holds(report)) return this.#fleet!.release(report.fingerprint, claim)
-        this.#push(`ensure:${report.id}`, { op: 'ensure', report, claim }, [report.fingerprint])
+  #sink(): TicketThrottleSink {
+    let elsewhere = 0
+    return {
+      file: (report, claim, admittedAt) => {
+        this.#logged.gather(report.fingerprint, report)
+        const op: TicketOp = { op: 'ensure', report, admittedAt, ...(claim ? { claim } : {}) }
+        this.#push(`ensure:${report.id}`, op, [report.fingerprint])
       },
+      counted: (report) => this.#logged.gather(report.fingerprint, report),
+      held: (report) => this.#logged.gather(HELD, report),
       comment: (op) =>
-        this.#push(`comment:${op.fingerprint}:${op.last}:${op.count}`, op, [op.fingerprint]),
+        this.#push(
+          `comment:${op.fingerprint}:${op.occurrences.at(-1)?.id ?? op.last}:${op.count}`,
+          op,
+          [op.fingerprint],
+        ),
+      heldBack: (held) => this.#holdBack(held),
+      // another process's comment counts them: announced as taken, since that process delivers it
       countedElsewhere: (fingerprint) => {
-        // another process's comment counts them: announced as taken, since that process delivers it
-        const key = `elsewhere:${fingerprint}:${++this.#elsewhere}`
+        const key = `elsewhere:${fingerprint}:${++elsewhere}`
         this.#logged.carry(key, [fingerprint])
         this.#logged.delivered(key)
       },
-      warn: (err) => sayFrom(this, 'FAULTLINE_TICKETS_STORE_FAILED', err.message),
-    })
+    }
   }
 
   // on a plain winston logger, `logger.error('database is down')` is a hand-written error, ticketed when `errors` is on
@@ -155,13 +158,7 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     const info = reportOf(record, 'app') ?? record
     if (isReport(info) && this.#kinds.has(info.kind) && this.#muted?.(info.fingerprint))
       this.emit('logged', info)
-    else if (isReport(info) && this.#kinds.has(info.kind)) {
-      if (!this.#fleet) this.#occur(info)
-      else {
-        this.#logged.gather(info.fingerprint, info)
-        this.#fleet.occur(info)
-      }
-    }
+    else if (isReport(info) && this.#kinds.has(info.kind)) this.#throttle.add(info)
     callback()
   }
 
@@ -181,8 +178,8 @@ export class TicketTransport extends TransportStream implements ReportTransport 
       retried,
       dropped,
       ...this.#counts,
-      heldBack: this.#counts.heldBack + this.#ceiling.heldBack,
-      ...this.#windows.stats(),
+      ...this.#throttle.stats(),
+      heldBack: this.#counts.heldBack + this.#throttle.stats().heldBack,
     }
   }
 
@@ -214,38 +211,17 @@ export class TicketTransport extends TransportStream implements ReportTransport 
     this.#delivery.push(key, op)
   }
 
-  #occur(report: Report): void {
-    if (this.#windows.count(report)) return this.#logged.gather(report.fingerprint, report)
-    if (this.#ceiling.holds(report)) return this.#logged.gather(HELD, report)
-    this.#logged.gather(report.fingerprint, report)
-    this.#windows.open(report)
-    this.#push(`ensure:${report.id}`, { op: 'ensure', report }, [report.fingerprint])
-  }
-
-  #pushComment(fingerprint: string, track: Track): void {
-    const { first, count, since, last, occurrences } = track
-    this.#push(
-      `comment:${fingerprint}:${occurrences.at(-1)?.id ?? last}:${count}`,
-      { op: 'comment', fingerprint, first, count, since, last, occurrences },
-      [fingerprint],
-    )
-  }
-
   /** Counts an occurrence whose ticket exists into the window gathering now: the fleet's, or this process's. */
   #join(report: Report): boolean {
     if (this.#closed) return false
-    if (this.#fleet) {
-      this.#fleet.count(report)
-      return true
-    }
-    return this.#windows.count(report)
+    this.#throttle.join(report)
+    return true
   }
 
   /** Sends the comments still gathering and waits for the tracker work, up to `timeoutMs`. */
   async flush(timeoutMs = 5000): Promise<void> {
-    if (this.#fleet) await settleWithin(this.#fleet.flush(), timeoutMs)
-    this.#ceiling.flush()
-    this.#windows.endAll()
+    const flushed = this.#throttle.flush()
+    if (flushed) await settleWithin(flushed, timeoutMs)
     await this.#delivery.drain(timeoutMs)
   }
 
@@ -259,10 +235,9 @@ export class TicketTransport extends TransportStream implements ReportTransport 
   override close(): Promise<void> {
     if (this.#closing) return this.#closing
     this.#closed = true
-    this.#windows.close()
-    this.#ceiling.flush()
-    // a fleet's windows are taken from the store first: their comments join what is owed
-    const taken = this.#fleet && settleWithin(this.#fleet.flush(true), CLOSE_MS / 2)
+    // the windows are taken first: their comments join what is owed
+    const flushed = this.#throttle.flush(true)
+    const taken = flushed && settleWithin(flushed, CLOSE_MS / 2)
     this.#closing = settleWithin(
       taken ? taken.then(() => this.#shutDown()) : this.#shutDown(),
       CLOSE_MS,

@@ -17,6 +17,7 @@ export type Answer<T> = T | Promise<T>
 export interface CoordinationAnswers {
   countInWindow(key: string, windowMs: number): Answer<number>
   admit(key: string, max: number, periodMs: number): Answer<Admission>
+  giveBack(key: string, at: number): Answer<void>
   /** `first` is made only when it is needed: a shared store needs it on every call, a local one on opening. */
   gather(
     scope: string,
@@ -65,6 +66,7 @@ export function answersOf(
   return {
     countInWindow: (key, windowMs) => coordination.countInWindow(key, windowMs),
     admit: (key, max, periodMs) => coordination.admit(key, max, periodMs),
+    giveBack: (key, at) => coordination.giveBack(key, at),
     gather: (scope, fingerprint, first, occurrence, windowMs) =>
       coordination.gather(scope, fingerprint, first(), occurrence, windowMs),
     take: (scope, fingerprint, start, windowMs) =>

@@ -243,6 +243,13 @@ export class FailoverStore implements Store {
     )
   }
 
+  async giveBack(key: string, at: number): Promise<void> {
+    await this.#call(
+      (r) => r.giveBack(key, at),
+      (l) => l.giveBack(key, at),
+    )
+  }
+
   gather(
     scope: string,
     fingerprint: string,

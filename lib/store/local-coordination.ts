@@ -76,6 +76,12 @@ export class InstantCoordination implements CoordinationAnswers {
     return { admitted: false, freeAt: times[0]! + periodMs }
   }
 
+  giveBack(key: string, at: number): void {
+    const times = this.#admitted.get(key)?.times
+    const index = times ? times.indexOf(at) : -1
+    if (index >= 0) times!.splice(index, 1)
+  }
+
   /** `first` may be given as a function: it is called only when this occurrence opens a window. */
   gather(
     scope: string,
@@ -99,6 +105,8 @@ export class InstantCoordination implements CoordinationAnswers {
       return { opened: true, start: now }
     }
     window.count++
+    // a window that gathers lives until it is taken, however late its taker's timer: its counts are owed
+    window.expires = now + windowMs * 3
     if (window.occurrences.length < MAX_LISTED) window.occurrences.push(occurrence)
     if (occurrence.url !== undefined && window.urls.size < MAX_URLS) window.urls.add(occurrence.url)
     return { opened: false, start: window.start }
@@ -158,6 +166,11 @@ export class LocalCoordination implements FleetCoordination {
 
   admit(key: string, max: number, periodMs: number): Promise<Admission> {
     return Promise.resolve(this.instant.admit(key, max, periodMs))
+  }
+
+  giveBack(key: string, at: number): Promise<void> {
+    this.instant.giveBack(key, at)
+    return Promise.resolve()
   }
 
   gather(

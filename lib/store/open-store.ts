@@ -53,6 +53,7 @@ class LocalStore implements Store {
   })
   countInWindow = this.#coordination.countInWindow.bind(this.#coordination)
   admit = this.#coordination.admit.bind(this.#coordination)
+  giveBack = this.#coordination.giveBack.bind(this.#coordination)
   gather = this.#coordination.gather.bind(this.#coordination)
   take = this.#coordination.take.bind(this.#coordination)
   claim = this.#coordination.claim.bind(this.#coordination)

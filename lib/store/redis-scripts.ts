@@ -28,6 +28,12 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return { 0, tostring(tonumber(oldest[2]) + period) }`
 
+/** Gives back one admitted event. KEYS: the ceiling's sorted set. ARGV: the time it was admitted at. */
+export const GIVE_BACK = `
+local member = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1)[1]
+if member then redis.call('ZREM', KEYS[1], member) end
+return 0`
+
 /**
  * KEYS: window hash, its occurrence list, its URL set.
  * ARGV: now, windowMs, first JSON, occurrence JSON, url ('' for none), max listed, max urls.
@@ -46,6 +52,7 @@ if start < 0 or (count == 0 and start + windowMs <= now) then
   return { 1, ARGV[1] }
 end
 redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('PEXPIRE', KEYS[1], ttl)
 if redis.call('LLEN', KEYS[2]) < tonumber(ARGV[6]) then
   redis.call('RPUSH', KEYS[2], ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ttl)

@@ -13,6 +13,7 @@ import {
   ADMIT,
   COUNT_IN_WINDOW,
   GATHER,
+  GIVE_BACK,
   HOURLY,
   LIST_ISSUES,
   RECORD,
@@ -120,6 +121,10 @@ export class RedisStore implements FleetCoordination, IncidentStore {
       [this.#now(), periodMs, max, randomUUID()],
     )) as [unknown, unknown]
     return { admitted: Number(reply[0]) === 1, freeAt: Number(reply[1]) }
+  }
+
+  async giveBack(key: string, at: number): Promise<void> {
+    await this.#script(GIVE_BACK, [`${this.#prefix}a:${key}`], [at])
   }
 
   #windowKeys(scope: string, fingerprint: string): string[] {

@@ -90,6 +90,12 @@ export interface FleetCoordination {
    * of that length, wherever it starts, holds more than `max`.
    */
   admit(key: string, max: number, periodMs: number): Promise<Admission>
+  /**
+   * Gives back one event `admit` admitted under `key` at `at` (its `freeAt`):
+   * the ceiling counts it no more. The ticket ceiling counts new tickets only,
+   * and learns only from the tracker that an error had its ticket already.
+   */
+  giveBack(key: string, at: number): Promise<void>
   /** Claims `key` for `ttlMs`: a token when this caller holds it, `undefined` when another does. */
   claim(key: string, ttlMs: number): Promise<string | undefined>
   /** Gives a claim back, only if `token` still holds it. */

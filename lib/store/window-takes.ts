@@ -1,4 +1,4 @@
-// windows counted into and still to be taken: beyond this, the oldest is taken early
+// windows counted into and still to be taken, by default: beyond this, the oldest is taken early
 const MAX_WINDOWS = 2000
 
 /**
@@ -17,13 +17,20 @@ export class WindowTakes {
     private readonly windowMs: number,
     private readonly take: (fingerprint: string, start: number) => void,
     private readonly now: () => number = Date.now,
+    /** At most this many windows wait: the ticket transport's `maxFingerprints`. */
+    private readonly maxWindows = MAX_WINDOWS,
   ) {}
+
+  /** How many errors have a window waiting to be taken. */
+  get fingerprints(): number {
+    return this.#pending.size
+  }
 
   /** Takes the window that started at `start` at its end (once, however often it is armed). */
   arm(fingerprint: string, start: number): void {
     let starts = this.#pending.get(fingerprint)
     if (starts?.has(start)) return
-    if (this.#size >= MAX_WINDOWS) this.#takeOldest()
+    if (this.#size >= this.maxWindows) this.#takeOldest()
     const timer = setTimeout(
       () => this.#takeNow(fingerprint, start),
       Math.max(0, start + this.windowMs - this.now()),

@@ -71,6 +71,20 @@ export function describeCoordination(name: string, openFleet: OpenCoordination):
       expect(fresh).to.deep.equal({ opened: true, start: clock })
     })
 
+    it('should keep counting into a window its taker is late for, while occurrences keep coming', async () => {
+      const c = await member()
+      const { start } = await c.gather('tickets', 'fp', '{}', occurrence('A'), MINUTE)
+      // a taker whose event loop was blocked: the window's timer fires windows late
+      for (let i = 1; i <= 5; i++) {
+        clock += i === 1 ? MINUTE / 2 : MINUTE
+        expect(await c.gather('tickets', 'fp', '{}', occurrence(`${i}`), MINUTE)).to.deep.equal({
+          opened: false,
+          start,
+        })
+      }
+      expect((await c.take('tickets', 'fp', start, MINUTE))?.count).to.equal(5)
+    })
+
     it('should give nothing for a window taken already or never opened', async () => {
       const c = await member()
       expect(await c.take('mail', 'nothing', START, MINUTE)).to.equal(undefined)
@@ -97,6 +111,23 @@ export function describeCoordination(name: string, openFleet: OpenCoordination):
       expect((await b.admit('ceiling', 3, MINUTE)).admitted).to.equal(true)
       expect((await a.admit('ceiling', 3, MINUTE)).admitted).to.equal(false)
       expect((await a.admit('other', 3, MINUTE)).admitted).to.equal(true)
+    })
+
+    it('should count an event given back no more, and give back only what was admitted', async () => {
+      const [a, b] = [await member(), await member()]
+      const first = await a.admit('tickets', 2, MINUTE)
+      clock += 1000
+      await b.admit('tickets', 2, MINUTE)
+      clock += 1000
+      expect((await a.admit('tickets', 2, MINUTE)).admitted).to.equal(false)
+      // an error that had its ticket already: its slot goes back, for any member of the fleet
+      await b.giveBack('tickets', first.freeAt)
+      await b.giveBack('tickets', first.freeAt)
+      await a.giveBack('tickets', START + 30_000)
+      await a.giveBack('nothing', START)
+      expect((await a.admit('tickets', 2, MINUTE)).admitted).to.equal(true)
+      const refused = await b.admit('tickets', 2, MINUTE)
+      expect(refused).to.deep.equal({ admitted: false, freeAt: START + 1000 + MINUTE })
     })
 
     it('should count events in a window across members', async () => {

@@ -1,4 +1,4 @@
-import { BackgroundWork } from '../../lib/delivery/background-work.js'
+import type { BackgroundWork } from '../../lib/delivery/background-work.js'
 import type { Report } from '../../lib/report/report.js'
 import {
   answersOf,
@@ -10,8 +10,9 @@ import {
 } from '../../lib/store/answers.js'
 import { LocalCoordination } from '../../lib/store/local-coordination.js'
 import type { FleetCoordination, Gathered, GatherResult } from '../../lib/store/types.js'
+import { flushWindows, storeWork } from '../../lib/store/throttle-work.js'
 import { WindowTakes } from '../../lib/store/window-takes.js'
-import { occurrenceOf, slim } from '../ticket/reports.js'
+import { occurrenceOf, slim, summaryLineOf } from '../ticket/reports.js'
 
 /** One occurrence kept for a digest: enough to find it again, nothing more. */
 export interface Occurrence {
@@ -87,11 +88,6 @@ interface Budget {
 const SCOPE = 'mail'
 const MAX_HELD_FINGERPRINTS = 20
 
-/** Why a store call failed, for the one line that says so. */
-function reasonOf(err: unknown): string {
-  return String((err as { message?: unknown })?.message ?? err)
-}
-
 /**
  * The mail flood guard, one set of rules over the fleet's coordination: this
  * process's own state (answered at once) or the shared store. The first
@@ -126,9 +122,7 @@ export class MailThrottle {
     this.#answers = answersOf(coordination)
     this.#takes = new WindowTakes(options.windowMs, (fp, start) => this.#take(fp, start), now)
     // nothing escapes: a sink or store that throws is said once, never raised into the app
-    this.#work = new BackgroundWork((err) =>
-      warn(new Error(`the shared store failed for mail (${reasonOf(err)}); mails go out unshared`)),
-    )
+    this.#work = storeWork('mail', warn, '; mails go out unshared')
   }
 
   /** Takes one report: mails it now when it opens its fingerprint's window, else counts it into the window. */
@@ -229,7 +223,7 @@ export class MailThrottle {
     const entry = held.byFingerprint.get(report.fingerprint)
     if (entry) entry.reports += reports
     else if (held.byFingerprint.size < MAX_HELD_FINGERPRINTS)
-      held.byFingerprint.set(report.fingerprint, { message: report.message, reports })
+      held.byFingerprint.set(report.fingerprint, { message: summaryLineOf(report), reports })
   }
 
   #sendHeldBack(budget: Budget): void {
@@ -263,17 +257,7 @@ export class MailThrottle {
    * with a shared store, once its calls under way have settled.
    */
   flush(): void | Promise<void> {
-    if (!this.#work.busy) {
-      this.#takes.takeAll()
-      if (!this.#work.busy) return this.#sendAllHeldBack()
-    }
-    return this.#work
-      .settled()
-      .then(() => {
-        this.#takes.takeAll()
-        return this.#work.settled()
-      })
-      .then(() => this.#sendAllHeldBack())
+    return flushWindows(this.#work, this.#takes, () => this.#sendAllHeldBack())
   }
 
   #sendAllHeldBack(): void {

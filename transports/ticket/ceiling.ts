@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Report } from '../../lib/report/report.js'
+import { summaryLineOf } from './reports.js'
 
 /** What the ceiling held back in one period, for the summary ticket. */
 export interface HeldTickets {
@@ -9,7 +10,7 @@ export interface HeldTickets {
   occurrences: number
   /** Whether `errors` is an upper bound: past `MAX_TRACKED` fingerprints, repeats can no longer be told from new errors. */
   approximate: boolean
-  /** The most frequent of them (at most `MAX_LISTED`, among the first `MAX_MESSAGES`), with a message each. */
+  /** The most frequent of them (at most `MAX_LISTED`, among the first `MAX_MESSAGES`), each with its message and request on one line. */
   listed: Array<{ fingerprint: string; message: string; occurrences: number }>
   /** Where the held-back errors came from, for the summary's own report. */
   app: string
@@ -19,19 +20,11 @@ export interface HeldTickets {
   to: string
 }
 
-/** Options of the ceiling. */
-export interface TicketCeilingOptions {
-  /** New errors taken to the tracker per period; the rest are counted into one summary ticket. */
-  maxPerPeriod: number
-  /** The period the ceiling counts over: an hour by default. */
-  periodMs: number
-}
-
 interface Held {
   occurrences: number
   /** Occurrences by fingerprint, so repeats are not counted as new errors; at most `MAX_TRACKED` fingerprints. */
   byFingerprint: Map<string, number>
-  /** Messages of the first `MAX_MESSAGES` fingerprints: all the summary lists. */
+  /** Summary lines of the first `MAX_MESSAGES` fingerprints: all the summary lists. */
   messages: Map<string, string>
   /** Occurrences of fingerprints past `MAX_TRACKED`, each counted as an error of its own. */
   untracked: number
@@ -43,47 +36,30 @@ const MAX_LISTED = 20
 const MAX_MESSAGES = 200
 // a fingerprint is 16 characters: ten thousand of them cost about a megabyte
 const MAX_TRACKED = 10_000
-const MAX_MESSAGE = 200
 
 /**
- * The ticket flood guard: at most `maxPerPeriod` new errors go to the tracker
- * per period (each files a ticket, or joins its ticket from an earlier run and
- * gives its slot back). The rest are held back, counted by fingerprint in
- * bounded memory, and summarised in one ticket when the period lets tickets
- * through again, or at shutdown.
+ * What this process's ticket ceiling held back, counted by fingerprint in
+ * bounded memory, and summarised in one ticket when the ceiling lets tickets
+ * through again (`freeAt` of the refusal that started it), or at shutdown.
+ * Whether to hold is the ceiling's answer (`admit`), not this log's.
  */
-export class TicketCeiling {
-  #taken: number[] = []
+export class HeldBackTickets {
   #held: Held | undefined
   #timer: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly options: TicketCeilingOptions,
     private readonly onHeldBack: (held: HeldTickets) => void,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Whether a first occurrence of an error is held back (and counted) rather than taken to the tracker. */
-  holds(report: Report): boolean {
-    const known = this.#held?.byFingerprint.get(report.fingerprint)
-    if (known) {
-      this.#held!.byFingerprint.set(report.fingerprint, known + 1)
-      this.#held!.occurrences++
-      return true
-    }
-    const now = this.now()
-    while (this.#taken.length && this.#taken[0]! <= now - this.options.periodMs) this.#taken.shift()
-    if (this.#taken.length < this.options.maxPerPeriod) {
-      this.#taken.push(now)
-      return false
-    }
-    this.#hold(report, now)
+  /** Counts a repeat of an error held back already; false when it is not held back. */
+  repeat(fingerprint: string): boolean {
+    const held = this.#held
+    const known = held?.byFingerprint.get(fingerprint)
+    if (!known) return false
+    held!.byFingerprint.set(fingerprint, known + 1)
+    held!.occurrences++
     return true
-  }
-
-  /** An error that turned out to have its ticket already gives its slot back: the ceiling counts new tickets. */
-  refund(): void {
-    this.#taken.pop()
   }
 
   /** How many distinct errors are held back now. */
@@ -91,7 +67,13 @@ export class TicketCeiling {
     return this.#held ? this.#held.byFingerprint.size + this.#held.untracked : 0
   }
 
-  #hold(report: Report, now: number): void {
+  /** Holds back a first occurrence the ceiling refused; its summary goes at `freeAt`. */
+  hold(report: Report, freeAt: number, occurrences = 1): void {
+    if (this.repeat(report.fingerprint)) {
+      this.#held!.occurrences += occurrences - 1
+      return
+    }
+    const now = this.now()
     if (!this.#held) {
       this.#held = {
         occurrences: 0,
@@ -101,21 +83,17 @@ export class TicketCeiling {
         first: { app: report.app, host: report.host, pid: report.pid },
         since: now,
       }
-      // the summary goes when the oldest ticket taken leaves the period, i.e. when tickets can be filed again
-      this.#timer = setTimeout(
-        () => this.flush(),
-        Math.max(0, this.#taken[0]! + this.options.periodMs - now),
-      )
+      this.#timer = setTimeout(() => this.flush(), Math.max(0, freeAt - now))
       this.#timer.unref()
     }
-    this.#held.occurrences++
+    this.#held.occurrences += occurrences
     if (this.#held.byFingerprint.size >= MAX_TRACKED) {
       this.#held.untracked++
       return
     }
-    this.#held.byFingerprint.set(report.fingerprint, 1)
+    this.#held.byFingerprint.set(report.fingerprint, occurrences)
     if (this.#held.messages.size < MAX_MESSAGES)
-      this.#held.messages.set(report.fingerprint, report.message.slice(0, MAX_MESSAGE))
+      this.#held.messages.set(report.fingerprint, summaryLineOf(report))
   }
 
   /** Sends the summary of what is held back now, if anything is: when the period ends, and at shutdown. */

@@ -42,3 +42,27 @@ export function occurrenceOf(report: Report): TicketOccurrence {
     ...(report.request ? { url: report.request.url } : {}),
   }
 }
+
+const MAX_LINE_MESSAGE = 200
+const MAX_LINE_REQUEST = 120
+
+/** Whitespace and control characters as one space: a quoted input cannot start a line of its own. */
+function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim()
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
+}
+
+/**
+ * A held-back summary's line for an error: its message and the request it
+ * answered (`— GET /orders/:id`, the path without its query when no route
+ * matched), since a warning's or a 5xx's message need not name it. One line,
+ * bounded, whatever the message or URL hold.
+ */
+export function summaryLineOf(report: Report): string {
+  const message = oneLine(String(report.message ?? ''), MAX_LINE_MESSAGE)
+  const request = report.request
+  if (!request) return message
+  const path = request.route ?? String(request.url ?? '').split('?')[0]!
+  return `${message} — ${oneLine(`${request.method} ${path}`, MAX_LINE_REQUEST)}`
+}

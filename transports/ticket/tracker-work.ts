@@ -1,9 +1,9 @@
 import type { Report } from '../../lib/report/report.js'
 import type { TicketAdapter, TicketRef } from './adapter.js'
 import { heldBackTicket, type HeldTickets } from './ceiling.js'
-import type { FleetTickets } from './fleet-tickets.js'
 import { occurrencesComment, regressionComment, ticketBody, ticketTitle } from './format.js'
 import { occurrenceOf } from './reports.js'
+import type { TicketThrottle } from './throttle.js'
 import type { TicketOp } from './work.js'
 
 /** What the tracker's work needs of its transport. */
@@ -13,12 +13,12 @@ export interface TrackerWorkContext {
   maxPerHour: number
   /** The transport's counts, updated in place. */
   counts: { created: number; comments: number; reopened: number; summaries: number }
-  /** Gives a ticket ceiling's slot back: the ceiling counts new tickets only. */
-  refund(): void
+  /** Gives back the ceiling slot taken at `admittedAt`: the ceiling counts new tickets only. */
+  giveBack(admittedAt: number): void
   /** Counts an occurrence into the window gathering now; false when none does (replayed, shutting down). */
   join(report: Report): boolean
-  /** The fleet's claims, when the transport has a coordination. */
-  fleet?: FleetTickets | undefined
+  /** The claims that let one process of a fleet file an error's ticket. */
+  claims: Pick<TicketThrottle, 'release' | 'claimToFile'>
   /** Told which ticket carries a fingerprint, once it is known. */
   linked?: (fingerprint: string, ticket: TicketRef) => void
 }
@@ -40,7 +40,7 @@ export class TrackerWork {
   async send(op: TicketOp): Promise<void> {
     if (op.op === 'ensure') {
       await this.ensure(op)
-      if (op.claim) this.#c.fleet?.release(op.report.fingerprint, op.claim)
+      if (op.claim) this.#c.claims.release(op.report.fingerprint, op.claim)
       return
     }
     if (op.op === 'comment') return this.comment(op)
@@ -68,16 +68,22 @@ export class TrackerWork {
         this.#c.counts.created++
         return
       }
-      this.#c.refund()
+      this.#refund(op)
       return this.#joinExisting(report, winner)
     }
     if (found.closed && this.#c.onRegression === 'new') return this.#fileRegression(report, found)
     this.#c.linked?.(report.fingerprint, found)
     // no new ticket after all: the ceiling counts only new ones
-    this.#c.refund()
+    this.#refund(op)
     if (!found.closed) return this.#joinExisting(report, found)
     await this.#c.adapter.reopen(found, regressionComment(report))
     this.#c.counts.reopened++
+  }
+
+  #refund(op: Extract<TicketOp, { op: 'ensure' }>): void {
+    if (op.admittedAt !== undefined) this.#c.giveBack(op.admittedAt)
+    // given back once: a retry of this same work gives nothing more
+    op.admittedAt = undefined
   }
 
   async #fileRegression(report: Report, found: TicketRef): Promise<void> {
@@ -128,17 +134,16 @@ export class TrackerWork {
     const text = occurrencesComment(op.count, op.since, op.occurrences, op.last)
     let current = await this.#c.adapter.find(op.fingerprint)
     // in a fleet, the ticket may be being filed by another process: only the claim's holder files one
-    const claim =
-      current || !this.#c.fleet
-        ? undefined
-        : await this.#c.fleet.claimToFile(
-            op.fingerprint,
-            async () => (current = await this.#c.adapter.find(op.fingerprint)) !== undefined,
-          )
+    const claim = current
+      ? undefined
+      : await this.#c.claims.claimToFile(
+          op.fingerprint,
+          async () => (current = await this.#c.adapter.find(op.fingerprint)) !== undefined,
+        )
     try {
       await this.#commentOn(current, op, text)
     } finally {
-      if (claim) this.#c.fleet!.release(op.fingerprint, claim)
+      if (claim) this.#c.claims.release(op.fingerprint, claim)
     }
   }
 

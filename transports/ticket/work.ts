@@ -34,7 +34,14 @@ export interface TicketStats extends TransportStats {
 export type TicketOp =
   /** `created`: the ticket an earlier attempt of this same work filed before it failed, so a retry files no second. */
   /** `claim`: in a fleet, the token of the fingerprint's claim, given back once the work is done. */
-  | { op: 'ensure'; report: Report; created?: TicketRef; claim?: string }
+  /** `admittedAt`: when the ceiling admitted it, so the slot goes back if the error had its ticket already. */
+  | {
+      op: 'ensure'
+      report: Report
+      created?: TicketRef
+      claim?: string
+      admittedAt?: number | undefined
+    }
   | {
       op: 'comment'
       fingerprint: string
@@ -45,15 +52,3 @@ export type TicketOp =
       occurrences: TicketOccurrence[]
     }
   | { op: 'summary'; held: HeldTickets }
-
-export interface Track {
-  /** The first report whole while the byte budget allows, else its slim form. */
-  first: Report
-  /** Bytes of `first` when it is held whole, 0 for the slim form. */
-  bytes: number
-  count: number
-  since: string
-  last: string
-  occurrences: TicketOccurrence[]
-  timer?: NodeJS.Timeout
-}
