@@ -68,7 +68,7 @@ export async function stormThroughFailover(options: {
     inShared += Number(remote)
     inLocal += Number(here)
     doubled += Number(remote && here)
-    if (!remote && !here) missing.push(id)
+    if (!remote && !here) missing.push(`${ids.indexOf(id)}`)
   }
   return { sent: ids.length, inShared, inLocal, doubled, missing, downMs: upAt - downAt }
 }

@@ -70,7 +70,22 @@ async function freePorts(count: number): Promise<number[]> {
   return ports
 }
 
-const BASE = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning']
+// a replica syncs at once, not after the 5 s a primary waits for more replicas to share one transfer
+const BASE = [
+  ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+  ...['--repl-diskless-sync-delay', '0'],
+]
+
+/** Waits until every replica among `ports` holds its primary's data (its link up): only then can it take over. */
+async function waitForReplicas(ports: number[], deadline: number): Promise<void> {
+  for (const port of ports)
+    for (;;) {
+      const info = await cli(port, 'INFO', 'replication')
+      if (info.includes('role:master') || info.includes('master_link_status:up')) break
+      if (Date.now() > deadline) throw new Error(`the replica on ${port} never synced`)
+      await sleep(100)
+    }
+}
 
 /** Topologies share this: their nodes, stopped by PID at the end (or at exit), their directory removed. */
 class Fleet {
@@ -156,6 +171,7 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         if (Date.now() > deadline) throw new Error(`the cluster on ${port} never said ok`)
         await sleep(100)
       }
+    await waitForReplicas(ports, deadline)
   } catch (err) {
     await fleet.stop()
     throw err
@@ -229,6 +245,7 @@ export async function startRedisSentinels(name = 'faultline'): Promise<RedisSent
       )
       await fleet.start(sentinel, port, [file])
     }
+    await waitForReplicas([replica!], Date.now() + 30_000)
   } catch (err) {
     await fleet.stop()
     throw err
