@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { createCluster } from 'redis'
-import { createFaultline } from '../lib/index.js'
+import { createFaultline, FaultlineConfigError } from '../lib/index.js'
 import { LocalStore, openStore, STORE_LIMITS } from '../lib/store/open-store.js'
 import { RedisStore, type RedisStoreLimits } from '../lib/store/redis-store.js'
 import { clusterOptions, commanderOf } from '../lib/store/redis-topology.js'
@@ -37,9 +37,15 @@ after(async function () {
 })
 
 /** A RedisStore for an app of its own: each app's hash tag puts it in another slot, on any of the primaries. */
-function openOnCluster(now: () => number, limits: RedisStoreLimits = STORE_LIMITS, app = `app${++apps}`) {
+function openOnCluster(
+  now: () => number,
+  limits: RedisStoreLimits = STORE_LIMITS,
+  app = `app${++apps}`,
+) {
   const prefix = `faultline:{${app}}:`
-  return Promise.resolve(new RedisStore(commanderOf(client, `${prefix}last`), { prefix, limits, now }))
+  return Promise.resolve(
+    new RedisStore(commanderOf(client, `${prefix}last`), { prefix, limits, now }),
+  )
 }
 
 describeIncidentStore('redis cluster', (now) => openOnCluster(now))
@@ -88,7 +94,7 @@ describe('Redis Cluster store', function () {
       a.capture(new Error('fleet counted'))
       b.capture(new Error('fleet counted'))
       let total = 0
-      for (const deadline = Date.now() + 10_000; total !== 2 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 10_000; total !== 2 && Date.now() < deadline;) {
         total = (await a.issues()).issues[0]?.count ?? 0
         await sleep(50)
       }
@@ -122,11 +128,53 @@ describe('Redis Cluster store', function () {
         await cluster.waitForPrimaryOf(`{${app}}`)
       },
     })
-    console.log(`      cluster failover: ${JSON.stringify({ ...result, missing: result.missing.length })}`)
+    console.log(
+      `      cluster failover: ${JSON.stringify({ ...result, missing: result.missing.length })}`,
+    )
     expect(result.missing, 'reports found nowhere').to.deep.equal([])
     expect(result.inShared + result.inLocal - result.doubled).to.equal(result.sent)
     expect(lines.filter((l) => l.includes('unavailable'))).to.have.length(1)
     expect(lines.filter((l) => l.includes('answers again'))).to.have.length(1)
     expect(store.status().outages).to.equal(1)
+  })
+})
+
+describe('store option: cluster and sentinel', function () {
+  it('should name the field of a bad cluster or sentinel setting at start-up', function () {
+    const bad: Array<[unknown, string]> = [
+      ['redis+cluster://', 'store'],
+      ['redis+cluster://a:1,,b:2', 'store'],
+      ['redis+cluster://a:70000', 'store'],
+      ['redis+cluster://a:7000/3', 'store'],
+      ['redis+sentinel://a:26379', 'store'],
+      ['redis+sentinel://a:26379/bad name', 'store'],
+      ['redis+sentinel://u:%zz@a:26379/m', 'store'],
+      [{ cluster: {} }, 'store.cluster'],
+      [{ cluster: { rootNodes: [42] } }, 'store.cluster.rootNodes'],
+      [{ cluster: { rootNodes: [{ url: 'redis://a:1' }] }, prefix: 'fl:' }, 'store.prefix'],
+      [{ cluster: { rootNodes: [{ url: 'redis://a:1' }] }, prefix: 'fl:{}:' }, 'store.prefix'],
+      [{ sentinel: { sentinelRootNodes: [{ host: 'a', port: 1 }] } }, 'store.sentinel.name'],
+      [
+        { sentinel: { name: 'm', sentinelRootNodes: [{ host: 'a' }] } },
+        'store.sentinel.sentinelRootNodes',
+      ],
+      [{ url: 'redis://a', cluster: { rootNodes: [{ url: 'redis://a:1' }] } }, 'store'],
+    ]
+    for (const [store, field] of bad) {
+      let thrown: unknown
+      try {
+        createFaultline({ store: store as never, env: false, stderr: false })
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown, JSON.stringify(store)).to.be.instanceOf(FaultlineConfigError)
+      expect((thrown as FaultlineConfigError).field, JSON.stringify(store)).to.equal(field)
+    }
+  })
+
+  it('should refuse the app’s cluster client with a prefix that has no hash tag', function () {
+    expect(() =>
+      createFaultline({ store: { redis: client, prefix: 'fl:' }, env: false, stderr: false }),
+    ).to.throw(FaultlineConfigError, 'hash tag')
   })
 })

@@ -57,7 +57,8 @@ function checkUrl(
  */
 function checkSlotted(setting: StoreSetting): StoreSetting {
   const clustered =
-    setting.kind === 'cluster' || (setting.kind === 'client' && shapeOf(setting.client) === 'cluster')
+    setting.kind === 'cluster' ||
+    (setting.kind === 'client' && shapeOf(setting.client) === 'cluster')
   if (clustered && setting.prefix !== undefined && hashTagOf(setting.prefix) === undefined)
     fail(
       'store.prefix',
@@ -98,14 +99,19 @@ export function checkStore(value: unknown): StoreSetting {
     )
   const setting = value as Record<string, unknown>
   for (const key of Object.keys(setting))
-    if (!FIELDS.includes(key)) fail(`store.${key}`, `one of ${FIELDS.join(', ')} (an unknown field)`, key)
+    if (!FIELDS.includes(key))
+      fail(`store.${key}`, `one of ${FIELDS.join(', ')} (an unknown field)`, key)
   const where = FIELDS.slice(0, 4).filter((key) => setting[key] !== undefined)
   if (where.length > 1) fail('store', 'one of url, redis, cluster or sentinel, not several', where)
   const shared = { ...checkPrefix(setting.prefix), timeoutMs: checkTimeout(setting.timeoutMs) }
   if (setting.redis !== undefined) {
     const client = setting.redis as { sendCommand?: unknown } | null
     if (typeof client?.sendCommand !== 'function')
-      fail('store.redis', 'a node-redis client, cluster or sentinel (with sendCommand)', setting.redis)
+      fail(
+        'store.redis',
+        'a node-redis client, cluster or sentinel (with sendCommand)',
+        setting.redis,
+      )
     return checkSlotted({ kind: 'client', client: client as object, ...shared })
   }
   if (setting.cluster !== undefined) {

@@ -9,8 +9,7 @@ function fail(field: string, expected: string, got: unknown): never {
   )
 }
 
-const TOPOLOGY_URL =
-  /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/?#]*)@)?([^/?#@]+)(\/[^?#]*)?$/
+const TOPOLOGY_URL = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/?#]*)@)?([^/?#@]+)(\/[^?#]*)?$/
 
 /** Whether a setting is one of the URL forms this file reads. */
 export function isTopologyUrl(value: string): boolean {

@@ -79,17 +79,17 @@ export function nodeOptions(timeoutMs: number): Record<string, unknown> {
   }
 }
 
-function mergeNode(
-  theirs: unknown,
-  ours: Record<string, unknown>,
-): Record<string, unknown> {
+function mergeNode(theirs: unknown, ours: Record<string, unknown>): Record<string, unknown> {
   const given = (theirs ?? {}) as Record<string, unknown>
   const socket = { ...(ours.socket as object), ...(given.socket as object | undefined) }
   return { ...ours, ...given, socket }
 }
 
 /** The options for `createCluster`: the app's, over faultline's defaults for every node. */
-export function clusterOptions(setting: ClusterSetting, timeoutMs: number): Record<string, unknown> {
+export function clusterOptions(
+  setting: ClusterSetting,
+  timeoutMs: number,
+): Record<string, unknown> {
   return {
     // a failed-over slot is looked up again a second after its primary stops answering, not five
     topologyRefreshOnReconnectionAttemptStrategy: 1000,

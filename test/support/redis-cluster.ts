@@ -164,7 +164,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       }),
     )
     const nodes = ports.map((p) => `127.0.0.1:${p}`)
-    await cli(ports[0]!, '--cluster', 'create', ...nodes, '--cluster-replicas', '1', '--cluster-yes')
+    await cli(
+      ports[0]!,
+      '--cluster',
+      'create',
+      ...nodes,
+      '--cluster-replicas',
+      '1',
+      '--cluster-yes',
+    )
     const deadline = Date.now() + 30_000
     for (const port of ports)
       while (!(await cli(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) {
@@ -177,7 +185,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     throw err
   }
   const alive = () => fleet.nodes.filter((n) => n.child.exitCode === null && !n.child.signalCode)
-  const slotOf = async (key: string) => Number(await cli(alive()[0]!.port, 'CLUSTER', 'KEYSLOT', key))
+  const slotOf = async (key: string) =>
+    Number(await cli(alive()[0]!.port, 'CLUSTER', 'KEYSLOT', key))
   return {
     ports,
     url: `redis+cluster://${ports
@@ -226,7 +235,12 @@ export async function startRedisSentinels(name = 'faultline'): Promise<RedisSent
   const data = (port: number) => [...BASE, '--port', String(port), '--dir', fleet.dir]
   try {
     await fleet.start(server, primary!, data(primary!))
-    await fleet.start(server, replica!, [...data(replica!), '--replicaof', '127.0.0.1', String(primary)])
+    await fleet.start(server, replica!, [
+      ...data(replica!),
+      '--replicaof',
+      '127.0.0.1',
+      String(primary),
+    ])
     for (const port of sentinelPorts) {
       // a sentinel rewrites its configuration file: each has its own
       const file = join(fleet.dir, `sentinel-${port}.conf`)
