@@ -15,7 +15,11 @@ export const ENVIRONMENT_VARIABLES = [
   ['FAULTLINE_TICKETS', 'tickets', 'redmine+https://KEY@host/projects/IDENT, local:DIR'],
   ['FAULTLINE_FILE', 'file', 'a path'],
   ['FAULTLINE_STDERR', 'stderr', '1/0, true/false, yes/no, on/off, or a level'],
-  ['FAULTLINE_STORE', 'store', "'local', redis://…, rediss://…"],
+  [
+    'FAULTLINE_STORE',
+    'store',
+    "'local', redis://…, rediss://…, redis+cluster://h:p,h:p, redis+sentinel://h:p,h:p/name",
+  ],
   ['FAULTLINE_DEBUG', 'debug', '1/0, true/false, yes/no, on/off'],
   ['FAULTLINE_FORCE', 'force', '1/0 (mail, syslog and tickets), or a list: mail,tickets'],
 ] as const

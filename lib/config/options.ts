@@ -33,8 +33,19 @@ export interface WarningLimitOptions {
 export interface StoreOptions {
   /** `redis://[:password@]host:port[/db]`, or `rediss://…` for TLS. */
   url?: string
-  /** The app's own client (the `redis` package, v5 or v6); faultline neither connects nor closes it. */
-  redis?: { sendCommand(args: string[]): Promise<unknown> }
+  /**
+   * The app's own client, cluster (`createCluster`) or sentinel (`createSentinel`) of the `redis` package,
+   * v5 or v6; faultline neither connects nor closes it.
+   */
+  redis?: { sendCommand(...args: never[]): Promise<unknown> }
+  /** A Redis Cluster: `createCluster` options, such as `{ rootNodes: [{ url: 'redis://10.0.0.1:7000' }] }`. */
+  cluster?: { rootNodes: Array<Record<string, unknown>>; [option: string]: unknown }
+  /** A Sentinel-managed primary: `createSentinel` options, `{ name, sentinelRootNodes: [{ host, port }] }`. */
+  sentinel?: {
+    name: string
+    sentinelRootNodes: Array<{ host: string; port: number }>
+    [option: string]: unknown
+  }
   /** Prefix of every key. Default `faultline:{<appName>}:`. */
   prefix?: string
   /** How long a Redis call may take before this process answers it with its own state. Default 1000. */
@@ -103,8 +114,9 @@ export interface FaultlineOptions {
   spoolDir?: string | false
   /**
    * Where faultline keeps what its processes share (mail and ticket windows, warning limits, counts per
-   * error, the incident view's data): `'local'` (the default: this process alone), `'redis://…'` or
-   * `'rediss://…'` for a fleet, or `{ redis: client }`. When unset, `FAULTLINE_STORE` decides.
+   * error, the incident view's data): `'local'` (the default: this process alone), `'redis://…'`,
+   * `'rediss://…'`, `'redis+cluster://h:p,h:p'` or `'redis+sentinel://h:p,h:p/name'` for a fleet, or
+   * `{ redis | cluster | sentinel }`. When unset, `FAULTLINE_STORE` decides.
    */
   store?: string | StoreOptions
   /** Flush and close on SIGTERM and SIGINT, then exit; reopen the file on SIGHUP (log rotation). Off by default. */

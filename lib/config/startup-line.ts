@@ -56,7 +56,7 @@ export function startupLine(options: ResolvedOptions, logger: Logger): string {
     : ''
   const store = options.store
   const shared =
-    store.kind === 'url'
+    store.kind === 'url' || store.kind === 'cluster' || store.kind === 'sentinel'
       ? `; shares state with its fleet on ${store.target}`
       : store.kind === 'client'
         ? "; shares state with its fleet on the app's Redis client"

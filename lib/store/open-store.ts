@@ -9,27 +9,31 @@ import {
 import { isMutedIn } from './mutes.js'
 import { LocalCoordination } from './local-coordination.js'
 import { LocalIncidentStore } from './local-incidents.js'
-import { RedisStore, type RedisCommander } from './redis-store.js'
+import { RedisStore } from './redis-store.js'
+import {
+  clusterOptions,
+  commanderOf,
+  nodeOptions,
+  sentinelOptions,
+  type ClusterSetting,
+  type SentinelSetting,
+} from './redis-topology.js'
 import type { FleetCoordination, IncidentStore, Store, StoreStatus } from './types.js'
 
-/** The `store` option once checked. */
+interface Shared {
+  prefix?: string
+  timeoutMs: number
+  mutePollMs?: number
+}
+
+/** The `store` option once checked. `target` is where lines say the store is, without credentials. */
 export type StoreSetting =
   | { kind: 'local' }
-  | {
-      kind: 'url'
-      url: string
-      target: string
-      prefix?: string
-      timeoutMs: number
-      mutePollMs?: number
-    }
-  | {
-      kind: 'client'
-      client: RedisCommander
-      prefix?: string
-      timeoutMs: number
-      mutePollMs?: number
-    }
+  | ({ kind: 'url'; url: string; target: string } & Shared)
+  | ({ kind: 'cluster'; cluster: ClusterSetting; target: string } & Shared)
+  | ({ kind: 'sentinel'; sentinel: SentinelSetting; target: string } & Shared)
+  /** The app's own node-redis client, cluster or sentinel. */
+  | ({ kind: 'client'; client: object } & Shared)
 
 /** How long a Redis call may take before the process answers it alone. */
 export const DEFAULT_TIMEOUT_MS = 1000
@@ -42,7 +46,7 @@ export const STORE_LIMITS = {
 }
 
 /** This process's own state: the default, and what a fleet falls back to. */
-class LocalStore implements Store {
+export class LocalStore implements Store {
   readonly #coordination = new LocalCoordination()
   // in the app's own memory, far less than Redis keeps: about 72 MB with every bound reached
   // (2 000 fingerprints at 32 KiB of heap, 10 000 incidents in 768-byte slots off the heap), typically a few MB
@@ -92,27 +96,29 @@ function prefixOf(setting: { prefix?: string }, appName: string): string {
   return setting.prefix ?? `faultline:{${appName}}:`
 }
 
-interface OwnClient extends RedisCommander {
+interface OwnClient {
   connect(): Promise<unknown>
-  destroy(): void
+  destroy(): unknown
   on(event: 'error', listener: (err: unknown) => void): unknown
 }
 
+type OwnSetting = Extract<StoreSetting, { kind: 'url' | 'cluster' | 'sentinel' }>
+
 /**
- * Makes the client for a `redis://` URL: connects in the background, reconnects with capped backoff, never
- * queues offline. `ready` settles once it first connects: calls wait for it within their deadline.
+ * Makes the client for a URL, a cluster or a sentinel: reconnects with capped backoff, never queues
+ * offline (the failover answers instead). Calls wait for its first connection within their deadline.
  */
-async function makeClient(url: string, timeoutMs: number): Promise<OwnClient> {
-  const { createClient } = await import('redis')
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    commandsQueueMaxLength: 10_000,
-    socket: {
-      connectTimeout: Math.max(1000, timeoutMs * 4),
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000),
-    },
-  }) as unknown as OwnClient
+async function makeClient(setting: OwnSetting): Promise<OwnClient> {
+  const { createClient, createCluster, createSentinel } = await import('redis')
+  const { timeoutMs } = setting
+  const make = () => {
+    if (setting.kind === 'cluster')
+      return createCluster(clusterOptions(setting.cluster, timeoutMs) as never)
+    if (setting.kind === 'sentinel')
+      return createSentinel(sentinelOptions(setting.sentinel, timeoutMs) as never)
+    return createClient({ url: setting.url, ...nodeOptions(timeoutMs) })
+  }
+  const client = make() as unknown as OwnClient
   // the failover reports outages; an unhandled 'error' event would crash the app
   client.on('error', () => {})
   return client
@@ -127,22 +133,19 @@ export function openStore(
   setting: StoreSetting,
   appName: string,
   say: NoticeChannel = stderrNotices,
+  // what answers while the shared store cannot: a test reads it to find every report after a failover
+  local: FleetCoordination & IncidentStore = new LocalStore(),
 ): Store {
   if (setting.kind === 'local') return new LocalStore()
-  const local: FleetCoordination & IncidentStore = new LocalStore()
   const limits = STORE_LIMITS
   const prefix = prefixOf(setting, appName)
-  let own = setting.kind === 'url' ? makeClient(setting.url, setting.timeoutMs) : undefined
-  const connectOwn = () =>
-    own!
-      .then((client) => client.connect().then(() => client))
-      .then((client) => new RedisStore(client, { prefix, limits }))
-  const redis =
-    setting.kind === 'client'
-      ? Promise.resolve(new RedisStore(setting.client, { prefix, limits }))
-      : connectOwn()
+  let own = setting.kind === 'client' ? undefined : makeClient(setting)
+  const storeOn = (client: object) =>
+    new RedisStore(commanderOf(client, `${prefix}last`), { prefix, limits })
+  const connectOwn = () => own!.then((client) => client.connect().then(() => storeOn(client)))
+  const redis = setting.kind === 'client' ? Promise.resolve(storeOn(setting.client)) : connectOwn()
   return new FailoverStore(redis, local, {
-    target: setting.kind === 'url' ? setting.target : 'the app’s Redis client',
+    target: setting.kind === 'client' ? 'the app’s Redis client' : setting.target,
     timeoutMs: setting.timeoutMs,
     maxInFlight: 1000,
     probeMs: 1000,
@@ -151,13 +154,13 @@ export function openStore(
     say,
     release: async () => {
       const client = await own?.catch(() => undefined)
-      client?.destroy()
+      await Promise.resolve(client?.destroy()).catch(() => {})
     },
-    ...(setting.kind === 'url'
+    ...(setting.kind !== 'client'
       ? {
           reopen: () => {
             const old = own!
-            own = makeClient(setting.url, setting.timeoutMs)
+            own = makeClient(setting)
             void old.then(
               (client) => client.destroy(),
               () => undefined,

@@ -75,6 +75,8 @@ const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 export class RedisStore implements FleetCoordination, IncidentStore {
   readonly #client: RedisCommander
   readonly #prefix: string
+  /** A key of the app's: the scripts that build their keys inside declare it, so a cluster routes them by its slot. */
+  readonly #anchor: string
   readonly #limits: { retentionMs: number }
   /** The script's bound arguments: fingerprints then incidents, each per kind (traceback, error, warning). */
   readonly #bounds: number[]
@@ -86,6 +88,7 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   ) {
     this.#client = client
     this.#prefix = options.prefix
+    this.#anchor = `${options.prefix}last`
     this.#limits = options.limits
     const fingerprints = kindBounds(options.limits.maxFingerprints, REDIS_MAX_FINGERPRINTS)
     const incidents = kindBounds(options.limits.maxIncidents, REDIS_MAX_INCIDENTS)
@@ -104,9 +107,9 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     }
   }
 
-  /** Pings the server: the failover's probe. */
+  /** Asks the node that holds the app's keys (on a cluster, the primary of its slot): the failover's probe. */
   async ping(): Promise<void> {
-    await this.#client.sendCommand(['PING'])
+    await this.#client.sendCommand(['EXISTS', this.#anchor])
   }
 
   async countInWindow(key: string, windowMs: number): Promise<number> {
@@ -224,7 +227,7 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   readonly #records = new Batcher<string[]>(
     (entries) => {
       const args = [this.#prefix, entries.length, this.#limits.retentionMs, MAX_OCCURRENCES]
-      return this.#script(RECORD, [], [...args, ...this.#bounds, ...entries.flat()])
+      return this.#script(RECORD, [this.#anchor], [...args, ...this.#bounds, ...entries.flat()])
     },
     BATCH_MS,
     MAX_BATCH,
@@ -239,7 +242,7 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     const limit = Math.min(Math.max(query.limit ?? 50, 0), MAX_LIST)
     const reply = (await this.#script(
       LIST_ISSUES,
-      [],
+      [this.#anchor],
       [
         this.#prefix,
         query.sort === 'count' ? 'count' : 'last',
@@ -284,7 +287,7 @@ export class RedisStore implements FleetCoordination, IncidentStore {
       const batch = fingerprints.slice(i, i + 100)
       const counts = (await this.#script(
         HOURLY,
-        [],
+        [this.#anchor],
         [this.#prefix, from, hours, ...batch],
       )) as unknown[]
       batch.forEach((fingerprint, row) => {

@@ -1,0 +1,180 @@
+import { expect } from 'chai'
+import { createCluster } from 'redis'
+import { createFaultline, FaultlineConfigError } from '../lib/index.js'
+import { LocalStore, openStore, STORE_LIMITS } from '../lib/store/open-store.js'
+import { RedisStore, type RedisStoreLimits } from '../lib/store/redis-store.js'
+import { clusterOptions, commanderOf } from '../lib/store/redis-topology.js'
+import { describeCoordination } from './support/coordination-suite.js'
+import { stormThroughFailover } from './support/failover-storm.js'
+import {
+  describeIncidentStore,
+  describeIncidentStoreBounds,
+  makeReport,
+} from './support/incident-store-suite.js'
+import { cli, startRedisCluster, type RedisCluster } from './support/redis-cluster.js'
+
+type Cluster = ReturnType<typeof createCluster>
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+let cluster: RedisCluster
+let client: Cluster
+let apps = 0
+
+before(async function () {
+  this.timeout(240_000)
+  cluster = await startRedisCluster()
+  // as faultline makes its own: a default client's offline queue rejects unhandled inside node-redis when a failover drops a node
+  const rootNodes = cluster.ports.map((port) => ({ socket: { host: '127.0.0.1', port } }))
+  client = createCluster(clusterOptions({ rootNodes }, 1000) as never)
+  client.on('error', () => {})
+  await client.connect()
+})
+
+after(async function () {
+  client?.destroy()
+  await cluster?.stop()
+})
+
+/** A RedisStore for an app of its own: each app's hash tag puts it in another slot, on any of the primaries. */
+function openOnCluster(
+  now: () => number,
+  limits: RedisStoreLimits = STORE_LIMITS,
+  app = `app${++apps}`,
+) {
+  const prefix = `faultline:{${app}}:`
+  return Promise.resolve(
+    new RedisStore(commanderOf(client, `${prefix}last`), { prefix, limits, now }),
+  )
+}
+
+describeIncidentStore('redis cluster', (now) => openOnCluster(now))
+describeIncidentStoreBounds('redis cluster', (now) =>
+  openOnCluster(now, { retentionMs: 14 * 86_400_000, maxFingerprints: 3, maxIncidents: 5 }),
+)
+describeCoordination('redis cluster', (now) => {
+  const app = `fleet${++apps}`
+  return Promise.resolve(() => openOnCluster(now, STORE_LIMITS, app))
+})
+
+describe('Redis Cluster store', function () {
+  it("should keep every key of an app in its hash tag's slot, on the one primary that owns it", async function () {
+    this.timeout(30_000)
+    const store = await openOnCluster(Date.now, STORE_LIMITS, 'slotted')
+    for (let i = 0; i < 30; i++)
+      await store.record(makeReport(`fp-${i % 7}`, { kind: i % 3 ? 'traceback' : 'warning' }))
+    await store.gather('mail', 'fp-0', '{}', { id: 'A', time: 't' }, 60_000)
+    await store.gather('mail', 'fp-0', '{}', { id: 'B', time: 't', url: '/b' }, 60_000)
+    await store.admit('warnings:1.2.3.4', 5, 60_000)
+    await store.claim('ticket:fp-0', 60_000)
+    await store.mute('fp-1', Date.now() + 60_000)
+    expect((await store.issues()).total).to.equal(7)
+    const slot = await cli(cluster.ports[0]!, 'CLUSTER', 'KEYSLOT', '{slotted}')
+    const holders: number[] = []
+    for (const port of cluster.ports) {
+      const keys = (await cli(port, '--scan', '--pattern', 'faultline:{slotted}:*')).trim()
+      if (keys) holders.push(port)
+      for (const key of keys.split('\n').filter(Boolean))
+        expect(await cli(port, 'CLUSTER', 'KEYSLOT', key), key).to.equal(slot)
+    }
+    expect(holders, 'only the primary and its replica hold them').to.have.length.within(1, 2)
+  })
+
+  it('should open a cluster from FAULTLINE_STORE=redis+cluster://…, and count every process’s reports there', async function () {
+    this.timeout(30_000)
+    const make = () =>
+      createFaultline({
+        appName: 'urlapp',
+        stderr: false,
+        spoolDir: false,
+        env: { FAULTLINE_STORE: cluster.url, NODE_ENV: 'production' },
+      })
+    const [a, b] = [make(), make()]
+    try {
+      a.capture(new Error('fleet counted'))
+      b.capture(new Error('fleet counted'))
+      let total = 0
+      for (const deadline = Date.now() + 10_000; total !== 2 && Date.now() < deadline;) {
+        total = (await a.issues()).issues[0]?.count ?? 0
+        await sleep(50)
+      }
+      expect(total).to.equal(2)
+      expect((await b.issues()).issues[0]?.count).to.equal(2)
+      expect(a.storeStatus()).to.include({ backend: 'redis', shared: true })
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
+  it('should survive the failover of the primary that owns the app: no report lost, sharing resumes, one notice each way', async function () {
+    this.timeout(120_000)
+    const lines: string[] = []
+    const local = new LocalStore()
+    const app = 'storm'
+    const setting = {
+      kind: 'cluster' as const,
+      cluster: { rootNodes: [{ url: `redis://127.0.0.1:${cluster.ports[0]}` }] },
+      target: cluster.url,
+      timeoutMs: 300,
+    }
+    const store = openStore(setting, app, (notice) => lines.push(notice.text), local)
+    const result = await stormThroughFailover({
+      store,
+      local,
+      shared: await openOnCluster(Date.now, STORE_LIMITS, app),
+      lines,
+      fail: async () => {
+        await cluster.killPrimaryOf(`{${app}}`)
+        await cluster.waitForPrimaryOf(`{${app}}`)
+      },
+    })
+    console.log(
+      `      cluster failover: ${JSON.stringify({ ...result, missing: result.missing.length })}`,
+    )
+    expect(result.missing, 'reports found nowhere').to.deep.equal([])
+    expect(result.inShared + result.inLocal - result.doubled).to.equal(result.sent)
+    expect(lines.filter((l) => l.includes('unavailable'))).to.have.length(1)
+    expect(lines.filter((l) => l.includes('answers again'))).to.have.length(1)
+    expect(store.status().outages).to.equal(1)
+  })
+})
+
+describe('store option: cluster and sentinel', function () {
+  it('should name the field of a bad cluster or sentinel setting at start-up', function () {
+    const bad: Array<[unknown, string]> = [
+      ['redis+cluster://', 'store'],
+      ['redis+cluster://a:1,,b:2', 'store'],
+      ['redis+cluster://a:70000', 'store'],
+      ['redis+cluster://a:7000/3', 'store'],
+      ['redis+sentinel://a:26379', 'store'],
+      ['redis+sentinel://a:26379/bad name', 'store'],
+      ['redis+sentinel://u:%zz@a:26379/m', 'store'],
+      [{ cluster: {} }, 'store.cluster'],
+      [{ cluster: { rootNodes: [42] } }, 'store.cluster.rootNodes'],
+      [{ cluster: { rootNodes: [{ url: 'redis://a:1' }] }, prefix: 'fl:' }, 'store.prefix'],
+      [{ cluster: { rootNodes: [{ url: 'redis://a:1' }] }, prefix: 'fl:{}:' }, 'store.prefix'],
+      [{ sentinel: { sentinelRootNodes: [{ host: 'a', port: 1 }] } }, 'store.sentinel.name'],
+      [
+        { sentinel: { name: 'm', sentinelRootNodes: [{ host: 'a' }] } },
+        'store.sentinel.sentinelRootNodes',
+      ],
+      [{ url: 'redis://a', cluster: { rootNodes: [{ url: 'redis://a:1' }] } }, 'store'],
+    ]
+    for (const [store, field] of bad) {
+      let thrown: unknown
+      try {
+        createFaultline({ store: store as never, env: false, stderr: false })
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown, JSON.stringify(store)).to.be.instanceOf(FaultlineConfigError)
+      expect((thrown as FaultlineConfigError).field, JSON.stringify(store)).to.equal(field)
+    }
+  })
+
+  it('should refuse the app’s cluster client with a prefix that has no hash tag', function () {
+    expect(() =>
+      createFaultline({ store: { redis: client, prefix: 'fl:' }, env: false, stderr: false }),
+    ).to.throw(FaultlineConfigError, 'hash tag')
+  })
+})
