@@ -76,8 +76,7 @@ export type { TicketTransportOptions, TicketOptions } from '../transports/ticket
 export type { TicketAdapter, TicketRef, NewTicket } from '../transports/ticket/adapter.js'
 export type { LocalTicket } from '../transports/ticket/local.js'
 export type { RedmineOptions } from '../transports/ticket/redmine.js'
-export type { TracOptions } from '../transports/ticket/trac.js'
-export type { TracFields } from '../transports/ticket/trac-options.js'
+export type { TracOptions, TracFields } from '../transports/ticket/trac.js'
 
 /**
  * Where faultline's request logger is typed on `req`. `req.faultline` always;

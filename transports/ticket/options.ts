@@ -5,7 +5,8 @@ import { RedmineAdapter } from './redmine.js'
 import { checkCeiling, failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
 import { rejectRenamed } from '../../lib/config/renames.js'
 import type { CeilingOptions } from '../mail/options.js'
-import { tracAdapterFromUrl, checkTracFields, type TracFields } from './trac-options.js'
+import { tracAdapterFromUrl, checkTracFields } from './trac-options.js'
+import type { TracFields } from './trac.js'
 import type { FleetCoordination } from '../../lib/store/types.js'
 
 /**

@@ -1,29 +1,5 @@
 import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
-import { TracAdapter } from './trac.js'
-
-/**
- * Trac's own part of the `tickets` option: the fields new tickets get and the
- * per-call timeout. Each field value must be one the Trac knows; that is
- * checked once, before the first ticket.
- *
- * @example
- * ```ts
- * createFaultline({ tickets: { url: 'trac+https://faultline:PASSWORD@trac.example.org/shop',
- *   trac: { type: 'defect', component: 'checkout', fields: { severity: 'high' } } } })
- * ```
- */
-export interface TracFields {
-  type?: string
-  component?: string
-  priority?: string
-  milestone?: string
-  /** Keywords added beside the fingerprint's. */
-  keywords?: string
-  /** Other fields, custom fields included. */
-  fields?: Record<string, string>
-  /** Per-call timeout in milliseconds. Default 10 s. */
-  timeoutMs?: number
-}
+import { TracAdapter, type TracFields } from './trac.js'
 
 const NAMED = ['type', 'component', 'priority', 'milestone', 'keywords'] as const
 const KNOWN = [...NAMED, 'fields', 'timeoutMs']

@@ -5,6 +5,30 @@ import { toTracText } from './format.js'
 import { callTrac, isStale, type TracEndpoint } from './trac-rpc.js'
 
 /**
+ * Trac's own part of the `tickets` option: the fields new tickets get and the
+ * per-call timeout. Each field value must be one the Trac knows; that is
+ * checked once, before the first ticket.
+ *
+ * @example
+ * ```ts
+ * createFaultline({ tickets: { url: 'trac+https://faultline:PASSWORD@trac.example.org/shop',
+ *   trac: { type: 'defect', component: 'checkout', fields: { severity: 'high' } } } })
+ * ```
+ */
+export interface TracFields {
+  type?: string
+  component?: string
+  priority?: string
+  milestone?: string
+  /** Keywords added beside the fingerprint's. */
+  keywords?: string
+  /** Other fields, custom fields included. */
+  fields?: Record<string, string>
+  /** Per-call timeout in milliseconds. Default 10 s. */
+  timeoutMs?: number
+}
+
+/**
  * Settings of the Trac adapter.
  *
  * @example
@@ -14,22 +38,11 @@ import { callTrac, isStale, type TracEndpoint } from './trac-rpc.js'
  * createFaultline({ tickets: { adapter: new TracAdapter(options) } })
  * ```
  */
-export interface TracOptions {
+export interface TracOptions extends TracFields {
   /** The Trac environment's root, `https://trac.example.org/shop`. */
   url: string
   user: string
   password: string
-  /** Fields new tickets get; each must be one Trac knows (checked once, before the first ticket). */
-  type?: string
-  component?: string
-  priority?: string
-  milestone?: string
-  /** Keywords added to new tickets beside the fingerprint's. */
-  keywords?: string
-  /** Any other fields new tickets get, custom fields included. */
-  fields?: Record<string, string>
-  /** Per-call timeout. Default 10 s. */
-  timeoutMs?: number
 }
 
 interface TracTicket {
