@@ -1,3 +1,5 @@
+// Composition root, with lib/logger.ts and lib/index.ts: the only files in lib/ that know the
+// transports. The rest of the core knows a destination only through lib/contract/.
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from 'express'
@@ -16,8 +18,8 @@ import { OutcomeReporter } from './report/outcome-reporter.js'
 import { ReportDispatcher } from './report/dispatcher.js'
 import { installProcessGuards, type ProcessGuards } from './middleware/process-guard.js'
 import { compileScrubber } from './scrub/scrub.js'
-import { closeTransports } from './delivery/shutdown.js'
-import { settleWithin } from './delivery/deadline.js'
+import { closeTransports } from './contract/shutdown.js'
+import { settleWithin } from './contract/deadline.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 import { openStore } from './store/open-store.js'
 import { countReport, linkTickets } from './store/wiring.js'
@@ -28,7 +30,7 @@ import { bindToRequest } from './middleware/request-scope.js'
 import { warnRenamedOnce } from './config/renames.js'
 import { blameEnvironment } from './config/environment.js'
 import { noticeOf, type Notice, type NoticeChannel } from './notices.js'
-import { readStats, type FaultlineStats } from './delivery/read-stats.js'
+import { readStats, type FaultlineStats } from './contract/read-stats.js'
 
 /**
  * Options of `close()`.

@@ -2,6 +2,8 @@
  * faultline: error handling for production Express apps.
  * @module
  */
+// Composition root, with lib/faultline.ts and lib/logger.ts: the only files in lib/ that know the
+// transports. The rest of the core knows a destination only through lib/contract/.
 import { Faultline } from './faultline.js'
 import type { FaultlineOptions } from './logger.js'
 
@@ -40,8 +42,8 @@ export { NOTICE_CODES } from './notices.js'
 
 export type { CloseOptions } from './faultline.js'
 export type { Notice, NoticeCode, NoticesOption } from './notices.js'
-export type { FaultlineStats, FaultlineTransportStats } from './delivery/read-stats.js'
-export type { TransportStats, ReportTransport } from './delivery/transport-contract.js'
+export type { FaultlineStats, FaultlineTransportStats } from './contract/read-stats.js'
+export type { TransportStats, ReportTransport } from './contract/transport-contract.js'
 export type { FaultlineOptions } from './logger.js'
 export type { WarningLimitOptions, StoreOptions } from './config/options.js'
 export type {

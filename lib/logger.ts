@@ -1,5 +1,5 @@
-// Composition root (with lib/faultline.ts and lib/index.ts): the one place in lib/ that knows the
-// transports. The rest of the core reaches them only through lib/delivery-contract/.
+// Composition root, with lib/faultline.ts and lib/index.ts: the only files in lib/ that know the
+// transports. The rest of the core knows a destination only through lib/contract/.
 import { join } from 'node:path'
 import winston from 'winston'
 import { MESSAGE } from 'triple-beam'

@@ -1,4 +1,4 @@
-import { BackgroundWork } from '../../lib/delivery/background-work.js'
+import { BackgroundWork } from '../delivery/background-work.js'
 import type { Report } from '../../lib/report/report.js'
 import {
   answersOf,

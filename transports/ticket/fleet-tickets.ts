@@ -2,7 +2,7 @@ import type { Report } from '../../lib/report/report.js'
 import type { FleetCoordination } from '../../lib/store/types.js'
 import { occurrenceOf, slim } from './reports.js'
 import type { TicketOp } from './work.js'
-import { BackgroundWork } from '../../lib/delivery/background-work.js'
+import { BackgroundWork } from '../delivery/background-work.js'
 
 const SCOPE = 'tickets'
 // long enough for a slow tracker to file; a process that dies holding it blocks no one for longer
