@@ -18,7 +18,7 @@ import { OutcomeReporter } from './report/outcome-reporter.js'
 import { ReportDispatcher } from './report/dispatcher.js'
 import { installProcessGuards, type ProcessGuards } from './middleware/process-guard.js'
 import { compileScrubber } from './scrub/scrub.js'
-import { closeTransports } from './contract/shutdown.js'
+import { closeTransports, reopenTransports } from './contract/shutdown.js'
 import { settleWithin } from './contract/deadline.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 import { openStore } from './store/open-store.js'
@@ -29,7 +29,7 @@ import { getState } from './middleware/request-state.js'
 import { bindToRequest } from './middleware/request-scope.js'
 import { warnRenamedOnce } from './config/renames.js'
 import { blameEnvironment } from './config/environment.js'
-import { noticeOf, type Notice, type NoticeChannel } from './notices.js'
+import { announcement, warnDebugInProduction } from './config/startup-notices.js'
 import { readStats, type FaultlineStats } from './contract/read-stats.js'
 
 /**
@@ -43,31 +43,6 @@ import { readStats, type FaultlineStats } from './contract/read-stats.js'
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
   timeoutMs?: number
-}
-
-function warnDebugInProduction(say: NoticeChannel): void {
-  const bar = '!'.repeat(78)
-  const notice = noticeOf(
-    'FAULTLINE_DEBUG_IN_PRODUCTION',
-    'DEBUG MODE IS ON WHILE NODE_ENV=production. ' +
-      'Error pages will show stack traces, source code and request data to anyone who triggers an error. ' +
-      'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.',
-  )
-  // a banner on stderr, so nobody scrolls past it; one line everywhere else
-  say({
-    ...notice,
-    text:
-      `${bar}\nfaultline: DEBUG MODE IS ON WHILE NODE_ENV=production.\n` +
-      'Error pages will show stack traces, source code and request data to anyone who triggers an error.\n' +
-      'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.\n' +
-      bar,
-  })
-}
-
-/** The start-up line as a notice: already escaped, one line. */
-function announcement(line: string): Notice {
-  const text = line.replace(/\n$/, '')
-  return { code: 'FAULTLINE_STARTED', message: text.replace(/^faultline: /, ''), text }
 }
 
 /**
@@ -363,14 +338,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * ```
    */
   reopen(): void {
-    for (const transport of this.#destinations.transports) {
-      const reopen = (transport as { reopen?: unknown }).reopen
-      try {
-        if (typeof reopen === 'function' && reopen.length === 0) reopen.call(transport)
-      } catch {
-        // one transport that cannot reopen must not keep the others on their old files
-      }
-    }
+    reopenTransports(this.#destinations.transports)
   }
 
   /** Flushes every transport and releases every socket and timer; resolves within `timeoutMs`. */
