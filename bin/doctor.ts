@@ -8,11 +8,9 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { offDestinations, isForced } from '../lib/config/destinations.js'
 import { hideCredentials } from '../lib/config/option-checks.js'
-import {
-  FaultlineConfigError,
-  type FaultlineOptions,
-  type ResolvedOptions,
-} from '../lib/config/options.js'
+import { FaultlineConfigError } from '../lib/config/config-error.js'
+import type { ResolvedOptions } from '../lib/config/options.js'
+import type { FaultlineOptions } from '../lib/logger.js'
 import { resolveOptions } from '../lib/config/resolve-options.js'
 import { blameEnvironment } from '../lib/config/environment.js'
 import { resolveMailOptions } from '../transports/mail/options.js'

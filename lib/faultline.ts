@@ -1,10 +1,12 @@
+// Composition root, with lib/logger.ts and lib/index.ts: the only files in lib/ that know the
+// transports. The rest of the core knows a destination only through lib/contract/.
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from 'express'
 import type { Logger } from 'winston'
 import { createErrorHandler, type ErrorHandlerOptions } from './middleware/error-handler.js'
-import { createReportLogger } from './logger.js'
-import type { FaultlineOptions, ResolvedOptions } from './config/options.js'
+import { createReportLogger, type FaultlineOptions } from './logger.js'
+import type { ResolvedOptions } from './config/options.js'
 import type { Report } from './report/report.js'
 import { isXhrRequest } from './report/request-info.js'
 import { createRequestHandler } from './middleware/request-handler.js'
@@ -16,8 +18,8 @@ import { OutcomeReporter } from './report/outcome-reporter.js'
 import { ReportDispatcher } from './report/dispatcher.js'
 import { installProcessGuards, type ProcessGuards } from './middleware/process-guard.js'
 import { compileScrubber } from './scrub/scrub.js'
-import { closeTransports } from './delivery/shutdown.js'
-import { settleWithin } from './delivery/deadline.js'
+import { closeTransports, reopenTransports } from './contract/shutdown.js'
+import { settleWithin } from './contract/deadline.js'
 import { SuspiciousRequest } from './report/suspicious.js'
 import { openStore } from './store/open-store.js'
 import { countReport, linkTickets } from './store/wiring.js'
@@ -27,8 +29,8 @@ import { getState } from './middleware/request-state.js'
 import { bindToRequest } from './middleware/request-scope.js'
 import { warnRenamedOnce } from './config/renames.js'
 import { blameEnvironment } from './config/environment.js'
-import { noticeOf, type Notice, type NoticeChannel } from './notices.js'
-import { readStats, type FaultlineStats } from './delivery/read-stats.js'
+import { announcement, warnDebugInProduction } from './config/startup-notices.js'
+import { readStats, type FaultlineStats } from './contract/read-stats.js'
 
 /**
  * Options of `close()`.
@@ -41,31 +43,6 @@ import { readStats, type FaultlineStats } from './delivery/read-stats.js'
 export interface CloseOptions {
   /** How long to wait for transports to flush, in milliseconds. Default 5000. */
   timeoutMs?: number
-}
-
-function warnDebugInProduction(say: NoticeChannel): void {
-  const bar = '!'.repeat(78)
-  const notice = noticeOf(
-    'FAULTLINE_DEBUG_IN_PRODUCTION',
-    'DEBUG MODE IS ON WHILE NODE_ENV=production. ' +
-      'Error pages will show stack traces, source code and request data to anyone who triggers an error. ' +
-      'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.',
-  )
-  // a banner on stderr, so nobody scrolls past it; one line everywhere else
-  say({
-    ...notice,
-    text:
-      `${bar}\nfaultline: DEBUG MODE IS ON WHILE NODE_ENV=production.\n` +
-      'Error pages will show stack traces, source code and request data to anyone who triggers an error.\n' +
-      'Turn it off: remove `debug: true` (or FAULTLINE_DEBUG) from this deployment.\n' +
-      bar,
-  })
-}
-
-/** The start-up line as a notice: already escaped, one line. */
-function announcement(line: string): Notice {
-  const text = line.replace(/\n$/, '')
-  return { code: 'FAULTLINE_STARTED', message: text.replace(/^faultline: /, ''), text }
 }
 
 /**
@@ -361,14 +338,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * ```
    */
   reopen(): void {
-    for (const transport of this.#destinations.transports) {
-      const reopen = (transport as { reopen?: unknown }).reopen
-      try {
-        if (typeof reopen === 'function' && reopen.length === 0) reopen.call(transport)
-      } catch {
-        // one transport that cannot reopen must not keep the others on their old files
-      }
-    }
+    reopenTransports(this.#destinations.transports)
   }
 
   /** Flushes every transport and releases every socket and timer; resolves within `timeoutMs`. */

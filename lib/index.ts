@@ -2,8 +2,10 @@
  * faultline: error handling for production Express apps.
  * @module
  */
+// Composition root, with lib/faultline.ts and lib/logger.ts: the only files in lib/ that know the
+// transports. The rest of the core knows a destination only through lib/contract/.
 import { Faultline } from './faultline.js'
-import type { FaultlineOptions } from './config/options.js'
+import type { FaultlineOptions } from './logger.js'
 
 /**
  * Creates a faultline instance: validates the options (a bad one throws a
@@ -24,7 +26,7 @@ export function createFaultline(options?: FaultlineOptions): Faultline {
 // values, then types: everything README.md documents, and nothing deeper
 export { Faultline } from './faultline.js'
 export { getErrorStatus } from './report/error-status.js'
-export { FaultlineConfigError } from './config/options.js'
+export { FaultlineConfigError } from './config/config-error.js'
 export { THROW_ERRORS, shouldThrow } from './middleware/throw-errors.js'
 export { SuspiciousRequest } from './report/suspicious.js'
 export { StderrTransport } from '../transports/stderr.js'
@@ -40,9 +42,10 @@ export { NOTICE_CODES } from './notices.js'
 
 export type { CloseOptions } from './faultline.js'
 export type { Notice, NoticeCode, NoticesOption } from './notices.js'
-export type { FaultlineStats, FaultlineTransportStats } from './delivery/read-stats.js'
-export type { TransportStats, ReportTransport } from './delivery/transport-contract.js'
-export type { FaultlineOptions, WarningLimitOptions, StoreOptions } from './config/options.js'
+export type { FaultlineStats, FaultlineTransportStats } from './contract/read-stats.js'
+export type { TransportStats, ReportTransport } from './contract/transport-contract.js'
+export type { FaultlineOptions } from './logger.js'
+export type { WarningLimitOptions, StoreOptions } from './config/options.js'
 export type {
   IssueDetail,
   IssueQuery,

@@ -1,23 +1,47 @@
+// Composition root, with lib/faultline.ts and lib/index.ts: the only files in lib/ that know the
+// transports. The rest of the core knows a destination only through lib/contract/.
 import { join } from 'node:path'
 import winston from 'winston'
 import { MESSAGE } from 'triple-beam'
 import { configure } from 'safe-stable-stringify'
 import TransportStream from 'winston-transport'
-import {
-  FaultlineConfigError,
-  type ResolvedOptions,
-  type TransportSetting,
-} from './config/options.js'
+import type { CoreOptions, ResolvedOptions, TransportSetting } from './config/options.js'
+import { FaultlineConfigError } from './config/config-error.js'
 import { createFileTransport } from '../transports/file.js'
 import { MailTransport } from '../transports/mail.js'
-import { resolveMailOptions } from '../transports/mail/options.js'
-import { resolveSyslogOptions } from '../transports/syslog/options.js'
-import { resolveTicketOptions } from '../transports/ticket/options.js'
+import { resolveMailOptions, type MailOptions } from '../transports/mail/options.js'
+import { resolveSyslogOptions, type SyslogOptions } from '../transports/syslog/options.js'
+import { resolveTicketOptions, type TicketOptions } from '../transports/ticket/options.js'
 import { StderrTransport } from '../transports/stderr.js'
 import { SyslogTransport } from '../transports/syslog.js'
 import { TicketTransport } from '../transports/ticket.js'
 import type { FleetCoordination } from './store/types.js'
 import { adoptTransport, noticeOf, stderrNotices, wasSaid, type NoticeChannel } from './notices.js'
+
+/**
+ * Everything `createFaultline` accepts. Each field is validated at start-up;
+ * a bad one throws a `FaultlineConfigError` that names it.
+ *
+ * @example
+ * ```ts
+ * const options: FaultlineOptions = {
+ *   appName: 'shop',
+ *   managers: ['ops@example.org'],
+ *   mail: { outbox: 'var/outbox', digestWindowMs: 60_000 },
+ *   tickets: 'local:var/tickets',
+ * }
+ * createFaultline(options)
+ * ```
+ */
+// declared here, where the destinations are opened, so the core's own options need no transport's types
+export interface FaultlineOptions extends CoreOptions {
+  /** SMTP transport: `smtp://user:pass@host:587`, `smtps://…`, or its options. */
+  mail?: string | MailOptions
+  /** Syslog transport: `relp://host:2514`, `udp://host:514`, `tcp://…`, `tls://…`, `unix:///path`, or its options. */
+  syslog?: string | SyslogOptions
+  /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `trac+https://USER:PASSWORD@host/path`, `local:var/tickets`, or its options (`{ adapter }` for your own tracker). */
+  tickets?: string | TicketOptions
+}
 
 function describe(err: unknown): string {
   try {

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { FifoMap } from '../lib/delivery/fifo-map.js'
+import { FifoMap } from '../transports/delivery/fifo-map.js'
 
 describe('FifoMap (the bounded queue of recent deliveries)', () => {
   it('should hand out the oldest entry first, skipping deleted ones', () => {

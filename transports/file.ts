@@ -1,29 +1,18 @@
-import { fstatSync, fsync, write, writeSync } from 'node:fs'
+import { fsync, write, writeSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { sayFrom, setTransportNotices } from '../lib/notices.js'
+import { setTransportNotices } from '../lib/notices.js'
 import TransportStream from 'winston-transport'
-import type { ReportTransport } from '../lib/delivery/transport-contract.js'
-import { isoTime } from '../lib/report/clock.js'
-import { flushOnExit, stopFlushingOnExit } from '../lib/delivery/exit-flush.js'
-import { describeFailure, droppedNotice, toLine, type Pending } from './file/lines.js'
+import type { ReportTransport } from '../lib/contract/transport-contract.js'
+import { flushOnExit, stopFlushingOnExit } from './delivery/exit-flush.js'
+import { describeFailure, toLine, type Pending } from './file/lines.js'
+import { FileLosses } from './file/losses.js'
 import { checkMoved, CHECK_MS, closeQuietly, identityOf, openAppend } from './file/follow.js'
+import { InFlightWrite } from './file/in-flight.js'
 import { DEFAULT_BUFFER_BYTES, type FileStats, type FileTransportOptions } from './file/options.js'
 
 const RETRY_MS = 1000
 // a storm's lines go out together, one write per 10 ms at most: a write per line costs the core a thread hand-off each
 const BATCH_MS = 10
-// a disk that takes longer than this for a batch gets the exit's lines after it, or out of order
-const IN_FLIGHT_WAIT_MS = 200
-
-/** The file's size plus `bytes`, or undefined if it cannot be read. */
-function sizeAfter(fd: number, bytes: number): number | undefined {
-  try {
-    return fstatSync(fd).size + bytes
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * Appends every report as one JSON line (the report's fields plus `level` and
  * `message`), ready for `jq` or a log shipper. Lines are batched into one
@@ -53,17 +42,10 @@ export class FileTransport extends TransportStream implements ReportTransport {
   #pending: Pending[] = []
   #pendingBytes = 0
   #writing = false
-  #inFlightLines = 0
-  /** The file's size once the write in flight is done, if it could be read. */
-  #inFlightEnd: number | undefined
-  /** Numbers the writes handed to the pool, so a write flushSync took over is known when it completes. */
-  #writeNumber = 0
-  #abandoned = 0
+  readonly #inFlight = new InFlightWrite()
   #drained: Array<() => void> = []
   #retry: NodeJS.Timeout | undefined
-  #outage = false
-  /** Lines dropped that the file does not yet say were dropped, since when. */
-  #unsaid = { lines: 0, since: '' }
+  readonly #losses: FileLosses
   #closed = false
   #batch: NodeJS.Timeout | undefined
   #stats = { delivered: 0, retried: 0, dropped: 0 }
@@ -77,6 +59,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     setTransportNotices(this, options.notices)
     this.filename = resolve(options.filename)
     this.#maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES
+    this.#losses = new FileLosses(this, this.filename, this.#maxBufferBytes)
     // opened at once, so a path that cannot be written fails at start-up, not at the first error
     this.#fd = openAppend(this.filename)
     this.#identity = identityOf(this.#fd)
@@ -157,17 +140,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
 
   #drop(lines: number): void {
     this.#stats.dropped += lines
-    if (this.#unsaid.lines === 0) {
-      this.#unsaid.since = isoTime()
-      // a disk too slow for a storm, not refusing: said once per streak of drops
-      if (!this.#outage && !this.#closed)
-        sayFrom(
-          this,
-          'FAULTLINE_FILE_BEHIND',
-          `more than ${this.#maxBufferBytes} bytes of lines wait for ${this.filename}; later ones are dropped and counted until it catches up`,
-        )
-    }
-    this.#unsaid.lines += lines
+    this.#losses.drop(lines, this.#closed)
   }
 
   #pump(): void {
@@ -179,13 +152,11 @@ export class FileTransport extends TransportStream implements ReportTransport {
     const lines = this.#pending.length
     const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
     this.#writing = true
-    this.#inFlightLines = lines
-    this.#inFlightEnd = sizeAfter(this.#fd, chunk.length)
-    const number = ++this.#writeNumber
+    const number = this.#inFlight.begin(this.#fd, chunk.length, lines)
     write(this.#fd, chunk, 0, chunk.length, null, (err, written) => {
       this.#writing = false
       if (this.#closed) return this.#closeFile()
-      if (number === this.#abandoned) {
+      if (this.#inFlight.wasAbandoned(number)) {
         // flushSync wrote these lines itself; what is pending now came after them
         if (this.#pending.length) this.#schedule()
         return
@@ -225,14 +196,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
   /** A full disk or a lost mount: the lines stay (within the bound), one warning per outage, a retry every second. */
   #failed(err: unknown): void {
     this.#stats.retried++
-    if (!this.#outage) {
-      this.#outage = true
-      sayFrom(
-        this,
-        'FAULTLINE_FILE_DOWN',
-        `cannot write to ${this.filename} (${describeFailure(err)}); up to ${this.#maxBufferBytes} bytes of lines wait in memory, later ones are dropped and counted until it works again`,
-      )
-    }
+    this.#losses.fail(err)
     // nothing more can be done right now: whoever waits for the lines is let go
     this.#settleWaiters()
     this.#retry = setTimeout(() => {
@@ -243,17 +207,8 @@ export class FileTransport extends TransportStream implements ReportTransport {
 
   /** A write went through: an outage ends, and what was dropped is said in the file itself, once. */
   #recovered(): void {
-    const { lines: dropped, since } = this.#unsaid
-    if (this.#outage)
-      sayFrom(
-        this,
-        'FAULTLINE_FILE_BACK',
-        `${this.filename} can be written again${dropped ? `; ${dropped} line(s) were dropped` : ''}`,
-      )
-    this.#outage = false
-    if (!dropped) return
-    this.#unsaid = { lines: 0, since: '' }
-    const bytes = droppedNotice(this.filename, dropped, since)
+    const bytes = this.#losses.recover()
+    if (!bytes) return
     // the notice is owed whatever the bound: it is about the bound
     this.#pending.unshift({ bytes })
     this.#pendingBytes += bytes.length
@@ -271,7 +226,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
         clearTimeout(timer)
         resolve()
       })
-      if (this.#outage) return this.#settleWaiters()
+      if (this.#losses.outage) return this.#settleWaiters()
       this.#pump()
     })
   }
@@ -287,49 +242,21 @@ export class FileTransport extends TransportStream implements ReportTransport {
   flushSync(): void {
     if (!this.#writing) this.#swapFile()
     // a write in flight keeps its lines (the disk has them, or will); the ones queued after it go now
-    let from = this.#writing ? this.#inFlightLines : 0
+    let from = this.#writing ? this.#inFlight.lines : 0
     if (this.#fd === undefined || this.#pending.length <= from) return
-    if (from > 0 && !this.#awaitInFlight(this.#fd)) from = this.#abandonInFlight()
+    if (from > 0) from = this.#inFlight.settleBeforeSync(this.#fd)
     const lines = this.#pending.length - from
     try {
       const chunk = Buffer.concat(this.#pending.slice(from).map((p) => p.bytes))
       this.#wrote(lines, writeSync(this.#fd, chunk), from)
     } catch (err) {
-      if (!this.#outage) this.#failed(err)
+      if (!this.#losses.outage) this.#failed(err)
     }
-  }
-
-  /**
-   * The thread pool may not have written the lines in flight yet: a line
-   * written now could land before them (a crash report before the errors that
-   * led to it), so wait until the file has grown by them, for at most
-   * IN_FLIGHT_WAIT_MS of a process that is about to exit anyway.
-   */
-  #awaitInFlight(fd: number): boolean {
-    const end = this.#inFlightEnd
-    if (end === undefined) return true
-    const deadline = Date.now() + IN_FLIGHT_WAIT_MS
-    while (Date.now() < deadline) if ((sizeAfter(fd, 0) ?? end) >= end) return true
-    return false
-  }
-
-  /**
-   * The pool never got to the write in flight (it is busy hashing, say): a
-   * process about to die would lose those lines, so they are written now, in
-   * order, before what follows. Should the queued write still run later, its
-   * lines are in the file twice, each with its own incident id: twice is
-   * better than lost. Its callback then finds nothing of its own to take off.
-   */
-  #abandonInFlight(): number {
-    this.#abandoned = this.#writeNumber
-    this.#inFlightLines = 0
-    this.#inFlightEnd = undefined
-    return 0
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     void this.flush().then(() => {
-      if (this.#fd === undefined || this.#outage) return callback()
+      if (this.#fd === undefined || this.#losses.outage) return callback()
       fsync(this.#fd, () => callback())
     })
   }
@@ -345,14 +272,10 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#closed = true
     stopFlushingOnExit(this)
     // lines of a write still in flight are the disk's now; the rest are lost
-    const lost = this.#pending.length - (this.#writing ? this.#inFlightLines : 0)
+    const lost = this.#pending.length - (this.#writing ? this.#inFlight.lines : 0)
     if (lost) {
       this.#drop(lost)
-      sayFrom(
-        this,
-        'FAULTLINE_FILE_LOST',
-        `${lost} line(s) could not be written to ${this.filename} at shutdown (${this.#unsaid.lines} dropped in all since ${this.#unsaid.since})`,
-      )
+      this.#losses.sayLost(lost)
     }
     this.#pending = []
     this.#pendingBytes = 0

@@ -1,5 +1,6 @@
 import { describeValue as describe, EMAIL } from './option-checks.js'
-import { FaultlineConfigError, type FaultlineOptions } from './options.js'
+import type { CoreOptions } from './options.js'
+import { FaultlineConfigError } from './config-error.js'
 
 /**
  * Every `FAULTLINE_*` variable faultline reads, the option it fills and the
@@ -30,7 +31,7 @@ const FORCEABLE = ['mail', 'syslog', 'tickets'] as const
 
 /** The options the environment asks for, and which variable each came from (for messages that name it). */
 export interface EnvironmentSettings {
-  options: FaultlineOptions
+  options: CoreOptions
   /** Option name → the variable that set it, for each option the environment filled in. */
   sources: Record<string, Variable>
 }
@@ -49,7 +50,7 @@ function parseBoolean(name: string, value: string): boolean {
   return failVariable(name, 'one of 1, 0, true, false, yes, no, on, off', value)
 }
 
-function parseStderr(value: string): FaultlineOptions['stderr'] {
+function parseStderr(value: string): CoreOptions['stderr'] {
   const level = value.toLowerCase()
   if (LEVELS.includes(level)) return { level: level as 'warn' }
   if (['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(level))
@@ -109,7 +110,7 @@ export function readEnvironment(env: Record<string, string | undefined>): Enviro
     else if (option === 'force') options.force = parseForce(value)
     else options[option] = value
   }
-  return { options: options as FaultlineOptions, sources }
+  return { options: options as CoreOptions, sources }
 }
 
 /** Whether a destination's object setting names no target, so the environment's URL may fill it in. */
@@ -140,7 +141,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * ```
  */
 export function applyEnvironment(
-  code: FaultlineOptions,
+  code: CoreOptions,
   env: Record<string, string | undefined>,
 ): EnvironmentSettings {
   const { options: fromEnv, sources: envSources } = readEnvironment(env)
@@ -166,7 +167,7 @@ export function applyEnvironment(
     else if (isPlainObject(setting) && setting.force === undefined)
       out[option] = { ...setting, force: true }
   }
-  return { options: out as FaultlineOptions, sources }
+  return { options: out as CoreOptions, sources }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'winston'
 import { describeValue as describe } from './option-checks.js'
-import { FaultlineConfigError } from './options.js'
+import { FaultlineConfigError } from './config-error.js'
 
 /** The app's own winston logger, as faultline writes to it: which of its levels each of faultline's takes. */
 export interface AppLogger {

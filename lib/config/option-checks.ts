@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { inspect } from 'node:util'
-import { FaultlineConfigError } from './options.js'
+import { FaultlineConfigError } from './config-error.js'
 
 /** An e-mail address as `managers` takes it: no display name, no list. */
 export const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:".]+$/

@@ -1,9 +1,6 @@
 import type TransportStream from 'winston-transport'
 import type { ScrubOptions } from '../scrub/scrub.js'
 import type { StoreSetting } from '../store/open-store.js'
-import type { MailOptions } from '../../transports/mail/options.js'
-import type { SyslogOptions } from '../../transports/syslog/options.js'
-import type { TicketOptions } from '../../transports/ticket/options.js'
 
 /**
  * How warnings are rate-limited per family and client, so a scanner cannot flood the log.
@@ -56,31 +53,22 @@ export interface StoreOptions {
 export type TransportSetting = string | Record<string, unknown>
 
 /**
- * Everything `createFaultline` accepts. Each field is validated at start-up;
- * a bad one throws a `FaultlineConfigError` that names it.
- *
- * @example
- * ```ts
- * const options: FaultlineOptions = {
- *   appName: 'shop',
- *   managers: ['ops@example.org'],
- *   mail: { outbox: 'var/outbox', digestWindowMs: 60_000 },
- *   tickets: 'local:var/tickets',
- * }
- * createFaultline(options)
- * ```
+ * Everything `createFaultline` accepts, as the core reads it: the destinations
+ * (`mail`, `syslog`, `tickets`) only as settings it checks and hands on, so the
+ * core needs none of the transports' types. `FaultlineOptions` (lib/logger.ts)
+ * narrows them to each transport's own options.
  */
-export interface FaultlineOptions {
+export interface CoreOptions {
   /** The app's name, on every report. Default: `name` from the working directory's package.json, else `app`. */
   appName?: string
   /** Who is mailed about errors. */
   managers?: string[]
   /** SMTP transport: `smtp://user:pass@host:587`, `smtps://…`, or its options. */
-  mail?: string | MailOptions
+  mail?: string | object
   /** Syslog transport: `relp://host:2514`, `udp://host:514`, `tcp://…`, `tls://…`, `unix:///path`, or its options. */
-  syslog?: string | SyslogOptions
+  syslog?: string | object
   /** Ticket tracker: `redmine+https://KEY@host/projects/IDENT`, `trac+https://USER:PASSWORD@host/path`, `local:var/tickets`, or its options (`{ adapter }` for your own tracker). */
-  tickets?: string | TicketOptions
+  tickets?: string | object
   /** A file that receives every report as one JSON line, or `{ filename, level }`. */
   file?: string | { filename: string; level?: 'warn' | 'error' | 'info' }
   /**
@@ -160,26 +148,4 @@ export interface ResolvedOptions {
   sources: Record<string, string>
   /** What turned debug mode on or off: `NODE_ENV=development`, `FAULTLINE_DEBUG=1`, `debug: true`… */
   debugCause: string
-}
-
-/**
- * Thrown by `createFaultline` for a bad option: the message names the field,
- * what it expected and what it got.
- *
- * @example
- * ```ts
- * try { createFaultline({ managers: 'ops' as never }) }
- * catch (err) { if (err instanceof FaultlineConfigError) console.error(err.field) } // 'managers'
- * ```
- */
-export class FaultlineConfigError extends Error {
-  override readonly name = 'FaultlineConfigError'
-  /** Read by shape, as Node's own errors: the same for every bad option. */
-  readonly code = 'FAULTLINE_CONFIG'
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message)
-  }
 }

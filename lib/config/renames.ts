@@ -1,5 +1,5 @@
 import { noticeOf, type NoticeChannel } from '../notices.js'
-import { FaultlineConfigError } from './options.js'
+import { FaultlineConfigError } from './config-error.js'
 
 /**
  * Every option renamed before 1.0, old path → new path and how to say the

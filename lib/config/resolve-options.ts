@@ -5,15 +5,11 @@ import { checkStore } from './store-option.js'
 import { checkLogger } from './logger-option.js'
 import { applyEnvironment, blameEnvironment } from './environment.js'
 import { isNoticesOption, noticeChannel } from '../notices.js'
-import {
-  FaultlineConfigError,
-  type FaultlineOptions,
-  type ResolvedOptions,
-  type TransportSetting,
-} from './options.js'
+import { FaultlineConfigError } from './config-error.js'
+import type { CoreOptions, ResolvedOptions, TransportSetting } from './options.js'
 
-// an object the type checker keeps in step with FaultlineOptions: a new option cannot be forgotten here
-const KNOWN: Record<keyof FaultlineOptions, true> = {
+// an object the type checker keeps in step with CoreOptions: a new option cannot be forgotten here
+const KNOWN: Record<keyof CoreOptions, true> = {
   appName: true,
   managers: true,
   mail: true,
@@ -215,7 +211,7 @@ export function isDebugEnvironment(nodeEnv: string | undefined): boolean {
  * ```
  */
 export function resolveOptions(
-  input: FaultlineOptions | undefined,
+  input: CoreOptions | undefined,
   processEnv: Record<string, string | undefined>,
 ): ResolvedOptions {
   const raw = input === undefined ? {} : checkPlainObject('options', input)
@@ -233,7 +229,7 @@ export function resolveOptions(
     raw.env === false
       ? {}
       : ((raw.env as Record<string, string | undefined> | undefined) ?? processEnv)
-  const { options, sources } = applyEnvironment(raw as FaultlineOptions, env)
+  const { options, sources } = applyEnvironment(raw as CoreOptions, env)
   const nodeEnv = env.NODE_ENV ?? processEnv.NODE_ENV
   try {
     const checked = checkOptions(options, nodeEnv)
@@ -246,7 +242,7 @@ export function resolveOptions(
 /** Who decided debug mode, as the operator would change it. */
 function debugCause(
   checked: { debug: boolean; nodeEnv: string | undefined },
-  options: FaultlineOptions,
+  options: CoreOptions,
   sources: Record<string, string>,
 ): string {
   if (sources.debug) return `${sources.debug}=${checked.debug ? '1' : '0'}`
@@ -255,7 +251,7 @@ function debugCause(
 }
 
 function checkOptions(
-  options: FaultlineOptions,
+  options: CoreOptions,
   nodeEnv: string | undefined,
 ): Omit<ResolvedOptions, 'sources' | 'debugCause'> {
   const appRoot = options.appRoot === undefined ? process.cwd() : options.appRoot

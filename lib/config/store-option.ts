@@ -1,6 +1,6 @@
 import { describeValue as describe, parseSettingUrl } from './option-checks.js'
 import { nodeRequire } from '../node-require.cjs'
-import { FaultlineConfigError } from './options.js'
+import { FaultlineConfigError } from './config-error.js'
 import { DEFAULT_TIMEOUT_MS, type StoreSetting } from '../store/open-store.js'
 import { hashTagOf, shapeOf } from '../store/redis-topology.js'
 import {

@@ -1,5 +1,5 @@
 import { describeValue as describe } from './option-checks.js'
-import { FaultlineConfigError } from './options.js'
+import { FaultlineConfigError } from './config-error.js'
 import type { ClusterSetting, RedisNode, SentinelSetting } from '../store/redis-topology.js'
 
 function fail(field: string, expected: string, got: unknown): never {

@@ -1,5 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express'
-import { FaultlineConfigError } from '../config/options.js'
+import { FaultlineConfigError } from '../config/config-error.js'
 import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { IncidentStore } from '../store/types.js'
 import { CsrfGuard } from './csrf.js'

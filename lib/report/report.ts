@@ -1,7 +1,17 @@
 // The shape of a report, apart from building it (build-report.ts): transports, stores and the
 // dashboard need the types and `isReport` without loading the scrubber and fingerprinting.
 import type { SerializedError } from './serialize-error.js'
-import type { TraceFields } from './trace.js'
+
+/**
+ * The trace a report belongs to, under the names OpenTelemetry's winston and
+ * pino instrumentations give log records: lowercase hex ids, and the flags as
+ * two hex digits (`01`: sampled).
+ */
+export interface TraceFields {
+  trace_id: string
+  span_id: string
+  trace_flags: string
+}
 
 /**
  * The three outcomes worth reporting.

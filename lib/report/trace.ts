@@ -1,16 +1,6 @@
 import { nodeRequire } from '../node-require.cjs'
 import { keepSpan } from './span-errors.js'
-
-/**
- * The trace a report belongs to, under the names OpenTelemetry's winston and
- * pino instrumentations give log records: lowercase hex ids, and the flags as
- * two hex digits (`01`: sampled).
- */
-export interface TraceFields {
-  trace_id: string
-  span_id: string
-  trace_flags: string
-}
+import type { TraceFields } from './report.js'
 
 /** A span context as `@opentelemetry/api` hands it out, read by shape. */
 interface SpanContextLike {

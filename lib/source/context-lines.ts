@@ -1,4 +1,4 @@
-import type { SourceLine } from './source-context.js'
+import type { SourceLine } from './frame.js'
 
 const MAX_LINE_CHARS = 500
 

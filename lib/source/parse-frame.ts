@@ -1,7 +1,7 @@
 // Reading one V8 stack line as a frame. Only syntax here: nothing is read from disk, so
 // a line quoting hostile input can at worst name a file, which the callers check.
 import { fileURLToPath } from 'node:url'
-import type { FrameOrigin, StackFrame } from './source-context.js'
+import type { FrameOrigin, StackFrame } from './frame.js'
 
 /**
  * Where the frames start. A stack that begins with the header exactly skips

@@ -4,7 +4,7 @@ import { SourceMap, type SourceMapPayload, type SourceMapping } from 'node:modul
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { contextOf } from './context-lines.js'
 import { originOf } from './parse-frame.js'
-import type { StackFrame } from './source-context.js'
+import type { StackFrame } from './frame.js'
 import {
   FILE_CACHE_CHARS,
   isShowable,

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { Backoff } from '../../lib/delivery/backoff.js'
+import { Backoff } from '../../transports/delivery/backoff.js'
 
 /** The delays of `count` retries in a row. */
 function delays(backoff: Backoff, count: number): number[] {

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
-import { Delivery, type DeliveryEvents } from '../../lib/delivery/delivery.js'
-import { Spool } from '../../lib/delivery/spool.js'
+import { Delivery, type DeliveryEvents } from '../../transports/delivery/delivery.js'
+import { Spool } from '../../transports/delivery/spool.js'
 import { orphanSegments, tempDir, until } from './fakes.js'
 
 /** A receiver the test steers: it records what arrives, and is down while `down` holds. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Spool } from '../../lib/delivery/spool.js'
+import { Spool } from '../../transports/delivery/spool.js'
 import { deadPid, orphanSegments, segments, tempDir } from './fakes.js'
 
 type Unit = { n: number }

@@ -1,4 +1,4 @@
-import type { TransportStats } from '../../lib/delivery/transport-contract.js'
+import type { TransportStats } from '../../lib/contract/transport-contract.js'
 import type { NoticesOption } from '../../lib/notices.js'
 
 /**

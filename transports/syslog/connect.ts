@@ -1,6 +1,6 @@
 import { isIP, connect as netConnect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
-import type { StreamConnection } from '../../lib/delivery/stream-connection.js'
+import type { StreamConnection } from '../delivery/stream-connection.js'
 import type { ResolvedSyslogOptions } from './options.js'
 
 type Connector = ReturnType<ConstructorParameters<typeof StreamConnection>[0]['connect']>

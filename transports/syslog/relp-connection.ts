@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
-import { Backoff } from '../../lib/delivery/backoff.js'
-import { describeFailure, endSocket } from '../../lib/delivery/stream-connection.js'
+import { Backoff } from '../delivery/backoff.js'
+import { describeFailure, endSocket } from '../delivery/stream-connection.js'
 import { encodeFrame, RelpFrameReader, RelpProtocolError, type Frame } from './relp-frames.js'
 
 /** How a `RelpConnection` reaches its receiver. */

@@ -1,4 +1,4 @@
-import type { BackgroundWork } from '../../lib/delivery/background-work.js'
+import type { BackgroundWork } from '../delivery/background-work.js'
 import type { Report } from '../../lib/report/report.js'
 import {
   answersOf,
@@ -10,7 +10,7 @@ import {
 } from '../../lib/store/answers.js'
 import { LocalCoordination } from '../../lib/store/local-coordination.js'
 import type { FleetCoordination, Gathered, GatherResult } from '../../lib/store/types.js'
-import { flushWindows, storeWork } from '../../lib/store/throttle-work.js'
+import { flushWindows, storeWork } from '../delivery/throttle-work.js'
 import { WindowTakes } from '../../lib/store/window-takes.js'
 import { HeldBackTickets, type HeldTickets } from './ceiling.js'
 import { FirstReports } from './first-reports.js'

@@ -1,4 +1,4 @@
-import type { TransportStats } from '../../lib/delivery/transport-contract.js'
+import type { TransportStats } from '../../lib/contract/transport-contract.js'
 import type { Report } from '../../lib/report/report.js'
 import type { HeldTickets } from './ceiling.js'
 import type { TicketRef } from './adapter.js'

@@ -1,6 +1,6 @@
 import type { Spool, SpoolEntry } from './spool.js'
 import { Backoff } from './backoff.js'
-import type { TransportStats } from './transport-contract.js'
+import type { TransportStats } from '../../lib/contract/transport-contract.js'
 import { FifoMap } from './fifo-map.js'
 
 /** Options of a delivery line. */

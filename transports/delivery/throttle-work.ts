@@ -1,5 +1,5 @@
-import { BackgroundWork } from '../delivery/background-work.js'
-import type { WindowTakes } from './window-takes.js'
+import { BackgroundWork } from './background-work.js'
+import type { WindowTakes } from '../../lib/store/window-takes.js'
 
 /**
  * The store calls an alerting throttle starts off the request path: settled

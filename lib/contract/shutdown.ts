@@ -63,3 +63,15 @@ export async function closeTransports(
     callQuietly(() => logger.close(), say)
   }
 }
+
+/** Reopens every transport that has a `reopen()` (log rotation); never throws. */
+export function reopenTransports(transports: readonly object[]): void {
+  for (const transport of transports) {
+    const reopen = (transport as { reopen?: unknown }).reopen
+    try {
+      if (typeof reopen === 'function' && reopen.length === 0) reopen.call(transport)
+    } catch {
+      // one transport that cannot reopen must not keep the others on their old files
+    }
+  }
+}
