@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'chai'
 import request from 'supertest'
-import { createFaultline, FaultlineConfigError, type FaultlineOptions } from '../lib/index.js'
+import {
+  createFaultline,
+  FaultlineConfigError,
+  type FaultlineOptions,
+  type Notice,
+} from '../lib/index.js'
 import { RENAMED_OPTIONS } from '../lib/config/renames.js'
 import { createApp, createHarness } from './helpers.js'
 
@@ -49,19 +54,16 @@ describe('option names', () => {
   }
 
   it('should still close on close({ timeout }), saying once that it was renamed to timeoutMs', async () => {
-    const faultline = createFaultline({ env: false, stderr: false, spoolDir: false })
-    const warnings: Error[] = []
-    const onWarning = (w: Error): number => warnings.push(w)
-    process.on('warning', onWarning)
-    try {
-      await faultline.close({ timeout: 100 } as never)
-      await new Promise((resolve) => setImmediate(resolve))
-    } finally {
-      process.off('warning', onWarning)
-    }
-    const renamed = warnings.filter(
-      (w) => (w as { code?: string }).code === 'FAULTLINE_RENAMED_OPTION',
-    )
+    const notices: Notice[] = []
+    const faultline = createFaultline({
+      env: false,
+      stderr: false,
+      spoolDir: false,
+      notices: (notice) => notices.push(notice),
+    })
+    await faultline.close({ timeout: 100 } as never)
+    await faultline.close({ timeout: 100 } as never)
+    const renamed = notices.filter((n) => n.code === 'FAULTLINE_RENAMED_OPTION')
     expect(renamed).to.have.length(1)
     expect(renamed[0]!.message).to.contain('renamed to "close.timeoutMs"')
   })

@@ -48,12 +48,15 @@ export function rejectRenamed(prefix: string, value: unknown): void {
   }
 }
 
-const warned = new Set<string>()
+// per channel: stderr is one channel for the whole process, an app's own function hears it once too
+const warned = new WeakMap<NoticeChannel, Set<string>>()
 
-/** For a call past start-up (`close()`), where failing would cost a shutdown: the old name still works, and is named once per process. */
+/** For a call past start-up (`close()`), where failing would cost a shutdown: the old name still works, and is named once per channel. */
 export function warnRenamedOnce(old: string, say: NoticeChannel): void {
-  if (warned.has(old)) return
-  warned.add(old)
+  const said = warned.get(say) ?? new Set<string>()
+  if (said.has(old)) return
+  said.add(old)
+  warned.set(say, said)
   const err = renamedError(old)
   if (err) say(noticeOf('FAULTLINE_RENAMED_OPTION', err.message.replace(/^faultline: /, '')))
 }
