@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { createClient } from 'redis'
-import { createFaultline, type Faultline } from '../lib/index.js'
-import { startRedis, type RedisServer } from './support/redis.js'
+import { createFaultline, type Faultline } from '../../lib/index.js'
+import { startRedis, type RedisServer } from '../support/redis.js'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { startRedmine, type Redmine } from './support/redmine.js'
+import { startRedmine, type Redmine } from '../support/redmine.js'
 
 // Checks the real-Redmine test harness itself and pins down the REST behaviour a Redmine adapter relies on.
 describe('Redmine harness (real Redmine 5.0 on 127.0.0.1)', function () {

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { createFaultline, type Faultline, type Report } from '../lib/index.js'
-import { ensureChromium, launchBrowser, type LaunchedBrowser } from './support/browser-setup.js'
-import { listen, waitUntil } from './helpers.js'
+import { createFaultline, type Faultline, type Report } from '../../lib/index.js'
+import { ensureChromium, launchBrowser, type LaunchedBrowser } from '../support/browser-setup.js'
+import { listen, waitUntil } from '../helpers.js'
 
 const THIS_FILE = fileURLToPath(import.meta.url)
-const REPO_ROOT = resolve(dirname(THIS_FILE), '..')
+const REPO_ROOT = resolve(dirname(THIS_FILE), '..', '..')
 const DOCS = join(REPO_ROOT, 'docs')
 const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1'
 

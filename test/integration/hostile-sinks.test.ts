@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import express from 'express'
 import request from 'supertest'
-import { captureStderr, createApp, createHarness, waitUntil, type Harness } from './helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
-import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+import { captureStderr, createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../support/smtp.js'
 
 /** A secret a real app would see, unique per test run so that finding it anywhere is a leak. */
 function secret(name: string): string {

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
-import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
+import { createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
 
 /** An app whose /fail/:n raises a traceback of its own fingerprint. */
 function failingApp(h: Harness) {

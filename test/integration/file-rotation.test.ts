@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setImmediate as yieldToIo } from 'node:timers/promises'
-import { createFaultline, type Faultline } from '../lib/index.js'
-import { ensureLogrotate, rotate } from './support/logrotate.js'
-import { waitUntil } from './helpers.js'
+import { createFaultline, type Faultline } from '../../lib/index.js'
+import { ensureLogrotate, rotate } from '../support/logrotate.js'
+import { waitUntil } from '../helpers.js'
 
 /** The incident ids in a file of JSON lines; none for a file that is not there. */
 function idsIn(file: string): string[] {

@@ -1,12 +1,12 @@
 import { expect } from 'chai'
-import { createHarness, waitUntil, type Harness } from './helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
+import { createHarness, waitUntil, type Harness } from '../helpers.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
 import {
   FLOOD_BYTES,
   startHostileRelp,
   type HostileRelp,
   type RelpMisbehaviour,
-} from './support/hostile-relp.js'
+} from '../support/hostile-relp.js'
 
 const MESSAGES = 5
 

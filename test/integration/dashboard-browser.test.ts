@@ -12,21 +12,21 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { createDashboard } from '../lib/dashboard/index.js'
-import { getState } from '../lib/middleware/request-state.js'
-import type { Report } from '../lib/index.js'
-import { ensureChromium, launchBrowser, type LaunchedBrowser } from './support/browser-setup.js'
-import { listen, sleep } from './helpers.js'
+import { createDashboard } from '../../lib/dashboard/index.js'
+import { getState } from '../../lib/middleware/request-state.js'
+import type { Report } from '../../lib/index.js'
+import { ensureChromium, launchBrowser, type LaunchedBrowser } from '../support/browser-setup.js'
+import { listen, sleep } from '../helpers.js'
 import {
   HOSTILE,
   MOUNT,
   OPS_BASIC,
   startDashboardSite,
   type DashboardSite,
-} from './fixtures/dashboard-app.js'
-import { seedDemoStore } from './fixtures/dashboard-demo.js'
+} from '../fixtures/dashboard-app.js'
+import { seedDemoStore } from '../fixtures/dashboard-demo.js'
 
-const DOCS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'docs')
+const DOCS = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'docs')
 const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1'
 
 interface Opened {

@@ -2,12 +2,12 @@ import { expect } from 'chai'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MailTransport } from '../transports/mail.js'
-import { createHarness, waitUntil, type Harness } from './helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
-import { getDeadPort } from './support/ports.js'
-import { spawnScript } from './support/processes.js'
-import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+import { MailTransport } from '../../transports/mail.js'
+import { createHarness, waitUntil, type Harness } from '../helpers.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { getDeadPort } from '../support/ports.js'
+import { spawnScript } from '../support/processes.js'
+import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../support/smtp.js'
 
 /** Keys a spool directory still owes: put and never acknowledged, across all its segment files. */
 function owedKeys(dir: string): string[] {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { expect } from 'chai'
-import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from './support/rsyslog.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from '../support/rsyslog.js'
 
 // Hand-made RFC 5424 lines, so these tests pin down what rsyslog does with exact bytes,
 // independent of any transport under development.

@@ -1,8 +1,8 @@
 import { createClient } from 'redis'
-import { LocalCoordination } from '../lib/store/local-coordination.js'
-import { RedisStore } from '../lib/store/redis-store.js'
-import { describeCoordination } from './support/coordination-suite.js'
-import { startRedis, type RedisServer } from './support/redis.js'
+import { LocalCoordination } from '../../lib/store/local-coordination.js'
+import { RedisStore } from '../../lib/store/redis-store.js'
+import { describeCoordination } from '../support/coordination-suite.js'
+import { startRedis, type RedisServer } from '../support/redis.js'
 
 describeCoordination('in-process', (now) => {
   // one process: every member is the same state

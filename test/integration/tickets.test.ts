@@ -1,12 +1,12 @@
 import { expect } from 'chai'
 import request from 'supertest'
-import { TicketTransport, type TicketStats } from '../transports/ticket.js'
-import { createApp, createHarness, type Harness } from './helpers.js'
-import { runScript } from './support/processes.js'
-import { localTracker, type SeenTicket, type TrackerUnderTest } from './support/trackers.js'
-import { redmineTracker } from './support/redmine-tracker.js'
-import { tracTracker } from './support/trac-tracker.js'
-import { startSilentServer } from './support/smtp.js'
+import { TicketTransport, type TicketStats } from '../../transports/ticket.js'
+import { createApp, createHarness, type Harness } from '../helpers.js'
+import { runScript } from '../support/processes.js'
+import { localTracker, type SeenTicket, type TrackerUnderTest } from '../support/trackers.js'
+import { redmineTracker } from '../support/redmine-tracker.js'
+import { tracTracker } from '../support/trac-tracker.js'
+import { startSilentServer } from '../support/smtp.js'
 
 function transportOf(h: Harness): TicketTransport {
   return h.faultline.logger.transports.find((t) => t instanceof TicketTransport) as TicketTransport

@@ -1,15 +1,15 @@
 import { expect } from 'chai'
 import { createSentinel } from 'redis'
-import { LocalStore, openStore, STORE_LIMITS } from '../lib/store/open-store.js'
-import { RedisStore, type RedisStoreLimits } from '../lib/store/redis-store.js'
-import { commanderOf, sentinelOptions } from '../lib/store/redis-topology.js'
-import { describeCoordination } from './support/coordination-suite.js'
-import { stormThroughFailover } from './support/failover-storm.js'
+import { LocalStore, openStore, STORE_LIMITS } from '../../lib/store/open-store.js'
+import { RedisStore, type RedisStoreLimits } from '../../lib/store/redis-store.js'
+import { commanderOf, sentinelOptions } from '../../lib/store/redis-topology.js'
+import { describeCoordination } from '../support/coordination-suite.js'
+import { stormThroughFailover } from '../support/failover-storm.js'
 import {
   describeIncidentStore,
   describeIncidentStoreBounds,
-} from './support/incident-store-suite.js'
-import { startRedisSentinels, type RedisSentinels } from './support/redis-cluster.js'
+} from '../support/incident-store-suite.js'
+import { startRedisSentinels, type RedisSentinels } from '../support/redis-cluster.js'
 
 let sentinels: RedisSentinels
 let client: ReturnType<typeof createSentinel>

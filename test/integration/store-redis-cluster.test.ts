@@ -1,17 +1,17 @@
 import { expect } from 'chai'
 import { createCluster } from 'redis'
-import { createFaultline, FaultlineConfigError } from '../lib/index.js'
-import { LocalStore, openStore, STORE_LIMITS } from '../lib/store/open-store.js'
-import { RedisStore, type RedisStoreLimits } from '../lib/store/redis-store.js'
-import { clusterOptions, commanderOf } from '../lib/store/redis-topology.js'
-import { describeCoordination } from './support/coordination-suite.js'
-import { stormThroughFailover } from './support/failover-storm.js'
+import { createFaultline, FaultlineConfigError } from '../../lib/index.js'
+import { LocalStore, openStore, STORE_LIMITS } from '../../lib/store/open-store.js'
+import { RedisStore, type RedisStoreLimits } from '../../lib/store/redis-store.js'
+import { clusterOptions, commanderOf } from '../../lib/store/redis-topology.js'
+import { describeCoordination } from '../support/coordination-suite.js'
+import { stormThroughFailover } from '../support/failover-storm.js'
 import {
   describeIncidentStore,
   describeIncidentStoreBounds,
   makeReport,
-} from './support/incident-store-suite.js'
-import { cli, startRedisCluster, type RedisCluster } from './support/redis-cluster.js'
+} from '../support/incident-store-suite.js'
+import { cli, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 
 type Cluster = ReturnType<typeof createCluster>
 

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent, request } from 'node:http'
-import { sleep, waitUntil } from './helpers.js'
-import { spawnScript, type RunningScript } from './support/processes.js'
-import { startRedis, type RedisServer } from './support/redis.js'
-import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
-import { commentedCount, ticketsIn } from './support/fleet-tickets.js'
+import { sleep, waitUntil } from '../helpers.js'
+import { spawnScript, type RunningScript } from '../support/processes.js'
+import { startRedis, type RedisServer } from '../support/redis.js'
+import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../support/smtp.js'
+import { commentedCount, ticketsIn } from '../support/fleet-tickets.js'
 
 // several app processes sharing a real redis-server, mailing the real SMTP test server
 

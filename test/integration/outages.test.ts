@@ -3,15 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
-import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
-import { redmineTracker } from './support/redmine-tracker.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
+import { createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
+import { redmineTracker } from '../support/redmine-tracker.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
 import {
   getTestCertificate,
   startSmtpServer,
   type Received,
   type TestSmtpServer,
-} from './support/smtp.js'
+} from '../support/smtp.js'
 
 /** An app whose /fail/:kind raises an error of that kind: one fingerprint per kind. */
 function failingApp(h: Harness) {
@@ -100,7 +100,7 @@ describe('outages of real receivers during a run of errors', function () {
     })
     after(() => rsyslog?.close())
 
-    // over plain tcp:// what was in doubt at the stop may arrive twice: test/syslog-restart.test.ts counts that
+    // over plain tcp:// what was in doubt at the stop may arrive twice: test/integration/syslog-restart.test.ts counts that
     it('should deliver every message once after a RELP receiver comes back', async () => {
       h = createHarness({ spoolDir: dir, syslog: `relp://127.0.0.1:${rsyslog.relpPort}` })
       await runErrors(failingApp(h), 60, async (i) => {

@@ -1,19 +1,23 @@
 import { expect } from 'chai'
 import { createClient } from 'redis'
-import { FaultlineConfigError } from '../lib/index.js'
-import { createFaultline } from '../lib/index.js'
-import { openStore, STORE_LIMITS } from '../lib/store/open-store.js'
-import { RedisStore, type RedisCommander, type RedisStoreLimits } from '../lib/store/redis-store.js'
-import type { Store } from '../lib/store/types.js'
-import { startRedis, type RedisServer } from './support/redis.js'
-import { getDeadPort } from './support/ports.js'
-import { spawnScript } from './support/processes.js'
-import { getTestCertificate } from './support/smtp.js'
+import { FaultlineConfigError } from '../../lib/index.js'
+import { createFaultline } from '../../lib/index.js'
+import { openStore, STORE_LIMITS } from '../../lib/store/open-store.js'
+import {
+  RedisStore,
+  type RedisCommander,
+  type RedisStoreLimits,
+} from '../../lib/store/redis-store.js'
+import type { Store } from '../../lib/store/types.js'
+import { startRedis, type RedisServer } from '../support/redis.js'
+import { getDeadPort } from '../support/ports.js'
+import { spawnScript } from '../support/processes.js'
+import { getTestCertificate } from '../support/smtp.js'
 import {
   describeIncidentStore,
   describeIncidentStoreBounds,
   makeReport,
-} from './support/incident-store-suite.js'
+} from '../support/incident-store-suite.js'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

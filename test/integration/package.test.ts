@@ -1,8 +1,8 @@
 import { expect } from 'chai'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { packPackage, ROOT, run } from './support/packed-package.js'
-import { startRedis } from './support/redis.js'
+import { packPackage, ROOT, run } from '../support/packed-package.js'
+import { startRedis } from '../support/redis.js'
 
 // names in the README's inline code that are not faultline's own
 const NOT_OURS = new Set([

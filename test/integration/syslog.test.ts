@@ -1,12 +1,12 @@
 import { expect } from 'chai'
 import request from 'supertest'
-import type { Report } from '../lib/index.js'
-import { formatSyslogLine, unescapeLine } from '../transports/syslog/format.js'
-import { SyslogTransport } from '../transports/syslog.js'
-import { captureStderr, createApp, createHarness, waitUntil, type Harness } from './helpers.js'
-import { getDeadPort } from './support/ports.js'
-import { spawnScript } from './support/processes.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from './support/rsyslog.js'
+import type { Report } from '../../lib/index.js'
+import { formatSyslogLine, unescapeLine } from '../../transports/syslog/format.js'
+import { SyslogTransport } from '../../transports/syslog.js'
+import { captureStderr, createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
+import { getDeadPort } from '../support/ports.js'
+import { spawnScript } from '../support/processes.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from '../support/rsyslog.js'
 
 function transportOf(h: Harness): SyslogTransport {
   return h.faultline.logger.transports.find((t) => t instanceof SyslogTransport) as SyslogTransport

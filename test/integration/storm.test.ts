@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawnScript } from './support/processes.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from './support/rsyslog.js'
-import { getTestCertificate, startSmtpServer, type TestSmtpServer } from './support/smtp.js'
+import { spawnScript } from '../support/processes.js'
+import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../support/smtp.js'
 
 /** The bounds this test holds faultline to; the README states the same figures. */
 export const STORM_BOUNDS = {
