@@ -11,6 +11,10 @@ const NOT_OURS = new Set([
   'AsyncLocalStorage',
   'AsyncResource',
   'createError',
+  'createClient',
+  'createCluster',
+  'createSentinel',
+  'FaultlineWarning',
 ])
 
 /** The README and its topic pages under docs/, as one text. */

@@ -28,7 +28,7 @@ function expectRefused(bytes: string | Buffer, reader = new RelpFrameReader()): 
     reader.push(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes)
   } catch (err) {
     expect(err).to.be.instanceOf(RelpProtocolError)
-    expect((err as RelpProtocolError).code).to.equal('ERELPPROTOCOL')
+    expect((err as RelpProtocolError).code).to.equal('FAULTLINE_RELP_PROTOCOL')
     return err as RelpProtocolError
   }
   throw new Error(`accepted ${JSON.stringify(String(bytes))}`)
