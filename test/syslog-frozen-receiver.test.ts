@@ -52,6 +52,8 @@ describe('syslog over TCP to a receiver that stops reading', () => {
       url: `tcp://127.0.0.1:${receiver.port}`,
       level: 'info',
       writeTimeoutMs: 2000,
+      // what a stalled receiver may not have read is resent when it went out within inDoubtMs
+      inDoubtMs: 10_000,
     })
     transport.on('warn', () => undefined)
     // more than the kernel buffers of a paused reader hold (about 4 MB on loopback), so writes stall

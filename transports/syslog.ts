@@ -134,7 +134,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
       connect: () => connectTo(s),
       target: s.target,
       onUp,
-      onDown: (stalled) => this.#resendInDoubt(stalled),
+      onDown: () => this.#resendInDoubt(),
       writeTimeoutMs: s.writeTimeoutMs,
     })
   }
@@ -162,8 +162,8 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
    * dropped connection is sent again; after a stall, all that is kept, since
    * the receiver may have read none of it.
    */
-  #resendInDoubt(stalled: boolean): void {
-    this.#delivery?.resend(this.#inDoubt.take(stalled))
+  #resendInDoubt(): void {
+    this.#delivery?.resend(this.#inDoubt.take())
   }
 
   /** Emits `logged` with the info once the receiver took it: acknowledged (RELP), written (TCP, TLS, Unix) or sent (UDP). */

@@ -1,12 +1,6 @@
 // what is kept for resending after a plain TCP connection drops, whatever `inDoubtMs` says
-const IN_DOUBT_MAX_UNITS = 50_000
+const IN_DOUBT_MAX_UNITS = 10_000
 const IN_DOUBT_MAX_BYTES = 16 * 1024 * 1024
-/**
- * What a receiver that stopped reading may hold unread in the kernels'
- * buffers, whenever it was written: kept past `inDoubtMs` for a stall. A
- * paused reader on Linux loopback absorbs about 3.7 MB before writes stall.
- */
-const STALL_TAIL_BYTES = 8 * 1024 * 1024
 
 /** One frame written, and when. */
 export interface InDoubtUnit {
@@ -16,9 +10,11 @@ export interface InDoubtUnit {
 }
 
 /**
- * The frames written over plain TCP or TLS in the last `inDoubtMs` (and the
- * last few megabytes, for a stall), for sending again should the connection
- * drop, bounded in count and bytes.
+ * The frames written over plain TCP or TLS in the last `inDoubtMs`, for
+ * sending again should the connection drop, bounded in count and bytes. A
+ * tail kept past `inDoubtMs` for a stall cost a storm 50 MB of peak memory
+ * for 8 MB of frames (each frame an object the collector must keep), so a
+ * stall resends what `inDoubtMs` covers: set it above `writeTimeoutMs`.
  */
 export class InDoubt {
   #units: InDoubtUnit[] = []
@@ -35,8 +31,7 @@ export class InDoubt {
     let drop = 0
     while (
       drop < this.#units.length &&
-      ((this.#units[drop]!.at < horizon &&
-        this.#bytes - this.#units[drop]!.value.length >= STALL_TAIL_BYTES) ||
+      (this.#units[drop]!.at < horizon ||
         this.#units.length - drop > IN_DOUBT_MAX_UNITS ||
         this.#bytes > IN_DOUBT_MAX_BYTES)
     ) {
@@ -48,12 +43,11 @@ export class InDoubt {
 
   /**
    * The connection dropped: what went out within `inDoubtMs` is taken for
-   * resending, the rest forgotten. After a stall (the receiver stopped
-   * reading), everything kept is taken: the receiver may not have read any of it.
+   * resending, the rest forgotten.
    */
-  take(stalled = false): InDoubtUnit[] {
+  take(): InDoubtUnit[] {
     const horizon = Date.now() - this.inDoubtMs
-    const again = stalled ? this.#units : this.#units.filter((unit) => unit.at >= horizon)
+    const again = this.#units.filter((unit) => unit.at >= horizon)
     this.#units = []
     this.#bytes = 0
     return again
