@@ -27,15 +27,22 @@ export async function tracTracker(): Promise<TrackerUnderTest & { trac: Trac }> 
     trac,
     setting: () => tracSetting(trac),
     tickets: async () => {
-      const tickets = await trac.tickets()
+      const ids = (await trac.rpc('ticket.query', ['max=0&order=id'])) as number[]
       return Promise.all(
-        tickets.map(async (t) => ({
-          id: String(t.id),
-          title: t.summary,
-          body: readableTrac(t.description),
-          closed: t.status === 'closed',
-          comments: (await trac.comments(t.id)).map(readableTrac),
-        })),
+        ids.map(async (id) => {
+          // comments first: a comment and the status change it came with commit together, so a
+          // status read after the comments can't be older than them (read the other way, a reopen
+          // landing between the two reads looks like a comment on a closed ticket)
+          const comments = (await trac.comments(id)).map(readableTrac)
+          const t = await trac.ticket(id)
+          return {
+            id: String(id),
+            title: t.summary,
+            body: readableTrac(t.description),
+            closed: t.status === 'closed',
+            comments,
+          }
+        }),
       )
     },
     closeTicket: (id) => trac.closeTicket(Number(id)),

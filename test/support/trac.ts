@@ -40,6 +40,7 @@ export interface Trac {
   /** The HTML Trac renders for a ticket, as a logged-in browser sees it. */
   ticketPage(id: number): Promise<string>
   tickets(): Promise<TracTicket[]>
+  ticket(id: number): Promise<TracTicket>
   /** Comments of a ticket, oldest first. */
   comments(id: number): Promise<string[]>
   closeTicket(id: number): Promise<void>
@@ -235,6 +236,7 @@ export async function startTrac(): Promise<Trac> {
       return page.text()
     },
     tickets,
+    ticket: async (id) => flatten(await rpc('ticket.get', [id])),
     comments,
     closeTicket: async (id) => {
       const { _ts } = flatten(await rpc('ticket.get', [id]))
