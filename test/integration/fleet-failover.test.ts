@@ -68,6 +68,8 @@ interface FailoverFigures {
   shared: Record<string, number>
   /** From the first process saying Redis is unavailable to the last one saying it answers again. */
   downMs: number
+  /** From the kill to a new primary serving the app's keys, as the topology itself says. */
+  failoverMs: number
   /** How often each process said it lost Redis, during the failover. */
   notices: number[]
 }
@@ -88,8 +90,10 @@ async function failOverMidStorm(
   let downAt = 0
   let failed = false
   let failure: unknown
+  const killedAt = Date.now()
+  let failedOverAt = 0
   const failing = fail().then(
-    () => (failed = true),
+    () => ((failed = true), (failedOverAt = Date.now())),
     (err: unknown) => (failure = err),
   )
   // bounded: 2 min of B while the topology elects a new primary and every process finds it (on a
@@ -121,6 +125,7 @@ async function failOverMidStorm(
     mails: Object.fromEntries(['A', 'B', 'C'].map((k) => [k, mailsAbout(smtp, k)])),
     shared,
     downMs: downAt ? upAt - downAt : 0,
+    failoverMs: failedOverAt - killedAt,
     notices: since().map((l) => l.match(/is unavailable/g)?.length ?? 0),
   }
 }
