@@ -73,6 +73,9 @@ export class FailoverStore implements Store {
   readonly #calls = new Set<Promise<unknown>>()
   // the first connection (loading the client, the TCP and TLS handshakes) gets longer than a call
   #connected = false
+  /** The client's connection failed outright: only a new client can come back. */
+  #failed = false
+  #checking = false
   #muted = new Map<string, number>()
   #muteChanges = 0
   #mutesOut = 0
@@ -85,7 +88,10 @@ export class FailoverStore implements Store {
     // a client that cannot even be made counts as an outage from the start
     redis.then(
       () => (this.#connected = true),
-      (err: unknown) => this.#down(err),
+      (err: unknown) => {
+        this.#failed = true
+        this.#down(err)
+      },
     )
     // mutes made on other hosts reach this one within a poll
     this.#mutePoll = setInterval(() => void this.#pollMutes(), options.mutePollMs).unref()
@@ -188,10 +194,11 @@ export class FailoverStore implements Store {
     }
     this.#reopens++
     this.#connected = false
+    this.#failed = false
     this.#redis = reopen()
     this.#redis.then(
       () => (this.#connected = true),
-      () => undefined,
+      () => (this.#failed = true),
     )
   }
 
@@ -201,20 +208,26 @@ export class FailoverStore implements Store {
   }
 
   async #check(): Promise<void> {
+    // one probe at a time: a probe that reopened the client would otherwise be followed, a second
+    // later, by one that destroys the new client before it could connect (under load, for ever)
+    if (this.#checking) return
+    this.#checking = true
     let timer: NodeJS.Timeout | undefined
     try {
+      // a client still connecting (discovering a new primary, say) gets a first connection's time
+      const wait = this.#connected
+        ? this.#options.timeoutMs
+        : Math.max(this.#options.timeoutMs, this.#options.connectMs)
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Timeout(this.#options.timeoutMs)),
-          this.#options.timeoutMs,
-        )
+        timer = setTimeout(() => reject(new Timeout(wait)), wait)
       })
       await Promise.race([this.#redis.then((redis) => redis.ping()), deadline])
     } catch (err) {
-      if (err instanceof Timeout) this.#reopen()
+      if (err instanceof Timeout || this.#failed) this.#reopen()
       return
     } finally {
       clearTimeout(timer)
+      this.#checking = false
     }
     if (this.#shared || this.#closed) return
     clearInterval(this.#probe)

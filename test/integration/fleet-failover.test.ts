@@ -70,6 +70,8 @@ interface FailoverFigures {
   downMs: number
   /** From the kill to a new primary serving the app's keys, as the topology itself says. */
   failoverMs: number
+  /** From the new primary serving to the last process sharing again. */
+  resumedMs: number
   /** How often each process said it lost Redis, during the failover. */
   notices: number[]
 }
@@ -126,6 +128,7 @@ async function failOverMidStorm(
     shared,
     downMs: downAt ? upAt - downAt : 0,
     failoverMs: failedOverAt - killedAt,
+    resumedMs: upAt - failedOverAt,
     notices: since().map((l) => l.match(/is unavailable/g)?.length ?? 0),
   }
 }
@@ -143,6 +146,9 @@ function checkFigures(figures: FailoverFigures, fleet: Member[]): void {
   expect(figures.mails.B!.firsts, stderr).to.be.within(1, fleet.length + 1)
   // the fleet's count of C is whole: every process shared it on the new primary
   expect(figures.shared.C).to.equal(100)
+  // back soon after the topology is: a process must not keep replacing a client still connecting
+  // to the new primary (under load that once took 35 s)
+  expect(figures.resumedMs, stderr).to.be.below(15_000)
   // said once, not once per call
   for (const count of figures.notices) expect(count, stderr).to.be.at.most(1)
   expect(fleet.map((m) => m.script.child.exitCode)).to.deep.equal([0, 0, 0, 0])
