@@ -13,15 +13,24 @@ export interface Member {
 export const agent = new Agent({ keepAlive: true, maxSockets: 32 })
 
 export async function startFleet(count: number, env: NodeJS.ProcessEnv): Promise<Member[]> {
-  const fleet = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const script = spawnScript('fleet-app.ts', [], { env: { ...process.env, ...env } })
-      const line = await script.waitForLine((l) => l.startsWith('{"port"'))
-      return { script, port: (JSON.parse(line) as { port: number }).port }
-    }),
+  const scripts = Array.from({ length: count }, () =>
+    spawnScript('fleet-app.ts', [], { env: { ...process.env, ...env } }),
   )
-  if (env.FLEET_STORE?.startsWith('redis')) await untilShared(fleet)
-  return fleet
+  try {
+    // four processes compiling through tsx on two loaded cores have taken 35 s to listen
+    const fleet = await Promise.all(
+      scripts.map(async (script) => {
+        const line = await script.waitForLine((l) => l.startsWith('{"port"'), 90_000)
+        return { script, port: (JSON.parse(line) as { port: number }).port }
+      }),
+    )
+    if (env.FLEET_STORE?.startsWith('redis')) await untilShared(fleet)
+    return fleet
+  } catch (err) {
+    // a fleet that never started is nobody's to stop: left running, it would keep mocha from exiting
+    for (const script of scripts) script.child.kill('SIGKILL')
+    throw err
+  }
 }
 
 /** Waits until every member answers through the shared store (a member that found it slow at start-up retries each second). */
