@@ -39,7 +39,7 @@ export async function untilShared(fleet: Member[]): Promise<void> {
     const res = await fetch(`http://127.0.0.1:${m.port}/store`)
     return ((await res.json()) as { shared: boolean }).shared
   }
-  const deadline = Date.now() + 15_000
+  const deadline = Date.now() + 60_000
   while (!(await Promise.all(fleet.map(shared))).every(Boolean)) {
     if (Date.now() > deadline) throw new Error('the fleet did not reach the shared store')
     await sleep(100)
