@@ -132,6 +132,7 @@ export class FailoverStore implements Store {
     }
     this.#inFlight++
     let timer: NodeJS.Timeout | undefined
+    const client = this.#redis
     try {
       const deadline = new Promise<never>((_, reject) => {
         const wait = this.#connected
@@ -139,7 +140,7 @@ export class FailoverStore implements Store {
           : Math.max(this.#options.timeoutMs, this.#options.connectMs)
         timer = setTimeout(() => reject(new Timeout(wait)), wait)
       })
-      const call = Promise.race([this.#redis.then(remote), deadline])
+      const call = Promise.race([client.then(remote), deadline])
       this.#calls.add(call)
       try {
         return await call
@@ -148,7 +149,7 @@ export class FailoverStore implements Store {
       }
     } catch (err) {
       this.#down(err)
-      if (err instanceof Timeout) this.#reopen()
+      if (err instanceof Timeout) this.#reopen(client)
       this.#fallbacks++
       return local(this.#local)
     } finally {
@@ -178,8 +179,10 @@ export class FailoverStore implements Store {
    * memory for one deadline at most. The app's own client is left alone, and
    * that is said once.
    */
-  #reopen(): void {
-    if (this.#closed) return
+  #reopen(client: Promise<RedisStore>): void {
+    // once per client: a storm's calls time out together, and each reopening would destroy the
+    // client the one before it just made (under load, sharing then came back only by luck)
+    if (this.#closed || client !== this.#redis) return
     const reopen = this.#options.reopen
     if (!reopen) {
       if (this.#cannotReopenSaid) return
@@ -213,6 +216,7 @@ export class FailoverStore implements Store {
     if (this.#checking) return
     this.#checking = true
     let timer: NodeJS.Timeout | undefined
+    const client = this.#redis
     try {
       // a client still connecting (discovering a new primary, say) gets a first connection's time
       const wait = this.#connected
@@ -221,9 +225,9 @@ export class FailoverStore implements Store {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Timeout(wait)), wait)
       })
-      await Promise.race([this.#redis.then((redis) => redis.ping()), deadline])
+      await Promise.race([client.then((redis) => redis.ping()), deadline])
     } catch (err) {
-      if (err instanceof Timeout || this.#failed) this.#reopen()
+      if (err instanceof Timeout || this.#failed) this.#reopen(client)
       return
     } finally {
       clearTimeout(timer)

@@ -294,6 +294,24 @@ describe('Redis store: failover', function () {
     }
   })
 
+  it('should make one new client for a storm of calls that missed their deadline together, and share again once Redis answers', async function () {
+    this.timeout(30_000)
+    store = open(server.url, 100)
+    await store.countInWindow('warm', 60_000)
+    server.freeze()
+    try {
+      await Promise.all(Array.from({ length: 200 }, () => store!.countInWindow('k', 60_000)))
+      // each of them reopening would destroy the client the one before had just made
+      expect((store as unknown as { reopens: number }).reopens).to.equal(1)
+    } finally {
+      server.thaw()
+    }
+    const deadline = Date.now() + 15_000
+    while (!store.status().shared && Date.now() < deadline) await sleep(50)
+    expect(store.status().shared, lines.join('')).to.equal(true)
+    expect(lines.join('')).to.include('answers again')
+  })
+
   it('should start on local state when Redis is not there at all, and say so once', async function () {
     this.timeout(10_000)
     store = open('redis://127.0.0.1:1', 100)
