@@ -2,9 +2,9 @@ import type { Request, Response } from 'express'
 import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
-import { createRequestLogger } from './request-log.js'
+import { createRequestLogBase, createRequestLogger, type RequestLogSink } from './request-log.js'
 import { pathOf, readLocalsError } from './locals-error.js'
-import { hookResponse } from './response-hooks.js'
+import { hookResponse, isWatchedBy, type ResponseWatcher } from './response-hooks.js'
 import { findShownStack } from './stack-notice.js'
 import {
   getLocus,
@@ -44,7 +44,7 @@ export interface LifecycleOptions {
  * its outcome classified and reported when the response closes. The
  * middleware work through this; the app sees it only through `Faultline`.
  */
-export class RequestLifecycle {
+export class RequestLifecycle implements ResponseWatcher {
   readonly debug: boolean
   readonly throwErrors: boolean
   /** The app's directory: the only place the debug page shows source from. */
@@ -53,11 +53,10 @@ export class RequestLifecycle {
   readonly say: NoticeChannel
   readonly #context: ReportContext
   readonly #reporter: OutcomeReporter
-  readonly #logger: Logger
+  // the prototype of every request's `req.log`
+  readonly #logBase: Logger
   // one listener for every response, so watching a response adds no closure to it
   readonly #onClose: (this: Response) => void
-  // this lifecycle's own mark on the responses it watches: two faultline instances in one app watch apart
-  readonly #watched = Symbol('faultline.watched')
   // errors already handed to a request: `--unhandled-rejections=strict` raises one error as both events
   readonly #handed = new WeakMap<object, Request>()
   // in production, until the app's own page is first seen showing a stack trace (said once, then no more looking)
@@ -70,7 +69,7 @@ export class RequestLifecycle {
     this.say = options.say ?? stderrNotices
     this.#context = options.context
     this.#reporter = options.reporter
-    this.#logger = options.logger
+    this.#logBase = createRequestLogBase(options.logger, this.#logSink())
     this.#watchingForStacks = !options.debug
     // one listener for every response: the response is `this` when it closes, the lifecycle is bound
     const finalize = (res: Response) => this.finalize(res.req as Request, res)
@@ -89,8 +88,7 @@ export class RequestLifecycle {
   /** `watch` for the first middleware, which nothing else of faultline can have run before: no check needed. */
   watchFirst(res: Response): void {
     captureTrace(res.req)
-    hookResponse(res, this.#watchingForStacks)
-    ;(res as Response & Record<symbol, boolean>)[this.#watched] = true
+    hookResponse(res, this)
     res.on('close', this.#onClose)
     // a 5xx no exception explains is known when its status goes out: the span is told then, while open
     if (hasSpan(res.req)) onStatusWritten(res, (status) => this.#markHandWritten(res, status))
@@ -120,7 +118,12 @@ export class RequestLifecycle {
 
   /** Whether the response is watched already (its request went through `requestHandler()`). */
   isWatched(res: Response): boolean {
-    return (res as Response & Record<symbol, boolean>)[this.#watched] === true
+    return isWatchedBy(res, this)
+  }
+
+  /** Whether a 5xx body is kept for the stack-trace check: in production, until the app's page was seen showing one. */
+  get samplesErrorBodies(): boolean {
+    return this.#watchingForStacks
   }
 
   /** Reports an error on its own, outside any request; returns its incident id. */
@@ -247,14 +250,22 @@ export class RequestLifecycle {
   /** `req.log` for a request: created on first use, and only then. */
   requestLogger(req: Request): Logger {
     const state = getState(req)
-    state.log ??= createRequestLogger(
-      this.#logger,
-      () => ({
+    state.log ??= createRequestLogger(this.#logBase, req)
+    return state.log
+  }
+
+  /** What `req.log` hands on: the request's fields and scrubber for the lines that go through, the errors and warnings it holds. */
+  #logSink(): RequestLogSink<Request> {
+    const scrubber = this.#context.scrubber
+    return {
+      describe: (req) => ({
         method: req.method,
-        url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()),
+        url: scrubber.url(req.originalUrl ?? req.url, new Set()),
       }),
-      (message) => {
+      scrubberFor: (req) => createLogScrubber(scrubber, req),
+      hold: (req, message) => {
         const res = req.res as Response
+        const state = getState(req)
         message.locus = getLocus(res, state)
         if (!isClosed(res, state)) {
           state.route ??= getRoute(req)
@@ -265,13 +276,13 @@ export class RequestLifecycle {
         }
         this.#reporter.reportOutcome(req, res, { messages: [message], id: createIncidentId() })
       },
-      createLogScrubber(this.#context.scrubber, req),
-    )
-    return state.log
+    }
   }
 
   /** Says once, as a notice, that the app's own 5xx page showed the stack of the error faultline was given. */
   #checkShownStack(req: Request, res: Response, state: RequestState): void {
+    // a hand-written 5xx has no stack a page could show
+    if (state.exceptions.length === 0) return
     const errors = state.exceptions.map((exception) => exception.error)
     const where = {
       method: req.method,
