@@ -2,6 +2,7 @@ import type { Request, Response } from 'express'
 import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
+import { AsyncFailures } from './async-failure.js'
 import { createRequestLogBase, createRequestLogger, type RequestLogSink } from './request-log.js'
 import { pathOf, readLocalsError } from './locals-error.js'
 import { hookResponse, isWatchedBy, type ResponseWatcher } from './response-hooks.js'
@@ -57,8 +58,7 @@ export class RequestLifecycle implements ResponseWatcher {
   readonly #logBase: Logger
   // one listener for every response, so watching a response adds no closure to it
   readonly #onClose: (this: Response) => void
-  // errors already handed to a request: `--unhandled-rejections=strict` raises one error as both events
-  readonly #handed = new WeakMap<object, Request>()
+  readonly #asyncFailures: AsyncFailures
   // in production, until the app's own page is first seen showing a stack trace (said once, then no more looking)
   #watchingForStacks: boolean
 
@@ -71,6 +71,11 @@ export class RequestLifecycle implements ResponseWatcher {
     this.#reporter = options.reporter
     this.#logBase = createRequestLogBase(options.logger, this.#logSink())
     this.#watchingForStacks = !options.debug
+    this.#asyncFailures = new AsyncFailures({
+      record: (req, res, err, attribution) => this.record(req, res, err, attribution),
+      finalize: (req, res) => this.finalize(req, res),
+      durably: (work) => this.#reporter.durably(work),
+    })
     // one listener for every response: the response is `this` when it closes, the lifecycle is bound
     const finalize = (res: Response) => this.finalize(res.req as Request, res)
     this.#onClose = function onResponseClose(this: Response) {
@@ -170,21 +175,7 @@ export class RequestLifecycle implements ResponseWatcher {
     return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
   }
 
-  /**
-   * An error the request's code raised where Express does not look: a
-   * rejection on Express 4, a promise floated without `await`, a throw in a
-   * timer, a callback wrapped with `faultline.bind`. It is recorded as the
-   * request's exception, then handed on with the request's `next(err)`, as
-   * Express 5 does with a rejection: the app's error middleware and
-   * `errorHandler()` answer it (their throw-errors and debug rules included),
-   * or Express's final handler does. A response already complete is only
-   * reported; one already closed gets a report of its own.
-   *
-   * This runs inside an `uncaughtException` or `unhandledRejection` emit, and
-   * the app's own listener may end the process right after it: once the
-   * response is answered, its report is built and written now, not when the
-   * response closes.
-   */
+  /** An error the request's code raised where Express does not look: see `AsyncFailures.fail`. */
   failAsync(
     req: Request,
     res: Response,
@@ -192,39 +183,7 @@ export class RequestLifecycle implements ResponseWatcher {
     next: (err: unknown) => void,
     attribution: Attribution = 'async-context',
   ): void {
-    if (this.#wasHanded(req, err)) return
-    // next(null) would mean "carry on": Express 5 hands on this same stand-in for a falsy rejection
-    const raised = err || new Error('Rejected promise')
-    this.#reporter.durably(() => {
-      const closed = isClosed(res, peekState(req))
-      try {
-        this.record(req, res, raised, attribution)
-      } finally {
-        if (!closed && !res.writableEnded) next(raised)
-        if (!closed && (res.writableEnded || res.destroyed)) this.#finalizeNow(req, res)
-      }
-    })
-  }
-
-  /**
-   * Finalizes as the response's close would: through the first faultline
-   * that watches it (an app's, when a sub-app has its own), which reports
-   * what every instance recorded on the request.
-   */
-  #finalizeNow(req: Request, res: Response): void {
-    const first = res.listeners('close').find((listener) => listener.name === 'onResponseClose')
-    if (first) (first as (this: Response) => void).call(res)
-    else this.finalize(req, res)
-  }
-
-  /** Whether this error was handed to its request already (an error raised twice is one error). */
-  #wasHanded(req: Request, err: unknown): boolean {
-    if (peekState(req)?.exceptions.some((known) => known.error === err)) return true
-    if (err === null || (typeof err !== 'object' && typeof err !== 'function')) return false
-    // per request: one error object (a shared constant) may be raised by many requests
-    if (this.#handed.get(err) === req) return true
-    this.#handed.set(err, req)
-    return false
+    this.#asyncFailures.fail(req, res, err, next, attribution)
   }
 
   /** The report an error makes, for the debug page; it is the one that goes out at close, unless the outcome changes meanwhile. */
