@@ -234,8 +234,9 @@ async function main(): Promise<void> {
         const ev = s.evidence
           ? `, unwritten ${s.evidence.unwrittenBytes} B, close ${s.evidence.closeMs.toFixed(0)} ms`
           : ''
+        const stderr = s.stderr ? `, stderr ${s.stderr.lines} lines / ${s.stderr.requests} req` : ''
         process.stdout.write(
-          `[${run}/${runs}] round ${round + 1} ${route} ${name}: ${line}${ev}${foreign}${s.problems.length ? `\n    ${s.problems.join('\n    ')}` : ''}\n`,
+          `[${run}/${runs}] round ${round + 1} ${route} ${name}: ${line}${ev}${stderr}${foreign}${s.problems.length ? `\n    ${s.problems.join('\n    ')}` : ''}\n`,
         )
         await sleep(500)
       }
@@ -309,6 +310,10 @@ async function measure(
     // the peak while under load; reading it before the stop keeps the evidence count out of it
     sample.hwmKB = procStatusKB(running.pid, 'VmHWM')
     sample.evidence = await running.stop(60_000)
+    sample.stderr = {
+      lines: countFileLines(join(dir, 'stderr.log')),
+      requests: Object.values(sample.evidence.requests).reduce((sum, n) => sum + n, 0),
+    }
     // a few requests in flight when wrk stops may be cut off: allow one per connection, twice over
     sample.problems.push(...judge(name, sample.evidence, 2 * o.connections))
     const wrongStatus =
@@ -350,6 +355,7 @@ function finish(
     '',
     ...[...new Set(rows.flatMap((r) => r.problems))].map((p) => `⚠ ${p}`),
     ...cpuLines(samples, routes, contenders),
+    ...stderrLines(samples, routes, contenders),
     `other processes on the busier core during the measured runs (kept samples): median ${foreign(median)}, worst ${foreign((v) => Math.max(...v))}`,
     `total time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   ].join('\n')
@@ -375,6 +381,35 @@ function cpuLines(samples: Sample[], routes: string[], contenders: string[]): st
       lines.push(`${route} ${name}: ${median(values).toFixed(1)} µs CPU/req (${range})`)
     }
   return lines.length ? ['server CPU per request (median, rounds):', ...lines, ''] : []
+}
+
+/**
+ * The server's stderr in lines against the requests it served, per route and
+ * contender (medians): in a storm, what an operator's `docker logs` gets.
+ */
+function stderrLines(samples: Sample[], routes: string[], contenders: string[]): string[] {
+  const lines = []
+  for (const route of routes)
+    for (const name of contenders) {
+      const kept = samples.filter((s) => s.route === route && s.contender === name && s.stderr)
+      if (kept.length === 0) continue
+      const lineCount = median(kept.map((s) => s.stderr!.lines))
+      const requests = median(kept.map((s) => s.stderr!.requests))
+      lines.push(`${route} ${name}: ${lineCount} lines for ${requests} requests`)
+    }
+  return lines.length ? ['server stderr (median, rounds; warm-up included):', ...lines, ''] : []
+}
+
+/** Lines in a file (0 when it cannot be read): a contender's stderr is a file the runner opened for it. */
+function countFileLines(path: string): number {
+  try {
+    const text = readFileSync(path, 'utf8')
+    let lines = 0
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++
+    return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines
+  } catch {
+    return 0
+  }
 }
 
 main().catch((err: unknown) => {

@@ -103,6 +103,17 @@ export const CONTENDERS: ContenderSpec[] = [
     bare: false,
     peer: true,
   },
+  // not in the default set: faultline as another build (BENCH_FAULTLINE_BASE names its dist/lib/index.js), to compare two commits in one run
+  {
+    name: 'faultline-base',
+    script: here('../contenders/faultline.ts'),
+    nodeArgs: [],
+    env: process.env.BENCH_FAULTLINE_BASE
+      ? { BENCH_FAULTLINE: process.env.BENCH_FAULTLINE_BASE }
+      : {},
+    bare: false,
+    peer: false,
+  },
 ]
 
 export const DEFAULT_CONTENDERS = [

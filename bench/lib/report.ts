@@ -23,6 +23,8 @@ export interface Sample {
   /** How many times this measurement was repeated because other processes disturbed it. */
   retries?: number
   evidence?: Evidence
+  /** Lines the server wrote to its stderr (a file) in its whole life, warm-up included, against the requests it served. */
+  stderr?: { lines: number; requests: number }
   problems: string[]
 }
 

@@ -2,9 +2,10 @@ import type { Request, Response } from 'express'
 import { noticeOf, stderrNotices, type NoticeChannel } from '../notices.js'
 import type { Logger } from 'winston'
 import { isClientAbort } from './client-abort.js'
-import { createRequestLogger } from './request-log.js'
+import { AsyncFailures } from './async-failure.js'
+import { createRequestLogBase, createRequestLogger, type RequestLogSink } from './request-log.js'
 import { pathOf, readLocalsError } from './locals-error.js'
-import { hookResponse } from './response-hooks.js'
+import { hookResponse, isWatchedBy, type ResponseWatcher } from './response-hooks.js'
 import { findShownStack } from './stack-notice.js'
 import {
   getLocus,
@@ -44,7 +45,7 @@ export interface LifecycleOptions {
  * its outcome classified and reported when the response closes. The
  * middleware work through this; the app sees it only through `Faultline`.
  */
-export class RequestLifecycle {
+export class RequestLifecycle implements ResponseWatcher {
   readonly debug: boolean
   readonly throwErrors: boolean
   /** The app's directory: the only place the debug page shows source from. */
@@ -53,13 +54,11 @@ export class RequestLifecycle {
   readonly say: NoticeChannel
   readonly #context: ReportContext
   readonly #reporter: OutcomeReporter
-  readonly #logger: Logger
+  // the prototype of every request's `req.log`
+  readonly #logBase: Logger
   // one listener for every response, so watching a response adds no closure to it
   readonly #onClose: (this: Response) => void
-  // this lifecycle's own mark on the responses it watches: two faultline instances in one app watch apart
-  readonly #watched = Symbol('faultline.watched')
-  // errors already handed to a request: `--unhandled-rejections=strict` raises one error as both events
-  readonly #handed = new WeakMap<object, Request>()
+  readonly #asyncFailures: AsyncFailures
   // in production, until the app's own page is first seen showing a stack trace (said once, then no more looking)
   #watchingForStacks: boolean
 
@@ -70,8 +69,13 @@ export class RequestLifecycle {
     this.say = options.say ?? stderrNotices
     this.#context = options.context
     this.#reporter = options.reporter
-    this.#logger = options.logger
+    this.#logBase = createRequestLogBase(options.logger, this.#logSink())
     this.#watchingForStacks = !options.debug
+    this.#asyncFailures = new AsyncFailures({
+      record: (req, res, err, attribution) => this.record(req, res, err, attribution),
+      finalize: (req, res) => this.finalize(req, res),
+      durably: (work) => this.#reporter.durably(work),
+    })
     // one listener for every response: the response is `this` when it closes, the lifecycle is bound
     const finalize = (res: Response) => this.finalize(res.req as Request, res)
     this.#onClose = function onResponseClose(this: Response) {
@@ -89,8 +93,7 @@ export class RequestLifecycle {
   /** `watch` for the first middleware, which nothing else of faultline can have run before: no check needed. */
   watchFirst(res: Response): void {
     captureTrace(res.req)
-    hookResponse(res, this.#watchingForStacks)
-    ;(res as Response & Record<symbol, boolean>)[this.#watched] = true
+    hookResponse(res, this)
     res.on('close', this.#onClose)
     // a 5xx no exception explains is known when its status goes out: the span is told then, while open
     if (hasSpan(res.req)) onStatusWritten(res, (status) => this.#markHandWritten(res, status))
@@ -120,7 +123,12 @@ export class RequestLifecycle {
 
   /** Whether the response is watched already (its request went through `requestHandler()`). */
   isWatched(res: Response): boolean {
-    return (res as Response & Record<symbol, boolean>)[this.#watched] === true
+    return isWatchedBy(res, this)
+  }
+
+  /** Whether a 5xx body is kept for the stack-trace check: in production, until the app's page was seen showing one. */
+  get samplesErrorBodies(): boolean {
+    return this.#watchingForStacks
   }
 
   /** Reports an error on its own, outside any request; returns its incident id. */
@@ -167,21 +175,7 @@ export class RequestLifecycle {
     return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
   }
 
-  /**
-   * An error the request's code raised where Express does not look: a
-   * rejection on Express 4, a promise floated without `await`, a throw in a
-   * timer, a callback wrapped with `faultline.bind`. It is recorded as the
-   * request's exception, then handed on with the request's `next(err)`, as
-   * Express 5 does with a rejection: the app's error middleware and
-   * `errorHandler()` answer it (their throw-errors and debug rules included),
-   * or Express's final handler does. A response already complete is only
-   * reported; one already closed gets a report of its own.
-   *
-   * This runs inside an `uncaughtException` or `unhandledRejection` emit, and
-   * the app's own listener may end the process right after it: once the
-   * response is answered, its report is built and written now, not when the
-   * response closes.
-   */
+  /** An error the request's code raised where Express does not look: see `AsyncFailures.fail`. */
   failAsync(
     req: Request,
     res: Response,
@@ -189,39 +183,7 @@ export class RequestLifecycle {
     next: (err: unknown) => void,
     attribution: Attribution = 'async-context',
   ): void {
-    if (this.#wasHanded(req, err)) return
-    // next(null) would mean "carry on": Express 5 hands on this same stand-in for a falsy rejection
-    const raised = err || new Error('Rejected promise')
-    this.#reporter.durably(() => {
-      const closed = isClosed(res, peekState(req))
-      try {
-        this.record(req, res, raised, attribution)
-      } finally {
-        if (!closed && !res.writableEnded) next(raised)
-        if (!closed && (res.writableEnded || res.destroyed)) this.#finalizeNow(req, res)
-      }
-    })
-  }
-
-  /**
-   * Finalizes as the response's close would: through the first faultline
-   * that watches it (an app's, when a sub-app has its own), which reports
-   * what every instance recorded on the request.
-   */
-  #finalizeNow(req: Request, res: Response): void {
-    const first = res.listeners('close').find((listener) => listener.name === 'onResponseClose')
-    if (first) (first as (this: Response) => void).call(res)
-    else this.finalize(req, res)
-  }
-
-  /** Whether this error was handed to its request already (an error raised twice is one error). */
-  #wasHanded(req: Request, err: unknown): boolean {
-    if (peekState(req)?.exceptions.some((known) => known.error === err)) return true
-    if (err === null || (typeof err !== 'object' && typeof err !== 'function')) return false
-    // per request: one error object (a shared constant) may be raised by many requests
-    if (this.#handed.get(err) === req) return true
-    this.#handed.set(err, req)
-    return false
+    this.#asyncFailures.fail(req, res, err, next, attribution)
   }
 
   /** The report an error makes, for the debug page; it is the one that goes out at close, unless the outcome changes meanwhile. */
@@ -247,14 +209,22 @@ export class RequestLifecycle {
   /** `req.log` for a request: created on first use, and only then. */
   requestLogger(req: Request): Logger {
     const state = getState(req)
-    state.log ??= createRequestLogger(
-      this.#logger,
-      () => ({
+    state.log ??= createRequestLogger(this.#logBase, req)
+    return state.log
+  }
+
+  /** What `req.log` hands on: the request's fields and scrubber for the lines that go through, the errors and warnings it holds. */
+  #logSink(): RequestLogSink<Request> {
+    const scrubber = this.#context.scrubber
+    return {
+      describe: (req) => ({
         method: req.method,
-        url: this.#context.scrubber.url(req.originalUrl ?? req.url, new Set()),
+        url: scrubber.url(req.originalUrl ?? req.url, new Set()),
       }),
-      (message) => {
+      scrubberFor: (req) => createLogScrubber(scrubber, req),
+      hold: (req, message) => {
         const res = req.res as Response
+        const state = getState(req)
         message.locus = getLocus(res, state)
         if (!isClosed(res, state)) {
           state.route ??= getRoute(req)
@@ -265,13 +235,13 @@ export class RequestLifecycle {
         }
         this.#reporter.reportOutcome(req, res, { messages: [message], id: createIncidentId() })
       },
-      createLogScrubber(this.#context.scrubber, req),
-    )
-    return state.log
+    }
   }
 
   /** Says once, as a notice, that the app's own 5xx page showed the stack of the error faultline was given. */
   #checkShownStack(req: Request, res: Response, state: RequestState): void {
+    // a hand-written 5xx has no stack a page could show
+    if (state.exceptions.length === 0) return
     const errors = state.exceptions.map((exception) => exception.error)
     const where = {
       method: req.method,

@@ -46,38 +46,61 @@ function toRecordedMessage(
   return { level, template, message, error }
 }
 
+/** What `req.log` hands on, per request: faultline's lifecycle. */
+export interface RequestLogSink<Req> {
+  /** The request's fields for the lines that go straight through, asked once, on the first. */
+  describe(req: Req): Record<string, unknown>
+  /** An error or warning, held on the request for its report. */
+  hold(req: Req, message: RecordedMessage): void
+  /** A scrubber of the request's own info and debug lines, made on the first. */
+  scrubberFor(
+    req: Req,
+  ): (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown>
+}
+
+const REQUEST = Symbol('faultline.log-request')
+const META = Symbol('faultline.log-meta')
+const SCRUB = Symbol('faultline.log-scrub')
+
+interface RequestLog<Req> {
+  [REQUEST]: Req
+  [META]?: Record<string, unknown>
+  [SCRUB]?: (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown>
+}
+
 /**
- * The winston child logger behind `req.log`. Info and debug lines go straight
- * through, bound to the request; errors and warnings are held on the request
+ * The prototype of every request's `req.log`: the logger, with a `write`
+ * that reads the request from the child, so a request's logger is one small
+ * object and no closure. Info and debug lines go straight through, bound to
+ * the request and scrubbed; errors and warnings are held on the request
  * instead, so a hand-written error and the 500 it caused become one report
- * when the response ends. `scrub` cleans the lines that go straight through.
- * `describe` gives the request's fields for those lines, asked once on the
- * first: a request that only logs an error never scrubs its URL here.
+ * when the response ends.
  */
-export function createRequestLogger(
-  logger: Logger,
-  describe: () => Record<string, unknown>,
-  hold: (message: RecordedMessage) => void,
-  scrub: (info: Record<string | symbol, unknown>) => Record<string | symbol, unknown> = (info) =>
-    info,
-): Logger {
-  let meta: Record<string, unknown> | undefined
+export function createRequestLogBase<Req>(logger: Logger, sink: RequestLogSink<Req>): Logger {
   return Object.create(logger, {
     write: {
-      value(info: Record<string | symbol, unknown> & { level?: string }) {
+      value(this: RequestLog<Req>, info: Record<string | symbol, unknown> & { level?: string }) {
+        const req = this[REQUEST]
         const level = INTERCEPTED[info.level ?? '']
         if (level) {
-          hold(toRecordedMessage(level, info))
+          sink.hold(req, toRecordedMessage(level, info))
           return true
         }
-        const merged = Object.assign({}, (meta ??= describe()), info)
+        const merged = Object.assign({}, (this[META] ??= sink.describe(req)), info)
         if (info instanceof Error) {
           merged.message = info.message
           merged.stack = info.stack
         }
         // info and debug lines skip the report, so they are scrubbed here: URL credentials, tokens, the request's secrets
-        return logger.write(scrub(merged))
+        return logger.write((this[SCRUB] ??= sink.scrubberFor(req))(merged))
       },
     },
   }) as Logger
+}
+
+/** The winston child logger behind one request's `req.log`, on the base `createRequestLogBase` made. */
+export function createRequestLogger<Req>(base: Logger, req: Req): Logger {
+  const log = Object.create(base) as RequestLog<Req>
+  log[REQUEST] = req
+  return log as unknown as Logger
 }

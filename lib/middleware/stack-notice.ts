@@ -15,6 +15,8 @@ const samples = new WeakMap<Response, string>()
  */
 export function keepBodySample(res: Response, chunk: unknown, encoding: unknown): void {
   try {
+    // the first body is the page: a compression middleware passes its compressed bytes on to an `end` further down
+    if (samples.has(res)) return
     if (typeof chunk === 'string') samples.set(res, chunk.slice(0, SAMPLE_LIMIT))
     else if (chunk instanceof Uint8Array) {
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)

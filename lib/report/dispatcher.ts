@@ -6,6 +6,7 @@ import { DELIVERED, ownTransportsOf } from '../logger.js'
 import type { AppLogger } from '../config/logger-option.js'
 import { formatLine } from './format-line.js'
 import { toLogRecord, type Report } from './report.js'
+import { admits, isRead, pipedStreams, readers } from './logger-readers.js'
 
 /** A record that is not a report: an aborted request, logged at `info`. */
 export interface EventRecord {
@@ -26,43 +27,6 @@ function describeFailure(err: unknown): string {
 }
 
 function ignore(): void {}
-
-/** winston-transport's own test: the transport's level, else the logger's, admits the record's. */
-function admits(transport: TransportStream, logger: Logger, level: string): boolean {
-  const threshold = transport.level ?? logger.level
-  const levels = logger.levels as Record<string, number>
-  return !threshold || (levels[threshold] ?? -1) >= (levels[level] ?? Infinity)
-}
-
-/** The streams the logger is piped into: winston pipes it into each of its transports. */
-function pipedStreams(logger: Logger): unknown[] {
-  const pipes = (logger as unknown as { _readableState?: { pipes?: unknown } })._readableState
-    ?.pipes
-  if (pipes === null || pipes === undefined) return []
-  return Array.isArray(pipes) ? pipes : [pipes]
-}
-
-/**
- * A `data` listener that is not a pipe's: winston pipes the logger into each
- * transport, and readable-stream's pipe listens with a function named `ondata`.
- */
-function readers(logger: Logger): Array<(record: unknown) => void> {
-  return logger.listeners('data').filter((listener) => listener.name !== 'ondata') as Array<
-    (record: unknown) => void
-  >
-}
-
-/**
- * Whether anything but the logger's own transports reads its stream: a `data`
- * or `readable` listener, or a pipe into a stream that is not a transport.
- * The pipes winston makes to its transports do not count, or every report
- * would take winston's path (and the crash path would write twice).
- */
-function isRead(logger: Logger): boolean {
-  if (logger.listenerCount('readable') > 0 || readers(logger).length > 0) return true
-  const transports: unknown[] = logger.transports
-  return pipedStreams(logger).some((stream) => !transports.includes(stream))
-}
 
 /**
  * The one way out for everything faultline reports. A report goes to the

@@ -29,13 +29,19 @@ function isSpan(value: unknown): value is SpanLike {
   )
 }
 
+// until a span is kept, no request has one: asked on every request, answered without a property look-up
+let anyKept = false
+
 /** Remembers the request's span, the one active when faultline first saw the request. */
 export function keepSpan(req: object, span: unknown): void {
-  if (isSpan(span)) (req as WithSpan)[SPAN] = span
+  if (!isSpan(span)) return
+  ;(req as WithSpan)[SPAN] = span
+  anyKept = true
 }
 
 /** Whether the request has a span an error could be recorded on (and so is worth a report preview). */
 export function hasSpan(req: object | undefined): boolean {
+  if (!anyKept) return false
   const span = req && (req as WithSpan)[SPAN]
   if (!span) return false
   try {
