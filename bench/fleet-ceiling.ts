@@ -32,6 +32,8 @@ import {
   probe,
   redisPids,
   waitSeconds,
+  commandSeconds,
+  primariesAmong,
 } from './lib/ceiling-measure.js'
 import { judge, formatRow, HEADER, type Row } from './lib/ceiling-table.js'
 
@@ -124,6 +126,7 @@ interface Setup {
   url: string
   ports: number[]
   redisPids: number[]
+  primaries: number[]
   appPid: number
   appPort: number
   readBack: Awaited<ReturnType<typeof openReadBack>>
@@ -150,6 +153,7 @@ async function runStep(setup: Setup, workers: Worker[], n: number, apps: string[
   const wall = (performance.now() - started) / 1000
   const redisUsed = cpu().map((after, i) => after - redisBefore[i]!)
   const redisWaited = waited() - waitedBefore
+  const busy = await commandSeconds(setup.primaries)
   await new Promise((r) => setTimeout(r, 200)) // a call past its deadline may still land
   let recorded = 0
   for (const app of apps) recorded += await setup.readBack.counted(app)
@@ -178,7 +182,7 @@ async function runStep(setup: Setup, workers: Worker[], n: number, apps: string[
     redisCpu: redisUsed.reduce((a, b) => a + b, 0) / wall,
     busiestRedis: Math.max(...redisUsed) / wall,
     redisWaiting: redisWaited / wall,
-    redisPerReport: (redisUsed.reduce((a, b) => a + b, 0) / Math.max(recorded, 1)) * 1e6,
+    redisPerReport: (busy / Math.max(recorded, 1)) * 1e6,
     loadAverage: loadAverage!,
     loadCpu: sum((s) => s.cpu) / wall,
     appCpu: (cpuSeconds(setup.appPid) - appBefore) / wall,
@@ -267,6 +271,7 @@ try {
     url: servers.url,
     ports: servers.ports,
     redisPids: pids,
+    primaries: await primariesAmong(servers.ports),
     appPid: app.child.pid!,
     appPort: (JSON.parse(line) as { port: number }).port,
     readBack: await openReadBack(servers.url, values.cluster),

@@ -54,15 +54,43 @@ export function redisPids(ports: number[]): number[] {
   return pids
 }
 
-/** Empties every node, so each step starts from the same Redis; a replica refuses, its primary's flush reaches it. */
+/**
+ * Empties every node and zeroes its command statistics, so each step starts
+ * from the same Redis; a replica refuses the flush, its primary's reaches it.
+ */
 export async function flushAll(ports: number[]): Promise<void> {
   await Promise.all(ports.map((port) => cli(port, 'FLUSHALL').catch(() => '')))
+  await Promise.all(ports.map((port) => cli(port, 'CONFIG', 'RESETSTAT')))
+}
+
+/** The ports among `ports` that serve as primaries (all of them for a lone server). */
+export async function primariesAmong(ports: number[]): Promise<number[]> {
+  const roles = await Promise.all(ports.map((port) => cli(port, 'ROLE')))
+  return ports.filter((_, i) => roles[i]!.startsWith('master'))
+}
+
+/**
+ * Seconds the primaries spent running commands since the statistics were
+ * zeroed (INFO commandstats): Redis's own busy time, which the machine's
+ * other load does not stretch the way it stretches CPU time and latency.
+ */
+export async function commandSeconds(primaries: number[]): Promise<number> {
+  let micros = 0
+  for (const port of primaries)
+    for (const m of (await cli(port, 'INFO', 'commandstats')).matchAll(/usec=(\d+)/g))
+      micros += Number(m[1])
+  return micros / 1e6
 }
 
 /** Reads the fleet's counts back from Redis, per app, as the incident view would. */
 export async function openReadBack(url: string, cluster: boolean) {
   const client = cluster
-    ? createCluster({ rootNodes: [{ url: url.replace('redis+cluster://', 'redis://') }] })
+    ? createCluster({
+        rootNodes: url
+          .replace('redis+cluster://', '')
+          .split(',')
+          .map((node) => ({ url: `redis://${node}` })),
+      })
     : createClient({ url })
   await client.connect()
   return {

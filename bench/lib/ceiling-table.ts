@@ -22,7 +22,7 @@ export interface Row {
   busiestRedis: number
   /** How long Redis's main thread waited for a core while it had work, in cores: the machine's other load. */
   redisWaiting: number
-  /** Redis CPU per report counted, µs (the probed app's own reports included). */
+  /** Time the primaries spent running commands per report counted, µs (the probed app's own included). */
   redisPerReport: number
   /** The machine's 1-minute load average when the step started. */
   loadAverage: number
@@ -68,7 +68,7 @@ export function judge(row: Row, lowest: Row): void {
 }
 
 export const HEADER = [
-  '| processes | offered/s | recorded/s | store p50 / p99 ms | mail gather p99 ms | fallbacks | Redis CPU (busiest node) | Redis waiting for a core | Redis µs/report | load CPU (loop p99 ms) | app CPU | load avg | request p50 / p99 ms | p99 vs lowest step (store / request) | within |',
+  '| processes | offered/s | recorded/s | store p50 / p99 ms | mail gather p99 ms | fallbacks | Redis CPU (busiest node) | Redis waiting for a core | Redis command µs/report | load CPU (loop p99 ms) | app CPU | load avg | request p50 / p99 ms | p99 vs lowest step (store / request) | within |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ].join('\n')
 
