@@ -3,7 +3,7 @@
  * error path slows down, and what a cluster changes.
  *
  *   node --import tsx bench/fleet-ceiling.ts [--processes 1,8,32] [--rates 500,1000,…]
- *     [--seconds 5] [--cluster] [--apps 1] [--probe 40] [--counts-only] [--smoke]
+ *     [--seconds 5] [--cluster] [--apps 1] [--probe 40] [--counts-only] [--priority=-10] [--smoke]
  *
  * A private redis-server (with `--cluster`, a 3-primary, 3-replica cluster),
  * one real app process answering `/boom/A` through faultline with that store
@@ -14,15 +14,15 @@
  * the simulated processes belong to that many apps (on a cluster, each on
  * its own primary). See bench/README.md, "How much one Redis takes".
  */
-import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
+import { loadavg, setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { spawnScript, ROOT } from '../test/support/processes.js'
+import { spawnScript } from '../test/support/processes.js'
 import { startRedis } from '../test/support/redis.js'
 import { startRedisCluster } from '../test/support/redis-cluster.js'
-import type { LoadConfig, StepResult } from './lib/ceiling-load.js'
+import type { StepResult } from './lib/ceiling-load.js'
+import { startFleet, stopFleet, type Worker } from './lib/ceiling-fleet.js'
 import {
   appsOnDistinctPrimaries,
   cpuSeconds,
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     cluster: { type: 'boolean', default: false },
     apps: { type: 'string', default: '1' },
     probe: { type: 'string', default: '40' },
+    priority: { type: 'string' },
     'counts-only': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
   },
@@ -55,71 +56,15 @@ const RATES = SMOKE ? [200] : values.rates.split(',').map(Number)
 const SECONDS = SMOKE ? 1 : Number(values.seconds)
 const PROBE_RATE = SMOKE ? 10 : Number(values.probe)
 const MAIL = !values['counts-only']
-const MAX_OS_PROCESSES = 2 // the machine's cores: more would only add switching
+/**
+ * With `--priority=-10`, the bench's own processes (Redis, the app, the load) run at that scheduling
+ * priority: on a machine shared with other work they then compete among themselves for its cores,
+ * as a fleet and its Redis do on hosts of their own. Needs root for a negative value.
+ */
+const PRIORITY = values.priority === undefined ? undefined : Number(values.priority)
 
-interface Worker {
-  child: ChildProcess
-  stores: number
-  next<T>(key: string): Promise<T>
-}
-
-function startWorker(config: LoadConfig): Worker {
-  const child = fork(
-    join(import.meta.dirname, 'lib', 'ceiling-load.ts'),
-    [JSON.stringify(config)],
-    {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-    },
-  )
-  const waiting: Array<{ key: string; resolve: (v: never) => void; reject: (e: Error) => void }> =
-    []
-  child.on('message', (message: Record<string, unknown>) => {
-    const i = waiting.findIndex((w) => w.key in message)
-    if (i < 0) return
-    const [w] = waiting.splice(i, 1)
-    w!.resolve(message[w!.key] as never)
-  })
-  child.once('exit', () => {
-    for (const w of waiting.splice(0))
-      w.reject(new Error(`a load process exited waiting for ${w.key}`))
-  })
-  return {
-    child,
-    stores: config.apps.length,
-    next: <T>(key: string) =>
-      new Promise<T>((resolve, reject) => {
-        waiting.push({ key, resolve: resolve as (v: never) => void, reject })
-      }),
-  }
-}
-
-/** N simulated processes: store i belongs to `apps[i % apps.length]`, the stores dealt over the OS processes. */
-async function startFleet(url: string, n: number, apps: string[]): Promise<Worker[]> {
-  const count = Math.min(MAX_OS_PROCESSES, n)
-  const workers = Array.from({ length: count }, (_, w) => {
-    const mine = Array.from({ length: n }, (_, i) => i).filter((i) => i % count === w)
-    return startWorker({
-      url,
-      apps: mine.map((i) => apps[i % apps.length]!),
-      mail: MAIL,
-      worker: w,
-    })
-  })
-  const ready = await Promise.all(workers.map((w) => w.next<boolean>('ready')))
-  if (!ready.every(Boolean)) throw new Error('a simulated process never reached Redis')
-  return workers
-}
-
-async function stopFleet(workers: Worker[]): Promise<void> {
-  await Promise.all(
-    workers.map(async (w) => {
-      const closed = w.next('closed').catch(() => undefined)
-      w.child.send({ close: true })
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))])
-      if (w.child.exitCode === null) w.child.kill('SIGKILL')
-    }),
-  )
+function prioritize(...pids: number[]): void {
+  if (PRIORITY !== undefined) for (const pid of pids) setPriority(pid, PRIORITY)
 }
 
 interface Setup {
@@ -214,7 +159,8 @@ async function pairedStep(
 
 /** Steps the rate up until the error path slows down; a step that fails is run again once before the run stops. */
 async function climb(setup: Setup, n: number, apps: string[]): Promise<Row[]> {
-  const workers = await startFleet(setup.url, n, apps)
+  const workers = await startFleet({ url: setup.url, n, apps, mail: MAIL, osProcesses: 2 })
+  prioritize(...workers.map((w) => w.child.pid!))
   const rows: Row[] = []
   try {
     // the scripts loaded, the code warm, the connections made: then the lowest step is a fair baseline
@@ -265,6 +211,7 @@ let setup: Setup | undefined
 try {
   const line = await app.waitForLine((l) => l.startsWith('{"port"'))
   const pids = redisPids(servers.ports)
+  prioritize(process.pid, app.child.pid!, ...pids)
   if (pids.length !== servers.ports.length)
     throw new Error(`found ${pids.length} redis-server PIDs`)
   setup = {
@@ -279,7 +226,8 @@ try {
   const topology = values.cluster ? 'a 3-primary cluster' : 'one redis-server'
   console.log(
     `${topology}, apps ${servers.apps.join(', ')}; ${MAIL ? 'counts and mail window' : 'counts only'} per report; ` +
-      `${SECONDS} s per step; the app probed with GET /boom/A ${PROBE_RATE}/s\n`,
+      `${SECONDS} s per step; the app probed with GET /boom/A ${PROBE_RATE}/s` +
+      `${PRIORITY === undefined ? '' : `; the bench's processes at priority ${PRIORITY}`}\n`,
   )
   console.log(HEADER)
   for (const n of PROCESSES) summary.push(await climb(setup, n, servers.apps))
