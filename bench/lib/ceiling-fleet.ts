@@ -48,8 +48,9 @@ export async function startFleet(options: {
   apps: string[]
   mail: boolean
   osProcesses: number
+  timeoutMs?: number
 }): Promise<Worker[]> {
-  const { url, n, apps, mail } = options
+  const { url, n, apps, mail, timeoutMs } = options
   const count = Math.min(options.osProcesses, n)
   const workers = Array.from({ length: count }, (_, w) => {
     const mine = Array.from({ length: n }, (_, i) => i).filter((i) => i % count === w)
@@ -58,6 +59,7 @@ export async function startFleet(options: {
       apps: mine.map((i) => apps[i % apps.length]!),
       mail,
       worker: w,
+      ...(timeoutMs ? { timeoutMs } : {}),
     })
   })
   const ready = await Promise.all(workers.map((w) => w.next<boolean>('ready')))

@@ -22,6 +22,8 @@ export interface LoadConfig {
   mail: boolean
   /** Tells this OS process's reports apart from another's. */
   worker: number
+  /** The store's deadline per call, when not the app's default (1 s). */
+  timeoutMs?: number
 }
 
 export interface StepOrder {
@@ -53,8 +55,11 @@ const GRACE_MS = 3000
 
 const config = JSON.parse(process.argv[2]!) as LoadConfig
 let downs = 0
+const setting = checkStore(
+  config.timeoutMs ? { url: config.url, timeoutMs: config.timeoutMs } : config.url,
+)
 const stores: Store[] = config.apps.map((app) =>
-  openStore(checkStore(config.url), app, (notice) => {
+  openStore(setting, app, (notice) => {
     if (notice.code === 'FAULTLINE_STORE_DOWN') downs++
   }),
 )
@@ -106,8 +111,14 @@ function handOver(
 async function runStep(order: StepOrder): Promise<StepResult> {
   await untilShared(5000)
   const result: StepResult = {
-    ...{ issued: 0, record: [], gather: [], fallbacks: 0, downs: 0, unsettled: 0 },
-    ...{ cpu: 0, loopP99: 0 },
+    issued: 0,
+    record: [],
+    gather: [],
+    fallbacks: 0,
+    downs: 0,
+    unsettled: 0,
+    cpu: 0,
+    loopP99: 0,
   }
   const fallbacksBefore = stores.reduce((n, s) => n + s.status().fallbacks, 0)
   const downsBefore = downs

@@ -48,9 +48,6 @@ function templateOf(n: number, kind: ReportKind): Report {
   }
 }
 
-/** The storm's fingerprint and the spread's, as the read-back expects them. */
-export const FINGERPRINTS = Array.from({ length: SPREAD + 1 }, (_, n) => fingerprintOf(n))
-
 /** An endless sequence of fresh reports (their own id and time), for one OS process. */
 export function reportsOf(worker: number): { next(): Report } {
   const storm = templateOf(0, 'traceback')
