@@ -102,26 +102,18 @@ async function runStep(setup: Setup, workers: Worker[], n: number, apps: string[
   await new Promise((r) => setTimeout(r, 200)) // a call past its deadline may still land
   let recorded = 0
   for (const app of apps) recorded += await setup.readBack.counted(app)
-  const all = (pick: (s: StepResult) => number[]) => steps.flatMap(pick)
   const sum = (pick: (s: StepResult) => number) => steps.reduce((s, r) => s + pick(r), 0)
+  const records = steps.flatMap((s) => s.record)
+  const gathers = steps.flatMap((s) => s.gather)
   const row: Row = {
     processes: n,
     offered: rate,
     issued: sum((s) => s.issued),
     recorded,
     achieved: recorded / SECONDS,
-    recordP50: percentile(
-      all((s) => s.record),
-      50,
-    ),
-    recordP99: percentile(
-      all((s) => s.record),
-      99,
-    ),
-    gatherP99: percentile(
-      all((s) => s.gather),
-      99,
-    ),
+    recordP50: percentile(records, 50),
+    recordP99: percentile(records, 99),
+    gatherP99: percentile(gathers, 99),
     fallbacks: sum((s) => s.fallbacks),
     downs: sum((s) => s.downs),
     redisCpu: redisUsed.reduce((a, b) => a + b, 0) / wall,
