@@ -34,7 +34,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     const reports: string[] = []
     faultline.on('report', (report) => reports.push(report.id))
     await runThreeOutcomes(faultline)
-    await waitUntil(() => (seen.length >= 3 ? seen : undefined), 3000, 'three records')
+    await waitUntil(() => (seen.length >= 3 ? seen : undefined), 10_000, 'three records')
     await faultline.close()
     expect(seen.map((info) => info.id)).to.deep.equal(reports)
     expect(seen.map((info) => info.level)).to.deep.equal(['error', 'warn', 'error'])
@@ -58,7 +58,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     faultline.on('report', (report) => reports.push(report.id))
     const ids = await runThreeOutcomes(faultline)
     appLogger.info('the app’s own line')
-    await waitUntil(() => (first.records.length >= 4 ? first : undefined), 3000, 'four records')
+    await waitUntil(() => (first.records.length >= 4 ? first : undefined), 10_000, 'four records')
     await faultline.close()
     expect(first.records.slice(0, 3).map((r) => r.id)).to.deep.equal(reports)
     expect(reports).to.include(ids[0]).and.include(ids[2])
@@ -92,7 +92,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
       res.send('ok')
     })
     await request(app).get('/paid').expect(200)
-    await waitUntil(() => mine.records[0], 3000, 'the info line')
+    await waitUntil(() => mine.records[0], 10_000, 'the info line')
     await faultline.close()
     expect(mine.records[0]).to.include({
       level: 'info',
@@ -117,7 +117,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     })
     await request(app).get('/missing').expect(404)
     await request(app).get('/hand').expect(200)
-    await waitUntil(() => (mine.records.length >= 2 ? mine : undefined), 3000, 'two records')
+    await waitUntil(() => (mine.records.length >= 2 ? mine : undefined), 10_000, 'two records')
     await faultline.close()
     expect(mine.records.map((r) => [r.level, r.kind])).to.deep.equal([
       ['warning', 'warning'],

@@ -73,11 +73,15 @@ describe('incident view: what it turns away', function () {
     await request(site.url).get('/orders/1')
     const issue = await waitUntil(
       () => site.reports.find((r) => r.kind === 'traceback'),
-      3000,
+      10_000,
       'the traceback',
     )
     const path = `${MOUNT}/issues/${issue.fingerprint}`
-    await waitUntil(() => (site.reports.length ? true : undefined), 3000, 'the issue in the store')
+    await waitUntil(
+      () => (site.reports.length ? true : undefined),
+      10_000,
+      'the issue in the store',
+    )
     const page = await request(site.url).get(path).set('Cookie', OPS_COOKIE)
     const cookies = `${OPS_COOKIE}; ${cookieOf(page)}`
     const token = csrfOf(page.text)
@@ -122,7 +126,7 @@ describe('incident view: what it turns away', function () {
     expect(issue!.mutedUntil).to.equal(undefined)
     await waitUntil(
       () => (site.reports.length - before >= refused.length ? true : undefined),
-      3000,
+      10_000,
       'a warning per refused action',
     )
     const warnings = site.reports.slice(before)
@@ -155,7 +159,7 @@ describe('incident view: what it turns away', function () {
     await form.post('action=mute-day').expect(303)
     await waitUntil(
       () => (site.reports.length - before >= 5 ? true : undefined),
-      3000,
+      10_000,
       'five warnings',
     )
     await settle()
@@ -210,7 +214,7 @@ describe('incident view: what it turns away', function () {
         expect(res.text).to.not.match(/role|undefined|TypeError/)
       }
       await request(guarded.url).get(`${MOUNT}/?how=reject`).set('x-n', '1').expect(403)
-      await waitUntil(() => (guarded.reports.length >= 6 ? true : undefined), 3000, 'six reports')
+      await waitUntil(() => (guarded.reports.length >= 6 ? true : undefined), 10_000, 'six reports')
       await settle()
       expect(calls).to.equal(6)
       const tracebacks = guarded.reports.filter((r) => r.kind === 'traceback')
@@ -276,7 +280,7 @@ describe('incident view: what it turns away', function () {
       }
       await waitUntil(
         () => (guarded.reports.length >= answers.length ? true : undefined),
-        3000,
+        10_000,
         'a report per request',
       )
       for (const report of guarded.reports) {
@@ -296,7 +300,7 @@ describe('incident view: what it turns away', function () {
       await request(guarded.url).get(`${MOUNT}/`).expect(404, 'Not Found\n')
       const [report] = await waitUntil(
         () => (guarded.reports.length ? guarded.reports : undefined),
-        3000,
+        10_000,
         'the warning',
       )
       expect(report).to.include({

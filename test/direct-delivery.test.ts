@@ -39,7 +39,7 @@ describe('reports to faultline’s transports and to an app’s own', () => {
       ids.push(String(res.headers['x-incident-id'] ?? ''))
     }
     ids.push(faultline.capture(new Error('a background job failed')))
-    await waitUntil(() => (added.records.length >= 5 ? added : undefined), 3000, 'five records')
+    await waitUntil(() => (added.records.length >= 5 ? added : undefined), 10_000, 'five records')
     await faultline.close()
     const lines = readFileSync(file, 'utf8')
       .trim()
@@ -69,7 +69,7 @@ describe('reports to faultline’s transports and to an app’s own', () => {
       res.send('ok')
     })
     await request(app).get('/paid').expect(200)
-    await waitUntil(() => mine.records[0], 3000, 'the info line')
+    await waitUntil(() => mine.records[0], 10_000, 'the info line')
     await faultline.close()
     const lines = readFileSync(file, 'utf8').trim().split('\n')
     expect(lines).to.have.length(1)

@@ -71,13 +71,13 @@ export function createHarness(options: FaultlineOptions = {}): Harness {
     faultline,
     reports,
     records: memory.records,
-    waitForReports: (count, timeoutMs = 3000) =>
+    waitForReports: (count, timeoutMs = 10_000) =>
       waitUntil(
         () => (reports.length >= count ? reports : undefined),
         timeoutMs,
         `${count} reports (have ${reports.length})`,
       ),
-    waitForRecord: (match, timeoutMs = 3000) =>
+    waitForRecord: (match, timeoutMs = 10_000) =>
       waitUntil(() => memory.records.find(match), timeoutMs, 'a matching log record'),
   }
 }

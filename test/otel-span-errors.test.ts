@@ -80,7 +80,7 @@ describe('errors on the OpenTelemetry span', () => {
       .expect(status)
     const [span] = await waitUntil(
       () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'the server span',
     )
     const reports = status === 404 || status === 400 ? [] : await h.waitForReports(1)
@@ -117,7 +117,7 @@ describe('errors on the OpenTelemetry span', () => {
     await request(insideHttpSpan(app)).get('/huge').expect(500)
     const [span] = await waitUntil(
       () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'the server span',
     )
     const event = span!.events.find((e) => e.name === 'exception')!
@@ -143,7 +143,7 @@ describe('errors on the OpenTelemetry span', () => {
       .expect(500)
     const [span] = await waitUntil(
       () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'the server span',
     )
     const [report] = await h.waitForReports(1)

@@ -114,7 +114,7 @@ describe('trace correlation with OpenTelemetry', () => {
       const [report] = await h.waitForReports(1)
       const [span] = await waitUntil(
         () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-        3000,
+        10_000,
         'the request span',
       )
       const { traceId, spanId } = span!.spanContext()
@@ -125,7 +125,7 @@ describe('trace correlation with OpenTelemetry', () => {
           readFiles(dir, '.log')[0]
             ?.split('\n')
             .find((l) => l.includes(report!.id)),
-        3000,
+        10_000,
         'the file line',
       )
       expect(JSON.parse(line)).to.include({
@@ -143,7 +143,7 @@ describe('trace correlation with OpenTelemetry', () => {
           const mails = readFiles(join(dir, 'outbox'), '.eml')
           return mails.length ? mails : undefined
         },
-        3000,
+        10_000,
         'the mail',
       )
       const mail = await simpleParser(eml!)
@@ -156,7 +156,7 @@ describe('trace correlation with OpenTelemetry', () => {
 
       const datagram = await waitUntil(
         () => udp.lines.find((l) => l.includes(report!.id)),
-        3000,
+        10_000,
         'the syslog datagram',
       )
       expect(datagram).to.match(
@@ -171,14 +171,14 @@ describe('trace correlation with OpenTelemetry', () => {
           const found = readFiles(tickets, '.json')
           return found.length ? found : undefined
         },
-        5000,
+        10_000,
         'the local ticket',
       )
       const traceLine = `Trace: ${traceId} (span ${spanId}, flags 01)`
       expect((JSON.parse(ticket!) as { body: string }).body).to.contain(traceLine)
       await waitUntil(
         () => readFiles(tickets, '.md').find((md) => md.includes(traceLine)),
-        3000,
+        10_000,
         'the Markdown ticket with the trace line',
       )
     } finally {
@@ -216,7 +216,7 @@ describe('trace correlation with OpenTelemetry', () => {
     const reports = await h.waitForReports(2)
     await waitUntil(
       () => (exporter.getFinishedSpans().length === 2 ? true : undefined),
-      3000,
+      10_000,
       'both spans',
     )
     const spanOf = (path: string) =>
@@ -247,7 +247,7 @@ describe('trace correlation with OpenTelemetry', () => {
     const [full, repeat] = await h.waitForReports(2)
     const spans = await waitUntil(
       () => (exporter.getFinishedSpans().length === 2 ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'both spans',
     )
     expect(repeat!.repeatOf).to.equal(full!.id)

@@ -119,7 +119,7 @@ describe('transports', () => {
       app.use(h.faultline.errorHandler())
       await request(app).get('/boom?a=%0d%0a')
       const [report] = await h.waitForReports(1)
-      await waitUntil(() => out || undefined, 3000, 'the lines on stderr')
+      await waitUntil(() => out || undefined, 10_000, 'the lines on stderr')
       const [header, ...rest] = out.split('\n')
       expect(header).to.match(
         new RegExp(
@@ -135,7 +135,7 @@ describe('transports', () => {
       const app = createApp(h.faultline)
       await request(app).get('/missing')
       const [report] = await h.waitForReports(1)
-      await waitUntil(() => out || undefined, 3000, 'the line on stderr')
+      await waitUntil(() => out || undefined, 10_000, 'the line on stderr')
       expect(out).to.match(
         new RegExp(
           `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found fp=${report!.fingerprint}\\n$`,
@@ -189,7 +189,7 @@ describe('transports', () => {
       transport.on('logged', (info) => logged.push(info))
       const faultline = createFaultline({ env: false, stderr: false, transports: [transport] })
       const ids = [1, 2, 3].map((i) => faultline.capture(new Error(`job ${i} failed`)))
-      await waitUntil(() => (logged.length === 3 ? logged : undefined), 3000, 'three lines')
+      await waitUntil(() => (logged.length === 3 ? logged : undefined), 10_000, 'three lines')
       expect(writes).to.have.length(1)
       expect(ids.every((id) => writes[0]!.includes(`[${id}]`))).to.equal(true)
       faultline.capture(new Error('the last one'))

@@ -53,22 +53,30 @@ async function stopFleet(fleet: Member[]): Promise<void> {
   )
 }
 
-/** One GET on loopback; resolves with its status and how long it took, in milliseconds. */
+/**
+ * One GET on loopback; resolves with its status and how long it took, in milliseconds. A kept-alive
+ * socket the app closed as idle just as it was reused is reset: that GET never reached the app, and
+ * is sent again on a fresh socket (what Node's documentation advises for `reusedSocket`).
+ */
 function get(port: number, path: string): Promise<{ status: number; ms: number }> {
   const started = process.hrtime.bigint()
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      res.resume()
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-        }),
+  const send = (): Promise<{ status: number; ms: number }> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume()
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          }),
+        )
+      })
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        req.reusedSocket && err.code === 'ECONNRESET' ? resolve(send()) : reject(err),
       )
+      req.end()
     })
-    req.on('error', reject)
-    req.end()
-  })
+  return send()
 }
 
 /** Sends every path, round-robin over the fleet, `parallel` at a time; resolves with each request's time. */
@@ -110,6 +118,20 @@ function printed(fleet: Member[]): Printed[] {
   )
 }
 
+// longer than any storm, however loaded the machine: stopping the fleet ends the window, and
+// one member takes the fleet's count as it closes
+const LONG_WINDOW = '600000'
+
+/** Stops the fleet once every member has reported its share of the storm (its count is on its way to the store). */
+async function stopAfterReports(fleet: Member[], count: number): Promise<void> {
+  await waitUntil(
+    () => (printed(fleet).length >= count ? true : undefined),
+    30_000,
+    `${count} reports`,
+  )
+  await stopFleet(fleet)
+}
+
 /** The mails about one error kind: its first mail(s) and its digests with their counts. */
 function mailsAbout(server: TestSmtpServer, kind: string): { firsts: number; digests: number[] } {
   const subjects = server.received
@@ -123,12 +145,13 @@ function mailsAbout(server: TestSmtpServer, kind: string): { firsts: number; dig
 }
 
 /**
- * The shared store with two seconds' patience: on two shared cores a storm can delay an answer
- * past the default 250 ms, and a call answered locally after Redis did run it counts twice
- * (the failover's at-least-once). These tests are about sharing, not about a slow Redis.
+ * The shared store with ten seconds' patience: on two shared cores a storm can delay an answer
+ * past the default second (two seconds were seen missed with other suites running alongside), and
+ * a call answered locally after Redis did run it counts twice (the failover's at-least-once). These
+ * tests are about sharing, not about a slow Redis; a killed one still fails at once (no offline queue).
  */
 function patient(redis: RedisServer): NodeJS.ProcessEnv {
-  return { FLEET_STORE: redis.url, FLEET_STORE_TIMEOUT_MS: '2000' }
+  return { FLEET_STORE: redis.url, FLEET_STORE_TIMEOUT_MS: '10000' }
 }
 
 function median(values: number[]): number {
@@ -156,21 +179,23 @@ describe('a fleet of processes sharing Redis', function () {
   })
   afterEach(async () => {
     redis.thaw()
+    // a test that failed while Redis was down must not leave the next one without it
+    if (!redis.running()) await redis.restart()
     await stopFleet(fleet)
     fleet = []
     await smtp.close()
   })
 
   it('should send one first mail and one digest per error for 1,010 tracebacks over 4 processes, the digests counting 999 and 9', async () => {
-    fleet = await startFleet(4, { ...mailEnv, ...patient(redis), FLEET_WINDOW_MS: '12000' })
+    fleet = await startFleet(4, { ...mailEnv, ...patient(redis), FLEET_WINDOW_MS: LONG_WINDOW })
     const times = await storm(fleet, mixed(many('A', 1000), many('B', 10)))
     expect(times).to.have.length(1010)
+    await stopAfterReports(fleet, 1010)
     await waitUntil(
       () => (smtp.received.length >= 4 ? true : undefined),
       30_000,
       'two first mails and two digests',
     )
-    await stopFleet(fleet)
     const said = fleet.map((m) => m.script.stderr()).join('')
     expect(mailsAbout(smtp, 'A'), said).to.deep.equal({ firsts: 1, digests: [999] })
     expect(mailsAbout(smtp, 'B')).to.deep.equal({ firsts: 1, digests: [9] })
@@ -183,15 +208,10 @@ describe('a fleet of processes sharing Redis', function () {
       fleet = await startFleet(4, {
         ...patient(redis),
         FLEET_TICKETS: `local:${dir}`,
-        FLEET_WINDOW_MS: '12000',
+        FLEET_WINDOW_MS: LONG_WINDOW,
       })
       await storm(fleet, mixed(many('A', 1000), many('B', 10)))
-      await waitUntil(
-        () => (ticketsIn(dir).filter((t) => t.comments.length > 0).length === 2 ? true : undefined),
-        30_000,
-        'two tickets with their comments',
-      )
-      await stopFleet(fleet)
+      await stopAfterReports(fleet, 1010)
       const tickets = ticketsIn(dir)
       expect(tickets).to.have.length(2)
       const a = tickets.find((t) => t.title.includes('fleet error A'))!
@@ -199,7 +219,7 @@ describe('a fleet of processes sharing Redis', function () {
       const said = fleet.map((m) => m.script.stderr()).join('')
       expect(commentedCount(a), said).to.equal(999)
       expect(commentedCount(b)).to.equal(9)
-      // at most one comment per ticket per window: the storm fits one window
+      // one comment per ticket per window: the storm's window ends as the fleet stops
       expect(a.comments).to.have.length(1)
     } finally {
       rmSync(dir, { recursive: true, force: true })

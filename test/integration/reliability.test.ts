@@ -180,7 +180,7 @@ describe('reliability', function () {
     const transport = h.faultline.logger.transports.find(
       (t) => t instanceof MailTransport,
     ) as MailTransport
-    await waitUntil(() => (transport.stats().retried > 0 ? true : undefined), 5000, 'a retry')
+    await waitUntil(() => (transport.stats().retried > 0 ? true : undefined), 10_000, 'a retry')
     const stats = h.faultline.stats()
     expect(stats.mail).to.include({ delivered: 0, queued: 3, spooled: 3, dropped: 0 })
     expect(stats.mail!.retried).to.be.at.least(1)
