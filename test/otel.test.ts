@@ -7,13 +7,10 @@ import { join } from 'node:path'
 import {
   context,
   INVALID_SPAN_CONTEXT,
-  propagation,
   ROOT_CONTEXT,
   trace,
   type SpanContext,
 } from '@opentelemetry/api'
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { expect } from 'chai'
 import type { Express } from 'express'
 import { simpleParser } from 'mailparser'
@@ -24,6 +21,7 @@ import type { Report } from '../lib/index.js'
 import { formatSyslogLine } from '../transports/syslog/format.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
+import { tracingForSuite } from './support/tracing.js'
 
 const tracer = () => trace.getTracer('faultline-test')
 
@@ -67,25 +65,11 @@ function listenUdp(): Promise<{ socket: Socket; port: number; lines: string[] }>
 }
 
 describe('trace correlation with OpenTelemetry', () => {
-  let provider: NodeTracerProvider
-  let exporter: InMemorySpanExporter
+  const exporter = tracingForSuite()
   let h: Harness | undefined
   let dir: string
 
-  before(() => {
-    exporter = new InMemorySpanExporter()
-    provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-    // the global tracer provider, propagator and AsyncLocalStorage context manager, as an app registers them
-    provider.register()
-  })
-  after(async () => {
-    await provider.shutdown()
-    trace.disable()
-    context.disable()
-    propagation.disable()
-  })
   beforeEach(() => {
-    exporter.reset()
     dir = mkdtempSync(join(tmpdir(), 'faultline-otel-'))
   })
   afterEach(async () => {
