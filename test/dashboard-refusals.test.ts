@@ -5,23 +5,12 @@ import { createFaultline, type Faultline, type Report } from '../lib/index.js'
 import { listen, settle, waitUntil } from './helpers.js'
 import {
   MOUNT,
+  cookieOf,
+  csrfOf,
   OPS_COOKIE,
   startDashboardSite,
   type DashboardSite,
 } from './fixtures/dashboard-app.js'
-
-function csrfOf(html: string): string {
-  const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1]
-  if (!token) throw new Error('no CSRF token on the page')
-  return token
-}
-
-function cookieOf(res: request.Response): string {
-  const set = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
-  const cookie = set.find((c) => c.startsWith('faultline_csrf='))
-  if (!cookie) throw new Error('no CSRF cookie set')
-  return cookie.split(';')[0]!
-}
 
 /** An app whose view is behind `authorize`, with a warning limit, reports kept. */
 async function startGuardedSite(

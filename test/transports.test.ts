@@ -9,6 +9,7 @@ import TransportStream from 'winston-transport'
 import { createFaultline, FileTransport, StderrTransport } from '../lib/index.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
+import { repeatOnStderr } from './support/stderr-repeats.js'
 
 /** Occupies a thread of the pool for tens of milliseconds, as hashing a password does. */
 function keepPoolBusy(): Promise<void> {
@@ -146,34 +147,20 @@ describe('transports', () => {
 
   describe('stderr in a storm', () => {
     it('should print the first occurrence in full and its repeats as one line saying how many, the first and last id', async () => {
-      const stream = new PassThrough()
-      let out = ''
-      stream.on('data', (chunk) => (out += chunk))
-      const h = createHarness({ transports: [new StderrTransport({ stream })] })
-      try {
-        const app = createApp(h.faultline)
-        app.get('/boom', () => {
-          throw new Error('replica down')
-        })
-        app.use(h.faultline.errorHandler())
-        for (let i = 0; i < 3; i++) await request(app).get('/boom').expect(500)
-        const [full, second, third] = await h.waitForReports(3)
-        await h.faultline.close()
-        const lines = out.trimEnd().split('\n')
-        const [firstHeader] = lines
-        expect(firstHeader).to.match(
-          new RegExp(`TRACEBACK 500 GET /boom \\[${full!.id}\\] Error: replica down fp=\\w+$`),
-        )
-        // the full report has its stack; its repeats are one summary line after it
-        expect(lines.slice(1, -1).every((line) => line.startsWith('    '))).to.equal(true)
-        expect(lines.at(-1)).to.match(
-          new RegExp(
-            `^\\S+ TRACEBACK 2 repeat\\(s\\) of \\[${full!.id}\\] Error: replica down fp=${full!.fingerprint} \\(first ${second!.id}, last ${third!.id}\\)$`,
-          ),
-        )
-      } finally {
-        await h.faultline.close()
-      }
+      const { reports, out } = await repeatOnStderr(3)
+      const [full, second, third] = reports
+      const lines = out.trimEnd().split('\n')
+      const [firstHeader] = lines
+      expect(firstHeader).to.match(
+        new RegExp(`TRACEBACK 500 GET /boom \\[${full!.id}\\] Error: replica down fp=\\w+$`),
+      )
+      // the full report has its stack; its repeats are one summary line after it
+      expect(lines.slice(1, -1).every((line) => line.startsWith('    '))).to.equal(true)
+      expect(lines.at(-1)).to.match(
+        new RegExp(
+          `^\\S+ TRACEBACK 2 repeat\\(s\\) of \\[${full!.id}\\] Error: replica down fp=${full!.fingerprint} \\(first ${second!.id}, last ${third!.id}\\)$`,
+        ),
+      )
     })
 
     it('should write the lines of a burst in one write, and nothing batched after close', async () => {
