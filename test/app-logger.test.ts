@@ -3,7 +3,13 @@ import request from 'supertest'
 import winston from 'winston'
 import { MESSAGE } from 'triple-beam'
 import { createFaultline, FaultlineConfigError } from '../lib/index.js'
-import { captureStderr, createApp, MemoryTransport, waitUntil } from './helpers.js'
+import {
+  captureStderr,
+  createApp,
+  logPaymentThroughRequest,
+  MemoryTransport,
+  waitUntil,
+} from './helpers.js'
 
 const quiet = { env: false, stderr: false, warningLimit: false, spoolDir: false } as const
 
@@ -86,14 +92,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     const mine = new MemoryTransport()
     const appLogger = winston.createLogger({ level: 'info', transports: [mine] })
     const faultline = createFaultline({ ...quiet, logger: appLogger })
-    const app = createApp(faultline)
-    app.get('/paid', (req, res) => {
-      req.log.info('payment p-1 captured')
-      res.send('ok')
-    })
-    await request(app).get('/paid').expect(200)
-    await waitUntil(() => mine.records[0], 10_000, 'the info line')
-    await faultline.close()
+    await logPaymentThroughRequest(faultline, mine)
     expect(mine.records[0]).to.include({
       level: 'info',
       message: 'payment p-1 captured',
