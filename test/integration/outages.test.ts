@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import request from 'supertest'
 import { createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
 import { redmineTracker } from '../support/redmine-tracker.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { rsyslogForSuite } from '../support/rsyslog.js'
 import {
   getTestCertificate,
   startSmtpServer,
@@ -81,27 +81,23 @@ describe('outages of real receivers during a run of errors', function () {
   })
 
   describe('rsyslog', () => {
-    let rsyslog: Rsyslog
-    before(async function () {
-      this.timeout(180_000)
-      await ensureRsyslog()
-      rsyslog = await startRsyslog()
-    })
-    after(() => rsyslog?.close())
+    const rsyslog = rsyslogForSuite()
 
     // over plain tcp:// what was in doubt at the stop may arrive twice: test/integration/syslog-restart.test.ts counts that
     it('should deliver every message once after a RELP receiver comes back', async () => {
       scratch.h = createHarness({
         spoolDir: scratch.dir,
-        syslog: `relp://127.0.0.1:${rsyslog.relpPort}`,
+        syslog: `relp://127.0.0.1:${rsyslog().relpPort}`,
       })
       await runErrors(failingApp(scratch.h), 60, async (i) => {
-        if (i === 20) await rsyslog.stop()
-        if (i === 40) await rsyslog.start()
+        if (i === 20) await rsyslog().stop()
+        if (i === 40) await rsyslog().start()
       })
       const ids = scratch.h.reports.map((r) => r.id)
       const countOf = (id: string) =>
-        rsyslog.records().filter((r) => r.structuredData.includes(`id="${id}"`)).length
+        rsyslog()
+          .records()
+          .filter((r) => r.structuredData.includes(`id="${id}"`)).length
       await waitUntil(
         () => (ids.every((id) => countOf(id) >= 1) ? true : undefined),
         60_000,

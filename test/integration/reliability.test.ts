@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MailTransport } from '../../transports/mail.js'
 import { createHarness, waitUntil } from '../helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { rsyslogForSuite } from '../support/rsyslog.js'
 import { getDeadPort } from '../support/ports.js'
 import { spawnScript } from '../support/processes.js'
 import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../support/smtp.js'
@@ -77,17 +77,11 @@ describe('reliability', function () {
   })
 
   describe('a SIGKILL mid-storm', () => {
-    let rsyslog: Rsyslog
-    before(async function () {
-      this.timeout(180_000)
-      await ensureRsyslog()
-      rsyslog = await startRsyslog()
-    })
-    after(() => rsyslog?.close())
+    const rsyslog = rsyslogForSuite()
 
     it('should deliver at the next start every report acknowledged to the spool, none twice', async () => {
-      await rsyslog.stop()
-      const url = `tcp://127.0.0.1:${rsyslog.tcpPort}`
+      await rsyslog().stop()
+      const url = `tcp://127.0.0.1:${rsyslog().tcpPort}`
       const storm = spawnScript('storm-kill-child.ts', [scratch.dir, url])
       await waitUntil(
         () => (storm.lines.length >= 6 ? true : undefined),
@@ -99,16 +93,16 @@ describe('reliability', function () {
       const owed = owedKeys(join(scratch.dir, 'syslog'))
       expect(owed.length).to.be.at.least(2000)
 
-      await rsyslog.start()
+      await rsyslog().start()
       scratch.h = createHarness({ spoolDir: scratch.dir, syslog: { url, queueSize: 100_000 } })
       await waitUntil(
-        () => (rsyslog.records().length >= owed.length ? true : undefined),
+        () => (rsyslog().records().length >= owed.length ? true : undefined),
         60_000,
         `${owed.length} records`,
       )
       await scratch.h.faultline.close({ timeoutMs: 5000 })
       const seen = new Map<string, number>()
-      for (const record of rsyslog.records()) {
+      for (const record of rsyslog().records()) {
         const id = /id="([^"]+)"/.exec(record.structuredData)?.[1]
         if (id) seen.set(id, (seen.get(id) ?? 0) + 1)
       }
