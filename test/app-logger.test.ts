@@ -3,7 +3,13 @@ import request from 'supertest'
 import winston from 'winston'
 import { MESSAGE } from 'triple-beam'
 import { createFaultline, FaultlineConfigError } from '../lib/index.js'
-import { captureStderr, createApp, MemoryTransport, waitUntil } from './helpers.js'
+import {
+  captureStderr,
+  createApp,
+  logPaymentThroughRequest,
+  MemoryTransport,
+  waitUntil,
+} from './helpers.js'
 
 const quiet = { env: false, stderr: false, warningLimit: false, spoolDir: false } as const
 
@@ -34,7 +40,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     const reports: string[] = []
     faultline.on('report', (report) => reports.push(report.id))
     await runThreeOutcomes(faultline)
-    await waitUntil(() => (seen.length >= 3 ? seen : undefined), 3000, 'three records')
+    await waitUntil(() => (seen.length >= 3 ? seen : undefined), 10_000, 'three records')
     await faultline.close()
     expect(seen.map((info) => info.id)).to.deep.equal(reports)
     expect(seen.map((info) => info.level)).to.deep.equal(['error', 'warn', 'error'])
@@ -58,7 +64,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     faultline.on('report', (report) => reports.push(report.id))
     const ids = await runThreeOutcomes(faultline)
     appLogger.info('the app’s own line')
-    await waitUntil(() => (first.records.length >= 4 ? first : undefined), 3000, 'four records')
+    await waitUntil(() => (first.records.length >= 4 ? first : undefined), 10_000, 'four records')
     await faultline.close()
     expect(first.records.slice(0, 3).map((r) => r.id)).to.deep.equal(reports)
     expect(reports).to.include(ids[0]).and.include(ids[2])
@@ -86,14 +92,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     const mine = new MemoryTransport()
     const appLogger = winston.createLogger({ level: 'info', transports: [mine] })
     const faultline = createFaultline({ ...quiet, logger: appLogger })
-    const app = createApp(faultline)
-    app.get('/paid', (req, res) => {
-      req.log.info('payment p-1 captured')
-      res.send('ok')
-    })
-    await request(app).get('/paid').expect(200)
-    await waitUntil(() => mine.records[0], 3000, 'the info line')
-    await faultline.close()
+    await logPaymentThroughRequest(faultline, mine)
     expect(mine.records[0]).to.include({
       level: 'info',
       message: 'payment p-1 captured',
@@ -117,7 +116,7 @@ describe('faultline.logger and the app’s own winston logger', () => {
     })
     await request(app).get('/missing').expect(404)
     await request(app).get('/hand').expect(200)
-    await waitUntil(() => (mine.records.length >= 2 ? mine : undefined), 3000, 'two records')
+    await waitUntil(() => (mine.records.length >= 2 ? mine : undefined), 10_000, 'two records')
     await faultline.close()
     expect(mine.records.map((r) => [r.level, r.kind])).to.deep.equal([
       ['warning', 'warning'],

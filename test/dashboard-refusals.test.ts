@@ -5,23 +5,12 @@ import { createFaultline, type Faultline, type Report } from '../lib/index.js'
 import { listen, settle, waitUntil } from './helpers.js'
 import {
   MOUNT,
+  cookieOf,
+  csrfOf,
   OPS_COOKIE,
   startDashboardSite,
   type DashboardSite,
 } from './fixtures/dashboard-app.js'
-
-function csrfOf(html: string): string {
-  const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1]
-  if (!token) throw new Error('no CSRF token on the page')
-  return token
-}
-
-function cookieOf(res: request.Response): string {
-  const set = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
-  const cookie = set.find((c) => c.startsWith('faultline_csrf='))
-  if (!cookie) throw new Error('no CSRF cookie set')
-  return cookie.split(';')[0]!
-}
 
 /** An app whose view is behind `authorize`, with a warning limit, reports kept. */
 async function startGuardedSite(
@@ -73,11 +62,15 @@ describe('incident view: what it turns away', function () {
     await request(site.url).get('/orders/1')
     const issue = await waitUntil(
       () => site.reports.find((r) => r.kind === 'traceback'),
-      3000,
+      10_000,
       'the traceback',
     )
     const path = `${MOUNT}/issues/${issue.fingerprint}`
-    await waitUntil(() => (site.reports.length ? true : undefined), 3000, 'the issue in the store')
+    await waitUntil(
+      () => (site.reports.length ? true : undefined),
+      10_000,
+      'the issue in the store',
+    )
     const page = await request(site.url).get(path).set('Cookie', OPS_COOKIE)
     const cookies = `${OPS_COOKIE}; ${cookieOf(page)}`
     const token = csrfOf(page.text)
@@ -122,7 +115,7 @@ describe('incident view: what it turns away', function () {
     expect(issue!.mutedUntil).to.equal(undefined)
     await waitUntil(
       () => (site.reports.length - before >= refused.length ? true : undefined),
-      3000,
+      10_000,
       'a warning per refused action',
     )
     const warnings = site.reports.slice(before)
@@ -155,7 +148,7 @@ describe('incident view: what it turns away', function () {
     await form.post('action=mute-day').expect(303)
     await waitUntil(
       () => (site.reports.length - before >= 5 ? true : undefined),
-      3000,
+      10_000,
       'five warnings',
     )
     await settle()
@@ -210,7 +203,7 @@ describe('incident view: what it turns away', function () {
         expect(res.text).to.not.match(/role|undefined|TypeError/)
       }
       await request(guarded.url).get(`${MOUNT}/?how=reject`).set('x-n', '1').expect(403)
-      await waitUntil(() => (guarded.reports.length >= 6 ? true : undefined), 3000, 'six reports')
+      await waitUntil(() => (guarded.reports.length >= 6 ? true : undefined), 10_000, 'six reports')
       await settle()
       expect(calls).to.equal(6)
       const tracebacks = guarded.reports.filter((r) => r.kind === 'traceback')
@@ -276,7 +269,7 @@ describe('incident view: what it turns away', function () {
       }
       await waitUntil(
         () => (guarded.reports.length >= answers.length ? true : undefined),
-        3000,
+        10_000,
         'a report per request',
       )
       for (const report of guarded.reports) {
@@ -296,7 +289,7 @@ describe('incident view: what it turns away', function () {
       await request(guarded.url).get(`${MOUNT}/`).expect(404, 'Not Found\n')
       const [report] = await waitUntil(
         () => (guarded.reports.length ? guarded.reports : undefined),
-        3000,
+        10_000,
         'the warning',
       )
       expect(report).to.include({

@@ -11,6 +11,8 @@ import { makeReport } from './support/incident-store-suite.js'
 import {
   HOSTILE,
   MOUNT,
+  cookieOf,
+  csrfOf,
   OPS_COOKIE,
   startDashboardSite,
   type DashboardSite,
@@ -32,19 +34,6 @@ function listedRows(html: string): Array<{ fingerprint: string; count: number }>
   return [
     ...html.matchAll(/<tr data-fingerprint="([^"]+)">[\s\S]*?<td class="num count">(\d+)<\/td>/g),
   ].map((m) => ({ fingerprint: m[1]!, count: Number(m[2]) }))
-}
-
-function csrfOf(html: string): string {
-  const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1]
-  if (!token) throw new Error('no CSRF token on the page')
-  return token
-}
-
-function cookieOf(res: request.Response): string {
-  const set = ([] as string[]).concat(res.headers['set-cookie'] ?? [])
-  const cookie = set.find((c) => c.startsWith('faultline_csrf='))
-  if (!cookie) throw new Error('no CSRF cookie set')
-  return cookie.split(';')[0]!
 }
 
 describe('incident view (faultline.dashboard)', function () {

@@ -21,7 +21,7 @@ describe('debug mode', () => {
       app.use(faultline.errorHandler())
       await request(app).get('/boom')
       await request(app).get('/missing')
-      await waitUntil(() => (ids.length === 2 ? ids : undefined), 3000, 'two reports')
+      await waitUntil(() => (ids.length === 2 ? ids : undefined), 10_000, 'two reports')
       await faultline.close()
     })
     expect(out).to.contain(`TRACEBACK 500 GET /boom [${ids[0]}] TypeError: total is undefined`)

@@ -110,11 +110,19 @@ describe('a fleet sharing one store', () => {
           tls: { ca: getTestCertificate().certFile },
           managers: MANAGERS,
           appName: 'test-app',
-          digestWindowMs: 4000,
+          // longer than any storm, however loaded the machine: closing the fleet ends the window
+          digestWindowMs: 600_000,
           coordination,
         }),
     )
     await Promise.all([storm(fleet, '/boom', 400), storm(fleet, '/other', 10)])
+    await waitUntil(
+      () => (fleet.reduce((n, m) => n + m.h.reports.length, 0) === 410 ? true : undefined),
+      15_000,
+      'every report of the storm',
+    )
+    // each process takes the windows it counted into as it closes: one of them gets the fleet's count
+    await Promise.all(fleet.map((m) => m.h.faultline.close({ timeoutMs: 15_000 })))
     const mails = await waitUntil(
       () => (server.received.length >= 4 ? server.received : undefined),
       15_000,

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
+import request from 'supertest'
 import TransportStream from 'winston-transport'
 import {
   createFaultline,
@@ -71,13 +72,13 @@ export function createHarness(options: FaultlineOptions = {}): Harness {
     faultline,
     reports,
     records: memory.records,
-    waitForReports: (count, timeoutMs = 3000) =>
+    waitForReports: (count, timeoutMs = 10_000) =>
       waitUntil(
         () => (reports.length >= count ? reports : undefined),
         timeoutMs,
         `${count} reports (have ${reports.length})`,
       ),
-    waitForRecord: (match, timeoutMs = 3000) =>
+    waitForRecord: (match, timeoutMs = 10_000) =>
       waitUntil(() => memory.records.find(match), timeoutMs, 'a matching log record'),
   }
 }
@@ -147,4 +148,22 @@ export async function captureStderr(body: () => Promise<void> | void): Promise<s
     process.stderr.write = original
   }
   return written
+}
+
+/**
+ * Logs "payment p-1 captured" with req.log.info in a request to an app of `faultline`'s, waits for
+ * `transport` to hold it, and closes faultline.
+ */
+export async function logPaymentThroughRequest(
+  faultline: Faultline,
+  transport: MemoryTransport,
+): Promise<void> {
+  const app = createApp(faultline)
+  app.get('/paid', (req, res) => {
+    req.log.info('payment p-1 captured')
+    res.send('ok')
+  })
+  await request(app).get('/paid').expect(200)
+  await waitUntil(() => transport.records[0], 10_000, 'the info line')
+  await faultline.close()
 }

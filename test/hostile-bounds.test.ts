@@ -289,7 +289,7 @@ describe('hostile bounds', function () {
             readdirSync(join(dir, 'tickets', 'local')).some((f) => f.endsWith('.md'))
               ? true
               : undefined,
-          5000,
+          10_000,
           'a ticket',
         )
         await h.faultline.close({ timeoutMs: 5000 })

@@ -11,7 +11,14 @@ import type { Report } from '../lib/index.js'
 import { compileScrubber } from '../lib/scrub/scrub.js'
 import { isSecretName } from '../lib/scrub/secret-names.js'
 import { formatSyslogLine } from '../transports/syslog/format.js'
-import { captureStderr, createApp, createHarness, listen, type Harness } from './helpers.js'
+import {
+  captureStderr,
+  createApp,
+  createHarness,
+  listen,
+  waitUntil,
+  type Harness,
+} from './helpers.js'
 import { getDeadPort } from './support/ports.js'
 
 const SYSLOG_HEADER = {
@@ -52,10 +59,24 @@ class Sinks {
     })
   }
 
-  /** Runs the requests with stderr captured, closes faultline, and reads every sink. */
-  async read(body: () => Promise<void>): Promise<Record<string, string>> {
+  /**
+   * Runs the requests with stderr captured, closes faultline, and reads every sink. With `filed`,
+   * the close waits for a mail and a ticket first: the short close is for the dead syslog
+   * receiver, and a loaded machine may not have written the others within it.
+   */
+  async read(body: () => Promise<void>, filed = false): Promise<Record<string, string>> {
     this.stderr = await captureStderr(async () => {
       await body()
+      if (filed)
+        await waitUntil(
+          () =>
+            walk(this.dir).some((f) => f.endsWith('.eml')) &&
+            walk(this.dir).some((f) => f.endsWith('.md'))
+              ? true
+              : undefined,
+          10_000,
+          'a mail and a ticket',
+        )
       await this.h.faultline.close({ timeoutMs: 300 })
     })
     const sinks: Record<string, string> = {
@@ -134,7 +155,7 @@ describe('hostile input: secrets that must not get through', () => {
         )
         .set('X-Original-URL', `/account/reset?reset_token=${secrets.original}`)
         .expect(500)
-    })
+    }, true)
     const report = s.h.reports[0]!
     expect(report.request!.referer).to.equal(
       'https://shop.example/reset?token=%5Bscrubbed%5D&password=%5Bscrubbed%5D&page=2',
@@ -210,7 +231,7 @@ describe('hostile input: secrets that must not get through', () => {
       app.use(s.h.faultline.errorHandler())
       for (const path of ['/cause', '/aggregate', '/plain'])
         await request(app).get(path).expect(500)
-    })
+    }, true)
     const [cause, aggregate, plain] = s.h.reports
     expect(cause!.error!.cause!.fields).to.deep.equal({ password: '[scrubbed]' })
     expect(cause!.error!.cause!.cause!.fields).to.deep.equal({ client_secret: '[scrubbed]' })

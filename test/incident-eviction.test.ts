@@ -137,7 +137,7 @@ describe('incident view under a scan of made-up paths', function () {
     const incidentId = boom.headers.get('x-incident-id')!
     const traceback = await waitUntil(
       () => site.reports.find((r) => r.kind === 'traceback'),
-      3000,
+      10_000,
       'the traceback',
     )
 

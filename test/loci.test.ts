@@ -189,7 +189,7 @@ describe('where in the request an error happens', () => {
     const server = await listen(app)
     try {
       await fetch(`${server.url}/early`).then((r) => r.text())
-      const report = await waitUntil(() => h.reports[0], 3000, 'a report')
+      const report = await waitUntil(() => h.reports[0], 10_000, 'a report')
       expect(report.locus).to.equal('before-headers')
     } finally {
       await server.close()

@@ -271,7 +271,7 @@ describe('mail to the managers', () => {
       const id = h.faultline.capture(new Error('written to disk'))
       await waitUntil(
         () => (readdirSyncSafe(join(dir, 'outbox')).length ? true : undefined),
-        5000,
+        10_000,
         'an .eml file',
       )
       const [file] = readdirSyncSafe(join(dir, 'outbox'))

@@ -91,7 +91,7 @@ describe('notices', () => {
         notices: 'emitWarning',
       })
       await failOnce(faultline)
-      await waitUntil(() => warnings[0], 2000, 'a warning')
+      await waitUntil(() => warnings[0], 10_000, 'a warning')
       await faultline.close({ timeoutMs: 1000 })
     } finally {
       process.off('warning', listen)

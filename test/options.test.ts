@@ -88,6 +88,78 @@ describe('options', () => {
       /comes with its private key/,
     ],
     [
+      'a misspelt mail timeout',
+      { managers: ['ops@example.org'], mail: { host: 'x', timeouts: { sendMss: 60_000 } } },
+      'mail.timeouts.sendMss',
+      /is not a mail timeout; known: connectionMs, greetingMs, socketMs, sendMs$/,
+    ],
+    [
+      'a mail timeout given a URL',
+      { managers: ['ops@example.org'], mail: { url: 'smtp://x', timeouts: { sendTimeout: 1 } } },
+      'mail.timeouts.sendTimeout',
+      /known: connectionMs, greetingMs, socketMs, sendMs$/,
+    ],
+    [
+      'mail timeouts that are no object',
+      { managers: ['ops@example.org'], mail: { host: 'x', timeouts: 30_000 } },
+      'mail.timeouts',
+      /must be an object; got 30000 \(number\)/,
+    ],
+    [
+      'a misspelt mail TLS option',
+      { managers: ['ops@example.org'], mail: { host: 'x', tls: { rejectUnauthorised: false } } },
+      'mail.tls.rejectUnauthorised',
+      /known: ca, servername, rejectUnauthorized$/,
+    ],
+    [
+      'a misspelt syslog TLS option',
+      { syslog: { url: 'tls://127.0.0.1', tls: { serverName: 'logs' } } },
+      'syslog.tls.serverName',
+      /known: ca, servername, rejectUnauthorized, cert, key$/,
+    ],
+    [
+      'an unknown Trac option',
+      {
+        tickets: {
+          url: 'trac+https://u:p@trac.example.org/t',
+          trac: { component: 'a', owner: 'b' },
+        },
+      },
+      'tickets.trac.owner',
+      /known: type, component, priority, milestone, keywords, fields, timeoutMs$/,
+    ],
+    [
+      'an unknown Redmine option',
+      { tickets: { url: 'redmine+https://K@t.example.org/projects/p', redmine: { tracker: 2 } } },
+      'tickets.redmine.tracker',
+      /known: fingerprintField, trackerId, reopenStatusId$/,
+    ],
+    [
+      'an unknown ticket ceiling option',
+      { tickets: { url: 'local:tickets', ceiling: { maxPerHour: 5 } } },
+      'tickets.ceiling.maxPerHour',
+      /known: max, periodMs$/,
+    ],
+    [
+      'an unknown store option',
+      { store: { url: 'redis://127.0.0.1', ttlMs: 1000 } },
+      'store.ttlMs',
+      /one of url, redis, cluster, sentinel, prefix, timeoutMs/,
+    ],
+    [
+      'an unknown file option',
+      { file: { filename: 'x.log', maxsize: 1_000_000 } },
+      'file.maxsize',
+      /known: filename, level$/,
+    ],
+    ['an unknown stderr option', { stderr: { levle: 'info' } }, 'stderr.levle', /known: level$/],
+    [
+      'an unknown warningLimit option',
+      { warningLimit: { perIp: 5 } },
+      'warningLimit.perIp',
+      /known: perClient, windowMs$/,
+    ],
+    [
       'a negative in-doubt time',
       { syslog: { url: 'tcp://127.0.0.1', inDoubtMs: -1 } },
       'syslog.inDoubtMs',

@@ -1,16 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api'
-import {
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base'
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { SpanStatusCode, trace } from '@opentelemetry/api'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { expect } from 'chai'
 import type { Express } from 'express'
 import request from 'supertest'
 import type { Report } from '../lib/index.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
+import { tracingForSuite } from './support/tracing.js'
 
 const SECRET = 'tok-5f1c9a7e2b8d4c6a'
 
@@ -33,23 +29,10 @@ function insideHttpSpan(app: Express) {
 }
 
 describe('errors on the OpenTelemetry span', () => {
-  let provider: NodeTracerProvider
-  let exporter: InMemorySpanExporter
+  const exporter = tracingForSuite()
   let h: Harness
 
-  before(() => {
-    exporter = new InMemorySpanExporter()
-    provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-    provider.register()
-  })
-  after(async () => {
-    await provider.shutdown()
-    trace.disable()
-    context.disable()
-    propagation.disable()
-  })
   beforeEach(() => {
-    exporter.reset()
     h = createHarness()
   })
   afterEach(() => h.faultline.close())
@@ -80,7 +63,7 @@ describe('errors on the OpenTelemetry span', () => {
       .expect(status)
     const [span] = await waitUntil(
       () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'the server span',
     )
     const reports = status === 404 || status === 400 ? [] : await h.waitForReports(1)
@@ -117,7 +100,7 @@ describe('errors on the OpenTelemetry span', () => {
     await request(insideHttpSpan(app)).get('/huge').expect(500)
     const [span] = await waitUntil(
       () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'the server span',
     )
     const event = span!.events.find((e) => e.name === 'exception')!
@@ -143,7 +126,7 @@ describe('errors on the OpenTelemetry span', () => {
       .expect(500)
     const [span] = await waitUntil(
       () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'the server span',
     )
     const [report] = await h.waitForReports(1)

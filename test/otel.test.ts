@@ -7,13 +7,10 @@ import { join } from 'node:path'
 import {
   context,
   INVALID_SPAN_CONTEXT,
-  propagation,
   ROOT_CONTEXT,
   trace,
   type SpanContext,
 } from '@opentelemetry/api'
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { expect } from 'chai'
 import type { Express } from 'express'
 import { simpleParser } from 'mailparser'
@@ -24,6 +21,7 @@ import type { Report } from '../lib/index.js'
 import { formatSyslogLine } from '../transports/syslog/format.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
+import { tracingForSuite } from './support/tracing.js'
 
 const tracer = () => trace.getTracer('faultline-test')
 
@@ -67,25 +65,11 @@ function listenUdp(): Promise<{ socket: Socket; port: number; lines: string[] }>
 }
 
 describe('trace correlation with OpenTelemetry', () => {
-  let provider: NodeTracerProvider
-  let exporter: InMemorySpanExporter
+  const exporter = tracingForSuite()
   let h: Harness | undefined
   let dir: string
 
-  before(() => {
-    exporter = new InMemorySpanExporter()
-    provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
-    // the global tracer provider, propagator and AsyncLocalStorage context manager, as an app registers them
-    provider.register()
-  })
-  after(async () => {
-    await provider.shutdown()
-    trace.disable()
-    context.disable()
-    propagation.disable()
-  })
   beforeEach(() => {
-    exporter.reset()
     dir = mkdtempSync(join(tmpdir(), 'faultline-otel-'))
   })
   afterEach(async () => {
@@ -114,7 +98,7 @@ describe('trace correlation with OpenTelemetry', () => {
       const [report] = await h.waitForReports(1)
       const [span] = await waitUntil(
         () => (exporter.getFinishedSpans().length ? exporter.getFinishedSpans() : undefined),
-        3000,
+        10_000,
         'the request span',
       )
       const { traceId, spanId } = span!.spanContext()
@@ -125,7 +109,7 @@ describe('trace correlation with OpenTelemetry', () => {
           readFiles(dir, '.log')[0]
             ?.split('\n')
             .find((l) => l.includes(report!.id)),
-        3000,
+        10_000,
         'the file line',
       )
       expect(JSON.parse(line)).to.include({
@@ -143,7 +127,7 @@ describe('trace correlation with OpenTelemetry', () => {
           const mails = readFiles(join(dir, 'outbox'), '.eml')
           return mails.length ? mails : undefined
         },
-        3000,
+        10_000,
         'the mail',
       )
       const mail = await simpleParser(eml!)
@@ -156,7 +140,7 @@ describe('trace correlation with OpenTelemetry', () => {
 
       const datagram = await waitUntil(
         () => udp.lines.find((l) => l.includes(report!.id)),
-        3000,
+        10_000,
         'the syslog datagram',
       )
       expect(datagram).to.match(
@@ -171,14 +155,14 @@ describe('trace correlation with OpenTelemetry', () => {
           const found = readFiles(tickets, '.json')
           return found.length ? found : undefined
         },
-        5000,
+        10_000,
         'the local ticket',
       )
       const traceLine = `Trace: ${traceId} (span ${spanId}, flags 01)`
       expect((JSON.parse(ticket!) as { body: string }).body).to.contain(traceLine)
       await waitUntil(
         () => readFiles(tickets, '.md').find((md) => md.includes(traceLine)),
-        3000,
+        10_000,
         'the Markdown ticket with the trace line',
       )
     } finally {
@@ -216,7 +200,7 @@ describe('trace correlation with OpenTelemetry', () => {
     const reports = await h.waitForReports(2)
     await waitUntil(
       () => (exporter.getFinishedSpans().length === 2 ? true : undefined),
-      3000,
+      10_000,
       'both spans',
     )
     const spanOf = (path: string) =>
@@ -247,7 +231,7 @@ describe('trace correlation with OpenTelemetry', () => {
     const [full, repeat] = await h.waitForReports(2)
     const spans = await waitUntil(
       () => (exporter.getFinishedSpans().length === 2 ? exporter.getFinishedSpans() : undefined),
-      3000,
+      10_000,
       'both spans',
     )
     expect(repeat!.repeatOf).to.equal(full!.id)

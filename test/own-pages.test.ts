@@ -16,7 +16,7 @@ async function onlyReportOf(h: Harness, path: string): Promise<Report> {
   // the query is compared without its values, which the report scrubs
   const bare = (url: string | undefined) => url?.split('?')[0]
   const of = () => h.reports.filter((r) => bare(r.request?.url) === bare(path))
-  await waitUntil(() => (of().length ? true : undefined), 3000, `a report of ${path}`)
+  await waitUntil(() => (of().length ? true : undefined), 10_000, `a report of ${path}`)
   await settle()
   expect(of(), `reports of ${path}`).to.have.length(1)
   return of()[0]!
@@ -409,7 +409,7 @@ describe('apps that answer their own 404s and errors (no faultline.notFound() or
       await onlyReportOf(h, '/frameless')
       expect(shown(h)).to.deep.equal([])
       await request(app).get('/esc/%1B%5B2J%0Aforged').expect(500)
-      await waitUntil(() => (shown(h).length ? true : undefined), 3000, 'the notice')
+      await waitUntil(() => (shown(h).length ? true : undefined), 10_000, 'the notice')
       expect(shown(h)[0]).to.include('for GET /esc/:name (incident')
       expect(shown(h)[0]!.slice(0, -1)).not.to.match(/[\u0000-\u001f]/)
     })

@@ -86,7 +86,7 @@ describe('faultline’s transports on a plain winston logger', () => {
     const tickets = await waitUntil(
       () =>
         readdirSync(join(dir, 'tickets')).length ? readdirSync(join(dir, 'tickets')) : undefined,
-      5000,
+      10_000,
       'a ticket',
     )
     expect(readFileSync(join(dir, 'tickets', tickets[0]!), 'utf8')).to.include('database is down')

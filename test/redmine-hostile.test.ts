@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import { RedmineAdapter, TicketError } from '../lib/index.js'
+import { heapGrowthDuring } from './support/heap.js'
 
 const STREAM_BYTES = 256 * 1024 * 1024
 
@@ -41,20 +42,6 @@ function streamEndlessJson(status: number) {
     }
     pump()
   }
-}
-
-/** The highest heap (with buffers) seen while `work` runs, above where it started. */
-async function heapGrowthDuring(work: () => Promise<unknown>): Promise<number> {
-  const usage = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers
-  const start = usage()
-  let peak = start
-  const sampler = setInterval(() => (peak = Math.max(peak, usage())), 2)
-  try {
-    await work()
-  } finally {
-    clearInterval(sampler)
-  }
-  return peak - start
 }
 
 function adapterFor(url: string, timeoutMs = 30_000): RedmineAdapter {

@@ -60,7 +60,7 @@ describe('report titles name the request once', function () {
   /** Each sink's line for the report with this id: mail subject, ticket title, syslog and stderr lines, the view's title. */
   async function sinksOf(id: string, mailed: boolean) {
     const lineOf = (lines: () => string[], what: string) =>
-      waitUntil(() => lines().find((l) => l.includes(id)), 5000, `the ${what} line of ${id}`)
+      waitUntil(() => lines().find((l) => l.includes(id)), 10_000, `the ${what} line of ${id}`)
     const stderrLine = await lineOf(() => stderr.split('\n'), 'stderr')
     const syslogLine = await lineOf(() => syslog.lines, 'syslog')
     const issues = (await h.faultline.issues()).issues

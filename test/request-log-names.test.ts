@@ -70,7 +70,7 @@ describe('faultline’s request logger beside pino-http', () => {
     it(`should leave req.log to pino-http and give faultline’s logger as req.faultline, ${order}, on every request`, async () => {
       const { app, faultline, memory, lines } = appWith(order)
       for (const id of ['1', '2', '3']) await request(app).get(`/orders/${id}`).expect(200)
-      await waitUntil(() => (memory.records.length >= 3 ? memory : undefined), 3000, 'warnings')
+      await waitUntil(() => (memory.records.length >= 3 ? memory : undefined), 10_000, 'warnings')
       await faultline.close()
       expect(lines.map((line) => [line.msg, line.order])).to.deep.equal([
         ['order shown', '1'],
@@ -99,7 +99,7 @@ describe('faultline’s request logger beside pino-http', () => {
       res.send('ok')
     })
     await request(app).get('/').expect(200)
-    const record = await waitUntil(() => memory.records[0], 3000, 'the report')
+    const record = await waitUntil(() => memory.records[0], 10_000, 'the report')
     await faultline.close()
     expect(record).to.include({ kind: 'error', level: 'error' })
   })

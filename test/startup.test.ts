@@ -35,7 +35,7 @@ async function runTestSuiteRequests(options: FaultlineOptions): Promise<Report[]
   await request(app).get('/boom')
   await request(app).get('/missing')
   await request(app).get('/odd')
-  await waitUntil(() => (reports.length === 3 ? true : undefined), 3000, 'three reports')
+  await waitUntil(() => (reports.length === 3 ? true : undefined), 10_000, 'three reports')
   await faultline.close()
   return reports
 }

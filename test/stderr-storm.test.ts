@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream'
 import request from 'supertest'
 import { StderrTransport } from '../lib/index.js'
 import { createApp, createHarness } from './helpers.js'
+import { repeatOnStderr } from './support/stderr-repeats.js'
 
 const SUMMARY =
   /^\S+ TRACEBACK (\d+) repeat\(s\) of \[(\S+)\] Error: replica down fp=(\w+) \((.*)\)$/
@@ -60,24 +61,9 @@ describe('stderr in an error storm', () => {
   })
 
   it('should write the summary of repeats still counted when the faultline closes', async () => {
-    const stream = new PassThrough()
-    let out = ''
-    stream.on('data', (chunk) => (out += chunk))
-    const h = createHarness({ transports: [new StderrTransport({ stream })] })
-    try {
-      const app = createApp(h.faultline)
-      app.get('/boom', () => {
-        throw new Error('replica down')
-      })
-      app.use(h.faultline.errorHandler())
-      for (let i = 0; i < 5; i++) await request(app).get('/boom').expect(500)
-      const reports = await h.waitForReports(5)
-      await h.faultline.close()
-      expect(out).to.contain(
-        `4 repeat(s) of [${reports[0]!.id}] Error: replica down fp=${reports[0]!.fingerprint} (first ${reports[1]!.id}, last ${reports[4]!.id})\n`,
-      )
-    } finally {
-      await h.faultline.close()
-    }
+    const { reports, out } = await repeatOnStderr(5)
+    expect(out).to.contain(
+      `4 repeat(s) of [${reports[0]!.id}] Error: replica down fp=${reports[0]!.fingerprint} (first ${reports[1]!.id}, last ${reports[4]!.id})\n`,
+    )
   })
 })

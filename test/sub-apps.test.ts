@@ -66,7 +66,7 @@ function checkEachOutcomeOnce(make: () => { outer: Harness; inner: Harness }): v
         if (inner !== outer) reports.push(...inner.reports)
         return reports.filter((r) => r.request?.url === path)
       }
-      await waitUntil(() => (all().length ? true : undefined), 3000, `a report of ${path}`)
+      await waitUntil(() => (all().length ? true : undefined), 10_000, `a report of ${path}`)
       await settle()
       const reports = all()
       expect(reports.map((r) => [r.kind, r.status])).to.deep.equal([[kind, status]])

@@ -428,7 +428,7 @@ describe('suspicious requests', () => {
         for (let i = 0; i < 30; i++) await fetch(`${server.url}/.env?i=${i}`).then((r) => r.text())
         const summary = await waitUntil(
           () => h.reports.find((r) => r.dropped),
-          3000,
+          10_000,
           'the rate-limit summary',
         )
         expect(h.reports.filter((r) => !r.dropped)).to.have.length(5)

@@ -47,7 +47,7 @@ describe("transports keep winston's contract", () => {
     h = createHarness({ syslog: { url: `tcp://127.0.0.1:${port}`, inDoubtMs: 0 } })
     const seen = listen(transportOf(h, SyslogTransport))
     const id = raise(h, 'SyslogDownError')
-    await waitUntil(() => seen.warnings[0], 5000, 'a warning')
+    await waitUntil(() => seen.warnings[0], 10_000, 'a warning')
     expect(seen.warnings[0]).to.be.instanceOf(Error)
     expect(seen.logged).to.have.length(0)
     const received: Buffer[] = []
@@ -60,7 +60,7 @@ describe("transports keep winston's contract", () => {
       expect(seen.logged.map((info) => info.id)).to.deep.equal([id])
       await waitUntil(
         () => (Buffer.concat(received).toString().includes(id) ? true : undefined),
-        5000,
+        10_000,
         'the line at the receiver',
       )
     } finally {
@@ -78,10 +78,10 @@ describe("transports keep winston's contract", () => {
     const mail = transportOf(h, MailTransport)
     const seen = listen(mail)
     const first = raise(h, 'MailedError')
-    await waitUntil(() => seen.logged[0], 5000, 'the first mail logged')
+    await waitUntil(() => seen.logged[0], 10_000, 'the first mail logged')
     const second = raise(h, 'MailedError')
     await mail.flush(2000)
-    await waitUntil(() => seen.logged[1], 5000, 'the digest logged')
+    await waitUntil(() => seen.logged[1], 10_000, 'the digest logged')
     expect(seen.logged.map((info) => info.id)).to.deep.equal([first, second])
     expect(seen.logged[0]).to.include({ kind: 'traceback', level: 'error' })
   })
@@ -91,11 +91,11 @@ describe("transports keep winston's contract", () => {
     const tickets = transportOf(h, TicketTransport)
     const seen = listen(tickets)
     const first = raise(h, 'TicketedError')
-    await waitUntil(() => seen.logged[0], 5000, 'the first report logged')
+    await waitUntil(() => seen.logged[0], 10_000, 'the first report logged')
     const second = raise(h, 'TicketedError')
     expect(seen.logged).to.have.length(1)
     await tickets.flush(2000)
-    await waitUntil(() => seen.logged[1], 5000, 'the comment logged')
+    await waitUntil(() => seen.logged[1], 10_000, 'the comment logged')
     expect(seen.logged.map((info) => info.id)).to.deep.equal([first, second])
     expect(tickets.stats()).to.include({
       delivered: 2,

@@ -9,6 +9,7 @@ import TransportStream from 'winston-transport'
 import { createFaultline, FileTransport, StderrTransport } from '../lib/index.js'
 import { createApp, createHarness, waitUntil, type Harness } from './helpers.js'
 import { runScript } from './support/processes.js'
+import { repeatOnStderr } from './support/stderr-repeats.js'
 
 /** Occupies a thread of the pool for tens of milliseconds, as hashing a password does. */
 function keepPoolBusy(): Promise<void> {
@@ -119,7 +120,7 @@ describe('transports', () => {
       app.use(h.faultline.errorHandler())
       await request(app).get('/boom?a=%0d%0a')
       const [report] = await h.waitForReports(1)
-      await waitUntil(() => out || undefined, 3000, 'the lines on stderr')
+      await waitUntil(() => out || undefined, 10_000, 'the lines on stderr')
       const [header, ...rest] = out.split('\n')
       expect(header).to.match(
         new RegExp(
@@ -135,7 +136,7 @@ describe('transports', () => {
       const app = createApp(h.faultline)
       await request(app).get('/missing')
       const [report] = await h.waitForReports(1)
-      await waitUntil(() => out || undefined, 3000, 'the line on stderr')
+      await waitUntil(() => out || undefined, 10_000, 'the line on stderr')
       expect(out).to.match(
         new RegExp(
           `^\\S+ WARNING 404 GET /missing \\[${report!.id}\\] 404 Not Found fp=${report!.fingerprint}\\n$`,
@@ -146,34 +147,20 @@ describe('transports', () => {
 
   describe('stderr in a storm', () => {
     it('should print the first occurrence in full and its repeats as one line saying how many, the first and last id', async () => {
-      const stream = new PassThrough()
-      let out = ''
-      stream.on('data', (chunk) => (out += chunk))
-      const h = createHarness({ transports: [new StderrTransport({ stream })] })
-      try {
-        const app = createApp(h.faultline)
-        app.get('/boom', () => {
-          throw new Error('replica down')
-        })
-        app.use(h.faultline.errorHandler())
-        for (let i = 0; i < 3; i++) await request(app).get('/boom').expect(500)
-        const [full, second, third] = await h.waitForReports(3)
-        await h.faultline.close()
-        const lines = out.trimEnd().split('\n')
-        const [firstHeader] = lines
-        expect(firstHeader).to.match(
-          new RegExp(`TRACEBACK 500 GET /boom \\[${full!.id}\\] Error: replica down fp=\\w+$`),
-        )
-        // the full report has its stack; its repeats are one summary line after it
-        expect(lines.slice(1, -1).every((line) => line.startsWith('    '))).to.equal(true)
-        expect(lines.at(-1)).to.match(
-          new RegExp(
-            `^\\S+ TRACEBACK 2 repeat\\(s\\) of \\[${full!.id}\\] Error: replica down fp=${full!.fingerprint} \\(first ${second!.id}, last ${third!.id}\\)$`,
-          ),
-        )
-      } finally {
-        await h.faultline.close()
-      }
+      const { reports, out } = await repeatOnStderr(3)
+      const [full, second, third] = reports
+      const lines = out.trimEnd().split('\n')
+      const [firstHeader] = lines
+      expect(firstHeader).to.match(
+        new RegExp(`TRACEBACK 500 GET /boom \\[${full!.id}\\] Error: replica down fp=\\w+$`),
+      )
+      // the full report has its stack; its repeats are one summary line after it
+      expect(lines.slice(1, -1).every((line) => line.startsWith('    '))).to.equal(true)
+      expect(lines.at(-1)).to.match(
+        new RegExp(
+          `^\\S+ TRACEBACK 2 repeat\\(s\\) of \\[${full!.id}\\] Error: replica down fp=${full!.fingerprint} \\(first ${second!.id}, last ${third!.id}\\)$`,
+        ),
+      )
     })
 
     it('should write the lines of a burst in one write, and nothing batched after close', async () => {
@@ -189,7 +176,7 @@ describe('transports', () => {
       transport.on('logged', (info) => logged.push(info))
       const faultline = createFaultline({ env: false, stderr: false, transports: [transport] })
       const ids = [1, 2, 3].map((i) => faultline.capture(new Error(`job ${i} failed`)))
-      await waitUntil(() => (logged.length === 3 ? logged : undefined), 3000, 'three lines')
+      await waitUntil(() => (logged.length === 3 ? logged : undefined), 10_000, 'three lines')
       expect(writes).to.have.length(1)
       expect(ids.every((id) => writes[0]!.includes(`[${id}]`))).to.equal(true)
       faultline.capture(new Error('the last one'))

@@ -4,10 +4,11 @@ import { setTransportNotices } from '../lib/notices.js'
 import TransportStream from 'winston-transport'
 import type { ReportTransport } from '../lib/contract/transport-contract.js'
 import { flushOnExit, stopFlushingOnExit } from './delivery/exit-flush.js'
-import { describeFailure, toLine, type Pending } from './file/lines.js'
+import { describeFailure, toLine } from './file/lines.js'
 import { FileLosses } from './file/losses.js'
 import { checkMoved, CHECK_MS, closeQuietly, identityOf, openAppend } from './file/follow.js'
 import { InFlightWrite } from './file/in-flight.js'
+import { PendingLines } from './file/pending.js'
 import { DEFAULT_BUFFER_BYTES, type FileStats, type FileTransportOptions } from './file/options.js'
 
 const RETRY_MS = 1000
@@ -37,10 +38,8 @@ const BATCH_MS = 10
 export class FileTransport extends TransportStream implements ReportTransport {
   readonly name = 'file'
   readonly filename: string
-  readonly #maxBufferBytes: number
   #fd: number | undefined
-  #pending: Pending[] = []
-  #pendingBytes = 0
+  readonly #pending: PendingLines
   #writing = false
   readonly #inFlight = new InFlightWrite()
   #drained: Array<() => void> = []
@@ -58,8 +57,9 @@ export class FileTransport extends TransportStream implements ReportTransport {
     super({ level: options.level ?? 'warn' })
     setTransportNotices(this, options.notices)
     this.filename = resolve(options.filename)
-    this.#maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES
-    this.#losses = new FileLosses(this, this.filename, this.#maxBufferBytes)
+    const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES
+    this.#losses = new FileLosses(this, this.filename, maxBufferBytes)
+    this.#pending = new PendingLines(maxBufferBytes)
     // opened at once, so a path that cannot be written fails at start-up, not at the first error
     this.#fd = openAppend(this.filename)
     this.#identity = identityOf(this.#fd)
@@ -126,16 +126,13 @@ export class FileTransport extends TransportStream implements ReportTransport {
     return {
       ...this.#stats,
       queued: this.#pending.length,
-      queuedBytes: this.#pendingBytes,
+      queuedBytes: this.#pending.bytes,
       spooled: 0,
     }
   }
 
   #enqueue(bytes: Buffer, info?: unknown): void {
-    if (this.#closed || this.#pendingBytes + bytes.length > this.#maxBufferBytes)
-      return this.#drop(1)
-    this.#pending.push({ bytes, info })
-    this.#pendingBytes += bytes.length
+    if (this.#closed || !this.#pending.push(bytes, info)) this.#drop(1)
   }
 
   #drop(lines: number): void {
@@ -148,9 +145,8 @@ export class FileTransport extends TransportStream implements ReportTransport {
     this.#swapFile()
     if (this.#pending.length === 0 || this.#fd === undefined) return this.#settleWaiters()
     this.#checkRotation()
-    // the lines stay queued while they are written, so the bound counts them and a failure keeps them in order
     const lines = this.#pending.length
-    const chunk = Buffer.concat(this.#pending.map((p) => p.bytes))
+    const chunk = this.#pending.chunk()
     this.#writing = true
     const number = this.#inFlight.begin(this.#fd, chunk.length, lines)
     write(this.#fd, chunk, 0, chunk.length, null, (err, written) => {
@@ -169,25 +165,9 @@ export class FileTransport extends TransportStream implements ReportTransport {
     })
   }
 
-  /**
-   * Takes written bytes off the queue, from line `from` on (0: the front):
-   * whole lines are done, a partly written one keeps its rest.
-   */
+  /** Takes written bytes off the queue, from line `from` on (0: the front), and announces the lines done. */
   #wrote(lines: number, written: number, from = 0): void {
-    let left = written
-    let done = 0
-    for (; done < lines && left > 0; done++) {
-      const line = this.#pending[from + done]!
-      const n = Math.min(left, line.bytes.length)
-      left -= n
-      this.#pendingBytes -= n
-      if (n < line.bytes.length) {
-        line.bytes = line.bytes.subarray(n)
-        break
-      }
-    }
-    // one splice for the lines done: a line at a time would move the rest of the queue each time
-    for (const line of this.#pending.splice(from, done)) {
+    for (const line of this.#pending.take(lines, written, from)) {
       this.#stats.delivered++
       if (line.info !== undefined) this.emit('logged', line.info)
     }
@@ -210,8 +190,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     const bytes = this.#losses.recover()
     if (!bytes) return
     // the notice is owed whatever the bound: it is about the bound
-    this.#pending.unshift({ bytes })
-    this.#pendingBytes += bytes.length
+    this.#pending.unshift(bytes)
   }
 
   #settleWaiters(): void {
@@ -247,8 +226,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
     if (from > 0) from = this.#inFlight.settleBeforeSync(this.#fd)
     const lines = this.#pending.length - from
     try {
-      const chunk = Buffer.concat(this.#pending.slice(from).map((p) => p.bytes))
-      this.#wrote(lines, writeSync(this.#fd, chunk), from)
+      this.#wrote(lines, writeSync(this.#fd, this.#pending.chunk(from)), from)
     } catch (err) {
       if (!this.#losses.outage) this.#failed(err)
     }
@@ -277,8 +255,7 @@ export class FileTransport extends TransportStream implements ReportTransport {
       this.#drop(lost)
       this.#losses.sayLost(lost)
     }
-    this.#pending = []
-    this.#pendingBytes = 0
+    this.#pending.clear()
     this.#settleWaiters()
     this.#closeFile()
   }

@@ -101,6 +101,29 @@ export function failOption(field: string, message: string): never {
   throw new FaultlineConfigError(field, `faultline: option "${field}" ${message}`)
 }
 
+/**
+ * Fails at start-up on a key of a nested option object that is not one of `known`, naming it and
+ * listing the known ones: a misspelt sub-key would otherwise be ignored, its default used silently.
+ *
+ * @example
+ * ```ts
+ * checkKnownKeys('mail.timeouts', { sendMss: 1 }, ['sendMs'], 'a mail timeout') // throws naming mail.timeouts.sendMss
+ * ```
+ */
+export function checkKnownKeys(
+  field: string,
+  value: unknown,
+  known: readonly string[],
+  what: string,
+): void {
+  if (value === undefined) return
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    failOption(field, `must be an object; got ${describeValue(value)}`)
+  for (const key of Object.keys(value))
+    if (!known.includes(key))
+      failOption(`${field}.${key}`, `is not ${what}; known: ${known.join(', ')}`)
+}
+
 /** A TLS CA setting as PEM texts: each item is PEM already, or the path of a PEM file read now, at start-up. */
 export function readCaOption(ca: string | string[], field: string): string[] {
   return (Array.isArray(ca) ? ca : [ca]).map((item) => {
@@ -139,9 +162,7 @@ export function checkCeiling(
       `must be an object such as { max: 30, periodMs: 3600000 }; got ${describeValue(value)}`,
     )
   const ceiling = (value ?? {}) as Record<string, unknown>
-  for (const key of Object.keys(ceiling))
-    if (key !== 'max' && key !== 'periodMs')
-      failOption(`${prefix}.ceiling.${key}`, 'is not a ceiling option; known: max, periodMs')
+  checkKnownKeys(`${prefix}.ceiling`, ceiling, ['max', 'periodMs'], 'a ceiling option')
   return {
     maxPerHour: wholeAtLeastOne(`${prefix}.ceiling.max`, ceiling.max, 30),
     ceilingPeriodMs: wholeAtLeastOne(`${prefix}.ceiling.periodMs`, ceiling.periodMs, 60 * 60_000),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { describeValue as describe, EMAIL } from './option-checks.js'
+import { checkKnownKeys, describeValue as describe, EMAIL } from './option-checks.js'
 import { checkStore } from './store-option.js'
 import { checkLogger } from './logger-option.js'
 import { applyEnvironment, blameEnvironment } from './environment.js'
@@ -76,6 +76,7 @@ function checkFile(value: unknown): ResolvedOptions['file'] {
     return { filename: value, level: 'warn' }
   }
   const file = checkPlainObject('file', value)
+  checkKnownKeys('file', file, ['filename', 'level'], 'a file option')
   if (typeof file.filename !== 'string' || file.filename.trim() === '')
     fail('file.filename', 'a non-empty path', file.filename)
   const level = file.level ?? 'warn'
@@ -98,6 +99,7 @@ function checkStderr(
   const fallback = debug ? 'debug' : 'warn'
   if (value === undefined || value === true) return { level: fallback }
   const stderr = checkPlainObject('stderr', value)
+  checkKnownKeys('stderr', stderr, ['level'], 'a stderr option')
   const level = stderr.level ?? fallback
   if (!LEVELS.includes(level as string)) fail('stderr.level', `one of ${LEVELS.join(', ')}`, level)
   return { level: level as 'warn' }
@@ -120,6 +122,7 @@ function checkStringList(
 function checkWarningLimit(value: unknown): ResolvedOptions['warningLimit'] {
   if (value === false) return false
   const limit = value === undefined ? {} : checkPlainObject('warningLimit', value)
+  checkKnownKeys('warningLimit', limit, ['perClient', 'windowMs'], 'a warningLimit option')
   const perClient = limit.perClient ?? 20
   const windowMs = limit.windowMs ?? 60_000
   if (typeof perClient !== 'number' || !Number.isInteger(perClient) || perClient < 1)

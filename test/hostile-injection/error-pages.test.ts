@@ -153,7 +153,7 @@ describe('hostile input', () => {
       }
       const report = await waitUntil(
         () => h.reports.find((r) => r.message.includes('record failed')),
-        3000,
+        10_000,
         "the failure's report",
       )
       expect(res.headers['x-incident-id']).to.equal(report.id)

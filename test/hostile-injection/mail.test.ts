@@ -35,7 +35,7 @@ describe('hostile input', () => {
             emlNames(outbox).length
               ? findMail(outbox, 'real traceback after the storm')
               : undefined,
-          5000,
+          10_000,
           "the traceback's mail",
         )
         expect(found).to.equal(true)

@@ -85,7 +85,7 @@ describe('hostile input', () => {
             const r = h.records.filter((x) => x.message === 'user event')
             return r.length >= hostile.length ? r : undefined
           },
-          3000,
+          10_000,
           'the info lines',
         )
         for (const format of ['rfc5424', 'rfc3164'] as const) {

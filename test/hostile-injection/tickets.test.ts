@@ -55,7 +55,7 @@ describe('hostile input', () => {
         const [report] = await h.waitForReports(1)
         await waitUntil(
           () => (readdirSync(dir).some((f) => f.endsWith('.md')) ? true : undefined),
-          5000,
+          10_000,
           'the ticket',
         )
         return report!

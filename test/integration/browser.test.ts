@@ -213,7 +213,7 @@ describe('error pages in a real browser (headless Chromium)', () => {
     const id = headers['x-incident-id'] ?? ''
     const report = await waitUntil(
       () => reports.find((r) => r.id === id),
-      5000,
+      10_000,
       `the report of incident ${id}`,
     )
     // let late console messages (a favicon, a blocked resource) arrive before anything is judged

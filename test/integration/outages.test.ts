@@ -1,17 +1,15 @@
 import { expect } from 'chai'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import request from 'supertest'
 import { createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
 import { redmineTracker } from '../support/redmine-tracker.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { rsyslogForSuite } from '../support/rsyslog.js'
 import {
   getTestCertificate,
   startSmtpServer,
   type Received,
   type TestSmtpServer,
 } from '../support/smtp.js'
+import { scratchPerTest } from '../support/scratch.js'
 
 /** An app whose /fail/:kind raises an error of that kind: one fingerprint per kind. */
 function failingApp(h: Harness) {
@@ -39,24 +37,15 @@ async function runErrors(
 
 describe('outages of real receivers during a run of errors', function () {
   this.timeout(240_000)
-  let dir: string
-  let h: Harness | undefined
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'faultline-outage-'))
-  })
-  afterEach(async () => {
-    await h?.faultline.close({ timeoutMs: 2000 })
-    h = undefined
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const scratch = scratchPerTest('faultline-outage-', 2000)
 
   it('should deliver every mail once after the SMTP server comes back', async () => {
     const received: Received[] = []
     let server: TestSmtpServer = await startSmtpServer({ received })
     const port = server.port
     try {
-      h = createHarness({
-        spoolDir: dir,
+      scratch.h = createHarness({
+        spoolDir: scratch.dir,
         managers: ['ops@example.org'],
         mail: {
           url: server.url,
@@ -64,13 +53,13 @@ describe('outages of real receivers during a run of errors', function () {
           timeouts: { connectionMs: 500, greetingMs: 500, socketMs: 1000 },
         },
       })
-      await runErrors(failingApp(h), 12, async (i) => {
+      await runErrors(failingApp(scratch.h), 12, async (i) => {
         if (i === 4) await server.close()
         // long enough for the mails raised meanwhile to fail and wait for their retry
         if (i === 6) await new Promise((resolve) => setTimeout(resolve, 1000))
         if (i === 8) server = await startSmtpServer({ port, received })
       })
-      const ids = h.reports.map((r) => r.id)
+      const ids = scratch.h.reports.map((r) => r.id)
       await waitUntil(
         () =>
           ids.every((id) => received.some((m) => m.mail.headers.get('x-faultline-incident') === id))
@@ -83,33 +72,32 @@ describe('outages of real receivers during a run of errors', function () {
         (id) => received.filter((m) => m.mail.headers.get('x-faultline-incident') === id).length,
       )
       expect(counts).to.deep.equal(ids.map(() => 1))
-      expect(h.faultline.stats().mail!.retried).to.be.at.least(1)
+      expect(scratch.h.faultline.stats().mail!.retried).to.be.at.least(1)
     } finally {
-      await h?.faultline.close({ timeoutMs: 2000 })
-      h = undefined
+      await scratch.h?.faultline.close({ timeoutMs: 2000 })
+      scratch.h = undefined
       await server.close()
     }
   })
 
   describe('rsyslog', () => {
-    let rsyslog: Rsyslog
-    before(async function () {
-      this.timeout(180_000)
-      await ensureRsyslog()
-      rsyslog = await startRsyslog()
-    })
-    after(() => rsyslog?.close())
+    const rsyslog = rsyslogForSuite()
 
     // over plain tcp:// what was in doubt at the stop may arrive twice: test/integration/syslog-restart.test.ts counts that
     it('should deliver every message once after a RELP receiver comes back', async () => {
-      h = createHarness({ spoolDir: dir, syslog: `relp://127.0.0.1:${rsyslog.relpPort}` })
-      await runErrors(failingApp(h), 60, async (i) => {
-        if (i === 20) await rsyslog.stop()
-        if (i === 40) await rsyslog.start()
+      scratch.h = createHarness({
+        spoolDir: scratch.dir,
+        syslog: `relp://127.0.0.1:${rsyslog().relpPort}`,
       })
-      const ids = h.reports.map((r) => r.id)
+      await runErrors(failingApp(scratch.h), 60, async (i) => {
+        if (i === 20) await rsyslog().stop()
+        if (i === 40) await rsyslog().start()
+      })
+      const ids = scratch.h.reports.map((r) => r.id)
       const countOf = (id: string) =>
-        rsyslog.records().filter((r) => r.structuredData.includes(`id="${id}"`)).length
+        rsyslog()
+          .records()
+          .filter((r) => r.structuredData.includes(`id="${id}"`)).length
       await waitUntil(
         () => (ids.every((id) => countOf(id) >= 1) ? true : undefined),
         60_000,
@@ -129,11 +117,11 @@ describe('outages of real receivers during a run of errors', function () {
 
     it('should file every ticket once and count every occurrence after the tracker comes back', async () => {
       await tracker.reset()
-      h = createHarness({
-        spoolDir: dir,
+      scratch.h = createHarness({
+        spoolDir: scratch.dir,
         tickets: { ...(tracker.setting() as object), digestWindowMs: 500 },
       })
-      const agent = failingApp(h)
+      const agent = failingApp(scratch.h)
       // five errors, three times each: the tracker is down for the middle of the run
       for (let round = 0; round < 3; round++) {
         if (round === 1) await tracker.redmine.stop()
@@ -141,8 +129,8 @@ describe('outages of real receivers during a run of errors', function () {
         if (round === 1) await new Promise((resolve) => setTimeout(resolve, 1500))
         if (round === 2) await tracker.redmine.start()
       }
-      await h.faultline.close({ timeoutMs: 60_000 })
-      h = undefined
+      await scratch.h.faultline.close({ timeoutMs: 60_000 })
+      scratch.h = undefined
       const tickets = await tracker.tickets()
       expect(tickets).to.have.length(5)
       const counted = tickets.map(

@@ -288,7 +288,10 @@ describe('the published package', function () {
   // redis is an optional peer: npm leaves it out, so an app that names a Redis server hears so at start-up
   const STORE_CHECK = `import { createFaultline } from 'faultline'
 try {
-  const options = { env: false, stderr: false, store: process.argv[1] }
+  // close() waits the store's timeoutMs for what is on its way: a loaded machine may take longer
+  // than the default second to load the client and connect, so the Redis run gives it more
+  const store = process.argv[2] ? { url: process.argv[1], timeoutMs: Number(process.argv[2]) } : process.argv[1]
+  const options = { env: false, stderr: false, store }
   // reported at once, before the client has even connected, and closed right after
   const faultline = createFaultline(options)
   faultline.capture(new Error('stored in the fleet'))
@@ -332,7 +335,7 @@ process.exit(0)
     try {
       const out = await run(
         process.execPath,
-        ['--input-type=module', '-e', STORE_CHECK, redis.url],
+        ['--input-type=module', '-e', STORE_CHECK, redis.url, '30000'],
         { cwd: project },
       )
       const { status, total } = JSON.parse(out.stdout) as {

@@ -1,13 +1,13 @@
 import { expect } from 'chai'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MailTransport } from '../../transports/mail.js'
-import { createHarness, waitUntil, type Harness } from '../helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { createHarness, waitUntil } from '../helpers.js'
+import { rsyslogForSuite } from '../support/rsyslog.js'
 import { getDeadPort } from '../support/ports.js'
 import { spawnScript } from '../support/processes.js'
 import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../support/smtp.js'
+import { scratchPerTest } from '../support/scratch.js'
 
 /** Keys a spool directory still owes: put and never acknowledged, across all its segment files. */
 function owedKeys(dir: string): string[] {
@@ -30,16 +30,7 @@ function owedKeys(dir: string): string[] {
 
 describe('reliability', function () {
   this.timeout(90_000)
-  let dir: string
-  let h: Harness | undefined
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'faultline-spool-'))
-  })
-  afterEach(async () => {
-    await h?.faultline.close({ timeoutMs: 1000 })
-    h = undefined
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const scratch = scratchPerTest('faultline-spool-', 1000)
 
   describe('a crash', () => {
     let server: TestSmtpServer | undefined
@@ -47,18 +38,18 @@ describe('reliability', function () {
 
     it('should spool the report of an uncaught exception before the process dies, and the next start delivers it once', async () => {
       const dead = await getDeadPort()
-      const crashed = spawnScript('crash-child.ts', [dir, `smtp://u:p@127.0.0.1:${dead}`])
+      const crashed = spawnScript('crash-child.ts', [scratch.dir, `smtp://u:p@127.0.0.1:${dead}`])
       expect(await crashed.exited).to.equal(1)
       const report = JSON.parse(crashed.lines[0]!) as { id: string; message: string; locus: string }
       expect(report).to.include({
         message: 'TypeError: inventory cache is corrupt (uncaught exception)',
         locus: 'process',
       })
-      expect(owedKeys(join(dir, 'mail'))).to.have.length(1)
+      expect(owedKeys(join(scratch.dir, 'mail'))).to.have.length(1)
 
       server = await startSmtpServer()
       const mail = { url: server.url, tls: { ca: getTestCertificate().certFile } }
-      h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail })
+      scratch.h = createHarness({ spoolDir: scratch.dir, managers: ['ops@example.org'], mail })
       const [got] = await waitUntil(
         () => (server!.received.length ? server!.received : undefined),
         10_000,
@@ -70,34 +61,28 @@ describe('reliability', function () {
       )
       // the server has the mail once it answers; the sender knows once the answer is read: then nothing is owed
       await waitUntil(
-        () => ((h!.faultline.stats().mail?.delivered ?? 0) > 0 ? true : undefined),
+        () => ((scratch.h!.faultline.stats().mail?.delivered ?? 0) > 0 ? true : undefined),
         10_000,
         'the mail transport confirming the delivery',
       )
-      expect(h.faultline.stats().mail).to.include({ spooled: 0, queued: 0 })
-      await h.faultline.close()
-      expect(owedKeys(join(dir, 'mail'))).to.have.length(0)
+      expect(scratch.h.faultline.stats().mail).to.include({ spooled: 0, queued: 0 })
+      await scratch.h.faultline.close()
+      expect(owedKeys(join(scratch.dir, 'mail'))).to.have.length(0)
 
       // a third start owes nothing and sends nothing again
-      h = createHarness({ spoolDir: dir, managers: ['ops@example.org'], mail })
+      scratch.h = createHarness({ spoolDir: scratch.dir, managers: ['ops@example.org'], mail })
       await new Promise((resolve) => setTimeout(resolve, 500))
       expect(server.received).to.have.length(1)
     })
   })
 
   describe('a SIGKILL mid-storm', () => {
-    let rsyslog: Rsyslog
-    before(async function () {
-      this.timeout(180_000)
-      await ensureRsyslog()
-      rsyslog = await startRsyslog()
-    })
-    after(() => rsyslog?.close())
+    const rsyslog = rsyslogForSuite()
 
     it('should deliver at the next start every report acknowledged to the spool, none twice', async () => {
-      await rsyslog.stop()
-      const url = `tcp://127.0.0.1:${rsyslog.tcpPort}`
-      const storm = spawnScript('storm-kill-child.ts', [dir, url])
+      await rsyslog().stop()
+      const url = `tcp://127.0.0.1:${rsyslog().tcpPort}`
+      const storm = spawnScript('storm-kill-child.ts', [scratch.dir, url])
       await waitUntil(
         () => (storm.lines.length >= 6 ? true : undefined),
         30_000,
@@ -105,31 +90,31 @@ describe('reliability', function () {
       )
       storm.child.kill('SIGKILL')
       await storm.exited
-      const owed = owedKeys(join(dir, 'syslog'))
+      const owed = owedKeys(join(scratch.dir, 'syslog'))
       expect(owed.length).to.be.at.least(2000)
 
-      await rsyslog.start()
-      h = createHarness({ spoolDir: dir, syslog: { url, queueSize: 100_000 } })
+      await rsyslog().start()
+      scratch.h = createHarness({ spoolDir: scratch.dir, syslog: { url, queueSize: 100_000 } })
       await waitUntil(
-        () => (rsyslog.records().length >= owed.length ? true : undefined),
+        () => (rsyslog().records().length >= owed.length ? true : undefined),
         60_000,
         `${owed.length} records`,
       )
-      await h.faultline.close({ timeoutMs: 5000 })
+      await scratch.h.faultline.close({ timeoutMs: 5000 })
       const seen = new Map<string, number>()
-      for (const record of rsyslog.records()) {
+      for (const record of rsyslog().records()) {
         const id = /id="([^"]+)"/.exec(record.structuredData)?.[1]
         if (id) seen.set(id, (seen.get(id) ?? 0) + 1)
       }
       for (const key of owed) expect(seen.get(key), key).to.equal(1)
       expect([...seen.values()].every((n) => n === 1)).to.equal(true)
-      expect(owedKeys(join(dir, 'syslog'))).to.have.length(0)
+      expect(owedKeys(join(scratch.dir, 'syslog'))).to.have.length(0)
     })
   })
 
   describe('process handling', () => {
     it('should flush everything and then end the process on SIGTERM with handleSignals', async () => {
-      const file = join(dir, 'errors.log')
+      const file = join(scratch.dir, 'errors.log')
       const child = spawnScript('signal-child.ts', [file, 'signal'])
       await waitUntil(() => (child.lines.includes('ready') ? true : undefined), 20_000, 'the child')
       const signalled = new Promise<NodeJS.Signals | null>((resolve) =>
@@ -141,7 +126,7 @@ describe('reliability', function () {
     })
 
     it('should report an unhandled rejection synchronously and exit with code 1', async () => {
-      const file = join(dir, 'errors.log')
+      const file = join(scratch.dir, 'errors.log')
       const child = spawnScript('signal-child.ts', [file, 'reject'])
       expect(await child.exited).to.equal(1)
       const lines = readFileSync(file, 'utf8')
@@ -156,7 +141,7 @@ describe('reliability', function () {
     })
 
     it('should step aside in debug mode, leaving the crash to Node', async () => {
-      const file = join(dir, 'errors.log')
+      const file = join(scratch.dir, 'errors.log')
       const child = spawnScript('signal-child.ts', [file, 'debug'])
       expect(await child.exited).to.equal(1)
       await new Promise((resolve) => setTimeout(resolve, 100))
@@ -167,8 +152,8 @@ describe('reliability', function () {
 
   it('should report per transport what was delivered, queued, spooled, retried and dropped', async () => {
     const dead = await getDeadPort()
-    h = createHarness({
-      spoolDir: dir,
+    scratch.h = createHarness({
+      spoolDir: scratch.dir,
       managers: ['ops@example.org'],
       mail: {
         url: `smtp://u:p@127.0.0.1:${dead}`,
@@ -176,12 +161,12 @@ describe('reliability', function () {
       },
     })
     for (const kind of ['A', 'B', 'C'])
-      h.faultline.capture(Object.assign(new Error('x'), { name: `${kind}Error` }))
-    const transport = h.faultline.logger.transports.find(
+      scratch.h.faultline.capture(Object.assign(new Error('x'), { name: `${kind}Error` }))
+    const transport = scratch.h.faultline.logger.transports.find(
       (t) => t instanceof MailTransport,
     ) as MailTransport
-    await waitUntil(() => (transport.stats().retried > 0 ? true : undefined), 5000, 'a retry')
-    const stats = h.faultline.stats()
+    await waitUntil(() => (transport.stats().retried > 0 ? true : undefined), 10_000, 'a retry')
+    const stats = scratch.h.faultline.stats()
     expect(stats.mail).to.include({ delivered: 0, queued: 3, spooled: 3, dropped: 0 })
     expect(stats.mail!.retried).to.be.at.least(1)
   })

@@ -1,43 +1,21 @@
 import { expect } from 'chai'
 import { createHarness, waitUntil, type Harness } from '../helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { rsyslogForSuite } from '../support/rsyslog.js'
 import {
   FLOOD_BYTES,
   startHostileRelp,
   type HostileRelp,
   type RelpMisbehaviour,
 } from '../support/hostile-relp.js'
+import { heapGrowthDuring } from '../support/heap.js'
 
 const MESSAGES = 5
 
-/** The highest heap (with buffers) seen while `work` runs, above where it started. */
-async function heapGrowthDuring(work: () => Promise<void>): Promise<number> {
-  const usage = () => {
-    const m = process.memoryUsage()
-    return m.heapUsed + m.arrayBuffers
-  }
-  const start = usage()
-  let peak = start
-  const sampler = setInterval(() => (peak = Math.max(peak, usage())), 2)
-  try {
-    await work()
-  } finally {
-    clearInterval(sampler)
-  }
-  return peak - start
-}
-
 describe('a RELP receiver that misbehaves (a hostile receiver of our own in front of real rsyslog)', function () {
   this.timeout(60_000)
-  let rsyslog: Rsyslog
+  const rsyslog = rsyslogForSuite()
   let hostile: HostileRelp | undefined
   let h: Harness | undefined
-  before(async function () {
-    this.timeout(180_000)
-    await ensureRsyslog()
-    rsyslog = await startRsyslog()
-  })
-  after(() => rsyslog?.close())
   afterEach(async () => {
     await h?.faultline.close({ timeoutMs: 2000 })
     await hostile?.close()
@@ -46,7 +24,7 @@ describe('a RELP receiver that misbehaves (a hostile receiver of our own in fron
 
   /** Captures `MESSAGES` errors through a harness whose first sessions meet `misbehaviours`. */
   async function sendThrough(misbehaviours: RelpMisbehaviour[]): Promise<string[]> {
-    hostile = await startHostileRelp(misbehaviours, rsyslog.relpPort)
+    hostile = await startHostileRelp(misbehaviours, rsyslog().relpPort)
     h = createHarness({
       syslog: { url: `relp://127.0.0.1:${hostile.port}`, relp: { ackTimeoutMs: 1000 } },
     })
@@ -60,7 +38,7 @@ describe('a RELP receiver that misbehaves (a hostile receiver of our own in fron
   async function expectAllStored(ids: string[]): Promise<void> {
     await waitUntil(
       () => {
-        const records = rsyslog.records()
+        const records = rsyslog().records()
         return ids.every((id) => records.some((r) => r.structuredData.includes(`id="${id}"`)))
           ? true
           : undefined

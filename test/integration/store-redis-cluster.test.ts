@@ -2,15 +2,10 @@ import { expect } from 'chai'
 import { createCluster } from 'redis'
 import { createFaultline, FaultlineConfigError } from '../../lib/index.js'
 import { LocalStore, openStore, STORE_LIMITS } from '../../lib/store/open-store.js'
-import { RedisStore, type RedisStoreLimits } from '../../lib/store/redis-store.js'
-import { clusterOptions, commanderOf } from '../../lib/store/redis-topology.js'
-import { describeCoordination } from '../support/coordination-suite.js'
-import { stormThroughFailover } from '../support/failover-storm.js'
-import {
-  describeIncidentStore,
-  describeIncidentStoreBounds,
-  makeReport,
-} from '../support/incident-store-suite.js'
+import { clusterOptions } from '../../lib/store/redis-topology.js'
+import { expectFailoverSurvived, stormThroughFailover } from '../support/failover-storm.js'
+import { makeReport } from '../support/incident-store-suite.js'
+import { describeTopologyStore, expectStoreRefused } from '../support/topology-stores.js'
 import { cli, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 
 type Cluster = ReturnType<typeof createCluster>
@@ -19,7 +14,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 let cluster: RedisCluster
 let client: Cluster
-let apps = 0
 
 before(async function () {
   this.timeout(240_000)
@@ -36,26 +30,7 @@ after(async function () {
   await cluster?.stop()
 })
 
-/** A RedisStore for an app of its own: each app's hash tag puts it in another slot, on any of the primaries. */
-function openOnCluster(
-  now: () => number,
-  limits: RedisStoreLimits = STORE_LIMITS,
-  app = `app${++apps}`,
-) {
-  const prefix = `faultline:{${app}}:`
-  return Promise.resolve(
-    new RedisStore(commanderOf(client, `${prefix}last`), { prefix, limits, now }),
-  )
-}
-
-describeIncidentStore('redis cluster', (now) => openOnCluster(now))
-describeIncidentStoreBounds('redis cluster', (now) =>
-  openOnCluster(now, { retentionMs: 14 * 86_400_000, maxFingerprints: 3, maxIncidents: 5 }),
-)
-describeCoordination('redis cluster', (now) => {
-  const app = `fleet${++apps}`
-  return Promise.resolve(() => openOnCluster(now, STORE_LIMITS, app))
-})
+const openOnCluster = describeTopologyStore('redis cluster', () => client)
 
 describe('Redis Cluster store', function () {
   it("should keep every key of an app in its hash tag's slot, on the one primary that owns it", async function () {
@@ -128,14 +103,7 @@ describe('Redis Cluster store', function () {
         await cluster.waitForPrimaryOf(`{${app}}`)
       },
     })
-    console.log(
-      `      cluster failover: ${JSON.stringify({ ...result, missing: result.missing.length })}`,
-    )
-    expect(result.missing, 'reports found nowhere').to.deep.equal([])
-    expect(result.inShared + result.inLocal - result.doubled).to.equal(result.sent)
-    expect(lines.filter((l) => l.includes('unavailable'))).to.have.length(1)
-    expect(lines.filter((l) => l.includes('answers again'))).to.have.length(1)
-    expect(store.status().outages).to.equal(1)
+    expectFailoverSurvived('cluster', result, lines, store)
   })
 })
 
@@ -160,16 +128,7 @@ describe('store option: cluster and sentinel', function () {
       ],
       [{ url: 'redis://a', cluster: { rootNodes: [{ url: 'redis://a:1' }] } }, 'store'],
     ]
-    for (const [store, field] of bad) {
-      let thrown: unknown
-      try {
-        createFaultline({ store: store as never, env: false, stderr: false })
-      } catch (err) {
-        thrown = err
-      }
-      expect(thrown, JSON.stringify(store)).to.be.instanceOf(FaultlineConfigError)
-      expect((thrown as FaultlineConfigError).field, JSON.stringify(store)).to.equal(field)
-    }
+    expectStoreRefused(bad)
   })
 
   it('should refuse the app’s cluster client with a prefix that has no hash tag', function () {

@@ -1,19 +1,12 @@
-import { expect } from 'chai'
 import { createSentinel } from 'redis'
 import { LocalStore, openStore, STORE_LIMITS } from '../../lib/store/open-store.js'
-import { RedisStore, type RedisStoreLimits } from '../../lib/store/redis-store.js'
-import { commanderOf, sentinelOptions } from '../../lib/store/redis-topology.js'
-import { describeCoordination } from '../support/coordination-suite.js'
-import { stormThroughFailover } from '../support/failover-storm.js'
-import {
-  describeIncidentStore,
-  describeIncidentStoreBounds,
-} from '../support/incident-store-suite.js'
+import { sentinelOptions } from '../../lib/store/redis-topology.js'
+import { expectFailoverSurvived, stormThroughFailover } from '../support/failover-storm.js'
+import { describeTopologyStore } from '../support/topology-stores.js'
 import { startRedisSentinels, type RedisSentinels } from '../support/redis-cluster.js'
 
 let sentinels: RedisSentinels
 let client: ReturnType<typeof createSentinel>
-let apps = 0
 
 before(async function () {
   this.timeout(240_000)
@@ -31,25 +24,7 @@ after(async function () {
   await sentinels?.stop()
 })
 
-function openOnSentinel(
-  now: () => number,
-  limits: RedisStoreLimits = STORE_LIMITS,
-  app = `app${++apps}`,
-) {
-  const prefix = `faultline:{${app}}:`
-  return Promise.resolve(
-    new RedisStore(commanderOf(client, `${prefix}last`), { prefix, limits, now }),
-  )
-}
-
-describeIncidentStore('redis sentinel', (now) => openOnSentinel(now))
-describeIncidentStoreBounds('redis sentinel', (now) =>
-  openOnSentinel(now, { retentionMs: 14 * 86_400_000, maxFingerprints: 3, maxIncidents: 5 }),
-)
-describeCoordination('redis sentinel', (now) => {
-  const app = `fleet${++apps}`
-  return Promise.resolve(() => openOnSentinel(now, STORE_LIMITS, app))
-})
+const openOnSentinel = describeTopologyStore('redis sentinel', () => client)
 
 describe('Redis Sentinel store', function () {
   it('should survive the election of a new primary: no report lost, sharing resumes, one notice each way', async function () {
@@ -73,13 +48,6 @@ describe('Redis Sentinel store', function () {
       lines,
       fail: async () => void (await sentinels.waitForElection(await sentinels.killPrimary())),
     })
-    console.log(
-      `      sentinel failover: ${JSON.stringify({ ...result, missing: result.missing.length })}`,
-    )
-    expect(result.missing, 'reports found nowhere').to.deep.equal([])
-    expect(result.inShared + result.inLocal - result.doubled).to.equal(result.sent)
-    expect(lines.filter((l) => l.includes('unavailable'))).to.have.length(1)
-    expect(lines.filter((l) => l.includes('answers again'))).to.have.length(1)
-    expect(store.status().outages).to.equal(1)
+    expectFailoverSurvived('sentinel', result, lines, store)
   })
 })

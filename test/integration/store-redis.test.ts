@@ -1,6 +1,5 @@
 import { expect } from 'chai'
 import { createClient } from 'redis'
-import { FaultlineConfigError } from '../../lib/index.js'
 import { createFaultline } from '../../lib/index.js'
 import { openStore, STORE_LIMITS } from '../../lib/store/open-store.js'
 import {
@@ -10,6 +9,7 @@ import {
 } from '../../lib/store/redis-store.js'
 import type { Store } from '../../lib/store/types.js'
 import { startRedis, type RedisServer } from '../support/redis.js'
+import { expectStoreRefused } from '../support/topology-stores.js'
 import { getDeadPort } from '../support/ports.js'
 import { spawnScript } from '../support/processes.js'
 import { getTestCertificate } from '../support/smtp.js'
@@ -334,16 +334,7 @@ describe('store option', function () {
       [{ url: 'redis://cache', ttl: 1 }, 'store.ttl'],
       [12, 'store'],
     ]
-    for (const [store, field] of bad) {
-      let thrown: unknown
-      try {
-        createFaultline({ store: store as never, env: false, stderr: false })
-      } catch (err) {
-        thrown = err
-      }
-      expect(thrown, JSON.stringify(store)).to.be.instanceOf(FaultlineConfigError)
-      expect((thrown as FaultlineConfigError).field, JSON.stringify(store)).to.equal(field)
-    }
+    expectStoreRefused(bad)
   })
 
   it('should take FAULTLINE_STORE from the environment, and count reports in Redis for every process', async function () {

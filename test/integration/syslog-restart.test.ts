@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
 import { createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog } from '../support/rsyslog.js'
+import { rsyslogForSuite, type Rsyslog } from '../support/rsyslog.js'
 
 /** An app whose /fail/:n raises a traceback of its own fingerprint. */
 function failingApp(h: Harness) {
@@ -50,15 +50,9 @@ async function runThroughRestart(rsyslog: Rsyslog, h: Harness): Promise<number[]
 
 describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', function () {
   this.timeout(180_000)
-  let rsyslog: Rsyslog
+  const rsyslog = rsyslogForSuite()
   let dir: string
   let h: Harness | undefined
-  before(async function () {
-    this.timeout(180_000)
-    await ensureRsyslog()
-    rsyslog = await startRsyslog()
-  })
-  after(() => rsyslog?.close())
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'faultline-restart-'))
   })
@@ -69,14 +63,21 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
   })
 
   it('should deliver each of 200 reports exactly once over relp://', async () => {
-    const harness = createHarness({ spoolDir: dir, syslog: `relp://127.0.0.1:${rsyslog.relpPort}` })
+    const harness = createHarness({
+      spoolDir: dir,
+      syslog: `relp://127.0.0.1:${rsyslog().relpPort}`,
+    })
     h = harness
-    const counts = await runThroughRestart(rsyslog, harness)
+    const counts = await runThroughRestart(rsyslog(), harness)
     expect(
       counts.filter((n) => n !== 1),
       'reports not stored exactly once',
     ).to.deep.equal([])
-    expect(rsyslog.records().filter((r) => r.input === 'relp')).to.have.length.at.least(200)
+    expect(
+      rsyslog()
+        .records()
+        .filter((r) => r.input === 'relp'),
+    ).to.have.length.at.least(200)
     // rsyslog stores a message before its acknowledgement reaches the transport
     await waitUntil(
       () => (harness.faultline.stats().syslog!.delivered! >= 200 ? true : undefined),
@@ -87,8 +88,8 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
   })
 
   it('should deliver each of 200 reports at least once over tcp://, resending what was in doubt', async () => {
-    h = createHarness({ spoolDir: dir, syslog: `tcp://127.0.0.1:${rsyslog.tcpPort}` })
-    const counts = await runThroughRestart(rsyslog, h)
+    h = createHarness({ spoolDir: dir, syslog: `tcp://127.0.0.1:${rsyslog().tcpPort}` })
+    const counts = await runThroughRestart(rsyslog(), h)
     const duplicates = counts.filter((n) => n > 1).length
     console.log(
       `      tcp:// through a restart: 200 of 200 arrived, ${duplicates} twice or more (resent: ${h.faultline.stats().syslog!.resent})`,
@@ -101,8 +102,8 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
     const harness = createHarness({
       spoolDir: dir,
       syslog: {
-        url: `relp+tls://localhost:${rsyslog.relpTlsPort}`,
-        tls: { ca: rsyslog.caFile, cert: rsyslog.serverCertFile, key: rsyslog.serverKeyFile },
+        url: `relp+tls://localhost:${rsyslog().relpTlsPort}`,
+        tls: { ca: rsyslog().caFile, cert: rsyslog().serverCertFile, key: rsyslog().serverKeyFile },
       },
     })
     h = harness
@@ -114,7 +115,9 @@ describe('syslog across a receiver restart (real rsyslog, SIGTERM mid-run)', fun
       20_000,
       '20 acknowledgements',
     )
-    const stored = rsyslog.records().filter((r) => r.input === 'relptls')
+    const stored = rsyslog()
+      .records()
+      .filter((r) => r.input === 'relptls')
     expect(
       ids.map((id) => stored.filter((r) => r.structuredData.includes(`id="${id}"`)).length),
     ).to.deep.equal(ids.map(() => 1))

@@ -6,7 +6,7 @@ import { SyslogTransport } from '../../transports/syslog.js'
 import { captureStderr, createApp, createHarness, waitUntil, type Harness } from '../helpers.js'
 import { getDeadPort } from '../support/ports.js'
 import { spawnScript } from '../support/processes.js'
-import { ensureRsyslog, startRsyslog, type Rsyslog, type SyslogRecord } from '../support/rsyslog.js'
+import { rsyslogForSuite, startRsyslog, type SyslogRecord } from '../support/rsyslog.js'
 
 function transportOf(h: Harness): SyslogTransport {
   return h.faultline.logger.transports.find((t) => t instanceof SyslogTransport) as SyslogTransport
@@ -35,21 +35,17 @@ function byIncident(records: SyslogRecord[], id: string): SyslogRecord[] {
 
 describe('syslog to a real rsyslog', function () {
   this.timeout(60_000)
-  let rsyslog: Rsyslog
+  const rsyslog = rsyslogForSuite()
   let h: Harness | undefined
-  before(async function () {
-    this.timeout(180_000)
-    await ensureRsyslog()
-    rsyslog = await startRsyslog()
-  })
-  after(() => rsyslog?.close())
   afterEach(async () => {
     await h?.faultline.close()
     h = undefined
   })
 
   function urlFor(protocol: 'udp' | 'tcp' | 'tls'): string {
-    const port = { udp: rsyslog.udpPort, tcp: rsyslog.tcpPort, tls: rsyslog.tlsPort }[protocol]
+    const port = { udp: rsyslog().udpPort, tcp: rsyslog().tcpPort, tls: rsyslog().tlsPort }[
+      protocol
+    ]
     return `${protocol}://127.0.0.1:${port}`
   }
 
@@ -57,7 +53,7 @@ describe('syslog to a real rsyslog', function () {
     it(`should deliver over ${protocol.toUpperCase()} what was sent, byte for byte: facility, severity, app-name, MSGID, structured data, message`, async () => {
       h = createHarness({
         appName: 'shop',
-        syslog: { url: urlFor(protocol), facility: 'local3', tls: { ca: rsyslog.caFile } },
+        syslog: { url: urlFor(protocol), facility: 'local3', tls: { ca: rsyslog().caFile } },
       })
       const app = createApp(h.faultline)
       app.get('/orders/:id', () => {
@@ -71,7 +67,7 @@ describe('syslog to a real rsyslog', function () {
       const [traceback, warning] = await h.waitForReports(2)
       const records = await waitUntil(
         () => {
-          const all = rsyslog.records()
+          const all = rsyslog().records()
           return byIncident(all, traceback!.id).length && byIncident(all, warning!.id).length
             ? all
             : undefined
@@ -120,7 +116,7 @@ describe('syslog to a real rsyslog', function () {
     const [report] = await h.waitForReports(1)
     const [got] = await waitUntil(
       () => {
-        const found = byIncident(rsyslog.records(), id)
+        const found = byIncident(rsyslog().records(), id)
         return found.length ? found : undefined
       },
       10_000,
@@ -135,7 +131,7 @@ describe('syslog to a real rsyslog', function () {
     const id = h.faultline.capture(new Error(`big ${'y'.repeat(7000)}`))
     const [got] = await waitUntil(
       () => {
-        const found = byIncident(rsyslog.records(), id)
+        const found = byIncident(rsyslog().records(), id)
         return found.length ? found : undefined
       },
       10_000,
@@ -144,34 +140,38 @@ describe('syslog to a real rsyslog', function () {
     expect(Buffer.byteLength(got!.rawmsg)).to.be.at.most(4096)
     expect(got!.rawmsg).to.match(/… \[truncated \d+ bytes to 4096\]$/)
     await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(rsyslog.records().filter((r) => r.rawmsg.startsWith('yyyy'))).to.have.length(0)
+    expect(
+      rsyslog()
+        .records()
+        .filter((r) => r.rawmsg.startsWith('yyyy')),
+    ).to.have.length(0)
   })
 
   for (const protocol of ['tcp', 'tls'] as const) {
     it(`should lose nothing logged while a ${protocol.toUpperCase()} receiver was away, once it is back`, async () => {
-      h = createHarness({ syslog: { url: urlFor(protocol), tls: { ca: rsyslog.caFile } } })
+      h = createHarness({ syslog: { url: urlFor(protocol), tls: { ca: rsyslog().caFile } } })
       const ids: string[] = []
       const printed = await captureStderr(async () => {
         for (let i = 0; i < 30; i++) ids.push(h!.faultline.capture(new Error(`before ${i}`)))
         await waitUntil(
-          () => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined),
+          () => (ids.every((id) => byIncident(rsyslog().records(), id).length) ? true : undefined),
           10_000,
           'the first 30',
         )
-        await rsyslog.stop()
+        await rsyslog().stop()
         await new Promise((resolve) => setTimeout(resolve, 200))
         for (let i = 0; i < 30; i++) ids.push(h!.faultline.capture(new Error(`while away ${i}`)))
         await new Promise((resolve) => setTimeout(resolve, 500))
-        await rsyslog.start()
+        await rsyslog().start()
         await waitUntil(
-          () => (ids.every((id) => byIncident(rsyslog.records(), id).length) ? true : undefined),
+          () => (ids.every((id) => byIncident(rsyslog().records(), id).length) ? true : undefined),
           30_000,
           'all 60 records',
         )
       })
       const stderr = printed + h!.notices.join('')
       // plain syslog is at least once: what went out in the last moments before the stop is sent again
-      const counts = ids.map((id) => byIncident(rsyslog.records(), id).length)
+      const counts = ids.map((id) => byIncident(rsyslog().records(), id).length)
       expect(
         counts.slice(0, 30).every((n) => n === 1 || n === 2),
         `before the stop: ${counts.slice(0, 30)}`,
@@ -192,12 +192,17 @@ describe('syslog to a real rsyslog', function () {
     )
     const ids: string[] = []
     const printed = await captureStderr(async () => {
-      await rsyslog.stop()
+      await rsyslog().stop()
       await new Promise((resolve) => setTimeout(resolve, 200))
       for (let i = 0; i < 25; i++) ids.push(h!.faultline.capture(new Error(`overflow ${i}`)))
-      await rsyslog.start()
+      await rsyslog().start()
       await waitUntil(
-        () => (rsyslog.records().some((r) => r.msgid === 'DROPPED') ? true : undefined),
+        () =>
+          rsyslog()
+            .records()
+            .some((r) => r.msgid === 'DROPPED')
+            ? true
+            : undefined,
         30_000,
         'the dropped notice',
       )
@@ -205,13 +210,15 @@ describe('syslog to a real rsyslog', function () {
     })
     const stderr = printed + h!.notices.join('')
     const dropped = transportOf(h).stats().dropped
-    const received = ids.filter((id) => byIncident(rsyslog.records(), id).length === 1).length
+    const received = ids.filter((id) => byIncident(rsyslog().records(), id).length === 1).length
     // every message is either received or counted as dropped, and the counts are announced
     expect(dropped).to.be.at.least(15)
     expect(received + dropped).to.equal(25)
-    expect(rsyslog.records().find((r) => r.msgid === 'DROPPED')!.msg).to.contain(
-      `${dropped} messages were dropped`,
-    )
+    expect(
+      rsyslog()
+        .records()
+        .find((r) => r.msgid === 'DROPPED')!.msg,
+    ).to.contain(`${dropped} messages were dropped`)
     expect(stderr).to.contain(`${dropped} messages to tcp://127.0.0.1`)
   })
 

@@ -1,3 +1,4 @@
+import { expect } from 'chai'
 import type { IncidentStore, Store } from '../../lib/store/types.js'
 import { makeReport } from './incident-store-suite.js'
 
@@ -71,4 +72,24 @@ export async function stormThroughFailover(options: {
     if (!remote && !here) missing.push(`${ids.indexOf(id)}`)
   }
   return { sent: ids.length, inShared, inLocal, doubled, missing, downMs: upAt - downAt }
+}
+
+/**
+ * What a failover may cost: no report lost (each in the shared store or the local one, some in
+ * both), and one outage said each way. Prints the figures under the test's title.
+ */
+export function expectFailoverSurvived(
+  label: string,
+  result: StormResult,
+  lines: string[],
+  store: Store,
+): void {
+  console.log(
+    `      ${label} failover: ${JSON.stringify({ ...result, missing: result.missing.length })}`,
+  )
+  expect(result.missing, 'reports found nowhere').to.deep.equal([])
+  expect(result.inShared + result.inLocal - result.doubled).to.equal(result.sent)
+  expect(lines.filter((l) => l.includes('unavailable'))).to.have.length(1)
+  expect(lines.filter((l) => l.includes('answers again'))).to.have.length(1)
+  expect(store.status().outages).to.equal(1)
 }

@@ -34,6 +34,8 @@ export interface RedisServer {
   /** SIGSTOP: it keeps its connections but answers nothing. */
   freeze(): void
   thaw(): void
+  /** Whether the server process is alive (not killed, or started again since). */
+  running(): boolean
   stop(): Promise<void>
 }
 
@@ -136,6 +138,7 @@ export async function startRedis(options: { tls?: boolean } = {}): Promise<Redis
     },
     freeze: () => void child.kill('SIGSTOP'),
     thaw: () => void child.kill('SIGCONT'),
+    running: () => child.exitCode === null && child.signalCode === null,
     async stop() {
       process.off('exit', reap)
       await kill()

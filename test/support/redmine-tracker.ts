@@ -26,13 +26,17 @@ export async function redmineTracker(): Promise<TrackerUnderTest & { redmine: Re
       const issues = await redmine.listIssues()
       return Promise.all(
         issues.map(async (issue) => {
+          // comments first, the status from a second read: Redmine loads an issue's row before its
+          // journals, so in one read a reopen landing between the two looks like a comment on a
+          // closed issue (the race the Trac view had)
+          const { journals } = await redmine.getIssue(issue.id)
           const full = await redmine.getIssue(issue.id)
           return {
             id: String(issue.id),
             title: full.subject,
             body: readable(full.description),
             closed: full.status.id === redmine.closedStatusId,
-            comments: full.journals
+            comments: journals
               .map((j) => j.notes)
               .filter((n) => n)
               .map(readable),

@@ -372,3 +372,17 @@ export async function startRsyslog(options: { untrustedCert?: boolean } = {}): P
     },
   }
 }
+
+/**
+ * A private rsyslogd for a describe block: started (installed first if need be) before its tests,
+ * stopped after them; the getter reads it in a test.
+ */
+export function rsyslogForSuite(): () => Rsyslog {
+  let rsyslog: Rsyslog | undefined
+  before(async function () {
+    this.timeout(180_000)
+    rsyslog = await startRsyslog()
+  })
+  after(() => rsyslog?.close())
+  return () => rsyslog!
+}

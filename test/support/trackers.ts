@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LocalTicket } from '../../transports/ticket/local.js'
@@ -46,8 +46,10 @@ export function localTracker(): TrackerUnderTest {
     closeTicket: async (id) => {
       const path = join(dir, `${id}.json`)
       const ticket = JSON.parse(readFileSync(path, 'utf8')) as LocalTicket
-      // what a person does: edit the status in the file
-      writeFileSync(path, JSON.stringify({ ...ticket, status: 'closed' }, null, 2))
+      // what a person does: edit the status in the file; saved as the tracker saves, renamed into
+      // place, so a transport reading it meanwhile never sees half a file
+      writeFileSync(`${path}.closing`, JSON.stringify({ ...ticket, status: 'closed' }, null, 2))
+      renameSync(`${path}.closing`, path)
     },
     reset: async () => {
       rmSync(dir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import { Backoff } from './backoff.js'
+import { Reconnect } from './reconnect.js'
 
 /**
  * Ends a socket politely (`end` says goodbye the protocol's way) and resolves
@@ -58,18 +58,20 @@ export class StreamConnection {
   #everUp = false
   #closed = false
   #demand = false
-  #timer: NodeJS.Timeout | undefined
-  readonly #backoff: Backoff
+  readonly #reconnect: Reconnect
   #lastError: Error | undefined
   #waiting: Array<{ frame: Buffer; resolve: () => void; reject: (err: Error) => void }> = []
   #stalled = false
   readonly #stallErrors = new WeakMap<Socket, Error>()
-  reconnects = 0
   /** Connections dropped because a write did not drain within `writeTimeoutMs`. */
   stalls = 0
 
   constructor(private readonly options: StreamConnectionOptions) {
-    this.#backoff = new Backoff(options.minBackoffMs ?? 250, options.maxBackoffMs ?? 30_000)
+    this.#reconnect = new Reconnect(options, () => this.#connect())
+  }
+
+  get reconnects(): number {
+    return this.#reconnect.count
   }
 
   /** Hands one frame to the connection; while a connection is being opened, waits for its outcome. */
@@ -78,7 +80,7 @@ export class StreamConnection {
     if (this.#up && socket)
       return new Promise((resolve, reject) => this.#send(socket, frame, resolve, reject))
     this.#demand = true
-    if (!this.#socket && !this.#timer) this.#connect()
+    if (!this.#socket && !this.#reconnect.waiting) this.#connect()
     if (this.#socket)
       return new Promise((resolve, reject) => this.#waiting.push({ frame, resolve, reject }))
     return Promise.reject(this.#failure())
@@ -117,7 +119,6 @@ export class StreamConnection {
   }
 
   #connect(): void {
-    this.#timer = undefined
     if (this.#closed) return
     const { socket, ready } = this.options.connect()
     this.#socket = socket
@@ -128,7 +129,7 @@ export class StreamConnection {
       this.#everUp = true
       this.#demand = false
       this.#lastError = undefined
-      this.#backoff.reset()
+      this.#reconnect.reset()
       for (const { frame, resolve, reject } of this.#waiting.splice(0))
         this.#send(socket, frame, resolve, reject)
       this.options.onUp?.()
@@ -158,17 +159,13 @@ export class StreamConnection {
     if (this.#closed) return
     if (wasUp) this.options.onDown?.(stalled)
     if (wasUp) this.#demand = true
-    if (!this.#demand) return
-    this.reconnects++
-    this.#timer = setTimeout(() => this.#connect(), this.#backoff.next())
-    this.#timer.unref()
+    if (this.#demand) this.#reconnect.schedule()
   }
 
   /** Ends the connection and stops reconnecting. */
   async close(): Promise<void> {
     this.#closed = true
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#reconnect.cancel()
     if (this.#socket) await endSocket(this.#socket, (socket) => socket.end())
   }
 }

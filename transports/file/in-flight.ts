@@ -56,8 +56,12 @@ export class InFlightWrite {
     const end = this.#end
     if (end === undefined) return true
     const deadline = Date.now() + IN_FLIGHT_WAIT_MS
-    while (Date.now() < deadline) if ((sizeAfter(fd, 0) ?? end) >= end) return true
-    return false
+    // the size is read once more after the deadline: a process the machine held off the CPU for
+    // the whole wait must not give up on a write that landed meanwhile (its lines would go twice)
+    for (;;) {
+      if ((sizeAfter(fd, 0) ?? end) >= end) return true
+      if (Date.now() >= deadline) return false
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import {
   checkCeiling,
+  checkKnownKeys,
   failOption,
   parseSettingUrl,
   readCaOption,
@@ -120,6 +121,17 @@ const KNOWN_FIELDS: Record<keyof MailOptions, true> = {
   force: true,
 }
 const KNOWN = Object.keys(KNOWN_FIELDS)
+const TIMEOUT_FIELDS: ReadonlyArray<keyof NonNullable<MailOptions['timeouts']>> = [
+  'connectionMs',
+  'greetingMs',
+  'socketMs',
+  'sendMs',
+]
+const TLS_FIELDS: ReadonlyArray<keyof NonNullable<MailOptions['tls']>> = [
+  'ca',
+  'servername',
+  'rejectUnauthorized',
+]
 /** The recipient of an outbox's mails when nobody is named: the files are read from the disk, not delivered. */
 const OUTBOX_RECIPIENT = 'ops@localhost'
 
@@ -187,6 +199,8 @@ export function resolveMailOptions(
   for (const key of Object.keys(raw))
     if (!KNOWN.includes(key))
       failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
+  checkKnownKeys('mail.timeouts', raw.timeouts, TIMEOUT_FIELDS, 'a mail timeout')
+  checkKnownKeys('mail.tls', raw.tls, TLS_FIELDS, 'a mail TLS option')
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url, 'mail'), ...raw } : raw
   const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)

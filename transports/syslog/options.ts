@@ -1,7 +1,12 @@
 import { hostname } from 'node:os'
 import type { NoticesOption } from '../../lib/notices.js'
 import { FACILITIES, toHeaderField } from './format.js'
-import { failOption, parseSettingUrl, readCaOption } from '../../lib/config/option-checks.js'
+import {
+  checkKnownKeys,
+  failOption,
+  parseSettingUrl,
+  readCaOption,
+} from '../../lib/config/option-checks.js'
 
 /**
  * The `syslog` option as an object.
@@ -134,6 +139,13 @@ const KNOWN_FIELDS: Record<keyof SyslogOptions, true> = {
   force: true,
 }
 const KNOWN = Object.keys(KNOWN_FIELDS)
+const TLS_FIELDS: ReadonlyArray<keyof NonNullable<SyslogOptions['tls']>> = [
+  'ca',
+  'servername',
+  'rejectUnauthorized',
+  'cert',
+  'key',
+]
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, 'relp+tls': 2514, unix: 0 }
 const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'relp+tls', 'unix']
 
@@ -190,6 +202,7 @@ export function resolveSyslogOptions(
   const protocol = o.protocol ?? 'udp'
   if (!PROTOCOLS.includes(protocol))
     failOption('syslog.protocol', 'must be udp, tcp, tls, relp, relp+tls or unix')
+  checkKnownKeys('syslog.tls', o.tls, TLS_FIELDS, 'a syslog TLS option')
   if (Boolean(o.tls?.cert) !== Boolean(o.tls?.key))
     failOption(
       o.tls?.cert ? 'syslog.tls.key' : 'syslog.tls.cert',
@@ -197,9 +210,7 @@ export function resolveSyslogOptions(
     )
   if (o.relp !== undefined && (o.relp === null || typeof o.relp !== 'object'))
     failOption('syslog.relp', 'must be an object such as { window: 128, ackTimeoutMs: 10000 }')
-  for (const key of Object.keys(o.relp ?? {}))
-    if (key !== 'window' && key !== 'ackTimeoutMs')
-      failOption(`syslog.relp.${key}`, 'is not a RELP option; known: window, ackTimeoutMs')
+  checkKnownKeys('syslog.relp', o.relp, ['window', 'ackTimeoutMs'], 'a RELP option')
   if (protocol === 'unix' && !o.path) failOption('syslog.path', 'is needed for a unix socket')
   const facility = o.facility ?? 'user'
   if (!(facility in FACILITIES))

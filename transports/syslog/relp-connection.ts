@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import { Backoff } from '../delivery/backoff.js'
+import { Reconnect } from '../delivery/reconnect.js'
 import { describeFailure, endSocket } from '../delivery/stream-connection.js'
 import { encodeFrame, RelpFrameReader, RelpProtocolError, type Frame } from './relp-frames.js'
 
@@ -59,20 +59,22 @@ export class RelpConnection {
   #reader = new RelpFrameReader()
   // answers for transaction numbers this session never had outstanding: noise, never progress
   #strays = 0
-  #timer: NodeJS.Timeout | undefined
   #ackTimer: NodeJS.Timeout | undefined
-  readonly #backoff: Backoff
+  readonly #reconnect: Reconnect
   #lastError: Error | undefined
-  reconnects = 0
 
   constructor(private readonly options: RelpConnectionOptions) {
-    this.#backoff = new Backoff(options.minBackoffMs ?? 250, options.maxBackoffMs ?? 30_000)
+    this.#reconnect = new Reconnect(options, () => this.#connect())
+  }
+
+  get reconnects(): number {
+    return this.#reconnect.count
   }
 
   /** Sends one syslog message; resolves when the receiver acknowledged it, rejects when that cannot be known. */
   send(message: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new Error(`${this.options.target} is closed`))
-    if (!this.#socket && this.#timer) return Promise.reject(this.#failure())
+    if (!this.#socket && this.#reconnect.waiting) return Promise.reject(this.#failure())
     return new Promise((resolve, reject) => {
       this.#waiting.push({ data: message, resolve, reject })
       if (!this.#socket) this.#connect()
@@ -95,7 +97,6 @@ export class RelpConnection {
   }
 
   #connect(): void {
-    this.#timer = undefined
     if (this.#closed) return
     const { socket, ready } = this.options.connect()
     this.#socket = socket
@@ -124,7 +125,7 @@ export class RelpConnection {
   #opened(): void {
     this.#open = true
     this.#lastError = undefined
-    this.#backoff.reset()
+    this.#reconnect.reset()
     this.#flushWaiting()
     this.options.onUp?.()
   }
@@ -238,17 +239,13 @@ export class RelpConnection {
     for (const unit of owed) unit.reject(failure)
     if (this.#closed) return
     if (wasOpen) this.options.onDown?.()
-    if (!owed.length) return
-    this.reconnects++
-    this.#timer = setTimeout(() => this.#connect(), this.#backoff.next())
-    this.#timer.unref()
+    if (owed.length) this.#reconnect.schedule()
   }
 
   /** Ends the session (RELP `close`, answered or not within 500 ms) and stops reconnecting. */
   async close(): Promise<void> {
     this.#closed = true
-    if (this.#timer) clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#reconnect.cancel()
     if (!this.#socket) return
     await endSocket(this.#socket, (socket) => {
       if (!this.#open || this.#serverClosing) return socket.end()

@@ -1,4 +1,4 @@
-import { failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
+import { checkKnownKeys, failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
 import { TracAdapter, type TracFields } from './trac.js'
 
 const NAMED = ['type', 'component', 'priority', 'milestone', 'keywords'] as const
@@ -35,9 +35,7 @@ export function checkTracFields(trac: unknown): asserts trac is TracFields {
   if (!trac || typeof trac !== 'object' || Array.isArray(trac))
     failOption('tickets.trac', 'must be an object of Trac ticket fields')
   const o = trac as Record<string, unknown>
-  for (const key of Object.keys(o))
-    if (!KNOWN.includes(key))
-      failOption(`tickets.trac.${key}`, `is not a Trac option; known: ${KNOWN.join(', ')}`)
+  checkKnownKeys('tickets.trac', o, KNOWN, 'a Trac option')
   for (const key of NAMED) if (o[key] !== undefined) checkValue(`tickets.trac.${key}`, o[key])
   if (o.timeoutMs !== undefined && (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0)))
     failOption('tickets.trac.timeoutMs', 'must be a positive number of milliseconds')
