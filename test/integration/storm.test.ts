@@ -11,7 +11,9 @@ import { getTestCertificate, startSmtpServer, type TestSmtpServer } from '../sup
 export const STORM_BOUNDS = {
   requests: 20_000,
   ratePerSecond: 500,
-  peakRssMb: 260,
+  // measured 209-221 MB alone and 243-248 MB while the test process (its in-process SMTP receiver
+  // included) ran under c8, slower, so more mail waits in the app's bounded queue
+  peakRssMb: 290,
   healthyLatencyRatio: 5,
   closeMs: 5000,
 }
@@ -59,12 +61,13 @@ describe('an error storm with every transport on', function () {
   })
 
   it(`should answer ${STORM_BOUNDS.requests} erroring requests, keep healthy ones fast, stay small and close in time`, async () => {
-    const { child, lines, exited, stderr } = spawnScript('storm-server.ts', [
-      dir,
-      smtp.url,
-      getTestCertificate().certFile,
-      `tcp://127.0.0.1:${rsyslog.tcpPort}`,
-    ])
+    // the server's memory is measured as an app runs it, without c8's coverage counters
+    const { NODE_V8_COVERAGE: _coverage, ...env } = process.env
+    const { child, lines, exited, stderr } = spawnScript(
+      'storm-server.ts',
+      [dir, smtp.url, getTestCertificate().certFile, `tcp://127.0.0.1:${rsyslog.tcpPort}`],
+      { env },
+    )
     try {
       const deadline = Date.now() + 30_000
       while (!lines.length && Date.now() < deadline)
