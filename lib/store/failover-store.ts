@@ -86,13 +86,7 @@ export class FailoverStore implements Store {
     this.#local = local
     this.#options = options
     // a client that cannot even be made counts as an outage from the start
-    redis.then(
-      () => (this.#connected = true),
-      (err: unknown) => {
-        this.#failed = true
-        this.#down(err)
-      },
-    )
+    this.#watchConnection(redis)
     // mutes made on other hosts reach this one within a poll
     this.#mutePoll = setInterval(() => void this.#pollMutes(), options.mutePollMs).unref()
   }
@@ -199,9 +193,20 @@ export class FailoverStore implements Store {
     this.#connected = false
     this.#failed = false
     this.#redis = reopen()
-    this.#redis.then(
-      () => (this.#connected = true),
-      () => (this.#failed = true),
+    this.#watchConnection(this.#redis)
+  }
+
+  /** Whether the current client connected or failed outright; a replaced client's news is old news. */
+  #watchConnection(client: Promise<RedisStore>): void {
+    client.then(
+      () => {
+        if (client === this.#redis) this.#connected = true
+      },
+      (err: unknown) => {
+        if (client !== this.#redis) return
+        this.#failed = true
+        this.#down(err)
+      },
     )
   }
 
