@@ -1,5 +1,6 @@
 import type { Report } from '../report/report.js'
 import { noticeOf, type NoticeChannel } from '../notices.js'
+import { KnownWindows } from './known-windows.js'
 import { isMutedIn } from './mutes.js'
 import type { RedisStore } from './redis-store.js'
 import type {
@@ -77,6 +78,7 @@ export class FailoverStore implements Store {
   #failed = false
   #checking = false
   #muted = new Map<string, number>()
+  readonly #windows = new KnownWindows()
   #muteChanges = 0
   #mutesOut = 0
   readonly #mutePoll: NodeJS.Timeout
@@ -279,9 +281,21 @@ export class FailoverStore implements Store {
     occurrence: StoredOccurrence,
     windowMs: number,
   ) {
+    const key = `${scope}\u0000${fingerprint}`
+    const gather = async (store: Pick<FleetCoordination, 'gather'>) => {
+      const result = await store.gather(scope, fingerprint, first, occurrence, windowMs)
+      if (!result.opened || !this.#windows.isOpen(key)) return result
+      // the fleet alerted on this window already, and the store cannot say so (an outage) or forgot
+      // it (a replica promoted before it had copied it): this occurrence counts into a digest instead
+      return store.gather(scope, fingerprint, first, occurrence, windowMs)
+    }
     return this.#call(
-      (r) => r.gather(scope, fingerprint, first, occurrence, windowMs),
-      (l) => l.gather(scope, fingerprint, first, occurrence, windowMs),
+      async (r) => {
+        const result = await gather(r)
+        this.#windows.saw(key, windowMs)
+        return result
+      },
+      (l) => gather(l),
     )
   }
 

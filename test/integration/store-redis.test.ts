@@ -238,6 +238,38 @@ describe('Redis store: failover', function () {
     ).to.equal(true)
   })
 
+  it('should count, not alert again, a window it saw open when Redis is gone or comes back without it', async function () {
+    this.timeout(30_000)
+    store = open()
+    const occurrence = (id: string) => ({ id, time: 't', url: `/${id}` })
+    expect((await store.gather('mail', 'fp', '{}', occurrence('A1'), 60_000)).opened).to.equal(true)
+    await server.kill()
+    // the fleet mailed this window's first already: in the outage it counts into a digest of this process
+    const during = await store.gather('mail', 'fp', '{}', occurrence('A2'), 60_000)
+    expect(during.opened).to.equal(false)
+    expect(store.status().shared).to.equal(false)
+    // a window never seen here is a first all the same: an alert may double in an outage, never go missing
+    expect((await store.gather('mail', 'new', '{}', occurrence('N'), 60_000)).opened).to.equal(true)
+    const taken = await store.take('mail', 'fp', during.start, 60_000)
+    expect(taken).to.include({ count: 1 })
+    expect(taken!.occurrences.map((o) => o.id)).to.deep.equal(['A2'])
+    // back without its data, as a replica promoted before it copied the window: not a first either
+    await server.restart()
+    const deadline = Date.now() + 15_000
+    while (!store.status().shared && Date.now() < deadline) await sleep(100)
+    expect(store.status().shared, lines.join('')).to.equal(true)
+    const after = await store.gather('mail', 'fp', '{}', occurrence('A3'), 60_000)
+    expect(after.opened).to.equal(false)
+    const again = await store.take('mail', 'fp', after.start, 60_000)
+    expect(again!.occurrences.map((o) => o.id)).to.deep.equal(['A3'])
+    // a window past its length since it was last seen opens again, with its alert
+    const later = open()
+    expect((await later.gather('mail', 'fp', '{}', occurrence('A4'), 1)).opened).to.equal(true)
+    await sleep(5)
+    expect((await later.gather('mail', 'fp', '{}', occurrence('A5'), 1)).opened).to.equal(true)
+    await later.close()
+  })
+
   it('should tell every host of a mute within its poll, and count a storm in batches', async function () {
     this.timeout(20_000)
     const prefix = `t${++prefixes}:{app}:`
