@@ -90,7 +90,8 @@ describe('Redis Cluster store', function () {
       kind: 'cluster' as const,
       cluster: { rootNodes: [{ url: `redis://127.0.0.1:${cluster.ports[0]}` }] },
       target: cluster.url,
-      timeoutMs: 300,
+      // the default deadline: a shorter one is missed by a loaded event loop, and a second outage said
+      timeoutMs: 1000,
     }
     const store = openStore(setting, app, (notice) => lines.push(notice.text), local)
     const result = await stormThroughFailover({

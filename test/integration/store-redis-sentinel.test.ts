@@ -38,7 +38,8 @@ describe('Redis Sentinel store', function () {
         sentinelRootNodes: sentinels.sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
       },
       target: sentinels.url,
-      timeoutMs: 300,
+      // the default deadline: a shorter one is missed by a loaded event loop, and a second outage said
+      timeoutMs: 1000,
     }
     const store = openStore(setting, 'storm', (notice) => lines.push(notice.text), local)
     const result = await stormThroughFailover({
