@@ -233,6 +233,108 @@ describe('options', () => {
     expect(err.message).to.contain('unknown option "manager"; did you mean "managers"?')
   })
 
+  describe('mail.auth', () => {
+    // each holds the secret hunter2, which no message may show
+    const cases: Array<[string, unknown, string, RegExp]> = [
+      [
+        'a misspelt key',
+        { usr: 'alerts', pass: 'hunter2' },
+        'mail.auth.usr',
+        /is not a mail auth option; known: user, pass, method, type$/,
+      ],
+      [
+        'a password that is no string',
+        { user: 'alerts', pass: ['hunter2'] },
+        'mail.auth.pass',
+        /must be a non-empty string; got an array \(its value is not shown\)$/,
+      ],
+      [
+        'a user that is no string',
+        { user: 42, pass: 'hunter2' },
+        'mail.auth.user',
+        /must be a non-empty string; got a number/,
+      ],
+      [
+        'an auth that is no object',
+        'alerts:hunter2',
+        'mail.auth',
+        /must be an object such as \{ user, pass \} .*; got a string of 14 characters \(its value is not shown\)$/,
+      ],
+      [
+        'an unknown SASL method',
+        { user: 'alerts', pass: 'hunter2', method: 'NTLM' },
+        'mail.auth.method',
+        /must be one of PLAIN, LOGIN, CRAM-MD5/,
+      ],
+      [
+        'an auth type nodemailer does not know',
+        { type: 'apikey', user: 'alerts', pass: 'hunter2' },
+        'mail.auth.type',
+        /must be 'login' \(the default\) or 'OAuth2'/,
+      ],
+      [
+        'a misspelt OAuth2 key',
+        { type: 'OAuth2', user: 'alerts', refresToken: 'hunter2' },
+        'mail.auth.refresToken',
+        /is not an OAuth2 mail auth option; known: type, user, accessToken, /,
+      ],
+      [
+        'an OAuth2 secret that is no string',
+        { type: 'OAuth2', user: 'alerts', refreshToken: 'x', clientSecret: { hunter2: 1 } },
+        'mail.auth.clientSecret',
+        /must be a non-empty string; got an object/,
+      ],
+      [
+        'OAuth2 with no way to a token',
+        { type: 'OAuth2', user: 'alerts', clientSecret: 'hunter2' },
+        'mail.auth',
+        /needs an accessToken, or what gets one/,
+      ],
+    ]
+    for (const [what, auth, field, message] of cases) {
+      it(`should fail at start-up on ${what}, naming ${field} and not showing the secret`, () => {
+        const err = configError({
+          managers: ['ops@example.org'],
+          mail: { host: 'mail.example.org', auth },
+        })
+        expect(err.field).to.equal(field)
+        expect(err.message).to.match(
+          new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
+        )
+        expect(err.message).to.match(message)
+        expect(err.message).not.to.contain('hunter2')
+      })
+    }
+
+    it('should accept a password login and the OAuth2 forms nodemailer takes', async () => {
+      for (const auth of [
+        { user: 'alerts', pass: 'hunter2' },
+        { user: 'alerts', pass: 'hunter2', method: 'cram-md5' },
+        { type: 'OAuth2', user: 'alerts@example.org', accessToken: 'ya29.x', expires: 0 },
+        {
+          type: 'oauth2',
+          user: 'alerts@example.org',
+          clientId: 'id',
+          clientSecret: 'secret',
+          refreshToken: 'r',
+          accessUrl: 'https://login.example.org/token',
+        },
+        { type: 'OAuth2', user: 'a@example.org', serviceClient: '1', privateKey: 'PEM' },
+        { type: 'OAuth2', user: 'a@example.org', provisionCallback: () => {} },
+      ]) {
+        const faultline = createFaultline({
+          env: false,
+          stderr: false,
+          spoolDir: false,
+          debug: true,
+          managers: ['ops@example.org'],
+          mail: { host: 'mail.example.org', auth: auth as never },
+        })
+        await faultline.close()
+      }
+    })
+  })
+
   it('should never print a password from a transport URL in an error', () => {
     const err = configError({ mail: 'http://user:hunter2@mail.example.org' })
     expect(err.message).not.to.contain('hunter2')

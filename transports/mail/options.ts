@@ -8,6 +8,7 @@ import {
   readCaOption,
 } from '../../lib/config/option-checks.js'
 import { rejectRenamed } from '../../lib/config/renames.js'
+import { checkMailAuth, type MailAuth } from './auth-option.js'
 
 /**
  * The `mail` option as an object.
@@ -26,7 +27,8 @@ export interface MailOptions {
   port?: number
   /** TLS from the first byte (port 465); otherwise STARTTLS. */
   secure?: boolean
-  auth?: { user: string; pass: string }
+  /** `{ user, pass }` (and `method`: `PLAIN`, `LOGIN` or `CRAM-MD5`), or `{ type: 'OAuth2', user, accessToken, … }`. */
+  auth?: MailAuth
   /** The sender. Default: `"<app> errors" <faultline@<host name>>`. */
   from?: string
   /** Recipients; by default the top-level `managers` (for an `outbox` without managers, `ops@localhost`). */
@@ -77,7 +79,7 @@ export interface SmtpSettings {
   port: number
   secure: boolean
   requireTLS: boolean
-  auth?: { user: string; pass: string }
+  auth?: MailAuth
   tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean }
   connectionTimeout: number
   greetingTimeout: number
@@ -201,6 +203,7 @@ export function resolveMailOptions(
       failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
   checkKnownKeys('mail.timeouts', raw.timeouts, TIMEOUT_FIELDS, 'a mail timeout')
   checkKnownKeys('mail.tls', raw.tls, TLS_FIELDS, 'a mail TLS option')
+  checkMailAuth(raw.auth)
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url, 'mail'), ...raw } : raw
   const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)
