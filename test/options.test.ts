@@ -335,6 +335,153 @@ describe('options', () => {
     })
   })
 
+  describe('store: cluster and sentinel objects', () => {
+    const node = { url: 'redis://127.0.0.1:7000' }
+    const sentinelNode = { host: '127.0.0.1', port: 26379 }
+    const cases: Array<[string, unknown, string, RegExp]> = [
+      [
+        'a cluster without root nodes',
+        { cluster: { rootNodes: [] } },
+        'store.cluster.rootNodes',
+        /must be a list of at least one \{ url \} or \{ socket \}; got an array of 0$/,
+      ],
+      [
+        'a cluster root node that is no object',
+        { cluster: { rootNodes: [node, 'redis://127.0.0.1:7001'] } },
+        'store.cluster.rootNodes[1]',
+        /must be \{ url: 'redis:\/\/host:port' \} or \{ socket: \{ host, port \} \}; got "redis:/,
+      ],
+      [
+        'a cluster root node with neither url nor socket',
+        { cluster: { rootNodes: [node, { host: '127.0.0.1', port: 7001 }] } },
+        'store.cluster.rootNodes[1]',
+        /got \{ host, port \} \(object\)$/,
+      ],
+      [
+        'a cluster root node whose URL is no redis URL',
+        { cluster: { rootNodes: [{ url: 'http://127.0.0.1:7000' }] } },
+        'store.cluster.rootNodes[0].url',
+        /must be a URL starting with redis: or rediss:/,
+      ],
+      [
+        'a cluster root node socket with a bad port',
+        { cluster: { rootNodes: [{ socket: { host: '127.0.0.1', port: '7000' } }] } },
+        'store.cluster.rootNodes[0].socket.port',
+        /must be a port number from 1 to 65535; got "7000" \(string\)$/,
+      ],
+      [
+        'cluster defaults that are no object',
+        { cluster: { rootNodes: [node], defaults: 'redis://127.0.0.1' } },
+        'store.cluster.defaults',
+        /must be an object of node-redis client options/,
+      ],
+      [
+        'a cluster that is no object',
+        { cluster: [node] },
+        'store.cluster',
+        /must be createCluster options with rootNodes/,
+      ],
+      [
+        'a sentinel that is no object',
+        { sentinel: 'mymaster' },
+        'store.sentinel',
+        /must be createSentinel options \{ name, sentinelRootNodes/,
+      ],
+      [
+        'a sentinel without a name',
+        { sentinel: { sentinelRootNodes: [sentinelNode] } },
+        'store.sentinel.name',
+        /must be the name the sentinels know the primary by; got undefined/,
+      ],
+      [
+        'a sentinel without sentinel nodes',
+        { sentinel: { name: 'mymaster' } },
+        'store.sentinel.sentinelRootNodes',
+        /must be a list of at least one \{ host, port \}; got undefined/,
+      ],
+      [
+        'a sentinel node without a port',
+        { sentinel: { name: 'mymaster', sentinelRootNodes: [sentinelNode, { host: 'b' }] } },
+        'store.sentinel.sentinelRootNodes[1]',
+        /must be \{ host, port \}; got \{ host \} \(object\)$/,
+      ],
+      [
+        'a sentinel node with a port past 65535',
+        { sentinel: { name: 'm', sentinelRootNodes: [{ host: 'b', port: 70_000 }] } },
+        'store.sentinel.sentinelRootNodes[0].port',
+        /must be a port number from 1 to 65535/,
+      ],
+      [
+        'sentinel node client options whose socket is no object',
+        {
+          sentinel: {
+            name: 'm',
+            sentinelRootNodes: [sentinelNode],
+            nodeClientOptions: { socket: 1 },
+          },
+        },
+        'store.sentinel.nodeClientOptions.socket',
+        /must be an object of socket options; got 1 \(number\)$/,
+      ],
+    ]
+    for (const [what, store, field, message] of cases) {
+      it(`should fail at start-up on ${what}, naming ${field}`, () => {
+        const err = configError({ store })
+        expect(err.field).to.equal(field)
+        expect(err.message).to.match(
+          new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
+        )
+        expect(err.message).to.match(message)
+      })
+    }
+
+    it('should not show a password among the node-redis options of a refused cluster or sentinel', () => {
+      for (const store of [
+        { cluster: { rootNodes: [{ socket: {}, password: 'hunter2' }] } },
+        { cluster: { rootNodes: [{ url: 'redis://:hunter2@127.0.0.1:7000/3' }] } },
+        { sentinel: { sentinelRootNodes: [], nodeClientOptions: { password: 'hunter2' } } },
+      ]) {
+        const err = configError({ store })
+        expect(err.message, err.message).not.to.contain('hunter2')
+      }
+    })
+
+    it('should pass node-redis options it does not read on to node-redis, unchecked', async () => {
+      for (const store of [
+        {
+          cluster: {
+            rootNodes: [
+              { socket: { host: '127.0.0.1', port: 1 } },
+              { url: 'rediss://127.0.0.1:2/0' },
+            ],
+            defaults: { password: 'p', socket: { tls: false } },
+            useReplicas: true,
+            minimizeConnections: true,
+            someFutureOption: 1,
+          },
+          prefix: 'faultline:{shop}:',
+        },
+        {
+          sentinel: {
+            name: 'mymaster',
+            sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }],
+            nodeClientOptions: { password: 'p' },
+            sentinelClientOptions: { socket: { connectTimeout: 100 } },
+            masterPoolSize: 2,
+          },
+        },
+      ]) {
+        const faultline = createFaultline({
+          env: false,
+          stderr: false,
+          notices: false,
+          store: { ...store, timeoutMs: 10 },
+        })
+        await faultline.close()
+      }
+    })
+  })
+
   it('should never print a password from a transport URL in an error', () => {
     const err = configError({ mail: 'http://user:hunter2@mail.example.org' })
     expect(err.message).not.to.contain('hunter2')
@@ -368,6 +515,33 @@ describe('options', () => {
       const err = configError({}, { FAULTLINE_DEBUG: 'maybe' })
       expect(err.field).to.equal('FAULTLINE_DEBUG')
       expect(err.message).to.contain('environment variable FAULTLINE_DEBUG must be one of')
+    })
+
+    it('should fail at start-up on a variable it reads from env that holds no string, naming it', () => {
+      const err = configError({}, { NODE_ENV: 'production', FAULTLINE_DEBUG: 1 as never })
+      expect(err.field).to.equal('env.FAULTLINE_DEBUG')
+      expect(err.message).to.equal(
+        'faultline: option "env.FAULTLINE_DEBUG" must be a string, as in process.env; got 1 (number)',
+      )
+      expect(configError({}, { NODE_ENV: ['test'] as never }).field).to.equal('env.NODE_ENV')
+    })
+
+    it('should keep a cluster or sentinel store the code sets when FAULTLINE_STORE is set too', async () => {
+      for (const store of [
+        { cluster: { rootNodes: [{ url: 'redis://127.0.0.1:1' }] }, timeoutMs: 10 },
+        {
+          sentinel: { name: 'm', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] },
+          timeoutMs: 10,
+        },
+      ]) {
+        const faultline = createFaultline({
+          stderr: false,
+          notices: false,
+          store,
+          env: { FAULTLINE_STORE: 'redis://127.0.0.1:2' },
+        })
+        await faultline.close()
+      }
     })
 
     it('should turn debug on and off from FAULTLINE_DEBUG', async () => {
