@@ -19,6 +19,31 @@ function configError(
   throw new Error(`no error for ${JSON.stringify(options)}`)
 }
 
+/** Fails at start-up on `options`, naming `field` first in a message that says `message`. */
+function expectRefused(options: unknown, field: string, message: RegExp): FaultlineConfigError {
+  const err = configError(options)
+  expect(err.field).to.equal(field)
+  expect(err.message).to.match(
+    new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
+  )
+  expect(err.message).to.match(message)
+  return err
+}
+
+/** Starts and closes an instance with `options`, in debug mode, where mail and the others stay off. */
+async function expectAccepted(options: Record<string, unknown>): Promise<void> {
+  const faultline = createFaultline({
+    env: false,
+    stderr: false,
+    notices: false,
+    spoolDir: false,
+    debug: true,
+    managers: ['ops@example.org'],
+    ...(options as FaultlineOptions),
+  })
+  await faultline.close()
+}
+
 describe('options', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
     [
@@ -169,12 +194,7 @@ describe('options', () => {
 
   for (const [what, options, field, message] of cases) {
     it(`should fail at start-up on ${what}, naming the field`, () => {
-      const err = configError(options)
-      expect(err.field).to.equal(field)
-      expect(err.message).to.match(
-        new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
-      )
-      expect(err.message).to.match(message)
+      expectRefused(options, field, message)
     })
   }
 
@@ -293,15 +313,8 @@ describe('options', () => {
     ]
     for (const [what, auth, field, message] of cases) {
       it(`should fail at start-up on ${what}, naming ${field} and not showing the secret`, () => {
-        const err = configError({
-          managers: ['ops@example.org'],
-          mail: { host: 'mail.example.org', auth },
-        })
-        expect(err.field).to.equal(field)
-        expect(err.message).to.match(
-          new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
-        )
-        expect(err.message).to.match(message)
+        const mail = { host: 'mail.example.org', auth }
+        const err = expectRefused({ managers: ['ops@example.org'], mail }, field, message)
         expect(err.message).not.to.contain('hunter2')
       })
     }
@@ -322,15 +335,7 @@ describe('options', () => {
         { type: 'OAuth2', user: 'a@example.org', serviceClient: '1', privateKey: 'PEM' },
         { type: 'OAuth2', user: 'a@example.org', provisionCallback: () => {} },
       ]) {
-        const faultline = createFaultline({
-          env: false,
-          stderr: false,
-          spoolDir: false,
-          debug: true,
-          managers: ['ops@example.org'],
-          mail: { host: 'mail.example.org', auth: auth as never },
-        })
-        await faultline.close()
+        await expectAccepted({ mail: { host: 'mail.example.org', auth } })
       }
     })
   })
@@ -426,12 +431,7 @@ describe('options', () => {
     ]
     for (const [what, store, field, message] of cases) {
       it(`should fail at start-up on ${what}, naming ${field}`, () => {
-        const err = configError({ store })
-        expect(err.field).to.equal(field)
-        expect(err.message).to.match(
-          new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
-        )
-        expect(err.message).to.match(message)
+        expectRefused({ store }, field, message)
       })
     }
 
@@ -471,13 +471,7 @@ describe('options', () => {
           },
         },
       ]) {
-        const faultline = createFaultline({
-          env: false,
-          stderr: false,
-          notices: false,
-          store: { ...store, timeoutMs: 10 },
-        })
-        await faultline.close()
+        await expectAccepted({ store: { ...store, timeoutMs: 10 } })
       }
     })
   })
@@ -694,15 +688,7 @@ describe('URL-shaped options', () => {
       { mail: 'smtp://alerts:hunter2@mail.example.org:587/?from=a@example.org' },
       { tickets: 'redmine+https://KEY@t.example.org:8443/redmine/projects/shop' },
     ]) {
-      const faultline = createFaultline({
-        env: false,
-        stderr: false,
-        spoolDir: false,
-        debug: true,
-        managers: ['ops@example.org'],
-        ...options,
-      })
-      await faultline.close()
+      await expectAccepted(options)
     }
   })
 })
