@@ -185,6 +185,42 @@ describe('options', () => {
       /known: perClient, windowMs$/,
     ],
     [
+      'a mail flag given as a string',
+      { managers: ['ops@example.org'], mail: { host: 'x', secure: 'true' } },
+      'mail.secure',
+      /must be true or false; got "true" \(string\)$/,
+    ],
+    [
+      'a certificate check given as a string',
+      { managers: ['ops@example.org'], mail: { host: 'x', tls: { rejectUnauthorized: 'false' } } },
+      'mail.tls.rejectUnauthorized',
+      /must be true or false; got "false" \(string\)$/,
+    ],
+    [
+      'force given as a word',
+      { tickets: { url: 'local:tickets', force: 'yes' } },
+      'tickets.force',
+      /must be true or false/,
+    ],
+    [
+      'a mail host that is no string',
+      { managers: ['ops@example.org'], mail: { host: ['mail.example.org'] } },
+      'mail.host',
+      /must be a non-empty string; got \[ 'mail.example.org' \] \(array\)$/,
+    ],
+    [
+      'mail recipients that are no list of addresses',
+      { managers: ['ops@example.org'], mail: { host: 'x', to: 'dev@example.org' } },
+      'mail.to',
+      /must be a list of e-mail addresses; got "dev@example.org" \(string\)$/,
+    ],
+    [
+      'a syslog TLS key that is no PEM, without showing it',
+      { syslog: { url: 'tls://127.0.0.1', tls: { cert: 'c.pem', key: 1234 } } },
+      'syslog.tls.key',
+      /must be PEM text or a PEM file's path, or a list of them; got a number \(its value is not shown\)$/,
+    ],
+    [
       'a negative in-doubt time',
       { syslog: { url: 'tcp://127.0.0.1', inDoubtMs: -1 } },
       'syslog.inDoubtMs',

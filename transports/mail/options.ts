@@ -2,8 +2,12 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import {
   checkCeiling,
+  checkFieldTypes,
   checkKnownKeys,
+  describeValue,
+  EMAIL,
   failOption,
+  type FieldType,
   parseSettingUrl,
   readCaOption,
 } from '../../lib/config/option-checks.js'
@@ -134,6 +138,18 @@ const TLS_FIELDS: ReadonlyArray<keyof NonNullable<MailOptions['tls']>> = [
   'servername',
   'rejectUnauthorized',
 ]
+const FIELD_TYPES: Record<string, FieldType> = {
+  host: 'text',
+  from: 'text',
+  secure: 'boolean',
+  requireTLS: 'boolean',
+  force: 'boolean',
+}
+const TLS_TYPES: Record<string, FieldType> = {
+  ca: 'pem',
+  servername: 'text',
+  rejectUnauthorized: 'boolean',
+}
 /** The recipient of an outbox's mails when nobody is named: the files are read from the disk, not delivered. */
 const OUTBOX_RECIPIENT = 'ops@localhost'
 
@@ -204,6 +220,10 @@ export function resolveMailOptions(
   checkKnownKeys('mail.timeouts', raw.timeouts, TIMEOUT_FIELDS, 'a mail timeout')
   checkKnownKeys('mail.tls', raw.tls, TLS_FIELDS, 'a mail TLS option')
   checkMailAuth(raw.auth)
+  checkFieldTypes('mail', raw, FIELD_TYPES)
+  checkFieldTypes('mail.tls', raw.tls, TLS_TYPES)
+  if (raw.to !== undefined && (!Array.isArray(raw.to) || !raw.to.every((s) => EMAIL.test(s))))
+    failOption('mail.to', `must be a list of e-mail addresses; got ${describeValue(raw.to)}`)
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url, 'mail'), ...raw } : raw
   const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)
