@@ -19,6 +19,31 @@ function configError(
   throw new Error(`no error for ${JSON.stringify(options)}`)
 }
 
+/** Fails at start-up on `options`, naming `field` first in a message that says `message`. */
+function expectRefused(options: unknown, field: string, message: RegExp): FaultlineConfigError {
+  const err = configError(options)
+  expect(err.field).to.equal(field)
+  expect(err.message).to.match(
+    new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
+  )
+  expect(err.message).to.match(message)
+  return err
+}
+
+/** Starts and closes an instance with `options`, in debug mode, where mail and the others stay off. */
+async function expectAccepted(options: Record<string, unknown>): Promise<void> {
+  const faultline = createFaultline({
+    env: false,
+    stderr: false,
+    notices: false,
+    spoolDir: false,
+    debug: true,
+    managers: ['ops@example.org'],
+    ...(options as FaultlineOptions),
+  })
+  await faultline.close()
+}
+
 describe('options', () => {
   const cases: Array<[string, unknown, string, RegExp]> = [
     [
@@ -160,6 +185,42 @@ describe('options', () => {
       /known: perClient, windowMs$/,
     ],
     [
+      'a mail flag given as a string',
+      { managers: ['ops@example.org'], mail: { host: 'x', secure: 'true' } },
+      'mail.secure',
+      /must be true or false; got "true" \(string\)$/,
+    ],
+    [
+      'a certificate check given as a string',
+      { managers: ['ops@example.org'], mail: { host: 'x', tls: { rejectUnauthorized: 'false' } } },
+      'mail.tls.rejectUnauthorized',
+      /must be true or false; got "false" \(string\)$/,
+    ],
+    [
+      'force given as a word',
+      { tickets: { url: 'local:tickets', force: 'yes' } },
+      'tickets.force',
+      /must be true or false/,
+    ],
+    [
+      'a mail host that is no string',
+      { managers: ['ops@example.org'], mail: { host: ['mail.example.org'] } },
+      'mail.host',
+      /must be a non-empty string; got \[ 'mail.example.org' \] \(array\)$/,
+    ],
+    [
+      'mail recipients that are no list of addresses',
+      { managers: ['ops@example.org'], mail: { host: 'x', to: 'dev@example.org' } },
+      'mail.to',
+      /must be a list of e-mail addresses; got "dev@example.org" \(string\)$/,
+    ],
+    [
+      'a syslog TLS key that is no PEM, without showing it',
+      { syslog: { url: 'tls://127.0.0.1', tls: { cert: 'c.pem', key: 1234 } } },
+      'syslog.tls.key',
+      /must be PEM text or a PEM file's path, or a list of them; got a number \(its value is not shown\)$/,
+    ],
+    [
       'a negative in-doubt time',
       { syslog: { url: 'tcp://127.0.0.1', inDoubtMs: -1 } },
       'syslog.inDoubtMs',
@@ -169,12 +230,7 @@ describe('options', () => {
 
   for (const [what, options, field, message] of cases) {
     it(`should fail at start-up on ${what}, naming the field`, () => {
-      const err = configError(options)
-      expect(err.field).to.equal(field)
-      expect(err.message).to.match(
-        new RegExp(`^faultline: option "${field.replace(/[[\].]/g, '\\$&')}"`),
-      )
-      expect(err.message).to.match(message)
+      expectRefused(options, field, message)
     })
   }
 
@@ -233,6 +289,229 @@ describe('options', () => {
     expect(err.message).to.contain('unknown option "manager"; did you mean "managers"?')
   })
 
+  describe('mail.auth', () => {
+    // each holds the secret hunter2, which no message may show
+    const cases: Array<[string, unknown, string, RegExp]> = [
+      [
+        'a misspelt key',
+        { usr: 'alerts', pass: 'hunter2' },
+        'mail.auth.usr',
+        /is not a mail auth option; known: user, pass, method, type$/,
+      ],
+      [
+        'a password that is no string',
+        { user: 'alerts', pass: ['hunter2'] },
+        'mail.auth.pass',
+        /must be a non-empty string; got an array \(its value is not shown\)$/,
+      ],
+      [
+        'a user that is no string',
+        { user: 42, pass: 'hunter2' },
+        'mail.auth.user',
+        /must be a non-empty string; got a number/,
+      ],
+      [
+        'an auth that is no object',
+        'alerts:hunter2',
+        'mail.auth',
+        /must be an object such as \{ user, pass \} .*; got a string of 14 characters \(its value is not shown\)$/,
+      ],
+      [
+        'an unknown SASL method',
+        { user: 'alerts', pass: 'hunter2', method: 'NTLM' },
+        'mail.auth.method',
+        /must be one of PLAIN, LOGIN, CRAM-MD5/,
+      ],
+      [
+        'an auth type nodemailer does not know',
+        { type: 'apikey', user: 'alerts', pass: 'hunter2' },
+        'mail.auth.type',
+        /must be 'login' \(the default\) or 'OAuth2'/,
+      ],
+      [
+        'a misspelt OAuth2 key',
+        { type: 'OAuth2', user: 'alerts', refresToken: 'hunter2' },
+        'mail.auth.refresToken',
+        /is not an OAuth2 mail auth option; known: type, user, accessToken, /,
+      ],
+      [
+        'an OAuth2 secret that is no string',
+        { type: 'OAuth2', user: 'alerts', refreshToken: 'x', clientSecret: { hunter2: 1 } },
+        'mail.auth.clientSecret',
+        /must be a non-empty string; got an object/,
+      ],
+      [
+        'OAuth2 with no way to a token',
+        { type: 'OAuth2', user: 'alerts', clientSecret: 'hunter2' },
+        'mail.auth',
+        /needs an accessToken, or what gets one/,
+      ],
+    ]
+    for (const [what, auth, field, message] of cases) {
+      it(`should fail at start-up on ${what}, naming ${field} and not showing the secret`, () => {
+        const mail = { host: 'mail.example.org', auth }
+        const err = expectRefused({ managers: ['ops@example.org'], mail }, field, message)
+        expect(err.message).not.to.contain('hunter2')
+      })
+    }
+
+    it('should accept a password login and the OAuth2 forms nodemailer takes', async () => {
+      for (const auth of [
+        { user: 'alerts', pass: 'hunter2' },
+        { user: 'alerts', pass: 'hunter2', method: 'cram-md5' },
+        { type: 'OAuth2', user: 'alerts@example.org', accessToken: 'ya29.x', expires: 0 },
+        {
+          type: 'oauth2',
+          user: 'alerts@example.org',
+          clientId: 'id',
+          clientSecret: 'secret',
+          refreshToken: 'r',
+          accessUrl: 'https://login.example.org/token',
+        },
+        { type: 'OAuth2', user: 'a@example.org', serviceClient: '1', privateKey: 'PEM' },
+        { type: 'OAuth2', user: 'a@example.org', provisionCallback: () => {} },
+      ]) {
+        await expectAccepted({ mail: { host: 'mail.example.org', auth } })
+      }
+    })
+  })
+
+  describe('store: cluster and sentinel objects', () => {
+    const node = { url: 'redis://127.0.0.1:7000' }
+    const sentinelNode = { host: '127.0.0.1', port: 26379 }
+    const cases: Array<[string, unknown, string, RegExp]> = [
+      [
+        'a cluster without root nodes',
+        { cluster: { rootNodes: [] } },
+        'store.cluster.rootNodes',
+        /must be a list of at least one \{ url \} or \{ socket \}; got an array of 0$/,
+      ],
+      [
+        'a cluster root node that is no object',
+        { cluster: { rootNodes: [node, 'redis://127.0.0.1:7001'] } },
+        'store.cluster.rootNodes[1]',
+        /must be \{ url: 'redis:\/\/host:port' \} or \{ socket: \{ host, port \} \}; got "redis:/,
+      ],
+      [
+        'a cluster root node with neither url nor socket',
+        { cluster: { rootNodes: [node, { host: '127.0.0.1', port: 7001 }] } },
+        'store.cluster.rootNodes[1]',
+        /got \{ host, port \} \(object\)$/,
+      ],
+      [
+        'a cluster root node whose URL is no redis URL',
+        { cluster: { rootNodes: [{ url: 'http://127.0.0.1:7000' }] } },
+        'store.cluster.rootNodes[0].url',
+        /must be a URL starting with redis: or rediss:/,
+      ],
+      [
+        'a cluster root node socket with a bad port',
+        { cluster: { rootNodes: [{ socket: { host: '127.0.0.1', port: '7000' } }] } },
+        'store.cluster.rootNodes[0].socket.port',
+        /must be a port number from 1 to 65535; got "7000" \(string\)$/,
+      ],
+      [
+        'cluster defaults that are no object',
+        { cluster: { rootNodes: [node], defaults: 'redis://127.0.0.1' } },
+        'store.cluster.defaults',
+        /must be an object of node-redis client options/,
+      ],
+      [
+        'a cluster that is no object',
+        { cluster: [node] },
+        'store.cluster',
+        /must be createCluster options with rootNodes/,
+      ],
+      [
+        'a sentinel that is no object',
+        { sentinel: 'mymaster' },
+        'store.sentinel',
+        /must be createSentinel options \{ name, sentinelRootNodes/,
+      ],
+      [
+        'a sentinel without a name',
+        { sentinel: { sentinelRootNodes: [sentinelNode] } },
+        'store.sentinel.name',
+        /must be the name the sentinels know the primary by; got undefined/,
+      ],
+      [
+        'a sentinel without sentinel nodes',
+        { sentinel: { name: 'mymaster' } },
+        'store.sentinel.sentinelRootNodes',
+        /must be a list of at least one \{ host, port \}; got undefined/,
+      ],
+      [
+        'a sentinel node without a port',
+        { sentinel: { name: 'mymaster', sentinelRootNodes: [sentinelNode, { host: 'b' }] } },
+        'store.sentinel.sentinelRootNodes[1]',
+        /must be \{ host, port \}; got \{ host \} \(object\)$/,
+      ],
+      [
+        'a sentinel node with a port past 65535',
+        { sentinel: { name: 'm', sentinelRootNodes: [{ host: 'b', port: 70_000 }] } },
+        'store.sentinel.sentinelRootNodes[0].port',
+        /must be a port number from 1 to 65535/,
+      ],
+      [
+        'sentinel node client options whose socket is no object',
+        {
+          sentinel: {
+            name: 'm',
+            sentinelRootNodes: [sentinelNode],
+            nodeClientOptions: { socket: 1 },
+          },
+        },
+        'store.sentinel.nodeClientOptions.socket',
+        /must be an object of socket options; got 1 \(number\)$/,
+      ],
+    ]
+    for (const [what, store, field, message] of cases) {
+      it(`should fail at start-up on ${what}, naming ${field}`, () => {
+        expectRefused({ store }, field, message)
+      })
+    }
+
+    it('should not show a password among the node-redis options of a refused cluster or sentinel', () => {
+      for (const store of [
+        { cluster: { rootNodes: [{ socket: {}, password: 'hunter2' }] } },
+        { cluster: { rootNodes: [{ url: 'redis://:hunter2@127.0.0.1:7000/3' }] } },
+        { sentinel: { sentinelRootNodes: [], nodeClientOptions: { password: 'hunter2' } } },
+      ]) {
+        const err = configError({ store })
+        expect(err.message, err.message).not.to.contain('hunter2')
+      }
+    })
+
+    it('should pass node-redis options it does not read on to node-redis, unchecked', async () => {
+      for (const store of [
+        {
+          cluster: {
+            rootNodes: [
+              { socket: { host: '127.0.0.1', port: 1 } },
+              { url: 'rediss://127.0.0.1:2/0' },
+            ],
+            defaults: { password: 'p', socket: { tls: false } },
+            useReplicas: true,
+            minimizeConnections: true,
+            someFutureOption: 1,
+          },
+          prefix: 'faultline:{shop}:',
+        },
+        {
+          sentinel: {
+            name: 'mymaster',
+            sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }],
+            nodeClientOptions: { password: 'p' },
+            sentinelClientOptions: { socket: { connectTimeout: 100 } },
+            masterPoolSize: 2,
+          },
+        },
+      ]) {
+        await expectAccepted({ store: { ...store, timeoutMs: 10 } })
+      }
+    })
+  })
+
   it('should never print a password from a transport URL in an error', () => {
     const err = configError({ mail: 'http://user:hunter2@mail.example.org' })
     expect(err.message).not.to.contain('hunter2')
@@ -266,6 +545,33 @@ describe('options', () => {
       const err = configError({}, { FAULTLINE_DEBUG: 'maybe' })
       expect(err.field).to.equal('FAULTLINE_DEBUG')
       expect(err.message).to.contain('environment variable FAULTLINE_DEBUG must be one of')
+    })
+
+    it('should fail at start-up on a variable it reads from env that holds no string, naming it', () => {
+      const err = configError({}, { NODE_ENV: 'production', FAULTLINE_DEBUG: 1 as never })
+      expect(err.field).to.equal('env.FAULTLINE_DEBUG')
+      expect(err.message).to.equal(
+        'faultline: option "env.FAULTLINE_DEBUG" must be a string, as in process.env; got 1 (number)',
+      )
+      expect(configError({}, { NODE_ENV: ['test'] as never }).field).to.equal('env.NODE_ENV')
+    })
+
+    it('should keep a cluster or sentinel store the code sets when FAULTLINE_STORE is set too', async () => {
+      for (const store of [
+        { cluster: { rootNodes: [{ url: 'redis://127.0.0.1:1' }] }, timeoutMs: 10 },
+        {
+          sentinel: { name: 'm', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] },
+          timeoutMs: 10,
+        },
+      ]) {
+        const faultline = createFaultline({
+          stderr: false,
+          notices: false,
+          store,
+          env: { FAULTLINE_STORE: 'redis://127.0.0.1:2' },
+        })
+        await faultline.close()
+      }
     })
 
     it('should turn debug on and off from FAULTLINE_DEBUG', async () => {
@@ -418,15 +724,7 @@ describe('URL-shaped options', () => {
       { mail: 'smtp://alerts:hunter2@mail.example.org:587/?from=a@example.org' },
       { tickets: 'redmine+https://KEY@t.example.org:8443/redmine/projects/shop' },
     ]) {
-      const faultline = createFaultline({
-        env: false,
-        stderr: false,
-        spoolDir: false,
-        debug: true,
-        managers: ['ops@example.org'],
-        ...options,
-      })
-      await faultline.close()
+      await expectAccepted(options)
     }
   })
 })

@@ -29,6 +29,26 @@ type Variable = (typeof ENVIRONMENT_VARIABLES)[number][0]
 const LEVELS = ['error', 'warn', 'info', 'debug']
 const FORCEABLE = ['mail', 'syslog', 'tickets'] as const
 
+/**
+ * Fails at start-up on a variable faultline reads from the `env` option that holds no string, as
+ * `process.env` never does: `env.FAULTLINE_DEBUG` given `1`, say. Any other key is the app's own.
+ *
+ * @example
+ * ```ts
+ * checkEnvironmentValues({ NODE_ENV: 'production', FAULTLINE_DEBUG: 1 }) // throws naming env.FAULTLINE_DEBUG
+ * ```
+ */
+export function checkEnvironmentValues(env: Record<string, unknown>): void {
+  for (const name of ['NODE_ENV', ...ENVIRONMENT_VARIABLES.map(([variable]) => variable)]) {
+    const value = env[name]
+    if (value !== undefined && typeof value !== 'string')
+      throw new FaultlineConfigError(
+        `env.${name}`,
+        `faultline: option "env.${name}" must be a string, as in process.env; got ${describe(value)}`,
+      )
+  }
+}
+
 /** The options the environment asks for, and which variable each came from (for messages that name it). */
 export interface EnvironmentSettings {
   options: CoreOptions
@@ -119,7 +139,7 @@ function namesNoTarget(option: string, setting: Record<string, unknown>): boolea
     mail: ['url', 'host', 'outbox'],
     syslog: ['url', 'host', 'path'],
     tickets: ['url', 'adapter'],
-    store: ['url', 'redis'],
+    store: ['url', 'redis', 'cluster', 'sentinel'],
   }
   return (targets[option] ?? []).every((key) => setting[key] === undefined)
 }

@@ -168,3 +168,45 @@ export function checkCeiling(
     ceilingPeriodMs: wholeAtLeastOne(`${prefix}.ceiling.periodMs`, ceiling.periodMs, 60 * 60_000),
   }
 }
+
+/** What a field of a destination's settings must be: a flag, a non-empty text, or PEM (text, a file's path, or a Buffer, or a list of them). */
+export type FieldType = 'boolean' | 'text' | 'pem'
+
+const isText = (value: unknown): boolean => typeof value === 'string' && value.trim() !== ''
+const isPem = (value: unknown): boolean => isText(value) || Buffer.isBuffer(value)
+
+/**
+ * Fails at start-up on a field of `setting` that is set but not of its type, naming it: a flag given
+ * `'false'` would otherwise read as on (or off), a host given a number fail only at the first report.
+ * PEM values are described by their type alone: a private key is a secret.
+ *
+ * @example
+ * ```ts
+ * checkFieldTypes('mail', { secure: 'true' }, { secure: 'boolean' }) // throws naming mail.secure
+ * ```
+ */
+export function checkFieldTypes(
+  prefix: string,
+  setting: unknown,
+  types: Record<string, FieldType>,
+): void {
+  if (setting === null || typeof setting !== 'object') return
+  for (const [key, type] of Object.entries(types)) {
+    const value = (setting as Record<string, unknown>)[key]
+    const field = `${prefix}.${key}`
+    if (value === undefined) continue
+    if (type === 'boolean' && typeof value !== 'boolean')
+      failOption(field, `must be true or false; got ${describeValue(value)}`)
+    if (type === 'text' && !isText(value))
+      failOption(field, `must be a non-empty string; got ${describeValue(value)}`)
+    const pems = Array.isArray(value) ? value : [value]
+    if (type === 'pem' && (pems.length === 0 || !pems.every(isPem))) {
+      const kind = Array.isArray(value) ? 'a list holding other values' : describeKind(value)
+      failOption(field, `must be PEM text or a PEM file's path, or a list of them; got ${kind}`)
+    }
+  }
+}
+
+function describeKind(value: unknown): string {
+  return value === null ? 'null' : `a ${typeof value} (its value is not shown)`
+}

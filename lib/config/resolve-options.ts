@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { checkKnownKeys, describeValue as describe, EMAIL } from './option-checks.js'
 import { checkStore } from './store-option.js'
 import { checkLogger } from './logger-option.js'
-import { applyEnvironment, blameEnvironment } from './environment.js'
+import { applyEnvironment, blameEnvironment, checkEnvironmentValues } from './environment.js'
 import { isNoticesOption, noticeChannel } from '../notices.js'
 import { FaultlineConfigError } from './config-error.js'
 import type { CoreOptions, ResolvedOptions, TransportSetting } from './options.js'
@@ -227,7 +227,8 @@ export function resolveOptions(
       )
     }
   }
-  if (raw.env !== undefined && raw.env !== false) checkPlainObject('env', raw.env)
+  if (raw.env !== undefined && raw.env !== false)
+    checkEnvironmentValues(checkPlainObject('env', raw.env))
   const env =
     raw.env === false
       ? {}

@@ -1,4 +1,4 @@
-import { describeValue as describe } from './option-checks.js'
+import { describeValue as describe, parseSettingUrl } from './option-checks.js'
 import { FaultlineConfigError } from './config-error.js'
 import type { ClusterSetting, RedisNode, SentinelSetting } from '../store/redis-topology.js'
 
@@ -83,33 +83,118 @@ export function parseTopologyUrl(field: string, value: string): TopologyFromUrl 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value)
 
-/** Checks `{ rootNodes: [...] , ...createCluster options }`. */
+/**
+ * A bad part of a cluster or sentinel setting as a message may show it: an object by its keys alone,
+ * since node-redis's options beside them may hold a password (`password`, `defaults.password`).
+ */
+function shown(value: unknown): string {
+  if (isRecord(value)) return `{ ${Object.keys(value).join(', ')} } (object)`
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  return describe(value)
+}
+
+function refuse(field: string, expected: string, got: unknown): never {
+  throw new FaultlineConfigError(
+    field,
+    `faultline: option "${field}" must be ${expected}; got ${shown(got)}`,
+  )
+}
+
+const MAX_NODES = 64
+
+function checkNodeList(field: string, value: unknown, expected: string): unknown[] {
+  if (!Array.isArray(value) || value.length === 0)
+    return refuse(field, `a list of at least one ${expected}`, value)
+  if (value.length > MAX_NODES) refuse(field, `a list of at most ${MAX_NODES} nodes`, value)
+  return value
+}
+
+function checkHostPort(field: string, node: Record<string, unknown>): void {
+  if (node.host !== undefined && (typeof node.host !== 'string' || node.host === ''))
+    refuse(`${field}.host`, 'a host name or address', node.host)
+  const port = node.port
+  if (
+    port !== undefined &&
+    (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+  )
+    refuse(`${field}.port`, 'a port number from 1 to 65535', port)
+}
+
+/**
+ * node-redis client options, passed on as they are but for the socket faultline adds its own defaults
+ * to: only what faultline reads is checked, the object's type and where its socket points.
+ */
+function checkClientOptions(field: string, value: unknown): void {
+  if (value === undefined) return
+  if (!isRecord(value)) refuse(field, 'an object of node-redis client options', value)
+  if (value.socket === undefined) return
+  if (!isRecord(value.socket))
+    refuse(`${field}.socket`, 'an object of socket options', value.socket)
+  checkHostPort(`${field}.socket`, value.socket)
+  if (
+    value.socket.path !== undefined &&
+    (typeof value.socket.path !== 'string' || value.socket.path === '')
+  )
+    refuse(`${field}.socket.path`, 'the path of a Unix socket', value.socket.path)
+}
+
+/** A cluster's root node: client options, of which faultline needs where the node is (`url` or `socket`). */
+function checkRootNode(field: string, node: unknown): void {
+  const expected = "{ url: 'redis://host:port' } or { socket: { host, port } }"
+  if (!isRecord(node)) return refuse(field, expected, node)
+  checkClientOptions(field, node)
+  if (node.url !== undefined) {
+    if (typeof node.url !== 'string') refuse(`${field}.url`, 'a redis:// URL', node.url)
+    const url = parseSettingUrl(`${field}.url`, node.url, ['redis:', 'rediss:'], { path: 'any' })
+    if (url.pathname.length > 1 && url.pathname !== '/0')
+      refuse(
+        `${field}.url`,
+        'a URL without a database (a cluster has only database 0)',
+        url.pathname,
+      )
+    return
+  }
+  const socket = node.socket
+  if (!isRecord(socket) || ['host', 'port', 'path'].every((key) => socket[key] === undefined))
+    refuse(field, expected, node)
+}
+
+/**
+ * Checks `{ rootNodes: [...], ...createCluster options }`. Beside `rootNodes` and `defaults`, which
+ * faultline reads, every key is a `createCluster` option passed to node-redis as is (docs/fleet.md):
+ * none is refused, so a newer node-redis's options work.
+ */
 export function checkCluster(value: unknown): ClusterSetting {
-  if (!isRecord(value) || !Array.isArray(value.rootNodes) || value.rootNodes.length === 0)
-    return fail('store.cluster', 'createCluster options with rootNodes: [{ url }, …]', value)
-  for (const node of value.rootNodes)
-    if (!isRecord(node) || (typeof node.url !== 'string' && !isRecord(node.socket)))
-      fail('store.cluster.rootNodes', 'a list of { url } or { socket: { host, port } }', node)
+  if (!isRecord(value))
+    return refuse('store.cluster', 'createCluster options with rootNodes: [{ url }, …]', value)
+  const nodes = checkNodeList('store.cluster.rootNodes', value.rootNodes, '{ url } or { socket }')
+  nodes.forEach((node, i) => checkRootNode(`store.cluster.rootNodes[${i}]`, node))
+  checkClientOptions('store.cluster.defaults', value.defaults)
   return value as ClusterSetting
 }
 
-/** Checks `{ name, sentinelRootNodes: [{ host, port }], ...createSentinel options }`. */
+/**
+ * Checks `{ name, sentinelRootNodes: [{ host, port }], ...createSentinel options }`. Beside those and
+ * the client options faultline adds its defaults to, every key is a `createSentinel` option passed to
+ * node-redis as is (docs/fleet.md): none is refused.
+ */
 export function checkSentinel(value: unknown): SentinelSetting {
-  if (!isRecord(value) || typeof value.name !== 'string' || !/^[\w.-]{1,100}$/.test(value.name))
-    return fail('store.sentinel.name', 'the name the sentinels know the primary by', value)
-  const nodes = value.sentinelRootNodes
-  if (!Array.isArray(nodes) || nodes.length === 0)
-    fail('store.sentinel.sentinelRootNodes', 'a list of { host, port }', nodes)
-  for (const node of nodes as unknown[]) {
-    const ok =
-      isRecord(node) &&
-      typeof node.host === 'string' &&
-      node.host !== '' &&
-      Number.isInteger(node.port) &&
-      (node.port as number) >= 1 &&
-      (node.port as number) <= 65535
-    if (!ok) fail('store.sentinel.sentinelRootNodes', 'a list of { host, port }', node)
-  }
+  if (!isRecord(value))
+    return refuse(
+      'store.sentinel',
+      'createSentinel options { name, sentinelRootNodes: [{ host, port }] }',
+      value,
+    )
+  if (typeof value.name !== 'string' || !/^[\w.-]{1,100}$/.test(value.name))
+    refuse('store.sentinel.name', 'the name the sentinels know the primary by', value.name)
+  const field = 'store.sentinel.sentinelRootNodes'
+  checkNodeList(field, value.sentinelRootNodes, '{ host, port }').forEach((node, i) => {
+    if (!isRecord(node) || node.host === undefined || node.port === undefined)
+      refuse(`${field}[${i}]`, '{ host, port }', node)
+    checkHostPort(`${field}[${i}]`, node)
+  })
+  checkClientOptions('store.sentinel.nodeClientOptions', value.nodeClientOptions)
+  checkClientOptions('store.sentinel.sentinelClientOptions', value.sentinelClientOptions)
   return value as unknown as SentinelSetting
 }
 
@@ -134,7 +219,8 @@ export function targetOfTopology(
   }
   const nodes = (setting as ClusterSetting).rootNodes.map((n) => {
     if (typeof n.url === 'string') return hostOfUrl(n.url)
-    const socket = n.socket as { host?: unknown; port?: unknown }
+    const socket = n.socket as { host?: unknown; port?: unknown; path?: unknown }
+    if (typeof socket.path === 'string') return socket.path
     return `${String(socket.host ?? 'localhost')}:${String(socket.port ?? 6379)}`
   })
   return `redis+cluster://${nodes.join(',')}`

@@ -118,14 +118,14 @@ describe('store option: cluster and sentinel', function () {
       ['redis+sentinel://a:26379', 'store'],
       ['redis+sentinel://a:26379/bad name', 'store'],
       ['redis+sentinel://u:%zz@a:26379/m', 'store'],
-      [{ cluster: {} }, 'store.cluster'],
-      [{ cluster: { rootNodes: [42] } }, 'store.cluster.rootNodes'],
+      [{ cluster: {} }, 'store.cluster.rootNodes'],
+      [{ cluster: { rootNodes: [42] } }, 'store.cluster.rootNodes[0]'],
       [{ cluster: { rootNodes: [{ url: 'redis://a:1' }] }, prefix: 'fl:' }, 'store.prefix'],
       [{ cluster: { rootNodes: [{ url: 'redis://a:1' }] }, prefix: 'fl:{}:' }, 'store.prefix'],
       [{ sentinel: { sentinelRootNodes: [{ host: 'a', port: 1 }] } }, 'store.sentinel.name'],
       [
         { sentinel: { name: 'm', sentinelRootNodes: [{ host: 'a' }] } },
-        'store.sentinel.sentinelRootNodes',
+        'store.sentinel.sentinelRootNodes[0]',
       ],
       [{ url: 'redis://a', cluster: { rootNodes: [{ url: 'redis://a:1' }] } }, 'store'],
     ]

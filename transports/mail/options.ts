@@ -2,12 +2,17 @@ import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import {
   checkCeiling,
+  checkFieldTypes,
   checkKnownKeys,
+  describeValue,
+  EMAIL,
   failOption,
+  type FieldType,
   parseSettingUrl,
   readCaOption,
 } from '../../lib/config/option-checks.js'
 import { rejectRenamed } from '../../lib/config/renames.js'
+import { checkMailAuth, type MailAuth } from './auth-option.js'
 
 /**
  * The `mail` option as an object.
@@ -26,7 +31,8 @@ export interface MailOptions {
   port?: number
   /** TLS from the first byte (port 465); otherwise STARTTLS. */
   secure?: boolean
-  auth?: { user: string; pass: string }
+  /** `{ user, pass }` (and `method`: `PLAIN`, `LOGIN` or `CRAM-MD5`), or `{ type: 'OAuth2', user, accessToken, … }`. */
+  auth?: MailAuth
   /** The sender. Default: `"<app> errors" <faultline@<host name>>`. */
   from?: string
   /** Recipients; by default the top-level `managers` (for an `outbox` without managers, `ops@localhost`). */
@@ -77,7 +83,7 @@ export interface SmtpSettings {
   port: number
   secure: boolean
   requireTLS: boolean
-  auth?: { user: string; pass: string }
+  auth?: MailAuth
   tls: { ca?: string[]; servername?: string; rejectUnauthorized: boolean }
   connectionTimeout: number
   greetingTimeout: number
@@ -132,6 +138,18 @@ const TLS_FIELDS: ReadonlyArray<keyof NonNullable<MailOptions['tls']>> = [
   'servername',
   'rejectUnauthorized',
 ]
+const FIELD_TYPES: Record<string, FieldType> = {
+  host: 'text',
+  from: 'text',
+  secure: 'boolean',
+  requireTLS: 'boolean',
+  force: 'boolean',
+}
+const TLS_TYPES: Record<string, FieldType> = {
+  ca: 'pem',
+  servername: 'text',
+  rejectUnauthorized: 'boolean',
+}
 /** The recipient of an outbox's mails when nobody is named: the files are read from the disk, not delivered. */
 const OUTBOX_RECIPIENT = 'ops@localhost'
 
@@ -201,6 +219,11 @@ export function resolveMailOptions(
       failOption(`mail.${key}`, `is not a mail option; known: ${KNOWN.join(', ')}`)
   checkKnownKeys('mail.timeouts', raw.timeouts, TIMEOUT_FIELDS, 'a mail timeout')
   checkKnownKeys('mail.tls', raw.tls, TLS_FIELDS, 'a mail TLS option')
+  checkMailAuth(raw.auth)
+  checkFieldTypes('mail', raw, FIELD_TYPES)
+  checkFieldTypes('mail.tls', raw.tls, TLS_TYPES)
+  if (raw.to !== undefined && (!Array.isArray(raw.to) || !raw.to.every((s) => EMAIL.test(s))))
+    failOption('mail.to', `must be a list of e-mail addresses; got ${describeValue(raw.to)}`)
   const merged: MailOptions = raw.url ? { ...fromUrl(raw.url, 'mail'), ...raw } : raw
   const to = merged.to ?? recipientsOf(merged, context.managers)
   if (!Array.isArray(to) || to.length === 0)

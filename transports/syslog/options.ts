@@ -2,10 +2,12 @@ import { hostname } from 'node:os'
 import type { NoticesOption } from '../../lib/notices.js'
 import { FACILITIES, toHeaderField } from './format.js'
 import {
+  checkFieldTypes,
   checkKnownKeys,
   failOption,
   parseSettingUrl,
   readCaOption,
+  type FieldType,
 } from '../../lib/config/option-checks.js'
 
 /**
@@ -147,6 +149,13 @@ const TLS_FIELDS: ReadonlyArray<keyof NonNullable<SyslogOptions['tls']>> = [
   'key',
 ]
 const DEFAULT_PORTS = { udp: 514, tcp: 601, tls: 6514, relp: 2514, 'relp+tls': 2514, unix: 0 }
+const TLS_TYPES: Record<string, FieldType> = {
+  ca: 'pem',
+  servername: 'text',
+  rejectUnauthorized: 'boolean',
+  cert: 'pem',
+  key: 'pem',
+}
 const PROTOCOLS = ['udp', 'tcp', 'tls', 'relp', 'relp+tls', 'unix']
 
 function fromUrl(url: string, field: string): SyslogOptions {
@@ -198,6 +207,8 @@ export function resolveSyslogOptions(
   for (const key of Object.keys(raw))
     if (!KNOWN.includes(key))
       failOption(`syslog.${key}`, `is not a syslog option; known: ${KNOWN.join(', ')}`)
+  checkFieldTypes('syslog', raw, { path: 'text', force: 'boolean' })
+  checkFieldTypes('syslog.tls', raw.tls, TLS_TYPES)
   const o: SyslogOptions = raw.url ? { ...fromUrl(raw.url, 'syslog'), ...raw } : raw
   const protocol = o.protocol ?? 'udp'
   if (!PROTOCOLS.includes(protocol))

@@ -2,7 +2,12 @@ import type { TicketAdapter } from './adapter.js'
 import type { NoticesOption } from '../../lib/notices.js'
 import { LocalTicketAdapter } from './local.js'
 import { RedmineAdapter } from './redmine.js'
-import { checkCeiling, failOption, parseSettingUrl } from '../../lib/config/option-checks.js'
+import {
+  checkCeiling,
+  checkFieldTypes,
+  failOption,
+  parseSettingUrl,
+} from '../../lib/config/option-checks.js'
 import { rejectRenamed } from '../../lib/config/renames.js'
 import type { CeilingOptions } from '../mail/options.js'
 import { tracAdapterFromUrl, checkTracFields } from './trac-options.js'
@@ -204,6 +209,7 @@ export function resolveTicketOptions(
     if (!KNOWN.includes(key))
       failOption(`tickets.${key}`, `is not a tickets option; known: ${KNOWN.join(', ')}`)
   checkRedmineSettings(o.redmine)
+  checkFieldTypes('tickets', o, { force: 'boolean' })
   if (
     o.digestWindowMs !== undefined &&
     (typeof o.digestWindowMs !== 'number' || !(o.digestWindowMs > 0))
