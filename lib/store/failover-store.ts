@@ -12,7 +12,7 @@ import type {
   StoredOccurrence,
 } from './types.js'
 
-/** How the failover judges Redis and what it says when Redis goes and comes back. */
+/** How the failover judges Redis (its link's options), how often it reads the fleet's mutes, and how it gives the client back. */
 export interface FailoverOptions extends LinkOptions {
   /** How often the fleet's mutes are read. */
   mutePollMs: number

@@ -1,6 +1,3 @@
-import { noticeOf, type NoticeChannel } from '../notices.js'
-import type { RedisStore } from './redis-store.js'
-
 /**
  * The failover store's line to Redis, apart from what the store shares over
  * it: each call's deadline, the cap on calls in flight, the outage said once,
@@ -9,6 +6,8 @@ import type { RedisStore } from './redis-store.js'
  * when Redis counts as gone, can be read without the dozen calls that merely
  * choose between Redis and the local state.
  */
+import { noticeOf, type NoticeChannel } from '../notices.js'
+import type { RedisStore } from './redis-store.js'
 
 /** How the link judges Redis and what it says when Redis goes and comes back. */
 export interface LinkOptions {
