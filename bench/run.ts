@@ -16,10 +16,10 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ROUTES } from './lib/routes.js'
 import { DEFAULT_CONTENDERS, findContender } from './lib/contenders.js'
-import { judge } from './lib/evidence.js'
-import { coreBusyTicks, processTicks, procStatusKB, startContender } from './lib/proc.js'
-import { aggregate, checkTargets, markdownTable, median, type Sample } from './lib/report.js'
-import { hasWrk, runWrk } from './lib/wrk.js'
+import { measure } from './lib/measure.js'
+import type { Sample } from './lib/report.js'
+import { finish } from './lib/results.js'
+import { hasWrk } from './lib/wrk.js'
 import { runSmoke } from './smoke.js'
 
 const { values: opts } = parseArgs({
@@ -129,15 +129,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms))
 }
 
-function versionOf(pkg: string): string {
-  try {
-    const manifest = new URL(`../node_modules/${pkg}/package.json`, import.meta.url)
-    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
-  } catch {
-    return '?'
-  }
-}
-
 async function main(): Promise<void> {
   if (opts.help) {
     process.stdout.write(`${USAGE}\n`)
@@ -243,173 +234,6 @@ async function main(): Promise<void> {
     }
   }
   finish(samples, routes, contenders, out, started)
-}
-
-interface MeasureOptions {
-  out: string
-  pinned: boolean
-  durationS: number
-  warmupS: number
-  connections: number
-  cpuProf: boolean
-  faultlineEntry: string | undefined
-}
-
-async function measure(
-  name: string,
-  route: string,
-  round: number,
-  retry: number,
-  o: MeasureOptions,
-): Promise<Sample> {
-  const sample: Sample = { contender: name, route, round, problems: [] }
-  // a fresh folder for every attempt: log files are appended to, and the evidence counts one attempt's lines
-  const dir = join(
-    o.out,
-    `${name}${route.replace(/\//g, '_')}-r${round + 1}${retry ? `-retry${retry}` : ''}`,
-  )
-  let running
-  try {
-    running = await startContender(findContender(name), {
-      dir,
-      ...(o.pinned ? { cpu: 1 } : {}),
-      cpuProf: o.cpuProf,
-      ...(o.faultlineEntry ? { faultlineEntry: o.faultlineEntry } : {}),
-    })
-    sample.readyRssKB = running.readyRssKB
-    const url = `http://127.0.0.1:${running.port}${route}`
-    const wrkCpu = o.pinned ? { cpu: 0 } : {}
-    await runWrk(url, { durationS: o.warmupS, connections: o.connections, ...wrkCpu })
-    // other processes on either core steal from the server or from wrk: measured, so a disturbed sample can be told apart
-    const before = {
-      core0: coreBusyTicks(0),
-      core1: coreBusyTicks(1),
-      server: processTicks(running.pid),
-      at: performance.now(),
-    }
-    sample.wrk = await runWrk(url, {
-      durationS: o.durationS,
-      connections: o.connections,
-      ...wrkCpu,
-    })
-    // the server's own CPU per request: steadier than requests/s on a shared machine, where others take turns on its core
-    const serverTicks = processTicks(running.pid) - before.server
-    if (Number.isFinite(serverTicks) && sample.wrk.requests > 0)
-      sample.cpuUsPerRequest = (serverTicks * 10_000) / sample.wrk.requests
-    if (o.pinned) {
-      // /proc counts in USER_HZ ticks, 100 per second on Linux
-      const ticks = ((performance.now() - before.at) / 1000) * 100
-      const onServerCore =
-        coreBusyTicks(1) - before.core1 - (processTicks(running.pid) - before.server)
-      const onWrkCore = coreBusyTicks(0) - before.core0 - sample.wrk.wrkTicks
-      sample.foreignPct = Math.max(
-        0,
-        (Math.max(onServerCore, Number.isFinite(onWrkCore) ? onWrkCore : 0) / ticks) * 100,
-      )
-    }
-    // the peak while under load; reading it before the stop keeps the evidence count out of it
-    sample.hwmKB = procStatusKB(running.pid, 'VmHWM')
-    sample.evidence = await running.stop(60_000)
-    sample.stderr = {
-      lines: countFileLines(join(dir, 'stderr.log')),
-      requests: Object.values(sample.evidence.requests).reduce((sum, n) => sum + n, 0),
-    }
-    // a few requests in flight when wrk stops may be cut off: allow one per connection, twice over
-    sample.problems.push(...judge(name, sample.evidence, 2 * o.connections))
-    const wrongStatus =
-      route === '/ok' ? sample.wrk.non2xx : sample.wrk.requests - sample.wrk.non2xx
-    if (wrongStatus > 0)
-      sample.problems.push(`${name} ${route}: ${wrongStatus} answers with the wrong status class`)
-    if (sample.wrk.socketErrors > 0)
-      sample.problems.push(`${name} ${route}: ${sample.wrk.socketErrors} socket errors`)
-  } catch (err) {
-    running?.kill()
-    sample.problems.push(`${name} ${route}: ${err instanceof Error ? err.message : String(err)}`)
-  }
-  return sample
-}
-
-function finish(
-  samples: Sample[],
-  routes: string[],
-  contenders: string[],
-  out: string,
-  started: number,
-): void {
-  const foreignValues = samples.flatMap((s) => (s.foreignPct === undefined ? [] : [s.foreignPct]))
-  const foreign = (f: (v: number[]) => number) =>
-    foreignValues.length ? `${f(foreignValues).toFixed(0)}%` : 'not measured'
-  const rows = aggregate(samples)
-  const table = markdownTable(rows, routes, contenders)
-  const targets = checkTargets(rows, routes)
-  const versions = ['express', 'winston', 'express-winston', 'pino', 'pino-http', '@sentry/node']
-    .map((p) => `${p} ${versionOf(p)}`)
-    .join(', ')
-  const text = [
-    table,
-    '',
-    `Node ${process.version}; ${versions}. Medians of ${Math.max(...rows.map((r) => r.rounds), 0)} rounds; ratios are to the limit (the faster bare variant on the route, marked).`,
-    '',
-    'faultline targets:',
-    ...targets.map((t) => `- ${t.met ? 'MET   ' : 'MISSED'} ${t.what}: ${t.detail}`),
-    '',
-    ...[...new Set(rows.flatMap((r) => r.problems))].map((p) => `⚠ ${p}`),
-    ...cpuLines(samples, routes, contenders),
-    ...stderrLines(samples, routes, contenders),
-    `other processes on the busier core during the measured runs (kept samples): median ${foreign(median)}, worst ${foreign((v) => Math.max(...v))}`,
-    `total time ${((Date.now() - started) / 60_000).toFixed(1)} min`,
-  ].join('\n')
-  process.stdout.write(`\n${text}\n`)
-  writeFileSync(
-    join(out, 'results.json'),
-    `${JSON.stringify({ samples, rows, targets, versions }, null, 2)}\n`,
-  )
-  writeFileSync(join(out, 'table.md'), `${text}\n`)
-  process.stdout.write(`results: ${join(out, 'results.json')}, ${join(out, 'table.md')}\n`)
-}
-
-/** The server's CPU per request, median and range over rounds, per route and contender. */
-function cpuLines(samples: Sample[], routes: string[], contenders: string[]): string[] {
-  const lines = []
-  for (const route of routes)
-    for (const name of contenders) {
-      const values = samples
-        .filter((s) => s.route === route && s.contender === name)
-        .flatMap((s) => (s.cpuUsPerRequest === undefined ? [] : [s.cpuUsPerRequest]))
-      if (values.length === 0) continue
-      const range = `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`
-      lines.push(`${route} ${name}: ${median(values).toFixed(1)} µs CPU/req (${range})`)
-    }
-  return lines.length ? ['server CPU per request (median, rounds):', ...lines, ''] : []
-}
-
-/**
- * The server's stderr in lines against the requests it served, per route and
- * contender (medians): in a storm, what an operator's `docker logs` gets.
- */
-function stderrLines(samples: Sample[], routes: string[], contenders: string[]): string[] {
-  const lines = []
-  for (const route of routes)
-    for (const name of contenders) {
-      const kept = samples.filter((s) => s.route === route && s.contender === name && s.stderr)
-      if (kept.length === 0) continue
-      const lineCount = median(kept.map((s) => s.stderr!.lines))
-      const requests = median(kept.map((s) => s.stderr!.requests))
-      lines.push(`${route} ${name}: ${lineCount} lines for ${requests} requests`)
-    }
-  return lines.length ? ['server stderr (median, rounds; warm-up included):', ...lines, ''] : []
-}
-
-/** Lines in a file (0 when it cannot be read): a contender's stderr is a file the runner opened for it. */
-function countFileLines(path: string): number {
-  try {
-    const text = readFileSync(path, 'utf8')
-    let lines = 0
-    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++
-    return text.length > 0 && !text.endsWith('\n') ? lines + 1 : lines
-  } catch {
-    return 0
-  }
 }
 
 main().catch((err: unknown) => {

@@ -1,35 +1,27 @@
-// Composition root, with lib/logger.ts and lib/index.ts: the only files in lib/ that know the
-// transports. The rest of the core knows a destination only through lib/contract/.
+// Composition root, with lib/assemble.ts, lib/logger.ts and lib/index.ts: the only files in lib/
+// that know the transports. The rest of the core knows a destination only through lib/contract/.
 import { EventEmitter } from 'node:events'
-import { hostname } from 'node:os'
 import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from 'express'
 import type { Logger } from 'winston'
+import { assembleParts, openDashboard } from './assemble.js'
 import { createErrorHandler, type ErrorHandlerOptions } from './middleware/error-handler.js'
-import { createReportLogger, type FaultlineOptions } from './logger.js'
+import type { FaultlineOptions } from './logger.js'
 import type { ResolvedOptions } from './config/options.js'
 import type { Report } from './report/report.js'
 import { isXhrRequest } from './report/request-info.js'
 import { createRequestHandler } from './middleware/request-handler.js'
 import { createNotFoundHandler, type NotFoundOptions } from './middleware/not-found.js'
-import { shouldAnnounce, startupLine } from './config/startup-line.js'
-import { RequestLifecycle } from './middleware/lifecycle.js'
-import { resolveOptions } from './config/resolve-options.js'
-import { OutcomeReporter } from './report/outcome-reporter.js'
-import { ReportDispatcher } from './report/dispatcher.js'
-import { installProcessGuards, type ProcessGuards } from './middleware/process-guard.js'
-import { compileScrubber } from './scrub/scrub.js'
+import type { RequestLifecycle } from './middleware/lifecycle.js'
+import type { OutcomeReporter } from './report/outcome-reporter.js'
+import type { ReportDispatcher } from './report/dispatcher.js'
+import type { ProcessGuards } from './middleware/process-guard.js'
 import { closeTransports, reopenTransports } from './contract/shutdown.js'
 import { settleWithin } from './contract/deadline.js'
 import { SuspiciousRequest } from './report/suspicious.js'
-import { openStore } from './store/open-store.js'
-import { countReport, linkTickets } from './store/wiring.js'
 import type { IssueDetail, IssueQuery, IssueSummary, Store, StoreStatus } from './store/types.js'
-import { createDashboard, type DashboardOptions } from './dashboard/index.js'
-import { getState } from './middleware/request-state.js'
+import type { DashboardOptions } from './dashboard/index.js'
 import { bindToRequest } from './middleware/request-scope.js'
 import { warnRenamedOnce } from './config/renames.js'
-import { blameEnvironment } from './config/environment.js'
-import { announcement, warnDebugInProduction } from './config/startup-notices.js'
 import { readStats, type FaultlineStats } from './contract/read-stats.js'
 
 /**
@@ -78,73 +70,19 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
 
   constructor(options?: FaultlineOptions) {
     super()
-    this.#options = resolveOptions(options, process.env)
-    const context = {
-      app: this.#options.appName,
-      host: hostname(),
-      pid: process.pid,
-      appRoot: this.#options.appRoot,
-      scrubber: compileScrubber(this.#options.scrub),
-    }
-    const say = this.#options.notices
-    this.#store = openStore(this.#options.store, this.#options.appName, say)
-    // only a shared store has a fleet to coordinate: alone, the transports keep their own throttles
-    const coordination = this.#options.store.kind === 'local' ? undefined : this.#store
-    const store = this.#store
-    try {
-      this.#destinations = createReportLogger(this.#options, {
-        coordination,
-        muted: (fingerprint) => store.isMuted(fingerprint),
-        say,
-      })
-    } catch (err) {
-      void this.#store.close()
-      // a destination the environment set is fixed there, not in the code
-      throw blameEnvironment(err, this.#options.sources)
-    }
-    this.logger = this.#options.logger?.logger ?? this.#destinations
-    linkTickets(store, this.#destinations.transports)
-    this.#dispatcher = new ReportDispatcher(
-      this.#destinations,
-      (report) => {
-        countReport(store, report, say)
-        this.emit('report', report)
-      },
-      this.#options.logger,
-      say,
-    )
-    this.#reporter = new OutcomeReporter({
-      context,
-      warningLimit: this.#options.warningLimit,
-      dispatcher: this.#dispatcher,
-      say,
-      ...(coordination ? { coordination } : {}),
+    const parts = assembleParts(options, {
+      emit: (report) => this.emit('report', report),
+      close: (closeOptions) => this.close(closeOptions),
+      reopen: () => this.reopen(),
     })
-    this.#lifecycle = new RequestLifecycle({
-      context,
-      reporter: this.#reporter,
-      logger: this.logger,
-      debug: this.#options.debug,
-      throwErrors: this.#options.throwErrors,
-      say,
-    })
-    if (this.#options.debug && this.#options.nodeEnv === 'production') warnDebugInProduction(say)
-    if (shouldAnnounce(this.#options))
-      say(announcement(startupLine(this.#options, this.#destinations)))
-    // debug mode and throw-errors leave crashes to Node, the test runner and the debugger
-    const stepAside = this.#options.debug || this.#options.throwErrors
-    this.#guards = installProcessGuards(
-      {
-        crash: (error, origin) => this.#dispatcher.crash(this.#reporter.crashReport(error, origin)),
-        close: (closeOptions) => this.close(closeOptions),
-        reopen: () => this.reopen(),
-      },
-      {
-        errors: this.#options.handleProcessErrors && !stepAside,
-        signals: this.#options.handleSignals,
-        closeTimeoutMs: 5000,
-      },
-    )
+    this.#options = parts.options
+    this.#store = parts.store
+    this.#destinations = parts.destinations
+    this.logger = parts.logger
+    this.#dispatcher = parts.dispatcher
+    this.#reporter = parts.reporter
+    this.#lifecycle = parts.lifecycle
+    this.#guards = parts.guards
   }
 
   /**
@@ -216,23 +154,7 @@ export class Faultline extends EventEmitter<{ report: [Report] }> {
    * ```
    */
   dashboard(options: DashboardOptions): Router {
-    const lifecycle = this.#lifecycle
-    return createDashboard(this.#store, options, {
-      quiet: (req) => void (getState(req).quiet = true),
-      appRoot: this.#options.appRoot,
-      // someone guessing the view's way in leaves warnings, under the warning limit like any probe
-      refuse: (req, res, reason) => {
-        const state = getState(req)
-        state.quiet = false
-        state.suspicion = { reason, category: 'incident-view' }
-        lifecycle.watch(res)
-      },
-      fail: (req, res, error) => {
-        getState(req).quiet = false
-        lifecycle.record(req, res, error)
-      },
-      say: this.#options.notices,
-    })
+    return openDashboard(this.#store, this.#lifecycle, options, this.#options)
   }
 
   /** Whether debug mode is on. */

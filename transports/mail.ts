@@ -1,15 +1,9 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { sayFrom, setTransportNotices, type NoticesOption } from '../lib/notices.js'
-import { join } from 'node:path'
 import type { Transporter } from 'nodemailer'
 import TransportStream from 'winston-transport'
 import { describeMailError } from './mail/errors.js'
-import {
-  composeDigestMail,
-  composeHeldBackMail,
-  composeReportMail,
-  type ComposedMail,
-} from './mail/format.js'
+import { composeDigestMail, composeHeldBackMail, composeReportMail } from './mail/format.js'
+import { messageOf, writeEml, type MailUnit } from './mail/message.js'
 import { resolveMailOptions, type MailOptions, type ResolvedMailOptions } from './mail/options.js'
 import { MailThrottle, type MailThrottleSink } from './mail/throttle.js'
 import { openTransporter, sendWithin } from './mail/send-deadline.js'
@@ -54,13 +48,6 @@ export interface MailTransportOptions extends MailOptions {
    * still counted and logged elsewhere) until the mute ends.
    */
   muted?: (fingerprint: string) => boolean
-}
-
-/** One mail waiting to go: what the spool keeps. */
-interface MailUnit {
-  mail: ComposedMail
-  incident?: string
-  fingerprint?: string
 }
 
 const MAX_QUEUE = 1000
@@ -221,29 +208,13 @@ export class MailTransport extends TransportStream implements ReportTransport {
   }
 
   async #deliver(unit: MailUnit): Promise<void> {
-    const { mail } = unit
-    const message = {
-      from: this.settings.from,
-      to: this.settings.to,
-      subject: mail.subject,
-      text: mail.text,
-      html: mail.html,
-      messageId: mail.messageId,
-      ...(mail.inReplyTo ? { inReplyTo: mail.inReplyTo, references: mail.references } : {}),
-      headers: {
-        // tells vacation responders and ticket systems not to answer
-        'Auto-Submitted': 'auto-generated',
-        'X-Auto-Response-Suppress': 'All',
-        // for mail filters and scripts: which incident and which error this mail is about
-        ...(unit.incident ? { 'X-Faultline-Incident': unit.incident } : {}),
-        ...(unit.fingerprint ? { 'X-Faultline-Fingerprint': unit.fingerprint } : {}),
-      },
-    }
+    const message = messageOf(unit, this.settings)
     const transporter = this.#transporter
     const info = await sendWithin(transporter, message, this.settings.sendMs, () =>
       this.#dropTransporter(transporter),
     )
-    if (this.settings.outbox) this.#writeEml(mail, (info as unknown as { message: Buffer }).message)
+    const outbox = this.settings.outbox
+    if (outbox) writeEml(outbox, unit.mail, (info as unknown as { message: Buffer }).message)
   }
 
   /**
@@ -260,17 +231,6 @@ export class MailTransport extends TransportStream implements ReportTransport {
   /** Sends that missed `mail.timeouts.sendMs` (each one failed, to be retried, and its connection destroyed). */
   get deadlinesMissed(): number {
     return this.#deadlinesMissed
-  }
-
-  #writeEml(mail: ComposedMail, content: Buffer): void {
-    const dir = this.settings.outbox!
-    // mails hold request data: readable by the app's user only, whatever the umask
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.messageId.replace(/[^A-Za-z0-9.-]/g, '').slice(0, 80)}.eml`
-    // written whole or not at all: a reader never sees half a mail
-    const tmp = join(dir, `.${name}.tmp`)
-    writeFileSync(tmp, content, { mode: 0o600 })
-    renameSync(tmp, join(dir, name))
   }
 
   /** Sends what is gathering and waiting, up to `timeoutMs`; what is left stays spooled. */

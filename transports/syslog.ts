@@ -1,6 +1,4 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { sayFrom, setTransportNotices } from '../lib/notices.js'
-import { isIP } from 'node:net'
 import TransportStream from 'winston-transport'
 import { settleWithin } from '../lib/contract/deadline.js'
 import { Delivery, type DeliveryStats } from './delivery/delivery.js'
@@ -13,6 +11,7 @@ import { StreamConnection } from './delivery/stream-connection.js'
 import { formatSyslogLine, truncateBytes, type SyslogHeader } from './syslog/format.js'
 import { connectTo } from './syslog/connect.js'
 import { InDoubt } from './syslog/in-doubt.js'
+import { DatagramSender } from './syslog/datagrams.js'
 import {
   resolveSyslogOptions,
   type ResolvedSyslogOptions,
@@ -54,10 +53,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   readonly #connection: StreamConnection | RelpConnection | undefined
   readonly #delivery: Delivery<string> | undefined
   readonly #inDoubt: InDoubt
-  #udp: UdpSocket | undefined
-  #udpPending = 0
-  #udpWarned = false
-  #udpSent = 0
+  readonly #datagrams: DatagramSender
   #protocolErrors = 0
   #protocolWarned = false
   readonly #logged = new LoggedLedger(this)
@@ -79,6 +75,9 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
       sdId: settings.sdId,
     }
     this.#inDoubt = new InDoubt(settings.inDoubtMs)
+    this.#datagrams = new DatagramSender(settings.host, settings.port, (err) =>
+      sayFrom(this, 'FAULTLINE_SYSLOG_FAILED', `${this.settings.target}: ${err.message}`),
+    )
     if (settings.protocol === 'udp') return
     const connection = this.#openConnection()
     this.#connection = connection
@@ -209,24 +208,9 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   }
 
   #sendDatagram(datagram: Buffer, info: unknown): void {
-    if (!this.#udp) {
-      this.#udp = createSocket(isIP(this.settings.host) === 6 ? 'udp6' : 'udp4')
-      this.#udp.on('error', (err) => this.#warnUdp(err))
-      this.#udp.unref()
-    }
-    this.#udpPending++
-    this.#udp.send(datagram, this.settings.port, this.settings.host, (err) => {
-      this.#udpPending--
-      if (err) return this.#warnUdp(err)
-      this.#udpSent++
+    this.#datagrams.send(datagram, () => {
       if (info !== undefined) this.emit('logged', info)
     })
-  }
-
-  #warnUdp(err: Error): void {
-    if (this.#udpWarned) return
-    this.#udpWarned = true
-    sayFrom(this, 'FAULTLINE_SYSLOG_FAILED', `${this.settings.target}: ${err.message}`)
   }
 
   #announceDropped(count: number): void {
@@ -254,8 +238,8 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
   stats(): SyslogStats {
     return {
       ...(this.#delivery?.stats() ?? {
-        delivered: this.#udpSent,
-        queued: this.#udpPending,
+        delivered: this.#datagrams.sent,
+        queued: this.#datagrams.pending,
         spooled: 0,
         retried: 0,
         dropped: 0,
@@ -294,14 +278,7 @@ export class SyslogTransport extends TransportStream implements ReportTransport 
         if (warning) sayFrom(this, 'FAULTLINE_SYSLOG_UNDELIVERED', warning.message)
         await this.#connection!.close()
       }
-      const udp = this.#udp
-      if (udp) {
-        const deadline = Date.now() + CLOSE_TIMEOUT_MS
-        while (this.#udpPending > 0 && Date.now() < deadline)
-          await new Promise((resolve) => setTimeout(resolve, 10))
-        udp.close()
-        this.#udp = undefined
-      }
+      await this.#datagrams.close(CLOSE_TIMEOUT_MS)
     })()
     return this.#closing
   }

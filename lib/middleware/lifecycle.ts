@@ -25,7 +25,8 @@ import { getRoute } from '../report/request-info.js'
 import { createLogScrubber } from '../scrub/scrub-report.js'
 import { detectProbe, type SuspicionFound } from '../report/suspicious.js'
 import { captureTrace } from '../report/trace.js'
-import { hasSpan, markSpanError, onStatusWritten } from '../report/span-errors.js'
+import { hasSpan } from '../report/span-errors.js'
+import { SpanMarks } from './span-marks.js'
 
 /** What the request lifecycle is built from. */
 export interface LifecycleOptions {
@@ -59,6 +60,7 @@ export class RequestLifecycle implements ResponseWatcher {
   // one listener for every response, so watching a response adds no closure to it
   readonly #onClose: (this: Response) => void
   readonly #asyncFailures: AsyncFailures
+  readonly #spans: SpanMarks
   // in production, until the app's own page is first seen showing a stack trace (said once, then no more looking)
   #watchingForStacks: boolean
 
@@ -71,6 +73,7 @@ export class RequestLifecycle implements ResponseWatcher {
     this.#reporter = options.reporter
     this.#logBase = createRequestLogBase(options.logger, this.#logSink())
     this.#watchingForStacks = !options.debug
+    this.#spans = new SpanMarks(options.reporter, (req, res) => this.incidentId(req, res))
     this.#asyncFailures = new AsyncFailures({
       record: (req, res, err, attribution) => this.record(req, res, err, attribution),
       finalize: (req, res) => this.finalize(req, res),
@@ -96,29 +99,7 @@ export class RequestLifecycle implements ResponseWatcher {
     hookResponse(res, this)
     res.on('close', this.#onClose)
     // a 5xx no exception explains is known when its status goes out: the span is told then, while open
-    if (hasSpan(res.req)) onStatusWritten(res, (status) => this.#markHandWritten(res, status))
-  }
-
-  #markHandWritten(res: Response, status: unknown): void {
-    try {
-      const req = res.req as Request
-      const state = peekState(req)
-      if (typeof status !== 'number' || status < 500 || state?.quiet) return
-      // an exception explains it: its traceback told the span when it was caught
-      if (state?.exceptions.some((known) => !known.clientAbort)) return
-      this.#markSpan(req, res, this.incidentId(req, res), status)
-    } catch {
-      // telling the span is best effort: the response goes out whatever happens here
-    }
-  }
-
-  /** Tells the request's span about its error now, with the report it is expected to make. */
-  #markSpan(req: Request, res: Response, id: string, status: number, error?: { value: unknown }) {
-    try {
-      markSpanError(req, this.#reporter.draft(req, res, id, status, error))
-    } catch {
-      // telling the span is best effort: the report and the page come first
-    }
+    this.#spans.watch(res)
   }
 
   /** Whether the response is watched already (its request went through `requestHandler()`). */
@@ -171,7 +152,7 @@ export class RequestLifecycle implements ResponseWatcher {
     // the request's traceback, told to its span while the span is open; a 4xx is a warning and leaves it alone
     const status = getErrorStatus(err) ?? 500
     if (first && state.id && !exception.clientAbort && status >= 500 && hasSpan(req))
-      this.#markSpan(req, res, state.id, status, { value: err })
+      this.#spans.mark(req, res, state.id, status, { value: err })
     return { id: state.id ?? createIncidentId(), clientAbort: exception.clientAbort }
   }
 
@@ -258,7 +239,7 @@ export class RequestLifecycle implements ResponseWatcher {
   #loggedError(req: Request, res: Response, state: RequestState): void {
     const id = this.incidentId(req, res, state)
     if (!hasSpan(req) || state.exceptions.some((known) => !known.clientAbort)) return
-    this.#markSpan(req, res, id, res.statusCode)
+    this.#spans.mark(req, res, id, res.statusCode)
   }
 
   /** Classifies and reports a request's outcome when its response closes. */

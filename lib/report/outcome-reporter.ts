@@ -18,7 +18,7 @@ import {
   type RecordedMessage,
 } from '../middleware/request-state.js'
 import { getSuspicion, pickSuspicion, type SuspicionFound } from './suspicious.js'
-import { FleetWarningLimit, WarningLimiter, type DroppedWarnings } from './warning-limiter.js'
+import { summarizeDropped, WarningGate } from './warning-gate.js'
 import type { FleetCoordination } from '../store/types.js'
 
 /** What one outcome is made of, once the request's facts are gathered. */
@@ -49,8 +49,7 @@ export interface OutcomeReporterOptions {
  */
 export class OutcomeReporter {
   readonly #context: ReportContext
-  readonly #limiter: WarningLimiter | undefined
-  readonly #fleetLimit: FleetWarningLimit | undefined
+  readonly #warnings: WarningGate | undefined
   // in a storm, an outcome already reported in full this minute is recorded compactly
   readonly #repeats = new RepeatCache(60_000)
   readonly #dispatcher: ReportDispatcher
@@ -59,21 +58,14 @@ export class OutcomeReporter {
     this.#context = options.context
     this.#dispatcher = options.dispatcher
     const limit = options.warningLimit
-    this.#limiter = limit
-      ? new WarningLimiter(limit.perClient, limit.windowMs, (dropped) =>
-          this.#reportDropped(dropped),
+    this.#warnings = limit
+      ? new WarningGate(
+          limit,
+          (dropped) => this.#dispatcher.report(summarizeDropped(this.#context, dropped)),
+          options.coordination,
+          options.say,
         )
       : undefined
-    this.#fleetLimit =
-      this.#limiter && limit && options.coordination
-        ? new FleetWarningLimit(
-            this.#limiter,
-            options.coordination,
-            limit.perClient,
-            limit.windowMs,
-            options.say,
-          )
-        : undefined
   }
 
   /**
@@ -82,9 +74,7 @@ export class OutcomeReporter {
    * (they are summarised too): the store must stay open until then.
    */
   flushLimiter(): Promise<void> {
-    const settled = this.#fleetLimit?.close()
-    this.#limiter?.flush()
-    return settled ?? Promise.resolve()
+    return this.#warnings?.flush() ?? Promise.resolve()
   }
 
   /** Classifies one outcome of a request and reports it. */
@@ -104,18 +94,15 @@ export class OutcomeReporter {
     })
     if (kind === undefined) return
     if (kind === 'aborted') return this.#logAborted(req, res, exception)
-    if (kind === 'warning' && this.#limiter) {
+    if (kind === 'warning' && this.#warnings) {
       const family =
         suspicion?.category ?? (messages.length ? 'logged' : `status ${res.statusCode}`)
-      const client = clientOf(req)
-      if (this.#fleetLimit) {
-        const id = parts.id ?? createIncidentId()
-        const status = res.statusCode
-        return this.#fleetLimit.decide(family, client, () =>
-          this.#reportParts(req, { ...parts, id }, kind, status, suspicion),
-        )
-      }
-      if (!this.#limiter.allow(family, client)) return
+      // decided later through the store: the id and status are the ones of now
+      const later = this.#warnings.defers ? { ...parts, id: parts.id ?? createIncidentId() } : parts
+      const status = res.statusCode
+      return this.#warnings.pass(req, family, () =>
+        this.#reportParts(req, later, kind, status, suspicion),
+      )
     }
     this.#reportParts(req, parts, kind, res.statusCode, suspicion)
   }
@@ -255,41 +242,6 @@ export class OutcomeReporter {
       secrets,
     )
     this.#dispatcher.record(record as { level: string; message: string })
-  }
-
-  #reportDropped(dropped: DroppedWarnings): void {
-    const listed = dropped.clients
-      .slice(0, 5)
-      .map((c) => `${c.family} from ${c.client}: ${c.count}`)
-      .join('; ')
-    const report = buildReport(this.#context, {
-      id: createIncidentId(),
-      kind: 'warning',
-      hasError: false,
-      family: 'rate-limit',
-    })
-    report.message = `${dropped.total} warnings held back by the rate limit (${listed})`
-    report.dropped = dropped
-    this.#dispatcher.report(report)
-  }
-}
-
-/**
- * The client a warning budget is kept for: `req.ip`, which follows the app's
- * 'trust proxy'. With Express's default (no proxy trusted) that is the
- * socket's address, read directly: `req.ip` parses X-Forwarded-For on every
- * read, and a scan's every 404 asks.
- */
-function clientOf(req: Request): string {
-  try {
-    const trust = (req.app as { get?: (name: string) => unknown } | undefined)?.get?.(
-      'trust proxy fn',
-    )
-    if (typeof trust === 'function' && trust.name === 'trustNone')
-      return req.socket?.remoteAddress ?? '?'
-    return req.ip ?? req.socket?.remoteAddress ?? '?'
-  } catch {
-    return req.socket?.remoteAddress ?? '?'
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Report } from '../report/report.js'
-import { noticeOf, type NoticeChannel } from '../notices.js'
 import { KnownWindows } from './known-windows.js'
 import { isMutedIn } from './mutes.js'
+import { RedisLink, type LinkOptions } from './redis-link.js'
 import type { RedisStore } from './redis-store.js'
 import type {
   FleetCoordination,
@@ -12,43 +12,15 @@ import type {
   StoredOccurrence,
 } from './types.js'
 
-/** How the failover judges Redis and what it says when Redis goes and comes back. */
-export interface FailoverOptions {
-  /** Where the store is, for the lines it writes (credentials already removed). */
-  target: string
-  /** A call slower than this is answered locally, and Redis counts as gone. */
-  timeoutMs: number
-  /** How long calls wait for the first connection before they are answered locally. */
-  connectMs: number
-  /** Calls to Redis waiting for an answer at once; past it, the rest are answered locally. */
-  maxInFlight: number
-  /** How often a gone Redis is asked whether it is back. */
-  probeMs: number
+/** How the failover judges Redis (its link's options), how often it reads the fleet's mutes, and how it gives the client back. */
+export interface FailoverOptions extends LinkOptions {
   /** How often the fleet's mutes are read. */
   mutePollMs: number
-  /** Where the once-per-outage lines go (stderr by default). */
-  say: NoticeChannel
   /** Gives the client back (for a client faultline made); nothing for the app's own. */
   release: () => Promise<void>
-  /**
-   * Destroys the client and makes a new one, for a client faultline made: a
-   * call past its deadline may be a reply still arriving (node-redis buffers a
-   * bulk string of any announced length), so the connection is not kept.
-   * Absent for the app's own client, which faultline must not replace.
-   */
-  reopen?: () => Promise<RedisStore>
 }
 
 type Local = FleetCoordination & IncidentStore
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
-
-class Timeout extends Error {
-  readonly code = 'FAULTLINE_STORE_TIMEOUT'
-  constructor(readonly ms: number) {
-    super(`no answer within ${ms} ms`)
-  }
-}
 
 /**
  * The shared store with a way out: every call goes to Redis in the background
@@ -58,25 +30,9 @@ class Timeout extends Error {
  * Falling back may send an alert twice; it never loses one.
  */
 export class FailoverStore implements Store {
-  #redis: Promise<RedisStore>
-  #reopens = 0
-  #cannotReopenSaid = false
+  readonly #link: RedisLink
   readonly #local: Local
   readonly #options: FailoverOptions
-  #shared = true
-  #inFlight = 0
-  #fallbacks = 0
-  #outages = 0
-  #downSince = 0
-  #probe: NodeJS.Timeout | undefined
-  #closed = false
-  /** Calls on their way to Redis: close() lets them land, made before the client connected included. */
-  readonly #calls = new Set<Promise<unknown>>()
-  // the first connection (loading the client, the TCP and TLS handshakes) gets longer than a call
-  #connected = false
-  /** The client's connection failed outright: only a new client can come back. */
-  #failed = false
-  #checking = false
   #muted = new Map<string, number>()
   readonly #windows = new KnownWindows()
   #muteChanges = 0
@@ -84,17 +40,15 @@ export class FailoverStore implements Store {
   readonly #mutePoll: NodeJS.Timeout
 
   constructor(redis: Promise<RedisStore>, local: Local, options: FailoverOptions) {
-    this.#redis = redis
+    this.#link = new RedisLink(redis, options)
     this.#local = local
     this.#options = options
-    // a client that cannot even be made counts as an outage from the start
-    this.#watchConnection(redis)
     // mutes made on other hosts reach this one within a poll
     this.#mutePoll = setInterval(() => void this.#pollMutes(), options.mutePollMs).unref()
   }
 
   async #pollMutes(): Promise<void> {
-    if (!this.#shared || this.#closed) return
+    if (!this.#link.sharing) return
     const asked = this.#muteChanges
     const muted = await this.#call(
       (r) => r.mutedNow(),
@@ -111,146 +65,19 @@ export class FailoverStore implements Store {
   status(): StoreStatus {
     return {
       backend: 'redis',
-      // not before the first connection: a health check must not say shared of a server never reached
-      shared: this.#shared && this.#connected,
-      fallbacks: this.#fallbacks,
-      outages: this.#outages,
+      shared: this.#link.shared,
+      fallbacks: this.#link.fallbacks,
+      outages: this.#link.outages,
     }
   }
 
-  async #call<T>(
-    remote: (redis: RedisStore) => Promise<T>,
-    local: (l: Local) => Promise<T>,
-  ): Promise<T> {
-    if (!this.#shared || this.#closed || this.#inFlight >= this.#options.maxInFlight) {
-      this.#fallbacks++
-      return local(this.#local)
-    }
-    this.#inFlight++
-    let timer: NodeJS.Timeout | undefined
-    const client = this.#redis
-    try {
-      const deadline = new Promise<never>((_, reject) => {
-        const wait = this.#connected
-          ? this.#options.timeoutMs
-          : Math.max(this.#options.timeoutMs, this.#options.connectMs)
-        timer = setTimeout(() => reject(new Timeout(wait)), wait)
-      })
-      const call = Promise.race([client.then(remote), deadline])
-      this.#calls.add(call)
-      try {
-        return await call
-      } finally {
-        this.#calls.delete(call)
-      }
-    } catch (err) {
-      this.#down(err)
-      if (err instanceof Timeout) this.#reopen(client)
-      this.#fallbacks++
-      return local(this.#local)
-    } finally {
-      clearTimeout(timer)
-      this.#inFlight--
-    }
-  }
-
-  #down(err: unknown): void {
-    if (!this.#shared || this.#closed) return
-    this.#shared = false
-    this.#outages++
-    this.#downSince = Date.now()
-    const why = String((err as { message?: unknown })?.message ?? err)
-    this.#options.say(
-      noticeOf(
-        'FAULTLINE_STORE_DOWN',
-        `the shared store at ${this.#options.target} is unavailable (${why}); each process counts and alerts on its own meanwhile (an alert may go out more than once, none is lost)`,
-      ),
-    )
-    this.#probe = setInterval(() => void this.#check(), this.#options.probeMs).unref()
-  }
-
-  /**
-   * A call missed its deadline: whatever the connection is receiving (a reply
-   * of any size) goes with the client, so a hostile or broken Redis costs
-   * memory for one deadline at most. The app's own client is left alone, and
-   * that is said once.
-   */
-  #reopen(client: Promise<RedisStore>): void {
-    // once per client: a storm's calls time out together, and each reopening would destroy the
-    // client the one before it just made (under load, sharing then came back only by luck)
-    if (this.#closed || client !== this.#redis) return
-    const reopen = this.#options.reopen
-    if (!reopen) {
-      if (this.#cannotReopenSaid) return
-      this.#cannotReopenSaid = true
-      this.#options.say(
-        noticeOf(
-          'FAULTLINE_STORE_CLIENT_KEPT',
-          `a call to ${this.#options.target} missed its deadline; faultline does not replace the app's own client, so whatever that connection still receives is held by it (pass store: 'redis://…' to let faultline drop and reopen its own connection)`,
-        ),
-      )
-      return
-    }
-    this.#reopens++
-    this.#connected = false
-    this.#failed = false
-    this.#redis = reopen()
-    this.#watchConnection(this.#redis)
-  }
-
-  /** Whether the current client connected or failed outright; a replaced client's news is old news. */
-  #watchConnection(client: Promise<RedisStore>): void {
-    client.then(
-      () => {
-        if (client === this.#redis) this.#connected = true
-      },
-      (err: unknown) => {
-        if (client !== this.#redis) return
-        this.#failed = true
-        this.#down(err)
-      },
-    )
+  #call<T>(remote: (redis: RedisStore) => Promise<T>, local: (l: Local) => Promise<T>): Promise<T> {
+    return this.#link.call(remote, () => local(this.#local))
   }
 
   /** Clients destroyed and made again after a call missed its deadline. */
   get reopens(): number {
-    return this.#reopens
-  }
-
-  async #check(): Promise<void> {
-    // one probe at a time: a probe that reopened the client would otherwise be followed, a second
-    // later, by one that destroys the new client before it could connect (under load, for ever)
-    if (this.#checking) return
-    this.#checking = true
-    let timer: NodeJS.Timeout | undefined
-    const client = this.#redis
-    try {
-      // a client still connecting (discovering a new primary, say) gets a first connection's time
-      const wait = this.#connected
-        ? this.#options.timeoutMs
-        : Math.max(this.#options.timeoutMs, this.#options.connectMs)
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Timeout(wait)), wait)
-      })
-      await Promise.race([client.then((redis) => redis.ping()), deadline])
-    } catch (err) {
-      if (err instanceof Timeout || this.#failed) this.#reopen(client)
-      return
-    } finally {
-      clearTimeout(timer)
-      this.#checking = false
-    }
-    if (this.#shared || this.#closed) return
-    clearInterval(this.#probe)
-    this.#probe = undefined
-    this.#shared = true
-    const seconds = Math.round((Date.now() - this.#downSince) / 1000)
-    this.#options.say(
-      noticeOf(
-        'FAULTLINE_STORE_BACK',
-        `the shared store at ${this.#options.target} answers again after ${seconds} s; sharing resumes (${this.#fallbacks} call(s) were answered locally)`,
-      ),
-    )
+    return this.#link.reopens
   }
 
   countInWindow(key: string, windowMs: number): Promise<number> {
@@ -388,19 +215,9 @@ export class FailoverStore implements Store {
     )
   }
 
-  async #settle(): Promise<void> {
-    const redis = await this.#redis.catch(() => undefined)
-    await redis?.drain().catch(() => {})
-    await Promise.allSettled([...this.#calls])
-  }
-
   async close(): Promise<void> {
     clearInterval(this.#mutePoll)
-    clearInterval(this.#probe)
-    this.#probe = undefined
-    // reports still gathering for a batch, or waiting for the first connection, are counted before the client goes
-    if (this.#shared) await Promise.race([this.#settle(), sleep(this.#options.timeoutMs)])
-    this.#closed = true
+    await this.#link.close()
     await this.#options.release()
   }
 }

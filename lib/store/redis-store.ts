@@ -7,15 +7,14 @@ import {
   REDIS_MAX_INCIDENTS,
   type KindBounds,
 } from './kind-bounds.js'
-import { parseJson, summaryOf, text } from './redis-replies.js'
+import { parseJson } from './redis-replies.js'
+import { RedisReads } from './redis-reads.js'
 import { boundReport, incidentKey, occurrenceOf, titleOf } from './report-bounds.js'
 import {
   ADMIT,
   COUNT_IN_WINDOW,
   GATHER,
   GIVE_BACK,
-  HOURLY,
-  LIST_ISSUES,
   RECORD,
   RELEASE,
   TAKE,
@@ -60,11 +59,9 @@ export interface RedisStoreLimits {
   maxIncidents?: number | Partial<KindBounds>
 }
 
-const HOUR = 3_600_000
 const MAX_OCCURRENCES = 50
 const MAX_LISTED = 50
 const MAX_URLS = 20
-const MAX_LIST = 500
 // a storm's reports gather this long, at most this many, before they go to Redis as one script
 const BATCH_MS = 10
 const MAX_BATCH = 200
@@ -81,6 +78,7 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   /** The script's bound arguments: fingerprints then incidents, each per kind (traceback, error, warning). */
   readonly #bounds: number[]
   readonly #now: () => number
+  readonly #reads: RedisReads
 
   constructor(
     client: RedisCommander,
@@ -94,6 +92,14 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     const incidents = kindBounds(options.limits.maxIncidents, REDIS_MAX_INCIDENTS)
     this.#bounds = [fingerprints, incidents].flatMap((b) => [b.traceback, b.error, b.warning])
     this.#now = options.now ?? Date.now
+    this.#reads = new RedisReads({
+      client,
+      prefix: this.#prefix,
+      anchor: this.#anchor,
+      limits: this.#limits,
+      now: this.#now,
+      script: (script, keys, args) => this.#script(script, keys, args),
+    })
   }
 
   /** Runs a script by its digest, sending its text once when the server does not know it yet. */
@@ -238,72 +244,20 @@ export class RedisStore implements FleetCoordination, IncidentStore {
     return this.#records.drain()
   }
 
-  async issues(query: IssueQuery = {}): Promise<{ issues: IssueSummary[]; total: number }> {
-    const limit = Math.min(Math.max(query.limit ?? 50, 0), MAX_LIST)
-    const reply = (await this.#script(
-      LIST_ISSUES,
-      [this.#anchor],
-      [
-        this.#prefix,
-        query.sort === 'count' ? 'count' : 'last',
-        query.kind ?? '',
-        query.status ?? '',
-        query.route ?? '',
-        Math.max(query.offset ?? 0, 0),
-        limit,
-        this.#now(),
-        this.#limits.retentionMs,
-      ],
-    )) as unknown[]
-    const issues: IssueSummary[] = []
-    for (let i = 1; i + 11 < reply.length + 1; i += 12)
-      issues.push(summaryOf(text(reply[i]), reply.slice(i + 1, i + 12).map(text), this.#now()))
-    return { issues, total: Number(reply[0]) }
+  issues(query: IssueQuery = {}): Promise<{ issues: IssueSummary[]; total: number }> {
+    return this.#reads.issues(query)
   }
 
-  async issue(fingerprint: string): Promise<IssueDetail | undefined> {
-    const key = `${this.#prefix}fp:${fingerprint}`
-    const fields = ['kind', 'title', 'route', 'count', 'first', 'last', 'status']
-    const more = ['mutedUntil', 'resolvedAt', 'ticketId', 'ticketUrl', 'report']
-    const [values, occurrences] = (await Promise.all([
-      this.#client.sendCommand(['HMGET', key, ...fields, ...more]),
-      this.#client.sendCommand(['LRANGE', `${key}:o`, '0', '-1']),
-    ])) as [unknown[], string[]]
-    if (values[0] === null || values[0] === undefined) return undefined
-    if (Number(values[5]) <= this.#now() - this.#limits.retentionMs) return undefined
-    const report = parseJson<Report>(values[11])
-    return {
-      ...summaryOf(fingerprint, values.slice(0, 11).map(text), this.#now()),
-      ...(report ? { report } : {}),
-      occurrences: occurrences.flatMap((o) => parseJson<StoredOccurrence>(o) ?? []),
-    }
+  issue(fingerprint: string): Promise<IssueDetail | undefined> {
+    return this.#reads.issue(fingerprint)
   }
 
-  async hourly(fingerprints: string[], hours: number): Promise<Record<string, number[]>> {
-    const from = Math.floor(this.#now() / HOUR) - hours + 1
-    const out: Record<string, number[]> = {}
-    // one script per page of rows: a list of 50 issues is one round trip, not 750
-    for (let i = 0; i < fingerprints.length; i += 100) {
-      const batch = fingerprints.slice(i, i + 100)
-      const counts = (await this.#script(
-        HOURLY,
-        [this.#anchor],
-        [this.#prefix, from, hours, ...batch],
-      )) as unknown[]
-      batch.forEach((fingerprint, row) => {
-        out[fingerprint] = counts.slice(row * hours, (row + 1) * hours).map(Number)
-      })
-    }
-    return out
+  hourly(fingerprints: string[], hours: number): Promise<Record<string, number[]>> {
+    return this.#reads.hourly(fingerprints, hours)
   }
 
-  async incident(id: string): Promise<IncidentRecord | undefined> {
-    const found = await this.#client.sendCommand(['GET', `${this.#prefix}inc:${incidentKey(id)}`])
-    const incident = parseJson<IncidentRecord & { at?: number }>(found)
-    // Redis expires keys by its own clock; this keeps the retention exact for a clock set apart
-    if (!incident || (incident.at ?? 0) <= this.#now() - this.#limits.retentionMs) return undefined
-    const { at: _at, ...record } = incident
-    return record
+  incident(id: string): Promise<IncidentRecord | undefined> {
+    return this.#reads.incident(id)
   }
 
   async #update(fingerprint: string, fields: Record<string, string>): Promise<void> {
@@ -325,20 +279,8 @@ export class RedisStore implements FleetCoordination, IncidentStore {
   }
 
   /** The fingerprints muted now, with until when: what every process polls. */
-  async mutedNow(): Promise<Map<string, number>> {
-    const reply = (await this.#client.sendCommand([
-      'ZRANGE',
-      `${this.#prefix}muted`,
-      String(this.#now()),
-      '+inf',
-      'BYSCORE',
-      'WITHSCORES',
-    ])) as unknown[]
-    const muted = new Map<string, number>()
-    // RESP2 gives a flat list, RESP3 pairs
-    const flat = reply.flat() as unknown[]
-    for (let i = 0; i + 1 < flat.length; i += 2) muted.set(String(flat[i]), Number(flat[i + 1]))
-    return muted
+  mutedNow(): Promise<Map<string, number>> {
+    return this.#reads.mutedNow()
   }
 
   linkTicket(fingerprint: string, ticket: { id: string; url?: string }): Promise<void> {
