@@ -84,8 +84,7 @@ class Sinks {
       stderr: this.stderr,
       syslog: this.h.records.map((record) => formatSyslogLine(record, SYSLOG_HEADER)).join('\n'),
     }
-    for (const file of walk(this.dir)) {
-      const text = readFileSync(file, 'utf8')
+    for (const [file, text] of await this.#files()) {
       if (file.endsWith('.eml')) {
         const mail = await simpleParser(text)
         sinks[`mail ${file}`] = [mail.subject, mail.text, mail.html].join('\n')
@@ -94,6 +93,22 @@ class Sinks {
       }
     }
     return sinks
+  }
+
+  /**
+   * Every file under the directory with its text. Work the short close left running may move a file
+   * (a spool entry delivered, a temporary file renamed) between listing and reading: then the
+   * directory is listed again, so the file is read under its new name.
+   */
+  async #files(): Promise<Array<[string, string]>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return walk(this.dir).map((file) => [file, readFileSync(file, 'utf8')])
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 20) throw err
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
   }
 
   close(): void {
