@@ -655,6 +655,42 @@ describe('URL-shaped options', () => {
     ],
     ['a mail URL with a path', { mail: 'smtp://alerts:hunter2@mail.example.org/inbox' }, 'mail'],
     ['a mail object URL with no host', { mail: { url: 'smtp://alerts:hunter2@' } }, 'mail'],
+    ['a mail URL with a user and no password', { mail: 'smtp://hunter2@mail.example.org' }, 'mail'],
+    [
+      'a mail URL whose password is not valid percent-encoding',
+      { mail: 'smtp://alerts:hunter2%@mail.example.org' },
+      'mail',
+    ],
+    [
+      'a mail URL whose user is not valid percent-encoding',
+      { mail: 'smtp://al%zzerts:hunter2@mail.example.org' },
+      'mail',
+    ],
+    [
+      'a tickets URL whose key is not valid percent-encoding',
+      { tickets: 'redmine+https://hunter2%@t.example.org/projects/shop' },
+      'tickets',
+    ],
+    [
+      'a tickets URL whose project is not valid percent-encoding',
+      { tickets: 'redmine+https://hunter2@t.example.org/projects/sh%zzop' },
+      'tickets',
+    ],
+    [
+      'a Trac URL whose password is not valid percent-encoding',
+      { tickets: 'trac+https://bot:hunter2%@t.example.org/trac' },
+      'tickets',
+    ],
+    [
+      'a unix socket path that is not valid percent-encoding',
+      { syslog: 'unix:///dev/lo%zzg' },
+      'syslog',
+    ],
+    [
+      'a store URL whose password is not valid percent-encoding',
+      { store: 'redis://:hunter2%@127.0.0.1' },
+      'store',
+    ],
     [
       'a tickets URL with no host',
       { tickets: 'redmine+https://hunter2@/projects/shop' },

@@ -93,7 +93,24 @@ export function parseSettingUrl(
     failOption(field, `must have no path (${url.protocol}//host:port); got ${got}`)
   if (shape.path === 'required' && (path === '' || path === '/'))
     failOption(field, `must have a path; got ${got}`)
+  // decoded where they are used: bad encoding fails here, naming the field, not later as a bare URIError
+  if (!isDecodable(url.username) || !isDecodable(url.password))
+    failOption(
+      field,
+      `has credentials that are not valid percent-encoding (write % as %25); got ${got}`,
+    )
+  if (!isDecodable(path))
+    failOption(field, `has a path that is not valid percent-encoding (write % as %25); got ${got}`)
   return url
+}
+
+function isDecodable(part: string): boolean {
+  try {
+    decodeURIComponent(part)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Throws the start-up error for a transport option, naming the field. */

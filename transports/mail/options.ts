@@ -174,6 +174,12 @@ function fromUrl(url: string, field: string): MailOptions {
     secure: parsed.protocol === 'smtps:',
   }
   if (parsed.port) options.port = Number(parsed.port)
+  // a user with no password would fail only at the first send, when an error is already being reported
+  if (parsed.username && !parsed.password)
+    failOption(
+      field,
+      'names a user but no password: write smtp://user:password@host (percent-encoded), or neither',
+    )
   if (parsed.username)
     options.auth = {
       user: decodeURIComponent(parsed.username),
