@@ -73,7 +73,8 @@ const OAUTH2_KEYS: Record<keyof MailOAuth2, 'string' | 'number' | 'function' | '
 function kindOf(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
-  if (typeof value === 'string') return `a string of ${value.length} characters`
+  // not even its length: that narrows a password down
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string'
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
