@@ -224,6 +224,27 @@ export function checkFieldTypes(
   }
 }
 
-function describeKind(value: unknown): string {
-  return value === null ? 'null' : `a ${typeof value} (its value is not shown)`
+/**
+ * What a value is, never what it says, not even a text's length (that narrows a password down): for
+ * settings that may hold a secret.
+ *
+ * @example
+ * ```ts
+ * describeKind('hunter2') // 'a string (its value is not shown)'
+ * ```
+ */
+export function describeKind(value: unknown): string {
+  const kind =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'string'
+          ? value === ''
+            ? 'an empty string'
+            : 'a string'
+          : typeof value === 'object'
+            ? 'an object'
+            : `a ${typeof value}`
+  return `${kind} (its value is not shown)`
 }

@@ -1,4 +1,4 @@
-import { checkKnownKeys, failOption } from '../../lib/config/option-checks.js'
+import { checkKnownKeys, describeKind, failOption } from '../../lib/config/option-checks.js'
 
 /**
  * `mail.auth`: a password login, or OAuth2 as nodemailer takes it.
@@ -69,17 +69,8 @@ const OAUTH2_KEYS: Record<keyof MailOAuth2, 'string' | 'number' | 'function' | '
   customParams: 'object',
 }
 
-/** What a value is, never what it says: `mail.auth` holds credentials, which no message may show. */
-function kindOf(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  // not even its length: that narrows a password down
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string'
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
-}
-
 function failAuth(field: string, expected: string, value: unknown): never {
-  return failOption(field, `must be ${expected}; got ${kindOf(value)} (its value is not shown)`)
+  return failOption(field, `must be ${expected}; got ${describeKind(value)}`)
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

@@ -52,15 +52,6 @@ export function checkTracFields(trac: unknown): asserts trac is TracFields {
   }
 }
 
-/** A percent-encoded URL part, or '' when it is not valid percent-encoding (then the setting is refused). */
-function decodeOr(part: string): string {
-  try {
-    return decodeURIComponent(part)
-  } catch {
-    return ''
-  }
-}
-
 /**
  * The Trac adapter for `trac+https://USER:PASSWORD@host/path` (the path is
  * the environment's root); the password never reaches an error message.
@@ -72,8 +63,9 @@ function decodeOr(part: string): string {
  */
 export function tracAdapterFromUrl(url: string, trac: TracFields | undefined): TracAdapter {
   const parsed = parseSettingUrl('tickets', url, ['trac+https:', 'trac+http:'])
-  const user = decodeOr(parsed.username)
-  const password = decodeOr(parsed.password)
+  // parseSettingUrl refused credentials that are not valid percent-encoding
+  const user = decodeURIComponent(parsed.username)
+  const password = decodeURIComponent(parsed.password)
   if (!user || !password)
     failOption(
       'tickets',
